@@ -2,10 +2,16 @@ package syntax
 
 // Pos is a position in a condition's text. Offset is in bytes from the
 // start; Line and Column are 1-based (Column counts bytes).
+//
+// Origin identifies the text the node was parsed from (Options.Origin):
+// the rules loader gives each macro and rule condition its own origin so
+// that a node copied into another condition by macro expansion can still
+// be traced back to its file, line and column.
 type Pos struct {
 	Offset int
 	Line   int
 	Column int
+	Origin int
 }
 
 // Node is implemented by every AST node.

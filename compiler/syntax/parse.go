@@ -9,6 +9,8 @@ const DefaultMaxDepth = 1000
 type Options struct {
 	// MaxDepth bounds the nesting of expressions; 0 means DefaultMaxDepth.
 	MaxDepth int
+	// Origin is copied into every Pos of the result (see [Pos]).
+	Origin int
 }
 
 // Error is a condition syntax error at a position of the condition text.
