@@ -43,8 +43,8 @@ const (
 	ArgNone          ArgKind = iota
 	ArgIndexOptional         // proc.aname, proc.aname[2]
 	ArgIndexRequired
-	ArgKeyOptional // proc.env, proc.env[HOME]
-	ArgKeyRequired // evt.arg.flags, evt.arg[flags], container.label[x]
+	ArgKeyOptional        // proc.env, proc.env[HOME]
+	ArgKeyRequired        // evt.arg.flags, evt.arg[flags], container.label[x]
 	ArgIndexOrKeyRequired // evt.arg[0] or evt.arg.name
 )
 
