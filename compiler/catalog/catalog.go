@@ -46,6 +46,7 @@ const (
 	ArgKeyOptional        // proc.env, proc.env[HOME]
 	ArgKeyRequired        // evt.arg.flags, evt.arg[flags], container.label[x]
 	ArgIndexOrKeyRequired // evt.arg[0] or evt.arg.name
+	ArgIndexOrKeyOptional // proc.aenv, proc.aenv[2], proc.aenv[HOME]
 )
 
 // Flags are properties of a field.
@@ -56,11 +57,11 @@ const (
 	FlagList          Flags = 1 << iota // the value is a list: only in, intersects, exists
 	FlagNoRHS                           // may not be used as val() on the right-hand side
 	FlagNoTransformer                   // may not be wrapped in a transformer
-	FlagFilterOnly
-	FlagPrintOnly
-	FlagDeprecated
-	FlagHidden // not listed by `falcoc fields`
-	FlagDotArg // the argument may also be written after a dot: evt.arg.flags
+	FlagFilterOnly                      // only in conditions, not in outputs
+	FlagPrintOnly                       // only in outputs, not in conditions
+	FlagDeprecated                      // Falco warns when a rule uses it
+	FlagHidden                          // not listed by `falcoc fields`
+	FlagDotArg                          // the argument may also be written after a dot: evt.arg.flags
 )
 
 // Field describes one field of the condition language.
