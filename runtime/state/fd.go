@@ -1,0 +1,378 @@
+package state
+
+import (
+	"net/netip"
+	"path"
+	"strconv"
+	"strings"
+)
+
+// FDType is the kind of object a file descriptor refers to.
+type FDType uint8
+
+// File descriptor types. [FDType.String] gives Falco's fd.type and
+// [FDType.Char] its fd.typechar.
+const (
+	FDUnknown FDType = iota
+	FDFile
+	FDDirectory
+	FDIPv4
+	FDIPv6
+	FDUnix
+	FDPipe
+	FDEvent
+	FDSignalfd
+	FDEventPoll
+	FDInotify
+	FDTimerfd
+	FDNetlink
+	FDBPF
+	FDUserfaultfd
+	FDIOUring
+	FDMemfd
+	fdTypeEnd
+)
+
+var fdTypeInfo = [fdTypeEnd]struct {
+	name string
+	char byte
+}{
+	FDUnknown:     {"unknown", 'o'},
+	FDFile:        {"file", 'f'},
+	FDDirectory:   {"directory", 'd'},
+	FDIPv4:        {"ipv4", '4'},
+	FDIPv6:        {"ipv6", '6'},
+	FDUnix:        {"unix", 'u'},
+	FDPipe:        {"pipe", 'p'},
+	FDEvent:       {"event", 'e'},
+	FDSignalfd:    {"signalfd", 's'},
+	FDEventPoll:   {"eventpoll", 'l'},
+	FDInotify:     {"inotify", 'i'},
+	FDTimerfd:     {"timerfd", 't'},
+	FDNetlink:     {"netlink", 'n'},
+	FDBPF:         {"bpf", 'b'},
+	FDUserfaultfd: {"userfaultfd", 'u'},
+	FDIOUring:     {"io_uring", 'r'},
+	FDMemfd:       {"memfd", 'm'},
+}
+
+// String returns fd.type for the type.
+func (t FDType) String() string {
+	if t >= fdTypeEnd {
+		return fdTypeInfo[FDUnknown].name
+	}
+	return fdTypeInfo[t].name
+}
+
+// Char returns fd.typechar for the type.
+func (t FDType) Char() byte {
+	if t >= fdTypeEnd {
+		return fdTypeInfo[FDUnknown].char
+	}
+	return fdTypeInfo[t].char
+}
+
+// IsSocket reports whether the type is a socket.
+func (t FDType) IsSocket() bool {
+	return t == FDIPv4 || t == FDIPv6 || t == FDUnix || t == FDNetlink
+}
+
+// L4Proto is the transport protocol of an IP socket.
+type L4Proto uint8
+
+// Transport protocols; [L4Proto.String] gives fd.l4proto.
+const (
+	L4Unknown L4Proto = iota
+	L4TCP
+	L4UDP
+	L4ICMP
+	L4Raw
+)
+
+// String returns fd.l4proto for the protocol.
+func (p L4Proto) String() string {
+	switch p {
+	case L4TCP:
+		return "tcp"
+	case L4UDP:
+		return "udp"
+	case L4ICMP:
+		return "icmp"
+	case L4Raw:
+		return "raw"
+	}
+	return ""
+}
+
+// Linux constants the API takes as plain values.
+const (
+	// AtFDCWD is the dirfd value meaning "the current directory".
+	AtFDCWD = -100
+
+	afUnix    = 1
+	afInet    = 2
+	afInet6   = 10
+	afNetlink = 16
+
+	sockStream   = 1
+	sockDgram    = 2
+	sockRaw      = 3
+	sockTypeMask = 0xf
+
+	ipprotoICMP   = 1
+	ipprotoTCP    = 6
+	ipprotoUDP    = 17
+	ipprotoICMPv6 = 58
+
+	// OCloexec is O_CLOEXEC; descriptors carrying it are closed by Exec.
+	OCloexec = 0o2000000
+	// ODirectory is O_DIRECTORY.
+	ODirectory = 0o200000
+	// SockCloexec is SOCK_CLOEXEC, the same bit as O_CLOEXEC.
+	SockCloexec = OCloexec
+
+	closeRangeUnshare = 2
+	closeRangeCloexec = 4
+)
+
+// FD is one open file descriptor. Its fields are set by the [Table]
+// methods; the engine may fill Dev, Ino and the layer flags after [Table.Open]
+// when the event carries them. An FD is owned by its table.
+type FD struct {
+	Num  int64
+	Type FDType
+	// Name is fd.name: the absolute, cleaned path for files, the
+	// connection tuple "cip:cport->sip:sport" for IP sockets, the path
+	// for unix sockets.
+	Name string
+	// NameRaw is fd.nameraw: the path as given to the syscall.
+	NameRaw string
+	// Flags are the open flags (O_*), Mode the creation mode.
+	Flags uint32
+	Mode  uint32
+	Dev   uint32
+	Ino   uint64
+
+	UpperLayer bool
+	LowerLayer bool
+
+	// Socket fields.
+	Family  uint16
+	L4Proto L4Proto
+	Local   netip.AddrPort
+	Remote  netip.AddrPort
+	// Server is fd.is_server: true for accepted and listening sockets,
+	// false for the side that connected.
+	Server    bool
+	Connected bool
+	// UnixPath is the path of a unix socket.
+	UnixPath string
+	// NameChanged is fd.name_changed: the last update of this
+	// descriptor changed a name it already had.
+	NameChanged bool
+}
+
+// Client returns the client address (fd.cip / fd.cport).
+func (f *FD) Client() netip.AddrPort {
+	if f.Server {
+		return f.Remote
+	}
+	return f.Local
+}
+
+// ServerAddr returns the server address (fd.sip / fd.sport).
+func (f *FD) ServerAddr() netip.AddrPort {
+	if f.Server {
+		return f.Local
+	}
+	return f.Remote
+}
+
+// Directory returns fd.directory: the directory of a file, the path of a
+// directory, "" for other types.
+func (f *FD) Directory() string {
+	switch f.Type {
+	case FDFile, FDMemfd:
+		return Dir(f.Name)
+	case FDDirectory:
+		return f.Name
+	}
+	return ""
+}
+
+// Filename returns fd.filename: the last path element of a file, "" for
+// other types.
+func (f *FD) Filename() string {
+	if f.Type != FDFile && f.Type != FDMemfd {
+		return ""
+	}
+	return Filename(f.Name)
+}
+
+func (f *FD) setName(name string) {
+	f.NameChanged = f.Name != "" && f.Name != name
+	f.Name = name
+}
+
+// Dir returns the directory part of a path as fd.directory does: "/etc"
+// for "/etc/passwd", "/" for "/passwd", "" when there is no slash.
+func Dir(p string) string {
+	i := strings.LastIndexByte(p, '/')
+	switch {
+	case i < 0:
+		return ""
+	case i == 0:
+		return "/"
+	}
+	return p[:i]
+}
+
+// Filename returns the last element of a path as fd.filename does.
+func Filename(p string) string {
+	return p[strings.LastIndexByte(p, '/')+1:]
+}
+
+// ResolvePath returns p made absolute against dir and cleaned textually:
+// "." and ".." resolved, repeated slashes collapsed, no trailing slash. A
+// relative p with an empty or relative dir is only cleaned.
+func ResolvePath(dir, p string) string {
+	if p == "" {
+		return ""
+	}
+	if p[0] != '/' && dir != "" {
+		p = dir + "/" + p
+	}
+	if !needsClean(p) {
+		return p
+	}
+	return path.Clean(p)
+}
+
+// needsClean reports whether path.Clean would change p, without
+// allocating.
+func needsClean(p string) bool {
+	if p == "/" {
+		return false
+	}
+	if p[len(p)-1] == '/' || p == "." || p == ".." || strings.HasPrefix(p, "./") || strings.HasPrefix(p, "../") {
+		return true
+	}
+	return strings.Contains(p, "//") || strings.Contains(p, "/./") || strings.Contains(p, "/../") ||
+		strings.HasSuffix(p, "/.") || strings.HasSuffix(p, "/..")
+}
+
+// FDTable is the descriptor table of one process, shared by the processes
+// created with CLONE_FILES. It is not safe for concurrent use.
+type FDTable struct {
+	fds map[int64]*FD
+}
+
+func newFDTable() *FDTable { return &FDTable{fds: make(map[int64]*FD)} }
+
+// Get returns descriptor num, or nil.
+func (t *FDTable) Get(num int64) *FD {
+	if t == nil {
+		return nil
+	}
+	return t.fds[num]
+}
+
+// Len returns the number of open descriptors (proc.fdopencount).
+func (t *FDTable) Len() int {
+	if t == nil {
+		return 0
+	}
+	return len(t.fds)
+}
+
+// Each calls fn for every descriptor, in no particular order, until fn
+// returns false.
+func (t *FDTable) Each(fn func(*FD) bool) {
+	if t == nil {
+		return
+	}
+	for _, f := range t.fds {
+		if !fn(f) {
+			return
+		}
+	}
+}
+
+func (t *FDTable) clone() *FDTable {
+	c := &FDTable{fds: make(map[int64]*FD, len(t.fds))}
+	for k, f := range t.fds {
+		cp := *f
+		c.fds[k] = &cp
+	}
+	return c
+}
+
+func (t *FDTable) put(f *FD) *FD {
+	t.fds[f.Num] = f
+	return f
+}
+
+func (t *FDTable) closeExec() {
+	for k, f := range t.fds {
+		if f.Flags&OCloexec != 0 {
+			delete(t.fds, k)
+		}
+	}
+}
+
+// tuple formats an IP connection as Falco's fd.name does.
+func tuple(client, server netip.AddrPort) string {
+	b := make([]byte, 0, 64)
+	b = appendAddrPort(b, client)
+	b = append(b, "->"...)
+	b = appendAddrPort(b, server)
+	return string(b)
+}
+
+func appendAddrPort(b []byte, ap netip.AddrPort) []byte {
+	a := ap.Addr()
+	if a.Is4In6() {
+		a = a.Unmap()
+	}
+	if a.IsValid() {
+		b = a.AppendTo(b)
+	} else {
+		b = append(b, "0.0.0.0"...)
+	}
+	b = append(b, ':')
+	return strconv.AppendUint(b, uint64(ap.Port()), 10)
+}
+
+func l4For(family, typ, proto int) L4Proto {
+	if family != afInet && family != afInet6 {
+		return L4Unknown
+	}
+	switch typ & sockTypeMask {
+	case sockStream:
+		return L4TCP
+	case sockDgram:
+		if proto == ipprotoICMP || proto == ipprotoICMPv6 {
+			return L4ICMP
+		}
+		return L4UDP
+	case sockRaw:
+		return L4Raw
+	}
+	switch proto {
+	case ipprotoTCP:
+		return L4TCP
+	case ipprotoUDP:
+		return L4UDP
+	}
+	return L4Unknown
+}
+
+func ipType(a netip.Addr, fallback FDType) FDType {
+	switch {
+	case !a.IsValid():
+		return fallback
+	case a.Is4() || a.Is4In6():
+		return FDIPv4
+	}
+	return FDIPv6
+}

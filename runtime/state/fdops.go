@@ -1,0 +1,311 @@
+package state
+
+import (
+	"net/netip"
+	"strconv"
+)
+
+// fdsOf returns tid's thread and descriptor table, reading /proc on a
+// miss like [Table.Lookup].
+func (t *Table) fdsOf(tid int64) (*Thread, *FDTable) {
+	th := t.Lookup(tid)
+	if th == nil {
+		return nil, nil
+	}
+	if th.proc.fds == nil {
+		th.proc.fds = newFDTable()
+	}
+	return th, th.proc.fds
+}
+
+// FD returns descriptor fd of tid's process, or nil.
+func (t *Table) FD(tid, fd int64) *FD {
+	if th := t.Lookup(tid); th != nil {
+		return th.proc.fds.Get(fd)
+	}
+	return nil
+}
+
+// ResolveAt returns path made absolute as tid sees it: against the
+// directory of dirfd, or the cwd for AtFDCWD. A relative path whose
+// directory is unknown is returned cleaned but relative.
+func (t *Table) ResolveAt(tid, dirfd int64, path string) string {
+	th := t.Lookup(tid)
+	if th == nil {
+		return ResolvePath("", path)
+	}
+	return resolveAt(th, dirfd, path)
+}
+
+func resolveAt(th *Thread, dirfd int64, path string) string {
+	if path != "" && path[0] == '/' {
+		return ResolvePath("", path)
+	}
+	dir := th.proc.cwd
+	if dirfd != AtFDCWD {
+		dir = ""
+		if d := th.proc.fds.Get(dirfd); d != nil && d.Name != "" && d.Name[0] == '/' {
+			dir = d.Name
+		}
+	}
+	return ResolvePath(dir, path)
+}
+
+// Open records that tid opened path (relative to dirfd, or the cwd for
+// AtFDCWD) as descriptor fd with the given flags and mode. It returns the
+// new descriptor so the caller can set Dev, Ino and the layer flags.
+func (t *Table) Open(tid, fd int64, path string, flags, mode uint32, dirfd int64) *FD {
+	th, fds := t.fdsOf(tid)
+	if fds == nil || fd < 0 {
+		return nil
+	}
+	typ := FDFile
+	if flags&ODirectory != 0 {
+		typ = FDDirectory
+	}
+	return fds.put(&FD{
+		Num:     fd,
+		Type:    typ,
+		Name:    resolveAt(th, dirfd, path),
+		NameRaw: path,
+		Flags:   flags,
+		Mode:    mode,
+	})
+}
+
+// Add records a descriptor of any type (eventfd, signalfd, epoll,
+// inotify, timerfd, bpf, ...) with the given name and flags.
+func (t *Table) Add(tid, fd int64, typ FDType, name string, flags uint32) *FD {
+	_, fds := t.fdsOf(tid)
+	if fds == nil || fd < 0 {
+		return nil
+	}
+	return fds.put(&FD{Num: fd, Type: typ, Name: name, NameRaw: name, Flags: flags})
+}
+
+// Memfd records memfd_create(name, flags) returning fd. MFD_CLOEXEC has
+// the value of O_CLOEXEC's low bit (1) and is translated.
+func (t *Table) Memfd(tid, fd int64, name string, flags uint32) *FD {
+	of := uint32(0)
+	if flags&1 != 0 {
+		of = OCloexec
+	}
+	return t.Add(tid, fd, FDMemfd, "memfd:"+name, of)
+}
+
+// Pipe records pipe/pipe2 returning the read end rfd and the write end
+// wfd, with the pipe's inode number (0 if unknown).
+func (t *Table) Pipe(tid, rfd, wfd int64, ino uint64, flags uint32) {
+	_, fds := t.fdsOf(tid)
+	if fds == nil {
+		return
+	}
+	name := "pipe:[" + strconv.FormatUint(ino, 10) + "]"
+	if ino == 0 {
+		name = ""
+	}
+	for _, n := range [2]int64{rfd, wfd} {
+		if n >= 0 {
+			fds.put(&FD{Num: n, Type: FDPipe, Name: name, NameRaw: name, Flags: flags, Ino: ino})
+		}
+	}
+}
+
+// Socket records socket(family, typ, proto) returning fd.
+func (t *Table) Socket(tid, fd int64, family, typ, proto int) *FD {
+	_, fds := t.fdsOf(tid)
+	if fds == nil || fd < 0 {
+		return nil
+	}
+	f := &FD{Num: fd, Family: uint16(family), L4Proto: l4For(family, typ, proto)}
+	if typ&SockCloexec != 0 {
+		f.Flags = OCloexec
+	}
+	switch family {
+	case afInet:
+		f.Type = FDIPv4
+	case afInet6:
+		f.Type = FDIPv6
+	case afUnix:
+		f.Type = FDUnix
+	case afNetlink:
+		f.Type = FDNetlink
+	default:
+		f.Type = FDUnknown
+	}
+	return fds.put(f)
+}
+
+// socketFD returns fd of tid, creating an IP socket entry from the
+// address when the socket was not seen.
+func (t *Table) socketFD(tid, fd int64, a netip.Addr) *FD {
+	_, fds := t.fdsOf(tid)
+	if fds == nil || fd < 0 {
+		return nil
+	}
+	if f := fds.Get(fd); f != nil && f.Type.IsSocket() {
+		return f
+	}
+	f := &FD{Num: fd, Type: ipType(a, FDIPv4), L4Proto: L4TCP}
+	if f.Type == FDIPv6 {
+		f.Family = afInet6
+	} else {
+		f.Family = afInet
+	}
+	return fds.put(f)
+}
+
+// Connect records a connect on fd from local to remote: the thread is the
+// client. For a UDP socket that connects again the name changes and
+// NameChanged is set.
+func (t *Table) Connect(tid, fd int64, local, remote netip.AddrPort) *FD {
+	f := t.socketFD(tid, fd, remote.Addr())
+	if f == nil {
+		return nil
+	}
+	f.Local, f.Remote, f.Server, f.Connected = local, remote, false, true
+	f.setName(tuple(local, remote))
+	return f
+}
+
+// Accept records that tid accepted on listenFd a connection as newFd: the
+// new descriptor is the server side. local is the server's address,
+// remote the client's. An accept on a unix socket copies its path.
+func (t *Table) Accept(tid, listenFd, newFd int64, local, remote netip.AddrPort) *FD {
+	_, fds := t.fdsOf(tid)
+	if fds == nil || newFd < 0 {
+		return nil
+	}
+	l := fds.Get(listenFd)
+	if l != nil && l.Type == FDUnix {
+		return fds.put(&FD{Num: newFd, Type: FDUnix, Family: afUnix, Name: l.Name, NameRaw: l.NameRaw,
+			UnixPath: l.UnixPath, Server: true, Connected: true})
+	}
+	f := &FD{Num: newFd, Type: ipType(local.Addr(), FDIPv4), Local: local, Remote: remote, Server: true, Connected: true, L4Proto: L4TCP}
+	if l != nil {
+		f.Family, f.L4Proto = l.Family, l.L4Proto
+		if l.Type == FDIPv4 || l.Type == FDIPv6 {
+			f.Type = l.Type
+		}
+		if !local.IsValid() {
+			f.Local = l.Local
+		}
+	}
+	if f.Family == 0 {
+		f.Family = afInet
+		if f.Type == FDIPv6 {
+			f.Family = afInet6
+		}
+	}
+	f.Name = tuple(f.Remote, f.Local)
+	return fds.put(f)
+}
+
+// Bind records bind(fd, local). The socket becomes a server socket named
+// "ip:port".
+func (t *Table) Bind(tid, fd int64, local netip.AddrPort) *FD {
+	f := t.socketFD(tid, fd, local.Addr())
+	if f == nil {
+		return nil
+	}
+	f.Local, f.Server = local, true
+	f.setName(string(appendAddrPort(nil, local)))
+	return f
+}
+
+// Listen records listen(fd): the socket is a server socket.
+func (t *Table) Listen(tid, fd int64) {
+	if f := t.FD(tid, fd); f != nil {
+		f.Server = true
+	}
+}
+
+// ConnectUnix records a connect of unix socket fd to path.
+func (t *Table) ConnectUnix(tid, fd int64, path string) *FD {
+	return t.unixName(tid, fd, path, false)
+}
+
+// BindUnix records a bind of unix socket fd to path.
+func (t *Table) BindUnix(tid, fd int64, path string) *FD {
+	return t.unixName(tid, fd, path, true)
+}
+
+func (t *Table) unixName(tid, fd int64, path string, server bool) *FD {
+	_, fds := t.fdsOf(tid)
+	if fds == nil || fd < 0 {
+		return nil
+	}
+	f := fds.Get(fd)
+	if f == nil || f.Type != FDUnix {
+		f = fds.put(&FD{Num: fd, Type: FDUnix, Family: afUnix})
+	}
+	f.UnixPath, f.NameRaw, f.Server, f.Connected = path, path, server, !server
+	f.setName(path)
+	return f
+}
+
+// Close records close(fd).
+func (t *Table) Close(tid, fd int64) {
+	if _, fds := t.fdsOf(tid); fds != nil {
+		delete(fds.fds, fd)
+	}
+}
+
+// CloseRange records close_range(first, last, flags): the descriptors in
+// [first, last] are closed, or only marked close-on-exec with
+// CLOSE_RANGE_CLOEXEC. With CLOSE_RANGE_UNSHARE the process first gets its
+// own copy of a shared table.
+func (t *Table) CloseRange(tid int64, first, last uint64, flags uint32) {
+	th, fds := t.fdsOf(tid)
+	if fds == nil || first > last {
+		return
+	}
+	if flags&closeRangeUnshare != 0 {
+		fds = fds.clone()
+		th.proc.fds = fds
+	}
+	for n, f := range fds.fds {
+		if n < 0 || uint64(n) < first || uint64(n) > last {
+			continue
+		}
+		if flags&closeRangeCloexec != 0 {
+			f.Flags |= OCloexec
+		} else {
+			delete(fds.fds, n)
+		}
+	}
+}
+
+// Dup records dup/dup2/dup3/fcntl(F_DUPFD): newfd becomes a copy of oldfd
+// (closing what newfd was). cloexec sets O_CLOEXEC on the copy (dup3 with
+// O_CLOEXEC, F_DUPFD_CLOEXEC); the copy never inherits it otherwise.
+func (t *Table) Dup(tid, oldfd, newfd int64, cloexec bool) *FD {
+	_, fds := t.fdsOf(tid)
+	if fds == nil || newfd < 0 {
+		return nil
+	}
+	old := fds.Get(oldfd)
+	if old == nil {
+		delete(fds.fds, newfd)
+		return nil
+	}
+	if oldfd == newfd {
+		return old
+	}
+	cp := *old
+	cp.Num = newfd
+	cp.NameChanged = false
+	cp.Flags &^= OCloexec
+	if cloexec {
+		cp.Flags |= OCloexec
+	}
+	return fds.put(&cp)
+}
+
+// Unshare records unshare(CLONE_FILES) (and CLONE_FS is ignored): the
+// process gets its own copy of its descriptor table.
+func (t *Table) Unshare(tid int64, flags CloneFlags) {
+	if th, fds := t.fdsOf(tid); fds != nil && flags&CloneFiles != 0 {
+		th.proc.fds = fds.clone()
+	}
+}
