@@ -72,6 +72,7 @@ func newRoot(s Streams, use, short string) *cobra.Command {
 // NewFalcocCommand builds the falcoc root command.
 func NewFalcocCommand(s Streams) *cobra.Command {
 	root := newRoot(s, "falcoc", "Compile and check Falco rule files")
+	root.AddCommand(newCmdFields(s))
 	return root
 }
 
