@@ -168,7 +168,7 @@ func TestCatalogFieldProperties(t *testing.T) {
 		{"evt.rawarg", TypeDyn, ArgKeyRequired, FlagDotArg | FlagNoRHS | FlagNoTransformer},
 		{"evt.type.is", TypeUint32, ArgKeyRequired, FlagDotArg},
 		{"evt.dir", TypeString, ArgNone, FlagDeprecated | FlagHidden},
-		{"proc.env", TypeString, ArgKeyOptional, FlagNoTransformer},
+		{"proc.env", TypeString, ArgKeyOptional, 0},
 		{"proc.args", TypeString, ArgIndexOptional, 0},
 		{"proc.aname", TypeString, ArgIndexOptional, FlagNoRHS | FlagNoTransformer},
 		{"proc.apid", TypeInt64, ArgIndexOptional, FlagNoRHS | FlagNoTransformer},

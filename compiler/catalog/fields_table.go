@@ -131,7 +131,7 @@ var fieldTable = concat(
 		Field{Name: "proc.cmdnargs", Type: TypeUint64, Desc: "number of arguments in proc.args"},
 		Field{Name: "proc.cmdlenargs", Type: TypeUint64, Desc: "total length of the arguments, separators not counted"},
 		Field{Name: "proc.exeline", Type: TypeString, Desc: "proc.exe followed by proc.args"},
-		Field{Name: "proc.env", Type: TypeString, Arg: ArgKeyOptional, Flags: FlagNoTransformer, Desc: "environment as NAME=value pairs; proc.env[NAME] is one variable's value"},
+		Field{Name: "proc.env", Type: TypeString, Arg: ArgKeyOptional, Desc: "environment as NAME=value pairs; proc.env[NAME] is one variable's value"},
 		Field{Name: "proc.aenv", Type: TypeString, Arg: ArgIndexOrKeyOptional, Flags: ancestor, Desc: "environment of an ancestor by level, or a variable's first value up the ancestry (experimental)"},
 		Field{Name: "proc.cwd", Type: TypeString, Desc: "current working directory"},
 		Field{Name: "proc.loginshellid", Type: TypeInt64, Desc: "pid of the eldest shell among the ancestors"},
