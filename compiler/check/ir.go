@@ -224,3 +224,80 @@ type Value struct {
 	Bytes []byte
 	Regex string
 }
+
+// Format renders an IR expression as text for debugging and golden tests:
+// `(proc.name = bash and not evt.type in (open, openat))`. Values are
+// printed as written; a field comparison prints `val(...)` for a field on
+// the right.
+func Format(e Expr) string {
+	var b strings.Builder
+	formatExpr(&b, e)
+	return b.String()
+}
+
+func formatExpr(b *strings.Builder, e Expr) {
+	switch n := e.(type) {
+	case *And:
+		formatTerms(b, n.Terms, " and ")
+	case *Or:
+		formatTerms(b, n.Terms, " or ")
+	case *Not:
+		b.WriteString("not ")
+		formatExpr(b, n.X)
+	case *Const:
+		b.WriteString(strconv.FormatBool(n.Value))
+	case *Cmp:
+		n.Left.write(b)
+		b.WriteByte(' ')
+		b.WriteString(string(n.Op))
+		if n.Mod != syntax.ModNone {
+			b.WriteByte(' ')
+			b.WriteString(string(n.Mod))
+		}
+		switch {
+		case n.Op == syntax.OpExists:
+		case n.Right != nil:
+			b.WriteByte(' ')
+			if n.Right.Kind == OperandField {
+				b.WriteString("val(")
+				n.Right.write(b)
+				b.WriteByte(')')
+			} else {
+				n.Right.write(b)
+			}
+		case len(n.Values) == 1 && !listOp(n.Op) && n.Mod == syntax.ModNone:
+			b.WriteByte(' ')
+			b.WriteString(quoteValue(n.Values[0].Text))
+		default:
+			b.WriteString(" (")
+			for i, v := range n.Values {
+				if i > 0 {
+					b.WriteString(", ")
+				}
+				b.WriteString(quoteValue(v.Text))
+			}
+			b.WriteByte(')')
+		}
+	default:
+		b.WriteString("<nil>")
+	}
+}
+
+func formatTerms(b *strings.Builder, ts []Expr, sep string) {
+	b.WriteByte('(')
+	for i, t := range ts {
+		if i > 0 {
+			b.WriteString(sep)
+		}
+		formatExpr(b, t)
+	}
+	b.WriteByte(')')
+}
+
+// quoteValue quotes a value that would not read back as one bare word.
+func quoteValue(s string) string {
+	if s == "" || strings.ContainsAny(s, " \t\r\n\b(),=\"'") {
+		return strconv.Quote(s)
+	}
+	return s
+}
