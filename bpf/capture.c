@@ -1,0 +1,1041 @@
+//go:build ignore
+
+// falcoc kernel capture: one tp_btf/sys_exit program for every syscall,
+// gated by a per-syscall clause mask and narrowed by per-dimension tables
+// (the prefilter), plus the scheduler tracepoints for fork, exec and exit.
+// The ABI shared with Go is in headers/falcoc_abi.h.
+
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
+#include "falcoc_abi.h"
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
+
+#define TS_COMPAT 0x0002
+#define AT_FDCWD -100
+#define S_IFMT 00170000
+#define S_IFSOCK 0140000
+#define AF_UNIX 1
+#define AF_INET 2
+#define AF_INET6 10
+
+#define O_ACCMODE 00000003
+#define O_WRONLY 00000001
+#define O_RDWR 00000002
+#define O_CREAT 00000100
+#define O_TRUNC 00001000
+#define O_TMPFILE 020000000
+
+/* Per-CPU scratch holding the record being built. Offsets are masked with
+ * SCRATCH_MASK and no single write exceeds ITEM_MAX, so every access stays
+ * inside the value. */
+#define SCRATCH_SIZE 32768 /* the per-CPU value limit */
+#define SCRATCH_MASK 0x3fff
+#define ITEM_MAX 4096
+#define ITEM_HDR 8
+
+/* Table sizes. Keys carry the set (0 or 1), so each map holds two sets. */
+#define SETS 2
+#define COMM_ENTRIES 8192
+#define UID_ENTRIES 8192
+#define SOCK_ENTRIES 8192
+#define PTRACE_ENTRIES 256
+#define PATH_ENTRIES 16384
+#define CGROUP_ENTRIES 16384
+#define STASH_ENTRIES 8192
+
+/* Runtime configuration, written by userspace through the mmapped .bss. */
+volatile __u32 falcoc_mode;
+volatile __u32 falcoc_set;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, SETS * FALCOC_NR_SYSCALLS);
+	__type(key, __u32);
+	__type(value, struct falcoc_gate);
+} gate SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, SETS * FALCOC_NR_SLOTS);
+	__type(key, __u32);
+	__type(value, struct falcoc_mask);
+} dflt SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, COMM_ENTRIES);
+	__type(key, struct falcoc_comm_key);
+	__type(value, struct falcoc_mask);
+} comm_tbl SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, UID_ENTRIES);
+	__type(key, struct falcoc_uid_key);
+	__type(value, struct falcoc_mask);
+} uid_tbl SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, SETS * 16);
+	__type(key, __u32);
+	__type(value, struct falcoc_mask);
+} openflags SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, PATH_ENTRIES);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct falcoc_path_key);
+	__type(value, struct falcoc_mask);
+} path_tbl SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, PATH_ENTRIES);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct falcoc_path_key);
+	__type(value, struct falcoc_mask);
+} exe_tbl SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, SOCK_ENTRIES);
+	__type(key, struct falcoc_sock_key);
+	__type(value, struct falcoc_mask);
+} sock_tbl SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, PTRACE_ENTRIES);
+	__type(key, struct falcoc_ptrace_key);
+	__type(value, struct falcoc_mask);
+} ptrace_tbl SEC(".maps");
+
+/* cgroup id -> FALCOC_CGROUP_*; a missing id is "unknown". Not
+ * double-buffered: it holds facts about the host, not rules. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, CGROUP_ENTRIES);
+	__type(key, __u64);
+	__type(value, __u32);
+} cgroups SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, FALCOC_NR_KINDS);
+	__type(key, __u32);
+	__type(value, struct falcoc_counters);
+} counters SEC(".maps");
+
+struct falcoc_scratch {
+	__u8 buf[SCRATCH_SIZE];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct falcoc_scratch);
+} scratch SEC(".maps");
+
+/* Two LPM keys per CPU: 0 for the path dimension, 1 for the exe dimension. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 2);
+	__type(key, __u32);
+	__type(value, struct falcoc_path_key);
+} lpm_keys SEC(".maps");
+
+/* sched_process_exec stores bprm->filename here for the execve exit. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, STASH_ENTRIES);
+	__type(key, __u32);
+	__type(value, struct falcoc_path_key);
+} exec_stash SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 4 << 20);
+} events SEC(".maps");
+
+/* Updating an element of a map-in-map makes the bpf() syscall wait for an
+ * RCU grace period: userspace uses this as a barrier after flipping
+ * falcoc_set, so no program still runs with the old set. Never read here. */
+struct barrier_inner {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+} barrier_inner SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__array(values, struct barrier_inner);
+} barrier SEC(".maps") = {
+	.values = {&barrier_inner},
+};
+
+/* Unused globals that make clang emit BTF for the ABI types bpf2go exports. */
+const struct falcoc_hdr *unused_hdr __attribute__((unused));
+const struct falcoc_item *unused_item __attribute__((unused));
+const struct falcoc_open *unused_open __attribute__((unused));
+const struct falcoc_exec *unused_exec __attribute__((unused));
+const struct falcoc_fork *unused_fork __attribute__((unused));
+const struct falcoc_exectp *unused_exectp __attribute__((unused));
+const struct falcoc_exit *unused_exit __attribute__((unused));
+
+static __always_inline int mask_zero(const struct falcoc_mask *m)
+{
+	return !(m->w[0] | m->w[1] | m->w[2] | m->w[3]);
+}
+
+static __always_inline void mask_and(struct falcoc_mask *m, const struct falcoc_mask *o)
+{
+	m->w[0] &= o->w[0];
+	m->w[1] &= o->w[1];
+	m->w[2] &= o->w[2];
+	m->w[3] &= o->w[3];
+}
+
+/* and_slot ANDs m with the default-array slot; a missing slot clears m. */
+static __always_inline void and_slot(struct falcoc_mask *m, __u32 set, __u32 slot)
+{
+	__u32 i = set * FALCOC_NR_SLOTS + slot;
+	struct falcoc_mask *v = bpf_map_lookup_elem(&dflt, &i);
+	if (!v) {
+		__builtin_memset(m, 0, sizeof(*m));
+		return;
+	}
+	mask_and(m, v);
+}
+
+static __always_inline void and_value(struct falcoc_mask *m, struct falcoc_mask *v, __u32 set,
+				      __u32 slot)
+{
+	if (v)
+		mask_and(m, v);
+	else
+		and_slot(m, set, slot);
+}
+
+struct path_scan {
+	const __u8 *p;
+	__u32 n;
+	__u32 st; /* 0 right after '/', 1 after "/.", 2 after "/..", 3 otherwise, 4 bad */
+};
+
+static long path_step(__u32 i, void *data)
+{
+	struct path_scan *x = data;
+	__u64 j = i;
+	asm volatile("%0 &= 0xff" : "+r"(j)); /* a bound the verifier sees */
+	if (j >= x->n || j > FALCOC_PATH_MAX)
+		return 1;
+	__u8 c = x->p[j];
+	if (c == '/') {
+		if (x->st != 3) {
+			x->st = 4;
+			return 1;
+		}
+		x->st = 0;
+	} else if (c == '.') {
+		x->st = x->st < 2 ? x->st + 1 : 3;
+	} else {
+		x->st = 3;
+	}
+	return 0;
+}
+
+/* path_known reports whether the n-byte string in p (n without NUL) is an
+ * absolute path with no "//", "/./", "/../" and not ending in "/." or "/..":
+ * only such a path can be matched against the tables. The scan runs in
+ * bpf_loop so the verifier checks its body once. */
+static __always_inline int path_known(const __u8 *p, __u32 n)
+{
+	if (n == 0 || n > FALCOC_PATH_MAX || p[0] != '/')
+		return 0;
+	struct path_scan x = {.p = p, .n = n, .st = 0};
+	bpf_loop(FALCOC_PATH_MAX, path_step, &x, 0);
+	return x.st == 0 || x.st == 3;
+}
+
+/* lpm_prepare completes key k, whose path holds a string of n bytes (NUL
+ * included), and returns the path length when the path is usable, or -1. */
+static __always_inline long lpm_prepare(struct falcoc_path_key *k, __u32 set, long n)
+{
+	/* n counts the NUL; a full key (FALCOC_PATH_MAX + 2) may have been cut. */
+	if (n <= 1 || n > FALCOC_PATH_MAX + 1)
+		return -1;
+	if (!path_known(k->path, n - 1))
+		return -1;
+	k->set = set;
+	k->prefixlen = 8 * (1 + n);
+	return n - 1;
+}
+
+/* Record building. The record is assembled in the per-CPU scratch; while
+ * it is built, hdr.size is the write offset and hdr.nitems the item count.
+ * Offsets are masked with SCRATCH_MASK and no write exceeds
+ * ITEM_HDR + 2*ITEM_MAX bytes, so every access stays inside the value. */
+
+static __always_inline struct falcoc_hdr *hdr_of(struct falcoc_scratch *s)
+{
+	return (struct falcoc_hdr *)s->buf;
+}
+
+static __always_inline __u8 *item_at(struct falcoc_scratch *s, __u16 type, __u32 len)
+{
+	__u32 o = hdr_of(s)->size & SCRATCH_MASK;
+	struct falcoc_item *it = (void *)(s->buf + o);
+	it->type = type;
+	it->len = len;
+	it->pad = 0;
+	return s->buf + o + ITEM_HDR;
+}
+
+static __always_inline void item_commit(struct falcoc_scratch *s, __u32 len)
+{
+	struct falcoc_hdr *h = hdr_of(s);
+	__u32 o = h->size & SCRATCH_MASK;
+	((struct falcoc_item *)(s->buf + o))->len = len;
+	h->size = o + ITEM_HDR + ((len + 7) & ~7u);
+	h->nitems++;
+}
+
+/* add_user_str appends a string item read from user memory. */
+static __always_inline long add_user_str(struct falcoc_scratch *s, __u16 type, const void *uptr)
+{
+	__u8 *d = item_at(s, type, 0);
+	long n = bpf_probe_read_user_str(d, ITEM_MAX, uptr);
+	if (n <= 0)
+		return n;
+	item_commit(s, n - 1);
+	return n - 1;
+}
+
+/* add_kernel_str appends a string item read from kernel memory. */
+static __always_inline void add_kernel_str(struct falcoc_scratch *s, __u16 type, const void *src)
+{
+	__u8 *d = item_at(s, type, 0);
+	long n = bpf_probe_read_kernel_str(d, ITEM_MAX, src);
+	if (n <= 0)
+		return;
+	item_commit(s, n - 1);
+}
+
+/* add_kernel_bytes appends len bytes copied from kernel memory src. */
+static __always_inline void add_kernel_bytes(struct falcoc_scratch *s, __u16 type, const void *src,
+					     __u32 len)
+{
+	if (len > ITEM_MAX)
+		len = ITEM_MAX;
+	__u8 *d = item_at(s, type, len);
+	bpf_probe_read_kernel(d, len & (ITEM_MAX * 2 - 1), src);
+	item_commit(s, len);
+}
+
+/* add_user_bytes appends up to ITEM_MAX bytes of user memory; returns 1
+ * when the data was cut. */
+static __always_inline int add_user_bytes(struct falcoc_scratch *s, __u16 type, const void *uptr,
+					  __u64 len)
+{
+	int cut = 0;
+	if (len > ITEM_MAX) {
+		len = ITEM_MAX;
+		cut = 1;
+	}
+	__u32 l = len;
+	__u8 *d = item_at(s, type, l);
+	if (bpf_probe_read_user(d, l & (ITEM_MAX * 2 - 1), uptr) < 0)
+		l = 0;
+	item_commit(s, l);
+	return cut;
+}
+
+static __always_inline struct falcoc_scratch *scratch_get(void)
+{
+	__u32 z = 0;
+	struct falcoc_scratch *s = bpf_map_lookup_elem(&scratch, &z);
+	if (!s)
+		return 0;
+	struct falcoc_hdr *h = hdr_of(s);
+	h->size = sizeof(struct falcoc_hdr);
+	h->flags = 0;
+	h->nitems = 0;
+	return s;
+}
+
+/* fill_hdr writes the task fields of the header (not mask, args, ret,
+ * size, flags or nitems). Global, so the verifier checks it once. */
+__noinline int fill_hdr(struct falcoc_scratch *s, __u32 kind)
+{
+	if (!s)
+		return 0;
+	struct falcoc_hdr *h = hdr_of(s);
+	struct task_struct *t = (void *)bpf_get_current_task();
+	__u64 pt = bpf_get_current_pid_tgid();
+	__u64 ug = bpf_get_current_uid_gid();
+
+	h->ts_boot_ns = bpf_ktime_get_boot_ns();
+	h->kind = kind;
+	h->tid = (__u32)pt;
+	h->tgid = pt >> 32;
+	h->ppid = BPF_CORE_READ(t, real_parent, tgid);
+	h->uid = (__u32)ug;
+	h->gid = ug >> 32;
+	h->euid = BPF_CORE_READ(t, cred, euid.val);
+	h->egid = BPF_CORE_READ(t, cred, egid.val);
+	h->loginuid = BPF_CORE_READ(t, loginuid.val);
+	h->cgroup_id = bpf_get_current_cgroup_id();
+	h->cpu = bpf_get_smp_processor_id();
+	bpf_get_current_comm(h->comm, sizeof(h->comm));
+
+	struct pid *p = BPF_CORE_READ(t, thread_pid);
+	unsigned int level = BPF_CORE_READ(p, level);
+	h->vtid = BPF_CORE_READ(p, numbers[level & 31].nr);
+	struct task_struct *leader = BPF_CORE_READ(t, group_leader);
+	p = BPF_CORE_READ(leader, thread_pid);
+	level = BPF_CORE_READ(p, level);
+	h->vtgid = BPF_CORE_READ(p, numbers[level & 31].nr);
+	return 0;
+}
+
+static __always_inline void send(struct falcoc_scratch *s, struct falcoc_counters *cnt)
+{
+	__u32 size = hdr_of(s)->size & SCRATCH_MASK;
+	hdr_of(s)->size = size;
+	if (size < sizeof(struct falcoc_hdr))
+		return;
+	if (bpf_ringbuf_output(&events, s->buf, size, 0) == 0)
+		cnt->sent++;
+	else
+		cnt->lost++;
+}
+
+/* Which arguments of a file syscall are paths (argument index, or -1). */
+static __always_inline void path_args(__u32 id, int *p1, int *p2)
+{
+	*p1 = -1;
+	*p2 = -1;
+	switch (id) {
+	case 2:   /* open */
+	case 85:  /* creat */
+	case 87:  /* unlink */
+	case 83:  /* mkdir */
+	case 84:  /* rmdir */
+	case 90:  /* chmod */
+	case 80:  /* chdir */
+	case 76:  /* truncate */
+	case 92:  /* chown */
+	case 94:  /* lchown */
+	case 133: /* mknod */
+	case 161: /* chroot */
+	case 166: /* umount2 */
+		*p1 = 0;
+		break;
+	case 257: /* openat */
+	case 437: /* openat2 */
+	case 263: /* unlinkat */
+	case 258: /* mkdirat */
+	case 268: /* fchmodat */
+	case 452: /* fchmodat2 */
+	case 260: /* fchownat */
+	case 259: /* mknodat */
+		*p1 = 1;
+		break;
+	case 86:  /* link */
+	case 88:  /* symlink */
+	case 82:  /* rename */
+	case 165: /* mount */
+		*p1 = 0;
+		*p2 = 1;
+		break;
+	case 265: /* linkat */
+	case 264: /* renameat */
+	case 316: /* renameat2 */
+		*p1 = 1;
+		*p2 = 3;
+		break;
+	case 266: /* symlinkat */
+		*p1 = 0;
+		*p2 = 2;
+		break;
+	}
+}
+
+#define CLS_OTHER 0
+#define CLS_FILE 1
+#define CLS_EXEC 2
+#define CLS_SOCK 3
+
+static __always_inline int class_of(__u32 id)
+{
+	switch (id) {
+	case 59:
+	case 322:
+		return CLS_EXEC;
+	case 42:
+	case 43:
+	case 44:
+	case 46:
+	case 49:
+	case 50:
+	case 288:
+		return CLS_SOCK;
+	}
+	int p1, p2;
+	path_args(id, &p1, &p2);
+	return p1 >= 0 ? CLS_FILE : CLS_OTHER;
+}
+
+static __always_inline __u64 arg_at(const __u64 *a, int i)
+{
+	switch (i) {
+	case 0: return a[0];
+	case 1: return a[1];
+	case 2: return a[2];
+	case 3: return a[3];
+	case 4: return a[4];
+	default: return a[5];
+	}
+}
+
+static __always_inline int is_open(__u32 id)
+{
+	return id == 2 || id == 257 || id == 437 || id == 85;
+}
+
+static __always_inline void open_info(__u32 id, const __u64 *a, struct falcoc_open *o)
+{
+	o->resolve = 0;
+	o->pad = 0;
+	switch (id) {
+	case 2:
+		o->dirfd = AT_FDCWD;
+		o->flags = a[1];
+		o->mode = a[2];
+		break;
+	case 85:
+		o->dirfd = AT_FDCWD;
+		o->flags = O_CREAT | O_WRONLY | O_TRUNC;
+		o->mode = a[1];
+		break;
+	case 257:
+		o->dirfd = a[0];
+		o->flags = a[2];
+		o->mode = a[3];
+		break;
+	default: { /* openat2: struct open_how { u64 flags, mode, resolve; } */
+		__u64 how[3] = {};
+		bpf_probe_read_user(how, sizeof(how), (void *)a[2]);
+		o->dirfd = a[0];
+		o->flags = how[0];
+		o->mode = how[1];
+		o->resolve = how[2];
+	}
+	}
+}
+
+static __always_inline __u32 open_class(__u64 flags)
+{
+	__u32 cls = 0;
+	__u64 acc = flags & O_ACCMODE;
+	if (acc == 0 || acc == O_RDWR)
+		cls |= FALCOC_OPEN_READ;
+	if (acc == O_WRONLY || acc == O_RDWR)
+		cls |= FALCOC_OPEN_WRITE;
+	if (flags & (O_CREAT | O_TMPFILE))
+		cls |= FALCOC_OPEN_CREATE;
+	if (flags & O_TRUNC)
+		cls |= FALCOC_OPEN_TRUNC;
+	return cls;
+}
+
+/* Result of a handler: the prefilter dropped the event, or it goes out. */
+#define DROP 0
+#define PASS 1
+
+/* handle_file: path syscalls, the open family included. */
+__noinline int handle_file(struct falcoc_scratch *s, __u32 id, __u32 set, __u32 dims, __u32 capture)
+{
+	if (!s)
+		return DROP;
+	struct falcoc_hdr *h = hdr_of(s);
+	struct falcoc_mask m = h->mask;
+	struct falcoc_open oi = {};
+	int open = is_open(id);
+	if (open) {
+		open_info(id, h->args, &oi);
+		if (dims & FALCOC_DIM_OPENFLAGS) {
+			__u32 i = set * 16 + open_class(oi.flags);
+			struct falcoc_mask *v = bpf_map_lookup_elem(&openflags, &i);
+			if (v)
+				mask_and(&m, v);
+			else
+				__builtin_memset(&m, 0, sizeof(m));
+			if (mask_zero(&m) && !capture)
+				return DROP;
+		}
+	}
+
+	int p1, p2;
+	path_args(id, &p1, &p2);
+	if (p1 < 0)
+		return PASS;
+	__u32 zero = 0;
+	struct falcoc_path_key *pk = bpf_map_lookup_elem(&lpm_keys, &zero);
+	if (!pk)
+		return DROP;
+	const void *u1 = (void *)arg_at(h->args, p1);
+	long praw = bpf_probe_read_user_str(pk->path, sizeof(pk->path), u1);
+	long plen = lpm_prepare(pk, set, praw);
+	if (plen < 0)
+		h->flags |= FALCOC_F_PATH_UNKNOWN;
+	if (dims & FALCOC_DIM_PATH) {
+		if (plen < 0)
+			and_slot(&m, set, FALCOC_SLOT_PATH_UNKNOWN);
+		else
+			and_value(&m, bpf_map_lookup_elem(&path_tbl, pk), set,
+				  FALCOC_SLOT_PATH_DEFAULT);
+		if (mask_zero(&m) && !capture)
+			return DROP;
+	}
+	h->mask = m;
+
+	if (plen >= 0)
+		add_kernel_bytes(s, FALCOC_ITEM_PATH, pk->path, plen);
+	else if (praw > 0)
+		add_user_str(s, FALCOC_ITEM_PATH, u1);
+	if (p2 >= 0)
+		add_user_str(s, FALCOC_ITEM_PATH2, (void *)arg_at(h->args, p2));
+	if (open) {
+		struct falcoc_open *o = (void *)item_at(s, FALCOC_ITEM_OPEN, sizeof(oi));
+		*o = oi;
+		item_commit(s, sizeof(oi));
+	}
+	return PASS;
+}
+
+static __always_inline void add_exec_info(struct falcoc_scratch *s, struct task_struct *t)
+{
+	struct falcoc_exec *e = (void *)item_at(s, FALCOC_ITEM_EXEC, sizeof(struct falcoc_exec));
+	e->cap_effective = BPF_CORE_READ(t, cred, cap_effective.val);
+	e->cap_permitted = BPF_CORE_READ(t, cred, cap_permitted.val);
+	e->cap_inheritable = BPF_CORE_READ(t, cred, cap_inheritable.val);
+	struct file *exe = BPF_CORE_READ(t, mm, exe_file);
+	struct inode *ino = BPF_CORE_READ(exe, f_inode);
+	e->exe_ino = BPF_CORE_READ(ino, i_ino);
+	e->exe_ctime_sec = BPF_CORE_READ(ino, i_ctime_sec);
+	e->exe_ctime_nsec = BPF_CORE_READ(ino, i_ctime_nsec);
+	e->exe_mtime_sec = BPF_CORE_READ(ino, i_mtime_sec);
+	e->exe_mtime_nsec = BPF_CORE_READ(ino, i_mtime_nsec);
+	e->flags = 0;
+	char name[8] = {};
+	const unsigned char *np = BPF_CORE_READ(exe, f_path.dentry, d_name.name);
+	bpf_probe_read_kernel(name, 6, np);
+	if (name[0] == 'm' && name[1] == 'e' && name[2] == 'm' && name[3] == 'f' && name[4] == 'd' &&
+	    name[5] == ':')
+		e->flags |= FALCOC_EXEC_MEMFD;
+	e->tty = 0;
+	struct tty_struct *tty = BPF_CORE_READ(t, signal, tty);
+	if (tty) {
+		int idx = BPF_CORE_READ(tty, index);
+		int major = BPF_CORE_READ(tty, driver, major);
+		int minor = BPF_CORE_READ(tty, driver, minor_start);
+		e->tty = ((__u32)major << 20) | (__u32)(minor + idx);
+	}
+	item_commit(s, sizeof(struct falcoc_exec));
+}
+
+/* handle_exec: execve and execveat. On success the new program's path
+ * comes from sched_process_exec (the old user memory is gone); on failure
+ * from the filename argument. */
+__noinline int handle_exec(struct falcoc_scratch *s, __u32 id, __u32 set, __u32 dims, __u32 capture)
+{
+	if (!s)
+		return DROP;
+	struct falcoc_hdr *h = hdr_of(s);
+	struct falcoc_mask m = h->mask;
+	__u32 tid = bpf_get_current_pid_tgid();
+	__u32 one = 1;
+	long elen = -1;
+	struct falcoc_path_key *ek;
+	int ok = h->ret == 0;
+	if (ok) {
+		ek = bpf_map_lookup_elem(&exec_stash, &tid);
+		if (ek)
+			elen = lpm_prepare(ek, set, ek->prefixlen);
+	} else {
+		ek = bpf_map_lookup_elem(&lpm_keys, &one);
+		if (!ek)
+			return DROP;
+		long n = bpf_probe_read_user_str(ek->path, sizeof(ek->path),
+						 (void *)(id == 59 ? h->args[0] : h->args[1]));
+		elen = lpm_prepare(ek, set, n);
+	}
+	if (elen < 0)
+		h->flags |= FALCOC_F_EXE_UNKNOWN;
+	if (dims & FALCOC_DIM_EXE) {
+		if (elen < 0 || !ek)
+			and_slot(&m, set, FALCOC_SLOT_EXE_UNKNOWN);
+		else
+			and_value(&m, bpf_map_lookup_elem(&exe_tbl, ek), set, FALCOC_SLOT_EXE_DEFAULT);
+		if (mask_zero(&m) && !capture) {
+			if (ok)
+				bpf_map_delete_elem(&exec_stash, &tid);
+			return DROP;
+		}
+	}
+	h->mask = m;
+	if (ek && elen >= 0)
+		add_kernel_bytes(s, FALCOC_ITEM_EXE, ek->path, elen);
+	if (!ok)
+		return PASS;
+	bpf_map_delete_elem(&exec_stash, &tid);
+	struct task_struct *t = (void *)bpf_get_current_task();
+	struct mm_struct *mm = BPF_CORE_READ(t, mm);
+	__u64 as = BPF_CORE_READ(mm, arg_start), ae = BPF_CORE_READ(mm, arg_end);
+	__u64 es = BPF_CORE_READ(mm, env_start), ee = BPF_CORE_READ(mm, env_end);
+	if (ae > as && add_user_bytes(s, FALCOC_ITEM_ARGV, (void *)as, ae - as))
+		h->flags |= FALCOC_F_ARGV_TRUNCATED;
+	if (ee > es && add_user_bytes(s, FALCOC_ITEM_ENV, (void *)es, ee - es))
+		h->flags |= FALCOC_F_ENV_TRUNCATED;
+	add_exec_info(s, t);
+	return PASS;
+}
+
+/* sockaddr_key extracts family and port (host order) from a raw sockaddr. */
+static __always_inline int sockaddr_key(const __u8 *sa, __u32 len, __u16 *fam, __u16 *port)
+{
+	if (len < 2)
+		return 0;
+	*fam = sa[0] | (sa[1] << 8);
+	*port = 0;
+	if (*fam == AF_INET || *fam == AF_INET6) {
+		if (len < 4)
+			return 0;
+		*port = (sa[2] << 8) | sa[3];
+	}
+	return 1;
+}
+
+/* socket_of returns the struct sock behind file descriptor fd, or 0. */
+static __always_inline struct sock *socket_of(struct task_struct *t, __u64 fd)
+{
+	struct fdtable *fdt = BPF_CORE_READ(t, files, fdt);
+	unsigned int max = BPF_CORE_READ(fdt, max_fds);
+	if (fd >= max || fd > 1 << 20)
+		return 0;
+	struct file **fds = BPF_CORE_READ(fdt, fd);
+	struct file *f = 0;
+	bpf_probe_read_kernel(&f, sizeof(f), &fds[fd]);
+	if (!f)
+		return 0;
+	umode_t mode = BPF_CORE_READ(f, f_inode, i_mode);
+	if ((mode & S_IFMT) != S_IFSOCK)
+		return 0;
+	struct socket *so = BPF_CORE_READ(f, private_data);
+	return BPF_CORE_READ(so, sk);
+}
+
+/* add_sock_addr appends a sockaddr built from sk: local or peer side. */
+static __always_inline void add_sock_addr(struct falcoc_scratch *s, __u16 type, struct sock *sk,
+					  int peer)
+{
+	__u16 fam = BPF_CORE_READ(sk, __sk_common.skc_family);
+	if (fam != AF_INET && fam != AF_INET6)
+		return;
+	__u32 len = fam == AF_INET ? 16 : 28;
+	__u8 *d = item_at(s, type, len);
+	__builtin_memset(d, 0, 28);
+	*(__u16 *)d = fam;
+	if (peer) {
+		*(__u16 *)(d + 2) = BPF_CORE_READ(sk, __sk_common.skc_dport);
+	} else {
+		__u16 p = BPF_CORE_READ(sk, __sk_common.skc_num);
+		*(__u16 *)(d + 2) = __builtin_bswap16(p);
+	}
+	if (fam == AF_INET) {
+		if (peer)
+			*(__u32 *)(d + 4) = BPF_CORE_READ(sk, __sk_common.skc_daddr);
+		else
+			*(__u32 *)(d + 4) = BPF_CORE_READ(sk, __sk_common.skc_rcv_saddr);
+	} else {
+		if (peer)
+			BPF_CORE_READ_INTO((struct in6_addr *)(d + 8), sk, __sk_common.skc_v6_daddr);
+		else
+			BPF_CORE_READ_INTO((struct in6_addr *)(d + 8), sk,
+					   __sk_common.skc_v6_rcv_saddr);
+	}
+	item_commit(s, len);
+}
+
+/* handle_sock: connect, bind, listen, accept, accept4, sendto, sendmsg. */
+__noinline int handle_sock(struct falcoc_scratch *s, __u32 id, __u32 set, __u32 dims, __u32 capture)
+{
+	if (!s)
+		return DROP;
+	struct falcoc_hdr *h = hdr_of(s);
+	struct falcoc_mask m = h->mask;
+	__u64 uaddr = 0, ulen = 0;
+	int accept = id == 43 || id == 288;
+	if (id == 42 || id == 49) { /* connect, bind */
+		uaddr = h->args[1];
+		ulen = h->args[2];
+	} else if (id == 44) { /* sendto */
+		uaddr = h->args[4];
+		ulen = h->args[5];
+	} else if (accept) {
+		int l = 0;
+		uaddr = h->args[1];
+		if (uaddr)
+			bpf_probe_read_user(&l, sizeof(l), (void *)h->args[2]);
+		ulen = l;
+	} else if (id == 46) { /* sendmsg */
+		struct user_msghdr mh = {};
+		bpf_probe_read_user(&mh, sizeof(mh), (void *)h->args[1]);
+		uaddr = (__u64)mh.msg_name;
+		ulen = mh.msg_namelen;
+	}
+	if (ulen > FALCOC_SOCKADDR_MAX)
+		ulen = FALCOC_SOCKADDR_MAX;
+	__u16 fam = 0, port = 0;
+	int known = 0;
+	if (uaddr && ulen >= 2) {
+		__u8 *d = item_at(s, FALCOC_ITEM_SOCKADDR, ulen);
+		if (bpf_probe_read_user(d, ulen & 0xff, (void *)uaddr) == 0) {
+			known = sockaddr_key(d, ulen, &fam, &port);
+			item_commit(s, ulen);
+		}
+	}
+	if (!known)
+		h->flags |= FALCOC_F_SOCK_UNKNOWN;
+	if (dims & FALCOC_DIM_SOCK) {
+		if (!known) {
+			and_slot(&m, set, FALCOC_SLOT_SOCK_UNKNOWN);
+		} else {
+			struct falcoc_sock_key k = {.set = set, .family = fam, .port = port};
+			struct falcoc_mask *v = bpf_map_lookup_elem(&sock_tbl, &k);
+			if (!v) {
+				k.port = 0;
+				k.any = 1;
+				v = bpf_map_lookup_elem(&sock_tbl, &k);
+			}
+			and_value(&m, v, set, FALCOC_SLOT_SOCK_DEFAULT);
+		}
+		if (mask_zero(&m) && !capture)
+			return DROP;
+	}
+	h->mask = m;
+	if (id == 44 || id == 46)
+		return PASS;
+	__s64 fd = accept ? h->ret : (__s64)h->args[0];
+	if (fd < 0)
+		return PASS;
+	struct task_struct *t = (void *)bpf_get_current_task();
+	struct sock *sk = socket_of(t, fd);
+	if (!sk)
+		return PASS;
+	add_sock_addr(s, FALCOC_ITEM_LOCALADDR, sk, 0);
+	/* accept with a NULL address: the peer comes from the socket. */
+	if (accept && !known)
+		add_sock_addr(s, FALCOC_ITEM_SOCKADDR, sk, 1);
+	return PASS;
+}
+
+static __always_inline struct falcoc_counters *counters_of(__u32 kind)
+{
+	return bpf_map_lookup_elem(&counters, &kind);
+}
+
+SEC("tp_btf/sys_exit")
+int BPF_PROG(on_sys_exit, struct pt_regs *regs, long ret)
+{
+	__u64 id64 = regs->orig_ax;
+	if (id64 >= FALCOC_NR_SYSCALLS)
+		return 0;
+	__u32 id = id64;
+	struct falcoc_counters *cnt = counters_of(id);
+	if (!cnt)
+		return 0;
+	cnt->calls++;
+	struct task_struct *bt = bpf_get_current_task_btf();
+	if (bt->thread_info.status & TS_COMPAT)
+		return 0;
+
+	__u32 set = falcoc_set & 1;
+	__u32 gi = set * FALCOC_NR_SYSCALLS + id;
+	struct falcoc_gate *g = bpf_map_lookup_elem(&gate, &gi);
+	if (!g)
+		return 0;
+	struct falcoc_mask m = g->mask;
+	__u32 gflags = g->flags;
+	if (!gflags && mask_zero(&m))
+		return 0;
+	__u32 mode = falcoc_mode;
+	__u32 capture = gflags & FALCOC_GATE_CAPTURE;
+	if (mode == FALCOC_MODE_OFF)
+		capture = gflags & (FALCOC_GATE_CAPTURE | FALCOC_GATE_CAPTURED);
+	if (!capture && mask_zero(&m))
+		return 0;
+	cnt->gate_pass++;
+	__u32 dims = mode == FALCOC_MODE_FULL ? g->dims : 0;
+
+	/* Dimensions every syscall may have. */
+	if (dims & FALCOC_DIM_COMM) {
+		struct falcoc_comm_key k = {.set = set};
+		bpf_get_current_comm(k.comm, sizeof(k.comm));
+		and_value(&m, bpf_map_lookup_elem(&comm_tbl, &k), set, FALCOC_SLOT_COMM_DEFAULT);
+		if (mask_zero(&m) && !capture)
+			goto drop;
+	}
+	if (dims & FALCOC_DIM_UID) {
+		struct task_struct *t = (void *)bpf_get_current_task();
+		struct falcoc_uid_key k = {.set = set, .uid = BPF_CORE_READ(t, cred, euid.val)};
+		and_value(&m, bpf_map_lookup_elem(&uid_tbl, &k), set, FALCOC_SLOT_UID_DEFAULT);
+		if (mask_zero(&m) && !capture)
+			goto drop;
+	}
+	if (dims & FALCOC_DIM_CONTAINER) {
+		__u64 cg = bpf_get_current_cgroup_id();
+		__u32 *cls = bpf_map_lookup_elem(&cgroups, &cg);
+		__u32 slot = FALCOC_SLOT_CONTAINER_UNKNOWN;
+		if (cls)
+			slot = *cls == FALCOC_CGROUP_HOST ? FALCOC_SLOT_CONTAINER_HOST
+							  : FALCOC_SLOT_CONTAINER_CONTAINER;
+		and_slot(&m, set, slot);
+		if (mask_zero(&m) && !capture)
+			goto drop;
+	}
+	if (dims & FALCOC_DIM_PTRACE) {
+		struct falcoc_ptrace_key k = {.set = set, .request = regs->di};
+		and_value(&m, bpf_map_lookup_elem(&ptrace_tbl, &k), set, FALCOC_SLOT_PTRACE_DEFAULT);
+		if (mask_zero(&m) && !capture)
+			goto drop;
+	}
+
+	struct falcoc_scratch *s = scratch_get();
+	if (!s)
+		return 0;
+	struct falcoc_hdr *h = hdr_of(s);
+	h->mask = m;
+	h->args[0] = regs->di;
+	h->args[1] = regs->si;
+	h->args[2] = regs->dx;
+	h->args[3] = regs->r10;
+	h->args[4] = regs->r8;
+	h->args[5] = regs->r9;
+	h->ret = ret;
+
+	int r = PASS;
+	switch (class_of(id)) {
+	case CLS_FILE:
+		r = handle_file(s, id, set, dims, capture);
+		break;
+	case CLS_EXEC:
+		r = handle_exec(s, id, set, dims, capture);
+		break;
+	case CLS_SOCK:
+		r = handle_sock(s, id, set, dims, capture);
+		break;
+	}
+	if (r == DROP)
+		goto drop;
+	fill_hdr(s, id);
+	send(s, cnt);
+	return 0;
+
+drop:
+	cnt->prefilter_drop++;
+	return 0;
+}
+
+static __always_inline struct falcoc_scratch *sched_begin(__u32 kind)
+{
+	struct falcoc_scratch *s = scratch_get();
+	if (!s)
+		return 0;
+	struct falcoc_hdr *h = hdr_of(s);
+	fill_hdr(s, kind);
+	__builtin_memset(&h->mask, 0xff, sizeof(h->mask));
+	__builtin_memset(h->args, 0, sizeof(h->args));
+	h->ret = 0;
+	return s;
+}
+
+SEC("tp_btf/sched_process_fork")
+int BPF_PROG(on_sched_fork, struct task_struct *parent, struct task_struct *child)
+{
+	struct falcoc_counters *cnt = counters_of(FALCOC_KIND_FORK);
+	if (!cnt)
+		return 0;
+	cnt->calls++;
+	struct falcoc_scratch *s = sched_begin(FALCOC_KIND_FORK);
+	if (!s)
+		return 0;
+	struct falcoc_fork *f = (void *)item_at(s, FALCOC_ITEM_FORK, sizeof(struct falcoc_fork));
+	f->parent_tid = BPF_CORE_READ(parent, pid);
+	f->parent_tgid = BPF_CORE_READ(parent, tgid);
+	f->child_tid = BPF_CORE_READ(child, pid);
+	f->child_tgid = BPF_CORE_READ(child, tgid);
+	f->clone_flags = 0;
+	item_commit(s, sizeof(struct falcoc_fork));
+	send(s, cnt);
+	return 0;
+}
+
+SEC("tp_btf/sched_process_exec")
+int BPF_PROG(on_sched_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm)
+{
+	struct falcoc_counters *cnt = counters_of(FALCOC_KIND_EXEC);
+	if (!cnt)
+		return 0;
+	cnt->calls++;
+	__u32 one = 1;
+	struct falcoc_path_key *k = bpf_map_lookup_elem(&lpm_keys, &one);
+	if (!k)
+		return 0;
+	const char *fn = BPF_CORE_READ(bprm, filename);
+	long n = bpf_probe_read_kernel_str(k->path, sizeof(k->path), fn);
+	if (n < 0)
+		n = 0;
+	k->prefixlen = n; /* the string size, read back by the execve exit */
+	__u32 tid = bpf_get_current_pid_tgid();
+	bpf_map_update_elem(&exec_stash, &tid, k, BPF_ANY);
+
+	struct falcoc_scratch *s = sched_begin(FALCOC_KIND_EXEC);
+	if (!s)
+		return 0;
+	struct falcoc_exectp *e = (void *)item_at(s, FALCOC_ITEM_EXECTP, sizeof(struct falcoc_exectp));
+	e->old_tid = old_pid;
+	e->pad = 0;
+	item_commit(s, sizeof(struct falcoc_exectp));
+	add_kernel_str(s, FALCOC_ITEM_EXE, fn);
+	send(s, cnt);
+	return 0;
+}
+
+SEC("tp_btf/sched_process_exit")
+int BPF_PROG(on_sched_exit, struct task_struct *p, bool group_dead)
+{
+	struct falcoc_counters *cnt = counters_of(FALCOC_KIND_EXIT);
+	if (!cnt)
+		return 0;
+	cnt->calls++;
+	struct falcoc_scratch *s = sched_begin(FALCOC_KIND_EXIT);
+	if (!s)
+		return 0;
+	struct falcoc_exit *e = (void *)item_at(s, FALCOC_ITEM_EXIT, sizeof(struct falcoc_exit));
+	e->exit_code = BPF_CORE_READ(p, exit_code);
+	e->group_dead = group_dead;
+	item_commit(s, sizeof(struct falcoc_exit));
+	send(s, cnt);
+	return 0;
+}
