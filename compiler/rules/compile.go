@@ -24,7 +24,17 @@ type compiled struct {
 }
 
 func (l *loader) compile() {
-	// Lists: flatten references to earlier lists, once.
+	l.compileLists()
+	l.compileMacros()
+	l.results = make(map[*ruleInfo]*compiled, len(l.ruleOrder))
+	for _, r := range l.ruleOrder {
+		l.results[r] = l.compileRule(r)
+	}
+	l.reportUnused()
+}
+
+// compileLists flattens, once, items that name an earlier list.
+func (l *loader) compileLists() {
 	for _, li := range l.listOrder {
 		li.compiled = li.compiled[:0]
 		for _, it := range li.items {
@@ -39,7 +49,11 @@ func (l *loader) compile() {
 			li.compiled = append(li.compiled, it)
 		}
 	}
-	// Macros: substitute lists, parse, then expand.
+}
+
+// compileMacros substitutes lists into macro conditions, parses them, and
+// expands the macros each references.
+func (l *loader) compileMacros() {
 	for _, m := range l.macroOrder {
 		text, lists := l.substituteLists(m.cond)
 		m.lists = lists
@@ -62,10 +76,9 @@ func (l *loader) compile() {
 		}
 		m.expanded, m.macros = e, ex.used
 	}
-	l.results = make(map[*ruleInfo]*compiled, len(l.ruleOrder))
-	for _, r := range l.ruleOrder {
-		l.results[r] = l.compileRule(r)
-	}
+}
+
+func (l *loader) reportUnused() {
 	for _, m := range l.macroOrder {
 		if !m.used {
 			l.report(diag.WarnUnusedMacro, true, "Macro not referred to by any other rule/macro", m.pos, m.ctx[:len(m.ctx)-1])

@@ -255,11 +255,12 @@ func (l *loader) appendExceptions(it *item, r *ruleInfo, exs []*exceptionInfo) b
 			continue
 		}
 		if ex.hasFields || ex.hasComps {
-			it.fail(diag.ErrValidate, "Can not append exception fields/comps to existing exception, only values", it.keys["exceptions"], it.keyLoc("exceptions"))
+			it.bad = true
+			l.report(diag.ErrValidate, false, "Can not append exception fields/comps to existing exception, only values", ex.pos, append(append([]diag.Location(nil), it.ctx...), it.keyLoc("exceptions")))
 			return false
 		}
 		if len(ex.values) == 0 {
-			it.warn(diag.WarnAppendNoValues, "Overriding/appending exception with no values", it.keys["exceptions"], it.keyLoc("exceptions"))
+			l.report(diag.WarnAppendNoValues, true, "Overriding/appending exception with no values", ex.pos, append(append([]diag.Location(nil), it.ctx...), it.keyLoc("exceptions")))
 			continue
 		}
 		merged := *prev

@@ -606,7 +606,7 @@ func (l *loader) decodeRuleKeys(it *item, r *ruleInfo, ops map[string]string) bo
 				return false
 			}
 			if seen[ex.name] {
-				it.warn(diag.WarnExceptionNotUnique, fmt.Sprintf("Multiple definitions of exception '%s' in the same rule", ex.name), it.keys["exceptions"], it.keyLoc("exceptions"))
+				l.report(diag.WarnExceptionNotUnique, true, fmt.Sprintf("Multiple definitions of exception '%s' in the same rule", ex.name), ex.pos, append(append([]diag.Location(nil), it.ctx...), it.keyLoc("exceptions")))
 			}
 			seen[ex.name] = true
 			r.exceptions = append(r.exceptions, ex)
