@@ -1,0 +1,259 @@
+package state
+
+import (
+	"net/netip"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+func TestResolvePath(t *testing.T) {
+	tests := []struct{ dir, p, want string }{
+		{"/root", "a.txt", "/root/a.txt"},
+		{"/root", "/etc/passwd", "/etc/passwd"},
+		{"/root", "../etc/./passwd", "/etc/passwd"},
+		{"/", "..", "/"},
+		{"/a/b", "../../../../x", "/x"},
+		{"/a", "b//c/", "/a/b/c"},
+		{"/a", ".", "/a"},
+		{"", "rel/x", "rel/x"},
+		{"", "./rel/../x", "x"},
+		{"/a", "", ""},
+		{"/", "etc", "/etc"},
+		{"//a//", "b", "/a/b"},
+		{"/a", "...", "/a/..."},
+		{"/a", "b/.hidden", "/a/b/.hidden"},
+	}
+	for _, tc := range tests {
+		if got := ResolvePath(tc.dir, tc.p); got != tc.want {
+			t.Errorf("ResolvePath(%q, %q) = %q, want %q", tc.dir, tc.p, got, tc.want)
+		}
+	}
+}
+
+func TestDirFilename(t *testing.T) {
+	tests := []struct{ p, dir, file string }{
+		{"/etc/passwd", "/etc", "passwd"},
+		{"/passwd", "/", "passwd"},
+		{"/", "/", ""},
+		{"rel", "", "rel"},
+		{"", "", ""},
+		{"/a/b/c", "/a/b", "c"},
+	}
+	for _, tc := range tests {
+		if d, f := Dir(tc.p), Filename(tc.p); d != tc.dir || f != tc.file {
+			t.Errorf("Dir, Filename(%q) = %q, %q, want %q, %q", tc.p, d, f, tc.dir, tc.file)
+		}
+	}
+}
+
+func TestFDTypes(t *testing.T) {
+	tests := []struct {
+		typ  FDType
+		name string
+		char byte
+	}{
+		{FDFile, "file", 'f'}, {FDDirectory, "directory", 'd'}, {FDIPv4, "ipv4", '4'}, {FDIPv6, "ipv6", '6'},
+		{FDUnix, "unix", 'u'}, {FDPipe, "pipe", 'p'}, {FDEvent, "event", 'e'}, {FDSignalfd, "signalfd", 's'},
+		{FDEventPoll, "eventpoll", 'l'}, {FDInotify, "inotify", 'i'}, {FDTimerfd, "timerfd", 't'},
+		{FDNetlink, "netlink", 'n'}, {FDMemfd, "memfd", 'm'}, {FDBPF, "bpf", 'b'}, {FDIOUring, "io_uring", 'r'},
+		{FDUnknown, "unknown", 'o'}, {FDType(200), "unknown", 'o'},
+	}
+	for _, tc := range tests {
+		if tc.typ.String() != tc.name || tc.typ.Char() != tc.char {
+			t.Errorf("%d: %q %c, want %q %c", tc.typ, tc.typ.String(), tc.typ.Char(), tc.name, tc.char)
+		}
+	}
+}
+
+type fdView struct {
+	Type           string
+	Name, NameRaw  string
+	Dir, File      string
+	Flags          uint32
+	L4             string
+	Client, Server string
+	IsServer       bool
+	Connected      bool
+	NameChanged    bool
+}
+
+func fview(f *FD) *fdView {
+	if f == nil {
+		return nil
+	}
+	v := &fdView{Type: f.Type.String(), Name: f.Name, NameRaw: f.NameRaw, Dir: f.Directory(), File: f.Filename(),
+		Flags: f.Flags, L4: f.L4Proto.String(), IsServer: f.Server, Connected: f.Connected, NameChanged: f.NameChanged}
+	if f.Client().IsValid() {
+		v.Client = f.Client().String()
+	}
+	if f.ServerAddr().IsValid() {
+		v.Server = f.ServerAddr().String()
+	}
+	return v
+}
+
+func TestOpenResolution(t *testing.T) {
+	tb := tree(t) // curl (300) in /tmp/work
+	tb.Open(300, 3, "/etc", ODirectory, 0, AtFDCWD)
+	tests := []struct {
+		name  string
+		path  string
+		dirfd int64
+		want  *fdView
+	}{
+		{"relative to cwd", "out.txt", AtFDCWD, &fdView{Type: "file", Name: "/tmp/work/out.txt", NameRaw: "out.txt", Dir: "/tmp/work", File: "out.txt"}},
+		{"dot dot", "../x/../y", AtFDCWD, &fdView{Type: "file", Name: "/tmp/y", NameRaw: "../x/../y", Dir: "/tmp", File: "y"}},
+		{"absolute ignores dirfd", "//etc//shadow", 3, &fdView{Type: "file", Name: "/etc/shadow", NameRaw: "//etc//shadow", Dir: "/etc", File: "shadow"}},
+		{"relative to dirfd", "passwd", 3, &fdView{Type: "file", Name: "/etc/passwd", NameRaw: "passwd", Dir: "/etc", File: "passwd"}},
+		{"unknown dirfd", "passwd", 99, &fdView{Type: "file", Name: "passwd", NameRaw: "passwd", File: "passwd"}},
+	}
+	for i, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			fd := int64(10 + i)
+			tb.Open(300, fd, tc.path, 0, 0, tc.dirfd)
+			if diff := cmp.Diff(tc.want, fview(tb.FD(300, fd))); diff != "" {
+				t.Errorf("(-want +got):\n%s", diff)
+			}
+		})
+	}
+	if got := tb.ResolveAt(300, 3, "group"); got != "/etc/group" {
+		t.Errorf("ResolveAt = %q", got)
+	}
+	if d := fview(tb.FD(300, 3)); d.Type != "directory" || d.Dir != "/etc" || d.File != "" {
+		t.Errorf("directory fd = %+v", d)
+	}
+	tb.Fchdir(300, 3)
+	if got := tb.Get(300).Cwd(); got != "/etc" {
+		t.Errorf("cwd after fchdir = %q", got)
+	}
+	tb.Fchdir(300, 99) // unknown: no change
+	if got := tb.Get(300).Cwd(); got != "/etc" {
+		t.Errorf("cwd after fchdir(unknown) = %q", got)
+	}
+}
+
+func TestDupClose(t *testing.T) {
+	tb := tree(t)
+	tb.Open(300, 3, "a", OCloexec, 0, AtFDCWD)
+	tb.Open(300, 4, "b", 0, 0, AtFDCWD)
+	tb.Dup(300, 3, 4, false) // dup2 over an open fd
+	if got := tb.FD(300, 4); got == nil || got.Name != "/tmp/work/a" || got.Flags&OCloexec != 0 || got.Num != 4 {
+		t.Errorf("dup2 result = %+v", got)
+	}
+	tb.Dup(300, 3, 5, true)
+	if got := tb.FD(300, 5); got == nil || got.Flags&OCloexec == 0 {
+		t.Errorf("dup3 O_CLOEXEC result = %+v", got)
+	}
+	tb.Close(300, 3)
+	if tb.FD(300, 3) != nil {
+		t.Errorf("fd 3 open after close")
+	}
+	if tb.Dup(300, 3, 6, false) != nil || tb.FD(300, 6) != nil {
+		t.Errorf("dup of a closed fd made a descriptor")
+	}
+	// Exec closes close-on-exec descriptors only.
+	tb.Exec(40, 300, "/bin/cat", []string{"cat"}, nil, nil)
+	if tb.FD(300, 5) != nil || tb.FD(300, 4) == nil {
+		t.Errorf("after exec: fd5=%v fd4=%v, want fd 5 closed, fd 4 open", tb.FD(300, 5), tb.FD(300, 4))
+	}
+	tb.Open(300, 7, "c", 0, 0, AtFDCWD)
+	tb.Open(300, 9, "d", 0, 0, AtFDCWD)
+	tb.CloseRange(300, 5, 8, 4) // CLOSE_RANGE_CLOEXEC
+	if f := tb.FD(300, 7); f == nil || f.Flags&OCloexec == 0 {
+		t.Errorf("close_range cloexec: %+v", f)
+	}
+	tb.CloseRange(300, 5, ^uint64(0), 0)
+	if tb.FD(300, 7) != nil || tb.FD(300, 9) != nil || tb.FD(300, 4) == nil {
+		t.Errorf("close_range left %d fds", tb.Get(300).Proc().FDs().Len())
+	}
+}
+
+func TestCloneFiles(t *testing.T) {
+	tb := tree(t)
+	tb.Open(300, 3, "a", 0, 0, AtFDCWD)
+	shared := tb.Fork(40, 300, 400, 400, CloneFiles)
+	copied := tb.Fork(41, 300, 401, 401, 0)
+	tb.Open(300, 4, "b", 0, 0, AtFDCWD)
+	if shared.FD(4) == nil {
+		t.Errorf("CLONE_FILES child does not see the parent's new fd")
+	}
+	if copied.FD(4) != nil {
+		t.Errorf("copied table sees the parent's new fd")
+	}
+	if copied.FD(3) == nil || copied.FD(3) == tb.FD(300, 3) {
+		t.Errorf("copied table must have its own copy of fd 3")
+	}
+	tb.Close(401, 3)
+	if tb.FD(300, 3) == nil {
+		t.Errorf("close in the copy closed the parent's fd")
+	}
+	tb.Unshare(400, CloneFiles)
+	tb.Open(300, 5, "c", 0, 0, AtFDCWD)
+	if shared.FD(5) != nil {
+		t.Errorf("unshared table still shared")
+	}
+}
+
+func TestSockets(t *testing.T) {
+	lo := netip.MustParseAddr("127.0.0.1")
+	tb := tree(t)
+	tb.Socket(300, 3, 2, 1|SockCloexec, 0)
+	tb.Connect(300, 3, netip.AddrPortFrom(lo, 5555), netip.AddrPortFrom(lo, 8080))
+	tb.Socket(300, 4, 10, 2, 0)
+	tb.Connect(300, 4, netip.MustParseAddrPort("[::1]:4000"), netip.MustParseAddrPort("[::1]:53"))
+	tb.Connect(300, 4, netip.MustParseAddrPort("[::1]:4000"), netip.MustParseAddrPort("[::1]:54"))
+	tb.Socket(300, 5, 2, 1, 6)
+	tb.Bind(300, 5, netip.AddrPortFrom(netip.IPv4Unspecified(), 8080))
+	tb.Listen(300, 5)
+	tb.Accept(300, 5, 6, netip.AddrPortFrom(lo, 8080), netip.AddrPortFrom(lo, 40000))
+	tb.Socket(300, 7, 1, 1, 0)
+	tb.ConnectUnix(300, 7, "/var/run/docker.sock")
+	tb.Socket(300, 8, 2, 2, 1)
+	tb.Socket(300, 9, 2, 3, 255)
+	tb.Socket(300, 10, 16, 3, 0)
+	tb.Pipe(300, 11, 12, 4242, 0)
+	tb.Memfd(300, 13, "payload", 1)
+	tb.Add(300, 14, FDEventPoll, "", 0)
+	tb.Connect(300, 15, netip.AddrPortFrom(lo, 1), netip.AddrPortFrom(lo, 2)) // never seen socket()
+	want := map[int64]*fdView{
+		3:  {Type: "ipv4", Name: "127.0.0.1:5555->127.0.0.1:8080", Flags: OCloexec, L4: "tcp", Client: "127.0.0.1:5555", Server: "127.0.0.1:8080", Connected: true},
+		4:  {Type: "ipv6", Name: "::1:4000->::1:54", L4: "udp", Client: "[::1]:4000", Server: "[::1]:54", Connected: true, NameChanged: true},
+		5:  {Type: "ipv4", Name: "0.0.0.0:8080", L4: "tcp", Server: "0.0.0.0:8080", IsServer: true},
+		6:  {Type: "ipv4", Name: "127.0.0.1:40000->127.0.0.1:8080", L4: "tcp", Client: "127.0.0.1:40000", Server: "127.0.0.1:8080", IsServer: true, Connected: true},
+		7:  {Type: "unix", Name: "/var/run/docker.sock", NameRaw: "/var/run/docker.sock", Connected: true},
+		8:  {Type: "ipv4", L4: "icmp"},
+		9:  {Type: "ipv4", L4: "raw"},
+		10: {Type: "netlink"},
+		11: {Type: "pipe", Name: "pipe:[4242]", NameRaw: "pipe:[4242]"},
+		12: {Type: "pipe", Name: "pipe:[4242]", NameRaw: "pipe:[4242]"},
+		13: {Type: "memfd", Name: "memfd:payload", NameRaw: "memfd:payload", File: "memfd:payload", Flags: OCloexec},
+		14: {Type: "eventpoll"},
+		15: {Type: "ipv4", Name: "127.0.0.1:1->127.0.0.1:2", L4: "tcp", Client: "127.0.0.1:1", Server: "127.0.0.1:2", Connected: true},
+	}
+	got := map[int64]*fdView{}
+	tb.Get(300).Proc().FDs().Each(func(f *FD) bool { got[f.Num] = fview(f); return true })
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
+	}
+	// Accept on a unix listener copies its path.
+	tb.BindUnix(300, 7, "/run/x.sock")
+	if f := tb.Accept(300, 7, 20, netip.AddrPort{}, netip.AddrPort{}); f == nil || f.Type != FDUnix || f.Name != "/run/x.sock" || !f.Server {
+		t.Errorf("unix accept = %+v", f)
+	}
+}
+
+func TestFDOpsOnUnknownThread(t *testing.T) {
+	tb := newTestTable(nil)
+	if tb.Open(5, 3, "x", 0, 0, AtFDCWD) != nil || tb.Socket(5, 3, 2, 1, 0) != nil ||
+		tb.Connect(5, 3, netip.AddrPort{}, netip.AddrPort{}) != nil || tb.FD(5, 3) != nil ||
+		tb.Dup(5, 1, 2, false) != nil || tb.Accept(5, 1, 2, netip.AddrPort{}, netip.AddrPort{}) != nil {
+		t.Errorf("fd operation on an unknown thread returned a descriptor")
+	}
+	tb.Close(5, 3)
+	tb.CloseRange(5, 0, 10, 0)
+	tb.Pipe(5, 3, 4, 0, 0)
+	if tb.Len() != 0 {
+		t.Errorf("fd operations created threads")
+	}
+}
