@@ -390,7 +390,13 @@ func (p *Program) Disassemble() string {
 		fmt.Fprintf(w, "%04d\t%v\t%d\t%s\n", pc, op, arg, p.describe(pc, op, arg))
 	}
 	w.Flush()
-	return b.String()
+	lines := strings.SplitAfter(b.String(), "\n")
+	for i, l := range lines {
+		if strings.HasSuffix(l, " \n") {
+			lines[i] = strings.TrimRight(l, " \n") + "\n"
+		}
+	}
+	return strings.Join(lines, "")
 }
 
 // describe explains the argument of instruction pc.
