@@ -9,9 +9,6 @@ import (
 	"github.com/falcoc/falcoc/compiler/syntax"
 )
 
-// maxEvttypes is the size above which an inferred event-type set warns.
-const maxEvttypes = 100
-
 // compiled holds the per-rule results of compilation.
 type compiled struct {
 	cond    mtext
@@ -238,16 +235,13 @@ func (l *loader) compileRule(r *ruleInfo) *compiled {
 		return c
 	}
 	c.checked = checked
-	if checked != nil && r.warnEvttypes && r.source == "syscall" && len(checked.EventTypes) > maxEvttypes {
+	if checked != nil && r.warnEvttypes && checked.TooManyEventTypes {
 		l.report(diag.WarnNoEvttype, true, "Rule matches too many evt.type values. This has a significant performance penalty.", r.pos, r.ctx)
 	}
 	outCtx := append(append([]diag.Location(nil), r.ctx...), r.outLoc)
 	l.origins = append(l.origins, origin{text: r.output, ctx: outCtx})
 	outID := len(l.origins)
-	tmpl, issues := check.CheckOutput(r.output.s, &check.Options{Source: r.source})
-	for i := range issues {
-		issues[i].Pos.Origin = outID
-	}
+	tmpl, issues := check.CheckOutput(r.output.s, &check.Options{Source: r.source, Origin: outID})
 	if !l.reportOutputIssues(r, c, issues, outCtx) {
 		return c
 	}
@@ -285,7 +279,10 @@ func (l *loader) reportIssues(r *ruleInfo, c *compiled, issues []check.Issue, ct
 func (l *loader) reportOutputIssues(r *ruleInfo, c *compiled, issues []check.Issue, ctx []diag.Location) bool {
 	ok := true
 	for _, is := range issues {
-		p := l.origins[is.Pos.Origin-1].text.at(is.Pos.Offset)
+		p := noPos
+		if o := is.Pos.Origin; o >= 1 && o <= len(l.origins) {
+			p = l.origins[o-1].text.at(is.Pos.Offset)
+		}
 		if is.Warning {
 			code := is.Code
 			if code == "" {

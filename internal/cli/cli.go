@@ -73,6 +73,7 @@ func newRoot(s Streams, use, short string) *cobra.Command {
 func NewFalcocCommand(s Streams) *cobra.Command {
 	root := newRoot(s, "falcoc", "Compile and check Falco rule files")
 	root.AddCommand(newCmdFields(s))
+	root.AddCommand(newCmdValidate(s))
 	return root
 }
 
