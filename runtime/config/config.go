@@ -1,0 +1,262 @@
+package config
+
+import (
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/falcoc/falcoc/runtime/output"
+)
+
+// Config is the part of falco.yaml that falcoc uses. The yaml tags are the
+// falco.yaml keys.
+type Config struct {
+	// RulesFiles lists rule files and directories, in load order
+	// (rules_files; the legacy rules_file is an alias).
+	RulesFiles []string `yaml:"rules_files"`
+
+	JSONOutput                      bool `yaml:"json_output"`
+	JSONIncludeOutputProperty       bool `yaml:"json_include_output_property"`
+	JSONIncludeMessageProperty      bool `yaml:"json_include_message_property"`
+	JSONIncludeOutputFieldsProperty bool `yaml:"json_include_output_fields_property"`
+	JSONIncludeTagsProperty         bool `yaml:"json_include_tags_property"`
+	TimeFormatISO8601               bool `yaml:"time_format_iso_8601"`
+
+	// Priority is the minimum rule priority that is loaded ("debug").
+	Priority string `yaml:"priority"`
+	// RuleMatching is "first" or "all".
+	RuleMatching string `yaml:"rule_matching"`
+
+	BufferedOutputs bool         `yaml:"buffered_outputs"`
+	OutputsQueue    OutputsQueue `yaml:"outputs_queue"`
+	// OutputTimeout is in milliseconds.
+	OutputTimeout int `yaml:"output_timeout"`
+
+	StdoutOutput  StdoutOutput  `yaml:"stdout_output"`
+	FileOutput    FileOutput    `yaml:"file_output"`
+	ProgramOutput ProgramOutput `yaml:"program_output"`
+	SyslogOutput  SyslogOutput  `yaml:"syslog_output"`
+	HTTPOutput    HTTPOutput    `yaml:"http_output"`
+
+	AppendOutput []AppendOutput `yaml:"append_output"`
+	// Rules enables and disables loaded rules by name or tag, in order.
+	Rules []RuleSelection `yaml:"rules"`
+
+	BaseSyscalls BaseSyscalls `yaml:"base_syscalls"`
+
+	LogLevel  string `yaml:"log_level"`
+	LogStderr bool   `yaml:"log_stderr"`
+	LogSyslog bool   `yaml:"log_syslog"`
+
+	Engine Engine `yaml:"engine"`
+}
+
+// OutputsQueue is outputs_queue.
+type OutputsQueue struct {
+	// Capacity bounds each output's queue; 0 means the default bound.
+	Capacity int `yaml:"capacity"`
+}
+
+// StdoutOutput is stdout_output.
+type StdoutOutput struct {
+	Enabled bool `yaml:"enabled"`
+}
+
+// FileOutput is file_output.
+type FileOutput struct {
+	Enabled   bool   `yaml:"enabled"`
+	KeepAlive bool   `yaml:"keep_alive"`
+	Filename  string `yaml:"filename"`
+}
+
+// ProgramOutput is program_output.
+type ProgramOutput struct {
+	Enabled   bool   `yaml:"enabled"`
+	KeepAlive bool   `yaml:"keep_alive"`
+	Program   string `yaml:"program"`
+}
+
+// SyslogOutput is syslog_output.
+type SyslogOutput struct {
+	Enabled bool `yaml:"enabled"`
+}
+
+// HTTPOutput is http_output.
+type HTTPOutput struct {
+	Enabled                bool   `yaml:"enabled"`
+	URL                    string `yaml:"url"`
+	UserAgent              string `yaml:"user_agent"`
+	Insecure               bool   `yaml:"insecure"`
+	CACert                 string `yaml:"ca_cert"`
+	CABundle               string `yaml:"ca_bundle"`
+	CAPath                 string `yaml:"ca_path"`
+	MTLS                   bool   `yaml:"mtls"`
+	ClientCert             string `yaml:"client_cert"`
+	ClientKey              string `yaml:"client_key"`
+	Echo                   bool   `yaml:"echo"`
+	CompressUploads        bool   `yaml:"compress_uploads"`
+	KeepAlive              bool   `yaml:"keep_alive"`
+	MaxConsecutiveTimeouts int    `yaml:"max_consecutive_timeouts"`
+}
+
+// AppendOutput is one append_output entry: for rules matching Match, add
+// ExtraOutput to the text and ExtraFields to output_fields.
+type AppendOutput struct {
+	Match           AppendMatch  `yaml:"match"`
+	ExtraOutput     string       `yaml:"extra_output"`
+	ExtraFields     []ExtraField `yaml:"extra_fields"`
+	SuggestedOutput bool         `yaml:"suggested_output"`
+}
+
+// AppendMatch selects rules; empty members match everything.
+type AppendMatch struct {
+	Source string   `yaml:"source"`
+	Rule   string   `yaml:"rule"`
+	Tags   []string `yaml:"tags"`
+}
+
+// ExtraField is one append_output.extra_fields entry: either a bare field
+// name ("proc.name", Format empty) or "name: format string".
+type ExtraField struct {
+	Name   string
+	Format string
+}
+
+// RuleSelection is one entry of the rules: list, e.g.
+// "- disable: {rule: '*'}" or "- enable: {tag: network}".
+type RuleSelection struct {
+	Enable bool
+	// Rule is a rule name (may contain wildcards); exclusive with Tag.
+	Rule string
+	Tag  string
+}
+
+// BaseSyscalls is base_syscalls.
+type BaseSyscalls struct {
+	CustomSet []string `yaml:"custom_set"`
+	Repair    bool     `yaml:"repair"`
+	All       bool     `yaml:"all"`
+}
+
+// Engine is engine (only the kind and the replay file matter to falcoc).
+type Engine struct {
+	Kind   string       `yaml:"kind"`
+	Replay EngineReplay `yaml:"replay"`
+}
+
+// EngineReplay is engine.replay.
+type EngineReplay struct {
+	CaptureFile string `yaml:"capture_file"`
+}
+
+// Default returns Falco 0.44's defaults (its shipped falco.yaml).
+func Default() *Config {
+	return &Config{
+		RulesFiles: []string{
+			"/etc/falco/falco_rules.yaml",
+			"/etc/falco/falco_rules.local.yaml",
+			"/etc/falco/rules.d",
+		},
+		JSONIncludeOutputProperty:       true,
+		JSONIncludeOutputFieldsProperty: true,
+		JSONIncludeTagsProperty:         true,
+		Priority:                        "debug",
+		RuleMatching:                    "first",
+		OutputTimeout:                   2000,
+		StdoutOutput:                    StdoutOutput{Enabled: true},
+		FileOutput:                      FileOutput{Filename: "./events.txt"},
+		ProgramOutput: ProgramOutput{
+			Program: "jq '{text: .output}' | curl -d @- -X POST https://hooks.slack.com/services/XXX",
+		},
+		SyslogOutput: SyslogOutput{Enabled: true},
+		HTTPOutput: HTTPOutput{
+			UserAgent:              output.DefaultHTTPUserAgent,
+			CAPath:                 "/etc/falco/certs/",
+			ClientCert:             "/etc/falco/certs/client/client.crt",
+			ClientKey:              "/etc/falco/certs/client/client.key",
+			MaxConsecutiveTimeouts: 5,
+		},
+		LogLevel:  "info",
+		LogStderr: true,
+		LogSyslog: true,
+		Engine:    Engine{Kind: "modern_ebpf"},
+	}
+}
+
+// MinPriority returns the parsed priority threshold.
+func (c *Config) MinPriority() (output.Priority, error) {
+	return output.ParsePriority(c.Priority)
+}
+
+// FormatOptions returns the alert formatting options.
+func (c *Config) FormatOptions() output.Options {
+	return output.Options{
+		TimeFormatISO8601:               c.TimeFormatISO8601,
+		JSONIncludeOutputProperty:       c.JSONIncludeOutputProperty,
+		JSONIncludeMessageProperty:      c.JSONIncludeMessageProperty,
+		JSONIncludeOutputFieldsProperty: c.JSONIncludeOutputFieldsProperty,
+		JSONIncludeTagsProperty:         c.JSONIncludeTagsProperty,
+	}
+}
+
+// OutputsConfig returns the [output.New] configuration (format, JSON, queue
+// capacity, close timeout from output_timeout).
+func (c *Config) OutputsConfig() output.Config {
+	f := c.FormatOptions()
+	return output.Config{
+		Format:        &f,
+		JSON:          c.JSONOutput,
+		QueueCapacity: c.OutputsQueue.Capacity,
+		CloseTimeout:  time.Duration(c.OutputTimeout) * time.Millisecond,
+	}
+}
+
+// ChannelOptions carries what the channels need besides falco.yaml.
+type ChannelOptions struct {
+	// Stdout is where stdout_output writes (os.Stdout in production).
+	Stdout io.Writer
+	// ProgramStdout receives program_output's output (Falco shares its
+	// own stdout); nil discards it.
+	ProgramStdout io.Writer
+	// Unbuffered forces unbuffered stdout (-U).
+	Unbuffered bool
+	// SyslogAddress overrides /dev/log.
+	SyslogAddress string
+}
+
+// Channels builds the enabled output channels.
+func (c *Config) Channels(o ChannelOptions) ([]output.Channel, error) {
+	var chans []output.Channel
+	if c.StdoutOutput.Enabled {
+		if o.Stdout == nil {
+			return nil, fmt.Errorf("stdout_output: no stdout writer")
+		}
+		chans = append(chans, output.NewStdout(o.Stdout, c.BufferedOutputs && !o.Unbuffered))
+	}
+	if c.SyslogOutput.Enabled {
+		chans = append(chans, output.NewSyslog(output.SyslogConfig{Address: o.SyslogAddress}))
+	}
+	if c.FileOutput.Enabled {
+		chans = append(chans, output.NewFile(output.FileConfig{
+			Filename: c.FileOutput.Filename, KeepAlive: c.FileOutput.KeepAlive}))
+	}
+	if c.ProgramOutput.Enabled {
+		chans = append(chans, output.NewProgram(output.ProgramConfig{
+			Program: c.ProgramOutput.Program, KeepAlive: c.ProgramOutput.KeepAlive,
+			Stdout: o.ProgramStdout, Stderr: o.ProgramStdout}))
+	}
+	if c.HTTPOutput.Enabled {
+		h := c.HTTPOutput
+		ch, err := output.NewHTTP(output.HTTPConfig{
+			URL: h.URL, UserAgent: h.UserAgent, Insecure: h.Insecure,
+			CACert: h.CACert, CABundle: h.CABundle, CAPath: h.CAPath,
+			MTLS: h.MTLS, ClientCert: h.ClientCert, ClientKey: h.ClientKey,
+			KeepAlive: h.KeepAlive,
+		})
+		if err != nil {
+			return nil, fmt.Errorf("http_output: %w", err)
+		}
+		chans = append(chans, ch)
+	}
+	return chans, nil
+}
