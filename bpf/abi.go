@@ -1,0 +1,169 @@
+package bpf
+
+import "fmt"
+
+// Mask is a 256-bit clause mask: bit i stands for kernel clause i.
+type Mask [4]uint64
+
+// MaskBits is the number of clauses a Mask can hold.
+const MaskBits = 256
+
+// IsZero reports whether no bit is set.
+func (m Mask) IsZero() bool { return m[0]|m[1]|m[2]|m[3] == 0 }
+
+// Has reports whether bit i is set. Out-of-range bits are never set.
+func (m Mask) Has(i int) bool {
+	if i < 0 || i >= MaskBits {
+		return false
+	}
+	return m[i/64]&(1<<(i%64)) != 0
+}
+
+// With returns m with bit i set. Out-of-range bits are ignored.
+func (m Mask) With(i int) Mask {
+	if i >= 0 && i < MaskBits {
+		m[i/64] |= 1 << (i % 64)
+	}
+	return m
+}
+
+// And returns the bitwise AND of m and o.
+func (m Mask) And(o Mask) Mask {
+	return Mask{m[0] & o[0], m[1] & o[1], m[2] & o[2], m[3] & o[3]}
+}
+
+// AllClauses is the mask with every bit set.
+var AllClauses = Mask{^uint64(0), ^uint64(0), ^uint64(0), ^uint64(0)}
+
+// MaskOf returns a mask with the given bits set.
+func MaskOf(bits ...int) Mask {
+	var m Mask
+	for _, b := range bits {
+		m = m.With(b)
+	}
+	return m
+}
+
+// Mode selects how much the kernel filters.
+type Mode uint8
+
+// Modes, matching FALCOC_MODE_* in headers/falcoc_abi.h.
+const (
+	// ModeOff sends every syscall of the captured set ([Tables.Captured],
+	// [Tables.Always] and every syscall with a non-zero gate).
+	ModeOff Mode = iota
+	// ModeEvttype sends the syscalls whose gate mask is non-zero (and
+	// [Tables.Always]): Falco's filtering by event type.
+	ModeEvttype
+	// ModeFull also applies the per-dimension tables.
+	ModeFull
+)
+
+func (m Mode) String() string {
+	switch m {
+	case ModeOff:
+		return "off"
+	case ModeEvttype:
+		return "evttype"
+	case ModeFull:
+		return "full"
+	}
+	return fmt.Sprintf("Mode(%d)", uint8(m))
+}
+
+// Dim is a set of prefilter dimensions, as read by one syscall.
+type Dim uint32
+
+// Dimensions, matching FALCOC_DIM_* in headers/falcoc_abi.h.
+const (
+	DimComm      Dim = 1 << iota // task comm, exact
+	DimUID                       // effective uid
+	DimContainer                 // container class of the task's cgroup
+	DimOpenFlags                 // open flags class (open family only)
+	DimPath                      // first path argument (LPM trie)
+	DimSock                      // socket family and port
+	DimPtrace                    // ptrace request
+	DimExe                       // execve/execveat: the new program's path
+	dimAll       = DimComm | DimUID | DimContainer | DimOpenFlags | DimPath | DimSock | DimPtrace | DimExe
+)
+
+// Open flags classes: OpenFlags in [Tables] is indexed by an OR of these.
+const (
+	OpenRead   = 1 << 0
+	OpenWrite  = 1 << 1
+	OpenCreate = 1 << 2 // O_CREAT or O_TMPFILE
+	OpenTrunc  = 1 << 3
+)
+
+// ContainerClass is what the cgroup table says about a cgroup id.
+type ContainerClass uint32
+
+// Container classes, matching FALCOC_CGROUP_* in headers/falcoc_abi.h. A
+// cgroup id missing from the table is unknown.
+const (
+	ContainerHost      ContainerClass = 0
+	ContainerContainer ContainerClass = 1
+)
+
+// Kinds of record besides syscall ids (0 to NumSyscalls-1).
+const (
+	NumSyscalls = 512
+	KindFork    = 512
+	KindExec    = 513
+	KindExit    = 514
+	NumKinds    = 515
+)
+
+// PathMax is the longest path (in bytes) matched against the path and exe
+// tables; a longer path is unknown.
+const PathMax = 253
+
+// Header flags, matching FALCOC_F_* in headers/falcoc_abi.h.
+const (
+	FlagPathUnknown   = 1 << 0 // path relative, not normalised, too long or unreadable
+	FlagExeUnknown    = 1 << 1
+	FlagArgvTruncated = 1 << 2
+	FlagEnvTruncated  = 1 << 3
+	FlagCompat        = 1 << 4
+	FlagSockUnknown   = 1 << 5
+)
+
+// ExecMemfd is set in [ExecInfo.Flags] when the executable is a memfd.
+const ExecMemfd = 1 << 0
+
+// Item types and other ABI constants (headers/falcoc_abi.h).
+const (
+	itemPath      = 1
+	itemPath2     = 2
+	itemOpen      = 3
+	itemArgv      = 4
+	itemEnv       = 5
+	itemSockaddr  = 6
+	itemLocalAddr = 7
+	itemExec      = 8
+	itemFork      = 9
+	itemExecTP    = 10
+	itemExit      = 11
+	itemExe       = 12
+	numItemTypes  = 13
+
+	gateCapture  = 1 << 0
+	gateCaptured = 1 << 1
+
+	slotCommDefault      = 0
+	slotUIDDefault       = 1
+	slotContainerHost    = 2
+	slotContainerInside  = 3
+	slotContainerUnknown = 4
+	slotPathDefault      = 5
+	slotPathUnknown      = 6
+	slotSockDefault      = 7
+	slotSockUnknown      = 8
+	slotPtraceDefault    = 9
+	slotExeDefault       = 10
+	slotExeUnknown       = 11
+	numSlots             = 16
+	numOpenClasses       = 16
+	hdrSize              = 176
+	itemHdrSize          = 8
+)
