@@ -39,7 +39,7 @@ const (
 	OpStartsWithStr
 	OpEndsWithStr
 	OpGlob     // arg indexes Consts.Globs
-	OpIGlob    // arg indexes Consts.Globs (case-folded pattern)
+	OpIGlob    // arg indexes Consts.Globs; ASCII case is ignored
 	OpRegex    // arg indexes Consts.Regexes
 	OpInStrSet // arg indexes Consts.StrSets; a list value matches when some element is in the set
 	OpAllInStrSet

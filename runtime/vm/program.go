@@ -127,8 +127,8 @@ type Mod struct {
 // them and must run before any program using the pool is evaluated.
 //
 // Sets are stored sorted and without duplicates; Globs hold the pattern
-// (lower-cased for iglob), Regexes the fully anchored RE2 pattern, and
-// PrefixTrees the paths of a pmatch list.
+// as written (iglob folds case while matching), Regexes the fully anchored
+// RE2 pattern, and PrefixTrees the paths of a pmatch list.
 type Consts struct {
 	Fields   []FieldRef
 	Operands []Operand
