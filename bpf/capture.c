@@ -238,6 +238,8 @@ static long path_step(__u32 i, void *data)
 	asm volatile("%0 &= 0xff" : "+r"(j)); /* a bound the verifier sees */
 	if (j >= x->n || j > FALCOC_PATH_MAX)
 		return 1;
+	if (j == 0) /* the leading '/', checked by the caller */
+		return 0;
 	__u8 c = x->p[j];
 	if (c == '/') {
 		if (x->st != 3) {
