@@ -169,6 +169,7 @@ type sortedDiag struct {
 type loader struct {
 	files   []*fileInfo
 	diags   []sortedDiag
+	seen    map[diagKey]bool
 	seq     int
 	origins []origin // index = syntax.Pos.Origin - 1
 
@@ -189,6 +190,7 @@ func newLoader() *loader {
 		lists:  map[string]*listInfo{},
 		macros: map[string]*macroInfo{},
 		rules:  map[string]*ruleInfo{},
+		seen:   map[diagKey]bool{},
 	}
 }
 
@@ -205,7 +207,19 @@ func (l *loader) report(code string, warning bool, msg string, p srcPos, ctx []d
 	} else if len(ctx) > 0 {
 		d.File = ctx[0].File
 	}
+	// The same problem reached twice (a macro expanded into several
+	// rules) is reported once.
+	key := diagKey{code: code, msg: msg, file: file, off: off}
+	if l.seen[key] {
+		return
+	}
+	l.seen[key] = true
 	l.diags = append(l.diags, sortedDiag{d: d, file: file, off: off, sequence: len(l.diags)})
+}
+
+type diagKey struct {
+	code, msg string
+	file, off int
 }
 
 func (l *loader) sorted() []diag.Diagnostic {
