@@ -65,9 +65,9 @@ func TestLoadDiagnostics(t *testing.T) {
 				"- macro: m\n  condition: proc.name = cat\n"},
 		},
 		{
-			name: "self reference is undefined",
+			name:  "self reference is undefined",
 			files: []string{"- macro: m\n  condition: m\n" + rule("r", "evt.type = open and m")},
-			want: []string{"a.yaml:2:14: Undefined macro 'm' used in filter.\n |   condition: m\n |              ^\n"},
+			want:  []string{"a.yaml:2:14: Undefined macro 'm' used in filter.\n |   condition: m\n |              ^\n"},
 		},
 		{
 			name: "reference loop through append",
@@ -106,7 +106,7 @@ func TestLoadDiagnostics(t *testing.T) {
 			want: []string{"a.yaml:2:14: filter_check called with nonexistent field proc.nme\n |   condition: proc.nme = cat\n |              ^\n"},
 		},
 		{
-			name: "error in a substituted list",
+			name:  "error in a substituted list",
 			files: []string{"- list: l\n  items: [notanumber]\n" + rule("r", "evt.type = open and user.uid in (l)")},
 			want: []string{"a.yaml:5:47: " + condMsg(t, "user.uid in ( notanumber )") + "\n" +
 				" |   condition: evt.type = open and user.uid in (l)\n |                                               ^\n"},

@@ -120,7 +120,7 @@ func TestRuleConditionText(t *testing.T) {
 			want: "(proc.name = cat)",
 		},
 		{
-			name: "duplicate definition replaces",
+			name:  "duplicate definition replaces",
 			files: []string{rule + "  condition: evt.type = open\n" + rule + "  condition: evt.type = close\n"},
 			want:  "(evt.type = close)",
 		},
