@@ -535,6 +535,9 @@ func (c *checker) field(n *syntax.Field) *Operand {
 	if !c.fieldArg(op, n) {
 		return nil
 	}
+	if op.Type == catalog.TypeDyn {
+		op.Type = dynType(op)
+	}
 	if c.output && f.Flags&catalog.FlagFilterOnly != 0 {
 		c.errorf(n.Pos, "field %s cannot be used in an output", f.Name)
 		return nil

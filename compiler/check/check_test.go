@@ -227,6 +227,9 @@ func TestCheckConditionIssues(t *testing.T) {
 				errAt(20, uf, "filter_check called with nonexistent field proc.nam"),
 			}},
 
+		{name: "raw flags are numeric", expr: cmpx(fld(0, "evt.rawarg.flags"), syntax.OpContains, lit(26, "O_TRUNC")),
+			want: []Issue{errAt(0, cc, "'contains' operator not supported for numeric filters")}},
+
 		// Several errors, in order.
 		{name: "errors in order", expr: or(cmpx(fld(0, "user.uid"), syntax.OpEq, lit(11, "x")), not(&syntax.Ident{Pos: at(20), Name: "m"}), evt("opn")),
 			want: []Issue{

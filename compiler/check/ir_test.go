@@ -137,6 +137,8 @@ func TestValues(t *testing.T) {
 		{"regex", "proc.name", syntax.OpRegex, "ba(sh|t)", Value{Text: "ba(sh|t)", Regex: "^(?:ba(sh|t))$"}},
 		{"dynamic number", "evt.rawarg.res", syntax.OpLt, "-1", Value{Text: "-1", Int: -1, IsInt: true}},
 		{"dynamic text", "evt.rawarg.name", syntax.OpEq, "/etc", Value{Text: "/etc"}},
+		{"dynamic flags", "evt.rawarg.flags", syntax.OpEq, "0x41", Value{Text: "0x41", Uint: 0x41}},
+		{"dynamic unknown parameter", "evt.rawarg.nosuchparam", syntax.OpEq, "-5", Value{Text: "-5", Int: -5, IsInt: true}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -183,5 +185,25 @@ func TestFold(t *testing.T) {
 	unchanged := mustCheck(t, and(evt("open"), other()), nil).IR
 	if Fold(unchanged) != unchanged {
 		t.Errorf("Fold copied a tree with nothing to fold")
+	}
+}
+
+func TestDynamicTypes(t *testing.T) {
+	tests := []struct {
+		field string
+		want  catalog.Type
+	}{
+		{"evt.rawarg.res", catalog.TypeInt64},
+		{"evt.rawarg.flags", catalog.TypeUint32},
+		{"evt.rawarg.name", catalog.TypeFSPath},
+		{"evt.rawarg.nosuchparam", catalog.TypeDyn},
+	}
+	for _, tc := range tests {
+		t.Run(tc.field, func(t *testing.T) {
+			c := mustCheck(t, cmpx(fld(0, tc.field), syntax.OpExists, nil), nil)
+			if got := c.IR.(*Cmp).Left.Type; got != tc.want {
+				t.Errorf("type = %s, want %s", typeName(got), typeName(tc.want))
+			}
+		})
 	}
 }
