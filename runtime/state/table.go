@@ -247,17 +247,23 @@ func (t *Table) insert(th *Thread) {
 			break
 		}
 	}
-	t.threads[th.Tid] = th
 	p := th.proc
+	newProc := t.procs[p.Pid] != p
+	if old := t.procs[p.Pid]; newProc && old != nil {
+		// The pid was reused: whatever is left of the old process is
+		// stale.
+		for _, o := range t.threadsOf(old) {
+			t.remove(o)
+		}
+		t.dropProcess(old)
+	}
+	t.threads[th.Tid] = th
 	p.nthreads++
 	p.live++
 	if p.main == nil || th.Tid == p.Pid {
 		p.main = th
 	}
-	if t.procs[p.Pid] != p {
-		if old := t.procs[p.Pid]; old != nil {
-			t.dropProcess(old)
-		}
+	if newProc {
 		t.procs[p.Pid] = p
 		if parent := t.procs[p.PPid]; parent != nil && parent != p {
 			parent.addChild(p.Pid)
