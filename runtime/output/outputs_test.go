@@ -508,3 +508,37 @@ func BenchmarkSend(b *testing.B) {
 		b.Fatal(err)
 	}
 }
+
+func TestOutputsReopen(t *testing.T) {
+	dir := t.TempDir()
+	name := filepath.Join(dir, "events.txt")
+	gate := &gateChannel{entered: make(chan struct{}, 10), release: make(chan struct{})}
+	close(gate.release)
+	o := newOutputs(t, utcConfig(), NewFile(FileConfig{Filename: name, KeepAlive: true}), gate)
+	o.Send(testAlert(0))
+	<-gate.entered // alert 0 went through both workers' queues
+	o.Send(testAlert(1))
+	<-gate.entered
+	// The file worker may still be writing alert 1; sync on it via Stats.
+	for o.Stats()[0].Sent < 2 {
+		time.Sleep(time.Millisecond)
+	}
+	if err := os.Rename(name, name+".1"); err != nil {
+		t.Fatal(err)
+	}
+	o.Reopen() // the gate channel is no Reopener and is skipped
+	o.Send(testAlert(2))
+	if err := o.Close(); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.SplitAfter(textLines(3), "\n")
+	for file, want := range map[string]string{name + ".1": lines[0] + lines[1], name: lines[2]} {
+		got, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(want, string(got)); diff != "" {
+			t.Errorf("%s (-want +got)\n%s", file, diff)
+		}
+	}
+}
