@@ -1,6 +1,9 @@
 package bpf
 
 import (
+	"os"
+	"runtime"
+	"strings"
 	"testing"
 	"time"
 
@@ -55,5 +58,183 @@ func TestPathPrefilter(t *testing.T) {
 	o := cnt.ByKind[sysOpenat]
 	if o.Sent < 1 || o.PrefilterDrop < 1 || o.GatePass < o.Sent+o.PrefilterDrop || o.Calls < o.GatePass {
 		t.Errorf("openat counters inconsistent: %+v", o)
+	}
+}
+
+func TestPathUnknown(t *testing.T) {
+	c := load(t, &Options{NoSchedEvents: true})
+	exact, prefix, unknown := MaskOf(3), MaskOf(7), MaskOf(100)
+	setTables(t, c, &Tables{
+		Gate:           map[int]Mask{sysOpenat: AllClauses},
+		DimsPerSyscall: map[int]Dim{sysOpenat: DimPath},
+		PathExact:      map[string]Mask{"/etc/hostname": exact},
+		PathPrefix:     map[string]Mask{"/etc/host": prefix},
+		PathUnknown:    unknown,
+	}, ModeFull)
+
+	dir := t.TempDir()
+	long := dir + "/" + strings.Repeat("x", 250)
+	if err := os.WriteFile(long, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	etc, err := unix.Open("/etc", unix.O_RDONLY|unix.O_DIRECTORY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(etc)
+	drain(t, c, 100*time.Millisecond, func(*Record) bool { return false }) // the setup's opens
+
+	type rec struct {
+		Path    string
+		Mask    Mask
+		Unknown bool
+	}
+	tests := []struct {
+		name  string
+		dirfd int
+		path  string
+		want  *rec // nil: dropped
+	}{
+		{"exact", unix.AT_FDCWD, "/etc/hostname", &rec{"/etc/hostname", exact, false}},
+		{"prefix", unix.AT_FDCWD, "/etc/hosts", &rec{"/etc/hosts", prefix, false}},
+		{"default", unix.AT_FDCWD, "/etc/passwd", nil},
+		{"dot", unix.AT_FDCWD, "/etc/./hostname", &rec{"/etc/./hostname", unknown, true}},
+		{"dotdot", unix.AT_FDCWD, "/etc/../etc/hostname", &rec{"/etc/../etc/hostname", unknown, true}},
+		{"double slash", unix.AT_FDCWD, "//etc/hostname", &rec{"//etc/hostname", unknown, true}},
+		{"trailing dot", unix.AT_FDCWD, "/etc/.", &rec{"/etc/.", unknown, true}},
+		{"trailing dotdot", unix.AT_FDCWD, "/etc/..", &rec{"/etc/..", unknown, true}},
+		{"dotfile is fine", unix.AT_FDCWD, "/etc/.hostname-none", nil},
+		{"relative", etc, "hostname", &rec{"hostname", unknown, true}},
+		{"too long", unix.AT_FDCWD, long, &rec{long, unknown, true}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			runtime.LockOSThread()
+			defer runtime.UnlockOSThread()
+			fd, err := unix.Openat(tc.dirfd, tc.path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+			if err == nil {
+				unix.Close(fd)
+			}
+			tid := uint32(unix.Gettid())
+			recs := drain(t, c, 200*time.Millisecond, func(r *Record) bool { return r.Tid == tid && r.Kind == sysOpenat })
+			var got []rec
+			for _, r := range recs {
+				got = append(got, rec{str(r.Path()), r.Mask, r.Flags&FlagPathUnknown != 0})
+			}
+			var want []rec
+			if tc.want != nil {
+				want = append(want, *tc.want)
+			}
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("records (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// ownCgroup returns the cgroup id the kernel reports for this process.
+func ownCgroup(t *testing.T, c *Capture) uint64 {
+	t.Helper()
+	setTables(t, c, &Tables{Gate: map[int]Mask{sysOpenat: MaskOf(0)}}, ModeEvttype)
+	openClose(t, "/etc/hostname", unix.O_RDONLY)
+	recs := drain(t, c, 200*time.Millisecond, mine(sysOpenat))
+	if len(recs) == 0 {
+		t.Fatal("no openat record")
+	}
+	return recs[0].CgroupID
+}
+
+func TestDimensions(t *testing.T) {
+	c := load(t, &Options{NoSchedEvents: true})
+	comm, err := os.ReadFile("/proc/self/comm")
+	if err != nil {
+		t.Fatal(err)
+	}
+	self := strings.TrimSpace(string(comm))
+	cg := ownCgroup(t, c)
+	bit := MaskOf(9)
+	base := func(d Dim, fill func(*Tables)) *Tables {
+		tb := &Tables{
+			Gate:           map[int]Mask{sysOpenat: bit},
+			DimsPerSyscall: map[int]Dim{sysOpenat: d},
+		}
+		fill(tb)
+		return tb
+	}
+	tests := []struct {
+		name   string
+		tables *Tables
+		class  *ContainerClass // class given to our cgroup; nil: forget it
+		sent   bool
+	}{
+		{"comm in", base(DimComm, func(t *Tables) { t.Comm = map[string]Mask{self: bit} }), nil, true},
+		{"comm not listed", base(DimComm, func(t *Tables) { t.Comm = map[string]Mask{"nosuch": bit} }), nil, false},
+		{"comm not in", base(DimComm, func(t *Tables) { t.Comm = map[string]Mask{self: {}}; t.CommDefault = bit }), nil, false},
+		{"comm default", base(DimComm, func(t *Tables) { t.Comm = map[string]Mask{"nosuch": {}}; t.CommDefault = bit }), nil, true},
+		{"uid in", base(DimUID, func(t *Tables) { t.UID = map[uint32]Mask{0: bit} }), nil, true},
+		{"uid other", base(DimUID, func(t *Tables) { t.UID = map[uint32]Mask{12345: bit} }), nil, false},
+		{"uid not in", base(DimUID, func(t *Tables) { t.UID = map[uint32]Mask{0: {}}; t.UIDDefault = bit }), nil, false},
+		{"host", base(DimContainer, func(t *Tables) { t.ContainerHost = bit }), ptr(ContainerHost), true},
+		{"host is not container", base(DimContainer, func(t *Tables) { t.ContainerInside = bit }), ptr(ContainerHost), false},
+		{"container", base(DimContainer, func(t *Tables) { t.ContainerInside = bit }), ptr(ContainerContainer), true},
+		{"unknown", base(DimContainer, func(t *Tables) { t.ContainerUnknown = bit }), nil, true},
+		{"unknown is not host", base(DimContainer, func(t *Tables) { t.ContainerHost = bit }), nil, false},
+		{"dimension not read", base(0, func(t *Tables) { t.CommDefault = Mask{} }), nil, true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if tc.class != nil {
+				if err := c.SetCgroupClass(cg, *tc.class); err != nil {
+					t.Fatal(err)
+				}
+			} else if err := c.DeleteCgroup(cg); err != nil {
+				t.Fatal(err)
+			}
+			setTables(t, c, tc.tables, ModeFull)
+			openClose(t, "/etc/hostname", unix.O_RDONLY)
+			recs := drain(t, c, 200*time.Millisecond, mine(sysOpenat))
+			if got := len(recs) > 0; got != tc.sent {
+				t.Errorf("sent = %v (%d records), want %v", got, len(recs), tc.sent)
+			}
+		})
+	}
+}
+
+func ptr[T any](v T) *T { return &v }
+
+func TestModes(t *testing.T) {
+	c := load(t, &Options{NoSchedEvents: true})
+	tables := &Tables{
+		Gate:           map[int]Mask{sysOpenat: MaskOf(1)},
+		DimsPerSyscall: map[int]Dim{sysOpenat: DimPath},
+		PathExact:      map[string]Mask{"/etc/hostname": MaskOf(1)},
+		Captured:       map[int]bool{sysGetppid: true},
+	}
+	type sent struct{ Openat, Getppid bool }
+	for _, tc := range []struct {
+		mode Mode
+		want sent
+	}{
+		{ModeOff, sent{true, true}},
+		{ModeEvttype, sent{true, false}},
+		{ModeFull, sent{false, false}},
+	} {
+		t.Run(tc.mode.String(), func(t *testing.T) {
+			setTables(t, c, tables, tc.mode)
+			openClose(t, "/etc/passwd", unix.O_RDONLY)
+			unix.Getppid()
+			pid := uint32(os.Getpid())
+			var got sent
+			drain(t, c, 200*time.Millisecond, func(r *Record) bool {
+				if r.Tgid == pid {
+					got.Openat = got.Openat || r.Kind == sysOpenat
+					got.Getppid = got.Getppid || r.Kind == sysGetppid
+				}
+				return false
+			})
+			if got != tc.want {
+				t.Errorf("sent = %+v, want %+v", got, tc.want)
+			}
+		})
 	}
 }

@@ -157,7 +157,7 @@ func (r *Record) Open() (OpenInfo, bool) {
 // Exec returns what a successful execve recorded about the new program.
 func (r *Record) Exec() (ExecInfo, bool) {
 	b, ok := r.item(itemExec)
-	if !ok || len(b) < 72 {
+	if !ok || len(b) < 64 {
 		return ExecInfo{}, false
 	}
 	le := binary.LittleEndian
