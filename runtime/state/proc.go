@@ -196,6 +196,9 @@ func (t *Table) readProcess(pid int64, sc *socketIndex) (*Process, error) {
 			p.ExeMtime = uint64(fi.Mtim.Sec)*1e9 + uint64(fi.Mtim.Nsec)
 		}
 	}
+	if s, err := os.Readlink(filepath.Join(dir, "ns", "pid")); err == nil {
+		p.PidNS = inodeOf(s)
+	}
 	if s, err := os.Readlink(filepath.Join(dir, "cwd")); err == nil {
 		p.cwd = s
 	}

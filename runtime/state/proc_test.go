@@ -133,6 +133,9 @@ func TestSeedRealProcesses(t *testing.T) {
 	if got := sleep.Proc().StartTS; got == 0 || time.Since(time.Unix(0, int64(got))) > time.Minute || time.Until(time.Unix(0, int64(got))) > time.Second {
 		t.Errorf("StartTS = %v, want about now", time.Unix(0, int64(got)))
 	}
+	if sleep.Proc().PidNS == 0 || sleep.Proc().PidNS != tb.Get(int64(os.Getpid())).Proc().PidNS {
+		t.Errorf("PidNS = %d, want this process's namespace", sleep.Proc().PidNS)
+	}
 	if sleep.Proc().ExeIno == 0 || sleep.Proc().ExeMtime == 0 {
 		t.Errorf("exe inode not read: %+v", sleep.Proc())
 	}

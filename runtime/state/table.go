@@ -446,6 +446,9 @@ type ExecInfo struct {
 // the caller must not modify them afterwards.
 func (t *Table) Exec(ts uint64, tid int64, filename string, argv, env []string, info *ExecInfo) *Thread {
 	t.Flush()
+	if tid <= 0 {
+		return nil
+	}
 	th := t.Lookup(tid)
 	if th == nil {
 		p := &Process{Pid: tid, Vpid: tid, StartTS: ts, fds: newFDTable()}

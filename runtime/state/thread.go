@@ -33,6 +33,9 @@ type Process struct {
 	// it last called execve; both in nanoseconds since the epoch.
 	StartTS uint64
 	ExecTS  uint64
+	// PidNS is the inode number of the process's pid namespace, when
+	// known (read from /proc at seeding).
+	PidNS uint64
 	// PidNSInitStart is the start time of the init of the process's pid
 	// namespace, when known (proc.pidns_init_start_ts).
 	PidNSInitStart uint64
