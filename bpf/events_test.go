@@ -1,0 +1,189 @@
+package bpf
+
+import (
+	"encoding/binary"
+	"net"
+	"os"
+	"os/exec"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"golang.org/x/sys/unix"
+)
+
+func TestExecve(t *testing.T) {
+	c := load(t, &Options{})
+	bit := MaskOf(42)
+	setTables(t, c, &Tables{
+		Gate:           map[int]Mask{sysExecve: bit},
+		DimsPerSyscall: map[int]Dim{sysExecve: DimExe},
+		ExeExact:       map[string]Mask{"/bin/true": bit},
+		ExeUnknown:     bit,
+	}, ModeFull)
+
+	cmd := exec.Command("/bin/true", "first", "with space", "")
+	cmd.Env = []string{"FALCOC_A=1", "FALCOC_B=two"}
+	if err := cmd.Run(); err != nil {
+		t.Fatal(err)
+	}
+	// A program the exe table does not list is dropped.
+	if err := exec.Command("/bin/sh", "-c", ":").Run(); err != nil {
+		t.Fatal(err)
+	}
+	child := uint32(cmd.Process.Pid)
+	pid := uint32(os.Getpid())
+	recs := drain(t, c, 300*time.Millisecond, func(r *Record) bool { return r.Ppid == pid && r.Kind == sysExecve })
+
+	type got struct {
+		Tgid      uint32
+		Ret       int64
+		Exe, Comm string
+		Argv, Env []string
+		Mask      Mask
+		HasExec   bool
+	}
+	var gots []got
+	for _, r := range recs {
+		_, hasExec := r.Exec()
+		gots = append(gots, got{r.Tgid, r.Ret, str(r.Exe()), r.CommString(), strs(r.Argv(nil)), strs(r.Env(nil)), r.Mask, hasExec})
+	}
+	want := []got{{child, 0, "/bin/true", "true", []string{"/bin/true", "first", "with space", ""}, []string{"FALCOC_A=1", "FALCOC_B=two"}, bit, true}}
+	if diff := cmp.Diff(want, gots); diff != "" {
+		t.Errorf("execve records (-want +got):\n%s", diff)
+	}
+}
+
+func strs(bs [][]byte) []string {
+	var out []string
+	for _, b := range bs {
+		out = append(out, string(b))
+	}
+	return out
+}
+
+func TestForkExecExit(t *testing.T) {
+	c := load(t, &Options{})
+	setTables(t, c, &Tables{}, ModeFull)
+	cmd := exec.Command("/bin/sh", "-c", "exit 3")
+	err := cmd.Run()
+	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 3 {
+		t.Fatalf("run: %v", err)
+	}
+	child := uint32(cmd.Process.Pid)
+	pid := uint32(os.Getpid())
+
+	var fork []ForkInfo
+	var execs, exits []string
+	drain(t, c, 300*time.Millisecond, func(r *Record) bool {
+		switch r.Kind {
+		case KindFork:
+			if f, ok := r.Fork(); ok && f.ChildTgid == child {
+				fork = append(fork, f)
+				if r.Tgid != pid {
+					t.Errorf("fork record from tgid %d, want the parent %d", r.Tgid, pid)
+				}
+			}
+		case KindExec:
+			if r.Tgid == child {
+				old, _ := r.ExecOldTid()
+				execs = append(execs, str(r.Exe())+" old="+itoa(uintptr(old)))
+			}
+		case KindExit:
+			if r.Tgid == child {
+				code, dead, _ := r.ExitInfo()
+				exits = append(exits, "code="+itoa(uintptr(code>>8))+" groupdead="+map[bool]string{true: "y", false: "n"}[dead])
+			}
+		}
+		return false
+	})
+	if len(fork) != 1 || fork[0].ChildTid != child || fork[0].ParentTgid != pid {
+		t.Errorf("fork records = %+v, want one with parent tgid %d and child %d", fork, pid, child)
+	}
+	if diff := cmp.Diff([]string{"/bin/sh old=" + itoa(uintptr(child))}, execs); diff != "" {
+		t.Errorf("exec records (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff([]string{"code=3 groupdead=y"}, exits); diff != "" {
+		t.Errorf("exit records (-want +got):\n%s", diff)
+	}
+}
+
+func TestConnect(t *testing.T) {
+	c := load(t, &Options{NoSchedEvents: true})
+	lnA, err := net.Listen("tcp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lnA.Close()
+	lnB, err := net.Listen("tcp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lnB.Close()
+	portA := uint16(lnA.Addr().(*net.TCPAddr).Port)
+	bit := MaskOf(200)
+	setTables(t, c, &Tables{
+		Gate:           map[int]Mask{sysConnect: bit},
+		DimsPerSyscall: map[int]Dim{sysConnect: DimSock},
+		Sock:           map[SockKey]Mask{{unix.AF_INET, portA}: bit},
+		SockFamily:     map[uint16]Mask{unix.AF_INET6: bit},
+		SockUnknown:    bit,
+	}, ModeFull)
+
+	var locals []string
+	for _, ln := range []net.Listener{lnA, lnB} {
+		conn, err := net.Dial("tcp4", ln.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		locals = append(locals, conn.LocalAddr().String())
+		conn.Close()
+	}
+	recs := drain(t, c, 300*time.Millisecond, mine(sysConnect))
+	var got []string
+	for _, r := range recs {
+		remote, _ := r.Sockaddr()
+		local, _ := r.LocalAddr()
+		got = append(got, inet(remote)+" from "+inet(local))
+	}
+	want := []string{lnA.Addr().String() + " from " + locals[0]}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("connect records (-want +got):\n%s", diff)
+	}
+}
+
+// inet formats a sockaddr_in.
+func inet(b []byte) string {
+	if len(b) < 8 || binary.LittleEndian.Uint16(b) != unix.AF_INET {
+		return "?"
+	}
+	return (&net.TCPAddr{IP: net.IP(b[4:8]), Port: int(binary.BigEndian.Uint16(b[2:]))}).String()
+}
+
+func TestRingBufferLoss(t *testing.T) {
+	c := load(t, &Options{RingBufferSize: os.Getpagesize(), NoSchedEvents: true})
+	setTables(t, c, &Tables{Always: map[int]bool{sysGetppid: true}}, ModeFull)
+	before, err := c.Counters()
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = 2000
+	for range n {
+		unix.Getppid()
+	}
+	after, err := c.Counters()
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, a := before.ByKind[sysGetppid], after.ByKind[sysGetppid]
+	sent, lost, passed := a.Sent-b.Sent, a.Lost-b.Lost, a.GatePass-b.GatePass
+	if a.Calls-b.Calls < n || passed < n {
+		t.Errorf("calls %d, gate passes %d: want at least %d", a.Calls-b.Calls, passed, n)
+	}
+	if lost == 0 || sent+lost != passed {
+		t.Errorf("sent %d + lost %d, want lost > 0 and the sum = gate passes %d", sent, lost, passed)
+	}
+	if tot := after.Total(); tot.Lost < lost {
+		t.Errorf("total lost %d < getppid lost %d", tot.Lost, lost)
+	}
+}
