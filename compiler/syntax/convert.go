@@ -25,7 +25,7 @@ func (p *parser) orExpr(g *orExpr) (Expr, error) {
 	terms := make([]Expr, 0, 1+len(g.Tail))
 	terms = append(terms, head)
 	for _, t := range g.Tail {
-		x, err := p.andExpr(t.Blank)
+		x, err := p.andExpr(t.And)
 		if err != nil {
 			return nil, err
 		}
@@ -42,7 +42,7 @@ func (p *parser) andExpr(g *andExpr) (Expr, error) {
 	terms := make([]Expr, 0, 1+len(g.Tail))
 	terms = append(terms, head)
 	for _, t := range g.Tail {
-		x, err := p.notExpr(t.Blank)
+		x, err := p.notExpr(t.Not)
 		if err != nil {
 			return nil, err
 		}
@@ -279,6 +279,8 @@ func (p *parser) unexpected(i int) *Error {
 	case syms[symBadQuote]:
 		_, bad := unquote(t.Value)
 		return p.errorf(t.Pos.Offset+bad, "unsupported string escape sequence")
+	case syms["BadKeyword"]:
+		return p.errorf(t.Pos.Offset+len(t.Value), "expected blank or '(' after '%s'", t.Value)
 	}
 	what := "end of input"
 	if !t.EOF() {
@@ -317,7 +319,7 @@ func (p *parser) expecting(i int) string {
 	}
 	prev := p.toks[i-1]
 	switch prev.Type {
-	case syms["And"], syms["Or"], syms["Not"], syms["NotParen"], syms["AndParen"], syms["OrParen"]:
+	case syms["And"], syms["Or"], syms["Not"]:
 		return expectCheck
 	case syms["LParen"]:
 		switch ctx {
@@ -377,7 +379,7 @@ func (p *parser) afterOperator(i int) bool {
 		switch p.toks[j].Type {
 		case syms["StrOp"], syms["NumOp"], syms["ListOp"], syms["Exists"], syms[symMod], syms["Ident"]:
 			return true
-		case syms["And"], syms["Or"], syms["Not"], syms["NotParen"], syms["AndParen"], syms["OrParen"]:
+		case syms["And"], syms["Or"], syms["Not"]:
 			return false
 		case syms["LParen"]:
 			if p.ctx[j+1] == ctxGroup {
@@ -396,7 +398,7 @@ func (p *parser) inValRef(i int) bool {
 		switch p.toks[j].Type {
 		case syms["RParen"]:
 			depth++
-		case syms["LParen"], syms["TransStart"], syms["NotParen"], syms["AndParen"], syms["OrParen"]:
+		case syms["LParen"], syms["TransStart"]:
 			if depth == 0 {
 				return false
 			}

@@ -28,6 +28,13 @@ func format(b *strings.Builder, n Node) {
 	case *Or:
 		formatTerms(b, n.Terms, " or ")
 	case *Not:
+		// "not not x" would read back as x: each 'not' toggles.
+		if _, ok := n.X.(*Not); ok {
+			b.WriteString("not (")
+			format(b, n.X)
+			b.WriteByte(')')
+			return
+		}
 		b.WriteString("not ")
 		format(b, n.X)
 	case *Ident:

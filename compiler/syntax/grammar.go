@@ -10,48 +10,49 @@ import (
 // position of its first token. They are converted to the AST of ast.go by
 // convert.go; nothing outside this package sees them.
 
-// orExpr is OrExpr ::= AndExpr ('or' OrExprTail)*.
+// orExpr is OrExpr ::= AndExpr ('or' AndExpr)*.
 type orExpr struct {
 	Pos  lexer.Position
 	Head *andExpr      `parser:"@@"`
 	Tail []*orExprTail `parser:"@@*"`
 }
 
-// orExprTail is OrExprTail ::= ' ' AndExpr | '(' Expr ')'.
+// orExprTail is 'or' AndExpr. The keyword must be followed by a blank or
+// '('; the lexer splits "or(" into Or and LParen.
 type orExprTail struct {
-	Pos   lexer.Position
-	Blank *andExpr `parser:"  Or @@"`
-	Paren *orExpr  `parser:"| OrParen @@ RParen"`
+	Pos lexer.Position
+	And *andExpr `parser:"Or @@"`
 }
 
-// andExpr is AndExpr ::= NotExpr ('and' AndExprTail)*.
+// andExpr is AndExpr ::= NotExpr ('and' NotExpr)*.
 type andExpr struct {
 	Pos  lexer.Position
 	Head *notExpr       `parser:"@@"`
 	Tail []*andExprTail `parser:"@@*"`
 }
 
-// andExprTail is AndExprTail ::= ' ' NotExpr | '(' Expr ')'.
+// andExprTail is 'and' NotExpr; "and(" is split like "or(".
 type andExprTail struct {
-	Pos   lexer.Position
-	Blank *notExpr `parser:"  And @@"`
-	Paren *orExpr  `parser:"| AndParen @@ RParen"`
+	Pos lexer.Position
+	Not *notExpr `parser:"And @@"`
 }
 
-// notExpr is NotExpr ::= ('not ')* ('not(' Expr ')' | Check).
+// notExpr is NotExpr ::= ('not')* Check, where each 'not' is followed by a
+// blank or '(' ("not(" is split like "or("). Each 'not' toggles the
+// negation, as in Falco.
 type notExpr struct {
 	Pos   lexer.Position
 	Nots  []string `parser:"@Not*"`
-	Paren *orExpr  `parser:"( NotParen @@ RParen"`
-	Check *check   `parser:"| @@ )"`
+	Check *check   `parser:"@@"`
 }
 
-// check is Check ::= Comparison | Identifier | '(' Expr ')'.
+// check is Check ::= Comparison | Identifier | '(' Expr ')'. A BadKeyword
+// (and/or not followed by a blank or '(') is an identifier here.
 type check struct {
 	Pos   lexer.Position
 	Paren *orExpr     `parser:"  LParen @@ RParen"`
 	Cmp   *comparison `parser:"| @@"`
-	Ident string      `parser:"| @Ident"`
+	Ident string      `parser:"| @(Ident | BadKeyword)"`
 }
 
 // comparison is (Field | FieldTransformer) Condition.
@@ -172,4 +173,7 @@ type valRef struct {
 // grammar is the condition parser, built once.
 var grammar = participle.MustBuild[orExpr](
 	participle.Lexer(lexDef),
+	// The grammar is LL(1): a branch that consumed a token is committed, so
+	// errors point at the token that broke it, not at the branch start.
+	participle.UseLookahead(0),
 )

@@ -57,6 +57,8 @@ const reIdentNotKeyword = `(?:[a-zA-Z][a-zA-Z0-9_]{3,}` +
 //
 //   - Root: boolean structure (not, and, or, parentheses, macro names). A
 //     field name or a transformer call starts a check and pushes Check.
+//     BadKeyword is an `and` or `or` followed by neither a blank nor '(';
+//     it is a macro name where a check starts and an error elsewhere.
 //   - Check: the inside of one check: field arguments, transformer
 //     arguments and the operator. An operator pushes Val, ValNum or VList.
 //     Check ends with Return, so the words that end a check (and, or) fall
@@ -81,6 +83,7 @@ var lexerRules = lexer.Rules{
 		{Name: "Or", Pattern: `or` + reBlank},
 		{Name: "TransStart", Pattern: reTransStart, Action: lexer.Push("Check")},
 		{Name: "FieldName", Pattern: reFieldName, Action: lexer.Push("Check")},
+		{Name: "BadKeyword", Pattern: `(?:and|or)\b`},
 		{Name: "Ident", Pattern: reIdent},
 		{Name: "LParen", Pattern: `\(`},
 		{Name: "RParen", Pattern: `\)`},

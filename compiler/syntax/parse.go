@@ -108,21 +108,21 @@ type context uint8
 
 const (
 	ctxTop   context = iota // not inside any parenthesis
-	ctxGroup                // ( Expr ), not(, and(, or(
+	ctxGroup                // ( Expr )
 	ctxCall                 // a transformer call or val(
 	ctxList                 // a value list after an operator or modifier
 	ctxTList                // a list inside transformer arguments
 )
 
 func (p *parser) parse() (Expr, error) {
-	if p.src == "" {
-		return nil, p.errorf(0, "filter input string is empty")
-	}
 	p.lines = append(p.lines, 0)
 	for i := 0; i < len(p.src); i++ {
 		if p.src[i] == '\n' {
 			p.lines = append(p.lines, i+1)
 		}
+	}
+	if p.src == "" {
+		return nil, p.errorf(0, "filter input string is empty")
 	}
 	if err := p.lex(); err != nil {
 		return nil, err
@@ -131,12 +131,9 @@ func (p *parser) parse() (Expr, error) {
 	if err != nil {
 		return nil, p.errorf(0, "%v", err)
 	}
-	g, err := grammar.ParseFromLexer(plex, participle.AllowTrailing(true))
+	g, err := grammar.ParseFromLexer(plex)
 	if err != nil {
 		return nil, p.convertError(err)
-	}
-	if next := plex.Peek(); !next.EOF() {
-		return nil, p.unexpected(p.index(next.Pos.Offset))
 	}
 	return p.orExpr(g)
 }
@@ -185,8 +182,6 @@ func (p *parser) lex() error {
 		}
 		var open context
 		switch t.Type {
-		case syms["NotParen"], syms["AndParen"], syms["OrParen"]:
-			open = ctxGroup
 		case syms["TransStart"], syms["ValStart"]:
 			open = ctxCall
 		case syms["LParen"]:
