@@ -118,9 +118,7 @@ func (ev *Event) AppendResolved(dst []byte, i int, r Resolver) []byte {
 			}
 		}
 	case catalog.ParamSigType:
-		if p.U > 0 && p.U < 65 {
-			return append(dst, unix.SignalName(syscall.Signal(p.U))...)
-		}
+		return append(dst, signalName(p.U)...)
 	default:
 		if d.Type.IsFlags() {
 			return AppendFlagNames(dst, d, p.U)
@@ -245,4 +243,13 @@ func appendPrintable(dst, b []byte) []byte {
 		}
 	}
 	return dst
+}
+
+// signalName returns the name of a Linux signal ("SIGKILL"), "" when
+// unknown.
+func signalName(n uint64) string {
+	if n == 0 || n > 64 {
+		return ""
+	}
+	return unix.SignalName(syscall.Signal(n))
 }

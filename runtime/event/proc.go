@@ -1,0 +1,272 @@
+package event
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/falcoc/falcoc/runtime/state"
+	"github.com/falcoc/falcoc/runtime/state/container"
+)
+
+// ProcKnown says which members of a [ProcContext] are set.
+type ProcKnown uint32
+
+// Members of a [ProcContext].
+const (
+	KnownPPid ProcKnown = 1 << iota
+	KnownVpid
+	KnownVtid
+	KnownComm
+	KnownExe
+	KnownExePath
+	KnownArgs
+	KnownEnv
+	KnownCwd
+	KnownUID
+	KnownGID
+	KnownEUID
+	KnownEGID
+	KnownLoginUID
+	KnownTTY
+	KnownCgroups
+	KnownCaps
+	KnownSession // Sid, Pgid, Vpgid
+	KnownStart
+)
+
+// ProcContext is what a replay line may say about the thread of its event
+// (the "proc" object): enough to create the thread, or refresh it, before
+// the event is applied. Only the members flagged in Known are meaningful.
+type ProcContext struct {
+	Known                ProcKnown
+	PPid, Vpid, Vtid     int64
+	Sid, Pgid, Vpgid     int64
+	Comm, Exe, ExePath   string
+	Cwd                  string
+	Args, Env            []string
+	UID, GID, EUID, EGID uint32
+	LoginUID, TTY        uint32
+	// Cgroups are the process's cgroups; a single v2 path is a Cgroup
+	// with empty Controllers.
+	Cgroups []container.Cgroup
+	Caps    state.Caps
+	// Start is the process start time, ns since the epoch (proc.pid.ts).
+	Start int64
+}
+
+// Present reports whether the line had a "proc" object.
+func (c *ProcContext) Present() bool { return c.Known != 0 }
+
+// ProcContextOf describes th as a "proc" object would, for [Writer].
+func ProcContextOf(th *state.Thread) ProcContext {
+	p := th.Proc()
+	c := ProcContext{
+		Known: KnownPPid | KnownVpid | KnownVtid | KnownComm | KnownExe | KnownExePath | KnownArgs |
+			KnownEnv | KnownCwd | KnownUID | KnownGID | KnownEUID | KnownEGID | KnownLoginUID | KnownTTY |
+			KnownCaps | KnownSession | KnownStart,
+		PPid: p.PPid, Vpid: p.Vpid, Vtid: th.Vtid,
+		Sid: p.Sid, Pgid: p.Pgid, Vpgid: p.Vpgid,
+		Comm: th.Comm(), Exe: p.Exe(), ExePath: p.ExePath(), Cwd: p.Cwd(),
+		Args: p.Args(), Env: p.Env(),
+		UID: th.Creds.UID, GID: th.Creds.GID, EUID: th.Creds.EUID, EGID: th.Creds.EGID,
+		LoginUID: p.LoginUID, TTY: p.TTY,
+		Caps:  th.Caps,
+		Start: int64(p.StartTS),
+	}
+	if cgs := p.Cgroups(); len(cgs) > 0 {
+		c.Known |= KnownCgroups
+		c.Cgroups = cgs
+	}
+	return c
+}
+
+// ApplyProc creates tid's thread (of process pid) from c, or refreshes it
+// when it exists, before the event at ts is applied. A thread that does
+// not exist is created as a child of c.PPid (when known) and given the
+// executable, arguments and environment of c. On an existing thread only
+// what c states is changed; a changed executable, arguments, environment,
+// tty or loginuid is recorded as an exec (which also closes close-on-exec
+// descriptors).
+func ApplyProc(t *state.Table, ts int64, tid, pid int64, c *ProcContext) {
+	if c == nil || !c.Present() || tid <= 0 {
+		return
+	}
+	if pid <= 0 {
+		pid = tid
+	}
+	start := uint64(ts)
+	if c.Known&KnownStart != 0 && c.Start > 0 {
+		start = uint64(c.Start)
+	}
+	th := t.Get(tid)
+	created := false
+	if th == nil {
+		created = true
+		if tid != pid {
+			if t.Get(pid) == nil {
+				ppid := int64(0)
+				if c.Known&KnownPPid != 0 {
+					ppid = c.PPid
+				}
+				t.Fork(start, ppid, pid, pid, 0)
+			}
+			th = t.Fork(start, pid, tid, pid, state.CloneThread|state.CloneVM|state.CloneFiles|state.CloneFS)
+		} else {
+			ppid := int64(0)
+			if c.Known&KnownPPid != 0 {
+				ppid = c.PPid
+			}
+			th = t.Fork(start, ppid, tid, pid, 0)
+		}
+		if th == nil {
+			return
+		}
+	}
+	p := th.Proc()
+	if c.Known&KnownCwd != 0 && c.Cwd != p.Cwd() {
+		t.Chdir(tid, c.Cwd)
+	}
+	needExec := created && c.Known&(KnownExe|KnownArgs|KnownEnv|KnownExePath|KnownComm) != 0
+	if c.Known&KnownExe != 0 && c.Exe != p.Exe() ||
+		c.Known&KnownExePath != 0 && c.ExePath != p.ExePath() ||
+		c.Known&KnownArgs != 0 && !equalStrings(c.Args, p.Args()) ||
+		c.Known&KnownEnv != 0 && !equalStrings(c.Env, p.Env()) ||
+		c.Known&KnownTTY != 0 && c.TTY != p.TTY ||
+		c.Known&KnownLoginUID != 0 && c.LoginUID != p.LoginUID {
+		needExec = true
+	}
+	if needExec {
+		exe, args, env := p.Exe(), p.Args(), p.Env()
+		if c.Known&KnownExe != 0 {
+			exe = c.Exe
+		}
+		if c.Known&KnownArgs != 0 {
+			args = c.Args
+		}
+		if c.Known&KnownEnv != 0 {
+			env = c.Env
+		}
+		argv := make([]string, 0, len(args)+1)
+		argv = append(argv, exe)
+		argv = append(argv, args...)
+		info := &state.ExecInfo{Comm: th.Comm(), ExePath: p.ExePath()}
+		if c.Known&KnownComm != 0 {
+			info.Comm = c.Comm
+		} else if created || c.Known&KnownExe != 0 {
+			info.Comm = ""
+		}
+		if c.Known&KnownExePath != 0 {
+			info.ExePath = c.ExePath
+		} else if c.Known&KnownExe != 0 {
+			info.ExePath = ""
+		}
+		if c.Known&KnownTTY != 0 {
+			info.Known |= state.ExecTTY
+			info.TTY = c.TTY
+		}
+		if c.Known&KnownLoginUID != 0 {
+			info.Known |= state.ExecLoginUID
+			info.LoginUID = c.LoginUID
+		}
+		filename := exe
+		if info.ExePath != "" {
+			filename = info.ExePath
+		}
+		th = t.Exec(uint64(p.ExecTS), tid, filename, argv, env, info)
+		if th == nil {
+			return
+		}
+		p = th.Proc()
+	} else if c.Known&KnownComm != 0 && c.Comm != th.Comm() {
+		t.SetComm(tid, c.Comm)
+	}
+	if c.Known&(KnownUID|KnownGID|KnownEUID|KnownEGID|KnownCaps) != 0 {
+		cr, caps := th.Creds, th.Caps
+		if c.Known&KnownUID != 0 {
+			cr.UID, cr.SUID = c.UID, c.UID
+			if c.Known&KnownEUID == 0 {
+				cr.EUID, cr.FSUID = c.UID, c.UID
+			}
+		}
+		if c.Known&KnownEUID != 0 {
+			cr.EUID, cr.FSUID = c.EUID, c.EUID
+		}
+		if c.Known&KnownGID != 0 {
+			cr.GID, cr.SGID = c.GID, c.GID
+			if c.Known&KnownEGID == 0 {
+				cr.EGID, cr.FSGID = c.GID, c.GID
+			}
+		}
+		if c.Known&KnownEGID != 0 {
+			cr.EGID, cr.FSGID = c.EGID, c.EGID
+		}
+		if c.Known&KnownCaps != 0 {
+			caps = c.Caps
+		}
+		t.SetCreds(tid, cr, caps)
+	}
+	if c.Known&KnownCgroups != 0 {
+		t.SetCgroups(tid, c.Cgroups)
+	}
+	if c.Known&KnownSession != 0 {
+		t.SetSession(tid, c.Pgid, c.Vpgid, c.Sid)
+	}
+	if c.Known&(KnownVpid|KnownVtid) != 0 {
+		vtid, vpid := th.Vtid, p.Vpid
+		if c.Known&KnownVtid != 0 {
+			vtid = c.Vtid
+		}
+		if c.Known&KnownVpid != 0 {
+			vpid = c.Vpid
+			if c.Known&KnownVtid == 0 && tid == pid {
+				vtid = vpid
+			}
+		}
+		t.SetVirtualIDs(tid, vtid, vpid)
+	}
+}
+
+func equalStrings(a, b []string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// capByName maps capability names to bit numbers.
+var capByName = func() map[string]uint {
+	m := make(map[string]uint, 64)
+	for i := uint(0); i < 64; i++ {
+		if n := state.FormatCaps(1 << i); n != "" {
+			m[n] = i
+		}
+	}
+	return m
+}()
+
+// ParseCaps parses a capability set: a number ("0x1fffeffffff", "0") or
+// capability names separated by spaces or "|" ("CAP_CHOWN CAP_KILL").
+func ParseCaps(s string) (uint64, error) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return 0, nil
+	}
+	if n, err := strconv.ParseUint(s, 0, 64); err == nil {
+		return n, nil
+	}
+	var v uint64
+	for _, f := range strings.FieldsFunc(s, func(r rune) bool { return r == ' ' || r == '|' || r == ',' }) {
+		bit, ok := capByName[f]
+		if !ok {
+			return 0, fmt.Errorf("unknown capability %q", f)
+		}
+		v |= 1 << bit
+	}
+	return v, nil
+}

@@ -1,0 +1,566 @@
+package event
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"net/netip"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/falcoc/falcoc/compiler/catalog"
+	"github.com/falcoc/falcoc/runtime/state/container"
+)
+
+// MaxLine is the longest replay line the [Reader] accepts.
+const MaxLine = 16 << 20
+
+// LineError is an error in one line of a replay: the line number (from 1)
+// and the key it concerns ("args.flags", "proc.uid"; "" for the line as a
+// whole).
+type LineError struct {
+	Line int
+	Key  string
+	Err  error
+}
+
+func (e *LineError) Error() string {
+	if e.Key == "" {
+		return fmt.Sprintf("line %d: %v", e.Line, e.Err)
+	}
+	return fmt.Sprintf("line %d: %s: %v", e.Line, e.Key, e.Err)
+}
+
+func (e *LineError) Unwrap() error { return e.Err }
+
+// Reader reads a replay: one JSON event per line (docs/replay-format.md).
+// It is not safe for concurrent use.
+type Reader struct {
+	sc   *bufio.Scanner
+	line int
+	num  uint64
+}
+
+// NewReader returns a Reader of r.
+func NewReader(r io.Reader) *Reader {
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 0, 64<<10), MaxLine)
+	return &Reader{sc: sc}
+}
+
+// Line returns the number of the last line read.
+func (r *Reader) Line() int { return r.line }
+
+type lineJSON struct {
+	Ts   json.RawMessage            `json:"ts"`
+	Type string                     `json:"type"`
+	Tid  *int64                     `json:"tid"`
+	Pid  *int64                     `json:"pid"`
+	Res  *int64                     `json:"res"`
+	CPU  int                        `json:"cpu"`
+	Num  uint64                     `json:"num"`
+	Args map[string]json.RawMessage `json:"args"`
+	Proc *procJSON                  `json:"proc"`
+}
+
+type procJSON struct {
+	PPid           *int64    `json:"ppid,omitempty"`
+	Vpid           *int64    `json:"vpid,omitempty"`
+	Vtid           *int64    `json:"vtid,omitempty"`
+	Sid            *int64    `json:"sid,omitempty"`
+	Pgid           *int64    `json:"pgid,omitempty"`
+	Vpgid          *int64    `json:"vpgid,omitempty"`
+	Comm           *string   `json:"comm,omitempty"`
+	Exe            *string   `json:"exe,omitempty"`
+	ExePath        *string   `json:"exepath,omitempty"`
+	Args           *[]string `json:"args,omitempty"`
+	Env            *[]string `json:"env,omitempty"`
+	Cwd            *string   `json:"cwd,omitempty"`
+	UID            *uint32   `json:"uid,omitempty"`
+	GID            *uint32   `json:"gid,omitempty"`
+	EUID           *uint32   `json:"euid,omitempty"`
+	EGID           *uint32   `json:"egid,omitempty"`
+	LoginUID       *int64    `json:"loginuid,omitempty"`
+	TTY            *uint32   `json:"tty,omitempty"`
+	Cgroup         *string   `json:"cgroup,omitempty"`
+	Cgroups        []string  `json:"cgroups,omitempty"`
+	CapEffective   *string   `json:"cap_effective,omitempty"`
+	CapPermitted   *string   `json:"cap_permitted,omitempty"`
+	CapInheritable *string   `json:"cap_inheritable,omitempty"`
+	Start          *int64    `json:"start,omitempty"`
+}
+
+// Next reads the next event into ev and its process context into ctx
+// (which may be nil; Known is 0 when the line has no "proc"). Blank lines
+// and lines starting with '#' are skipped. At the end it returns io.EOF;
+// a malformed line gives a *[LineError], after which Next may be called
+// again for the following line.
+func (r *Reader) Next(ev *Event, ctx *ProcContext) error {
+	for r.sc.Scan() {
+		r.line++
+		b := bytes.TrimSpace(r.sc.Bytes())
+		if len(b) == 0 || b[0] == '#' {
+			continue
+		}
+		if ctx != nil {
+			*ctx = ProcContext{}
+		}
+		if err := r.decode(b, ev, ctx); err != nil {
+			return err
+		}
+		return nil
+	}
+	if err := r.sc.Err(); err != nil {
+		if errors.Is(err, bufio.ErrTooLong) {
+			return &LineError{Line: r.line + 1, Err: fmt.Errorf("line longer than %d bytes", MaxLine)}
+		}
+		return fmt.Errorf("read replay: %w", err)
+	}
+	return io.EOF
+}
+
+func (r *Reader) fail(key string, format string, args ...any) error {
+	return &LineError{Line: r.line, Key: key, Err: fmt.Errorf(format, args...)}
+}
+
+func (r *Reader) decode(b []byte, ev *Event, ctx *ProcContext) error {
+	var l lineJSON
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	dec.UseNumber()
+	if err := dec.Decode(&l); err != nil {
+		return r.jsonError(err)
+	}
+	if dec.More() {
+		return r.fail("", "more than one JSON value on the line")
+	}
+	if l.Type == "" {
+		return r.fail("type", "missing")
+	}
+	info, ok := catalog.EventByName(l.Type)
+	if !ok {
+		return r.fail("type", "unknown event type %q", l.Type)
+	}
+	ev.Reset(info)
+	r.num++
+	ev.Num = r.num
+	if l.Num != 0 {
+		ev.Num = l.Num
+	}
+	ts, err := parseTs(l.Ts)
+	if err != nil {
+		return r.fail("ts", "%v", err)
+	}
+	ev.Ts = ts
+	if l.Tid == nil {
+		return r.fail("tid", "missing")
+	}
+	ev.Tid = *l.Tid
+	ev.Pid = ev.Tid
+	if l.Pid != nil {
+		ev.Pid = *l.Pid
+	}
+	ev.CPU = l.CPU
+	for name, raw := range l.Args {
+		i, ok := info.Param(name)
+		if !ok {
+			return r.fail("args."+name, "event %s has no parameter %q", info.Name, name)
+		}
+		if err := parseParam(&info.Params[i], &ev.Params[i], raw); err != nil {
+			return r.fail("args."+name, "%v", err)
+		}
+		ev.Params[i].Set = true
+	}
+	ret := info.Params
+	if ri := RetParam(info); ri >= 0 {
+		ev.Res = ev.Params[ri].I
+		if l.Res != nil {
+			if ev.Params[ri].Set && ev.Params[ri].I != *l.Res {
+				return r.fail("res", "%d disagrees with args.%s %d", *l.Res, ret[ri].Name, ev.Params[ri].I)
+			}
+			ev.SetRes(*l.Res)
+		}
+	} else if l.Res != nil {
+		ev.Res = *l.Res
+	}
+	if l.Proc != nil && ctx != nil {
+		if err := r.procContext(l.Proc, ctx); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (r *Reader) jsonError(err error) error {
+	var te *json.UnmarshalTypeError
+	if errors.As(err, &te) {
+		key := te.Field
+		if key == "" {
+			key = "value"
+		}
+		return r.fail(key, "cannot use JSON %s as %s", te.Value, te.Type)
+	}
+	msg := err.Error()
+	if rest, ok := strings.CutPrefix(msg, "json: unknown field "); ok {
+		k, _ := strconv.Unquote(rest)
+		return r.fail(k, "unknown key")
+	}
+	return r.fail("", "invalid JSON: %v", err)
+}
+
+func (r *Reader) procContext(p *procJSON, c *ProcContext) error {
+	setI := func(dst *int64, v *int64, k ProcKnown) {
+		if v != nil {
+			*dst = *v
+			c.Known |= k
+		}
+	}
+	setU := func(dst *uint32, v *uint32, k ProcKnown) {
+		if v != nil {
+			*dst = *v
+			c.Known |= k
+		}
+	}
+	setS := func(dst *string, v *string, k ProcKnown) {
+		if v != nil {
+			*dst = *v
+			c.Known |= k
+		}
+	}
+	setI(&c.PPid, p.PPid, KnownPPid)
+	setI(&c.Vpid, p.Vpid, KnownVpid)
+	setI(&c.Vtid, p.Vtid, KnownVtid)
+	setI(&c.Start, p.Start, KnownStart)
+	setS(&c.Comm, p.Comm, KnownComm)
+	setS(&c.Exe, p.Exe, KnownExe)
+	setS(&c.ExePath, p.ExePath, KnownExePath)
+	setS(&c.Cwd, p.Cwd, KnownCwd)
+	setU(&c.UID, p.UID, KnownUID)
+	setU(&c.GID, p.GID, KnownGID)
+	setU(&c.EUID, p.EUID, KnownEUID)
+	setU(&c.EGID, p.EGID, KnownEGID)
+	setU(&c.TTY, p.TTY, KnownTTY)
+	if p.Sid != nil || p.Pgid != nil || p.Vpgid != nil {
+		c.Known |= KnownSession
+		setI(&c.Sid, p.Sid, 0)
+		setI(&c.Pgid, p.Pgid, 0)
+		setI(&c.Vpgid, p.Vpgid, 0)
+	}
+	if p.LoginUID != nil {
+		c.Known |= KnownLoginUID
+		c.LoginUID = uint32(*p.LoginUID) // -1 is "unset", 0xffffffff
+	}
+	if p.Args != nil {
+		c.Known |= KnownArgs
+		c.Args = *p.Args
+	}
+	if p.Env != nil {
+		c.Known |= KnownEnv
+		c.Env = *p.Env
+	}
+	if p.Cgroup != nil && p.Cgroups != nil {
+		return r.fail("proc.cgroups", "give either cgroup or cgroups")
+	}
+	if p.Cgroup != nil {
+		c.Known |= KnownCgroups
+		c.Cgroups = []container.Cgroup{{Path: *p.Cgroup}}
+	}
+	if p.Cgroups != nil {
+		c.Known |= KnownCgroups
+		for i, s := range p.Cgroups {
+			ctrl, path, ok := strings.Cut(s, "=")
+			if !ok {
+				return r.fail("proc.cgroups", "element %d: %q is not controllers=path", i, s)
+			}
+			c.Cgroups = append(c.Cgroups, container.Cgroup{Controllers: ctrl, Path: path})
+		}
+	}
+	for _, cp := range []struct {
+		key string
+		v   *string
+		dst *uint64
+	}{
+		{"proc.cap_effective", p.CapEffective, &c.Caps.Effective},
+		{"proc.cap_permitted", p.CapPermitted, &c.Caps.Permitted},
+		{"proc.cap_inheritable", p.CapInheritable, &c.Caps.Inheritable},
+	} {
+		if cp.v == nil {
+			continue
+		}
+		v, err := ParseCaps(*cp.v)
+		if err != nil {
+			return r.fail(cp.key, "%v", err)
+		}
+		*cp.dst = v
+		c.Known |= KnownCaps
+	}
+	return nil
+}
+
+// parseTs accepts an integer number of nanoseconds since the epoch or an
+// RFC 3339 time with optional fraction. A missing ts is 0.
+func parseTs(raw json.RawMessage) (int64, error) {
+	if len(raw) == 0 || string(raw) == "null" {
+		return 0, nil
+	}
+	if raw[0] == '"' {
+		var s string
+		if err := json.Unmarshal(raw, &s); err != nil {
+			return 0, err
+		}
+		t, err := time.Parse(time.RFC3339Nano, s)
+		if err != nil {
+			return 0, fmt.Errorf("%q is not an RFC 3339 time", s)
+		}
+		return t.UnixNano(), nil
+	}
+	n, err := strconv.ParseInt(string(raw), 10, 64)
+	if err != nil {
+		return 0, fmt.Errorf("%s is not an integer number of nanoseconds", raw)
+	}
+	return n, nil
+}
+
+// parseParam converts one JSON value to parameter p of type d.
+func parseParam(d *catalog.Param, p *Param, raw json.RawMessage) error {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 {
+		return errors.New("empty value")
+	}
+	isStr := raw[0] == '"'
+	var s string
+	if isStr {
+		if err := json.Unmarshal(raw, &s); err != nil {
+			return err
+		}
+	}
+	switch t := d.Type; {
+	case isSigned(t):
+		if !isStr {
+			n, err := strconv.ParseInt(string(raw), 10, 64)
+			if err != nil {
+				return fmt.Errorf("%s is not an integer", raw)
+			}
+			p.I = n
+			return nil
+		}
+		if n, err := strconv.ParseInt(s, 0, 64); err == nil {
+			p.I = n
+			return nil
+		}
+		if t == catalog.ParamFD && s == "AT_FDCWD" {
+			p.I = AtFDCWD
+			return nil
+		}
+		if t == catalog.ParamErrno || t == catalog.ParamFD {
+			if e, ok := ParseErrno(s); ok {
+				p.I = -e
+				return nil
+			}
+		}
+		return fmt.Errorf("%q is not an integer", s)
+	case t == catalog.ParamCharBuf || t == catalog.ParamFSPath || t == catalog.ParamFSRelPath || t == catalog.ParamFDList:
+		if !isStr {
+			return fmt.Errorf("%s is not a string", raw)
+		}
+		p.S = s
+		return nil
+	case t == catalog.ParamByteBuf || t == catalog.ParamCharBufArray || t == catalog.ParamCharBufPairArray:
+		return parseBytes(p, raw, isStr, s)
+	case t == catalog.ParamSockAddr:
+		if !isStr {
+			return fmt.Errorf("%s is not a string", raw)
+		}
+		return parseSockAddr(p, s)
+	case t == catalog.ParamSockTuple:
+		if !isStr {
+			return fmt.Errorf("%s is not a string", raw)
+		}
+		return parseTuple(p, s)
+	case t == catalog.ParamIPv4Addr || t == catalog.ParamIPv6Addr || t == catalog.ParamIPAddr ||
+		t == catalog.ParamIPv4Net || t == catalog.ParamIPv6Net || t == catalog.ParamIPNet:
+		if !isStr {
+			return fmt.Errorf("%s is not a string", raw)
+		}
+		a, err := netip.ParseAddr(s)
+		if err != nil {
+			return fmt.Errorf("%q is not an IP address", s)
+		}
+		p.Addr = netip.AddrPortFrom(a, 0)
+		return nil
+	case t == catalog.ParamDouble:
+		f, err := strconv.ParseFloat(strings.Trim(string(raw), `"`), 64)
+		if err != nil {
+			return fmt.Errorf("%s is not a number", raw)
+		}
+		p.U = math.Float64bits(f)
+		return nil
+	case t == catalog.ParamBool:
+		switch string(raw) {
+		case "true", "1":
+			p.U = 1
+			return nil
+		case "false", "0":
+			p.U = 0
+			return nil
+		}
+		return fmt.Errorf("%s is not a boolean", raw)
+	case t == catalog.ParamAbsTime && isStr:
+		if ts, err := parseTs(raw); err == nil {
+			p.U = uint64(ts)
+			return nil
+		}
+	}
+	// Unsigned numbers, flags, ids, signals.
+	if !isStr {
+		n, err := strconv.ParseUint(string(raw), 10, 64)
+		if err != nil {
+			// Negative ids (-1 for "unchanged") wrap like the kernel's.
+			if m, err2 := strconv.ParseInt(string(raw), 10, 64); err2 == nil {
+				p.U = uint64(m)
+				if d.Type == catalog.ParamUID || d.Type == catalog.ParamGID || d.Type == catalog.ParamUint32 {
+					p.U = uint64(uint32(m))
+				}
+				return nil
+			}
+			return fmt.Errorf("%s is not an unsigned integer", raw)
+		}
+		p.U = n
+		return nil
+	}
+	if n, err := strconv.ParseUint(s, 0, 64); err == nil {
+		p.U = n
+		return nil
+	}
+	if d.Type == catalog.ParamSigType {
+		if n, ok := signalByName[s]; ok {
+			p.U = n
+			return nil
+		}
+	}
+	if len(d.Flags) > 0 {
+		v, err := ParseFlags(d, s)
+		if err != nil {
+			return err
+		}
+		p.U = v
+		return nil
+	}
+	return fmt.Errorf("%q is not an unsigned integer", s)
+}
+
+func parseBytes(p *Param, raw json.RawMessage, isStr bool, s string) error {
+	if isStr {
+		p.B = append(p.B[:0], s...)
+		return nil
+	}
+	switch raw[0] {
+	case '[':
+		var list []string
+		if err := json.Unmarshal(raw, &list); err != nil {
+			return errors.New("not a string or an array of strings")
+		}
+		p.B = p.B[:0]
+		for _, e := range list {
+			p.B = append(p.B, e...)
+			p.B = append(p.B, 0)
+		}
+		return nil
+	case '{':
+		var o struct {
+			Base64 *string `json:"base64"`
+		}
+		dec := json.NewDecoder(bytes.NewReader(raw))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&o); err != nil || o.Base64 == nil {
+			return errors.New(`an object value must be {"base64": "..."}`)
+		}
+		b, err := base64.StdEncoding.DecodeString(*o.Base64)
+		if err != nil {
+			return fmt.Errorf("base64: %w", err)
+		}
+		p.B = append(p.B[:0], b...)
+		return nil
+	}
+	return fmt.Errorf("%s is not a string or an array of strings", raw)
+}
+
+// ParseAddrPort parses "1.2.3.4:80", "[::1]:80" or Falco's unbracketed
+// "::1:80".
+func ParseAddrPort(s string) (netip.AddrPort, error) {
+	if ap, err := netip.ParseAddrPort(s); err == nil {
+		return ap, nil
+	}
+	i := strings.LastIndexByte(s, ':')
+	if i < 0 {
+		return netip.AddrPort{}, fmt.Errorf("%q is not ip:port", s)
+	}
+	a, err := netip.ParseAddr(s[:i])
+	if err != nil {
+		return netip.AddrPort{}, fmt.Errorf("%q is not ip:port", s)
+	}
+	port, err := strconv.ParseUint(s[i+1:], 10, 16)
+	if err != nil {
+		return netip.AddrPort{}, fmt.Errorf("%q is not ip:port", s)
+	}
+	return netip.AddrPortFrom(a, uint16(port)), nil
+}
+
+func familyOf(a netip.Addr) uint16 {
+	if a.Is4() || a.Is4In6() {
+		return AFInet
+	}
+	return AFInet6
+}
+
+func isUnixPath(s string) bool {
+	return s == "" || s[0] == '/' || s[0] == '@' || strings.HasPrefix(s, "unix:")
+}
+
+func parseSockAddr(p *Param, s string) error {
+	if isUnixPath(s) {
+		p.Family, p.S = AFUnix, strings.TrimPrefix(s, "unix:")
+		return nil
+	}
+	ap, err := ParseAddrPort(s)
+	if err != nil {
+		return err
+	}
+	p.Addr, p.Family = ap, familyOf(ap.Addr())
+	return nil
+}
+
+func parseTuple(p *Param, s string) error {
+	if isUnixPath(s) {
+		p.Family, p.S = AFUnix, strings.TrimPrefix(s, "unix:")
+		return nil
+	}
+	c, sv, ok := strings.Cut(s, "->")
+	if !ok {
+		return fmt.Errorf("%q is not client->server", s)
+	}
+	ca, err := ParseAddrPort(c)
+	if err != nil {
+		return err
+	}
+	sa, err := ParseAddrPort(sv)
+	if err != nil {
+		return err
+	}
+	p.Client, p.Server, p.Family = ca, sa, familyOf(sa.Addr())
+	return nil
+}
+
+var signalByName = func() map[string]uint64 {
+	m := make(map[string]uint64, 64)
+	for i := uint64(1); i < 65; i++ {
+		m[string(signalName(i))] = i
+	}
+	return m
+}()
