@@ -196,6 +196,9 @@ func Read(data []byte) (a *Artifact, err error) {
 	if v := binary.LittleEndian.Uint16(data[4:]); v != FormatVersion {
 		return nil, fmt.Errorf("read artifact: %w: format version %d, this falcoc reads version %d", ErrVersion, v, FormatVersion)
 	}
+	if r := binary.LittleEndian.Uint16(data[6:]); r != 0 {
+		return nil, fmt.Errorf("read artifact: %w: reserved header bytes are %#04x, want 0", ErrMalformed, r)
+	}
 	n := binary.LittleEndian.Uint64(data[8:])
 	body := data[HeaderSize:]
 	if uint64(len(body)) < n {
