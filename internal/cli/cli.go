@@ -74,6 +74,7 @@ func NewFalcocCommand(s Streams) *cobra.Command {
 	root := newRoot(s, "falcoc", "Compile and check Falco rule files")
 	root.AddCommand(newCmdFields(s))
 	root.AddCommand(newCmdValidate(s))
+	root.AddCommand(newCmdParse(s))
 	return root
 }
 
