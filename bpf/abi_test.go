@@ -56,7 +56,7 @@ func TestABILayout(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, tc := range []struct {
-		c  string
+		c     string
 		goVal any
 	}{
 		{"falcoc_hdr", captureFalcocHdr{}},

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"sort"
 	"strings"
 	"sync"
 	"syscall"
@@ -50,6 +51,7 @@ type Capture struct {
 
 	mu         sync.Mutex // serialises table and mode changes
 	set        uint32     // the set the programs use
+	keys       [2]setKeys // hash and trie keys written into each set
 	closed     bool
 	bootOffset int64 // wall clock minus boot clock, ns
 	rootCgroup uint64
@@ -290,90 +292,147 @@ func (c *Capture) writeSet(set uint32, t *Tables) error {
 		return fmt.Errorf("open flags: %w", err)
 	}
 
-	// Hashes: the inactive set was cleared, so only the entries go in.
-	for _, k := range sortedKeys(t.Comm) {
-		if err := c.objs.CommTbl.Put(commKey(set, k), cmask(t.Comm[k])); err != nil {
-			return fmt.Errorf("comm %q: %w", k, err)
-		}
+	// Hashes and tries: the inactive set was cleared, so only the
+	// entries go in. Keys are sorted, so loading is deterministic.
+	k := &c.keys[set]
+	var (
+		commKeys []captureFalcocCommKey
+		uidKeys  []captureFalcocUidKey
+		sockKeys []captureFalcocSockKey
+		ptKeys   []captureFalcocPtraceKey
+		vals     []captureFalcocMask
+	)
+	for _, name := range sortedKeys(t.Comm) {
+		commKeys = append(commKeys, commKey(set, name))
+		vals = append(vals, cmask(t.Comm[name]))
 	}
-	for _, k := range sortedKeys(t.UID) {
-		if err := c.objs.UidTbl.Put(captureFalcocUidKey{Set: set, Uid: k}, cmask(t.UID[k])); err != nil {
-			return fmt.Errorf("uid %d: %w", k, err)
-		}
-	}
-	for k, m := range t.Sock {
-		if err := c.objs.SockTbl.Put(captureFalcocSockKey{Set: set, Family: k.Family, Port: k.Port}, cmask(m)); err != nil {
-			return fmt.Errorf("sock %d/%d: %w", k.Family, k.Port, err)
-		}
-	}
-	for fam, m := range t.SockFamily {
-		if err := c.objs.SockTbl.Put(captureFalcocSockKey{Set: set, Family: fam, Any: 1}, cmask(m)); err != nil {
-			return fmt.Errorf("sock family %d: %w", fam, err)
-		}
-	}
-	for k, m := range t.Ptrace {
-		if err := c.objs.PtraceTbl.Put(captureFalcocPtraceKey{Set: set, Request: k}, cmask(m)); err != nil {
-			return fmt.Errorf("ptrace %d: %w", k, err)
-		}
-	}
-	for _, tbl := range []struct {
-		m             *ebpf.Map
-		exact, prefix map[string]Mask
-	}{{c.objs.PathTbl, t.PathExact, t.PathPrefix}, {c.objs.ExeTbl, t.ExeExact, t.ExePrefix}} {
-		for p, m := range tbl.prefix {
-			if err := tbl.m.Put(pathKey(uint8(set), p, false), cmask(m)); err != nil {
-				return fmt.Errorf("path prefix %q: %w", p, err)
-			}
-		}
-		for p, m := range tbl.exact {
-			if err := tbl.m.Put(pathKey(uint8(set), p, true), cmask(m)); err != nil {
-				return fmt.Errorf("path %q: %w", p, err)
-			}
-		}
-	}
-	return nil
-}
-
-// clearSet removes every hash and trie entry of a set. Array entries are
-// left: writeSet overwrites all of them.
-func (c *Capture) clearSet(set uint32) error {
-	if err := clearWhere(c.objs.CommTbl, func(k *captureFalcocCommKey) bool { return k.Set == set }); err != nil {
+	if err := putAll(c.objs.CommTbl, commKeys, vals, &k.comm); err != nil {
 		return fmt.Errorf("comm: %w", err)
 	}
-	if err := clearWhere(c.objs.UidTbl, func(k *captureFalcocUidKey) bool { return k.Set == set }); err != nil {
+	vals = vals[:0]
+	for _, uid := range sortedKeys(t.UID) {
+		uidKeys = append(uidKeys, captureFalcocUidKey{Set: set, Uid: uid})
+		vals = append(vals, cmask(t.UID[uid]))
+	}
+	if err := putAll(c.objs.UidTbl, uidKeys, vals, &k.uid); err != nil {
 		return fmt.Errorf("uid: %w", err)
 	}
-	if err := clearWhere(c.objs.SockTbl, func(k *captureFalcocSockKey) bool { return k.Set == set }); err != nil {
+	vals = vals[:0]
+	socks := make([]SockKey, 0, len(t.Sock))
+	for sk := range t.Sock {
+		socks = append(socks, sk)
+	}
+	sort.Slice(socks, func(i, j int) bool {
+		return socks[i].Family < socks[j].Family || socks[i].Family == socks[j].Family && socks[i].Port < socks[j].Port
+	})
+	for _, sk := range socks {
+		sockKeys = append(sockKeys, captureFalcocSockKey{Set: set, Family: sk.Family, Port: sk.Port})
+		vals = append(vals, cmask(t.Sock[sk]))
+	}
+	for _, fam := range sortedKeys(t.SockFamily) {
+		sockKeys = append(sockKeys, captureFalcocSockKey{Set: set, Family: fam, Any: 1})
+		vals = append(vals, cmask(t.SockFamily[fam]))
+	}
+	if err := putAll(c.objs.SockTbl, sockKeys, vals, &k.sock); err != nil {
 		return fmt.Errorf("sock: %w", err)
 	}
-	if err := clearWhere(c.objs.PtraceTbl, func(k *captureFalcocPtraceKey) bool { return k.Set == set }); err != nil {
+	vals = vals[:0]
+	for _, req := range sortedKeys(t.Ptrace) {
+		ptKeys = append(ptKeys, captureFalcocPtraceKey{Set: set, Request: req})
+		vals = append(vals, cmask(t.Ptrace[req]))
+	}
+	if err := putAll(c.objs.PtraceTbl, ptKeys, vals, &k.ptrace); err != nil {
 		return fmt.Errorf("ptrace: %w", err)
 	}
-	for _, m := range []*ebpf.Map{c.objs.PathTbl, c.objs.ExeTbl} {
-		if err := clearWhere(m, func(k *captureFalcocPathKey) bool { return uint32(k.Set) == set }); err != nil {
-			return fmt.Errorf("%s: %w", m, err)
+	for _, tbl := range []struct {
+		name          string
+		m             *ebpf.Map
+		exact, prefix map[string]Mask
+		written       *[]captureFalcocPathKey
+	}{
+		{"path", c.objs.PathTbl, t.PathExact, t.PathPrefix, &k.path},
+		{"exe", c.objs.ExeTbl, t.ExeExact, t.ExePrefix, &k.exe},
+	} {
+		var keys []captureFalcocPathKey
+		vals = vals[:0]
+		for _, p := range sortedKeys(tbl.prefix) {
+			keys = append(keys, pathKey(uint8(set), p, false))
+			vals = append(vals, cmask(tbl.prefix[p]))
+		}
+		for _, p := range sortedKeys(tbl.exact) {
+			keys = append(keys, pathKey(uint8(set), p, true))
+			vals = append(vals, cmask(tbl.exact[p]))
+		}
+		if err := putAll(tbl.m, keys, vals, tbl.written); err != nil {
+			return fmt.Errorf("%s: %w", tbl.name, err)
 		}
 	}
 	return nil
 }
 
-func clearWhere[K any](m *ebpf.Map, match func(*K) bool) error {
-	var (
-		key    K
-		val    captureFalcocMask
-		doomed []K
-	)
-	it := m.Iterate()
-	for it.Next(&key, &val) {
-		if match(&key) {
-			doomed = append(doomed, key)
+// setKeys are the hash and trie keys written into one set, so that the set
+// can be cleared without walking the maps (walking an LPM trie is
+// quadratic).
+type setKeys struct {
+	comm   []captureFalcocCommKey
+	uid    []captureFalcocUidKey
+	sock   []captureFalcocSockKey
+	ptrace []captureFalcocPtraceKey
+	path   []captureFalcocPathKey
+	exe    []captureFalcocPathKey
+}
+
+// clearSet removes every hash and trie entry written into a set. Array
+// entries are left: writeSet overwrites all of them.
+func (c *Capture) clearSet(set uint32) error {
+	k := &c.keys[set]
+	if err := deleteAll(c.objs.CommTbl, k.comm); err != nil {
+		return fmt.Errorf("comm: %w", err)
+	}
+	if err := deleteAll(c.objs.UidTbl, k.uid); err != nil {
+		return fmt.Errorf("uid: %w", err)
+	}
+	if err := deleteAll(c.objs.SockTbl, k.sock); err != nil {
+		return fmt.Errorf("sock: %w", err)
+	}
+	if err := deleteAll(c.objs.PtraceTbl, k.ptrace); err != nil {
+		return fmt.Errorf("ptrace: %w", err)
+	}
+	if err := deleteAll(c.objs.PathTbl, k.path); err != nil {
+		return fmt.Errorf("path: %w", err)
+	}
+	if err := deleteAll(c.objs.ExeTbl, k.exe); err != nil {
+		return fmt.Errorf("exe: %w", err)
+	}
+	*k = setKeys{}
+	return nil
+}
+
+func deleteAll[K any](m *ebpf.Map, keys []K) error {
+	for i := range keys {
+		if err := m.Delete(&keys[i]); err != nil && !errors.Is(err, ebpf.ErrKeyNotExist) {
+			return err
 		}
 	}
-	if err := it.Err(); err != nil {
-		return err
+	return nil
+}
+
+// putAll writes keys and values, recording the keys in *written first so
+// that a failure half-way still lets clearSet remove what went in.
+func putAll[K, V any](m *ebpf.Map, keys []K, vals []V, written *[]K) error {
+	*written = append(*written, keys...)
+	if len(keys) == 0 {
+		return nil
 	}
-	for i := range doomed {
-		if err := m.Delete(&doomed[i]); err != nil && !errors.Is(err, ebpf.ErrKeyNotExist) {
+	if m.Type() != ebpf.LPMTrie {
+		if _, err := m.BatchUpdate(keys, vals, nil); err == nil {
+			return nil
+		} else if !errors.Is(err, ebpf.ErrNotSupported) {
+			return err
+		}
+	}
+	for i := range keys {
+		if err := m.Put(&keys[i], &vals[i]); err != nil {
 			return err
 		}
 	}
