@@ -211,3 +211,44 @@ func TestValidateFalcoList(t *testing.T) {
 		}
 	}
 }
+
+func TestValidateRunHelpers(t *testing.T) {
+	dir := writeRules(t, map[string]string{"good.yaml": validRules, "bad.yaml": invalidRules})
+	good, bad := filepath.Join(dir, "good.yaml"), filepath.Join(dir, "bad.yaml")
+
+	var out bytes.Buffer
+	if err := runFalcoValidate(&out, []string{good}, false); err != nil {
+		t.Errorf("runFalcoValidate(good) = %v", err)
+	}
+	if diff := cmp.Diff(good+": Ok, with warnings\n", out.String()); diff != "" {
+		t.Errorf("-V good (-want +got):\n%s", diff)
+	}
+
+	out.Reset()
+	err := runFalcoValidate(&out, []string{bad}, false)
+	if ee, ok := err.(*ExitError); !ok || ee.Code != 1 {
+		t.Errorf("runFalcoValidate(bad) = %v, want exit status 1", err)
+	}
+	if !strings.HasPrefix(out.String(), bad+": Invalid\n2 Errors:\n") {
+		t.Errorf("-V bad printed %q", out.String())
+	}
+
+	out.Reset()
+	var errOut bytes.Buffer
+	if err := runFalcoList(&out, &errOut, []string{good}, &rules.Options{DisabledRules: []string{"*"}}, false); err != nil {
+		t.Errorf("runFalcoList(good) = %v", err)
+	}
+	if !strings.Contains(out.String(), "\nShell ") || errOut.Len() != 0 {
+		t.Errorf("-L printed %q, errors %q", out.String(), errOut.String())
+	}
+
+	out.Reset()
+	errOut.Reset()
+	err = runFalcoList(&out, &errOut, []string{bad}, nil, true)
+	if ee, ok := err.(*ExitError); !ok || ee.Code != 1 {
+		t.Errorf("runFalcoList(bad) = %v, want exit status 1", err)
+	}
+	if out.Len() != 0 || !strings.HasPrefix(errOut.String(), bad+":3:34: filter_check called with nonexistent field proc.nme\n") {
+		t.Errorf("-L bad printed %q, errors %q", out.String(), errOut.String())
+	}
+}
