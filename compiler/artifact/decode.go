@@ -174,6 +174,38 @@ func (d *decoder) prefix() netip.Prefix {
 	return netip.PrefixFrom(a, int(bits))
 }
 
+// Header is the fixed header of a .fbc file.
+type Header struct {
+	Version  uint16
+	BodyLen  uint64
+	Checksum [sha256.Size]byte
+}
+
+// ReadHeader decodes and checks the fixed header at the start of data:
+// magic, format version and reserved bytes. It does not look at the body.
+func ReadHeader(data []byte) (Header, error) {
+	var h Header
+	if len(data) < 4 || string(data[:4]) != Magic {
+		if len(data) < 4 && string(data) == Magic[:len(data)] {
+			return h, fmt.Errorf("read artifact: %w: %d bytes, the header has %d", ErrTruncated, len(data), HeaderSize)
+		}
+		return h, fmt.Errorf("read artifact: %w", ErrMagic)
+	}
+	if len(data) < HeaderSize {
+		return h, fmt.Errorf("read artifact: %w: %d bytes, the header has %d", ErrTruncated, len(data), HeaderSize)
+	}
+	h.Version = binary.LittleEndian.Uint16(data[4:])
+	if h.Version != FormatVersion {
+		return h, fmt.Errorf("read artifact: %w: format version %d, this falcoc reads version %d", ErrVersion, h.Version, FormatVersion)
+	}
+	if r := binary.LittleEndian.Uint16(data[6:]); r != 0 {
+		return h, fmt.Errorf("read artifact: %w: reserved header bytes are %#04x, want 0", ErrMalformed, r)
+	}
+	h.BodyLen = binary.LittleEndian.Uint64(data[8:])
+	copy(h.Checksum[:], data[16:HeaderSize])
+	return h, nil
+}
+
 // Read decodes an artifact. Every problem is an error wrapping one of
 // [ErrMagic], [ErrVersion], [ErrTruncated], [ErrChecksum] or
 // [ErrMalformed]; Read never panics. The result's programs are validated
@@ -184,30 +216,18 @@ func Read(data []byte) (a *Artifact, err error) {
 			a, err = nil, fmt.Errorf("read artifact: %w: %v", ErrMalformed, r)
 		}
 	}()
-	if len(data) < 4 || string(data[:4]) != Magic {
-		if len(data) < 4 && string(data) == Magic[:len(data)] {
-			return nil, fmt.Errorf("read artifact: %w: %d bytes, the header has %d", ErrTruncated, len(data), HeaderSize)
-		}
-		return nil, fmt.Errorf("read artifact: %w", ErrMagic)
+	h, err := ReadHeader(data)
+	if err != nil {
+		return nil, err
 	}
-	if len(data) < HeaderSize {
-		return nil, fmt.Errorf("read artifact: %w: %d bytes, the header has %d", ErrTruncated, len(data), HeaderSize)
-	}
-	if v := binary.LittleEndian.Uint16(data[4:]); v != FormatVersion {
-		return nil, fmt.Errorf("read artifact: %w: format version %d, this falcoc reads version %d", ErrVersion, v, FormatVersion)
-	}
-	if r := binary.LittleEndian.Uint16(data[6:]); r != 0 {
-		return nil, fmt.Errorf("read artifact: %w: reserved header bytes are %#04x, want 0", ErrMalformed, r)
-	}
-	n := binary.LittleEndian.Uint64(data[8:])
 	body := data[HeaderSize:]
-	if uint64(len(body)) < n {
-		return nil, fmt.Errorf("read artifact: %w: body has %d bytes, header says %d", ErrTruncated, len(body), n)
+	if uint64(len(body)) < h.BodyLen {
+		return nil, fmt.Errorf("read artifact: %w: body has %d bytes, header says %d", ErrTruncated, len(body), h.BodyLen)
 	}
-	if uint64(len(body)) > n {
-		return nil, fmt.Errorf("read artifact: %w: %d bytes after the body", ErrMalformed, uint64(len(body))-n)
+	if uint64(len(body)) > h.BodyLen {
+		return nil, fmt.Errorf("read artifact: %w: %d bytes after the body", ErrMalformed, uint64(len(body))-h.BodyLen)
 	}
-	if sum := sha256.Sum256(body); !bytes.Equal(sum[:], data[16:48]) {
+	if sum := sha256.Sum256(body); sum != h.Checksum {
 		return nil, fmt.Errorf("read artifact: %w", ErrChecksum)
 	}
 	a, err = decodeBody(body)

@@ -75,6 +75,8 @@ func NewFalcocCommand(s Streams) *cobra.Command {
 	root.AddCommand(newCmdFields(s))
 	root.AddCommand(newCmdValidate(s))
 	root.AddCommand(newCmdParse(s))
+	root.AddCommand(newCmdCompile(s))
+	root.AddCommand(newCmdInspect(s))
 	return root
 }
 

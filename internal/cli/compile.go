@@ -1,0 +1,124 @@
+package cli
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	"github.com/spf13/cobra"
+
+	"github.com/falcoc/falcoc/compiler/artifact"
+	"github.com/falcoc/falcoc/compiler/codegen"
+	"github.com/falcoc/falcoc/compiler/diag"
+	"github.com/falcoc/falcoc/compiler/rules"
+)
+
+// CompileOptions are the options of `falcoc compile`.
+type CompileOptions struct {
+	Output string
+	Paths  []string
+
+	out, errOut io.Writer
+}
+
+func newCmdCompile(s Streams) *cobra.Command {
+	o := &CompileOptions{}
+	c := &cobra.Command{
+		Use:   "compile -o FILE.fbc FILE|DIR...",
+		Short: "Compile rules files into an artifact",
+		Long: "Load the rules files in order (a directory stands for its *.yaml and *.yml\n" +
+			"files, sorted), compile every rule's condition to bytecode and its output to\n" +
+			"a template, and write the artifact that falco-run loads. Diagnostics are\n" +
+			"printed as by `falcoc validate`; when there is an error nothing is written\n" +
+			"and the exit status is 1. The same rules give a byte-identical artifact.",
+		Args: cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := o.Complete(cmd, args); err != nil {
+				return err
+			}
+			if err := o.Validate(); err != nil {
+				return err
+			}
+			return o.Run()
+		},
+	}
+	c.Flags().StringVarP(&o.Output, "output", "o", "", "the artifact file to write (required)")
+	return c
+}
+
+// Complete fills the options from the command.
+func (o *CompileOptions) Complete(cmd *cobra.Command, args []string) error {
+	o.out = cmd.OutOrStdout()
+	o.errOut = cmd.ErrOrStderr()
+	o.Paths = args
+	return nil
+}
+
+// Validate checks the options.
+func (o *CompileOptions) Validate() error {
+	if o.Output == "" {
+		return fmt.Errorf("no output file: use -o FILE.fbc")
+	}
+	if len(o.Paths) == 0 {
+		return fmt.Errorf("no rules files given")
+	}
+	return nil
+}
+
+// Run loads, compiles and writes the artifact.
+func (o *CompileOptions) Run() error {
+	srcs, err := rules.ReadPaths(o.Paths)
+	if err != nil {
+		return &ExitError{Code: 1, Err: err}
+	}
+	rs, ds := rules.Load(srcs, nil)
+	for _, d := range ds {
+		if _, err := io.WriteString(o.errOut, d.Render()); err != nil {
+			return err
+		}
+	}
+	if diag.HasErrors(ds) || rs == nil {
+		return &ExitError{Code: 1}
+	}
+	a, err := codegen.Build(rs)
+	if err != nil {
+		return &ExitError{Code: 1, Err: err}
+	}
+	var buf bytes.Buffer
+	if err := artifact.Write(&buf, a); err != nil {
+		return &ExitError{Code: 1, Err: err}
+	}
+	if err := writeFileAtomic(o.Output, buf.Bytes()); err != nil {
+		return &ExitError{Code: 1, Err: err}
+	}
+	_, err = fmt.Fprintf(o.out, "%s: %d rules, %d bytes\n", o.Output, len(a.Rules), buf.Len())
+	return err
+}
+
+// writeFileAtomic writes data to a temporary file next to name and renames
+// it, so that a reader never sees a partial artifact.
+func writeFileAtomic(name string, data []byte) error {
+	f, err := os.CreateTemp(filepath.Dir(name), "."+filepath.Base(name)+".tmp*")
+	if err != nil {
+		return fmt.Errorf("write %s: %w", name, err)
+	}
+	tmp := f.Name()
+	_, werr := f.Write(data)
+	cerr := f.Close()
+	if werr == nil {
+		werr = cerr
+	}
+	if werr == nil {
+		werr = os.Chmod(tmp, 0o644)
+	}
+	if werr == nil {
+		werr = os.Rename(tmp, name)
+	}
+	if werr != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("write %s: %w", name, werr)
+	}
+	return nil
+}
