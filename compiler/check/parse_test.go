@@ -86,3 +86,52 @@ func TestParsedConditions(t *testing.T) {
 		})
 	}
 }
+
+// FuzzCheckCondition: whatever the parser accepts, the checker must not
+// panic, and returns a condition exactly when it reports no error.
+func FuzzCheckCondition(f *testing.F) {
+	for _, s := range []string{
+		`evt.type = open and fd.name regex "abc"`,
+		`evt.type in (open, openat) and not proc.name in (a, b)`,
+		`tolower(proc.name) = val(proc.pname)`,
+		`proc.aname[2] startswith anyof (a, b)`,
+		`evt.rawarg.res < 0 or evt.arg[0] = x`,
+		`join(",", (proc.name, "x")) = y and len(fd.types) > 1`,
+		`getopt(proc.args, "a:")[a] = x`,
+		`fd.net in ("10.0.0.0/8", ::1) and fd.sport in (80, 443)`,
+		`evt.buffer bcontains CAFE and evt.num = 0`,
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, src string) {
+		e, ok := parseNoPanic(src)
+		if !ok {
+			return
+		}
+		c, issues := CheckCondition(e, nil)
+		failed := false
+		for _, i := range issues {
+			if !i.Warning {
+				failed = true
+			}
+		}
+		if (c == nil) != failed {
+			t.Fatalf("condition %v with issues %v", c != nil, issues)
+		}
+		if c != nil {
+			Fold(c.IR)
+		}
+	})
+}
+
+// parseNoPanic parses src, treating a parser panic as a rejection: the
+// parser has its own fuzz target, this one is about the checker.
+func parseNoPanic(src string) (e syntax.Expr, ok bool) {
+	defer func() {
+		if recover() != nil {
+			e, ok = nil, false
+		}
+	}()
+	e, err := syntax.Parse(src, nil)
+	return e, err == nil
+}
