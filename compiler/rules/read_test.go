@@ -580,3 +580,49 @@ func TestDuplicateKeepsPosition(t *testing.T) {
 		t.Errorf("order (-want +got):\n%s", diff)
 	}
 }
+
+func TestDocuments(t *testing.T) {
+	tests := []struct {
+		name  string
+		src   string
+		rules []string
+		want  []string
+	}{
+		{
+			name:  "several documents, nulls and aliases",
+			src:   "---\n- &base\n  rule: a\n  desc: d\n  condition: c\n  output: o\n  priority: INFO\n- ~\n---\n# only a comment\n---\n- <<: *base\n  rule: b\n",
+			rules: []string{"a"},
+			// yaml-cpp has no merge keys either: "<<" is just an unknown key,
+			// and "rule: b" alone is an enable-only item without `enabled`.
+			want: []string{
+				"a.yaml:12:3: warning: Unknown key '<<'. The key will be ignored.\n | - <<: *base\n |   ^\n",
+				"a.yaml:12:3: Item has no mapping for key 'enabled'\n | - <<: *base\n |   ^\n",
+			},
+		},
+		{
+			name:  "empty file",
+			src:   "",
+			rules: nil,
+		},
+		{
+			name:  "alias element",
+			src:   "- &r {rule: a, desc: d, condition: c, output: o, priority: INFO}\n- *r\n",
+			rules: []string{"a"},
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			l := readOnly(tc.src)
+			var names []string
+			for _, r := range l.ruleOrder {
+				names = append(names, r.name)
+			}
+			if diff := cmp.Diff(tc.rules, names); diff != "" {
+				t.Errorf("rules (-want +got):\n%s", diff)
+			}
+			if diff := cmp.Diff(tc.want, renderAll(l.sorted())); diff != "" {
+				t.Errorf("diagnostics (-want +got):\n%s", diff)
+			}
+		})
+	}
+}

@@ -458,7 +458,7 @@ func (l *loader) readRule(it *item) {
 
 func (l *loader) enableOnly(it *item, prev *ruleInfo) {
 	if !it.has("enabled") {
-		it.fail(diag.ErrYAMLValidate, "Item has no mapping for key 'condition'", it.node)
+		it.fail(diag.ErrYAMLValidate, "Item has no mapping for key 'enabled'", it.node)
 		return
 	}
 	enabled := it.boolean("enabled", true)
