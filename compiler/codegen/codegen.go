@@ -105,7 +105,35 @@ func (g *Generator) Condition(e check.Expr) (*vm.Program, error) {
 		return nil, fmt.Errorf("compile condition: %w", err)
 	}
 	b.emit(vm.OpReturn, 0, e.Position())
+	threadJumps(b.p)
 	return b.p, nil
+}
+
+// threadJumps retargets jumps that land on other jumps: a conditional
+// jump taken with acc = x that lands on a jump on the same condition can
+// go straight to that jump's target, and one that lands on a jump on the
+// opposite condition can skip it. Nested and/or chains then leave in one
+// jump.
+func threadJumps(p *vm.Program) {
+	for pc := len(p.Code) - 1; pc >= 0; pc-- {
+		op := p.Code[pc]
+		if op != vm.OpJumpIfFalse && op != vm.OpJumpIfTrue {
+			continue
+		}
+		t := pc + 1 + int(p.Args[pc])
+	follow:
+		for {
+			switch p.Code[t] {
+			case op:
+				t = t + 1 + int(p.Args[t])
+			case vm.OpJumpIfFalse, vm.OpJumpIfTrue:
+				t++ // always ends before RETURN
+			default:
+				break follow
+			}
+		}
+		p.Args[pc] = int32(t - pc - 1)
+	}
 }
 
 func (b *program) expr(e check.Expr) error {

@@ -146,7 +146,7 @@ func TestDisassembly(t *testing.T) {
 0002 JUMP_IF_FALSE  9 -> 0012
 0003 LOAD           1 fd.name
 0004 STARTSWITH_STR 0 "/etc/"
-0005 JUMP_IF_TRUE   3 -> 0009
+0005 JUMP_IF_TRUE   4 -> 0010
 0006 LOAD           2 evt.arg[flags]
 0007 CONTAINS_STR   1 "O_RDONLY"
 0008 NOT            0
