@@ -264,10 +264,11 @@ func needsClean(p string) bool {
 // FDTable is the descriptor table of one process, shared by the processes
 // created with CLONE_FILES. It is not safe for concurrent use.
 type FDTable struct {
-	fds map[int64]*FD
+	fds  map[int64]*FD
+	refs int // processes sharing the table
 }
 
-func newFDTable() *FDTable { return &FDTable{fds: make(map[int64]*FD)} }
+func newFDTable() *FDTable { return &FDTable{fds: make(map[int64]*FD), refs: 1} }
 
 // Get returns descriptor num, or nil.
 func (t *FDTable) Get(num int64) *FD {
@@ -299,7 +300,7 @@ func (t *FDTable) Each(fn func(*FD) bool) {
 }
 
 func (t *FDTable) clone() *FDTable {
-	c := &FDTable{fds: make(map[int64]*FD, len(t.fds))}
+	c := &FDTable{fds: make(map[int64]*FD, len(t.fds)), refs: 1}
 	for k, f := range t.fds {
 		cp := *f
 		c.fds[k] = &cp
@@ -375,4 +376,18 @@ func ipType(a netip.Addr, fallback FDType) FDType {
 		return FDIPv4
 	}
 	return FDIPv6
+}
+
+// unshareFDs gives p its own copy of a table it shares with other
+// processes (exec, unshare(CLONE_FILES), close_range with
+// CLOSE_RANGE_UNSHARE).
+func (p *Process) unshareFDs() {
+	if p.fds == nil {
+		p.fds = newFDTable()
+		return
+	}
+	if p.fds.refs > 1 {
+		p.fds.refs--
+		p.fds = p.fds.clone()
+	}
 }

@@ -188,10 +188,28 @@ func TestCloneFiles(t *testing.T) {
 	if tb.FD(300, 3) == nil {
 		t.Errorf("close in the copy closed the parent's fd")
 	}
-	tb.Unshare(400, CloneFiles)
+	// Exec in a process sharing its table unshares it before closing
+	// close-on-exec descriptors.
+	tb.Open(300, 6, "e", OCloexec, 0, AtFDCWD)
+	tb.Exec(42, 400, "/bin/true", []string{"true"}, nil, nil)
+	if tb.FD(300, 6) == nil {
+		t.Errorf("exec in the CLONE_FILES child closed the parent's O_CLOEXEC fd")
+	}
+	if shared.FD(6) != nil {
+		t.Errorf("exec kept an O_CLOEXEC fd")
+	}
 	tb.Open(300, 5, "c", 0, 0, AtFDCWD)
 	if shared.FD(5) != nil {
-		t.Errorf("unshared table still shared")
+		t.Errorf("table still shared after exec")
+	}
+	third := tb.Fork(43, 300, 402, 402, CloneFiles)
+	tb.Unshare(402, CloneFiles)
+	tb.Open(300, 7, "g", 0, 0, AtFDCWD)
+	if third.FD(7) != nil || third.FD(5) == nil {
+		t.Errorf("unshare: fd 7 = %v, fd 5 = %v, want a private copy", third.FD(7), third.FD(5))
+	}
+	if refs := tb.Get(300).Proc().FDs().refs; refs != 1 {
+		t.Errorf("parent table refs = %d, want 1", refs)
 	}
 }
 

@@ -261,8 +261,8 @@ func (t *Table) CloseRange(tid int64, first, last uint64, flags uint32) {
 		return
 	}
 	if flags&closeRangeUnshare != 0 {
-		fds = fds.clone()
-		th.proc.fds = fds
+		th.proc.unshareFDs()
+		fds = th.proc.fds
 	}
 	for n, f := range fds.fds {
 		if n < 0 || uint64(n) < first || uint64(n) > last {
@@ -306,6 +306,6 @@ func (t *Table) Dup(tid, oldfd, newfd int64, cloexec bool) *FD {
 // process gets its own copy of its descriptor table.
 func (t *Table) Unshare(tid int64, flags CloneFlags) {
 	if th, fds := t.fdsOf(tid); fds != nil && flags&CloneFiles != 0 {
-		th.proc.fds = fds.clone()
+		th.proc.unshareFDs()
 	}
 }

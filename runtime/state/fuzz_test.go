@@ -39,6 +39,15 @@ func checkInvariants(t *testing.T, tb *Table) {
 			t.Fatalf("process %d: bad main thread", pid)
 		}
 	}
+	refs := map[*FDTable]int{}
+	for _, p := range tb.procs {
+		refs[p.fds]++
+	}
+	for fds, n := range refs {
+		if fds != nil && fds.refs != n {
+			t.Fatalf("fd table shared by %d processes has refs %d", n, fds.refs)
+		}
+	}
 	for _, th := range tb.threads {
 		th.Ancestor(DefaultMaxAncestorDepth)
 		th.Cmdline()

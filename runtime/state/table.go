@@ -212,6 +212,9 @@ func (t *Table) dropProcess(p *Process) {
 		t.reparentChildren(p)
 	}
 	delete(t.procs, p.Pid)
+	if p.fds != nil {
+		p.fds.refs--
+	}
 	if parent := t.procs[p.PPid]; parent != nil && parent.children != nil {
 		delete(parent.children, p.Pid)
 	}
@@ -240,7 +243,20 @@ func (t *Table) threadsOf(p *Process) []*Thread {
 // insert adds a thread, evicting one when the table is full.
 func (t *Table) insert(th *Thread) {
 	if old := t.threads[th.Tid]; old != nil {
-		t.remove(old)
+		if old.proc == th.proc {
+			// Same process: replace without dropping the process.
+			delete(t.threads, old.Tid)
+			t.stats.Removed++
+			old.proc.nthreads--
+			if !old.exited {
+				old.proc.live--
+			}
+			if old.proc.main == old {
+				old.proc.main = nil
+			}
+		} else {
+			t.remove(old)
+		}
 	}
 	for len(t.threads) >= t.opts.MaxThreads {
 		if !t.evictOne(th) {
@@ -317,7 +333,7 @@ func (t *Table) evictOne(keep *Thread) bool {
 // executable, arguments, environment and cgroups are copied.
 func (t *Table) Fork(ts uint64, parentTid, childTid, childPid int64, flags CloneFlags) *Thread {
 	t.Flush()
-	if childTid <= 0 {
+	if childTid <= 0 || childTid == parentTid {
 		return nil
 	}
 	if childPid <= 0 {
@@ -348,7 +364,9 @@ func (t *Table) Fork(ts uint64, parentTid, childTid, childPid int64, flags Clone
 	}
 	if flags&CloneThread != 0 && pp.Pid == childPid {
 		th.proc = pp
-		th.Vtid = virtualID(pp, childTid, parent, flags)
+		if pp.Vpid == pp.Pid {
+			th.Vtid = childTid
+		}
 		t.insert(th)
 		return th
 	}
@@ -361,8 +379,13 @@ func (t *Table) Fork(ts uint64, parentTid, childTid, childPid int64, flags Clone
 	}
 	p.StartTS = ts
 	p.main, p.children, p.nthreads, p.live, p.Reaper = nil, nil, 0, 0, false
-	if flags&CloneFiles == 0 {
+	switch {
+	case pp.fds == nil:
+		p.fds = newFDTable()
+	case flags&CloneFiles == 0:
 		p.fds = pp.fds.clone()
+	default:
+		p.fds.refs++
 	}
 	switch {
 	case flags&CloneNewPID != 0:
@@ -377,13 +400,6 @@ func (t *Table) Fork(ts uint64, parentTid, childTid, childPid int64, flags Clone
 	th.proc = p
 	t.insert(th)
 	return th
-}
-
-func virtualID(p *Process, tid int64, parent *Thread, flags CloneFlags) int64 {
-	if p.Vpid == p.Pid && flags&CloneNewPID == 0 {
-		return tid
-	}
-	return 0
 }
 
 // SetVirtualIDs records the ids a thread has in its own pid namespace
@@ -519,6 +535,7 @@ func (t *Table) Exec(ts uint64, tid int64, filename string, argv, env []string, 
 		p.ExeFromMemfd = strings.HasPrefix(p.exePath, "/memfd:")
 	}
 	p.ExecTS = ts
+	p.unshareFDs()
 	p.fds.closeExec()
 	return th
 }
@@ -623,9 +640,6 @@ func (t *Table) Fchdir(tid, fd int64) {
 		}
 	}
 }
-
-// Set credentials: setuid, setgid, setresuid, setresgid, setreuid and
-// setregid. A value of -1 (as in setresuid) leaves an id unchanged.
 
 // SetUID records setuid(uid) by tid as Linux applies it: with effective
 // root all of the real, effective and saved ids change, otherwise only
