@@ -39,6 +39,12 @@ type Issue struct {
 	// Code is the Falco load-result code, e.g. "LOAD_ERR_COMPILE_CONDITION",
 	// "LOAD_UNKNOWN_FILTER" (unknown field or event type), "LOAD_COMPILE_CONDITION"
 	// (a warning), "LOAD_ERR_COMPILE_OUTPUT", "LOAD_DEPRECATED_ITEM".
+	//
+	// An error with code LOAD_UNKNOWN_FILTER (an unknown field, in a
+	// condition or an output, or an unknown event type) is reported by the
+	// loader as LOAD_ERR_COMPILE_CONDITION or LOAD_ERR_COMPILE_OUTPUT, or
+	// as a LOAD_UNKNOWN_FILTER warning that skips the rule when the rule has
+	// skip-if-unknown-filter: true.
 	Code string
 }
 
@@ -513,11 +519,7 @@ func writtenName(n *syntax.Field) string {
 func (c *checker) field(n *syntax.Field) *Operand {
 	f, dotArg, hasDot, ok := catalog.Lookup(n.Name)
 	if !ok || f == nil || !c.fieldSource(f) {
-		code := CodeUnknownFilter
-		if c.output {
-			code = CodeCompileOutput
-		}
-		c.issue(n.Pos, code, false, msgNonexistentField+writtenName(n))
+		c.issue(n.Pos, CodeUnknownFilter, false, msgNonexistentField+writtenName(n))
 		return nil
 	}
 	c.fields[n.Name] = true

@@ -58,8 +58,9 @@ const containerInfo = "%container.info"
 // "%proc.name opened %fd.name (%toupper(user.name))". A value starts at
 // '%', optionally followed by a width (%20proc.name), then the longest
 // prefix that is a field (with an optional [arg] when the field takes one)
-// or a transformer call. It returns nil when there are errors (code
-// LOAD_ERR_COMPILE_OUTPUT, or LOAD_UNKNOWN_FILTER for an unknown field).
+// or a transformer call. It returns nil when there are errors: code
+// LOAD_ERR_COMPILE_OUTPUT, or LOAD_UNKNOWN_FILTER for an unknown field
+// (see [Issue.Code]).
 func CheckOutput(format string, opts *Options) (*Template, []Issue) {
 	c := newChecker(opts, true)
 	p := &outParser{c: c, src: format}
@@ -163,11 +164,13 @@ func (p *outParser) value(i int) (Segment, int, bool) {
 	}
 	node, end := p.field(j, run)
 	if node == nil {
-		tok := run
+		// A name that is no field is an unknown field (skippable); no name
+		// at all is a plain format error.
+		tok, code := run, CodeUnknownFilter
 		if tok == "" {
-			tok = s[j : j+1]
+			tok, code = s[j:j+1], CodeCompileOutput
 		}
-		p.c.issue(p.pos(j), CodeCompileOutput, false, "invalid formatting token "+tok)
+		p.c.issue(p.pos(j), code, false, "invalid formatting token "+tok)
 		return seg, 0, false
 	}
 	op := p.c.field(node)

@@ -76,13 +76,13 @@ func TestCheckOutput(t *testing.T) {
 		{name: "ends with a width", format: "abc %20",
 			issues: []Issue{errAt(4, out, "invalid formatting syntax: formatting cannot end with a number")}},
 		{name: "unknown field", format: "x %proc.nam y",
-			issues: []Issue{errAt(3, out, "invalid formatting token proc.nam")}},
+			issues: []Issue{errAt(3, uf, "invalid formatting token proc.nam")}},
 		{name: "not a field", format: "100% sure",
 			issues: []Issue{errAt(4, out, "invalid formatting token  ")}},
 		{name: "syscall field in k8s_audit", format: "%proc.name", opts: k8s,
-			issues: []Issue{errAt(1, out, "invalid formatting token proc.name")}},
+			issues: []Issue{errAt(1, uf, "invalid formatting token proc.name")}},
 		{name: "unknown field in a transformer", format: "%toupper(user.nam)",
-			issues: []Issue{errAt(9, out, "filter_check called with nonexistent field user.nam")}},
+			issues: []Issue{errAt(9, uf, "filter_check called with nonexistent field user.nam")}},
 		{name: "transformer type", format: "%toupper(user.uid)",
 			issues: []Issue{errAt(9, out, "'toupper' transformer not supported on UINT32")}},
 		{name: "unclosed transformer", format: "%toupper(user.name",
@@ -92,7 +92,7 @@ func TestCheckOutput(t *testing.T) {
 		{name: "argument required", format: "%evt.arg x",
 			issues: []Issue{errAt(1, out, "field evt.arg requires an argument")}},
 		{name: "second line", format: "ok\n  %proc.nam",
-			issues: []Issue{{Pos: syntax.Pos{Offset: 6, Line: 2, Column: 4}, Msg: "invalid formatting token proc.nam", Code: out}}},
+			issues: []Issue{{Pos: syntax.Pos{Offset: 6, Line: 2, Column: 4}, Msg: "invalid formatting token proc.nam", Code: uf}}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -140,7 +140,7 @@ func TestTemplateFields(t *testing.T) {
 
 func TestCheckOutputOrigin(t *testing.T) {
 	_, issues := CheckOutput("%nope.x", &Options{Origin: 7})
-	want := []Issue{{Pos: syntax.Pos{Offset: 1, Line: 1, Column: 2, Origin: 7}, Msg: "invalid formatting token nope.x", Code: CodeCompileOutput}}
+	want := []Issue{{Pos: syntax.Pos{Offset: 1, Line: 1, Column: 2, Origin: 7}, Msg: "invalid formatting token nope.x", Code: CodeUnknownFilter}}
 	if diff := cmp.Diff(want, issues); diff != "" {
 		t.Errorf("issues (-want +got):\n%s", diff)
 	}
