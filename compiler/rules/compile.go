@@ -54,7 +54,7 @@ func (l *loader) compileMacros() {
 	for _, m := range l.macroOrder {
 		text, lists := l.substituteLists(m.cond)
 		m.lists = lists
-		expr, ok := l.parse(text, m.ctx)
+		expr, ok := l.parse(text, m.cond.s, m.ctx)
 		if !ok {
 			m.failed = true
 			continue
@@ -102,9 +102,10 @@ func (l *loader) substituteLists(text mtext) (mtext, []string) {
 	return text, used
 }
 
-// parse parses condition text, recording it as a new origin.
-func (l *loader) parse(text mtext, ctx []diag.Location) (syntax.Expr, bool) {
-	l.origins = append(l.origins, origin{text: text, ctx: ctx})
+// parse parses condition text, recording it as a new origin; label is
+// the condition as written, which names it in Falco's item stack.
+func (l *loader) parse(text mtext, label string, ctx []diag.Location) (syntax.Expr, bool) {
+	l.origins = append(l.origins, origin{text: text, ctx: ctx, label: label})
 	id := len(l.origins)
 	e, err := syntax.Parse(text.s, &syntax.Options{MaxDepth: 1000, Origin: id})
 	if err != nil {
@@ -131,7 +132,7 @@ func (l *loader) reportAt(code string, warning bool, msg string, pos syntax.Pos,
 	if pos.Origin >= 1 && pos.Origin <= len(l.origins) {
 		o := l.origins[pos.Origin-1]
 		p = o.text.at(pos.Offset)
-		name := o.text.s
+		name := o.label
 		if len(name) > 20 {
 			name = name[:17] + "..."
 		}
@@ -219,7 +220,7 @@ func (l *loader) compileRule(r *ruleInfo) *compiled {
 		return c
 	}
 	c.cond, c.lists = l.substituteLists(withExceptions(r.cond, r.exceptions))
-	expr, ok := l.parse(c.cond, ruleCtx)
+	expr, ok := l.parse(c.cond, r.cond.s, ruleCtx)
 	if !ok {
 		return c
 	}
@@ -239,7 +240,7 @@ func (l *loader) compileRule(r *ruleInfo) *compiled {
 		l.report(diag.WarnNoEvttype, true, "Rule matches too many evt.type values. This has a significant performance penalty.", r.pos, r.ctx)
 	}
 	outCtx := append(append([]diag.Location(nil), r.ctx...), r.outLoc)
-	l.origins = append(l.origins, origin{text: r.output, ctx: outCtx})
+	l.origins = append(l.origins, origin{text: r.output, ctx: outCtx, label: r.output.s})
 	outID := len(l.origins)
 	tmpl, issues := check.CheckOutput(r.output.s, &check.Options{Source: r.source, Origin: outID})
 	if !l.reportOutputIssues(r, c, issues, outCtx) {

@@ -155,8 +155,9 @@ type exceptionInfo struct {
 }
 
 type origin struct {
-	text mtext
-	ctx  []diag.Location
+	text  mtext
+	ctx   []diag.Location
+	label string
 }
 
 type sortedDiag struct {

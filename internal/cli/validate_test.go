@@ -144,7 +144,7 @@ func TestValidateFalcoText(t *testing.T) {
 		"In rules content: (bad2.yaml:0:0)\n" +
 		"    rule 'Bad field': (bad2.yaml:0:2)\n" +
 		"    rule condition: (bad2.yaml:2:13)\n" +
-		"    condition expression: (\"(evt.type = open ...\":1:22)\n" +
+		"    condition expression: (\"evt.type = open a...\":1:22)\n" +
 		"------\n" +
 		"  condition: evt.type = open and proc.nme = cat\n" +
 		"                                 ^\n" +
