@@ -2,6 +2,7 @@ package rules_test
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -306,4 +307,50 @@ func outputMsg(t *testing.T, format string) string {
 	}
 	t.Fatalf("CheckOutput(%q): no error", format)
 	return ""
+}
+
+// TestWarningCodes checks the Falco code of warnings from the loader and
+// from the checker, and that warnings do not stop a rule.
+func TestWarningCodes(t *testing.T) {
+	src := "- rule: Regex\n  desc: x\n  condition: evt.type = open and fd.name regex \"abc\"\n  output: x\n  priority: INFO\n" +
+		"- rule: Any event\n  desc: x\n  condition: proc.name = cat\n  output: \"x %container.info\"\n  priority: INFO\n" +
+		"- rule: Any event, quiet\n  desc: x\n  condition: proc.name = cat\n  output: x\n  priority: INFO\n  warn_evttypes: false\n" +
+		"- rule: Audit\n  desc: x\n  condition: ka.verb = create\n  output: \"%ka.user.name\"\n  priority: INFO\n  source: k8s_audit\n" +
+		"- rule: Plugin\n  desc: x\n  condition: ct.name = x\n  output: x\n  priority: INFO\n  source: aws_cloudtrail\n" +
+		"- list: 'bad name'\n  items: []\n- macro: bad-name\n  condition: proc.name = x\n- oops: 1\n" +
+		"- rule: Regex\n  extra: 1\n  enabled: true\n  append: false\n"
+	rs, ds := rules.Load([]rules.Source{{Name: "w.yaml", Data: []byte(src)}}, nil)
+	if rs == nil {
+		t.Fatalf("load failed: %v", ds)
+	}
+	var got []string
+	for _, d := range ds {
+		if !d.Warning {
+			t.Errorf("not a warning: %s", d.Render())
+		}
+		got = append(got, fmt.Sprintf("%d:%d %s", d.Line, d.Col, d.Code))
+	}
+	want := []string{
+		"3:49 " + diag.WarnCompileCondition,
+		"6:3 " + diag.WarnNoEvttype,
+		"9:14 " + diag.WarnDeprecatedItem,
+		"23:3 " + diag.WarnUnknownSource,
+		"29:3 " + diag.WarnUnusedList,
+		"29:9 " + diag.WarnInvalidListName,
+		"31:3 " + diag.WarnUnusedMacro,
+		"31:10 " + diag.WarnInvalidMacroName,
+		"33:3 " + diag.WarnUnknownItem,
+		"35:3 " + diag.WarnUnknownKey,
+		"36:3 " + diag.WarnDeprecatedItem,
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("warnings (-want +got):\n%s", diff)
+	}
+	var names []string
+	for _, r := range rs.Rules {
+		names = append(names, r.Name)
+	}
+	if diff := cmp.Diff([]string{"Regex", "Any event", "Any event, quiet", "Audit"}, names); diff != "" {
+		t.Errorf("rules (-want +got):\n%s", diff)
+	}
 }
