@@ -6,11 +6,11 @@ import (
 
 func BenchmarkLookupCmdlineAncestor(b *testing.B) {
 	tb := newTestTable(nil)
-	tb.Exec(1, 1, "/sbin/init", []string{"init"}, nil, nil)
+	tb.Exec(1, 1, "/sbin/init", []string{"init"}, nil, ExecInfo{})
 	prev := int64(1)
 	for i := int64(2); i < 10; i++ {
 		tb.Fork(uint64(i), prev, i*100, i*100, 0)
-		tb.Exec(uint64(i), i*100, "/bin/sh", []string{"sh", "-c", "echo hi"}, nil, nil)
+		tb.Exec(uint64(i), i*100, "/bin/sh", []string{"sh", "-c", "echo hi"}, nil, ExecInfo{})
 		prev = i * 100
 	}
 	for i := int64(0); i < 10000; i++ {
@@ -36,7 +36,7 @@ func BenchmarkLookupCmdlineAncestor(b *testing.B) {
 
 func BenchmarkOpenClose(b *testing.B) {
 	tb := newTestTable(nil)
-	tb.Exec(1, 1, "/sbin/init", []string{"init"}, nil, nil)
+	tb.Exec(1, 1, "/sbin/init", []string{"init"}, nil, ExecInfo{})
 	tb.Chdir(1, "/var/lib")
 	b.ReportAllocs()
 	for b.Loop() {
@@ -47,13 +47,13 @@ func BenchmarkOpenClose(b *testing.B) {
 
 func BenchmarkForkExecExit(b *testing.B) {
 	tb := newTestTable(nil)
-	tb.Exec(1, 1, "/sbin/init", []string{"init"}, nil, nil)
+	tb.Exec(1, 1, "/sbin/init", []string{"init"}, nil, ExecInfo{})
 	argv := []string{"ls", "-l"}
 	b.ReportAllocs()
 	tid := int64(100)
 	for b.Loop() {
 		tb.Fork(1, 1, tid, tid, 0)
-		tb.Exec(2, tid, "/bin/ls", argv, nil, nil)
+		tb.Exec(2, tid, "/bin/ls", argv, nil, ExecInfo{})
 		tb.Exit(3, tid)
 		tid++
 	}

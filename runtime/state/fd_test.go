@@ -153,7 +153,7 @@ func TestDupClose(t *testing.T) {
 		t.Errorf("dup of a closed fd made a descriptor")
 	}
 	// Exec closes close-on-exec descriptors only.
-	tb.Exec(40, 300, "/bin/cat", []string{"cat"}, nil, nil)
+	tb.Exec(40, 300, "/bin/cat", []string{"cat"}, nil, ExecInfo{})
 	if tb.FD(300, 5) != nil || tb.FD(300, 4) == nil {
 		t.Errorf("after exec: fd5=%v fd4=%v, want fd 5 closed, fd 4 open", tb.FD(300, 5), tb.FD(300, 4))
 	}
@@ -191,7 +191,7 @@ func TestCloneFiles(t *testing.T) {
 	// Exec in a process sharing its table unshares it before closing
 	// close-on-exec descriptors.
 	tb.Open(300, 6, "e", OCloexec, 0, AtFDCWD)
-	tb.Exec(42, 400, "/bin/true", []string{"true"}, nil, nil)
+	tb.Exec(42, 400, "/bin/true", []string{"true"}, nil, ExecInfo{})
 	if tb.FD(300, 6) == nil {
 		t.Errorf("exec in the CLONE_FILES child closed the parent's O_CLOEXEC fd")
 	}

@@ -66,7 +66,7 @@ func FuzzTableOps(f *testing.F) {
 func runOps(t *testing.T, ops []byte) {
 	{
 		tb := newTestTable(&Options{MaxThreads: 8})
-		tb.Exec(1, 1, "/sbin/init", []string{"init"}, nil, nil)
+		tb.Exec(1, 1, "/sbin/init", []string{"init"}, nil, ExecInfo{})
 		var ts uint64
 		for i := 0; i+2 < len(ops); i += 3 {
 			ts++
@@ -77,7 +77,7 @@ func runOps(t *testing.T, ops []byte) {
 			case 1:
 				tb.Fork(ts, a, b, a, CloneThread|CloneFiles)
 			case 2:
-				tb.Exec(ts, a, "x/../y", []string{"y", "z"}, nil, &ExecInfo{Comm: "y"})
+				tb.Exec(ts, a, "x/../y", []string{"y", "z"}, nil, ExecInfo{Comm: "y"})
 			case 3:
 				tb.Exit(ts, a)
 			case 4:

@@ -460,7 +460,7 @@ type ExecInfo struct {
 // environment; the other threads of the process are gone and descriptors
 // opened with O_CLOEXEC are closed. argv and env are kept, not copied:
 // the caller must not modify them afterwards.
-func (t *Table) Exec(ts uint64, tid int64, filename string, argv, env []string, info *ExecInfo) *Thread {
+func (t *Table) Exec(ts uint64, tid int64, filename string, argv, env []string, info ExecInfo) *Thread {
 	t.Flush()
 	if tid <= 0 {
 		return nil
@@ -494,9 +494,6 @@ func (t *Table) Exec(ts uint64, tid int64, filename string, argv, env []string, 
 	}
 	p.env = env
 	p.gen++
-	if info == nil {
-		info = &ExecInfo{}
-	}
 	p.exePath = info.ExePath
 	if p.exePath == "" {
 		p.exePath = ResolvePath(p.cwd, filename)

@@ -57,17 +57,17 @@ func names(th *Thread) []string {
 func tree(t *testing.T) *Table {
 	t.Helper()
 	tb := newTestTable(nil)
-	tb.Exec(1, 1, "/sbin/init", []string{"/sbin/init"}, nil, nil)
+	tb.Exec(1, 1, "/sbin/init", []string{"/sbin/init"}, nil, ExecInfo{})
 	tb.Chdir(1, "/")
 	tb.SetVirtualIDs(1, 1, 1)
 	tb.Fork(10, 1, 100, 100, 0)
-	tb.Exec(11, 100, "/bin/bash", []string{"bash", "-l"}, []string{"HOME=/root", "TERM=xterm"}, nil)
+	tb.Exec(11, 100, "/bin/bash", []string{"bash", "-l"}, []string{"HOME=/root", "TERM=xterm"}, ExecInfo{})
 	tb.Chdir(100, "/root")
 	tb.Fork(20, 100, 200, 200, 0)
-	tb.Exec(21, 200, "/bin/sh", []string{"sh", "-c", "curl x"}, nil, nil)
+	tb.Exec(21, 200, "/bin/sh", []string{"sh", "-c", "curl x"}, nil, ExecInfo{})
 	tb.Fork(30, 200, 300, 300, 0)
 	tb.Chdir(300, "../tmp/./work//")
-	tb.Exec(31, 300, "/usr/bin/curl", []string{"curl", "-s", "http://x"}, []string{"A=1"}, &ExecInfo{ExePath: "/usr/bin/curl"})
+	tb.Exec(31, 300, "/usr/bin/curl", []string{"curl", "-s", "http://x"}, []string{"A=1"}, ExecInfo{ExePath: "/usr/bin/curl"})
 	return tb
 }
 
@@ -115,7 +115,7 @@ func TestForkCopiesCwdAndExec(t *testing.T) {
 		t.Errorf("child (-want +got):\n%s", diff)
 	}
 	// The child's later exec must not change the parent.
-	tb.Exec(41, 301, "/bin/ls", []string{"ls"}, nil, &ExecInfo{Comm: "ls"})
+	tb.Exec(41, 301, "/bin/ls", []string{"ls"}, nil, ExecInfo{Comm: "ls"})
 	if got := tb.Get(300).Cmdline(); got != "curl -s http://x" {
 		t.Errorf("parent cmdline changed to %q", got)
 	}
@@ -126,7 +126,7 @@ func TestForkCopiesCwdAndExec(t *testing.T) {
 
 func TestCommTruncated(t *testing.T) {
 	tb := newTestTable(nil)
-	th := tb.Exec(1, 50, "/opt/a-very-long-program-name", []string{"prog", "x"}, nil, nil)
+	th := tb.Exec(1, 50, "/opt/a-very-long-program-name", []string{"prog", "x"}, nil, ExecInfo{})
 	if got := th.Comm(); got != "a-very-long-pro" {
 		t.Errorf("Comm = %q", got)
 	}
@@ -233,7 +233,7 @@ func TestExecKillsOtherThreads(t *testing.T) {
 	tb.Fork(40, 300, 310, 300, CloneThread|CloneFiles)
 	tb.Fork(41, 300, 311, 300, CloneThread|CloneFiles)
 	// A non-leader thread execs: it takes the process id.
-	th := tb.Exec(42, 311, "/bin/true", []string{"true"}, nil, nil)
+	th := tb.Exec(42, 311, "/bin/true", []string{"true"}, nil, ExecInfo{})
 	if th.Tid != 300 || !th.IsMain() {
 		t.Errorf("after exec tid = %d, want 300", th.Tid)
 	}
@@ -251,7 +251,7 @@ func TestExecKillsOtherThreads(t *testing.T) {
 func TestExecInfo(t *testing.T) {
 	tb := tree(t)
 	cg := []container.Cgroup{{Controllers: "", Path: "/docker/3ad7b26ded6d8e7b23da7d48fe889434573036c27ae5a74837233de441c3601e"}}
-	th := tb.Exec(50, 300, "/memfd:x", []string{"x"}, nil, &ExecInfo{
+	th := tb.Exec(50, 300, "/memfd:x", []string{"x"}, nil, ExecInfo{
 		Known:   ExecCreds | ExecCaps | ExecTTY | ExecLoginUID | ExecSession,
 		Creds:   Creds{UID: 1000, EUID: 1000, GID: 100, EGID: 100},
 		Caps:    Caps{Effective: 1<<0 | 1<<21, Permitted: 1 << 21},
@@ -279,6 +279,16 @@ func TestExecInfo(t *testing.T) {
 	if got := th.SessionLeader(); got == nil || got.Comm() != "bash" {
 		t.Errorf("SessionLeader = %v, want bash", view(got))
 	}
+	if got := th.VpgidLeader(); got != th {
+		t.Errorf("VpgidLeader = %v, want itself", view(got))
+	}
+	c := tb.Fork(51, 300, 500, 500, 0)
+	if got := c.VpgidLeader(); got != th {
+		t.Errorf("child VpgidLeader = %v, want its parent (the group leader)", view(got))
+	}
+	if got := c.SessionLeader(); got == nil || got.Pid() != 100 {
+		t.Errorf("child SessionLeader = %v, want bash", view(got))
+	}
 	if got := th.PgidLeader(); got != th {
 		t.Errorf("PgidLeader = %v, want itself", view(got))
 	}
@@ -301,7 +311,7 @@ func TestCreds(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			tb := newTestTable(nil)
-			tb.Exec(1, 1, "/sbin/init", []string{"init"}, nil, nil)
+			tb.Exec(1, 1, "/sbin/init", []string{"init"}, nil, ExecInfo{})
 			tc.set(tb)
 			if diff := cmp.Diff(tc.want, tb.Get(1).Creds); diff != "" {
 				t.Errorf("(-want +got):\n%s", diff)
@@ -312,7 +322,7 @@ func TestCreds(t *testing.T) {
 
 func TestEviction(t *testing.T) {
 	tb := newTestTable(&Options{MaxThreads: 10})
-	tb.Exec(1, 1, "/sbin/init", []string{"init"}, nil, nil)
+	tb.Exec(1, 1, "/sbin/init", []string{"init"}, nil, ExecInfo{})
 	for i := int64(2); i <= 40; i++ {
 		tb.Fork(uint64(i), 1, i, i, 0)
 	}
@@ -331,7 +341,7 @@ func TestEviction(t *testing.T) {
 
 func TestAncestorLoopGuard(t *testing.T) {
 	tb := newTestTable(nil)
-	tb.Exec(1, 10, "/a", []string{"a"}, nil, nil)
+	tb.Exec(1, 10, "/a", []string{"a"}, nil, ExecInfo{})
 	tb.Fork(2, 10, 11, 11, 0)
 	// Corrupt the table into a loop 10 → 11 → 10.
 	tb.Process(10).PPid = 11

@@ -365,6 +365,28 @@ func (th *Thread) PgidLeader() *Thread {
 	return th.groupLeader(th.proc.Pgid, func(p *Process) int64 { return p.Pgid })
 }
 
+// VpgidLeader returns the leader of the process group as seen in the
+// process's pid namespace (proc.vpgid.name): the process whose vpid is
+// proc.vpgid, or else the eldest ancestor with the same vpgid.
+func (th *Thread) VpgidLeader() *Thread {
+	id := th.proc.Vpgid
+	if id <= 0 {
+		return nil
+	}
+	if th.proc.Vpid == id {
+		return th.proc.main
+	}
+	found := th.proc.main
+	th.Ancestors(func(a *Thread) bool {
+		if a.proc.Vpgid != id {
+			return false
+		}
+		found = a
+		return a.proc.Vpid != id
+	})
+	return found
+}
+
 func (th *Thread) groupLeader(id int64, key func(*Process) int64) *Thread {
 	if id <= 0 {
 		return nil

@@ -177,7 +177,7 @@ func TestThreadUsers(t *testing.T) {
 	writeEtc(t, root, fakePasswd, fakeGroup)
 	u := NewUsers(&UsersOptions{Root: root})
 	tb := newTestTable(nil)
-	th := tb.Exec(1, 10, "/bin/sh", []string{"sh"}, nil, &ExecInfo{
+	th := tb.Exec(1, 10, "/bin/sh", []string{"sh"}, nil, ExecInfo{
 		Known: ExecCreds | ExecLoginUID, Creds: Creds{UID: 1000, GID: 4}, LoginUID: 0,
 	})
 	th.Proc().ContainerID = "host"
@@ -195,7 +195,7 @@ func TestThreadUsers(t *testing.T) {
 	if diff := cmp.Diff(uview{"alice", "root", "adm"}, got); diff != "" {
 		t.Errorf("(-want +got):\n%s", diff)
 	}
-	tb.Exec(2, 10, "/bin/sh", []string{"sh"}, nil, &ExecInfo{Known: ExecLoginUID, LoginUID: 0xffffffff})
+	tb.Exec(2, 10, "/bin/sh", []string{"sh"}, nil, ExecInfo{Known: ExecLoginUID, LoginUID: 0xffffffff})
 	if _, ok := u.ThreadLoginUser(th); ok || th.LoginUID() != -1 {
 		t.Errorf("unset loginuid: LoginUID = %d, login user found = %v", th.LoginUID(), ok)
 	}
