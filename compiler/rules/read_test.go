@@ -378,13 +378,13 @@ func TestReadDiagnostics(t *testing.T) {
 		},
 		{
 			name: "plugins satisfied",
-			files: []string{"- required_plugin_versions:\n  - name: container\n    version: 0.4.0\n" +
+			files: []string{"- required_plugin_versions:\n  - name: container\n    version: 0.4.0\n  - name: container\n    version: 0.7.12\n" +
 				"  - name: k8saudit\n    version: 0.1.0\n  - name: cloudtrail\n    version: 0.1.0\n    alternatives:\n      - name: json\n        version: 0.7.0\n"},
 		},
 		{
 			name:  "plugin too new",
 			files: []string{"- required_plugin_versions:\n  - name: container\n    version: 0.8.0\n"},
-			want:  []string{"a.yaml:2:5: Plugin 'container' version '0.7.1' is not compatible with required plugin version '0.8.0'\n |   - name: container\n |     ^\n"},
+			want:  []string{"a.yaml:2:5: Plugin 'container' version '0.7.x' is not compatible with required plugin version '0.8.0'\n |   - name: container\n |     ^\n"},
 		},
 		{
 			name:  "plugin unknown",

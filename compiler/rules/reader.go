@@ -225,14 +225,13 @@ func (l *loader) readPluginVersions(it *item) {
 				}
 				continue
 			}
-			hv, _ := parseSemver(have)
 			rv, _ := parseSemver(r.Version)
-			if hv.compatibleWith(rv) {
+			if have.compatibleWith(rv) {
 				satisfied = true
 				break
 			}
 			if problem == "" {
-				problem = fmt.Sprintf("Plugin '%s' version '%s' is not compatible with required plugin version '%s'", r.Name, have, r.Version)
+				problem = fmt.Sprintf("Plugin '%s' version '%s' is not compatible with required plugin version '%s'", r.Name, pluginVersionString(have), r.Version)
 			}
 		}
 		if !satisfied {

@@ -2,6 +2,7 @@ package rules
 
 import (
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 )
@@ -11,12 +12,17 @@ import (
 const EngineVersion = "0.62.0"
 
 // nativePlugins are the plugins whose fields falcoc provides itself, with
-// the version it claims to be compatible with.
-var nativePlugins = map[string]string{
-	"container": "0.7.1",
-	"k8saudit":  "0.16.0",
-	"json":      "0.7.3",
+// the newest minor version whose requirements it satisfies (any patch
+// level): a requirement is met when it has the same major version and is
+// not newer than major.minor.x.
+var nativePlugins = map[string]semver{
+	"container": {0, 7, math.MaxUint64},
+	"k8saudit":  {0, 16, math.MaxUint64},
+	"json":      {0, 7, math.MaxUint64},
 }
+
+// pluginVersionString prints a native plugin version as "0.7.x".
+func pluginVersionString(v semver) string { return fmt.Sprintf("%d.%d.x", v.major, v.minor) }
 
 type semver struct{ major, minor, patch uint64 }
 
