@@ -152,6 +152,8 @@ var acceptCases = []struct{ in, want string }{
 	{"proc.name = oneof and(x)", "(proc.name = oneof and x)"},
 	{"(proc.name = oneof)", "proc.name = oneof"},
 	{"proc.name contains allof", "proc.name contains allof"},
+	{"proc.name startswith oneof", "proc.name startswith oneof"},
+	{"tolower(proc.name)[a] = b", "tolower(proc.name)[a] = b"},
 
 	// Fields and their arguments.
 	{"proc.aname[2] = bash", "proc.aname[2] = bash"},
@@ -390,4 +392,18 @@ var rejectCases = []struct{ in, want string }{
 	{"(proc.name in (a)", "1:18: unexpected end of input, expecting 'and', 'or' or ')' after ')'"},
 	{"proc.name\v= a", "1:10: unexpected token \"\\v\", expecting an operator"},
 	{"proc.name\f= a", "1:10: unexpected token \"\\f\", expecting an operator"},
+	{"proc.name = oneof not x", "1:19: unexpected token 'not', expecting 'and' or 'or' after 'oneof'"},
+	{"proc.name = oneof or", "1:21: expected blank or '(' after 'or'"},
+	{"proc.name in(a", "1:15: unexpected end of input, expecting ',' or ')'"},
+	{"proc.name intersects", "1:21: unexpected end of input, expecting a list, a list name, a transformer or val()"},
+	{"proc.name pmatch", "1:17: unexpected end of input, expecting a list, a list name, a transformer or val()"},
+	{"proc.name exists = a", "1:18: unexpected token '=', expecting 'and' or 'or' after 'exists'"},
+	{"proc.name = a or not(b", "1:23: unexpected end of input, expecting 'and', 'or' or ')' after 'b'"},
+	{"a and (b or (c and d)", "1:22: unexpected end of input, expecting 'and', 'or' or ')' after ')'"},
+	{"x.y in (a, (b))", "1:12: unexpected token '(', expecting a value"},
+	{"fd.num >= 1.2.3", "1:14: unexpected token '.', expecting 'and' or 'or' after '1.2'"},
+	{"fd.num > 0x", "1:11: unexpected token 'x', expecting 'and' or 'or' after '0'"},
+	{"proc.aname[\"2] = a", "1:12: unterminated quoted string"},
+	{"proc.name = \"a\\\"", "1:13: unterminated quoted string"},
+	{"join(\",\", (proc.name, bare)) = a", "1:23: unexpected token 'b', expecting a field, a transformer, a quoted string or a number"},
 }

@@ -345,8 +345,11 @@ func (p *parser) expecting(i int) string {
 	case syms["LBracket"]:
 		return "a field argument"
 	case syms["Comma"]:
-		if ctx == ctxList {
+		switch ctx {
+		case ctxList:
 			return "a value"
+		case ctxTList:
+			return "a field, a transformer, a quoted string or a number"
 		}
 		return expectTArg
 	}
