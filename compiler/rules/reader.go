@@ -473,7 +473,7 @@ func (l *loader) enableOnly(it *item, prev *ruleInfo) {
 }
 
 func (l *loader) defineRule(it *item, prev *ruleInfo, source string, hasSource bool) {
-	r := &ruleInfo{name: it.name, ctx: it.ctx, pos: l.nodePos(it.fi, it.node), source: "syscall", warnEvttypes: true}
+	r := &ruleInfo{name: it.name, ctx: it.ctx, pos: l.nodePos(it.fi, it.node), source: "syscall", enabled: true, warnEvttypes: true}
 	if hasSource {
 		r.source = source
 	}
@@ -567,12 +567,8 @@ func (l *loader) decodeRuleKeys(it *item, r *ruleInfo, ops map[string]string) bo
 		key string
 		dst *bool
 	}{{"enabled", &r.enabled}, {"warn_evttypes", &r.warnEvttypes}, {"skip-if-unknown-filter", &r.skipUnknown}, {"capture", &r.capture}} {
-		def := *b.dst
-		if ops == nil && b.key == "enabled" {
-			def = true
-		}
-		if take(b.key) || (ops == nil && b.key == "enabled") {
-			*b.dst = it.boolean(b.key, def)
+		if take(b.key) {
+			*b.dst = it.boolean(b.key, *b.dst)
 			if it.bad {
 				return false
 			}
