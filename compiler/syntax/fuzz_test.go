@@ -17,6 +17,9 @@ func FuzzParseCondition(f *testing.F) {
 		f.Add(tc.in)
 	}
 	f.Add(benchCondition)
+	for _, c := range ruleConditions(f) {
+		f.Add(c)
+	}
 	f.Fuzz(func(t *testing.T, src string) {
 		e, err := Parse(src, nil)
 		if (e == nil) == (err == nil) {
