@@ -491,9 +491,13 @@ func (c *Capture) Counters() (Counters, error) {
 func (c *Capture) SetDeadline(t time.Time) { c.reader.SetDeadline(t) }
 
 // Close detaches the programs and frees every kernel object. A blocked read
-// returns [ErrClosed].
+// returns [ErrClosed]. Closing twice is a no-op.
 func (c *Capture) Close() error {
 	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return nil
+	}
 	c.closed = true
 	c.mu.Unlock()
 	var errs []error
