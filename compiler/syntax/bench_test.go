@@ -72,3 +72,44 @@ func BenchmarkFormat(b *testing.B) {
 		b.Fatal("empty output")
 	}
 }
+
+// BenchmarkLex measures the lexer alone (stateful lexer, token split and
+// depth check) on benchCondition.
+func BenchmarkLex(b *testing.B) {
+	b.ReportAllocs()
+	b.SetBytes(int64(len(benchCondition)))
+	var n int
+	for b.Loop() {
+		p := &parser{src: benchCondition, maxDepth: DefaultMaxDepth}
+		if err := p.lex(); err != nil {
+			b.Fatal(err)
+		}
+		n = len(p.toks)
+	}
+	if n < 1000 {
+		b.Fatalf("lexed %d tokens, want at least 1000", n)
+	}
+}
+
+// BenchmarkParseRuleFiles parses every condition of rules/*.yaml, the
+// shape of work the rules loader does.
+func BenchmarkParseRuleFiles(b *testing.B) {
+	conds := ruleConditions(b)
+	size := 0
+	for _, c := range conds {
+		size += len(c)
+	}
+	b.ReportAllocs()
+	b.SetBytes(int64(size))
+	var err error
+	for b.Loop() {
+		for _, c := range conds {
+			if _, err = Parse(c, nil); err != nil {
+				break
+			}
+		}
+	}
+	if err != nil {
+		b.Fatal(err)
+	}
+}

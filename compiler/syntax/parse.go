@@ -41,8 +41,9 @@ func (e *Error) Error() string { return fmt.Sprintf("%d:%d: %s", e.Pos.Line, e.P
 //	proc.name = a b
 //	              ^
 //
-// Tabs before the column are kept in the caret line so that the caret lines
-// up in a terminal. The result has no trailing newline.
+// The caret line has one blank per character before the column (tabs are
+// kept), so that the caret lines up in a terminal. The result has no
+// trailing newline.
 func (e *Error) Caret(src string) string {
 	off := e.Pos.Offset
 	if off < 0 {
@@ -60,8 +61,8 @@ func (e *Error) Caret(src string) string {
 	}
 	line := strings.TrimSuffix(src[start:end], "\r")
 	var caret strings.Builder
-	for i := start; i < off; i++ {
-		if src[i] == '\t' {
+	for _, r := range src[start:off] {
+		if r == '\t' {
 			caret.WriteByte('\t')
 		} else {
 			caret.WriteByte(' ')

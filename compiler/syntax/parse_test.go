@@ -229,6 +229,7 @@ func TestErrorCaret(t *testing.T) {
 		{"proc.name = a b", "1:15: unexpected token 'b', expecting 'and' or 'or' after 'a'\nproc.name = a b\n              ^"},
 		{"a and\n\tb c", "2:4: unexpected token 'c', expecting 'and' or 'or' after 'b'\n\tb c\n\t  ^"},
 		{"a and\r\nb c\r\nand d", "2:3: unexpected token 'c', expecting 'and' or 'or' after 'b'\nb c\n  ^"},
+		{"proc.name = café x", "1:19: unexpected token 'x', expecting 'and' or 'or' after 'café'\nproc.name = café x\n                 ^"},
 		{"proc.name =", "1:12: unexpected end of input, expecting a value, a transformer or val()\nproc.name =\n           ^"},
 		{"", "1:1: filter input string is empty\n\n^"},
 	}
