@@ -427,7 +427,7 @@ func applyExec(t *state.Table, ev *Event) {
 			info.Vpgid = vpg
 		}
 	}
-	t.Exec(uint64(ev.Ts), ev.Tid, filename, argv, env, info)
+	t.Exec(uint64(ev.Ts), ev.Tid, filename, argv, env, *info)
 }
 
 func applyOpen(t *state.Table, ev *Event) {

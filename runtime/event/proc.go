@@ -173,7 +173,7 @@ func ApplyProc(t *state.Table, ts int64, tid, pid int64, c *ProcContext) {
 		if info.ExePath != "" {
 			filename = info.ExePath
 		}
-		th = t.Exec(uint64(p.ExecTS), tid, filename, argv, env, info)
+		th = t.Exec(uint64(p.ExecTS), tid, filename, argv, env, *info)
 		if th == nil {
 			return
 		}
