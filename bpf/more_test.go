@@ -1,0 +1,183 @@
+package bpf
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"path/filepath"
+	"testing"
+	"time"
+	"unsafe"
+
+	"github.com/google/go-cmp/cmp"
+	"golang.org/x/sys/unix"
+)
+
+func TestPtraceDimension(t *testing.T) {
+	c := load(t, &Options{NoSchedEvents: true})
+	bit := MaskOf(77)
+	setTables(t, c, &Tables{
+		Gate:           map[int]Mask{sysPtrace: bit},
+		DimsPerSyscall: map[int]Dim{sysPtrace: DimPtrace},
+		Ptrace:         map[uint32]Mask{unix.PTRACE_PEEKUSR: bit, unix.PTRACE_SEIZE: {}},
+	}, ModeFull)
+	const noSuchPid = 0x7ffffff0 // every request fails with ESRCH
+	for _, req := range []int{unix.PTRACE_PEEKUSR, unix.PTRACE_SEIZE, unix.PTRACE_ATTACH} {
+		unix.Syscall6(unix.SYS_PTRACE, uintptr(req), noSuchPid, 0, 0, 0, 0)
+	}
+	var got []string
+	for _, r := range drain(t, c, 200*time.Millisecond, mine(sysPtrace)) {
+		got = append(got, fmt.Sprintf("request=%d ret=%d", r.Args[0], r.Ret))
+	}
+	want := []string{fmt.Sprintf("request=%d ret=%d", unix.PTRACE_PEEKUSR, -int(unix.ESRCH))}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("ptrace records (-want +got):\n%s", diff)
+	}
+}
+
+func TestOpenFlagsDimension(t *testing.T) {
+	c := load(t, &Options{NoSchedEvents: true})
+	bit := MaskOf(5)
+	var classes [16]Mask
+	classes[OpenWrite|OpenCreate] = bit
+	classes[OpenRead|OpenWrite|OpenTrunc] = bit
+	setTables(t, c, &Tables{
+		Gate:           map[int]Mask{sysOpenat: bit, unix.SYS_OPEN: bit},
+		DimsPerSyscall: map[int]Dim{sysOpenat: DimOpenFlags, unix.SYS_OPEN: DimOpenFlags},
+		OpenFlags:      classes,
+	}, ModeFull)
+	path := filepath.Join(t.TempDir(), "f")
+	pathp, err := unix.BytePtrFromString(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	type rec struct {
+		Kind  uint32
+		Flags uint64
+		Dirfd int32
+		Path  string
+	}
+	tests := []struct {
+		name  string
+		open  bool // open(2) instead of openat(2)
+		flags int
+		sent  bool
+	}{
+		{"create write", false, unix.O_WRONLY | unix.O_CREAT, true},
+		{"read only", false, unix.O_RDONLY, false},
+		{"write only", false, unix.O_WRONLY, false},
+		{"read write trunc", false, unix.O_RDWR | unix.O_TRUNC, true},
+		{"open create write", true, unix.O_WRONLY | unix.O_CREAT, true},
+		{"open read", true, unix.O_RDONLY, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			kind := uint32(sysOpenat)
+			var fd uintptr
+			var errno unix.Errno
+			if tc.open {
+				kind = unix.SYS_OPEN
+				fd, _, errno = unix.Syscall(unix.SYS_OPEN, uintptr(unsafe.Pointer(pathp)), uintptr(tc.flags), 0o600)
+			} else {
+				fd, errno = openat(pathp, tc.flags)
+			}
+			if errno != 0 {
+				t.Fatal(errno)
+			}
+			unix.Close(int(fd))
+			var want []rec
+			if tc.sent {
+				want = []rec{{kind, uint64(tc.flags), unix.AT_FDCWD, path}}
+			}
+			var got []rec
+			for _, r := range drain(t, c, 200*time.Millisecond, mine(int(kind))) {
+				o, _ := r.Open()
+				got = append(got, rec{r.Kind, o.Flags, o.Dirfd, str(r.Path())})
+			}
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("records (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func openat(path *byte, flags int) (uintptr, unix.Errno) {
+	fd, _, errno := unix.Syscall6(unix.SYS_OPENAT, ^uintptr(99), uintptr(unsafe.Pointer(path)), uintptr(flags), 0o600, 0, 0)
+	return fd, errno
+}
+
+func TestSocketAddresses(t *testing.T) {
+	c := load(t, &Options{NoSchedEvents: true})
+	const sysBind, sysListen, sysAccept4 = 49, 50, 288
+	bit := MaskOf(0)
+	setTables(t, c, &Tables{Gate: map[int]Mask{sysBind: bit, sysListen: bit, sysAccept4: bit}}, ModeEvttype)
+	ln, err := net.Listen("tcp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	conn, err := net.Dial("tcp4", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	srv, err := ln.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.Close()
+	var got []string
+	for _, r := range drain(t, c, 200*time.Millisecond, func(r *Record) bool {
+		return r.Tgid == uint32(unix.Getpid()) && (r.Kind == sysBind || r.Kind == sysListen || r.Kind == sysAccept4)
+	}) {
+		remote, _ := r.Sockaddr()
+		local, _ := r.LocalAddr()
+		if r.Kind == sysBind && inet(remote) == "?" {
+			continue // the net package's IPv6 probes
+		}
+		got = append(got, fmt.Sprintf("%d remote=%s local=%s unknown=%v", r.Kind, inet(remote), inet(local), r.Flags&FlagSockUnknown != 0))
+	}
+	addr, client := ln.Addr().String(), conn.LocalAddr().String()
+	want := []string{
+		fmt.Sprintf("%d remote=127.0.0.1:0 local=%s unknown=false", sysBind, addr),
+		fmt.Sprintf("%d remote=? local=%s unknown=true", sysListen, addr),
+		fmt.Sprintf("%d remote=%s local=%s unknown=false", sysAccept4, client, addr),
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("records (-want +got):\n%s", diff)
+	}
+}
+
+func TestRead(t *testing.T) {
+	c := load(t, &Options{NoSchedEvents: true})
+	setTables(t, c, &Tables{}, ModeFull)
+	ctx, cancel := context.WithTimeout(context.Background(), 150*time.Millisecond)
+	defer cancel()
+	if r, err := c.Read(ctx); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Read with nothing to read = %v, %v; want context.DeadlineExceeded", r, err)
+	}
+	setTables(t, c, &Tables{Gate: map[int]Mask{sysGetppid: MaskOf(1)}}, ModeFull)
+	unix.Getppid()
+	for {
+		r, err := c.Read(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.Tgid == uint32(unix.Getpid()) && r.Kind == sysGetppid {
+			if r.Ret != int64(unix.Getppid()) || r.Mask != MaskOf(1) || time.Since(r.Time()).Abs() > time.Minute {
+				t.Errorf("getppid record: ret %d mask %v time %v", r.Ret, r.Mask, r.Time())
+			}
+			break
+		}
+	}
+	if err := c.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Read(context.Background()); !errors.Is(err, ErrClosed) {
+		t.Errorf("Read after Close = %v, want ErrClosed", err)
+	}
+	if err := c.SetTables(&Tables{}); !errors.Is(err, ErrClosed) {
+		t.Errorf("SetTables after Close = %v, want ErrClosed", err)
+	}
+}
