@@ -17,7 +17,8 @@ const DefaultMaxDepth = 1000
 // input can exhaust the goroutine stack.
 const maxDepthCap = 20000
 
-// Options tune [Parse]. A nil *Options means the defaults.
+// Options tune [Parse]. A nil *Options means the defaults. Parse does not
+// modify or keep the Options.
 type Options struct {
 	// MaxDepth bounds the nesting of parentheses (groups, not(...), lists
 	// and transformer calls); 0 means DefaultMaxDepth. Values above 20000
@@ -28,6 +29,8 @@ type Options struct {
 }
 
 // Error is a condition syntax error at a position of the condition text.
+// Msg is the bare message; Error() prefixes it with "line:column: ".
+// An Error is a plain value, safe to share once returned.
 type Error struct {
 	Pos Pos
 	Msg string

@@ -300,3 +300,32 @@ func TestGrammarGolden(t *testing.T) {
 		t.Fatalf("grammar changed; run go test -update if intended (-want +got):\n%s", d)
 	}
 }
+
+func TestParseConcurrent(t *testing.T) {
+	want := Format(mustParse(t, benchCondition))
+	done := make(chan string)
+	for range 4 {
+		go func() {
+			e, err := Parse(benchCondition, nil)
+			if err != nil {
+				done <- err.Error()
+				return
+			}
+			done <- Format(e)
+		}()
+	}
+	for range 4 {
+		if got := <-done; got != want {
+			t.Errorf("concurrent Parse gave %.80q, want %.80q", got, want)
+		}
+	}
+}
+
+func mustParse(t *testing.T, src string) Expr {
+	t.Helper()
+	e, err := Parse(src, nil)
+	if err != nil {
+		t.Fatalf("Parse(%q): %v", src, err)
+	}
+	return e
+}
