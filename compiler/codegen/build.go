@@ -42,9 +42,12 @@ func Build(rs *rules.Ruleset) (*artifact.Artifact, error) {
 		if err != nil {
 			return nil, fmt.Errorf("build artifact: rule %q: %w", r.Name, err)
 		}
-		tags := slices.Clone(r.Tags)
-		slices.Sort(tags)
-		tags = slices.Compact(tags)
+		var tags []string
+		if len(r.Tags) > 0 {
+			tags = slices.Clone(r.Tags)
+			slices.Sort(tags)
+			tags = slices.Compact(tags)
+		}
 		var evts []string
 		if r.Checked.EventTypes != nil {
 			evts = slices.Clone(r.Checked.EventTypes)
