@@ -25,11 +25,13 @@ const (
 // before evaluating rules on ev, and [ApplyAfter] after.
 //
 // Failed syscalls change nothing. Events that do not change state are
-// ignored.
+// ignored. Threads that exited in an earlier event are removed first
+// ([state.Table.Flush]).
 func ApplyBefore(t *state.Table, ev *Event) {
 	if t == nil || ev == nil || ev.Info == nil {
 		return
 	}
+	t.Flush()
 	ts := uint64(ev.Ts)
 	tid := ev.Tid
 	switch ev.Info.Name {
