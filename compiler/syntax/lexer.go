@@ -70,8 +70,11 @@ const reIdentNotKeyword = `(?:[a-zA-Z][a-zA-Z0-9_]{3,}` +
 //   - FArg: a field argument between brackets.
 //
 // The operator and modifier rules that end in '(' or in a list name are
-// combined tokens, so that the right state is pushed; [splitTokens] cuts them
-// back into their parts before the parser sees them.
+// combined tokens, so that the right state is pushed; [condLexer] cuts them
+// back into their parts before the parser sees them, as it does with
+// "not(", "and(" and "or(". It also retypes a quoted string with an
+// unsupported escape as BadQuoted, so that the parser stops there and the
+// error comes in source order.
 var lexerRules = lexer.Rules{
 	"Root": {
 		{Name: "blank", Pattern: reBlank + `+`},
@@ -178,15 +181,15 @@ const (
 
 func newCondLexerDef() *condLexerDef {
 	syms := map[string]lexer.TokenType{}
-	min := lexer.EOF
+	lowest := lexer.EOF
 	for k, v := range statefulDef.Symbols() {
 		syms[k] = v
-		if v < min {
-			min = v
+		if v < lowest {
+			lowest = v
 		}
 	}
-	syms[symMod] = min - 1
-	syms[symBadQuote] = min - 2
+	syms[symMod] = lowest - 1
+	syms[symBadQuote] = lowest - 2
 	return &condLexerDef{symbols: syms}
 }
 
