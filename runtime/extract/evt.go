@@ -381,7 +381,7 @@ func (e *Env) resolvePath(sp pathSpec, raw bool) (string, bool) {
 func absPathField(ref vm.FieldRef) (extractor, error) {
 	key := ref.Arg
 	switch key {
-	case "src", "dst", "":
+	case "src", "dst":
 	case "source":
 		key = "src"
 	case "target":
@@ -392,8 +392,9 @@ func absPathField(ref vm.FieldRef) (extractor, error) {
 	return func(e *Env, v *vm.Value) bool {
 		specs := pathSpecs[e.ev.Info.Name]
 		sp, ok := specs[key]
-		if !ok && key == "" {
-			sp, ok = specs["dst"]
+		if !ok {
+			// Single-path events: src and dst are the one path.
+			sp, ok = specs[""]
 		}
 		if !ok {
 			return false
