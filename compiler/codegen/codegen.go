@@ -335,55 +335,55 @@ func modSuffix(m syntax.Modifier) string {
 	return " " + string(m)
 }
 
+// scalarKey selects the opcode of a single-value comparison.
+type scalarKey struct {
+	op    syntax.Op
+	class typeClass
+}
+
+var scalarOps = map[scalarKey]vm.Opcode{
+	{syntax.OpEq, classString}: vm.OpEqStr, {syntax.OpNe, classString}: vm.OpNeStr,
+	{syntax.OpLt, classString}: vm.OpLtStr, {syntax.OpLe, classString}: vm.OpLeStr,
+	{syntax.OpGt, classString}: vm.OpGtStr, {syntax.OpGe, classString}: vm.OpGeStr,
+	{syntax.OpContains, classString}: vm.OpContainsStr, {syntax.OpIContains, classString}: vm.OpIContainsStr,
+	{syntax.OpStartsWith, classString}: vm.OpStartsWithStr, {syntax.OpEndsWith, classString}: vm.OpEndsWithStr,
+	{syntax.OpGlob, classString}: vm.OpGlob, {syntax.OpIGlob, classString}: vm.OpIGlob,
+	{syntax.OpRegex, classString}: vm.OpRegex,
+
+	{syntax.OpEq, classBytes}: vm.OpEqBytes, {syntax.OpNe, classBytes}: vm.OpNeBytes,
+	{syntax.OpContains, classBytes}: vm.OpContainsBytes, {syntax.OpBContains, classBytes}: vm.OpContainsBytes,
+	{syntax.OpStartsWith, classBytes}: vm.OpStartsWithBytes, {syntax.OpBStartsWith, classBytes}: vm.OpStartsWithBytes,
+	{syntax.OpEndsWith, classBytes}: vm.OpEndsWithBytes,
+
+	{syntax.OpEq, classInt}: vm.OpEqInt, {syntax.OpNe, classInt}: vm.OpNeInt,
+	{syntax.OpLt, classInt}: vm.OpLtInt, {syntax.OpLe, classInt}: vm.OpLeInt,
+	{syntax.OpGt, classInt}: vm.OpGtInt, {syntax.OpGe, classInt}: vm.OpGeInt,
+
+	{syntax.OpEq, classUint}: vm.OpEqUint, {syntax.OpNe, classUint}: vm.OpNeUint,
+	{syntax.OpLt, classUint}: vm.OpLtUint, {syntax.OpLe, classUint}: vm.OpLeUint,
+	{syntax.OpGt, classUint}: vm.OpGtUint, {syntax.OpGe, classUint}: vm.OpGeUint,
+
+	{syntax.OpEq, classFloat}: vm.OpEqFloat, {syntax.OpNe, classFloat}: vm.OpNeFloat,
+	{syntax.OpLt, classFloat}: vm.OpLtFloat, {syntax.OpLe, classFloat}: vm.OpLeFloat,
+	{syntax.OpGt, classFloat}: vm.OpGtFloat, {syntax.OpGe, classFloat}: vm.OpGeFloat,
+
+	{syntax.OpEq, classBool}: vm.OpEqBool, {syntax.OpNe, classBool}: vm.OpNeBool,
+
+	{syntax.OpEq, classAddr}: vm.OpEqAddr, {syntax.OpNe, classAddr}: vm.OpNeAddr,
+	{syntax.OpEq, classNet}: vm.OpInNet, {syntax.OpNe, classNet}: vm.OpNotInNet,
+}
+
 // scalarOp chooses the opcode of a single-value comparison.
 func scalarOp(op syntax.Op, class typeClass) (vm.Opcode, error) {
-	type key struct {
-		op    syntax.Op
-		class typeClass
-	}
-	eq := func(o syntax.Op) syntax.Op {
-		if o == syntax.OpEqEq {
-			return syntax.OpEq
-		}
-		return o
-	}
-	ops := map[key]vm.Opcode{
-		{syntax.OpEq, classString}: vm.OpEqStr, {syntax.OpNe, classString}: vm.OpNeStr,
-		{syntax.OpLt, classString}: vm.OpLtStr, {syntax.OpLe, classString}: vm.OpLeStr,
-		{syntax.OpGt, classString}: vm.OpGtStr, {syntax.OpGe, classString}: vm.OpGeStr,
-		{syntax.OpContains, classString}: vm.OpContainsStr, {syntax.OpIContains, classString}: vm.OpIContainsStr,
-		{syntax.OpStartsWith, classString}: vm.OpStartsWithStr, {syntax.OpEndsWith, classString}: vm.OpEndsWithStr,
-		{syntax.OpGlob, classString}: vm.OpGlob, {syntax.OpIGlob, classString}: vm.OpIGlob,
-		{syntax.OpRegex, classString}: vm.OpRegex,
-
-		{syntax.OpEq, classBytes}: vm.OpEqBytes, {syntax.OpNe, classBytes}: vm.OpNeBytes,
-		{syntax.OpContains, classBytes}: vm.OpContainsBytes, {syntax.OpBContains, classBytes}: vm.OpContainsBytes,
-		{syntax.OpStartsWith, classBytes}: vm.OpStartsWithBytes, {syntax.OpBStartsWith, classBytes}: vm.OpStartsWithBytes,
-		{syntax.OpEndsWith, classBytes}: vm.OpEndsWithBytes,
-
-		{syntax.OpEq, classInt}: vm.OpEqInt, {syntax.OpNe, classInt}: vm.OpNeInt,
-		{syntax.OpLt, classInt}: vm.OpLtInt, {syntax.OpLe, classInt}: vm.OpLeInt,
-		{syntax.OpGt, classInt}: vm.OpGtInt, {syntax.OpGe, classInt}: vm.OpGeInt,
-
-		{syntax.OpEq, classUint}: vm.OpEqUint, {syntax.OpNe, classUint}: vm.OpNeUint,
-		{syntax.OpLt, classUint}: vm.OpLtUint, {syntax.OpLe, classUint}: vm.OpLeUint,
-		{syntax.OpGt, classUint}: vm.OpGtUint, {syntax.OpGe, classUint}: vm.OpGeUint,
-
-		{syntax.OpEq, classFloat}: vm.OpEqFloat, {syntax.OpNe, classFloat}: vm.OpNeFloat,
-		{syntax.OpLt, classFloat}: vm.OpLtFloat, {syntax.OpLe, classFloat}: vm.OpLeFloat,
-		{syntax.OpGt, classFloat}: vm.OpGtFloat, {syntax.OpGe, classFloat}: vm.OpGeFloat,
-
-		{syntax.OpEq, classBool}: vm.OpEqBool, {syntax.OpNe, classBool}: vm.OpNeBool,
-
-		{syntax.OpEq, classAddr}: vm.OpEqAddr, {syntax.OpNe, classAddr}: vm.OpNeAddr,
-		{syntax.OpEq, classNet}: vm.OpInNet, {syntax.OpNe, classNet}: vm.OpNotInNet,
-	}
 	if class == classDyn {
 		if _, ok := cmpOps[op]; ok {
 			return vm.OpCmpDyn, nil
 		}
 	}
-	if o, ok := ops[key{eq(op), class}]; ok {
+	if op == syntax.OpEqEq {
+		op = syntax.OpEq
+	}
+	if o, ok := scalarOps[scalarKey{op, class}]; ok {
 		return o, nil
 	}
 	return vm.OpInvalid, fmt.Errorf("%w: operator %s on this field type", ErrUnsupported, op)

@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"text/tabwriter"
 )
 
@@ -153,6 +154,7 @@ type Consts struct {
 	Dyns        []Dyn
 	Mods        []Mod
 
+	mu       sync.Mutex // guards the preparation
 	prepared bool
 	strSets  []map[string]struct{}
 	intSets  []map[int64]struct{}
@@ -166,8 +168,11 @@ type Consts struct {
 var ErrInvalid = errors.New("invalid program")
 
 // Prepare validates the pool and builds its lookup structures. It is
-// idempotent. The pool must not be modified afterwards.
+// idempotent and safe for concurrent use. The pool must not be modified
+// afterwards.
 func (c *Consts) Prepare() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	if c.prepared {
 		return nil
 	}

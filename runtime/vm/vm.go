@@ -262,42 +262,18 @@ func (c *Consts) modifier(op Opcode, arg int32, v *Value) bool {
 // yielding several values, such as proc.aname without an index) matches
 // when some element does.
 func (c *Consts) compare(op Opcode, arg int32, v *Value) bool {
-	if v.Kind == KindList {
+	switch v.Kind {
+	case KindString:
+		return c.compareStr(op, arg, v.S)
+	case KindList:
 		for _, s := range v.L {
-			e := Value{Kind: KindString, S: s}
-			if c.compare(op, arg, &e) {
+			if c.compareStr(op, arg, s) {
 				return true
 			}
 		}
 		return false
 	}
 	switch op {
-	case OpEqStr:
-		return v.Kind == KindString && v.S == c.Strings[arg]
-	case OpNeStr:
-		return v.Kind == KindString && v.S != c.Strings[arg]
-	case OpLtStr:
-		return v.Kind == KindString && v.S < c.Strings[arg]
-	case OpLeStr:
-		return v.Kind == KindString && v.S <= c.Strings[arg]
-	case OpGtStr:
-		return v.Kind == KindString && v.S > c.Strings[arg]
-	case OpGeStr:
-		return v.Kind == KindString && v.S >= c.Strings[arg]
-	case OpContainsStr:
-		return v.Kind == KindString && strings.Contains(v.S, c.Strings[arg])
-	case OpIContainsStr:
-		return v.Kind == KindString && containsFold(v.S, c.Strings[arg])
-	case OpStartsWithStr:
-		return v.Kind == KindString && strings.HasPrefix(v.S, c.Strings[arg])
-	case OpEndsWithStr:
-		return v.Kind == KindString && strings.HasSuffix(v.S, c.Strings[arg])
-	case OpGlob:
-		return v.Kind == KindString && globMatch(c.Globs[arg], v.S, false)
-	case OpIGlob:
-		return v.Kind == KindString && globMatch(c.Globs[arg], v.S, true)
-	case OpRegex:
-		return v.Kind == KindString && c.regexes[arg].MatchString(v.S)
 	case OpEqBytes:
 		return v.Kind == KindBytes && bytes.Equal(v.B, c.Bytes[arg])
 	case OpNeBytes:
@@ -333,6 +309,42 @@ func (c *Consts) compare(op Opcode, arg int32, v *Value) bool {
 		return v.Kind == KindAddr && !c.Nets[arg].Contains(v.A.Unmap())
 	case OpCmpDyn:
 		return cmpDyn(&c.Dyns[arg], v)
+	}
+	return false
+}
+
+// compareStr applies a single-value comparison to the text s.
+func (c *Consts) compareStr(op Opcode, arg int32, s string) bool {
+	switch op {
+	case OpEqStr:
+		return s == c.Strings[arg]
+	case OpNeStr:
+		return s != c.Strings[arg]
+	case OpLtStr:
+		return s < c.Strings[arg]
+	case OpLeStr:
+		return s <= c.Strings[arg]
+	case OpGtStr:
+		return s > c.Strings[arg]
+	case OpGeStr:
+		return s >= c.Strings[arg]
+	case OpContainsStr:
+		return strings.Contains(s, c.Strings[arg])
+	case OpIContainsStr:
+		return containsFold(s, c.Strings[arg])
+	case OpStartsWithStr:
+		return strings.HasPrefix(s, c.Strings[arg])
+	case OpEndsWithStr:
+		return strings.HasSuffix(s, c.Strings[arg])
+	case OpGlob:
+		return globMatch(c.Globs[arg], s, false)
+	case OpIGlob:
+		return globMatch(c.Globs[arg], s, true)
+	case OpRegex:
+		return c.regexes[arg].MatchString(s)
+	case OpCmpDyn:
+		d := &c.Dyns[arg]
+		return cmpStrings(d.Op, s, d.Text)
 	}
 	return false
 }
@@ -450,9 +462,12 @@ func cmpStrings(op CmpOp, a, b string) bool {
 // as text otherwise. A list on the left matches when some element does.
 func cmpValues(op CmpOp, a, b *Value) bool {
 	if a.Kind == KindList {
+		bs, ok := textOf(b)
+		if !ok {
+			return false
+		}
 		for _, s := range a.L {
-			e := Value{Kind: KindString, S: s}
-			if cmpValues(op, &e, b) {
+			if cmpStrings(op, s, bs) {
 				return true
 			}
 		}
@@ -542,4 +557,15 @@ func isNumeric(v *Value) bool {
 // the next change to b.
 func bstr(b []byte) string {
 	return unsafe.String(unsafe.SliceData(b), len(b))
+}
+
+// textOf returns the text of a string or bytes value.
+func textOf(v *Value) (string, bool) {
+	switch v.Kind {
+	case KindString:
+		return v.S, true
+	case KindBytes:
+		return bstr(v.B), true
+	}
+	return "", false
 }
