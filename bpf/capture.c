@@ -142,12 +142,19 @@ struct {
 	__type(value, struct falcoc_scratch);
 } scratch SEC(".maps");
 
+/* An LPM key with 16 spare bytes, so that the word-wise scan below may
+ * read past the path. Used as the value of lpm_keys and exec_stash. */
+struct scan_key {
+	struct falcoc_path_key k;
+	__u8 spare[16];
+};
+
 /* Two LPM keys per CPU: 0 for the path dimension, 1 for the exe dimension. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, 2);
 	__type(key, __u32);
-	__type(value, struct falcoc_path_key);
+	__type(value, struct scan_key);
 } lpm_keys SEC(".maps");
 
 /* sched_process_exec stores bprm->filename here for the execve exit. */
@@ -155,7 +162,7 @@ struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, STASH_ENTRIES);
 	__type(key, __u32);
-	__type(value, struct falcoc_path_key);
+	__type(value, struct scan_key);
 } exec_stash SEC(".maps");
 
 struct {
@@ -225,47 +232,53 @@ static __always_inline void and_value(struct falcoc_mask *m, struct falcoc_mask 
 		and_slot(m, set, slot);
 }
 
-struct path_scan {
-	const __u8 *p;
-	__u32 n;
-	__u32 st; /* 0 right after '/', 1 after "/.", 2 after "/..", 3 otherwise, 4 bad */
-};
+#define ONES 0x0101010101010101ULL
+#define LOW7 0x7f7f7f7f7f7f7f7fULL
 
-static long path_step(__u32 i, void *data)
+/* eqmask has 0x01 in every byte of w equal to c, 0 elsewhere (exact: no
+ * borrow between bytes). */
+static __always_inline __u64 eqmask(__u64 w, __u64 c)
 {
-	struct path_scan *x = data;
-	__u64 j = i;
-	asm volatile("%0 &= 0xff" : "+r"(j)); /* a bound the verifier sees */
-	if (j >= x->n || j > FALCOC_PATH_MAX)
-		return 1;
-	if (j == 0) /* the leading '/', checked by the caller */
-		return 0;
-	__u8 c = x->p[j];
-	if (c == '/') {
-		if (x->st != 3) {
-			x->st = 4;
-			return 1;
-		}
-		x->st = 0;
-	} else if (c == '.') {
-		x->st = x->st < 2 ? x->st + 1 : 3;
-	} else {
-		x->st = 3;
-	}
-	return 0;
+	__u64 x = w ^ (c * ONES);
+	return ~(((x & LOW7) + LOW7) | x | LOW7) >> 7;
 }
 
-/* path_known reports whether the n-byte string in p (n without NUL) is an
+/* path_known reports whether the n-byte path in sk (n without NUL) is an
  * absolute path with no "//", "/./", "/../" and not ending in "/." or "/..":
- * only such a path can be matched against the tables. The scan runs in
- * bpf_loop so the verifier checks its body once. */
-static __always_inline int path_known(const __u8 *p, __u32 n)
+ * only such a path can be matched against the tables. A trailing '/'
+ * counts as unknown too. It scans 8 bytes at a time, with a '/' written
+ * over the NUL so that the endings look like the inner patterns. Global,
+ * so the verifier checks it once. */
+__noinline int path_known(struct scan_key *sk, __u32 n)
 {
-	if (n == 0 || n > FALCOC_PATH_MAX || p[0] != '/')
+	if (!sk || n == 0 || n > FALCOC_PATH_MAX)
 		return 0;
-	struct path_scan x = {.p = p, .n = n, .st = 0};
-	bpf_loop(FALCOC_PATH_MAX, path_step, &x, 0);
-	return x.st == 0 || x.st == 3;
+	__u8 *p = sk->k.path;
+	if (p[0] != '/')
+		return 0;
+	__u64 end = n;
+	asm volatile("%0 &= 0xff" : "+r"(end)); /* a bound the verifier sees */
+	p[end] = '/';
+	__u64 bad = 0;
+	for (__u32 j = 0; j < (FALCOC_PATH_MAX + 8) / 8; j++) {
+		__u32 o = j * 8;
+		if (o >= n)
+			break;
+		__u64 lo = *(__u64 *)(p + o), hi = *(__u64 *)(p + o + 8);
+		__u64 s0 = eqmask(lo, '/'), sh = eqmask(hi, '/');
+		__u64 d0 = eqmask(lo, '.'), dh = eqmask(hi, '.');
+		__u64 s1 = (s0 >> 8) | (sh << 56), s2 = (s0 >> 16) | (sh << 48);
+		__u64 s3 = (s0 >> 24) | (sh << 40);
+		__u64 d1 = (d0 >> 8) | (dh << 56), d2 = (d0 >> 16) | (dh << 48);
+		/* "//", "/./", "/../" starting at each byte */
+		__u64 hit = s0 & (s1 | (d1 & (s2 | (d2 & s3))));
+		__u32 left = n - o;
+		if (left < 8)
+			hit &= (1ULL << (left * 8)) - 1;
+		bad |= hit;
+	}
+	p[end] = 0;
+	return bad == 0;
 }
 
 /* lpm_prepare completes key k, whose path holds a string of n bytes (NUL
@@ -275,7 +288,7 @@ static __always_inline long lpm_prepare(struct falcoc_path_key *k, __u32 set, lo
 	/* n counts the NUL; a full key (FALCOC_PATH_MAX + 2) may have been cut. */
 	if (n <= 1 || n > FALCOC_PATH_MAX + 1)
 		return -1;
-	if (!path_known(k->path, n - 1))
+	if (!path_known((struct scan_key *)k, n - 1))
 		return -1;
 	k->set = set;
 	k->prefixlen = 8 * (1 + n);

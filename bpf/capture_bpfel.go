@@ -148,6 +148,12 @@ type captureFalcocUidKey struct {
 	Uid uint32
 }
 
+type captureScanKey struct {
+	_     structs.HostLayout
+	K     captureFalcocPathKey
+	Spare [16]uint8
+}
+
 // Names of all BPF objects in the ELF.
 //
 // Used for safe lookups in a Collection or CollectionSpec.

@@ -238,3 +238,57 @@ func TestModes(t *testing.T) {
 		})
 	}
 }
+
+// TestPathScan checks the kernel's word-at-a-time path check at every
+// alignment: each pattern is opened (the files do not exist; the syscall
+// is captured anyway) after 0 to 17 leading bytes.
+func TestPathScan(t *testing.T) {
+	c := load(t, &Options{NoSchedEvents: true})
+	known, unknown := MaskOf(1), MaskOf(2)
+	setTables(t, c, &Tables{
+		Gate:           map[int]Mask{sysOpenat: AllClauses},
+		DimsPerSyscall: map[int]Dim{sysOpenat: DimPath},
+		PathPrefix:     map[string]Mask{"/": known},
+		PathUnknown:    unknown,
+	}, ModeFull)
+	type rec struct {
+		Path    string
+		Unknown bool
+	}
+	var want []rec
+	for k := range 18 {
+		lead := "/falcoc-none" + strings.Repeat("a", k)
+		for _, p := range []struct {
+			tail string
+			bad  bool
+		}{
+			{"//x", true}, {"/./x", true}, {"/../x", true}, {"/.", true}, {"/..", true}, {"/", true},
+			{"/.x/y", false}, {"/..x", false}, {"/x./y", false}, {"/...", false}, {"/x..", false}, {"/.x.", false},
+		} {
+			want = append(want, rec{lead + p.tail, p.bad})
+		}
+	}
+	want = append(want, rec{"/" + strings.Repeat("b", PathMax-1), false}, rec{"/" + strings.Repeat("b", PathMax), true},
+		rec{"/" + strings.Repeat("c", PathMax-4) + "/..", true}, rec{"/" + strings.Repeat("c", PathMax-3) + "//", true},
+		rec{"/" + strings.Repeat("c", PathMax-4) + "/.x", false})
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	for _, w := range want {
+		p, err := unix.BytePtrFromString(w.Path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		openat(p, unix.O_RDONLY)
+	}
+	tid := uint32(unix.Gettid())
+	var got []rec
+	for _, r := range drain(t, c, 300*time.Millisecond, func(r *Record) bool { return r.Tid == tid && r.Kind == sysOpenat }) {
+		if r.Mask != known && r.Mask != unknown {
+			t.Errorf("%s: mask %v", str(r.Path()), r.Mask)
+		}
+		got = append(got, rec{str(r.Path()), r.Mask == unknown})
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("records (-want +got):\n%s", diff)
+	}
+}
