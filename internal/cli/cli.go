@@ -82,6 +82,5 @@ func NewFalcocCommand(s Streams) *cobra.Command {
 
 // NewFalcoRunCommand builds the falco-run command.
 func NewFalcoRunCommand(s Streams) *cobra.Command {
-	root := newRoot(s, "falco-run", "Run Falco rules against the live kernel or a trace")
-	return root
+	return newCmdRun(s)
 }

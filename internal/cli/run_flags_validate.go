@@ -12,9 +12,6 @@ import (
 // text (or, with asJSON, as the falco_load_results document). It returns an
 // *ExitError with code 1 when a file does not load.
 //
-// It is not wired into [NewFalcoRunCommand] yet: the falco-run command
-// owns its flags (-V, -L, -r, -o json_output=true) and calls this and
-// [runFalcoList].
 func runFalcoValidate(w io.Writer, paths []string, asJSON bool) error {
 	srcs, err := rules.ReadPaths(paths)
 	if err != nil {
@@ -43,6 +40,11 @@ func runFalcoList(w, errw io.Writer, paths []string, opts *rules.Options, asJSON
 	if err != nil {
 		return &ExitError{Code: 1, Err: err}
 	}
+	return runFalcoListSources(w, errw, srcs, opts, asJSON)
+}
+
+// runFalcoListSources is [runFalcoList] for rules already read.
+func runFalcoListSources(w, errw io.Writer, srcs []rules.Source, opts *rules.Options, asJSON bool) error {
 	rs, ds := rules.Load(srcs, opts)
 	if rs == nil {
 		for _, d := range ds {

@@ -1,0 +1,263 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"slices"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/falcoc/falcoc/compiler/artifact"
+	"github.com/falcoc/falcoc/compiler/codegen"
+	"github.com/falcoc/falcoc/runtime/config"
+	"github.com/falcoc/falcoc/runtime/engine"
+	"github.com/falcoc/falcoc/runtime/event"
+	"github.com/falcoc/falcoc/runtime/output"
+	"github.com/falcoc/falcoc/runtime/state"
+)
+
+// RunOptions are falco-run's options; the flags follow Falco's where Falco
+// has them.
+type RunOptions struct {
+	Rules         []string // -r
+	Overrides     []string // -o key=value
+	ConfigFile    string   // -c
+	Trace         string   // -e
+	ValidateFiles []string // -V
+	List          bool     // -L
+	Duration      int      // -M seconds
+	Unbuffered    bool     // -U
+	DisableTags   []string // -T
+	EnableTags    []string // -t
+	DisableRules  []string // -D
+	ListFields    bool     // --list
+	Version       bool     // --version
+	Capture       string   // --capture
+	Prefilter     string   // --prefilter
+
+	cfg         *config.Config
+	out, errOut io.Writer
+}
+
+func newCmdRun(s Streams) *cobra.Command {
+	o := &RunOptions{}
+	c := newRoot(s, "falco-run", "Run Falco rules against the live kernel or a trace")
+	c.Long = "Without -e, falco-run attaches its eBPF programs and watches the live kernel (root\n" +
+		"needed). With -e FILE it replays a trace in falcoc's replay format. Rules come\n" +
+		"from -r (rule files, folders, or one .fbc artifact) or falco.yaml's rules_files;\n" +
+		"without either, the default rules embedded in the binary are used."
+	c.Args = cobra.NoArgs
+	c.RunE = func(cmd *cobra.Command, args []string) error {
+		if err := o.Complete(cmd); err != nil {
+			return err
+		}
+		if err := o.Validate(); err != nil {
+			return err
+		}
+		return o.Run(cmd.Context())
+	}
+	f := c.Flags()
+	f.StringArrayVarP(&o.Rules, "rules", "r", nil, "rules file, folder of rules files, or .fbc artifact (repeatable)")
+	f.StringArrayVarP(&o.Overrides, "option", "o", nil, "set a falco.yaml key: -o json_output=true (repeatable)")
+	f.StringVarP(&o.ConfigFile, "config", "c", "", "configuration file (falco.yaml format)")
+	f.StringVarP(&o.Trace, "trace", "e", "", "replay this trace file (falcoc replay format) instead of watching the kernel")
+	f.StringArrayVarP(&o.ValidateFiles, "validate", "V", nil, "validate rules files and exit (repeatable)")
+	f.BoolVarP(&o.List, "list-rules", "L", false, "list the loaded rules and exit")
+	f.IntVarP(&o.Duration, "duration", "M", 0, "stop after this many seconds (0: run until stopped)")
+	f.BoolVarP(&o.Unbuffered, "unbuffered", "U", false, "do not buffer output")
+	f.StringArrayVarP(&o.DisableTags, "disable-tag", "T", nil, "disable the rules with this tag (repeatable)")
+	f.StringArrayVarP(&o.EnableTags, "enable-tag", "t", nil, "enable only the rules with this tag (repeatable)")
+	f.StringArrayVarP(&o.DisableRules, "disable-rule", "D", nil, "disable the rules matching this name (repeatable; * wildcards)")
+	f.BoolVar(&o.ListFields, "list", false, "list the supported fields and exit")
+	f.BoolVar(&o.Version, "version", false, "print version information and exit")
+	f.StringVar(&o.Capture, "capture", "", "also record every processed event to FILE in the replay format")
+	f.StringVar(&o.Prefilter, "prefilter", "full", "kernel prefilter mode: off, evttype (syscall number only, as Falco) or full")
+	return c
+}
+
+// Complete loads the configuration and applies -o overrides.
+func (o *RunOptions) Complete(cmd *cobra.Command) error {
+	o.out, o.errOut = cmd.OutOrStdout(), cmd.ErrOrStderr()
+	cfg := config.Default()
+	if o.ConfigFile != "" {
+		c, err := config.Load(o.ConfigFile)
+		if err != nil {
+			return &ExitError{Code: 1, Err: err}
+		}
+		cfg = c
+	}
+	for _, kv := range o.Overrides {
+		if err := cfg.Set(kv); err != nil {
+			return &ExitError{Code: 1, Err: err}
+		}
+	}
+	o.cfg = cfg
+	return nil
+}
+
+// Validate checks the flags.
+func (o *RunOptions) Validate() error {
+	if !slices.Contains([]string{"off", "evttype", "full"}, o.Prefilter) {
+		return &ExitError{Code: 1, Err: fmt.Errorf("--prefilter: %q is not one of off, evttype, full", o.Prefilter)}
+	}
+	if o.Duration < 0 {
+		return &ExitError{Code: 1, Err: fmt.Errorf("-M: %d is negative", o.Duration)}
+	}
+	if o.Capture != "" && o.Trace != "" {
+		return &ExitError{Code: 1, Err: errors.New("--capture records a live session; it cannot be used with -e")}
+	}
+	if _, err := o.cfg.MinPriority(); err != nil {
+		return &ExitError{Code: 1, Err: fmt.Errorf("priority: %w", err)}
+	}
+	if m := o.cfg.RuleMatching; m != "" && m != "first" && m != "all" {
+		return &ExitError{Code: 1, Err: fmt.Errorf("rule_matching: %q is not first or all", m)}
+	}
+	return nil
+}
+
+func (o *RunOptions) selection() ruleSelection {
+	sel := ruleSelection{
+		DisableRules: o.DisableRules,
+		DisableTags:  o.DisableTags,
+		EnableTags:   o.EnableTags,
+	}
+	for _, r := range o.cfg.Rules {
+		switch {
+		case !r.Enable && r.Rule != "":
+			sel.DisableRules = append(sel.DisableRules, r.Rule)
+		case !r.Enable && r.Tag != "":
+			sel.DisableTags = append(sel.DisableTags, r.Tag)
+		case r.Enable && r.Rule != "":
+			sel.EnableRules = append(sel.EnableRules, r.Rule)
+		}
+	}
+	return sel
+}
+
+// Run does the work.
+func (o *RunOptions) Run(ctx context.Context) error {
+	switch {
+	case o.Version:
+		fmt.Fprintf(o.out, "falcoc version: %s\nEngine version: %s\n", codegen.CompilerVersion, artifact.EngineVersion)
+		return nil
+	case o.ListFields:
+		fo := &FieldsOptions{out: o.out}
+		return fo.Run()
+	case len(o.ValidateFiles) > 0:
+		return runFalcoValidate(o.out, o.ValidateFiles, o.cfg.JSONOutput)
+	}
+	paths := o.Rules
+	if len(paths) == 0 {
+		paths = o.cfg.RulesFiles
+	}
+	if o.List {
+		if len(paths) == 0 {
+			srcs, err := embeddedSources()
+			if err != nil {
+				return err
+			}
+			return runFalcoListSources(o.out, o.errOut, srcs, o.selection().loaderOptions(), o.cfg.JSONOutput)
+		}
+		return runFalcoList(o.out, o.errOut, paths, o.selection().loaderOptions(), o.cfg.JSONOutput)
+	}
+	lr, err := loadRules(paths, o.selection(), o.errOut)
+	if err != nil {
+		return err
+	}
+
+	minPrio, _ := o.cfg.MinPriority()
+	outCfg := o.cfg.OutputsConfig()
+	chans, err := o.cfg.Channels(config.ChannelOptions{Stdout: o.out, ProgramStdout: o.out, Unbuffered: o.Unbuffered})
+	if err != nil {
+		return &ExitError{Code: 1, Err: err}
+	}
+	outs, err := output.New(outCfg, chans...)
+	if err != nil {
+		return &ExitError{Code: 1, Err: err}
+	}
+	defer outs.Close()
+
+	table := state.NewTable(nil)
+	eng, err := engine.New(lr.Art, engine.Options{
+		Table:       table,
+		Users:       state.NewUsers(nil),
+		Hostname:    output.Hostname(),
+		Sink:        outs,
+		MatchAll:    o.cfg.RuleMatching == "all",
+		MinPriority: minPrio,
+	})
+	if err != nil {
+		return err
+	}
+
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if o.Duration > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, time.Duration(o.Duration)*time.Second)
+		defer cancel()
+	}
+	if o.Trace != "" {
+		err = o.replay(ctx, eng)
+	} else {
+		err = o.live(ctx, eng, lr)
+	}
+	closeErr := outs.Close()
+	o.printStats(eng, outs)
+	if err != nil {
+		return err
+	}
+	return closeErr
+}
+
+// replay runs the engine over a trace file.
+func (o *RunOptions) replay(ctx context.Context, eng *engine.Engine) error {
+	f, err := os.Open(o.Trace)
+	if err != nil {
+		return &ExitError{Code: 1, Err: fmt.Errorf("-e: %w", err)}
+	}
+	defer f.Close()
+	r := event.NewReader(f)
+	var ev event.Event
+	var pc event.ProcContext
+	table := eng.Table()
+	for ctx.Err() == nil {
+		err := r.Next(&ev, &pc)
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return &ExitError{Code: 1, Err: fmt.Errorf("%s:%w", o.Trace, err)}
+		}
+		if pc.Present() {
+			event.ApplyProc(table, ev.Ts, ev.Tid, ev.Pid, &pc)
+		}
+		eng.Process(&ev)
+	}
+	return nil
+}
+
+func (o *RunOptions) printStats(eng *engine.Engine, outs *output.Outputs) {
+	s := eng.Stats()
+	fmt.Fprintf(o.errOut, "Events processed: %d, rules evaluated: %d, matches: %d, alerts: %d",
+		s.Events, s.Evaluated, s.Matches, s.Alerts)
+	if s.EvalErrors > 0 {
+		fmt.Fprintf(o.errOut, ", evaluation errors: %d", s.EvalErrors)
+	}
+	fmt.Fprintln(o.errOut)
+	for _, cs := range outs.Stats() {
+		if cs.Dropped > 0 || cs.Failed > 0 {
+			fmt.Fprintf(o.errOut, "Output %s: sent %d, dropped %d, failed %d", cs.Name, cs.Sent, cs.Dropped, cs.Failed)
+			if cs.LastError != "" {
+				fmt.Fprintf(o.errOut, " (last error: %s)", cs.LastError)
+			}
+			fmt.Fprintln(o.errOut)
+		}
+	}
+}

@@ -1,0 +1,286 @@
+// Package engine runs a compiled rule set against a stream of events: it
+// keeps the process and fd state current, evaluates the rules that can
+// match each event in the VM, and hands alerts to the outputs.
+//
+// The same engine serves every source: a trace replay, the live kernel, or
+// a test. An Engine is not safe for concurrent use: one goroutine feeds it
+// events with [Engine.Process].
+package engine
+
+import (
+	"fmt"
+	"math"
+	"sync/atomic"
+
+	"github.com/falcoc/falcoc/compiler/artifact"
+	"github.com/falcoc/falcoc/compiler/catalog"
+	"github.com/falcoc/falcoc/runtime/event"
+	"github.com/falcoc/falcoc/runtime/extract"
+	"github.com/falcoc/falcoc/runtime/output"
+	"github.com/falcoc/falcoc/runtime/state"
+	"github.com/falcoc/falcoc/runtime/vm"
+)
+
+// Sink receives the alerts of matched rules. *output.Outputs is a Sink.
+// The alert is only valid during the call.
+type Sink interface {
+	Send(a *output.Alert)
+}
+
+// Options configure an [Engine].
+type Options struct {
+	// Table is the process and fd state; required.
+	Table *state.Table
+	// Users resolves user and group names; nil means the host's files.
+	Users *state.Users
+	// Containers looks up container metadata; nil means none is known.
+	Containers extract.ContainerLookup
+	// Hostname is the alert's hostname and evt.hostname.
+	Hostname string
+	// Sink receives alerts; nil drops them (they are still counted).
+	Sink Sink
+	// MatchAll evaluates every candidate rule (rule_matching: all); by
+	// default evaluation stops at the first match, as Falco's "first".
+	MatchAll bool
+	// MinPriority drops rules less severe than it (Falco's `priority`).
+	// The zero value is Emergency: set it, or use output.PriorityDebug
+	// to keep every rule.
+	MinPriority output.Priority
+	// ClauseRules maps each kernel clause bit to the rule it belongs to
+	// (index into the artifact's rules). When set, only rules with a
+	// surviving bit in the event's mask are evaluated; nil evaluates every
+	// candidate rule of the event type.
+	ClauseRules []int
+	// OnMatch, when set, is called for every match (tests, counters).
+	OnMatch func(rule int, ev *event.Event)
+}
+
+// Stats are the engine's counters. Read them with [Engine.Stats]; they
+// are updated atomically so another goroutine may read them.
+type Stats struct {
+	Events     uint64 // events processed
+	Evaluated  uint64 // rule evaluations
+	Matches    uint64 // rules that matched
+	Alerts     uint64 // alerts handed to the sink
+	EvalErrors uint64 // VM errors (a bug, never expected)
+	NoThread   uint64 // events whose thread was unknown
+}
+
+// Engine evaluates one artifact's rules.
+type Engine struct {
+	art  *artifact.Artifact
+	opts Options
+	vm   *vm.VM
+	env  *extract.Env
+
+	// byType maps an event type to the candidate rules, in load order.
+	byType   map[*catalog.Event][]int32
+	allTypes []int32 // rules with no event-type restriction
+	perRule  []atomic.Uint64
+
+	alert  output.Alert
+	msg    []byte
+	fields []output.Field
+
+	stats struct {
+		events, evaluated, matches, alerts, evalErrors, noThread atomic.Uint64
+	}
+}
+
+// New builds an engine for art. art must come from [artifact.Read] or
+// codegen (validated, pool prepared).
+func New(art *artifact.Artifact, opts Options) (*Engine, error) {
+	if art == nil || art.Consts == nil {
+		return nil, fmt.Errorf("engine: no rules")
+	}
+	if opts.Table == nil {
+		return nil, fmt.Errorf("engine: no state table")
+	}
+	m, err := vm.New(art.Consts)
+	if err != nil {
+		return nil, fmt.Errorf("engine: %w", err)
+	}
+	env, err := extract.New(art.Consts.Fields, extract.Deps{
+		Table:      opts.Table,
+		Users:      opts.Users,
+		Containers: opts.Containers,
+		Hostname:   opts.Hostname,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("engine: %w", err)
+	}
+	e := &Engine{
+		art:     art,
+		opts:    opts,
+		vm:      m,
+		env:     env,
+		byType:  map[*catalog.Event][]int32{},
+		perRule: make([]atomic.Uint64, len(art.Rules)),
+	}
+	for i := range art.Rules {
+		r := &art.Rules[i]
+		if !r.Enabled || r.Program == nil || r.Source != catalog.SourceSyscall {
+			continue
+		}
+		if output.Priority(r.Priority) > opts.MinPriority {
+			continue
+		}
+		if r.EventTypes == nil {
+			e.allTypes = append(e.allTypes, int32(i))
+			for _, ev := range catalog.Events() {
+				e.byType[ev] = append(e.byType[ev], int32(i))
+			}
+			continue
+		}
+		for _, name := range r.EventTypes {
+			ev, ok := catalog.EventByName(name)
+			if !ok {
+				continue // the checker refused unknown types; a .fbc from another version may not
+			}
+			e.byType[ev] = append(e.byType[ev], int32(i))
+		}
+	}
+	return e, nil
+}
+
+// Artifact returns the rule set the engine runs.
+func (e *Engine) Artifact() *artifact.Artifact { return e.art }
+
+// Table returns the engine's state table.
+func (e *Engine) Table() *state.Table { return e.opts.Table }
+
+// Process handles one event: state updates that precede the rules, the
+// rules, then the state updates that follow them.
+func (e *Engine) Process(ev *event.Event) {
+	e.stats.events.Add(1)
+	event.ApplyBefore(e.opts.Table, ev)
+	e.evaluate(ev)
+	event.ApplyAfter(e.opts.Table, ev)
+}
+
+func (e *Engine) evaluate(ev *event.Event) {
+	cands := e.byType[ev.Info]
+	if len(cands) == 0 {
+		return
+	}
+	e.env.Reset(ev)
+	e.vm.BeginEvent()
+	for _, ri := range cands {
+		if e.opts.ClauseRules != nil && !e.ruleSurvived(int(ri), &ev.Mask) {
+			continue
+		}
+		r := &e.art.Rules[ri]
+		e.stats.evaluated.Add(1)
+		ok, err := e.vm.Eval(r.Program, e.env)
+		if err != nil {
+			e.stats.evalErrors.Add(1)
+			continue
+		}
+		if !ok {
+			continue
+		}
+		e.stats.matches.Add(1)
+		e.perRule[ri].Add(1)
+		if e.opts.OnMatch != nil {
+			e.opts.OnMatch(int(ri), ev)
+		}
+		e.emit(r, ev)
+		if !e.opts.MatchAll {
+			return
+		}
+	}
+}
+
+// ruleSurvived reports whether any clause bit of rule ri is set in mask.
+func (e *Engine) ruleSurvived(ri int, mask *[4]uint64) bool {
+	for bit, r := range e.opts.ClauseRules {
+		if r == ri && mask[bit>>6]&(1<<(bit&63)) != 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// emit renders the rule's output for the current event and sends it.
+func (e *Engine) emit(r *artifact.Rule, ev *event.Event) {
+	a := &e.alert
+	a.Time = ev.Ts
+	a.Rule = r.Name
+	a.Priority = output.Priority(r.Priority)
+	a.Source = r.Source
+	a.Tags = r.Tags
+	a.Hostname = e.opts.Hostname
+	e.msg = e.msg[:0]
+	e.fields = e.fields[:0]
+	for _, seg := range r.Template.Segments {
+		if seg.Operand < 0 {
+			e.msg = append(e.msg, seg.Text...)
+			continue
+		}
+		v, ok := e.vm.Operand(e.env, int(seg.Operand))
+		ov := toOutput(v, ok)
+		start := len(e.msg)
+		e.msg = output.AppendText(e.msg, ov, nil)
+		for pad := int(seg.Width) - (len(e.msg) - start); pad > 0; pad-- {
+			e.msg = append(e.msg, ' ')
+		}
+		e.fields = append(e.fields, output.Field{Name: seg.Token, Value: ov})
+	}
+	a.Message = string(e.msg)
+	a.Fields = e.fields
+	e.stats.alerts.Add(1)
+	if e.opts.Sink != nil {
+		e.opts.Sink.Send(a)
+	}
+}
+
+// toOutput converts a VM value into an output value, keeping its type for
+// JSON output_fields.
+func toOutput(v vm.Value, ok bool) output.Value {
+	if !ok {
+		return output.Missing()
+	}
+	switch v.Kind {
+	case vm.KindString:
+		return output.String(v.S)
+	case vm.KindBytes:
+		return output.String(string(v.B))
+	case vm.KindInt:
+		return output.Int(v.I)
+	case vm.KindUint:
+		return output.Uint(v.U)
+	case vm.KindBool:
+		return output.Bool(v.U != 0)
+	case vm.KindAddr:
+		return output.String(v.A.String())
+	case vm.KindDouble:
+		return output.Double(math.Float64frombits(v.U))
+	case vm.KindList:
+		l := make([]output.Value, len(v.L))
+		for i, s := range v.L {
+			l[i] = output.String(s)
+		}
+		return output.List(l...)
+	}
+	return output.Missing()
+}
+
+// Stats returns a snapshot of the counters.
+func (e *Engine) Stats() Stats {
+	return Stats{
+		Events:     e.stats.events.Load(),
+		Evaluated:  e.stats.evaluated.Load(),
+		Matches:    e.stats.matches.Load(),
+		Alerts:     e.stats.alerts.Load(),
+		EvalErrors: e.stats.evalErrors.Load(),
+		NoThread:   e.stats.noThread.Load(),
+	}
+}
+
+// RuleMatches returns how many times rule i matched.
+func (e *Engine) RuleMatches(i int) uint64 {
+	if i < 0 || i >= len(e.perRule) {
+		return 0
+	}
+	return e.perRule[i].Load()
+}
