@@ -16,7 +16,6 @@ func FuzzParseCondition(f *testing.F) {
 	for _, tc := range rejectCases {
 		f.Add(tc.in)
 	}
-	f.Add(benchCondition)
 	for _, c := range ruleConditions(f) {
 		f.Add(c)
 	}
