@@ -187,3 +187,50 @@ func TestRingBufferLoss(t *testing.T) {
 		t.Errorf("total lost %d < getppid lost %d", tot.Lost, lost)
 	}
 }
+
+func TestExecveDetails(t *testing.T) {
+	c := load(t, &Options{})
+	setTables(t, c, &Tables{Gate: map[int]Mask{sysExecve: MaskOf(1)}}, ModeEvttype)
+
+	// A failed execve: the path comes from the caller's memory.
+	if err := exec.Command("/nonexistent/falcoc-prog").Run(); err == nil {
+		t.Fatal("exec of a missing program succeeded")
+	}
+	// A program run from a memfd.
+	mfd, err := unix.MemfdCreate("falcoc-test", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(mfd)
+	prog, err := os.ReadFile("/bin/true")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := unix.Write(mfd, prog); err != nil {
+		t.Fatal(err)
+	}
+	memPath := "/proc/" + itoa(uintptr(os.Getpid())) + "/fd/" + itoa(uintptr(mfd))
+	if err := exec.Command(memPath).Run(); err != nil {
+		t.Fatal(err)
+	}
+	pid := uint32(os.Getpid())
+	type got struct {
+		Ret     int64
+		Exe     string
+		Memfd   bool
+		HasExec bool
+		CapsSet bool
+	}
+	var gots []got
+	for _, r := range drain(t, c, 300*time.Millisecond, func(r *Record) bool { return r.Ppid == pid && r.Kind == sysExecve }) {
+		e, ok := r.Exec()
+		gots = append(gots, got{r.Ret, str(r.Exe()), e.Flags&ExecMemfd != 0, ok, e.CapEffective != 0})
+	}
+	want := []got{
+		{-int64(unix.ENOENT), "/nonexistent/falcoc-prog", false, false, false},
+		{0, memPath, true, true, true},
+	}
+	if diff := cmp.Diff(want, gots); diff != "" {
+		t.Errorf("execve records (-want +got):\n%s", diff)
+	}
+}
