@@ -22,7 +22,8 @@
 //	           regexes, prefix trees, dynamic comparisons, modifiers
 //	rules      per rule: name, desc, priority, source, tags, enabled,
 //	           output and its template, condition as written, compiled
-//	           condition, event types, bytecode with locations
+//	           condition, event types, bytecode with locations, file
+//	           and line of the definition
 //	syscalls   the syscall names the rules need
 //	prefilter  version and opaque bytes of the kernel prefilter tables
 //
@@ -110,4 +111,9 @@ type Rule struct {
 	// means every event type.
 	EventTypes []string
 	Program    *vm.Program
+	// File and Line locate the rule's definition (Line is 1-based, 0 when
+	// unknown). The instruction locations of Program are positions in the
+	// condition texts the rules loader parsed, identified by their origin.
+	File string
+	Line int
 }

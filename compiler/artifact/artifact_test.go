@@ -61,6 +61,7 @@ func sample() *artifact.Artifact {
 				Output: "%proc.name ran", Template: vm.Template{Format: "%proc.name ran", Segments: []vm.Segment{
 					{Operand: 0, Token: "proc.name", Width: 3}, {Text: " ran", Operand: -1}}},
 				Condition: "proc.name = bash", Compiled: "proc.name = bash", EventTypes: []string{"execve"}, Program: p,
+				File: "rules/x.yaml", Line: 12,
 			},
 			{Name: "All", Source: "syscall", Program: p, EventTypes: nil},
 			{Name: "None", Source: "syscall", Program: p, EventTypes: []string{}},

@@ -372,7 +372,7 @@ func decodeBody(body []byte) (*Artifact, error) {
 	}
 
 	d.at = "rules"
-	a.Rules = make([]Rule, d.count(13))
+	a.Rules = make([]Rule, d.count(15))
 	for i := range a.Rules {
 		r := &a.Rules[i]
 		r.Name = d.str()
@@ -415,6 +415,8 @@ func decodeBody(body []byte) (*Artifact, error) {
 			p.Args[k] = d.i32()
 			p.Locs[k] = vm.Location{Origin: d.i32(), Line: d.i32(), Column: d.i32()}
 		}
+		r.File = d.str()
+		r.Line = int(d.i32())
 		if d.err != nil {
 			return nil, d.err
 		}

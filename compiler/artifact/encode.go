@@ -214,6 +214,8 @@ func encodeBody(a *Artifact) ([]byte, error) {
 			e.varint(int64(l.Line))
 			e.varint(int64(l.Column))
 		}
+		e.str(r.File)
+		e.varint(int64(r.Line))
 	}
 	e.strs(a.Syscalls)
 	e.uvarint(uint64(a.Prefilter.Version))

@@ -66,6 +66,8 @@ func Build(rs *rules.Ruleset) (*artifact.Artifact, error) {
 			Compiled:   check.Format(check.Fold(r.Checked.IR)),
 			EventTypes: evts,
 			Program:    p,
+			File:       r.Pos.File,
+			Line:       r.Pos.Line,
 		})
 		if r.Enabled && (r.Source == "" || r.Source == check.SourceSyscall) {
 			addSyscalls(syscalls, r.Checked.EventTypes)

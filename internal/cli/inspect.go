@@ -92,6 +92,9 @@ func formatArtifact(h artifact.Header, a *artifact.Artifact) string {
 	fmt.Fprintf(&b, "\nrules (%d)\n", len(a.Rules))
 	for i, r := range a.Rules {
 		fmt.Fprintf(&b, "\nrule %d: %s\n", i, r.Name)
+		if r.File != "" {
+			fmt.Fprintf(&b, "  defined    %s:%d\n", r.File, r.Line)
+		}
 		fmt.Fprintf(&b, "  priority   %s\n", rules.Priority(r.Priority))
 		fmt.Fprintf(&b, "  source     %s\n", r.Source)
 		fmt.Fprintf(&b, "  enabled    %v\n", r.Enabled)
