@@ -21,6 +21,31 @@
 // it. Losing the last reference to a Capture without closing it leaks
 // kernel objects until the process exits.
 //
+// Records. Every record is a fixed [Header] followed by typed items (paths,
+// open arguments, sockaddrs, argv and environment, exec details); see
+// headers/falcoc_abi.h for the byte layout. Syscall records are built at
+// sys_exit, so they carry the return value, and user memory (paths,
+// addresses) is read after the kernel has used it. A successful execve's
+// registers are reset by the kernel, so its Args are zero; its program
+// path comes from sched_process_exec and its argv and environment from the
+// new mm. Strings the kernel cannot read (page not resident) are missing,
+// and the matching Flag*Unknown bit is set; the prefilter then uses the
+// table's Unknown mask.
+//
+// Ring buffer. All CPUs share one BPF ring buffer. Per-CPU buffers (an
+// array of ring buffer maps) would need one cilium/ebpf reader per CPU and a
+// merge in userspace, which costs goroutines or an own epoll loop and
+// reorders events across CPUs anyway; on the 2-core machines this project
+// targets, contention on one buffer is small. The record header carries the
+// CPU, so a later split only touches the loader. Records keep the order in
+// which they were committed.
+//
+// Costs. An uninteresting syscall pays the hook, one per-CPU counter
+// increment and one array lookup (BenchmarkAB/getppid/gate-miss). A
+// syscall dropped by the prefilter additionally pays its dimension lookups
+// and, for paths, one user string read and a word-at-a-time scan
+// (BenchmarkAB/openat-close/dropped).
+//
 // Only x86_64 is supported: syscall ids are x86_64 ids, and 32-bit (ia32)
 // syscalls are counted but never gated or sent.
 package bpf
