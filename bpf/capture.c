@@ -830,6 +830,17 @@ __noinline int handle_sock(struct falcoc_scratch *s, __u32 id, __u32 set, __u32 
 			item_commit(s, ulen);
 		}
 	}
+	if (id == 50 && (__s64)h->args[0] >= 0) { /* listen: the bound address */
+		struct task_struct *t = (void *)bpf_get_current_task();
+		struct sock *sk = socket_of(t, h->args[0]);
+		if (sk) {
+			fam = BPF_CORE_READ(sk, __sk_common.skc_family);
+			port = 0;
+			if (fam == AF_INET || fam == AF_INET6)
+				port = BPF_CORE_READ(sk, __sk_common.skc_num);
+			known = 1;
+		}
+	}
 	if (!known)
 		h->flags |= FALCOC_F_SOCK_UNKNOWN;
 	if (dims & FALCOC_DIM_SOCK) {

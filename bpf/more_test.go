@@ -141,7 +141,7 @@ func TestSocketAddresses(t *testing.T) {
 	addr, client := ln.Addr().String(), conn.LocalAddr().String()
 	want := []string{
 		fmt.Sprintf("%d remote=127.0.0.1:0 local=%s unknown=false", sysBind, addr),
-		fmt.Sprintf("%d remote=? local=%s unknown=true", sysListen, addr),
+		fmt.Sprintf("%d remote=? local=%s unknown=false", sysListen, addr),
 		fmt.Sprintf("%d remote=%s local=%s unknown=false", sysAccept4, client, addr),
 	}
 	if diff := cmp.Diff(want, got); diff != "" {

@@ -76,8 +76,8 @@ type Tables struct {
 
 	// Sock is keyed by family and port of the remote (connect, sendto,
 	// sendmsg, accept) or bound (bind) address; SockFamily is the default
-	// per family, SockDefault for other families. listen has no address
-	// in its arguments and always uses SockUnknown.
+	// per family, SockDefault for other families. listen uses the
+	// address the socket is bound to.
 	Sock                     map[SockKey]Mask
 	SockFamily               map[uint16]Mask
 	SockDefault, SockUnknown Mask
