@@ -187,7 +187,7 @@ func inspectTable[T any](b *strings.Builder, name string, vals []T, show func(T)
 	}
 	fmt.Fprintf(b, "  %s (%d)\n", name, len(vals))
 	for i, v := range vals {
-		fmt.Fprintf(b, "    %d\t%s\n", i, show(v))
+		fmt.Fprintf(b, "    %-4d %s\n", i, show(v))
 	}
 }
 
