@@ -892,9 +892,6 @@ int BPF_PROG(on_sys_exit, struct pt_regs *regs, long ret)
 	if (!cnt)
 		return 0;
 	cnt->calls++;
-	struct task_struct *bt = bpf_get_current_task_btf();
-	if (bt->thread_info.status & TS_COMPAT)
-		return 0;
 
 	__u32 set = falcoc_set & 1;
 	__u32 gi = set * FALCOC_NR_SYSCALLS + id;
@@ -904,6 +901,11 @@ int BPF_PROG(on_sys_exit, struct pt_regs *regs, long ret)
 	struct falcoc_mask m = g->mask;
 	__u32 gflags = g->flags;
 	if (!gflags && mask_zero(&m))
+		return 0;
+	/* A 32-bit syscall's id means another syscall: never judged or sent.
+	 * Checked after the gate so uninteresting syscalls skip the call. */
+	struct task_struct *bt = bpf_get_current_task_btf();
+	if (bt->thread_info.status & TS_COMPAT)
 		return 0;
 	__u32 mode = falcoc_mode;
 	__u32 capture = gflags & FALCOC_GATE_CAPTURE;
