@@ -24,7 +24,9 @@ const (
 // exited (it stays visible until the next lifecycle update). Call it
 // before evaluating rules on ev, and [ApplyAfter] after.
 //
-// Failed syscalls change nothing. Events that do not change state are
+// A successful execve by a thread other than the process leader sets
+// ev.Tid to the leader's tid, as the kernel does. Failed syscalls change
+// nothing. Events that do not change state are
 // ignored. Threads that exited in an earlier event are removed first
 // ([state.Table.Flush]).
 func ApplyBefore(t *state.Table, ev *Event) {
@@ -429,7 +431,11 @@ func applyExec(t *state.Table, ev *Event) {
 			info.Vpgid = vpg
 		}
 	}
-	t.Exec(uint64(ev.Ts), ev.Tid, filename, argv, env, *info)
+	// A thread other than the leader that execs takes over the leader's
+	// tid; the event is then the leader's.
+	if th := t.Exec(uint64(ev.Ts), ev.Tid, filename, argv, env, *info); th != nil && th.Tid != ev.Tid {
+		ev.Tid = th.Tid
+	}
 }
 
 func applyOpen(t *state.Table, ev *Event) {

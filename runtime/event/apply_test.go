@@ -80,3 +80,42 @@ func TestApplyCloneBothSides(t *testing.T) {
 		t.Errorf("child = comm %q exe %q cwd %q ppid %d vpid %d args %q", child.Comm(), p.Exe(), p.Cwd(), p.PPid, p.Vpid, p.Args())
 	}
 }
+
+func TestApplyExecFromThread(t *testing.T) {
+	trace := `{"ts": 1, "type": "clone", "tid": 10, "res": 11, "args": {"flags": "CLONE_VM|CLONE_FILES|CLONE_THREAD"}, "proc": {"comm": "app", "exe": "/app"}}
+{"ts": 2, "type": "execve", "tid": 11, "pid": 10, "res": 0, "args": {"exe": "/bin/true", "filename": "/bin/true"}}
+`
+	var tids []int64
+	tab := replay(t, trace, func(i int, ev *Event, tab *state.Table) { tids = append(tids, ev.Tid) })
+	if tids[1] != 10 {
+		t.Errorf("execve by thread 11: event tid after ApplyBefore = %d, want the leader 10", tids[1])
+	}
+	if th := tab.Get(10); th == nil || th.Comm() != "true" || tab.Get(11) != nil {
+		t.Errorf("after exec: leader %v, thread 11 %v", tab.Get(10), tab.Get(11))
+	}
+}
+
+func TestApplyProcRefresh(t *testing.T) {
+	tab := state.NewTable(&state.Options{ProcReadsPerSec: -1})
+	ApplyProc(tab, 1, 7, 7, &ProcContext{Known: KnownComm | KnownExe | KnownArgs | KnownCwd | KnownUID,
+		Comm: "a", Exe: "/bin/a", Args: []string{"1"}, Cwd: "/x", UID: 5})
+	tab.Open(7, 3, "f", OCloexec, 0, AtFDCWD)
+	tab.Open(7, 4, "g", 0, 0, AtFDCWD)
+	// Same image, new name and uid: no exec, descriptors stay.
+	ApplyProc(tab, 2, 7, 7, &ProcContext{Known: KnownComm | KnownExe | KnownUID | KnownVpid, Comm: "b", Exe: "/bin/a", UID: 6, Vpid: 1})
+	th := tab.Get(7)
+	if th.Comm() != "b" || th.Creds.UID != 6 || th.Creds.EUID != 6 || th.Proc().Vpid != 1 || th.Vtid != 1 || th.FD(3) == nil {
+		t.Errorf("refresh: comm %q uid %d euid %d vpid %d vtid %d fd3 %v", th.Comm(), th.Creds.UID, th.Creds.EUID, th.Proc().Vpid, th.Vtid, th.FD(3))
+	}
+	// New arguments: an exec, which closes close-on-exec descriptors.
+	ApplyProc(tab, 3, 7, 7, &ProcContext{Known: KnownArgs, Args: []string{"2"}})
+	th = tab.Get(7)
+	if got := th.Cmdline(); got != "b 2" || th.FD(3) != nil || th.FD(4) == nil || th.Cwd() != "/x" || th.Exe() != "/bin/a" {
+		t.Errorf("exec refresh: cmdline %q fd3 %v fd4 %v cwd %q exe %q", got, th.FD(3), th.FD(4), th.Cwd(), th.Exe())
+	}
+	// A thread of an unknown process creates both.
+	ApplyProc(tab, 4, 21, 20, &ProcContext{Known: KnownComm | KnownPPid, Comm: "w", PPid: 7})
+	if th := tab.Get(21); th == nil || th.Pid() != 20 || tab.Get(20) == nil || th.Proc().PPid != 7 {
+		t.Errorf("thread of a new process: %v", th)
+	}
+}

@@ -101,22 +101,27 @@ func ApplyProc(t *state.Table, ts int64, tid, pid int64, c *ProcContext) {
 	}
 	th := t.Get(tid)
 	created := false
+	leaderCreated := true
 	if th == nil {
 		created = true
+		ppid := int64(0)
+		if c.Known&KnownPPid != 0 {
+			ppid = c.PPid
+		}
 		if tid != pid {
+			// A new thread: its process (created from c first when
+			// unknown) already has the image.
+			leaderCreated = false
 			if t.Get(pid) == nil {
-				ppid := int64(0)
-				if c.Known&KnownPPid != 0 {
-					ppid = c.PPid
+				lc := *c
+				lc.Known &^= KnownVtid
+				ApplyProc(t, ts, pid, pid, &lc)
+				if t.Get(pid) == nil {
+					t.Fork(start, ppid, pid, pid, 0)
 				}
-				t.Fork(start, ppid, pid, pid, 0)
 			}
 			th = t.Fork(start, pid, tid, pid, state.CloneThread|state.CloneVM|state.CloneFiles|state.CloneFS)
 		} else {
-			ppid := int64(0)
-			if c.Known&KnownPPid != 0 {
-				ppid = c.PPid
-			}
 			th = t.Fork(start, ppid, tid, pid, 0)
 		}
 		if th == nil {
@@ -127,14 +132,17 @@ func ApplyProc(t *state.Table, ts int64, tid, pid int64, c *ProcContext) {
 	if c.Known&KnownCwd != 0 && c.Cwd != p.Cwd() {
 		t.Chdir(tid, c.Cwd)
 	}
-	needExec := created && c.Known&(KnownExe|KnownArgs|KnownEnv|KnownExePath|KnownComm) != 0
-	if c.Known&KnownExe != 0 && c.Exe != p.Exe() ||
+	needExec := created && leaderCreated && c.Known&(KnownExe|KnownArgs|KnownEnv|KnownExePath|KnownComm) != 0
+	if !created && (c.Known&KnownExe != 0 && c.Exe != p.Exe() ||
 		c.Known&KnownExePath != 0 && c.ExePath != p.ExePath() ||
 		c.Known&KnownArgs != 0 && !equalStrings(c.Args, p.Args()) ||
 		c.Known&KnownEnv != 0 && !equalStrings(c.Env, p.Env()) ||
 		c.Known&KnownTTY != 0 && c.TTY != p.TTY ||
-		c.Known&KnownLoginUID != 0 && c.LoginUID != p.LoginUID {
+		c.Known&KnownLoginUID != 0 && c.LoginUID != p.LoginUID) {
 		needExec = true
+	}
+	if created && c.Known&(KnownTTY|KnownLoginUID) != 0 {
+		needExec = needExec || leaderCreated
 	}
 	if needExec {
 		exe, args, env := p.Exe(), p.Args(), p.Env()
@@ -173,13 +181,13 @@ func ApplyProc(t *state.Table, ts int64, tid, pid int64, c *ProcContext) {
 		if info.ExePath != "" {
 			filename = info.ExePath
 		}
-		th = t.Exec(uint64(p.ExecTS), tid, filename, argv, env, *info)
-		if th == nil {
+		if th = t.Exec(uint64(p.ExecTS), tid, filename, argv, env, *info); th == nil {
 			return
 		}
 		p = th.Proc()
-	} else if c.Known&KnownComm != 0 && c.Comm != th.Comm() {
-		t.SetComm(tid, c.Comm)
+	}
+	if c.Known&KnownComm != 0 && c.Comm != th.Comm() {
+		t.SetComm(th.Tid, c.Comm)
 	}
 	if c.Known&(KnownUID|KnownGID|KnownEUID|KnownEGID|KnownCaps) != 0 {
 		cr, caps := th.Creds, th.Caps
@@ -204,13 +212,13 @@ func ApplyProc(t *state.Table, ts int64, tid, pid int64, c *ProcContext) {
 		if c.Known&KnownCaps != 0 {
 			caps = c.Caps
 		}
-		t.SetCreds(tid, cr, caps)
+		t.SetCreds(th.Tid, cr, caps)
 	}
 	if c.Known&KnownCgroups != 0 {
-		t.SetCgroups(tid, c.Cgroups)
+		t.SetCgroups(th.Tid, c.Cgroups)
 	}
 	if c.Known&KnownSession != 0 {
-		t.SetSession(tid, c.Pgid, c.Vpgid, c.Sid)
+		t.SetSession(th.Tid, c.Pgid, c.Vpgid, c.Sid)
 	}
 	if c.Known&(KnownVpid|KnownVtid) != 0 {
 		vtid, vpid := th.Vtid, p.Vpid
@@ -219,11 +227,11 @@ func ApplyProc(t *state.Table, ts int64, tid, pid int64, c *ProcContext) {
 		}
 		if c.Known&KnownVpid != 0 {
 			vpid = c.Vpid
-			if c.Known&KnownVtid == 0 && tid == pid {
+			if c.Known&KnownVtid == 0 && th.Tid == pid {
 				vtid = vpid
 			}
 		}
-		t.SetVirtualIDs(tid, vtid, vpid)
+		t.SetVirtualIDs(th.Tid, vtid, vpid)
 	}
 }
 
