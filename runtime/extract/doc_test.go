@@ -20,7 +20,7 @@ func TestReplayFormatDocExample(t *testing.T) {
 	runTrace(t, testDeps(t), example, map[int]map[string]string{
 		2: {
 			"proc.name": "cat", "proc.pname": "bash", "fd.name": "/etc/shadow", "evt.arg.flags": "O_RDONLY|O_CLOEXEC",
-			"evt.args": "fd=3(<f>/etc/shadow) dirfd=-100(AT_FDCWD) name=/etc/shadow flags=524288(O_RDONLY|O_CLOEXEC)",
+			"evt.args":  "fd=3(<f>/etc/shadow) dirfd=-100(AT_FDCWD) name=/etc/shadow flags=524288(O_RDONLY|O_CLOEXEC)",
 			"user.name": "alice", "proc.tty": "34816",
 		},
 		3: {"fd.name": "/etc/shadow"},
