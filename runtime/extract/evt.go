@@ -45,7 +45,10 @@ func evtFields(r map[string]builder) {
 	r["evt.num"] = uintF(func(e *Env) (uint64, bool) { return e.ev.Num, true })
 	r["evt.time"] = timeF("15:04:05.000000000", false)
 	r["evt.time.s"] = timeF("15:04:05", false)
-	r["evt.time.iso8601"] = timeF("2006-01-02T15:04:05.000000000Z", true)
+	r["evt.time.iso8601"] = renderF(func(e *Env, dst []byte) ([]byte, bool) {
+		dst = appendTime(dst, e.ev.Ts, "2006-01-02T15:04:05.000000000", true)
+		return append(dst, "+0000"...), true
+	})
 	r["evt.datetime"] = timeF("2006-01-02 15:04:05.000000000", false)
 	r["evt.datetime.s"] = timeF("2006-01-02 15:04:05", false)
 	r["evt.rawtime"] = uintF(func(e *Env) (uint64, bool) { return uint64(e.ev.Ts), true })

@@ -254,7 +254,7 @@ func TestProcessTree(t *testing.T) {
 			"evt.type": "openat", "evt.arg.flags": "O_RDONLY|O_CLOEXEC", "evt.arg.fd": "<f>/home/alice/work/data/in.txt",
 			"evt.arg[1]": "AT_FDCWD", "evt.rawarg.flags": "524288", "evt.is_open_read": "true",
 			"evt.is_open_write": "false", "evt.num": "9", "evt.rawtime": "9000", "evt.reltime": "8000",
-			"evt.deltatime": "1000", "evt.dir": "<", "evt.hostname": "node1", "evt.category": "file",
+			"evt.deltatime": "1000", "evt.time.iso8601": "1970-01-01T00:00:00.000009000+0000", "evt.rawtime.s": "0", "evt.rawtime.ns": "9000", "evt.dir": "<", "evt.hostname": "node1", "evt.category": "file",
 			"container.id": "host", "container.name": "host", "container.type": "host", "container.image": "<missing>",
 			"evt.args": "fd=3(<f>/home/alice/work/data/in.txt) dirfd=-100(AT_FDCWD) name=data/in.txt flags=524288(O_RDONLY|O_CLOEXEC)",
 		},
