@@ -183,7 +183,11 @@ func (o *RunOptions) Run(ctx context.Context) error {
 	}
 	defer outs.Close()
 
-	table := state.NewTable(nil)
+	tableOpts := &state.Options{}
+	if o.Trace != "" {
+		tableOpts.ProcReadsPerSec = -1 // a replay must not mix in this host's /proc
+	}
+	table := state.NewTable(tableOpts)
 	eng, err := engine.New(lr.Art, engine.Options{
 		Table:       table,
 		Users:       state.NewUsers(nil),

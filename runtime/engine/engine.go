@@ -46,11 +46,11 @@ type Options struct {
 	// The zero value is Emergency: set it, or use output.PriorityDebug
 	// to keep every rule.
 	MinPriority output.Priority
-	// ClauseRules maps each kernel clause bit to the rule it belongs to
-	// (index into the artifact's rules). When set, only rules with a
-	// surviving bit in the event's mask are evaluated; nil evaluates every
-	// candidate rule of the event type.
-	ClauseRules []int
+	// RuleMasks holds, per rule (index into the artifact's rules), the
+	// kernel clause bits that belong to it. When set, a rule is evaluated
+	// only if one of its bits survived in the event's Mask; nil evaluates
+	// every candidate rule of the event type.
+	RuleMasks [][4]uint64
 	// OnMatch, when set, is called for every match (tests, counters).
 	OnMatch func(rule int, ev *event.Event)
 }
@@ -166,7 +166,7 @@ func (e *Engine) evaluate(ev *event.Event) {
 	e.env.Reset(ev)
 	e.vm.BeginEvent()
 	for _, ri := range cands {
-		if e.opts.ClauseRules != nil && !e.ruleSurvived(int(ri), &ev.Mask) {
+		if e.opts.RuleMasks != nil && !e.ruleSurvived(int(ri), &ev.Mask) {
 			continue
 		}
 		r := &e.art.Rules[ri]
@@ -193,12 +193,11 @@ func (e *Engine) evaluate(ev *event.Event) {
 
 // ruleSurvived reports whether any clause bit of rule ri is set in mask.
 func (e *Engine) ruleSurvived(ri int, mask *[4]uint64) bool {
-	for bit, r := range e.opts.ClauseRules {
-		if r == ri && mask[bit>>6]&(1<<(bit&63)) != 0 {
-			return true
-		}
+	if ri >= len(e.opts.RuleMasks) {
+		return true // a rule the plan does not cover is never dropped
 	}
-	return false
+	m := &e.opts.RuleMasks[ri]
+	return m[0]&mask[0]|m[1]&mask[1]|m[2]&mask[2]|m[3]&mask[3] != 0
 }
 
 // emit renders the rule's output for the current event and sends it.

@@ -114,7 +114,7 @@ func TestRuleMatching(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			sink := &lines{}
 			e, err := engine.New(art, engine.Options{
-				Table: state.NewTable(nil), Users: usersDir(t), Hostname: "h",
+				Table: state.NewTable(&state.Options{ProcReadsPerSec: -1}), Users: usersDir(t), Hostname: "h",
 				Sink: sink, MatchAll: tc.matchAll, MinPriority: tc.minPrio,
 			})
 			if err != nil {
@@ -160,7 +160,7 @@ func BenchmarkProcess(b *testing.B) {
 		{"match", "/secret3/key"},
 	} {
 		b.Run(tc.name, func(b *testing.B) {
-			e, err := engine.New(art, engine.Options{Table: state.NewTable(nil), Users: usersDir(b), MinPriority: output.PriorityDebug, Sink: discard{}})
+			e, err := engine.New(art, engine.Options{Table: state.NewTable(&state.Options{ProcReadsPerSec: -1}), Users: usersDir(b), MinPriority: output.PriorityDebug, Sink: discard{}})
 			if err != nil {
 				b.Fatal(err)
 			}
