@@ -3,11 +3,161 @@ package cli
 import (
 	"context"
 	"errors"
+	"fmt"
+	"io"
+	"os"
+	"sort"
 
+	"github.com/cilium/ebpf"
+
+	"github.com/falcoc/falcoc/bpf"
+	"github.com/falcoc/falcoc/compiler/catalog"
 	"github.com/falcoc/falcoc/runtime/engine"
+	"github.com/falcoc/falcoc/runtime/event"
+	"github.com/falcoc/falcoc/runtime/live"
 )
 
-// live watches the kernel. (Being wired to bpf/.)
+// btfPath is where the kernel exposes its BTF.
+const btfPath = "/sys/kernel/btf/vmlinux"
+
+// topSyscalls is how many syscalls the final counters list.
+const topSyscalls = 10
+
+func prefilterMode(s string) bpf.Mode {
+	switch s {
+	case "off":
+		return bpf.ModeOff
+	case "evttype":
+		return bpf.ModeEvttype
+	}
+	return bpf.ModeFull
+}
+
+// live watches the kernel: it loads and attaches the capture, seeds the
+// process table from /proc, and runs the engine on every event until ctx
+// is done; then it prints the kernel and source counters.
 func (o *RunOptions) live(ctx context.Context, eng *engine.Engine, lr *loadedRules) error {
-	return &ExitError{Code: 1, Err: errors.New("live capture is not wired yet; use -e TRACE")}
+	if os.Geteuid() != 0 {
+		return &ExitError{Code: 1, Err: errors.New("live capture needs root (CAP_BPF, CAP_PERFMON)")}
+	}
+	if _, err := os.Stat(btfPath); err != nil {
+		return &ExitError{Code: 1, Err: fmt.Errorf("live capture needs kernel BTF at %s: %w", btfPath, err)}
+	}
+	var w *event.Writer
+	if o.Capture != "" {
+		f, err := os.Create(o.Capture)
+		if err != nil {
+			return &ExitError{Code: 1, Err: fmt.Errorf("--capture: %w", err)}
+		}
+		defer f.Close()
+		w = event.NewWriter(f)
+		defer w.Flush()
+	}
+
+	src, err := live.Open(&live.Options{
+		RingBufferSize: o.RingBufferSize,
+		Mode:           prefilterMode(o.Prefilter),
+		Tables:         live.EvttypeTables(lr.Art),
+	})
+	if err != nil {
+		var ve *ebpf.VerifierError
+		if errors.As(err, &ve) {
+			fmt.Fprintf(o.errOut, "%+v\n", ve)
+		}
+		return &ExitError{Code: 1, Err: fmt.Errorf("live capture: %w", err)}
+	}
+	defer src.Close()
+
+	table := eng.Table()
+	seed, err := table.Seed()
+	if err != nil {
+		return &ExitError{Code: 1, Err: err}
+	}
+	// Make sure an event flows (close is always sent) so that "ready"
+	// means the whole path works.
+	if f, err := os.Open("/"); err == nil {
+		f.Close()
+	}
+
+	var ev event.Event
+	ready := false
+	var runErr error
+	for {
+		err := src.Next(ctx, &ev)
+		if err != nil {
+			if ctx.Err() == nil {
+				runErr = &ExitError{Code: 1, Err: fmt.Errorf("live capture: %w", err)}
+			}
+			break
+		}
+		if !ready {
+			ready = true
+			fmt.Fprintf(o.errOut, "falco-run: live capture ready (prefilter %s, %d processes and %d threads from /proc)\n",
+				o.Prefilter, seed.Processes, seed.Threads)
+		}
+		if w != nil {
+			if werr := w.Write(&ev, table.Lookup(ev.Tid)); werr != nil && runErr == nil {
+				runErr = &ExitError{Code: 1, Err: fmt.Errorf("--capture: %w", werr)}
+			}
+		}
+		eng.Process(&ev)
+	}
+	if w != nil {
+		if err := w.Flush(); err != nil && runErr == nil {
+			runErr = &ExitError{Code: 1, Err: fmt.Errorf("--capture: %w", err)}
+		}
+	}
+	src.Sync()
+	o.printLiveStats(src)
+	return runErr
+}
+
+// printLiveStats prints the kernel counters per stage, the busiest
+// syscalls, and the source's decoding counters.
+func (o *RunOptions) printLiveStats(src *live.Source) {
+	printLiveCounters(o.errOut, src)
+	s := src.Stats()
+	fmt.Fprintf(o.errOut, "Live source: events %d, skipped %d, undecodable %d, malformed records %d\n",
+		s.Events, s.Skipped, s.Undecodable, s.BadRecords)
+}
+
+func printLiveCounters(w io.Writer, src *live.Source) {
+	c, err := src.Counters()
+	if err != nil {
+		fmt.Fprintf(w, "Kernel counters: %v\n", err)
+		return
+	}
+	t := c.Total()
+	fmt.Fprintf(w, "Kernel: hook calls %d, passed gate %d, dropped by prefilter %d, sent %d, lost %d\n",
+		t.Calls, t.GatePass, t.PrefilterDrop, t.Sent, t.Lost)
+	kinds := make([]int, 0, bpf.NumKinds)
+	for k := range c.ByKind {
+		if c.ByKind[k].Calls > 0 {
+			kinds = append(kinds, k)
+		}
+	}
+	sort.SliceStable(kinds, func(i, j int) bool { return c.ByKind[kinds[i]].Calls > c.ByKind[kinds[j]].Calls })
+	if len(kinds) > topSyscalls {
+		kinds = kinds[:topSyscalls]
+	}
+	fmt.Fprintf(w, "%-16s %12s %12s %12s %12s %12s\n", "syscall", "calls", "passed gate", "dropped", "sent", "lost")
+	for _, k := range kinds {
+		s := c.ByKind[k]
+		fmt.Fprintf(w, "%-16s %12d %12d %12d %12d %12d\n", kindName(k), s.Calls, s.GatePass, s.PrefilterDrop, s.Sent, s.Lost)
+	}
+}
+
+func kindName(k int) string {
+	switch k {
+	case bpf.KindFork:
+		return "<fork>"
+	case bpf.KindExec:
+		return "<exec>"
+	case bpf.KindExit:
+		return "<exit>"
+	}
+	if n, ok := catalog.SyscallName(k); ok {
+		return n
+	}
+	return fmt.Sprintf("syscall_%d", k)
 }

@@ -40,6 +40,9 @@ type RunOptions struct {
 	Version       bool     // --version
 	Capture       string   // --capture
 	Prefilter     string   // --prefilter
+	// RingBufferSize is the live capture's ring buffer size in bytes
+	// (hidden flag --ring-buffer-size; 0: the default).
+	RingBufferSize int
 
 	cfg         *config.Config
 	out, errOut io.Writer
@@ -78,6 +81,8 @@ func newCmdRun(s Streams) *cobra.Command {
 	f.BoolVar(&o.Version, "version", false, "print version information and exit")
 	f.StringVar(&o.Capture, "capture", "", "also record every processed event to FILE in the replay format")
 	f.StringVar(&o.Prefilter, "prefilter", "full", "kernel prefilter mode: off, evttype (syscall number only, as Falco) or full")
+	f.IntVar(&o.RingBufferSize, "ring-buffer-size", 0, "live capture ring buffer size in bytes, a power of two (tests)")
+	_ = f.MarkHidden("ring-buffer-size")
 	return c
 }
 

@@ -1,0 +1,152 @@
+package live
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/falcoc/falcoc/bpf"
+	"github.com/falcoc/falcoc/runtime/event"
+	"github.com/falcoc/falcoc/runtime/state/container"
+)
+
+// Options configure [Open].
+type Options struct {
+	// RingBufferSize in bytes (a power of two); 0 is the bpf default.
+	RingBufferSize int
+	// Mode is the prefilter mode.
+	Mode bpf.Mode
+	// Tables are the prefilter tables; nil leaves them empty (only
+	// scheduler events are sent).
+	Tables *bpf.Tables
+	// ProcRoot is where procfs is mounted; default "/proc".
+	ProcRoot string
+	// Containers recognises container cgroups.
+	Containers *container.Parser
+}
+
+// Stats are the source's userspace counters.
+type Stats struct {
+	DecodeStats
+	// BadRecords are records the bpf reader refused (malformed).
+	BadRecords uint64
+	// CgroupErrors are failed updates of the kernel's cgroup class map.
+	CgroupErrors uint64
+}
+
+// Source reads the live kernel: it owns a [bpf.Capture] and decodes its
+// records into events. Only one goroutine may call [Source.Next];
+// [Source.Counters], [Source.Stats] and [Source.Close] may be called from
+// others.
+type Source struct {
+	capt *bpf.Capture
+	dec  *Decoder
+	rec  bpf.Record
+	v    view
+
+	mu           sync.Mutex // guards the stats snapshot
+	snap         Stats
+	badRecords   uint64
+	cgroupErrors uint64
+}
+
+// Open loads and attaches the capture, loads the tables and sets the
+// mode. Errors from [bpf.Load] are wrapped unchanged, so errors.Is with
+// bpf.ErrNotRoot and bpf.ErrNoBTF works, and verifier errors can be
+// printed with %+v.
+func Open(opts *Options) (*Source, error) {
+	if opts == nil {
+		opts = &Options{}
+	}
+	c, err := bpf.Load(&bpf.Options{RingBufferSize: opts.RingBufferSize, Mode: opts.Mode})
+	if err != nil {
+		return nil, err
+	}
+	s := &Source{capt: c}
+	s.dec, err = NewDecoder(&DecoderOptions{
+		ProcRoot:   opts.ProcRoot,
+		Containers: opts.Containers,
+		OnCgroup: func(id uint64, class bpf.ContainerClass) {
+			if c.SetCgroupClass(id, class) != nil {
+				s.cgroupErrors++
+			}
+		},
+	})
+	if err != nil {
+		c.Close()
+		return nil, err
+	}
+	if opts.Tables != nil {
+		if err := c.SetTables(opts.Tables); err != nil {
+			c.Close()
+			return nil, fmt.Errorf("load prefilter tables: %w", err)
+		}
+	}
+	return s, nil
+}
+
+// Capture returns the underlying capture (tables, mode, counters).
+func (s *Source) Capture() *bpf.Capture { return s.capt }
+
+// Next blocks until the next event and decodes it into ev. Records that
+// carry no event are consumed silently (and counted); records that do not
+// decode are counted and skipped. It returns ctx's error once ctx is
+// done, and [bpf.ErrClosed] after [Source.Close].
+func (s *Source) Next(ctx context.Context, ev *event.Event) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	stop := context.AfterFunc(ctx, func() { s.capt.SetDeadline(time.Now()) })
+	defer stop()
+	for {
+		err := s.capt.ReadInto(&s.rec)
+		switch {
+		case err == nil:
+		case errors.Is(err, os.ErrDeadlineExceeded):
+			if cerr := ctx.Err(); cerr != nil {
+				return cerr
+			}
+			continue
+		case errors.Is(err, bpf.ErrBadRecord):
+			s.badRecords++
+			s.publish()
+			continue
+		default:
+			return err
+		}
+		s.v.load(&s.rec)
+		err = s.dec.decode(&s.v, ev)
+		if err == nil {
+			return nil
+		}
+		s.publish()
+	}
+}
+
+// publish copies the counters for [Source.Stats].
+func (s *Source) publish() {
+	s.mu.Lock()
+	s.snap = Stats{DecodeStats: s.dec.stats, BadRecords: s.badRecords, CgroupErrors: s.cgroupErrors}
+	s.mu.Unlock()
+}
+
+// Stats returns the userspace counters as of the last skipped record or
+// the last call to [Source.Sync].
+func (s *Source) Stats() Stats {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.snap
+}
+
+// Sync publishes the current counters; call it from the reading goroutine
+// (e.g. once it stopped reading) before [Source.Stats].
+func (s *Source) Sync() { s.publish() }
+
+// Counters reads the kernel counters.
+func (s *Source) Counters() (bpf.Counters, error) { return s.capt.Counters() }
+
+// Close detaches and frees the capture.
+func (s *Source) Close() error { return s.capt.Close() }
