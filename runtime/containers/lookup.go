@@ -1,0 +1,428 @@
+package containers
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/falcoc/falcoc/runtime/extract"
+	"github.com/falcoc/falcoc/runtime/state/container"
+)
+
+// ErrNotFound is returned by a [Backend] that runs but does not know the
+// container.
+var ErrNotFound = errors.New("container not found")
+
+// ErrUnavailable is returned by a [Backend] whose runtime is not running or
+// not installed (no socket, no command).
+var ErrUnavailable = errors.New("container runtime unavailable")
+
+// Backend fetches the metadata of one container from one runtime.
+// Implementations must honour ctx and be safe for concurrent use.
+type Backend interface {
+	// Name names the backend in errors ("docker", "podman", ...).
+	Name() string
+	// Serves reports whether the backend can know containers of the
+	// given type (a container.type value; "" when the type is unknown).
+	Serves(typ string) bool
+	// Fetch returns the container with the given id (a full id, or a
+	// 12-character prefix, or a containerd name). It returns an error
+	// wrapping [ErrNotFound] or [ErrUnavailable] when it has no answer.
+	Fetch(ctx context.Context, id, typ string) (*extract.Container, error)
+}
+
+// Options configure [New]. The zero value is usable: every field has a
+// default.
+type Options struct {
+	// Backends are asked in order; nil means [DefaultBackends] with the
+	// sockets below.
+	Backends []Backend
+	// DockerSocket is the docker API socket (default
+	// /var/run/docker.sock).
+	DockerSocket string
+	// PodmanSocket is podman's docker-compatible API socket (default
+	// /run/podman/podman.sock); `podman inspect` is used when it is
+	// missing.
+	PodmanSocket string
+	// ContainerdAddress is containerd's socket, given to ctr (default
+	// /run/containerd/containerd.sock).
+	ContainerdAddress string
+	// ContainerdNamespaces are searched for containerd containers
+	// (default "default", "k8s.io").
+	ContainerdNamespaces []string
+	// Workers is the number of concurrent fetches (default 2).
+	Workers int
+	// QueueSize bounds the fetches waiting for a worker (default 256);
+	// requests beyond it are dropped and retried later.
+	QueueSize int
+	// CacheSize bounds the number of containers kept (default 4096); the
+	// oldest entries are evicted first.
+	CacheSize int
+	// Timeout bounds one fetch from one backend (default 5s).
+	Timeout time.Duration
+	// RetryAfter is how long a failed lookup is remembered before the
+	// next attempt (default 10s).
+	RetryAfter time.Duration
+}
+
+func (o *Options) withDefaults() Options {
+	r := *o
+	if r.DockerSocket == "" {
+		r.DockerSocket = "/var/run/docker.sock"
+	}
+	if r.PodmanSocket == "" {
+		r.PodmanSocket = "/run/podman/podman.sock"
+	}
+	if r.ContainerdAddress == "" {
+		r.ContainerdAddress = "/run/containerd/containerd.sock"
+	}
+	if r.ContainerdNamespaces == nil {
+		r.ContainerdNamespaces = []string{"default", "k8s.io"}
+	}
+	if r.Workers <= 0 {
+		r.Workers = 2
+	}
+	if r.QueueSize <= 0 {
+		r.QueueSize = 256
+	}
+	if r.CacheSize <= 0 {
+		r.CacheSize = 4096
+	}
+	if r.Timeout <= 0 {
+		r.Timeout = 5 * time.Second
+	}
+	if r.RetryAfter <= 0 {
+		r.RetryAfter = 10 * time.Second
+	}
+	if r.Backends == nil {
+		r.Backends = DefaultBackends(&r)
+	}
+	return r
+}
+
+// DefaultBackends returns the backends [New] uses when
+// [Options.Backends] is nil: docker, podman, CRI (crictl), containerd.
+func DefaultBackends(o *Options) []Backend {
+	d := o.withDefaultsNoBackends()
+	return []Backend{
+		NewDocker(d.DockerSocket),
+		NewPodman(d.PodmanSocket),
+		NewCRI(),
+		NewContainerd(d.ContainerdAddress, d.ContainerdNamespaces),
+	}
+}
+
+func (o *Options) withDefaultsNoBackends() Options {
+	c := *o
+	c.Backends = []Backend{}
+	return c.withDefaults()
+}
+
+// Stats counts what a [Lookup] did. All counters only grow.
+type Stats struct {
+	Hits      uint64 // Container calls answered from the cache
+	Misses    uint64 // Container calls that found nothing cached
+	Fetches   uint64 // fetches started
+	Found     uint64 // fetches that returned metadata
+	NotFound  uint64 // fetches that no backend could answer
+	Errors    uint64 // backend errors other than not-found/unavailable
+	Dropped   uint64 // fetches dropped because the queue was full
+	Evictions uint64 // cache entries evicted to stay within CacheSize
+}
+
+type entryState uint8
+
+const (
+	statePending entryState = iota
+	stateDone               // ctr is set
+	stateFailed             // failedAt is set
+)
+
+type entry struct {
+	key      string // container.id
+	fullID   string // container.full_id, "" when not known yet
+	typ      string // container.type, "" when not known yet
+	state    entryState
+	ctr      *extract.Container
+	failedAt time.Time
+	done     chan struct{} // closed when the fetch in flight ends
+}
+
+type request struct {
+	e       *entry
+	id, typ string
+}
+
+// Lookup is an asynchronous, cached [extract.ContainerLookup]. Its
+// methods are safe for concurrent use. The *extract.Container values it
+// returns are shared and must not be modified.
+type Lookup struct {
+	opts  Options
+	now   func() time.Time
+	queue chan request
+
+	mu      sync.Mutex
+	entries map[string]*entry
+	order   []string // keys in insertion order, for eviction
+	head    int      // index of the oldest key in order
+	lastErr error
+
+	hits, misses, fetches, found, notFound, errs, dropped, evictions atomic.Uint64
+
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+	once   sync.Once
+}
+
+var _ extract.ContainerLookup = (*Lookup)(nil)
+
+// New starts a Lookup and its workers. opts may be nil. Close it when done.
+func New(opts *Options) *Lookup {
+	if opts == nil {
+		opts = &Options{}
+	}
+	o := opts.withDefaults()
+	ctx, cancel := context.WithCancel(context.Background())
+	l := &Lookup{
+		opts:    o,
+		now:     time.Now,
+		queue:   make(chan request, o.QueueSize),
+		entries: make(map[string]*entry),
+		ctx:     ctx,
+		cancel:  cancel,
+	}
+	for range o.Workers {
+		l.wg.Add(1)
+		go l.worker()
+	}
+	return l
+}
+
+// Close stops the workers, abandoning fetches in flight, and waits for
+// them. Lookups after Close answer from the cache only.
+func (l *Lookup) Close() error {
+	l.once.Do(func() {
+		l.cancel()
+		l.wg.Wait()
+	})
+	return nil
+}
+
+// Container returns the cached metadata of the container whose
+// container.id is id. It never blocks: when nothing is cached it queues a
+// fetch (unless one is in flight, or a failed one is younger than
+// [Options.RetryAfter]) and returns (nil, false).
+func (l *Lookup) Container(id string) (*extract.Container, bool) {
+	if id == "" || id == container.HostID {
+		return nil, false
+	}
+	l.mu.Lock()
+	e := l.entries[id]
+	if e != nil && e.state == stateDone {
+		c := e.ctr
+		l.mu.Unlock()
+		l.hits.Add(1)
+		return c, true
+	}
+	if e == nil {
+		e = l.insert(id)
+		l.schedule(e)
+	} else if e.state == stateFailed && l.now().Sub(e.failedAt) >= l.opts.RetryAfter {
+		l.schedule(e)
+	}
+	l.mu.Unlock()
+	l.misses.Add(1)
+	return nil, false
+}
+
+// Prefetch starts fetching the metadata of a container the engine has just
+// seen, identified by its container.full_id and container.type (as the
+// cgroup parser gives them). It never blocks and does nothing for host
+// processes or containers already cached or being fetched.
+func (l *Lookup) Prefetch(fullID, typ string) {
+	if fullID == "" || fullID == container.HostID || typ == container.TypeHost {
+		return
+	}
+	key := shortID(fullID)
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	e := l.entries[key]
+	if e == nil {
+		e = l.insert(key)
+		e.fullID, e.typ = fullID, typ
+		l.schedule(e)
+		return
+	}
+	if e.fullID == "" {
+		// Learnt more than a bare Container(id) call knew: retry now
+		// with it if the last attempt failed.
+		e.fullID, e.typ = fullID, typ
+		if e.state == stateFailed {
+			l.schedule(e)
+		}
+	}
+}
+
+// Wait is [Lookup.Container] that waits up to d for a fetch in flight (or
+// one it starts) to end. It is meant for tests; the event path must use
+// Container.
+func (l *Lookup) Wait(id string, d time.Duration) (*extract.Container, bool) {
+	deadline := time.NewTimer(d)
+	defer deadline.Stop()
+	for {
+		if c, ok := l.Container(id); ok {
+			return c, true
+		}
+		l.mu.Lock()
+		e := l.entries[id]
+		var done chan struct{}
+		if e != nil && e.state == statePending {
+			done = e.done
+		}
+		l.mu.Unlock()
+		if done == nil {
+			return nil, false
+		}
+		select {
+		case <-done:
+		case <-deadline.C:
+			return nil, false
+		}
+	}
+}
+
+// Stats returns the counters.
+func (l *Lookup) Stats() Stats {
+	return Stats{
+		Hits: l.hits.Load(), Misses: l.misses.Load(), Fetches: l.fetches.Load(),
+		Found: l.found.Load(), NotFound: l.notFound.Load(), Errors: l.errs.Load(),
+		Dropped: l.dropped.Load(), Evictions: l.evictions.Load(),
+	}
+}
+
+// LastError returns the last backend error other than not-found or
+// unavailable, or nil.
+func (l *Lookup) LastError() error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.lastErr
+}
+
+// insert adds an entry for key, evicting the oldest beyond CacheSize.
+// l.mu is held.
+func (l *Lookup) insert(key string) *entry {
+	for len(l.entries) >= l.opts.CacheSize && l.head < len(l.order) {
+		old := l.order[l.head]
+		l.order[l.head] = ""
+		l.head++
+		if _, ok := l.entries[old]; ok {
+			delete(l.entries, old)
+			l.evictions.Add(1)
+		}
+	}
+	// Compact the order slice once its dead prefix dominates.
+	if l.head > len(l.order)/2 && l.head > 64 {
+		l.order = append(l.order[:0], l.order[l.head:]...)
+		l.head = 0
+	}
+	e := &entry{key: key}
+	l.entries[key] = e
+	l.order = append(l.order, key)
+	return e
+}
+
+// schedule queues a fetch for e without blocking. l.mu is held.
+func (l *Lookup) schedule(e *entry) {
+	e.state = statePending
+	e.done = make(chan struct{})
+	id := e.fullID
+	if id == "" {
+		id = e.key
+	}
+	select {
+	case l.queue <- request{e: e, id: id, typ: e.typ}:
+		l.fetches.Add(1)
+	default:
+		l.dropped.Add(1)
+		// Let the next Container call try again.
+		e.state = stateFailed
+		e.failedAt = l.now().Add(-l.opts.RetryAfter)
+		close(e.done)
+	}
+}
+
+func (l *Lookup) worker() {
+	defer l.wg.Done()
+	for {
+		select {
+		case <-l.ctx.Done():
+			return
+		case r := <-l.queue:
+			c, err := l.fetch(r.id, r.typ)
+			l.mu.Lock()
+			if c != nil {
+				r.e.ctr, r.e.state = c, stateDone
+			} else {
+				r.e.state, r.e.failedAt = stateFailed, l.now()
+			}
+			if err != nil {
+				l.lastErr = err
+			}
+			close(r.e.done)
+			l.mu.Unlock()
+		}
+	}
+}
+
+// fetch asks each backend that serves typ, in order, until one answers. It
+// returns the last error that was neither not-found nor unavailable.
+func (l *Lookup) fetch(id, typ string) (*extract.Container, error) {
+	var lastErr error
+	for _, b := range l.opts.Backends {
+		if !b.Serves(typ) {
+			continue
+		}
+		ctx, cancel := context.WithTimeout(l.ctx, l.opts.Timeout)
+		c, err := safeFetch(ctx, b, id, typ)
+		cancel()
+		if err == nil && c != nil {
+			if c.ID == "" {
+				c.ID = shortID(c.FullID)
+			}
+			if typ != "" {
+				// The cgroup layout decides container.type.
+				c.Type = typ
+			}
+			l.found.Add(1)
+			return c, lastErr
+		}
+		if err != nil && !errors.Is(err, ErrNotFound) && !errors.Is(err, ErrUnavailable) {
+			l.errs.Add(1)
+			lastErr = err
+		}
+		if l.ctx.Err() != nil {
+			break
+		}
+	}
+	l.notFound.Add(1)
+	return nil, lastErr
+}
+
+// safeFetch calls b.Fetch and turns a panic into an error, so that a
+// broken backend cannot stop a worker.
+func safeFetch(ctx context.Context, b Backend, id, typ string) (c *extract.Container, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			c, err = nil, fmt.Errorf("%s: fetch %s: panic: %v", b.Name(), id, r)
+		}
+	}()
+	c, err = b.Fetch(ctx, id, typ)
+	if err != nil {
+		return nil, err
+	}
+	return c, nil
+}
