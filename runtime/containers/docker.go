@@ -222,10 +222,15 @@ func (in *dockerInspect) container(img *dockerImage) *extract.Container {
 	if img != nil && isImageID(ref, in.Image) && len(img.RepoTags) > 0 {
 		ref = img.RepoTags[0]
 	}
-	var f imageFields
-	setImage(&f, ref)
-	c.Image, c.ImageRepository, c.ImageTag, c.ImageDigest = f.image, f.repo, f.tag, f.digest
-	if c.ImageDigest == "" && img != nil {
+	if isImageID(ref, in.Image) {
+		// No name known for the image: no repository or tag.
+		c.Image = ref
+	} else {
+		var f imageFields
+		setImage(&f, ref)
+		c.Image, c.ImageRepository, c.ImageTag, c.ImageDigest = f.image, f.repo, f.tag, f.digest
+	}
+	if c.ImageDigest == "" && img != nil && c.ImageRepository != "" {
 		c.ImageDigest = repoDigest(img.RepoDigests, c.ImageRepository)
 	}
 	for _, m := range in.Mounts {
