@@ -1,0 +1,49 @@
+// Package prefilter plans the kernel prefilter: for every enabled syscall
+// rule it decides, with only what the kernel can see, when the rule can
+// still be true, and turns that into the tables the fixed eBPF program
+// consults (gate per syscall, then one lookup per dimension, ANDed).
+//
+// # Partial evaluation
+//
+// A rule's condition is evaluated once per syscall it may match. Every
+// comparison becomes one of:
+//
+//   - a constant, when the syscall alone decides it (evt.type);
+//   - a kernel atom over one dimension (comm, euid, container class, open
+//     flags class, path), whose outcome is computed per region of that
+//     dimension (a table key, the default entry, or "unknown");
+//   - opaque, when the kernel cannot see the field: it may be true or
+//     false, and is dropped (widened to true) wherever it appears.
+//
+// The result is put in disjunctive normal form: each conjunction is a
+// kernel clause with its own bit in the 256-bit mask. A clause's bit is set
+// in a table entry when the clause can be true for some event that the
+// entry matches. The kernel passes an event when gate & dim1 & dim2 ... is
+// not zero.
+//
+// # Soundness
+//
+// The kernel may drop an event only when every rule is false for it. The
+// planner keeps that promise by over-approximating at each step:
+//
+//   - Falco's missing-value rule: a comparison on a field with no value is
+//     false, so `not <cmp>` is true. Every kernel-mapped field may be
+//     missing in userspace (the thread or descriptor can be unknown to the
+//     state tables), so every atom can be false in every region, and a
+//     negated atom can always be true: negations never narrow.
+//   - A region where an atom's value cannot be decided counts as "true or
+//     false".
+//   - Too many clauses for a rule, or more than 256 clauses in all, are
+//     merged: a merged clause is true wherever one of its parts is.
+//   - Facts the kernel cannot trust (a relative or unnormalised path, a
+//     path longer than [PathMax], an unknown cgroup) use the Unknown entry,
+//     which holds every clause.
+//
+// The field mapping, and what each mapping assumes about the runtime, is
+// listed in mapping.go. [Judge] simulates the kernel program on a
+// [KernelView]; the property test checks that whenever the VM says a rule
+// is true, Judge keeps a bit of that rule.
+//
+// Plans are plain values: deterministic for a given input, safe for
+// concurrent reads, and serialisable with [Plan.MarshalBinary].
+package prefilter

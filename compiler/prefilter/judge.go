@@ -1,0 +1,223 @@
+package prefilter
+
+import "strings"
+
+// ContainerClass is what the kernel's cgroup table says about the task.
+type ContainerClass uint8
+
+// Container classes.
+const (
+	ContainerHost ContainerClass = iota
+	ContainerInside
+	ContainerUnknown // cgroup id not in the table
+)
+
+// KernelView is what the kernel program sees of one syscall exit.
+type KernelView struct {
+	// Syscall is the x86_64 syscall id.
+	Syscall int
+	// Comm is the task name (the kernel keeps at most 15 bytes; a NUL ends
+	// it).
+	Comm string
+	// EUID is the effective uid.
+	EUID      uint32
+	Container ContainerClass
+	// OpenFlags is the flags argument of open, openat and openat2
+	// (open_how.flags); creat implies O_CREAT|O_WRONLY|O_TRUNC.
+	OpenFlags uint64
+	// Path is the first path argument as user memory holds it (a NUL ends
+	// it); PathUnreadable is true when it could not be read.
+	Path           string
+	PathUnreadable bool
+	// Arg0 is the first syscall argument (the ptrace request).
+	Arg0 uint64
+}
+
+// Linux open flags the kernel program looks at.
+const (
+	oAccMode = 0o3
+	oWronly  = 0o1
+	oRdwr    = 0o2
+	oCreat   = 0o100
+	oTrunc   = 0o1000
+	oTmpfile = 0o20000000
+)
+
+// OpenClass returns the open flags class the kernel computes from flags.
+func OpenClass(flags uint64) int {
+	c := 0
+	acc := flags & oAccMode
+	if acc == 0 || acc == oRdwr {
+		c |= OpenRead
+	}
+	if acc == oWronly || acc == oRdwr {
+		c |= OpenWrite
+	}
+	if flags&(oCreat|oTmpfile) != 0 {
+		c |= OpenCreate
+	}
+	if flags&oTrunc != 0 {
+		c |= OpenTrunc
+	}
+	return c
+}
+
+// PathKnown reports whether the kernel matches path (the string as read)
+// against the path table: at most [PathMax] bytes, absolute, without "//",
+// "/./", "/../" and not ending in "/." or "/..". A trailing "/" is
+// accepted.
+func PathKnown(p string) bool {
+	if i := strings.IndexByte(p, 0); i >= 0 {
+		p = p[:i]
+	}
+	if len(p) == 0 || len(p) > PathMax || p[0] != '/' {
+		return false
+	}
+	st := 0 // 0 after '/', 1 after "/.", 2 after "/..", 3 otherwise
+	for i := 1; i < len(p); i++ {
+		switch c := p[i]; {
+		case c == '/':
+			if st != 3 {
+				return false
+			}
+			st = 0
+		case c == '.':
+			if st < 2 {
+				st++
+			} else {
+				st = 3
+			}
+		default:
+			st = 3
+		}
+	}
+	return st == 0 || st == 3
+}
+
+// pathArg reports whether the kernel reads a first path argument for the
+// syscall (capture.c path_args).
+func pathArg(id int) bool {
+	switch id {
+	case 2, 85, 87, 83, 84, 90, 80, 76, 92, 94, 133, 161, 166, // first argument
+		257, 437, 263, 258, 268, 452, 260, 259, // second argument
+		86, 88, 82, 165, 265, 264, 316, 266: // two paths
+		return true
+	}
+	return false
+}
+
+func isExec(id int) bool { return id == 59 || id == 322 }
+
+func isSock(id int) bool {
+	switch id {
+	case 42, 43, 44, 46, 49, 50, 288:
+		return true
+	}
+	return false
+}
+
+// Judge simulates the kernel program (capture.c, full prefilter mode) on
+// one syscall exit and returns the clause mask the event would carry; a
+// zero mask means the prefilter drops it (unless [Tables.Always] lists the
+// syscall, see [Plan.Sends]). The exe and sock dimensions are never
+// planned, so their default masks apply.
+func Judge(p *Plan, v KernelView) Mask {
+	t := &p.Tables
+	if v.Syscall < 0 || v.Syscall >= numSyscalls {
+		return Mask{}
+	}
+	m := t.Gate[v.Syscall]
+	if m.IsZero() {
+		return m
+	}
+	dims := t.DimsPerSyscall[v.Syscall]
+	if dims&DimComm != 0 {
+		c := v.Comm
+		if i := strings.IndexByte(c, 0); i >= 0 {
+			c = c[:i]
+		}
+		if len(c) > CommMax {
+			c = c[:CommMax]
+		}
+		if x, ok := t.Comm[c]; ok && c != "" {
+			m = m.And(x)
+		} else {
+			m = m.And(t.CommDefault)
+		}
+	}
+	if dims&DimUID != 0 {
+		if x, ok := t.UID[v.EUID]; ok {
+			m = m.And(x)
+		} else {
+			m = m.And(t.UIDDefault)
+		}
+	}
+	if dims&DimContainer != 0 {
+		switch v.Container {
+		case ContainerHost:
+			m = m.And(t.ContainerHost)
+		case ContainerInside:
+			m = m.And(t.ContainerInside)
+		default:
+			m = m.And(t.ContainerUnknown)
+		}
+	}
+	if dims&DimPtrace != 0 {
+		if x, ok := t.Ptrace[uint32(v.Arg0)]; ok {
+			m = m.And(x)
+		} else {
+			m = m.And(t.PtraceDefault)
+		}
+	}
+	switch {
+	case isExec(v.Syscall):
+		if dims&DimExe != 0 {
+			if v.PathUnreadable || !PathKnown(v.Path) {
+				m = m.And(t.ExeUnknown)
+			} else {
+				m = m.And(t.ExeDefault)
+			}
+		}
+	case isSock(v.Syscall):
+		if dims&DimSock != 0 {
+			m = m.And(t.SockUnknown)
+		}
+	case pathArg(v.Syscall):
+		if isOpenFamily(v.Syscall) && dims&DimOpenFlags != 0 {
+			flags := v.OpenFlags
+			if v.Syscall == sysCreat {
+				flags = oCreat | oWronly | oTrunc
+			}
+			m = m.And(t.OpenFlags[OpenClass(flags)])
+		}
+		if dims&DimPath != 0 {
+			m = m.And(lookupPath(t, v))
+		}
+	}
+	return m
+}
+
+func lookupPath(t *Tables, v KernelView) Mask {
+	p := v.Path
+	if i := strings.IndexByte(p, 0); i >= 0 {
+		p = p[:i]
+	}
+	if v.PathUnreadable || !PathKnown(p) {
+		return t.PathUnknown
+	}
+	if x, ok := t.PathExact[p]; ok {
+		return x
+	}
+	for l := len(p); l > 0; l-- {
+		if x, ok := t.PathPrefix[p[:l]]; ok {
+			return x
+		}
+	}
+	return t.PathDefault
+}
+
+// Sends reports whether the kernel sends the event in full prefilter
+// mode: some clause survives, or the syscall is always sent.
+func (p *Plan) Sends(v KernelView) bool {
+	return !Judge(p, v).IsZero() || (v.Syscall >= 0 && p.Tables.Always[v.Syscall])
+}

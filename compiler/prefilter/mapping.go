@@ -1,0 +1,423 @@
+package prefilter
+
+import (
+	"path"
+	"regexp"
+	"strings"
+
+	"github.com/falcoc/falcoc/compiler/check"
+	"github.com/falcoc/falcoc/compiler/syntax"
+)
+
+// The field mapping: which comparisons the kernel can judge, on which
+// syscalls, and from which fact.
+//
+//	field          syscalls                   kernel fact           assumption about userspace
+//	evt.type       all                        the syscall id        exact
+//	proc.name      all                        task comm (15 bytes)  the thread's comm is kept equal to the
+//	                                                                kernel's (exec, prctl PR_SET_NAME)
+//	user.uid       all                        cred->euid            user.uid is the effective uid, kept by
+//	                                                                exec and the setuid family
+//	container.id   all                        cgroup class          "host" exactly when the cgroup table
+//	                                                                says host; any other id inside
+//	evt.is_open_read/write  open, openat,     open flags class      computed from the same flags
+//	                        openat2, creat
+//	fd.name        open, openat, openat2,     first path argument   fd.name is the argument cleaned
+//	fd.directory   creat                      (absolute, clean)     (a trailing '/' dropped)
+//
+// Every other comparison is opaque to the kernel. Not planned, on purpose:
+//   - fd.*port, fd.sockfamily on connect/bind/sendto: userspace takes the
+//     remote end from its descriptor table, updated only when connect
+//     succeeds, while the kernel sees the address passed by the caller
+//     whatever the result; they can differ, so the sock dimension is unused.
+//   - proc.exepath/proc.exe on execve: the kernel sees the filename as
+//     passed (relative, through symlinks), proc.exepath is the resolved
+//     executable and proc.exe is argv[0]; no field is provably equal, so the
+//     exe dimension is unused.
+//   - evt.arg.flags and evt.arg.request: their rendering lives in the
+//     runtime's flag tables, which the compiler must not import.
+//
+// Every mapped field may be missing in userspace (an unknown thread or
+// descriptor), which makes the comparison false: so a negated comparison is
+// never narrowed by the kernel.
+
+// Syscall ids (x86_64) the mapping refers to.
+const (
+	sysOpen    = 2
+	sysCreat   = 85
+	sysOpenat  = 257
+	sysOpenat2 = 437
+)
+
+func isOpenFamily(id int) bool {
+	return id == sysOpen || id == sysCreat || id == sysOpenat || id == sysOpenat2
+}
+
+type atomKind uint8
+
+const (
+	akComm atomKind = iota + 1
+	akUID
+	akContainer
+	akOpenRead
+	akOpenWrite
+	akFdName
+	akFdDir
+)
+
+func (k atomKind) dim() Dim {
+	switch k {
+	case akComm:
+		return DimComm
+	case akUID:
+		return DimUID
+	case akContainer:
+		return DimContainer
+	case akOpenRead, akOpenWrite:
+		return DimOpenFlags
+	}
+	return DimPath
+}
+
+// atom is a comparison the kernel can judge on one dimension.
+type atom struct {
+	kind atomKind
+	op   syntax.Op
+	strs []string
+	nums []uint64
+	b    []bool
+	re   *regexp.Regexp
+	text string
+}
+
+// outcome of classifying a comparison for one syscall.
+type outcome uint8
+
+const (
+	outOpaque outcome = iota
+	outTrue
+	outFalse
+	outAtom
+)
+
+// classify decides what a comparison is for the kernel on syscall sys
+// (named name).
+func classify(c *check.Cmp, sys int, name string) (outcome, *atom) {
+	l := c.Left
+	if l == nil || l.Kind != check.OperandField || l.Field == nil || c.Right != nil || c.Mod != syntax.ModNone {
+		return outOpaque, nil
+	}
+	if l.HasArg && l.Field.Name != "evt.type" {
+		return outOpaque, nil
+	}
+	var kind atomKind
+	switch l.Field.Name {
+	case "evt.type":
+		if l.HasArg {
+			return outOpaque, nil
+		}
+		a, ok := newStrAtom(0, c)
+		if !ok {
+			return outOpaque, nil
+		}
+		if a.evalStr(name) {
+			return outTrue, nil
+		}
+		return outFalse, nil
+	case "proc.name":
+		kind = akComm
+	case "user.uid":
+		kind = akUID
+	case "container.id":
+		kind = akContainer
+	case "evt.is_open_read":
+		kind = akOpenRead
+	case "evt.is_open_write":
+		kind = akOpenWrite
+	case "fd.name":
+		kind = akFdName
+	case "fd.directory":
+		kind = akFdDir
+	default:
+		return outOpaque, nil
+	}
+	if (kind == akOpenRead || kind == akOpenWrite || kind == akFdName || kind == akFdDir) && !isOpenFamily(sys) {
+		return outOpaque, nil
+	}
+	var a *atom
+	var ok bool
+	switch kind {
+	case akUID:
+		a, ok = newNumAtom(c)
+	case akOpenRead, akOpenWrite:
+		a, ok = newBoolAtom(c)
+	default:
+		a, ok = newStrAtom(kind, c)
+	}
+	if !ok {
+		return outOpaque, nil
+	}
+	a.kind = kind
+	a.text = check.Format(c)
+	return outAtom, a
+}
+
+func newStrAtom(kind atomKind, c *check.Cmp) (*atom, bool) {
+	a := &atom{kind: kind, op: c.Op}
+	switch c.Op {
+	case syntax.OpEq, syntax.OpEqEq, syntax.OpNe, syntax.OpIn, syntax.OpStartsWith, syntax.OpEndsWith,
+		syntax.OpContains, syntax.OpLt, syntax.OpLe, syntax.OpGt, syntax.OpGe, syntax.OpExists:
+	case syntax.OpRegex:
+		if len(c.Values) != 1 {
+			return nil, false
+		}
+		re, err := regexp.Compile(c.Values[0].Regex)
+		if err != nil {
+			return nil, false
+		}
+		a.re = re
+	case syntax.OpPmatch:
+		if kind != akFdName && kind != akFdDir {
+			return nil, false
+		}
+		for _, v := range c.Values {
+			if _, ok := pmatchPath(v.Text); !ok {
+				return nil, false
+			}
+		}
+	default:
+		return nil, false
+	}
+	if c.Op != syntax.OpExists && c.Op != syntax.OpIn && c.Op != syntax.OpPmatch && len(c.Values) != 1 {
+		return nil, false
+	}
+	for _, v := range c.Values {
+		a.strs = append(a.strs, v.Text)
+	}
+	return a, true
+}
+
+func newNumAtom(c *check.Cmp) (*atom, bool) {
+	a := &atom{op: c.Op}
+	switch c.Op {
+	case syntax.OpEq, syntax.OpEqEq, syntax.OpNe, syntax.OpLt, syntax.OpLe, syntax.OpGt, syntax.OpGe:
+		if len(c.Values) != 1 {
+			return nil, false
+		}
+	case syntax.OpIn, syntax.OpExists:
+	default:
+		return nil, false
+	}
+	for _, v := range c.Values {
+		a.nums = append(a.nums, v.Uint)
+	}
+	return a, true
+}
+
+func newBoolAtom(c *check.Cmp) (*atom, bool) {
+	a := &atom{op: c.Op}
+	switch c.Op {
+	case syntax.OpEq, syntax.OpEqEq, syntax.OpNe:
+		if len(c.Values) != 1 {
+			return nil, false
+		}
+	case syntax.OpIn, syntax.OpExists:
+	default:
+		return nil, false
+	}
+	for _, v := range c.Values {
+		a.b = append(a.b, v.Bool)
+	}
+	return a, true
+}
+
+// pmatchPath returns the path a pmatch value stands for, when the kernel
+// can reason about it: absolute, no wildcard, no "." or ".." component.
+// Repeated and trailing slashes are dropped as the VM's prefix tree does.
+func pmatchPath(v string) (string, bool) {
+	if v == "" || v[0] != '/' || strings.ContainsAny(v, "*?[]\\") {
+		return "", false
+	}
+	var parts []string
+	for _, p := range strings.Split(v[1:], "/") {
+		switch p {
+		case "":
+			continue
+		case ".", "..":
+			return "", false
+		}
+		parts = append(parts, p)
+	}
+	return "/" + strings.Join(parts, "/"), true
+}
+
+// evalStr applies a string atom to a present value s.
+func (a *atom) evalStr(s string) bool {
+	switch a.op {
+	case syntax.OpEq, syntax.OpEqEq, syntax.OpIn:
+		for _, v := range a.strs {
+			if s == v {
+				return true
+			}
+		}
+		return false
+	case syntax.OpNe:
+		return s != a.strs[0]
+	case syntax.OpStartsWith:
+		return strings.HasPrefix(s, a.strs[0])
+	case syntax.OpEndsWith:
+		return strings.HasSuffix(s, a.strs[0])
+	case syntax.OpContains:
+		return strings.Contains(s, a.strs[0])
+	case syntax.OpLt:
+		return s < a.strs[0]
+	case syntax.OpLe:
+		return s <= a.strs[0]
+	case syntax.OpGt:
+		return s > a.strs[0]
+	case syntax.OpGe:
+		return s >= a.strs[0]
+	case syntax.OpExists:
+		return true
+	case syntax.OpRegex:
+		return a.re.MatchString(s)
+	case syntax.OpPmatch:
+		for _, v := range a.strs {
+			p, _ := pmatchPath(v)
+			if p == "/" && strings.HasPrefix(s, "/") || s == p || strings.HasPrefix(s, p+"/") {
+				return true
+			}
+		}
+		return false
+	}
+	return true
+}
+
+func (a *atom) evalNum(x uint64) bool {
+	switch a.op {
+	case syntax.OpEq, syntax.OpEqEq, syntax.OpIn:
+		for _, v := range a.nums {
+			if x == v {
+				return true
+			}
+		}
+		return false
+	case syntax.OpNe:
+		return x != a.nums[0]
+	case syntax.OpLt:
+		return x < a.nums[0]
+	case syntax.OpLe:
+		return x <= a.nums[0]
+	case syntax.OpGt:
+		return x > a.nums[0]
+	case syntax.OpGe:
+		return x >= a.nums[0]
+	}
+	return true
+}
+
+func (a *atom) evalBool(x bool) bool {
+	switch a.op {
+	case syntax.OpEq, syntax.OpEqEq, syntax.OpIn:
+		for _, v := range a.b {
+			if x == v {
+				return true
+			}
+		}
+		return false
+	case syntax.OpNe:
+		return x != a.b[0]
+	}
+	return true
+}
+
+// keysOf returns the table keys the atom wants in its dimension.
+func (a *atom) addKeys(k *keySet) {
+	switch a.kind {
+	case akComm:
+		if a.op == syntax.OpEq || a.op == syntax.OpEqEq || a.op == syntax.OpIn || a.op == syntax.OpNe {
+			for _, v := range a.strs {
+				if validComm(v) {
+					k.comm[v] = true
+				}
+			}
+		}
+	case akUID:
+		if a.op == syntax.OpEq || a.op == syntax.OpEqEq || a.op == syntax.OpIn || a.op == syntax.OpNe {
+			for _, v := range a.nums {
+				if v <= 1<<32-1 {
+					k.uid[uint32(v)] = true
+				}
+			}
+		}
+	case akFdName:
+		switch a.op {
+		case syntax.OpEq, syntax.OpEqEq, syntax.OpIn, syntax.OpNe:
+			for _, v := range a.strs {
+				k.addExact(v)
+			}
+		case syntax.OpStartsWith:
+			k.addPrefix(a.strs[0])
+		case syntax.OpPmatch:
+			for _, v := range a.strs {
+				p, _ := pmatchPath(v)
+				k.addExact(p)
+				k.addPrefix(p + "/")
+			}
+		}
+	case akFdDir:
+		switch a.op {
+		case syntax.OpEq, syntax.OpEqEq, syntax.OpIn:
+			for _, v := range a.strs {
+				k.addExact(v)
+				k.addPrefix(dirPrefix(v))
+			}
+		case syntax.OpStartsWith:
+			k.addPrefix(a.strs[0])
+		case syntax.OpPmatch:
+			for _, v := range a.strs {
+				p, _ := pmatchPath(v)
+				k.addExact(p)
+				k.addPrefix(p + "/")
+			}
+		}
+	}
+}
+
+func validComm(s string) bool { return len(s) > 0 && len(s) <= CommMax && strings.IndexByte(s, 0) < 0 }
+
+// cleanAbs reports whether p is a path the kernel can hold as known and
+// userspace would leave unchanged: absolute, clean, at most PathMax bytes.
+func cleanAbs(p string) bool {
+	return p != "" && p[0] == '/' && len(p) <= PathMax && path.Clean(p) == p
+}
+
+// dirPrefix is the prefix of the paths whose directory (fd.directory of a
+// file) is d.
+func dirPrefix(d string) string {
+	if d == "/" {
+		return "/"
+	}
+	return d + "/"
+}
+
+// pathNorm is what userspace makes of a path the kernel accepted as known
+// (absolute, no "//", "/./", "/../"): the trailing slash is dropped.
+func pathNorm(k string) string {
+	if len(k) > 1 && k[len(k)-1] == '/' {
+		return k[:len(k)-1]
+	}
+	return k
+}
+
+// dirOf is fd.directory of a file named p.
+func dirOf(p string) string {
+	i := strings.LastIndexByte(p, '/')
+	switch {
+	case i < 0:
+		return ""
+	case i == 0:
+		return "/"
+	}
+	return p[:i]
+}

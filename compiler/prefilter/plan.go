@@ -1,0 +1,222 @@
+package prefilter
+
+import (
+	"math/bits"
+)
+
+// Mask is a 256-bit clause mask: bit i stands for kernel clause i. It has
+// the layout of the kernel's struct falcoc_mask.
+type Mask [4]uint64
+
+// MaskBits is the number of clauses a [Mask] can hold.
+const MaskBits = 256
+
+// IsZero reports whether no bit is set.
+func (m Mask) IsZero() bool { return m[0]|m[1]|m[2]|m[3] == 0 }
+
+// Has reports whether bit i is set; out-of-range bits are never set.
+func (m Mask) Has(i int) bool {
+	if i < 0 || i >= MaskBits {
+		return false
+	}
+	return m[i/64]&(1<<(i%64)) != 0
+}
+
+// With returns m with bit i set; out-of-range bits are ignored.
+func (m Mask) With(i int) Mask {
+	if i >= 0 && i < MaskBits {
+		m[i/64] |= 1 << (i % 64)
+	}
+	return m
+}
+
+// And returns m & o.
+func (m Mask) And(o Mask) Mask { return Mask{m[0] & o[0], m[1] & o[1], m[2] & o[2], m[3] & o[3]} }
+
+// Or returns m | o.
+func (m Mask) Or(o Mask) Mask { return Mask{m[0] | o[0], m[1] | o[1], m[2] | o[2], m[3] | o[3]} }
+
+// Bits returns the set bits in increasing order.
+func (m Mask) Bits() []int {
+	var out []int
+	for w, x := range m {
+		for x != 0 {
+			b := bits.TrailingZeros64(x)
+			out = append(out, w*64+b)
+			x &= x - 1
+		}
+	}
+	return out
+}
+
+// Dim is a set of prefilter dimensions. The values are those of the
+// kernel ABI (FALCOC_DIM_*).
+type Dim uint32
+
+// Dimensions.
+const (
+	DimComm      Dim = 1 << iota // task comm, exact
+	DimUID                       // effective uid
+	DimContainer                 // container class of the task's cgroup
+	DimOpenFlags                 // open flags class (open, openat, openat2, creat)
+	DimPath                      // first path argument (longest prefix match)
+	DimSock                      // socket family and port (not planned: see mapping.go)
+	DimPtrace                    // ptrace request
+	DimExe                       // exec filename (not planned: see mapping.go)
+)
+
+var dimNames = []struct {
+	d    Dim
+	name string
+}{
+	{DimComm, "comm"}, {DimUID, "uid"}, {DimContainer, "container"}, {DimOpenFlags, "openflags"},
+	{DimPath, "path"}, {DimSock, "sock"}, {DimPtrace, "ptrace"}, {DimExe, "exe"},
+}
+
+// String lists the dimensions: "comm|path".
+func (d Dim) String() string {
+	s := ""
+	for _, n := range dimNames {
+		if d&n.d != 0 {
+			if s != "" {
+				s += "|"
+			}
+			s += n.name
+		}
+	}
+	if s == "" {
+		return "none"
+	}
+	return s
+}
+
+// Open flags classes: [Tables.OpenFlags] is indexed by an OR of these, as
+// the kernel computes it from the flags argument.
+const (
+	OpenRead   = 1 << 0 // O_RDONLY or O_RDWR
+	OpenWrite  = 1 << 1 // O_WRONLY or O_RDWR
+	OpenCreate = 1 << 2 // O_CREAT or O_TMPFILE
+	OpenTrunc  = 1 << 3 // O_TRUNC
+)
+
+// PathMax is the longest path, in bytes, the kernel matches against the
+// path table; a longer one is unknown.
+const PathMax = 253
+
+// CommMax is the longest task name the kernel keeps.
+const CommMax = 15
+
+// Table capacities, as in the kernel ABI (per table set).
+const (
+	MaxComm   = 4096
+	MaxUID    = 4096
+	MaxPtrace = 128
+	MaxPath   = 8192
+)
+
+// Tables is the prefilter as data, mirroring the kernel's maps (bpf.Tables
+// is built from it by runtime/kplan). For every lookup table, the mask
+// stored for a key (or for the longest matching path entry) holds every
+// clause that can be true for a value matching that key, clauses that do
+// not constrain the dimension included; Default is used for values that
+// match no key, Unknown when the kernel cannot see or trust the value. A
+// dimension is consulted only for the syscalls whose DimsPerSyscall entry
+// names it.
+type Tables struct {
+	Gate           map[int]Mask
+	DimsPerSyscall map[int]Dim
+	// Always lists syscalls sent even when no clause survives: the
+	// userspace state needs them (see mapping.go).
+	Always map[int]bool
+	// Captured lists the syscalls of every enabled syscall rule (sent when
+	// the prefilter is off).
+	Captured map[int]bool
+
+	Comm        map[string]Mask
+	CommDefault Mask
+
+	UID        map[uint32]Mask
+	UIDDefault Mask
+
+	ContainerHost, ContainerInside, ContainerUnknown Mask
+
+	OpenFlags [16]Mask
+
+	// PathExact and PathPrefix: an exact entry beats a prefix entry of the
+	// same length, the longest match wins.
+	PathExact, PathPrefix    map[string]Mask
+	PathDefault, PathUnknown Mask
+
+	SockDefault, SockUnknown Mask
+
+	Ptrace        map[uint32]Mask
+	PtraceDefault Mask
+
+	ExeDefault, ExeUnknown Mask
+}
+
+// Plan is the kernel prefilter of a rule set: the clauses (one per mask
+// bit), which rules each belongs to, and the tables. It is immutable once
+// built and safe for concurrent reads.
+type Plan struct {
+	// Rules are the planned rules: the enabled syscall rules, in rule-set
+	// order.
+	Rules []RulePlan
+	// Clauses are indexed by bit.
+	Clauses []Clause
+	Tables  Tables
+	// Notes record plan-wide widenings (merged clauses, dropped
+	// dimensions), in the order they happened.
+	Notes []string
+}
+
+// RulePlan is what the planner made of one rule.
+type RulePlan struct {
+	Name string
+	// Clauses are the bits of this rule's clauses (possibly shared with
+	// other rules after merging), increasing.
+	Clauses []int
+	// Syscalls are the syscall ids the rule can match.
+	Syscalls []int
+	// Unbounded is true when the rule has no bounded event-type set: its
+	// gate is every captured syscall.
+	Unbounded bool
+	// Kernel lists what the kernel checks, one line per clause.
+	Kernel []string
+	// Residual lists the comparisons only userspace can decide (the VM
+	// always evaluates the whole condition on events that pass).
+	Residual []string
+	// Widened says how the rule's clauses were widened to fit, if at all.
+	Widened []string
+}
+
+// Clause is one kernel clause (one mask bit).
+type Clause struct {
+	// Rules are indexes into [Plan.Rules]: more than one after merging.
+	Rules []int
+	// Syscalls are the ids whose gate has this bit.
+	Syscalls []int
+	// Text renders the clause's per-dimension constraints.
+	Text string
+}
+
+// RulesOf returns the indexes (into [Plan.Rules]) of the rules that have
+// a clause in m, increasing: the rules userspace must evaluate for an
+// event that carries m.
+func (p *Plan) RulesOf(m Mask) []int {
+	seen := make(map[int]bool)
+	var out []int
+	for _, b := range m.Bits() {
+		if b >= len(p.Clauses) {
+			continue
+		}
+		for _, r := range p.Clauses[b].Rules {
+			if !seen[r] {
+				seen[r] = true
+				out = append(out, r)
+			}
+		}
+	}
+	sortInts(out)
+	return out
+}

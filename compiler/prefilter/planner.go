@@ -1,0 +1,643 @@
+package prefilter
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/falcoc/falcoc/compiler/catalog"
+	"github.com/falcoc/falcoc/compiler/check"
+	"github.com/falcoc/falcoc/compiler/rules"
+)
+
+// ErrPlan is wrapped by the errors of [Build] and [BuildRules].
+var ErrPlan = errors.New("plan prefilter")
+
+// DefaultMaxClausesPerRule is the clause budget of one rule when
+// [Options.MaxClausesPerRule] is zero.
+const DefaultMaxClausesPerRule = 8
+
+// Internal limits: intermediate clause sets and alternatives per dimension
+// above these are merged (widened) on the spot.
+const (
+	maxWork = 64
+	maxAlts = 16
+)
+
+// RuleInput is one rule to plan.
+type RuleInput struct {
+	Name string
+	IR   check.Expr
+	// EventTypes is the rule's inferred evt.type set as in
+	// [check.Condition]: nil means every event type.
+	EventTypes []string
+}
+
+// Options tune the planner; a nil *Options means the defaults.
+type Options struct {
+	// MaxClausesPerRule caps the clauses of one rule (default
+	// [DefaultMaxClausesPerRule]); a rule needing more is widened.
+	MaxClausesPerRule int
+	// Syscalls is the set of syscall ids an unbounded rule is gated on;
+	// nil means every syscall of the catalog.
+	Syscalls []int
+}
+
+// Build plans the enabled syscall rules of a loaded rule set (rules
+// without a checked condition are skipped).
+func Build(rs *rules.Ruleset, opts *Options) (*Plan, error) {
+	if rs == nil {
+		return nil, fmt.Errorf("%w: no rule set", ErrPlan)
+	}
+	var in []RuleInput
+	for _, r := range rs.Rules {
+		if r == nil || !r.Enabled || r.Checked == nil || r.Checked.IR == nil {
+			continue
+		}
+		if r.Source != "" && r.Source != check.SourceSyscall {
+			continue
+		}
+		in = append(in, RuleInput{Name: r.Name, IR: r.Checked.IR, EventTypes: r.Checked.EventTypes})
+	}
+	return BuildRules(in, opts)
+}
+
+// conj is a conjunction of atoms (ids into planner.atoms), sorted.
+type conj []int
+
+// clause is a kernel clause being planned.
+type clause struct {
+	sys   []int
+	dims  map[Dim][]conj // absent: not constrained
+	rules []int
+}
+
+type planner struct {
+	atoms  []*atom
+	byText map[string]int
+	notes  []string
+}
+
+// BuildRules plans the given rules, in order.
+func BuildRules(in []RuleInput, opts *Options) (*Plan, error) {
+	if opts == nil {
+		opts = &Options{}
+	}
+	maxPerRule := opts.MaxClausesPerRule
+	if maxPerRule <= 0 {
+		maxPerRule = DefaultMaxClausesPerRule
+	}
+	universe := opts.Syscalls
+	if universe == nil {
+		universe = allSyscalls()
+	}
+	for _, s := range universe {
+		if s < 0 || s >= numSyscalls {
+			return nil, fmt.Errorf("%w: syscall id %d out of range", ErrPlan, s)
+		}
+	}
+	p := &planner{byText: map[string]int{}}
+	plan := &Plan{}
+	var all []*clause
+	for ri, r := range in {
+		if r.IR == nil {
+			return nil, fmt.Errorf("%w: rule %q: no condition", ErrPlan, r.Name)
+		}
+		rp := RulePlan{Name: r.Name, Unbounded: r.EventTypes == nil}
+		sys := universe
+		if r.EventTypes != nil {
+			sys = syscallIDs(r.EventTypes)
+		}
+		rp.Syscalls = slices.Clone(sys)
+		ir := check.Fold(r.IR)
+		residual := map[string]bool{}
+		var cls []*clause
+		byKey := map[string]*clause{}
+		for _, s := range sys {
+			name, _ := catalog.SyscallName(s)
+			p.residual(ir, false, s, name, residual)
+			for _, c := range p.dnf(ir, false, s, name) {
+				k := p.dimsKey(c)
+				if prev, ok := byKey[k]; ok {
+					prev.sys = append(prev.sys, s)
+					continue
+				}
+				c.sys = []int{s}
+				c.rules = []int{ri}
+				byKey[k] = c
+				cls = append(cls, c)
+			}
+		}
+		sort.SliceStable(cls, func(i, j int) bool { return p.dimsKey(cls[i]) < p.dimsKey(cls[j]) })
+		if n := len(cls); n > maxPerRule {
+			cls = p.capClauses(cls, maxPerRule)
+			rp.Widened = append(rp.Widened, fmt.Sprintf("%d clauses merged into %d (limit %d per rule)", n, len(cls), maxPerRule))
+		}
+		rp.Residual = sortedStrings(residual)
+		plan.Rules = append(plan.Rules, rp)
+		all = append(all, cls...)
+	}
+
+	// Clauses identical in every respect are shared by their rules.
+	var shared []*clause
+	byFull := map[string]*clause{}
+	for _, c := range all {
+		k := sysKey(c.sys) + "/" + p.dimsKey(c)
+		if prev, ok := byFull[k]; ok {
+			prev.rules = unionInts(prev.rules, c.rules)
+			continue
+		}
+		byFull[k] = c
+		shared = append(shared, c)
+	}
+
+	keys := p.keys(shared)
+	shared = p.pruneDead(shared, keys)
+	shared = p.fitMask(shared, plan)
+	var err error
+	keys, shared, err = p.fitTables(shared)
+	if err != nil {
+		return nil, err
+	}
+
+	// Bits: in clause order (rule order, then key).
+	for bit, c := range shared {
+		plan.Clauses = append(plan.Clauses, Clause{Rules: slices.Clone(c.rules), Syscalls: slices.Clone(c.sys), Text: p.clauseText(c)})
+		for _, r := range c.rules {
+			plan.Rules[r].Clauses = append(plan.Rules[r].Clauses, bit)
+			plan.Rules[r].Kernel = append(plan.Rules[r].Kernel, fmt.Sprintf("clause %d on %s: %s", bit, syscallNames(c.sys), plan.Clauses[bit].Text))
+		}
+	}
+	plan.Tables = p.tables(shared, keys, in, universe)
+	plan.Notes = p.notes
+	return plan, nil
+}
+
+const numSyscalls = 512
+
+func allSyscalls() []int {
+	seen := map[int]bool{}
+	var out []int
+	for _, e := range catalog.Events() {
+		if !e.Syscall {
+			continue
+		}
+		if id, ok := catalog.SyscallID(e.Name); ok && id < numSyscalls && !seen[id] {
+			seen[id] = true
+			out = append(out, id)
+		}
+	}
+	sort.Ints(out)
+	return out
+}
+
+func syscallIDs(names []string) []int {
+	seen := map[int]bool{}
+	var out []int
+	for _, n := range names {
+		if id, ok := catalog.SyscallID(n); ok && id < numSyscalls && !seen[id] {
+			seen[id] = true
+			out = append(out, id)
+		}
+	}
+	sort.Ints(out)
+	return out
+}
+
+func syscallNames(ids []int) string {
+	names := make([]string, len(ids))
+	for i, id := range ids {
+		if n, ok := catalog.SyscallName(id); ok {
+			names[i] = n
+		} else {
+			names[i] = strconv.Itoa(id)
+		}
+	}
+	if len(names) > 12 {
+		return strings.Join(names[:12], ", ") + fmt.Sprintf(", ... (%d syscalls)", len(names))
+	}
+	return strings.Join(names, ", ")
+}
+
+func (p *planner) intern(a *atom) int {
+	if id, ok := p.byText[a.text]; ok {
+		return id
+	}
+	p.atoms = append(p.atoms, a)
+	p.byText[a.text] = len(p.atoms) - 1
+	return len(p.atoms) - 1
+}
+
+func trueSet() []*clause { return []*clause{{dims: map[Dim][]conj{}}} }
+
+// dnf returns the clauses of e (negated when neg) on syscall sys: nil for
+// false, a clause without dimensions for true. Every step over-approximates.
+func (p *planner) dnf(e check.Expr, neg bool, sys int, name string) []*clause {
+	switch n := e.(type) {
+	case *check.And:
+		if neg {
+			return p.or(n.Terms, neg, sys, name)
+		}
+		return p.and(n.Terms, neg, sys, name)
+	case *check.Or:
+		if neg {
+			return p.and(n.Terms, neg, sys, name)
+		}
+		return p.or(n.Terms, neg, sys, name)
+	case *check.Not:
+		return p.dnf(n.X, !neg, sys, name)
+	case *check.Const:
+		if n.Value != neg {
+			return trueSet()
+		}
+		return nil
+	case *check.Cmp:
+		out, a := classify(n, sys, name)
+		switch out {
+		case outTrue, outFalse:
+			if (out == outTrue) != neg {
+				return trueSet()
+			}
+			return nil
+		case outAtom:
+			if neg { // the field may be missing: not <cmp> can be true anywhere
+				return trueSet()
+			}
+			id := p.intern(a)
+			return []*clause{{dims: map[Dim][]conj{a.kind.dim(): {{id}}}}}
+		}
+	}
+	return trueSet()
+}
+
+func (p *planner) or(terms []check.Expr, neg bool, sys int, name string) []*clause {
+	var acc []*clause
+	for _, t := range terms {
+		s := p.dnf(t, neg, sys, name)
+		for _, c := range s {
+			if len(c.dims) == 0 {
+				return trueSet()
+			}
+		}
+		acc = append(acc, s...)
+		if len(acc) > maxWork {
+			acc = []*clause{p.mergeAll(acc)}
+		}
+	}
+	return acc
+}
+
+func (p *planner) and(terms []check.Expr, neg bool, sys int, name string) []*clause {
+	acc := trueSet()
+	for _, t := range terms {
+		s := p.dnf(t, neg, sys, name)
+		if len(s) == 0 {
+			return nil
+		}
+		if len(acc)*len(s) > maxWork {
+			acc = []*clause{p.mergeAll(acc)}
+			if len(s) > 1 && len(s)*len(acc) > maxWork {
+				s = []*clause{p.mergeAll(s)}
+			}
+		}
+		var next []*clause
+		for _, a := range acc {
+			for _, b := range s {
+				next = append(next, p.conjoin(a, b))
+			}
+		}
+		acc = next
+	}
+	return acc
+}
+
+// conjoin returns a and b.
+func (p *planner) conjoin(a, b *clause) *clause {
+	out := &clause{dims: map[Dim][]conj{}}
+	for d, alts := range a.dims {
+		out.dims[d] = alts
+	}
+	for d, bl := range b.dims {
+		al, ok := out.dims[d]
+		if !ok {
+			out.dims[d] = bl
+			continue
+		}
+		var cross []conj
+		seen := map[string]bool{}
+		for _, x := range al {
+			for _, y := range bl {
+				c := mergeConj(x, y)
+				if k := conjKey(c); !seen[k] {
+					seen[k] = true
+					cross = append(cross, c)
+				}
+			}
+		}
+		if len(cross) > maxAlts {
+			delete(out.dims, d) // widen: the dimension is no longer checked
+			continue
+		}
+		out.dims[d] = cross
+	}
+	return out
+}
+
+// merge returns a clause true wherever a or b is (widening).
+func (p *planner) merge(a, b *clause) *clause {
+	out := &clause{dims: map[Dim][]conj{}, sys: unionInts(a.sys, b.sys), rules: unionInts(a.rules, b.rules)}
+	for d, al := range a.dims {
+		bl, ok := b.dims[d]
+		if !ok {
+			continue
+		}
+		seen := map[string]bool{}
+		var alts []conj
+		for _, c := range append(slices.Clone(al), bl...) {
+			if k := conjKey(c); !seen[k] {
+				seen[k] = true
+				alts = append(alts, c)
+			}
+		}
+		if len(alts) > maxAlts {
+			continue
+		}
+		out.dims[d] = alts
+	}
+	return out
+}
+
+func (p *planner) mergeAll(cs []*clause) *clause {
+	acc := cs[0]
+	for _, c := range cs[1:] {
+		acc = p.merge(acc, c)
+	}
+	return acc
+}
+
+// capClauses merges a rule's clauses until at most n are left, merging
+// clauses that constrain the same dimensions first.
+func (p *planner) capClauses(cls []*clause, n int) []*clause {
+	for len(cls) > n {
+		i, j := len(cls)-2, len(cls)-1
+	search:
+		for x := range cls {
+			for y := x + 1; y < len(cls); y++ {
+				if dimSet(cls[x]) == dimSet(cls[y]) {
+					i, j = x, y
+					break search
+				}
+			}
+		}
+		m := p.merge(cls[i], cls[j])
+		cls = append(cls[:j], cls[j+1:]...)
+		cls[i] = m
+	}
+	return cls
+}
+
+// fitMask merges clauses until they fit in the mask: first within the
+// rule with the most clauses, then across rules.
+func (p *planner) fitMask(cls []*clause, plan *Plan) []*clause {
+	if len(cls) <= MaskBits {
+		return cls
+	}
+	n := len(cls)
+	for len(cls) > MaskBits {
+		count := map[int][]int{}
+		for i, c := range cls {
+			if len(c.rules) == 1 {
+				count[c.rules[0]] = append(count[c.rules[0]], i)
+			}
+		}
+		best := -1
+		for r, idx := range count {
+			if len(idx) > 1 && (best < 0 || len(idx) > len(count[best]) || len(idx) == len(count[best]) && r < best) {
+				best = r
+			}
+		}
+		i, j := len(cls)-2, len(cls)-1
+		if best >= 0 {
+			idx := count[best]
+			i, j = idx[len(idx)-2], idx[len(idx)-1]
+			plan.Rules[best].Widened = append(plan.Rules[best].Widened, "two clauses merged to fit the 256-bit mask")
+		} else {
+			for _, r := range unionInts(cls[i].rules, cls[j].rules) {
+				plan.Rules[r].Widened = append(plan.Rules[r].Widened, "clause shared with other rules to fit the 256-bit mask")
+			}
+		}
+		m := p.merge(cls[i], cls[j])
+		cls = append(cls[:j], cls[j+1:]...)
+		cls[i] = m
+	}
+	p.notes = append(p.notes, fmt.Sprintf("%d clauses merged into %d to fit the %d-bit mask", n, len(cls), MaskBits))
+	return cls
+}
+
+// fitTables drops dimensions whose tables would exceed the kernel's
+// capacity (sound: the dimension is then unconstrained).
+func (p *planner) fitTables(cls []*clause) (*keySet, []*clause, error) {
+	for range 4 {
+		k := p.keys(cls)
+		var drop Dim
+		if len(k.comm) > MaxComm {
+			drop |= DimComm
+		}
+		if len(k.uid) > MaxUID {
+			drop |= DimUID
+		}
+		if len(k.pathEntries())+len(k.prefix) > MaxPath {
+			drop |= DimPath
+		}
+		if drop == 0 {
+			return k, cls, nil
+		}
+		p.notes = append(p.notes, fmt.Sprintf("dimension %s dropped: too many table entries", drop))
+		for _, c := range cls {
+			for d := range c.dims {
+				if d&drop != 0 {
+					delete(c.dims, d)
+				}
+			}
+		}
+	}
+	return nil, nil, fmt.Errorf("%w: tables do not fit", ErrPlan)
+}
+
+// keys collects the table keys of the clauses' atoms.
+func (p *planner) keys(cls []*clause) *keySet {
+	k := newKeySet()
+	for _, c := range cls {
+		for _, alts := range c.dims {
+			for _, cj := range alts {
+				for _, id := range cj {
+					p.atoms[id].addKeys(k)
+				}
+			}
+		}
+	}
+	return k
+}
+
+// possible reports whether a clause can be true in region r of dimension d.
+func (p *planner) possible(c *clause, d Dim, r region, k *keySet) bool {
+	alts, ok := c.dims[d]
+	if !ok {
+		return true
+	}
+	for _, cj := range alts {
+		all := true
+		for _, id := range cj {
+			if !p.atoms[id].canBeTrue(r, k) {
+				all = false
+				break
+			}
+		}
+		if all {
+			return true
+		}
+	}
+	return false
+}
+
+// pruneDead drops clauses that no value of some dimension satisfies
+// (e.g. proc.name = a and proc.name = b).
+func (p *planner) pruneDead(cls []*clause, k *keySet) []*clause {
+	out := cls[:0]
+	for _, c := range cls {
+		alive := true
+		for _, d := range sortedDims(c.dims) {
+			any := false
+			for _, r := range regionsOf(d, k) {
+				if p.possible(c, d, r, k) {
+					any = true
+					break
+				}
+			}
+			if !any {
+				alive = false
+				break
+			}
+		}
+		if alive {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+func sortedDims(m map[Dim][]conj) []Dim {
+	out := make([]Dim, 0, len(m))
+	for d := range m {
+		out = append(out, d)
+	}
+	slices.Sort(out)
+	return out
+}
+
+func dimSet(c *clause) Dim {
+	var d Dim
+	for x := range c.dims {
+		d |= x
+	}
+	return d
+}
+
+func mergeConj(a, b conj) conj {
+	out := append(slices.Clone(a), b...)
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+func conjKey(c conj) string {
+	var b strings.Builder
+	for i, id := range c {
+		if i > 0 {
+			b.WriteByte('&')
+		}
+		b.WriteString(strconv.Itoa(id))
+	}
+	return b.String()
+}
+
+// dimsKey identifies a clause's constraints (not its syscalls or rules).
+func (p *planner) dimsKey(c *clause) string {
+	var b strings.Builder
+	for _, d := range sortedDims(c.dims) {
+		keys := make([]string, len(c.dims[d]))
+		for i, cj := range c.dims[d] {
+			keys[i] = conjKey(cj)
+		}
+		sort.Strings(keys)
+		fmt.Fprintf(&b, "%d{%s}", d, strings.Join(keys, "|"))
+	}
+	return b.String()
+}
+
+func sysKey(s []int) string {
+	var b strings.Builder
+	for _, x := range s {
+		b.WriteString(strconv.Itoa(x))
+		b.WriteByte(',')
+	}
+	return b.String()
+}
+
+func unionInts(a, b []int) []int {
+	out := append(slices.Clone(a), b...)
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+// clauseText renders a clause: "comm[proc.name in (cat, dd)] and
+// path[(fd.name startswith /etc/) or (...)]"; "any" when unconstrained.
+func (p *planner) clauseText(c *clause) string {
+	var parts []string
+	for _, d := range sortedDims(c.dims) {
+		var alts []string
+		for _, cj := range c.dims[d] {
+			var lits []string
+			for _, id := range cj {
+				lits = append(lits, p.atoms[id].text)
+			}
+			alts = append(alts, strings.Join(lits, " and "))
+		}
+		sort.Strings(alts)
+		if len(alts) > 1 {
+			for i := range alts {
+				alts[i] = "(" + alts[i] + ")"
+			}
+		}
+		parts = append(parts, d.String()+"["+strings.Join(alts, " or ")+"]")
+	}
+	if len(parts) == 0 {
+		return "any"
+	}
+	return strings.Join(parts, " and ")
+}
+
+// residual collects the comparisons the kernel does not decide on sys.
+func (p *planner) residual(e check.Expr, neg bool, sys int, name string, out map[string]bool) {
+	switch n := e.(type) {
+	case *check.And:
+		for _, t := range n.Terms {
+			p.residual(t, neg, sys, name, out)
+		}
+	case *check.Or:
+		for _, t := range n.Terms {
+			p.residual(t, neg, sys, name, out)
+		}
+	case *check.Not:
+		p.residual(n.X, !neg, sys, name, out)
+	case *check.Cmp:
+		switch o, _ := classify(n, sys, name); {
+		case o == outOpaque && !neg:
+			out[check.Format(n)] = true
+		case neg && o != outTrue && o != outFalse:
+			out["not "+check.Format(n)] = true
+		}
+	}
+}

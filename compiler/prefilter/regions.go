@@ -1,0 +1,300 @@
+package prefilter
+
+import (
+	"sort"
+	"strings"
+
+	"github.com/falcoc/falcoc/compiler/syntax"
+)
+
+// keySet collects the table keys of every atom of the plan.
+type keySet struct {
+	comm   map[string]bool
+	uid    map[uint32]bool
+	exact  map[string]bool // clean absolute paths (userspace values)
+	prefix map[string]bool
+}
+
+func newKeySet() *keySet {
+	return &keySet{comm: map[string]bool{}, uid: map[uint32]bool{}, exact: map[string]bool{}, prefix: map[string]bool{}}
+}
+
+func (k *keySet) addExact(p string) {
+	if cleanAbs(p) {
+		k.exact[p] = true
+	}
+}
+
+func (k *keySet) addPrefix(p string) {
+	if p != "" && p[0] == '/' && len(p) <= PathMax && strings.IndexByte(p, 0) < 0 {
+		k.prefix[p] = true
+	}
+}
+
+// pathEntries returns the exact entries of the path table, each with the
+// path userspace sees for it. Besides the atoms' exact paths they hold:
+// every exact path with a trailing slash (the kernel accepts "/etc/",
+// userspace sees "/etc"), and every prefix key that ends in a slash as an
+// exact entry for the path without it (so "/etc/" itself is not judged as
+// "below /etc/").
+func (k *keySet) pathEntries() map[string]string {
+	out := map[string]string{}
+	for e := range k.exact {
+		out[e] = e
+		if e != "/" && len(e)+1 <= PathMax {
+			out[e+"/"] = e
+		}
+	}
+	for p := range k.prefix {
+		if p != "/" && p[len(p)-1] == '/' {
+			out[p] = pathNorm(p)
+		}
+	}
+	return out
+}
+
+type regionKind uint8
+
+const (
+	rExact regionKind = iota
+	rPrefix
+	rDefault
+	rUnknown
+	rHost
+	rInside
+	rClass // open flags class in n
+)
+
+// region is a set of kernel values that one table entry stands for. For an
+// exact path entry s is the path userspace sees.
+type region struct {
+	kind regionKind
+	key  string // the table key (path entries)
+	s    string
+	n    uint64
+}
+
+// canBeTrue reports whether the atom can be true for a present value of
+// its field in region r. (It can always be false: the field may be
+// missing.)
+func (a *atom) canBeTrue(r region, k *keySet) bool {
+	if r.kind == rUnknown {
+		return true
+	}
+	switch a.kind {
+	case akComm:
+		if r.kind == rExact {
+			return a.evalStr(r.s)
+		}
+		if isEqOp(a.op) {
+			for _, v := range a.strs {
+				if !k.comm[v] {
+					return true
+				}
+			}
+			return false
+		}
+		return true
+	case akUID:
+		if r.kind == rExact {
+			return a.evalNum(r.n)
+		}
+		if isEqOp(a.op) {
+			for _, v := range a.nums {
+				if v > 1<<32-1 || !k.uid[uint32(v)] {
+					return true
+				}
+			}
+			return false
+		}
+		return true
+	case akContainer:
+		switch r.kind {
+		case rHost:
+			return a.evalStr("host")
+		case rInside:
+			if isEqOp(a.op) {
+				for _, v := range a.strs {
+					if v != "host" {
+						return true
+					}
+				}
+				return false
+			}
+		}
+		return true
+	case akOpenRead:
+		return a.evalBool(r.n&OpenRead != 0)
+	case akOpenWrite:
+		return a.evalBool(r.n&OpenWrite != 0)
+	case akFdName:
+		if r.kind == rExact {
+			return a.evalStr(r.s)
+		}
+		return a.nameCanBeTrue(r, k)
+	case akFdDir:
+		if r.kind == rExact {
+			return a.evalStr(r.s) || a.evalStr(dirOf(r.s))
+		}
+		return a.dirCanBeTrue(r, k)
+	}
+	return true
+}
+
+func isEqOp(op syntax.Op) bool { return op == syntax.OpEq || op == syntax.OpEqEq || op == syntax.OpIn }
+
+// eqPossible: can a path in region r (prefix or default) be v?
+func eqPossible(v string, r region, k *keySet) bool {
+	if !cleanAbs(v) || k.exact[v] {
+		return false
+	}
+	if r.kind == rPrefix {
+		return strings.HasPrefix(v, r.s)
+	}
+	for p := range k.prefix {
+		if strings.HasPrefix(v, p) {
+			return false
+		}
+	}
+	return true
+}
+
+// prefixPossible: can a path in region r (prefix or default) start with p?
+func prefixPossible(p string, r region, k *keySet) bool {
+	if p == "" {
+		return true
+	}
+	if p[0] != '/' || len(p) > PathMax {
+		return false
+	}
+	if r.kind == rPrefix {
+		if strings.HasPrefix(r.s, p) {
+			return true
+		}
+		return strings.HasPrefix(p, r.s) && !k.prefix[p]
+	}
+	return !k.prefix[p]
+}
+
+func (a *atom) nameCanBeTrue(r region, k *keySet) bool {
+	switch a.op {
+	case syntax.OpEq, syntax.OpEqEq, syntax.OpIn:
+		for _, v := range a.strs {
+			if eqPossible(v, r, k) {
+				return true
+			}
+		}
+		return false
+	case syntax.OpStartsWith:
+		return prefixPossible(a.strs[0], r, k)
+	case syntax.OpPmatch:
+		for _, v := range a.strs {
+			p, _ := pmatchPath(v)
+			if p == "/" || eqPossible(p, r, k) || prefixPossible(p+"/", r, k) {
+				return true
+			}
+		}
+		return false
+	}
+	return true
+}
+
+func (a *atom) dirCanBeTrue(r region, k *keySet) bool {
+	switch a.op {
+	case syntax.OpEq, syntax.OpEqEq, syntax.OpIn:
+		for _, v := range a.strs {
+			if eqPossible(v, r, k) { // a directory opened as itself
+				return true
+			}
+			if !cleanAbs(v) {
+				continue
+			}
+			dp := dirPrefix(v)
+			if len(dp) > PathMax {
+				continue
+			}
+			if r.kind == rPrefix {
+				if r.s == dp || strings.HasPrefix(r.s, dp) && !strings.Contains(r.s[len(dp):], "/") {
+					return true
+				}
+				if strings.HasPrefix(dp, r.s) && !k.prefix[dp] {
+					return true
+				}
+			} else if !k.prefix[dp] {
+				return true
+			}
+		}
+		return false
+	case syntax.OpStartsWith:
+		return prefixPossible(a.strs[0], r, k)
+	case syntax.OpPmatch:
+		for _, v := range a.strs {
+			p, _ := pmatchPath(v)
+			if p == "/" || eqPossible(p, r, k) || prefixPossible(p+"/", r, k) {
+				return true
+			}
+		}
+		return false
+	}
+	return true
+}
+
+// regionsOf lists the regions of a dimension for the key set.
+func regionsOf(d Dim, k *keySet) []region {
+	var out []region
+	switch d {
+	case DimComm:
+		for _, c := range sortedStrings(k.comm) {
+			out = append(out, region{kind: rExact, key: c, s: c})
+		}
+		out = append(out, region{kind: rDefault})
+	case DimUID:
+		for _, u := range sortedU32(k.uid) {
+			out = append(out, region{kind: rExact, n: uint64(u)})
+		}
+		out = append(out, region{kind: rDefault})
+	case DimContainer:
+		out = append(out, region{kind: rHost}, region{kind: rInside}, region{kind: rUnknown})
+	case DimOpenFlags:
+		for c := range 16 {
+			out = append(out, region{kind: rClass, n: uint64(c)})
+		}
+	case DimPath:
+		ents := k.pathEntries()
+		keys := make([]string, 0, len(ents))
+		for e := range ents {
+			keys = append(keys, e)
+		}
+		sort.Strings(keys)
+		for _, e := range keys {
+			out = append(out, region{kind: rExact, key: e, s: ents[e]})
+		}
+		for _, p := range sortedStrings(k.prefix) {
+			out = append(out, region{kind: rPrefix, key: p, s: p})
+		}
+		out = append(out, region{kind: rDefault}, region{kind: rUnknown})
+	default:
+		out = append(out, region{kind: rUnknown})
+	}
+	return out
+}
+
+func sortedStrings(m map[string]bool) []string {
+	out := make([]string, 0, len(m))
+	for s := range m {
+		out = append(out, s)
+	}
+	sort.Strings(out)
+	return out
+}
+
+func sortedU32(m map[uint32]bool) []uint32 {
+	out := make([]uint32, 0, len(m))
+	for s := range m {
+		out = append(out, s)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i] < out[j] })
+	return out
+}
+
+func sortInts(s []int) { sort.Ints(s) }

@@ -1,0 +1,248 @@
+package prefilter
+
+import (
+	"strings"
+
+	"github.com/falcoc/falcoc/compiler/catalog"
+	"github.com/falcoc/falcoc/compiler/check"
+)
+
+// State the userspace tables need, and so syscalls the kernel sends even
+// when no clause survives ([Tables.Always]).
+//
+// Process state is always needed: proc.* and user.* come from it, and the
+// kernel's comm and euid dimensions rely on userspace keeping proc.name and
+// user.uid equal to the kernel's values. The scheduler tracepoints (fork,
+// exec, exit) are sent anyway; these syscalls carry the rest.
+var processStateSyscalls = []string{
+	"execve", "execveat", "clone", "clone3", "fork", "vfork", "chdir", "fchdir",
+	"setuid", "setgid", "setresuid", "setresgid", "setreuid", "setregid", "setsid", "prctl", "unshare",
+}
+
+// File descriptor state: needed when a rule reads a descriptor (fd.*,
+// evt.abspath, evt.args, an FD-typed evt.arg, proc.fdopencount) on a
+// syscall that does not itself create it. Socket state suffices for socket
+// calls that take an existing socket; any other syscall may name any kind
+// of descriptor and needs both.
+var (
+	fileStateSyscalls = []string{
+		"open", "openat", "openat2", "creat", "open_by_handle_at", "close", "close_range", "dup", "dup2", "dup3",
+		"fcntl", "pipe", "pipe2", "memfd_create", "eventfd", "eventfd2", "signalfd", "signalfd4",
+		"timerfd_create", "inotify_init", "inotify_init1", "epoll_create", "epoll_create1", "userfaultfd",
+		"io_uring_setup", "bpf",
+	}
+	sockStateSyscalls = []string{
+		"socket", "socketpair", "connect", "accept", "accept4", "bind", "listen", "close", "close_range",
+		"dup", "dup2", "dup3", "fcntl",
+	}
+	// fdCreators make the descriptor their fd.* fields describe.
+	fdCreators = map[string]bool{
+		"open": true, "openat": true, "openat2": true, "creat": true, "open_by_handle_at": true,
+		"socket": true, "socketpair": true, "accept": true, "accept4": true, "memfd_create": true,
+		"pipe": true, "pipe2": true, "eventfd": true, "eventfd2": true, "signalfd": true, "signalfd4": true,
+		"timerfd_create": true, "inotify_init": true, "inotify_init1": true, "epoll_create": true,
+		"epoll_create1": true, "userfaultfd": true, "io_uring_setup": true,
+	}
+	// sockUsers take an existing socket.
+	sockUsers = map[string]bool{
+		"connect": true, "bind": true, "listen": true, "sendto": true, "sendmsg": true, "recvfrom": true,
+		"recvmsg": true, "getsockopt": true, "setsockopt": true, "shutdown": true, "sendmmsg": true,
+		"recvmmsg": true, "getsockname": true, "getpeername": true,
+	}
+)
+
+func addNamed(m map[int]bool, names []string) {
+	for _, n := range names {
+		if id, ok := catalog.SyscallID(n); ok && id < numSyscalls {
+			m[id] = true
+		}
+	}
+}
+
+// usesFD reports whether the expression reads descriptor state on the
+// event named name.
+func usesFD(e check.Expr, name string) bool {
+	switch n := e.(type) {
+	case *check.And:
+		for _, t := range n.Terms {
+			if usesFD(t, name) {
+				return true
+			}
+		}
+	case *check.Or:
+		for _, t := range n.Terms {
+			if usesFD(t, name) {
+				return true
+			}
+		}
+	case *check.Not:
+		return usesFD(n.X, name)
+	case *check.Cmp:
+		return operandUsesFD(n.Left, name) || operandUsesFD(n.Right, name)
+	}
+	return false
+}
+
+func operandUsesFD(o *check.Operand, name string) bool {
+	if o == nil {
+		return false
+	}
+	for _, a := range o.Args {
+		if operandUsesFD(a, name) {
+			return true
+		}
+	}
+	for _, a := range o.Items {
+		if operandUsesFD(a, name) {
+			return true
+		}
+	}
+	if o.Kind != check.OperandField || o.Field == nil {
+		return false
+	}
+	f := o.Field.Name
+	switch {
+	case strings.HasPrefix(f, "fd."), f == "evt.abspath", f == "evt.args", f == "proc.fdopencount",
+		f == "evt.abspath.src", f == "evt.abspath.dst":
+		return true
+	case f == "evt.arg":
+		ev, ok := catalog.EventByName(name)
+		if !ok {
+			return true
+		}
+		for i, p := range ev.Params {
+			if (o.HasArg && (p.Name == o.Arg || o.Index == i)) && p.Type == catalog.ParamFD {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// stateSyscalls computes Always.
+func stateSyscalls(in []RuleInput, universe []int) map[int]bool {
+	always := map[int]bool{}
+	addNamed(always, processStateSyscalls)
+	var files, socks bool
+	for _, r := range in {
+		sys := universe
+		if r.EventTypes != nil {
+			sys = syscallIDs(r.EventTypes)
+		}
+		for _, s := range sys {
+			name, _ := catalog.SyscallName(s)
+			if fdCreators[name] || !usesFD(r.IR, name) {
+				continue
+			}
+			socks = true
+			if !sockUsers[name] {
+				files = true
+			}
+		}
+	}
+	if files {
+		addNamed(always, fileStateSyscalls)
+	}
+	if socks {
+		addNamed(always, sockStateSyscalls)
+	}
+	return always
+}
+
+// tables builds the kernel tables for the final clauses.
+func (p *planner) tables(cls []*clause, k *keySet, in []RuleInput, universe []int) Tables {
+	t := Tables{
+		Gate: map[int]Mask{}, DimsPerSyscall: map[int]Dim{}, Always: stateSyscalls(in, universe), Captured: map[int]bool{},
+		Comm: map[string]Mask{}, UID: map[uint32]Mask{}, PathExact: map[string]Mask{}, PathPrefix: map[string]Mask{},
+		Ptrace: map[uint32]Mask{},
+	}
+	var all Mask
+	for bit, c := range cls {
+		all = all.With(bit)
+		for _, s := range c.sys {
+			t.Gate[s] = t.Gate[s].With(bit)
+			if d := dimSet(c); d != 0 {
+				t.DimsPerSyscall[s] |= d
+			}
+		}
+	}
+	for _, r := range in {
+		sys := universe
+		if r.EventTypes != nil {
+			sys = syscallIDs(r.EventTypes)
+		}
+		for _, s := range sys {
+			t.Captured[s] = true
+		}
+	}
+	for s := range t.Always {
+		t.Captured[s] = true
+	}
+	t.SockDefault, t.SockUnknown = all, all
+	t.PtraceDefault = all
+	t.ExeDefault, t.ExeUnknown = all, all
+
+	maskIn := func(d Dim, r region) Mask {
+		var m Mask
+		for bit, c := range cls {
+			if p.possible(c, d, r, k) {
+				m = m.With(bit)
+			}
+		}
+		return m
+	}
+	for _, r := range regionsOf(DimComm, k) {
+		m := maskIn(DimComm, r)
+		if r.kind == rDefault {
+			t.CommDefault = m
+		} else {
+			t.Comm[r.key] = m
+		}
+	}
+	for key, m := range t.Comm { // an entry equal to the default adds nothing
+		if m == t.CommDefault {
+			delete(t.Comm, key)
+		}
+	}
+	for _, r := range regionsOf(DimUID, k) {
+		m := maskIn(DimUID, r)
+		if r.kind == rDefault {
+			t.UIDDefault = m
+		} else {
+			t.UID[uint32(r.n)] = m
+		}
+	}
+	for key, m := range t.UID {
+		if m == t.UIDDefault {
+			delete(t.UID, key)
+		}
+	}
+	for _, r := range regionsOf(DimContainer, k) {
+		m := maskIn(DimContainer, r)
+		switch r.kind {
+		case rHost:
+			t.ContainerHost = m
+		case rInside:
+			t.ContainerInside = m
+		default:
+			t.ContainerUnknown = m
+		}
+	}
+	for _, r := range regionsOf(DimOpenFlags, k) {
+		t.OpenFlags[r.n] = maskIn(DimOpenFlags, r)
+	}
+	for _, r := range regionsOf(DimPath, k) {
+		m := maskIn(DimPath, r)
+		switch r.kind {
+		case rExact:
+			t.PathExact[r.key] = m
+		case rPrefix:
+			t.PathPrefix[r.key] = m
+		case rDefault:
+			t.PathDefault = m
+		default:
+			t.PathUnknown = m
+		}
+	}
+	return t
+}
