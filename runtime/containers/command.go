@@ -23,6 +23,7 @@ func runCommand(ctx context.Context, name string, args ...string) ([]byte, error
 		return nil, fmt.Errorf("%s: %w", name, ErrUnavailable)
 	}
 	cmd := exec.CommandContext(ctx, path, args...)
+	cmd.Args[0] = name // errors name the command as called
 	out := &capBuffer{max: maxBody}
 	stderr := &capBuffer{max: 4096}
 	cmd.Stdout, cmd.Stderr = out, stderr
