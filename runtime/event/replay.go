@@ -8,8 +8,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"net/netip"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -41,17 +43,32 @@ func (e *LineError) Unwrap() error { return e.Err }
 
 // Reader reads a replay: one JSON event per line (docs/replay-format.md).
 // It is not safe for concurrent use.
+//
+// Lines of the common shapes are decoded by a hand-written scanner that
+// allocates nothing in steady state (see replay_fast.go); any other line
+// (a "proc" object, base64 buffers, floats, \u escapes of surrogates, and
+// every malformed line) goes through encoding/json, which defines the
+// format's meaning and error messages.
 type Reader struct {
-	sc   *bufio.Scanner
+	br   *bufio.Reader
 	line int
 	num  uint64
+	// long accumulates a line longer than br's buffer.
+	long []byte
+	// stick is the error that ends the replay (a read error or a line
+	// longer than [MaxLine]), returned by every later Next.
+	stick error
+	// tmp holds a string value with escapes, unescaped.
+	tmp []byte
+	// strs interns the strings of decoded events.
+	strs interner
+	// slowOnly disables the fast decoder (tests).
+	slowOnly bool
 }
 
 // NewReader returns a Reader of r.
 func NewReader(r io.Reader) *Reader {
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 0, 64<<10), MaxLine)
-	return &Reader{sc: sc}
+	return &Reader{br: bufio.NewReaderSize(r, 64<<10), strs: newInterner()}
 }
 
 // Line returns the number of the last line read.
@@ -100,36 +117,84 @@ type procJSON struct {
 // (which may be nil; Known is 0 when the line has no "proc"). Blank lines
 // and lines starting with '#' are skipped. At the end it returns io.EOF;
 // a malformed line gives a *[LineError], after which Next may be called
-// again for the following line.
+// again for the following line. A read error or a line longer than
+// [MaxLine] ends the replay: Next returns it from then on.
+//
+// Lifetime: the strings Next stores in ev (Param.S) and ctx are never
+// overwritten, so they may be kept; they are interned, so a trace that
+// repeats its paths and names allocates nothing for them. Param.B is ev's
+// own buffer, reused by the next Next into the same Event (see
+// [Event.Reset]): copy it to keep it.
 func (r *Reader) Next(ev *Event, ctx *ProcContext) error {
-	for r.sc.Scan() {
+	for {
+		raw, err := r.readLine()
+		if err != nil {
+			return err
+		}
 		r.line++
-		b := bytes.TrimSpace(r.sc.Bytes())
+		b := bytes.TrimSpace(raw)
 		if len(b) == 0 || b[0] == '#' {
 			continue
 		}
 		if ctx != nil {
 			*ctx = ProcContext{}
 		}
-		if err := r.decode(b, ev, ctx); err != nil {
-			return err
+		if !r.slowOnly && r.decodeFast(b, ev) {
+			return nil
 		}
-		return nil
+		return r.decodeSlow(b, ev, ctx)
 	}
-	if err := r.sc.Err(); err != nil {
-		if errors.Is(err, bufio.ErrTooLong) {
-			return &LineError{Line: r.line + 1, Err: fmt.Errorf("line longer than %d bytes", MaxLine)}
+}
+
+// readLine returns the next line without its '\n'. The slice is valid
+// until the next call.
+func (r *Reader) readLine() ([]byte, error) {
+	if r.stick != nil {
+		return nil, r.stick
+	}
+	b, err := r.br.ReadSlice('\n')
+	if err == bufio.ErrBufferFull {
+		r.long = append(r.long[:0], b...)
+		for err == bufio.ErrBufferFull {
+			if len(r.long) >= MaxLine {
+				r.stick = &LineError{Line: r.line + 1, Err: fmt.Errorf("line longer than %d bytes", MaxLine)}
+				r.long = nil
+				return nil, r.stick
+			}
+			b, err = r.br.ReadSlice('\n')
+			r.long = append(r.long, b...)
 		}
-		return fmt.Errorf("read replay: %w", err)
+		b = r.long
 	}
-	return io.EOF
+	if err == nil {
+		b = b[:len(b)-1]
+	}
+	if len(b) >= MaxLine {
+		r.stick = &LineError{Line: r.line + 1, Err: fmt.Errorf("line longer than %d bytes", MaxLine)}
+		return nil, r.stick
+	}
+	switch {
+	case err == nil:
+		return b, nil
+	case errors.Is(err, io.EOF):
+		r.stick = io.EOF
+	default:
+		r.stick = fmt.Errorf("read replay: %w", err)
+	}
+	if len(b) > 0 {
+		// The last line, without a newline; the error comes next time.
+		return b, nil
+	}
+	return nil, r.stick
 }
 
 func (r *Reader) fail(key string, format string, args ...any) error {
 	return &LineError{Line: r.line, Key: key, Err: fmt.Errorf(format, args...)}
 }
 
-func (r *Reader) decode(b []byte, ev *Event, ctx *ProcContext) error {
+// decodeSlow decodes line b with encoding/json. It is the reference for
+// the fast decoder and handles every line that decoder does not.
+func (r *Reader) decodeSlow(b []byte, ev *Event, ctx *ProcContext) error {
 	var l lineJSON
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.DisallowUnknownFields()
@@ -167,7 +232,10 @@ func (r *Reader) decode(b []byte, ev *Event, ctx *ProcContext) error {
 		ev.Pid = *l.Pid
 	}
 	ev.CPU = l.CPU
-	for name, raw := range l.Args {
+	// In name order, so that of several bad parameters the same one is
+	// reported every time.
+	for _, name := range slices.Sorted(maps.Keys(l.Args)) {
+		raw := l.Args[name]
 		i, ok := info.Param(name)
 		if !ok {
 			return r.fail("args."+name, "event %s has no parameter %q", info.Name, name)

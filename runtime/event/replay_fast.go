@@ -1,0 +1,851 @@
+package event
+
+import (
+	"net/netip"
+	"strconv"
+	"strings"
+	"sync"
+	"unicode/utf8"
+	"unsafe"
+
+	"github.com/falcoc/falcoc/compiler/catalog"
+)
+
+// The fast replay decoder.
+//
+// decodeFast scans a line by hand and fills the Event directly. It only
+// accepts what it can decode exactly as decodeSlow (encoding/json) does;
+// for anything else (a "proc" object, base64 buffers, floats, null, keys
+// in another case or repeated, and every malformed line) it gives up
+// before changing the Reader, and the line goes to decodeSlow, which
+// defines the result and the error message. So the two agree by
+// construction on errors, and TestFastMatchesSlow and FuzzReplayFast check
+// that they agree on the rest.
+//
+// Strings stored in the Event are interned (see interner): they stay
+// valid for as long as anyone holds them, which the state tables rely on,
+// and a trace that repeats its paths allocates nothing for them.
+
+// paramKind is how a parameter's JSON value is decoded, following the
+// cases of parseParam in order.
+type paramKind uint8
+
+const (
+	kindSigned   paramKind = iota // Param.I
+	kindString                    // Param.S
+	kindBytes                     // Param.B
+	kindSockAddr                  // Family, Addr or S
+	kindTuple                     // Family, Client, Server or S
+	kindIP                        // Addr
+	kindDouble                    // left to decodeSlow
+	kindBool                      // U
+	kindAbsTime                   // U; strings left to decodeSlow
+	kindUnsigned                  // U: numbers, flags, signals
+)
+
+// typeDesc is what the fast decoder needs of one event type, computed once.
+type typeDesc struct {
+	info  *catalog.Event
+	names []string
+	kinds []paramKind
+	// wrap32 marks unsigned parameters whose negative numbers wrap at 32
+	// bits (UID, GID, UINT32).
+	wrap32 []bool
+}
+
+// typeDescs maps every event name to its typeDesc.
+var typeDescs = sync.OnceValue(func() map[string]*typeDesc {
+	m := make(map[string]*typeDesc)
+	for _, e := range catalog.Events() {
+		info, ok := catalog.EventByName(e.Name)
+		if !ok || m[e.Name] != nil {
+			continue
+		}
+		d := &typeDesc{info: info}
+		for i := range info.Params {
+			p := &info.Params[i]
+			d.names = append(d.names, p.Name)
+			d.kinds = append(d.kinds, kindOf(p.Type))
+			d.wrap32 = append(d.wrap32, p.Type == catalog.ParamUID || p.Type == catalog.ParamGID || p.Type == catalog.ParamUint32)
+		}
+		m[e.Name] = d
+	}
+	return m
+})
+
+func kindOf(t catalog.ParamType) paramKind {
+	switch {
+	case isSigned(t):
+		return kindSigned
+	case t == catalog.ParamCharBuf || t == catalog.ParamFSPath || t == catalog.ParamFSRelPath || t == catalog.ParamFDList:
+		return kindString
+	case t == catalog.ParamByteBuf || t == catalog.ParamCharBufArray || t == catalog.ParamCharBufPairArray:
+		return kindBytes
+	case t == catalog.ParamSockAddr:
+		return kindSockAddr
+	case t == catalog.ParamSockTuple:
+		return kindTuple
+	case t == catalog.ParamIPv4Addr || t == catalog.ParamIPv6Addr || t == catalog.ParamIPAddr ||
+		t == catalog.ParamIPv4Net || t == catalog.ParamIPv6Net || t == catalog.ParamIPNet:
+		return kindIP
+	case t == catalog.ParamDouble:
+		return kindDouble
+	case t == catalog.ParamBool:
+		return kindBool
+	case t == catalog.ParamAbsTime:
+		return kindAbsTime
+	}
+	return kindUnsigned
+}
+
+// index returns the position of the parameter called name, or -1.
+func (d *typeDesc) index(name []byte) int {
+	for i, n := range d.names {
+		if string(name) == n {
+			return i
+		}
+	}
+	return -1
+}
+
+// Keys of a line, as bits to find repeated keys.
+const (
+	keyType = 1 << iota
+	keyTid
+	keyPid
+	keyRes
+	keyCPU
+	keyNum
+	keyTs
+	keyArgs
+)
+
+// decodeFast decodes line b (trimmed, not a comment) into ev. It returns
+// false, having changed nothing but ev, when the line is not one it
+// handles; the caller then decodes it with decodeSlow.
+func (r *Reader) decodeFast(b []byte, ev *Event) bool {
+	s := scanner{b: b}
+	if !s.lit('{') {
+		return false
+	}
+	var (
+		desc                   *typeDesc
+		seen                   uint
+		ts, tid, pid, res, cpu int64
+		num                    uint64
+		ok                     bool
+	)
+	s.ws()
+	for {
+		key, ok1 := s.plainString()
+		if !ok1 {
+			return false
+		}
+		s.ws()
+		if !s.lit(':') {
+			return false
+		}
+		s.ws()
+		var bit uint
+		switch string(key) {
+		case "type":
+			bit = keyType
+			v, ok1 := s.plainString()
+			if !ok1 {
+				return false
+			}
+			if desc = typeDescs()[string(v)]; desc == nil {
+				return false
+			}
+			ev.Reset(desc.info)
+			ok = true
+		case "tid":
+			bit = keyTid
+			tid, ok = s.int64()
+		case "pid":
+			bit = keyPid
+			pid, ok = s.int64()
+		case "res":
+			bit = keyRes
+			res, ok = s.int64()
+		case "cpu":
+			bit = keyCPU
+			cpu, ok = s.int64()
+		case "num":
+			bit = keyNum
+			num, ok = s.uint64()
+		case "ts":
+			bit = keyTs
+			if s.peek() == '"' {
+				v, ok1 := s.plainString()
+				if !ok1 {
+					return false
+				}
+				ts, ok = parseRFC3339(v)
+			} else {
+				ts, ok = s.int64()
+			}
+		case "args":
+			bit = keyArgs
+			// The parameters need the type: a line that gives it later
+			// goes the slow way.
+			ok = desc != nil && r.fastArgs(&s, desc, ev)
+		default:
+			return false
+		}
+		if !ok || seen&bit != 0 {
+			return false
+		}
+		seen |= bit
+		s.ws()
+		if s.lit(',') {
+			s.ws()
+			continue
+		}
+		if !s.lit('}') {
+			return false
+		}
+		break
+	}
+	s.ws()
+	if s.i != len(s.b) || desc == nil || seen&keyTid == 0 {
+		return false
+	}
+	// Everything below mirrors decodeSlow.
+	ev.Num = r.num + 1
+	if num != 0 {
+		ev.Num = num
+	}
+	ev.Ts = ts
+	ev.Tid, ev.Pid = tid, tid
+	if seen&keyPid != 0 {
+		ev.Pid = pid
+	}
+	ev.CPU = int(cpu)
+	hasRes := seen&keyRes != 0
+	if ri := RetParam(desc.info); ri >= 0 {
+		ev.Res = ev.Params[ri].I
+		if hasRes {
+			if ev.Params[ri].Set && ev.Params[ri].I != res {
+				return false
+			}
+			ev.SetRes(res)
+		}
+	} else if hasRes {
+		ev.Res = res
+	}
+	r.num++
+	return true
+}
+
+// fastArgs decodes the "args" object.
+func (r *Reader) fastArgs(s *scanner, d *typeDesc, ev *Event) bool {
+	if !s.lit('{') {
+		return false
+	}
+	s.ws()
+	if s.lit('}') {
+		return true
+	}
+	var seen uint64
+	for {
+		name, ok := s.plainString()
+		if !ok {
+			return false
+		}
+		i := d.index(name)
+		if i < 0 || i >= 64 || seen&(1<<i) != 0 {
+			return false
+		}
+		seen |= 1 << i
+		s.ws()
+		if !s.lit(':') {
+			return false
+		}
+		s.ws()
+		p := &ev.Params[i]
+		if !r.fastParam(s, d, i, p) {
+			return false
+		}
+		p.Set = true
+		s.ws()
+		if s.lit(',') {
+			s.ws()
+			continue
+		}
+		return s.lit('}')
+	}
+}
+
+// fastParam decodes the value of parameter i into p, as parseParam does.
+func (r *Reader) fastParam(s *scanner, d *typeDesc, i int, p *Param) bool {
+	kind := d.kinds[i]
+	switch c := s.peek(); {
+	case c == '"':
+		v, ok := r.stringValue(s)
+		if !ok {
+			return false
+		}
+		return r.fastStringParam(d, i, kind, p, v)
+	case c == '-' || '0' <= c && c <= '9':
+		tok, ok := s.intToken()
+		if !ok {
+			return false
+		}
+		switch kind {
+		case kindSigned:
+			p.I, ok = atoi64(tok)
+			return ok
+		case kindBool:
+			switch string(tok) {
+			case "1":
+				p.U = 1
+				return true
+			case "0":
+				p.U = 0
+				return true
+			}
+			return false
+		case kindUnsigned, kindAbsTime:
+			if tok[0] != '-' {
+				p.U, ok = atou64(tok)
+				return ok
+			}
+			m, ok := atoi64(tok)
+			if !ok {
+				return false
+			}
+			p.U = uint64(m)
+			if d.wrap32[i] {
+				p.U = uint64(uint32(m))
+			}
+			return true
+		}
+		return false
+	case c == '[':
+		return kind == kindBytes && r.stringArray(s, p)
+	case c == 't' || c == 'f':
+		if kind != kindBool {
+			return false
+		}
+		if s.word("true") {
+			p.U = 1
+			return true
+		}
+		if s.word("false") {
+			p.U = 0
+			return true
+		}
+	}
+	return false
+}
+
+// fastStringParam decodes string value v of parameter i.
+func (r *Reader) fastStringParam(d *typeDesc, i int, kind paramKind, p *Param, v []byte) bool {
+	str := unsafeString(v) // only for parsing: nothing may keep it
+	switch kind {
+	case kindSigned:
+		if isNumberStart(str) {
+			n, err := strconv.ParseInt(str, 0, 64)
+			p.I = n
+			return err == nil
+		}
+		t := d.info.Params[i].Type
+		if t == catalog.ParamFD && str == "AT_FDCWD" {
+			p.I = AtFDCWD
+			return true
+		}
+		if t == catalog.ParamErrno || t == catalog.ParamFD {
+			if e, ok := errnoByName[str]; ok {
+				p.I = -e
+				return true
+			}
+		}
+		return false
+	case kindString:
+		p.S = r.strs.get(v)
+		return true
+	case kindBytes:
+		p.B = append(p.B[:0], v...)
+		return true
+	case kindSockAddr, kindTuple:
+		if isUnixPath(str) {
+			p.Family, p.S = AFUnix, r.strs.get(v[len(v)-len(strings.TrimPrefix(str, "unix:")):])
+			return true
+		}
+		if kind == kindSockAddr {
+			ap, ok := fastAddrPort(str)
+			p.Addr, p.Family = ap, familyOf(ap.Addr())
+			return ok
+		}
+		c, sv, ok := strings.Cut(str, "->")
+		if !ok {
+			return false
+		}
+		ca, ok1 := fastAddrPort(c)
+		sa, ok2 := fastAddrPort(sv)
+		p.Client, p.Server, p.Family = ca, sa, familyOf(sa.Addr())
+		return ok1 && ok2
+	case kindIP:
+		a, err := netip.ParseAddr(str)
+		p.Addr = netip.AddrPortFrom(a, 0)
+		return err == nil
+	case kindUnsigned:
+		if len(str) > 0 && '0' <= str[0] && str[0] <= '9' {
+			// Without a digit first it cannot be a number, and a failed
+			// ParseUint allocates its error.
+			if n, err := strconv.ParseUint(str, 0, 64); err == nil {
+				p.U = n
+				return true
+			}
+		}
+		pd := &d.info.Params[i]
+		if pd.Type == catalog.ParamSigType {
+			if n, ok := signalByName[str]; ok {
+				p.U = n
+				return true
+			}
+		}
+		if len(pd.Flags) == 0 {
+			return false
+		}
+		n, ok := fastFlags(pd, str)
+		p.U = n
+		return ok
+	}
+	return false
+}
+
+// fastAddrPort is ParseAddrPort for the forms it accepts without an error
+// on the way: "1.2.3.4:80" and "[::1]:80".
+func fastAddrPort(s string) (netip.AddrPort, bool) {
+	ap, err := netip.ParseAddrPort(s)
+	return ap, err == nil
+}
+
+// fastFlags is ParseFlags without allocating; false where ParseFlags
+// fails.
+func fastFlags(p *catalog.Param, s string) (uint64, bool) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return 0, false
+	}
+	fs := setOf(p)
+	var v uint64
+	for len(s) > 0 {
+		part := s
+		if i := strings.IndexByte(s, '|'); i >= 0 {
+			part, s = s[:i], s[i+1:]
+			if s == "" {
+				return 0, false // a trailing empty name
+			}
+		} else {
+			s = ""
+		}
+		part = strings.TrimSpace(part)
+		if part != "" && '0' <= part[0] && part[0] <= '9' {
+			n, err := strconv.ParseUint(part, 0, 64)
+			if err != nil {
+				return 0, false
+			}
+			v |= n
+			continue
+		}
+		if fs == nil {
+			return 0, false
+		}
+		j, ok := fs.index[part]
+		if !ok || fs.bits[j].mask == 0 {
+			return 0, false
+		}
+		v |= fs.bits[j].bits
+	}
+	return v, true
+}
+
+// isNumberStart reports whether strconv may parse s as a number: it starts
+// with a digit or a sign.
+func isNumberStart(s string) bool {
+	return s != "" && (s[0] == '-' || s[0] == '+' || '0' <= s[0] && s[0] <= '9')
+}
+
+// stringValue reads a JSON string, unescaped; the bytes are valid until
+// the next call.
+func (r *Reader) stringValue(s *scanner) ([]byte, bool) {
+	var ok bool
+	v, esc, ok := s.rawString()
+	if !ok {
+		return nil, false
+	}
+	if !esc {
+		return v, true
+	}
+	r.tmp, ok = unescape(r.tmp[:0], v)
+	return r.tmp, ok
+}
+
+// stringArray reads an array of strings into p.B, each followed by a NUL.
+func (r *Reader) stringArray(s *scanner, p *Param) bool {
+	s.lit('[')
+	p.B = p.B[:0]
+	s.ws()
+	if s.lit(']') {
+		return true
+	}
+	for {
+		if s.peek() != '"' {
+			return false
+		}
+		v, ok := r.stringValue(s)
+		if !ok {
+			return false
+		}
+		p.B = append(p.B, v...)
+		p.B = append(p.B, 0)
+		s.ws()
+		if s.lit(',') {
+			s.ws()
+			continue
+		}
+		return s.lit(']')
+	}
+}
+
+// scanner walks one line of JSON.
+type scanner struct {
+	b []byte
+	i int
+}
+
+func (s *scanner) peek() byte {
+	if s.i < len(s.b) {
+		return s.b[s.i]
+	}
+	return 0
+}
+
+// ws skips JSON white space.
+func (s *scanner) ws() {
+	for s.i < len(s.b) {
+		switch s.b[s.i] {
+		case ' ', '\t', '\n', '\r':
+			s.i++
+		default:
+			return
+		}
+	}
+}
+
+// lit consumes byte c if it is next.
+func (s *scanner) lit(c byte) bool {
+	if s.i < len(s.b) && s.b[s.i] == c {
+		s.i++
+		return true
+	}
+	return false
+}
+
+// word consumes w if it is next and not followed by more letters.
+func (s *scanner) word(w string) bool {
+	if !strings.HasPrefix(unsafeString(s.b[s.i:]), w) {
+		return false
+	}
+	j := s.i + len(w)
+	if j < len(s.b) && ('a' <= s.b[j] && s.b[j] <= 'z' || '0' <= s.b[j] && s.b[j] <= '9') {
+		return false
+	}
+	s.i = j
+	return true
+}
+
+// rawString reads a JSON string and returns its contents as written and
+// whether they hold escapes. It fails on control characters and invalid
+// UTF-8 (which encoding/json would replace).
+func (s *scanner) rawString() (v []byte, esc, ok bool) {
+	if !s.lit('"') {
+		return nil, false, false
+	}
+	start := s.i
+	high := false
+	for s.i < len(s.b) {
+		c := s.b[s.i]
+		switch {
+		case c == '"':
+			v = s.b[start:s.i]
+			s.i++
+			if high && !utf8.Valid(v) {
+				return nil, false, false
+			}
+			return v, esc, true
+		case c == '\\':
+			esc = true
+			s.i += 2
+			continue
+		case c < 0x20:
+			return nil, false, false
+		case c >= 0x80:
+			high = true
+		}
+		s.i++
+	}
+	return nil, false, false
+}
+
+// plainString reads a JSON string without escapes (a key, an event
+// type, a time).
+func (s *scanner) plainString() ([]byte, bool) {
+	v, esc, ok := s.rawString()
+	return v, ok && !esc
+}
+
+// intToken reads a JSON number that is an integer: -?(0|[1-9][0-9]*).
+// Fractions and exponents are left to decodeSlow.
+func (s *scanner) intToken() ([]byte, bool) {
+	start := s.i
+	s.lit('-')
+	d := s.i
+	for s.i < len(s.b) && '0' <= s.b[s.i] && s.b[s.i] <= '9' {
+		s.i++
+	}
+	n := s.i - d
+	if n == 0 || n > 1 && s.b[d] == '0' {
+		return nil, false
+	}
+	if c := s.peek(); c == '.' || c == 'e' || c == 'E' {
+		return nil, false
+	}
+	return s.b[start:s.i], true
+}
+
+func (s *scanner) int64() (int64, bool) {
+	tok, ok := s.intToken()
+	if !ok {
+		return 0, false
+	}
+	return atoi64(tok)
+}
+
+func (s *scanner) uint64() (uint64, bool) {
+	tok, ok := s.intToken()
+	if !ok || tok[0] == '-' {
+		return 0, false
+	}
+	return atou64(tok)
+}
+
+// atou64 converts decimal digits, failing on overflow.
+func atou64(b []byte) (uint64, bool) {
+	if len(b) == 0 || len(b) > 20 {
+		return 0, false
+	}
+	var n uint64
+	for _, c := range b {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		d := uint64(c - '0')
+		if n > (1<<64-1-d)/10 {
+			return 0, false
+		}
+		n = n*10 + d
+	}
+	return n, true
+}
+
+// atoi64 converts an optionally negative decimal, failing on overflow.
+func atoi64(b []byte) (int64, bool) {
+	neg := len(b) > 0 && b[0] == '-'
+	if neg {
+		b = b[1:]
+	}
+	u, ok := atou64(b)
+	if !ok {
+		return 0, false
+	}
+	if neg {
+		if u > 1<<63 {
+			return 0, false
+		}
+		return -int64(u), true
+	}
+	if u > 1<<63-1 {
+		return 0, false
+	}
+	return int64(u), true
+}
+
+// unescape appends the JSON string contents v, unescaped, to dst. It
+// fails on escapes of UTF-16 surrogates, which encoding/json pairs up or
+// replaces.
+func unescape(dst, v []byte) ([]byte, bool) {
+	for i := 0; i < len(v); i++ {
+		c := v[i]
+		if c != '\\' {
+			dst = append(dst, c)
+			continue
+		}
+		i++
+		if i >= len(v) {
+			return dst, false
+		}
+		switch v[i] {
+		case '"', '\\', '/':
+			dst = append(dst, v[i])
+		case 'b':
+			dst = append(dst, '\b')
+		case 'f':
+			dst = append(dst, '\f')
+		case 'n':
+			dst = append(dst, '\n')
+		case 'r':
+			dst = append(dst, '\r')
+		case 't':
+			dst = append(dst, '\t')
+		case 'u':
+			if i+4 >= len(v) {
+				return dst, false
+			}
+			var rn rune
+			for _, h := range v[i+1 : i+5] {
+				switch {
+				case '0' <= h && h <= '9':
+					rn = rn<<4 | rune(h-'0')
+				case 'a' <= h && h <= 'f':
+					rn = rn<<4 | rune(h-'a'+10)
+				case 'A' <= h && h <= 'F':
+					rn = rn<<4 | rune(h-'A'+10)
+				default:
+					return dst, false
+				}
+			}
+			if utf8.RuneLen(rn) < 0 { // a surrogate
+				return dst, false
+			}
+			dst = utf8.AppendRune(dst, rn)
+			i += 4
+		default:
+			return dst, false
+		}
+	}
+	return dst, true
+}
+
+// parseRFC3339 parses "2006-01-02T15:04:05[.fraction]Z" as time.Parse
+// with time.RFC3339Nano would, to nanoseconds since the epoch. Other
+// forms (offsets, lower case) are left to decodeSlow.
+func parseRFC3339(b []byte) (int64, bool) {
+	if len(b) < 20 || b[4] != '-' || b[7] != '-' || b[10] != 'T' || b[13] != ':' || b[16] != ':' ||
+		b[len(b)-1] != 'Z' {
+		return 0, false
+	}
+	num := func(b []byte) (int, bool) {
+		n := 0
+		for _, c := range b {
+			if c < '0' || c > '9' {
+				return 0, false
+			}
+			n = n*10 + int(c-'0')
+		}
+		return n, true
+	}
+	year, ok1 := num(b[0:4])
+	month, ok2 := num(b[5:7])
+	day, ok3 := num(b[8:10])
+	hour, ok4 := num(b[11:13])
+	minute, ok5 := num(b[14:16])
+	sec, ok6 := num(b[17:19])
+	if !(ok1 && ok2 && ok3 && ok4 && ok5 && ok6) || month < 1 || month > 12 || day < 1 ||
+		day > daysIn(month, year) || hour > 23 || minute > 59 || sec > 59 {
+		return 0, false
+	}
+	nsec := 0
+	if frac := b[19 : len(b)-1]; len(frac) > 0 {
+		if frac[0] != '.' || len(frac) < 2 || len(frac) > 10 {
+			return 0, false
+		}
+		n, ok := num(frac[1:])
+		if !ok {
+			return 0, false
+		}
+		for range 10 - len(frac) {
+			n *= 10
+		}
+		nsec = n
+	} else if len(b) != 20 {
+		return 0, false
+	}
+	days := daysFromCivil(year, month, day)
+	unix := days*86400 + int64(hour*3600+minute*60+sec)
+	return unix*1e9 + int64(nsec), true
+}
+
+func daysIn(month, year int) int {
+	switch month {
+	case 2:
+		if year%4 == 0 && (year%100 != 0 || year%400 == 0) {
+			return 29
+		}
+		return 28
+	case 4, 6, 9, 11:
+		return 30
+	}
+	return 31
+}
+
+// daysFromCivil returns the days from 1970-01-01 to the given date of the
+// proleptic Gregorian calendar.
+func daysFromCivil(y, m, d int) int64 {
+	if m <= 2 {
+		y--
+	}
+	era := y / 400
+	if y < 0 && y%400 != 0 {
+		era--
+	}
+	yoe := y - era*400
+	mp := (m + 9) % 12
+	doy := (153*mp+2)/5 + d - 1
+	doe := yoe*365 + yoe/4 - yoe/100 + doy
+	return int64(era)*146097 + int64(doe) - 719468
+}
+
+// unsafeString views b as a string without copying. The string must not
+// outlive the bytes' next change.
+func unsafeString(b []byte) string {
+	if len(b) == 0 {
+		return ""
+	}
+	return unsafe.String(&b[0], len(b))
+}
+
+// interner returns one string per distinct byte sequence, so that the
+// paths and names a trace repeats are allocated once. It is bounded: when
+// full it starts over. Strings it returns are ordinary, immutable strings.
+type interner struct {
+	m     map[string]string
+	bytes int
+}
+
+const (
+	internMaxBytes = 4 << 20 // total size before the table starts over
+	internMaxLen   = 4 << 10 // longer strings are not interned
+)
+
+func newInterner() interner { return interner{m: make(map[string]string, 256)} }
+
+func (in *interner) get(b []byte) string {
+	if s, ok := in.m[string(b)]; ok {
+		return s
+	}
+	s := string(b)
+	if len(s) > internMaxLen {
+		return s
+	}
+	if in.bytes+len(s) > internMaxBytes {
+		clear(in.m)
+		in.bytes = 0
+	}
+	in.m[s] = s
+	in.bytes += len(s)
+	return s
+}
