@@ -515,6 +515,11 @@ func (d *Decoder) fillExec(v *view, ev *event.Event) {
 		var flags uint64
 		if x.Flags&bpf.ExecMemfd != 0 {
 			flags |= 4 // EXE_FROM_MEMFD
+			// The path the caller gave (/proc/self/fd/N) says nothing;
+			// the memfd's own name does, while the process lives.
+			if p, err := os.Readlink(d.procRoot + "/" + strconv.FormatUint(uint64(h.Tgid), 10) + "/exe"); err == nil {
+				setS(ev, idx("trusted_exepath"), p)
+			}
 		}
 		setU(ev, idx("flags"), flags)
 	}
