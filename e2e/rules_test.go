@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -181,9 +182,16 @@ func matches(a *alert, rule string, want map[string]string) bool {
 
 // TestDefaultRules performs each default rule's action for real and
 // checks that its alert arrives.
+// It runs once per prefilter mode: the alerts must not depend on it.
 func TestDefaultRules(t *testing.T) {
 	requireLive(t)
-	f := startFalco(t)
+	for _, mode := range []string{"full", "evttype", "off"} {
+		t.Run("prefilter="+mode, func(t *testing.T) { testDefaultRules(t, mode) })
+	}
+}
+
+func testDefaultRules(t *testing.T, mode string) {
+	f := startFalco(t, "--prefilter", mode)
 	for _, rc := range defaultRuleCases() {
 		t.Run(rc.rule, func(t *testing.T) {
 			from := len(f.all())
@@ -328,5 +336,25 @@ func TestRingBufferLoss(t *testing.T) {
 	}
 	if lost == 0 || sent == 0 || calls < sent+lost {
 		t.Errorf("calls %d, sent %d, lost %d: want losses counted\n%s", calls, sent, lost, errText)
+	}
+}
+
+// TestNotRoot runs falco-run as an unprivileged user: it must say that
+// live capture needs root, and exit 1.
+func TestNotRoot(t *testing.T) {
+	requireLive(t)
+	if err := os.Chmod(bin, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(filepath.Join(bin, "falco-run"), "-r", rulesFile, "-o", "syslog_output.enabled=false")
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
+	out, err := cmd.CombinedOutput()
+	ee, ok := err.(*exec.ExitError)
+	if !ok || ee.ExitCode() != 1 {
+		t.Fatalf("falco-run as nobody: %v, want exit status 1\n%s", err, out)
+	}
+	want := "falco-run: live capture needs root (CAP_BPF, CAP_PERFMON)\n"
+	if !strings.HasSuffix(string(out), want) {
+		t.Errorf("output does not end with %q:\n%s", want, out)
 	}
 }
