@@ -53,3 +53,70 @@ func TestDefaultPlanGolden(t *testing.T) {
 		t.Errorf("plan mismatch (-want +got):\n%s", d)
 	}
 }
+
+func ruleNames(p *Plan, m Mask) []string {
+	var out []string
+	for _, r := range p.RulesOf(m) {
+		out = append(out, p.Rules[r].Name)
+	}
+	return out
+}
+
+// TestDefaultPlanTight checks what the kernel keeps of the default rules
+// for typical events: which rules an event can still match, and whether it
+// is sent at all.
+func TestDefaultPlanTight(t *testing.T) {
+	p := loadDefault(t)
+	const (
+		rdonly = 0
+		wronly = 1
+	)
+	tests := []struct {
+		name  string
+		v     KernelView
+		rules []string
+		sent  bool
+	}{
+		{"openat /etc/shadow by cat for reading", KernelView{Syscall: 257, Comm: "cat", Path: "/etc/shadow", OpenFlags: rdonly},
+			[]string{"Read sensitive file untrusted"}, true},
+		{"openat /etc/passwd for writing", KernelView{Syscall: 257, Comm: "vi", Path: "/etc/passwd", OpenFlags: wronly},
+			// Clear Log Activities stays: `fd.name endswith .log` is not a kernel fact.
+			[]string{"Write below etc", "Clear Log Activities"}, true},
+		{"openat /etc/passwd/ (trailing slash) for writing", KernelView{Syscall: 257, Comm: "vi", Path: "/etc/passwd/", OpenFlags: wronly},
+			[]string{"Write below etc", "Clear Log Activities"}, true},
+		{"openat /usr/bin/ls for writing", KernelView{Syscall: 2, Comm: "cp", Path: "/usr/bin/ls", OpenFlags: wronly | 0o100},
+			[]string{"Write below binary dir", "Clear Log Activities"}, true},
+		{"openat /tmp/x by cat for reading", KernelView{Syscall: 257, Comm: "cat", Path: "/tmp/x", OpenFlags: rdonly},
+			// `fd.filename in (id_rsa, ...) and fd.directory endswith /.ssh` cannot be judged.
+			[]string{"Read sensitive file untrusted"}, true},
+		{"openat of a relative path", KernelView{Syscall: 257, Comm: "cat", Path: "x", OpenFlags: rdonly},
+			[]string{"Read sensitive file untrusted", "Create files below dev"}, true},
+		{"openat /dev/x for writing", KernelView{Syscall: 257, Comm: "sh", Path: "/dev/x", OpenFlags: wronly},
+			[]string{"Create files below dev", "Clear Log Activities"}, true},
+		{"openat /etc/passwd for reading", KernelView{Syscall: 257, Comm: "cat", Path: "/etc/passwd", OpenFlags: rdonly},
+			[]string{"Read sensitive file untrusted"}, true},
+		{"connect by curl", KernelView{Syscall: 42, Comm: "curl"}, nil, true}, // socket state is always sent
+		{"connect by cat", KernelView{Syscall: 42, Comm: "cat"}, []string{"System binary outbound connection"}, true},
+		{"execve of bash in a container", KernelView{Syscall: 59, Comm: "bash", Container: ContainerInside, Path: "/bin/bash"},
+			[]string{"Terminal shell in container", "Shell spawned in container", "Fileless execution via memfd_create",
+				"Execution from /dev/shm", "Launch Privileged Container", "Launch Sensitive Mount Container"}, true},
+		{"execve of ls on the host", KernelView{Syscall: 59, Comm: "ls", Container: ContainerHost, Path: "/bin/ls"},
+			[]string{"Fileless execution via memfd_create", "Execution from /dev/shm"}, true},
+		{"execve of find on the host", KernelView{Syscall: 59, Comm: "find", Container: ContainerHost},
+			[]string{"Fileless execution via memfd_create", "Execution from /dev/shm", "Search Private Keys or Passwords"}, true},
+		{"ptrace", KernelView{Syscall: 101, Comm: "gdb", Arg0: 16}, []string{"PTRACE attached to process"}, true},
+		{"getppid", KernelView{Syscall: 110, Comm: "cat"}, nil, false},
+		{"mkdir", KernelView{Syscall: 83, Comm: "mkdir", Path: "/tmp/d"}, nil, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			m := Judge(p, tc.v)
+			if d := cmp.Diff(tc.rules, ruleNames(p, m)); d != "" {
+				t.Errorf("rules kept (-want +got):\n%s", d)
+			}
+			if got := p.Sends(tc.v); got != tc.sent {
+				t.Errorf("Sends = %v, want %v", got, tc.sent)
+			}
+		})
+	}
+}

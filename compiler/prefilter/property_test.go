@@ -24,13 +24,13 @@ import (
 var testSyscalls = []int{0, 2, 42, 59, 83, 85, 257, 437}
 
 var (
-	commPool  = []string{"cat", "bash", "sshd", "find", "a-very-long-pro", "a-very-long-program", "", "x", "dpkg"}
-	uidPool   = []uint64{0, 33, 1000, 65534}
-	ctrPool   = []string{"host", "abc123", "def456", ""}
-	pathPool  = []string{"/etc/shadow", "/etc/passwd", "/etc", "/etc/", "/etc/ssh/sshd_config", "/etcfoo", "/tmp/x", "/tmp", "/", "/dev/null", "/dev/shm/a", "/dev", "/dev/", "/usr/bin/ls", "/usr/bin", "/var/log/syslog", "/var/log/a/b.log", "/root/.ssh/id_rsa"}
-	rawPaths  = append(append([]string{}, pathPool...), "etc/shadow", "x", "/etc//shadow", "/etc/./shadow", "/tmp/../etc/shadow", "/etc/..", "/etc/.", "./x", "/"+strings.Repeat("a", 260), "/usr/bin/", "/var/log/")
+	commPool   = []string{"cat", "bash", "sshd", "find", "a-very-long-pro", "a-very-long-program", "", "x", "dpkg"}
+	uidPool    = []uint64{0, 33, 1000, 65534}
+	ctrPool    = []string{"host", "abc123", "def456", ""}
+	pathPool   = []string{"/etc/shadow", "/etc/passwd", "/etc", "/etc/", "/etc/ssh/sshd_config", "/etcfoo", "/tmp/x", "/tmp", "/", "/dev/null", "/dev/shm/a", "/dev", "/dev/", "/usr/bin/ls", "/usr/bin", "/var/log/syslog", "/var/log/a/b.log", "/root/.ssh/id_rsa"}
+	rawPaths   = append(append([]string{}, pathPool...), "etc/shadow", "x", "/etc//shadow", "/etc/./shadow", "/tmp/../etc/shadow", "/etc/..", "/etc/.", "./x", "/"+strings.Repeat("a", 260), "/usr/bin/", "/var/log/")
 	pathValues = []string{"/etc", "/etc/", "/etc/shadow", "/dev", "/dev/shm/", "/usr/bin", "/", "/tmp/x", "/var/log", "/etcfoo", "etc", "", "/e", ".log", "/root/.ssh"}
-	valuePool = append(append([]string{}, pathPool...), "/etc/", "/dev/shm/", "/usr", "/var/log", "/root/.ssh", "", "/e", "etc", "cat", "bash", "sshd", "host", "abc123", "a-very-long-pro", "a-very-long-program", ".log", "sh")
+	valuePool  = append(append([]string{}, pathPool...), "/etc/", "/dev/shm/", "/usr", "/var/log", "/root/.ssh", "", "/e", "etc", "cat", "bash", "sshd", "host", "abc123", "a-very-long-pro", "a-very-long-program", ".log", "sh")
 )
 
 type world struct {
