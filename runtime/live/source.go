@@ -13,6 +13,10 @@ import (
 	"github.com/falcoc/falcoc/runtime/state/container"
 )
 
+// pollInterval bounds how long [Source.Next] waits before it looks at
+// its context again.
+const pollInterval = 100 * time.Millisecond
+
 // Options configure [Open].
 type Options struct {
 	// RingBufferSize in bytes (a power of two); 0 is the bpf default.
@@ -65,6 +69,7 @@ func Open(opts *Options) (*Source, error) {
 	if err != nil {
 		return nil, err
 	}
+	c.SetDeadline(time.Now().Add(pollInterval))
 	s := &Source{capt: c}
 	s.dec, err = NewDecoder(&DecoderOptions{
 		ProcRoot:   opts.ProcRoot,
@@ -99,16 +104,19 @@ func (s *Source) Next(ctx context.Context, ev *event.Event) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	stop := context.AfterFunc(ctx, func() { s.capt.SetDeadline(time.Now()) })
-	defer stop()
 	for {
 		err := s.capt.ReadInto(&s.rec)
 		switch {
 		case err == nil:
 		case errors.Is(err, os.ErrDeadlineExceeded):
+			// The ring buffer is empty: a blocked read cannot be
+			// interrupted (the reader holds its lock while it waits),
+			// so reads wait at most pollInterval and ctx is checked
+			// in between.
 			if cerr := ctx.Err(); cerr != nil {
 				return cerr
 			}
+			s.capt.SetDeadline(time.Now().Add(pollInterval))
 			continue
 		case errors.Is(err, bpf.ErrBadRecord):
 			s.badRecords++

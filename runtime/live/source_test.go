@@ -94,3 +94,32 @@ func TestSource(t *testing.T) {
 		t.Errorf("counters %+v", tot)
 	}
 }
+
+// TestSourceQuiet checks that Next returns when its context ends even
+// when no record arrives.
+func TestSourceQuiet(t *testing.T) {
+	testutil.RequireRoot(t)
+	testutil.RequireBTF(t)
+	src, err := Open(&Options{Mode: bpf.ModeFull, Tables: &bpf.Tables{}})
+	if err != nil {
+		t.Fatalf("Open: %+v", err)
+	}
+	defer src.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	var ev event.Event
+	for {
+		err := src.Next(ctx, &ev)
+		if err == nil {
+			continue // scheduler events of other processes
+		}
+		if err != context.DeadlineExceeded {
+			t.Fatalf("Next: %v, want %v", err, context.DeadlineExceeded)
+		}
+		break
+	}
+	if d := time.Since(start); d > 2*time.Second {
+		t.Errorf("Next returned %v after its context ended", d-300*time.Millisecond)
+	}
+}
