@@ -7,6 +7,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"strconv"
 	"testing"
 
 	"github.com/rogpeppe/go-internal/testscript"
@@ -33,6 +34,9 @@ func TestScripts(t *testing.T) {
 		UpdateScripts:       *update || os.Getenv("FALCO_UPDATE") == "1",
 		RequireExplicitExec: true,
 		RequireUniqueNames:  true,
+		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
+			"flipbyte": flipByte,
+		},
 		Setup: func(env *testscript.Env) error {
 			// Alerts carry this host name; no syslog socket in tests.
 			env.Setenv("FALCO_HOSTNAME", "test-host")
@@ -40,4 +44,26 @@ func TestScripts(t *testing.T) {
 			return nil
 		},
 	})
+}
+
+// flipByte is the script command "flipbyte SRC DST OFFSET": it copies SRC
+// to DST with the byte at OFFSET inverted.
+func flipByte(ts *testscript.TestScript, neg bool, args []string) {
+	if neg {
+		ts.Fatalf("unsupported: ! flipbyte")
+	}
+	if len(args) != 3 {
+		ts.Fatalf("usage: flipbyte SRC DST OFFSET")
+	}
+	off, err := strconv.Atoi(args[2])
+	if err != nil {
+		ts.Fatalf("flipbyte: offset: %v", err)
+	}
+	data, err := os.ReadFile(ts.MkAbs(args[0]))
+	ts.Check(err)
+	if off < 0 || off >= len(data) {
+		ts.Fatalf("flipbyte: offset %d outside the %d bytes of %s", off, len(data), args[0])
+	}
+	data[off] ^= 0xff
+	ts.Check(os.WriteFile(ts.MkAbs(args[1]), data, 0o644))
 }
