@@ -1,0 +1,58 @@
+package prefilter
+
+import (
+	"bytes"
+	"testing"
+
+	"github.com/falcoc/falcoc/compiler/rules"
+)
+
+func TestGenerateRules(t *testing.T) {
+	a, b := GenerateRules(200, 1), GenerateRules(200, 1)
+	if !bytes.Equal(a, b) {
+		t.Fatal("GenerateRules is not deterministic")
+	}
+	rs, ds := rules.Load([]rules.Source{{Name: "gen.yaml", Data: a}}, nil)
+	if rs == nil {
+		t.Fatalf("load: %v", ds)
+	}
+	if len(rs.Rules) != 200 {
+		t.Fatalf("%d rules, want 200", len(rs.Rules))
+	}
+	p, err := Build(rs, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(p.Rules) != 200 || len(p.Clauses) == 0 || len(p.Clauses) > MaskBits {
+		t.Errorf("plan: %d rules, %d clauses", len(p.Rules), len(p.Clauses))
+	}
+}
+
+func BenchmarkBuild200(b *testing.B) {
+	rs, ds := rules.Load([]rules.Source{{Name: "gen.yaml", Data: GenerateRules(200, 1)}}, nil)
+	if rs == nil {
+		b.Fatalf("load: %v", ds)
+	}
+	b.ReportAllocs()
+	var p *Plan
+	for b.Loop() {
+		var err error
+		if p, err = Build(rs, nil); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(len(p.Clauses)), "clauses")
+}
+
+func BenchmarkJudge(b *testing.B) {
+	p := loadDefault(b)
+	v := KernelView{Syscall: 257, Comm: "cat", Path: "/etc/ssh/sshd_config"}
+	b.ReportAllocs()
+	var m Mask
+	for b.Loop() {
+		m = Judge(p, v)
+	}
+	if m.IsZero() {
+		b.Fatal("mask zero")
+	}
+}
