@@ -328,6 +328,16 @@ func (d *Decoder) fill(v *view, ev *event.Event, f *fill) {
 	switch f.src {
 	case srcArg0, srcArg1, srcArg2, srcArg3, srcArg4, srcArg5:
 		setNum(ev, f, h.Args[f.src-srcArg0])
+	case srcTid:
+		setNum(ev, f, uint64(h.Tid))
+	case srcPid:
+		setNum(ev, f, uint64(h.Tgid))
+	case srcPpid:
+		setNum(ev, f, uint64(h.Ppid))
+	case srcVtid:
+		setNum(ev, f, uint64(h.Vtid))
+	case srcVpid:
+		setNum(ev, f, uint64(h.Vtgid))
 	case srcPath:
 		if v.hasPath {
 			setS(ev, f.param, d.strs.get(v.path))

@@ -170,8 +170,13 @@ func TestDecode(t *testing.T) {
 		want: []string{"clone 101/100 res=203 num=1", "res=203", "tid=101", "pid=100", "ptid=1", "flags=0x10f00"},
 	}, {
 		name: "child side of clone",
-		v:    view{hdr: hdr(sysID(t, "clone"), 0)},
-		want: []string{"clone 101/100 res=0 num=1", "res=0"},
+		v: func() view {
+			h := hdr(sysID(t, "clone"), 0, 0x20000011)
+			h.Vtid, h.Vtgid = 1, 1
+			return view{hdr: h}
+		}(),
+		want: []string{"clone 101/100 res=0 num=1", "res=0", "tid=101", "pid=100", "ptid=1", "flags=0x20000011",
+			"vtid=1", "vpid=1"},
 	}, {
 		name: "exit record",
 		v:    view{hdr: hdr(bpf.KindExit, 0), exitCode: 3<<8 | 0x80 | 9, hasExit: true},
@@ -404,5 +409,36 @@ func BenchmarkDecode(b *testing.B) {
 				b.Fatalf("decoded %v", ev.Info)
 			}
 		})
+	}
+}
+
+// TestForkState feeds a fork record and the child's clone exit through
+// the state updates: the child exists with its parent, and its ids in its
+// own pid namespace come from the clone exit.
+func TestForkState(t *testing.T) {
+	d, err := NewDecoder(&DecoderOptions{ProcRoot: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tbl := state.NewTable(&state.Options{ProcReadsPerSec: -1})
+	tbl.Fork(1, 0, 100, 100, 0)
+	var ev event.Event
+	for _, v := range []view{
+		{hdr: &bpf.Header{Kind: bpf.KindFork, Tid: 100, Tgid: 100}, fork: bpf.ForkInfo{ParentTid: 100, ParentTgid: 100,
+			ChildTid: 200, ChildTgid: 200}, hasFork: true},
+		{hdr: &bpf.Header{Kind: sysID(t, "clone"), Tid: 200, Tgid: 200, Ppid: 100, Vtid: 1, Vtgid: 1}},
+	} {
+		if err := d.decode(&v, &ev); err != nil {
+			t.Fatal(err)
+		}
+		event.ApplyBefore(tbl, &ev)
+	}
+	th := tbl.Get(200)
+	if th == nil {
+		t.Fatal("no child thread")
+	}
+	got := fmt.Sprintf("ppid=%d vpid=%d vtid=%d", th.Proc().PPid, th.Proc().Vpid, th.Vtid)
+	if want := "ppid=100 vpid=1 vtid=1"; got != want {
+		t.Errorf("child %s, want %s", got, want)
 	}
 }

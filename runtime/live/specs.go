@@ -27,6 +27,11 @@ const (
 	srcAddr     // the sockaddr item
 	srcTuple    // local address -> sockaddr (connect, sendto, sendmsg)
 	srcTupleIn  // sockaddr (the peer) -> local address (accept)
+	srcTid      // the header's thread id
+	srcPid      // the header's process id
+	srcPpid     // the header's parent process id
+	srcVtid     // the header's thread id in the task's pid namespace
+	srcVpid     // the header's process id in the task's pid namespace
 )
 
 var srcNames = map[string]src{
@@ -34,6 +39,7 @@ var srcNames = map[string]src{
 	"path": srcPath, "path2": srcPath2, "exe": srcExe,
 	"oflags": srcOFlags, "omode": srcOMode, "odirfd": srcODirfd, "oresolve": srcOResolve,
 	"addr": srcAddr, "tuple": srcTuple, "tuple_in": srcTupleIn,
+	"tid": srcTid, "pid": srcPid, "ppid": srcPpid, "vtid": srcVtid, "vpid": srcVpid,
 }
 
 // specs says, per event, which parameters a syscall record fills and
@@ -101,7 +107,14 @@ var specs = map[string][]string{
 	"kill":         {"pid=a0", "sig=a1"},
 	"tgkill":       {"pid=a0", "tid=a1", "sig=a2"},
 	"execve":       {"filename=exe"},
-	"execveat":     {},
+	// The child's side of a fork (its ids in its own pid namespace: a
+	// container's init is 1); the parent's side comes from the fork
+	// record.
+	"clone":    {"flags=a0", "tid=tid", "pid=pid", "ptid=ppid", "vtid=vtid", "vpid=vpid"},
+	"clone3":   {"tid=tid", "pid=pid", "ptid=ppid", "vtid=vtid", "vpid=vpid"},
+	"fork":     {"tid=tid", "pid=pid", "ptid=ppid", "vtid=vtid", "vpid=vpid"},
+	"vfork":    {"tid=tid", "pid=pid", "ptid=ppid", "vtid=vtid", "vpid=vpid"},
+	"execveat": {},
 }
 
 // fill is one resolved parameter source.

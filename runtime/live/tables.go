@@ -11,9 +11,11 @@ import (
 // pipes), the current directory, credentials, sessions, the task name,
 // namespaces, and execve (the new program's arguments and details come
 // only from its exit). Process creation and exit come from the scheduler
-// tracepoints, so the clone family is not here.
+// tracepoints; the clone family is here for the child's side, which
+// tells the child's ids in its own pid namespace.
 var StateSyscalls = []string{
 	"execve", "execveat",
+	"clone", "clone3", "fork", "vfork",
 	"chdir", "fchdir",
 	"open", "openat", "openat2", "creat",
 	"close", "close_range",
