@@ -62,6 +62,8 @@ type Reader struct {
 	tmp []byte
 	// strs interns the strings of decoded events.
 	strs interner
+	// last is the event type of the last line the fast decoder took.
+	last *typeDesc
 	// slowOnly disables the fast decoder (tests).
 	slowOnly bool
 }

@@ -51,6 +51,8 @@ type typeDesc struct {
 	// wrap32 marks unsigned parameters whose negative numbers wrap at 32
 	// bits (UID, GID, UINT32).
 	wrap32 []bool
+	// flags are the named values of flag parameters, nil for others.
+	flags []*flagSet
 }
 
 // typeDescs maps every event name to its typeDesc.
@@ -67,6 +69,7 @@ var typeDescs = sync.OnceValue(func() map[string]*typeDesc {
 			d.names = append(d.names, p.Name)
 			d.kinds = append(d.kinds, kindOf(p.Type))
 			d.wrap32 = append(d.wrap32, p.Type == catalog.ParamUID || p.Type == catalog.ParamGID || p.Type == catalog.ParamUint32)
+			d.flags = append(d.flags, setOf(p))
 		}
 		m[e.Name] = d
 	}
@@ -154,8 +157,11 @@ func (r *Reader) decodeFast(b []byte, ev *Event) bool {
 			if !ok1 {
 				return false
 			}
-			if desc = typeDescs()[string(v)]; desc == nil {
-				return false
+			if desc = r.last; desc == nil || string(v) != desc.info.Name {
+				if desc = typeDescs()[string(v)]; desc == nil {
+					return false
+				}
+				r.last = desc
 			}
 			ev.Reset(desc.info)
 			ok = true
@@ -409,7 +415,7 @@ func (r *Reader) fastStringParam(d *typeDesc, i int, kind paramKind, p *Param, v
 		if len(pd.Flags) == 0 {
 			return false
 		}
-		n, ok := fastFlags(pd, str)
+		n, ok := fastFlags(d.flags[i], str)
 		p.U = n
 		return ok
 	}
@@ -440,14 +446,13 @@ func fastAddrPort(s string) (netip.AddrPort, bool) {
 	return netip.AddrPortFrom(a, uint16(port)), true
 }
 
-// fastFlags is ParseFlags without allocating; false where ParseFlags
-// fails.
-func fastFlags(p *catalog.Param, s string) (uint64, bool) {
+// fastFlags is [ParseFlags] for a parameter with flag set fs (nil when it
+// has none we know), without allocating; false where ParseFlags fails.
+func fastFlags(fs *flagSet, s string) (uint64, bool) {
 	s = strings.TrimSpace(s)
 	if s == "" {
 		return 0, false
 	}
-	fs := setOf(p)
 	var v uint64
 	for len(s) > 0 {
 		part := s
@@ -586,6 +591,10 @@ func (s *scanner) rawString() (v []byte, esc, ok bool) {
 	high := false
 	for s.i < len(s.b) {
 		c := s.b[s.i]
+		if !strSpecial[c] {
+			s.i++
+			continue
+		}
 		switch {
 		case c == '"':
 			v = s.b[start:s.i]
@@ -600,13 +609,21 @@ func (s *scanner) rawString() (v []byte, esc, ok bool) {
 			continue
 		case c < 0x20:
 			return nil, false, false
-		case c >= 0x80:
-			high = true
 		}
+		high = true
 		s.i++
 	}
 	return nil, false, false
 }
+
+// strSpecial marks the bytes a JSON string scan must look at: the quote,
+// the backslash, control characters and non-ASCII bytes.
+var strSpecial = func() (t [256]bool) {
+	for c := range 256 {
+		t[c] = c == '"' || c == '\\' || c < 0x20 || c >= 0x80
+	}
+	return t
+}()
 
 // plainString reads a JSON string without escapes (a key, an event
 // type, a time).
