@@ -13,7 +13,8 @@
 //     from /proc/<pid>/cgroup once per cgroup id and cached);
 //   - a sched_process_fork record becomes the parent's "clone" event
 //     (result: the child's tid), so the parent's own clone exit record is
-//     skipped; the child's clone exit (result 0) stays an event;
+//     skipped; the child's clone exit (result 0) stays an event and
+//     carries the child's ids in its own pid namespace (vtid, vpid);
 //   - a sched_process_exit record becomes "procexit";
 //   - a sched_process_exec record carries nothing the execve exit lacks
 //     and is skipped (counted).
