@@ -66,6 +66,11 @@ type Options struct {
 	// RetryAfter is how long a failed lookup is remembered before the
 	// next attempt (default 10s).
 	RetryAfter time.Duration
+	// NoWatch turns off following docker's container events. By default,
+	// when Backends is nil, the Lookup follows them on DockerSocket: a
+	// container is fetched when docker creates it, before its first
+	// process runs, and again when it starts (for its address).
+	NoWatch bool
 }
 
 func (o *Options) withDefaults() Options {
@@ -99,6 +104,8 @@ func (o *Options) withDefaults() Options {
 	}
 	if r.Backends == nil {
 		r.Backends = DefaultBackends(&r)
+	} else {
+		r.NoWatch = true
 	}
 	return r
 }
@@ -131,6 +138,7 @@ type Stats struct {
 	Errors    uint64 // backend errors other than not-found/unavailable
 	Dropped   uint64 // fetches dropped because the queue was full
 	Evictions uint64 // cache entries evicted to stay within CacheSize
+	Events    uint64 // docker container events received
 }
 
 type entryState uint8
@@ -170,7 +178,7 @@ type Lookup struct {
 	head    int      // index of the oldest key in order
 	lastErr error
 
-	hits, misses, fetches, found, notFound, errs, dropped, evictions atomic.Uint64
+	hits, misses, fetches, found, notFound, errs, dropped, evictions, events atomic.Uint64
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -199,6 +207,10 @@ func New(opts *Options) *Lookup {
 		l.wg.Add(1)
 		go l.worker()
 	}
+	if !o.NoWatch {
+		l.wg.Add(1)
+		go l.watchDocker(newAPIClient(o.DockerSocket))
+	}
 	return l
 }
 
@@ -222,7 +234,7 @@ func (l *Lookup) Container(id string) (*extract.Container, bool) {
 	}
 	l.mu.Lock()
 	e := l.entries[id]
-	if e != nil && e.state == stateDone {
+	if e != nil && e.ctr != nil {
 		c := e.ctr
 		l.mu.Unlock()
 		l.hits.Add(1)
@@ -267,6 +279,32 @@ func (l *Lookup) Prefetch(fullID, typ string) {
 	}
 }
 
+// refresh fetches a container again (or for the first time) without
+// dropping what is cached meanwhile.
+func (l *Lookup) refresh(fullID, typ string) {
+	key := shortID(fullID)
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	e := l.entries[key]
+	if e == nil {
+		e = l.insert(key)
+	} else if e.state == statePending {
+		return
+	}
+	e.fullID, e.typ = fullID, typ
+	l.schedule(e)
+}
+
+// forget drops a container from the cache.
+func (l *Lookup) forget(fullID string) {
+	key := shortID(fullID)
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if e := l.entries[key]; e != nil && e.state != statePending {
+		delete(l.entries, key)
+	}
+}
+
 // Wait is [Lookup.Container] that waits up to d for a fetch in flight (or
 // one it starts) to end. It is meant for tests; the event path must use
 // Container.
@@ -300,7 +338,7 @@ func (l *Lookup) Stats() Stats {
 	return Stats{
 		Hits: l.hits.Load(), Misses: l.misses.Load(), Fetches: l.fetches.Load(),
 		Found: l.found.Load(), NotFound: l.notFound.Load(), Errors: l.errs.Load(),
-		Dropped: l.dropped.Load(), Evictions: l.evictions.Load(),
+		Dropped: l.dropped.Load(), Evictions: l.evictions.Load(), Events: l.events.Load(),
 	}
 }
 
@@ -364,9 +402,12 @@ func (l *Lookup) worker() {
 		case r := <-l.queue:
 			c, err := l.fetch(r.id, r.typ)
 			l.mu.Lock()
-			if c != nil {
+			switch {
+			case c != nil:
 				r.e.ctr, r.e.state = c, stateDone
-			} else {
+			case r.e.ctr != nil:
+				r.e.state = stateDone // a failed refresh keeps what was known
+			default:
 				r.e.state, r.e.failedAt = stateFailed, l.now()
 			}
 			if err != nil {

@@ -1,0 +1,74 @@
+package containers
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+	"time"
+
+	"github.com/falcoc/falcoc/runtime/state/container"
+)
+
+// dockerEvent is one line of docker's /events stream.
+type dockerEvent struct {
+	Type   string
+	Action string
+	Actor  struct{ ID string }
+}
+
+// watchDocker follows docker's container events until the Lookup closes,
+// reconnecting with a growing delay (up to RetryAfter) when the daemon is
+// absent or the stream ends.
+func (l *Lookup) watchDocker(api *apiClient) {
+	defer l.wg.Done()
+	delay := 100 * time.Millisecond
+	for l.ctx.Err() == nil {
+		if err := l.followDocker(api); err != nil && l.ctx.Err() == nil {
+			delay = min(2*delay, l.opts.RetryAfter)
+		}
+		select {
+		case <-l.ctx.Done():
+			return
+		case <-time.After(delay):
+		}
+	}
+}
+
+// dockerEventsPath asks for container events only.
+var dockerEventsPath = "/events?filters=" + url.QueryEscape(`{"type":["container"]}`)
+
+// followDocker reads one events stream until it fails.
+func (l *Lookup) followDocker(api *apiClient) error {
+	req, err := http.NewRequestWithContext(l.ctx, http.MethodGet, "http://localhost"+dockerEventsPath, nil)
+	if err != nil {
+		return err
+	}
+	resp, err := api.http.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("docker events: %s", resp.Status)
+	}
+	dec := json.NewDecoder(resp.Body)
+	for {
+		var ev dockerEvent
+		if err := dec.Decode(&ev); err != nil {
+			return fmt.Errorf("docker events: %w", err)
+		}
+		if ev.Type != "container" || !validID(ev.Actor.ID) {
+			continue
+		}
+		l.events.Add(1)
+		switch ev.Action {
+		case "create", "start", "rename":
+			// create: name, image, privileged, mounts and labels are set;
+			// start adds the address and start time.
+			l.refresh(ev.Actor.ID, container.TypeDocker)
+		case "destroy":
+			l.forget(ev.Actor.ID)
+		}
+	}
+}
