@@ -15,6 +15,7 @@ import (
 	"github.com/falcoc/falcoc/runtime/engine"
 	"github.com/falcoc/falcoc/runtime/event"
 	"github.com/falcoc/falcoc/runtime/live"
+	"github.com/falcoc/falcoc/runtime/state"
 )
 
 // btfPath is where the kernel exposes its BTF.
@@ -43,15 +44,15 @@ func (o *RunOptions) live(ctx context.Context, eng *engine.Engine, lr *loadedRul
 	if _, err := os.Stat(btfPath); err != nil {
 		return &ExitError{Code: 1, Err: fmt.Errorf("live capture needs kernel BTF at %s: %w", btfPath, err)}
 	}
-	var w *event.Writer
+	var w *captureWriter
 	if o.Capture != "" {
 		f, err := os.Create(o.Capture)
 		if err != nil {
 			return &ExitError{Code: 1, Err: fmt.Errorf("--capture: %w", err)}
 		}
 		defer f.Close()
-		w = event.NewWriter(f)
-		defer w.Flush()
+		w = newCaptureWriter(f, eng)
+		defer w.w.Flush()
 	}
 
 	src, err := live.Open(&live.Options{
@@ -96,14 +97,14 @@ func (o *RunOptions) live(ctx context.Context, eng *engine.Engine, lr *loadedRul
 				o.Prefilter, seed.Processes, seed.Threads)
 		}
 		if w != nil {
-			if werr := w.Write(&ev, table.Lookup(ev.Tid)); werr != nil && runErr == nil {
+			if werr := w.write(&ev, table.Lookup(ev.Tid)); werr != nil && runErr == nil {
 				runErr = &ExitError{Code: 1, Err: fmt.Errorf("--capture: %w", werr)}
 			}
 		}
 		eng.Process(&ev)
 	}
 	if w != nil {
-		if err := w.Flush(); err != nil && runErr == nil {
+		if err := w.w.Flush(); err != nil && runErr == nil {
 			runErr = &ExitError{Code: 1, Err: fmt.Errorf("--capture: %w", err)}
 		}
 	}
@@ -160,4 +161,58 @@ func kindName(k int) string {
 		return n
 	}
 	return fmt.Sprintf("syscall_%d", k)
+}
+
+// maxCapturedAncestors bounds how many ancestors of a new thread
+// --capture describes.
+const maxCapturedAncestors = 16
+
+// captureWriter records processed events for --capture. The first time a
+// thread appears, its ancestors that the file does not describe yet are
+// written first, each as a "procinfo" event carrying its process context,
+// so that a replay knows the whole ancestry (proc.aname[N], proc.pname).
+// Those procinfo events also go through the engine, and every event is
+// numbered here, so that the live run and the replay see the same event
+// stream (evt.num included).
+type captureWriter struct {
+	w        *event.Writer
+	eng      *engine.Engine
+	seen     map[int64]bool
+	chain    []*state.Thread
+	procinfo *catalog.Event
+	pev      event.Event
+	num      uint64
+}
+
+func newCaptureWriter(f io.Writer, eng *engine.Engine) *captureWriter {
+	pi, _ := catalog.EventByName("procinfo")
+	return &captureWriter{w: event.NewWriter(f), eng: eng, seen: make(map[int64]bool), procinfo: pi}
+}
+
+// write writes ev, whose thread (before ev is applied) is th.
+func (c *captureWriter) write(ev *event.Event, th *state.Thread) error {
+	if th != nil && !c.seen[ev.Tid] && c.procinfo != nil {
+		c.chain = c.chain[:0]
+		for p := th.Parent(); p != nil && len(c.chain) < maxCapturedAncestors && !c.seen[p.Tid]; p = p.Parent() {
+			c.chain = append(c.chain, p)
+		}
+		for i := len(c.chain) - 1; i >= 0; i-- {
+			a := c.chain[i]
+			c.pev.Reset(c.procinfo)
+			c.pev.Ts, c.pev.Tid, c.pev.Pid = ev.Ts, a.Tid, a.Pid()
+			c.num++
+			c.pev.Num = c.num
+			c.seen[a.Tid] = true
+			if err := c.w.Write(&c.pev, a); err != nil {
+				return err
+			}
+			c.eng.Process(&c.pev)
+		}
+	}
+	if th != nil {
+		c.seen[ev.Tid] = true
+	}
+	c.num++
+	ev.Num = c.num
+	return c.w.Write(ev, th)
 }
