@@ -42,6 +42,13 @@ var (
 		"pipe": true, "pipe2": true, "eventfd": true, "eventfd2": true, "signalfd": true, "signalfd4": true,
 		"timerfd_create": true, "inotify_init": true, "inotify_init1": true, "epoll_create": true,
 		"epoll_create1": true, "userfaultfd": true, "io_uring_setup": true,
+		// connect and bind describe their socket themselves: the kernel
+		// record carries the address family and both ends (read from the
+		// socket), and the state table creates the entry from them when
+		// the socket() call was not seen. So a rule reading fd.* on a
+		// connect does not make every socket() and close() go to
+		// userspace.
+		"connect": true, "bind": true,
 	}
 	// sockUsers take an existing socket.
 	sockUsers = map[string]bool{
