@@ -10,7 +10,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/falcoc/falcoc/compiler/artifact"
-	"github.com/falcoc/falcoc/compiler/codegen"
 	"github.com/falcoc/falcoc/compiler/diag"
 	"github.com/falcoc/falcoc/compiler/rules"
 )
@@ -82,7 +81,7 @@ func (o *CompileOptions) Run() error {
 	if diag.HasErrors(ds) || rs == nil {
 		return &ExitError{Code: 1}
 	}
-	a, err := codegen.Build(rs)
+	a, err := buildArtifact(rs)
 	if err != nil {
 		return &ExitError{Code: 1, Err: err}
 	}

@@ -178,6 +178,9 @@ func formatArtifact(h artifact.Header, a *artifact.Artifact) string {
 		fmt.Fprintf(&b, "  %s\n", strings.Join(a.Syscalls, " "))
 	}
 	fmt.Fprintf(&b, "\nprefilter\n  version %d, %d bytes\n", a.Prefilter.Version, len(a.Prefilter.Data))
+	if err := describePlan(&b, a); err != nil {
+		fmt.Fprintf(&b, "  %v\n", err)
+	}
 	return b.String()
 }
 

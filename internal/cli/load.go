@@ -11,7 +11,6 @@ import (
 	"strings"
 
 	"github.com/falcoc/falcoc/compiler/artifact"
-	"github.com/falcoc/falcoc/compiler/codegen"
 	"github.com/falcoc/falcoc/compiler/diag"
 	"github.com/falcoc/falcoc/compiler/rules"
 	defaultrules "github.com/falcoc/falcoc/rules"
@@ -104,7 +103,7 @@ func loadRules(paths []string, sel ruleSelection, errw io.Writer) (*loadedRules,
 	if rs == nil || diag.HasErrors(ds) {
 		return nil, &ExitError{Code: 1, Err: fmt.Errorf("rules could not be loaded")}
 	}
-	art, err := codegen.Build(rs)
+	art, err := buildArtifact(rs)
 	if err != nil {
 		return nil, err
 	}
