@@ -220,8 +220,14 @@ func (e *Engine) emit(r *artifact.Rule, ev *event.Event) {
 		ov := toOutput(v, ok)
 		start := len(e.msg)
 		e.msg = output.AppendText(e.msg, ov, nil)
-		for pad := int(seg.Width) - (len(e.msg) - start); pad > 0; pad-- {
-			e.msg = append(e.msg, ' ')
+		if w := int(seg.Width); w > 0 {
+			// Falco resizes the value to exactly the width: cut or pad.
+			if len(e.msg)-start > w {
+				e.msg = e.msg[:start+w]
+			}
+			for len(e.msg)-start < w {
+				e.msg = append(e.msg, ' ')
+			}
 		}
 		e.fields = append(e.fields, output.Field{Name: seg.Token, Value: ov})
 	}
