@@ -118,8 +118,8 @@ type procJSON struct {
 // Next reads the next event into ev and its process context into ctx
 // (which may be nil; Known is 0 when the line has no "proc"). Blank lines
 // and lines starting with '#' are skipped. At the end it returns io.EOF;
-// a malformed line gives a *[LineError], after which Next may be called
-// again for the following line. A read error or a line longer than
+// a malformed line gives a *[LineError] (and leaves ev in an unspecified
+// state), after which Next may be called again for the following line. A read error or a line longer than
 // [MaxLine] ends the replay: Next returns it from then on.
 //
 // Lifetime: the strings Next stores in ev (Param.S) and ctx are never
@@ -153,6 +153,9 @@ func (r *Reader) Next(ev *Event, ctx *ProcContext) error {
 func (r *Reader) readLine() ([]byte, error) {
 	if r.stick != nil {
 		return nil, r.stick
+	}
+	if cap(r.long) > 1<<20 {
+		r.long = nil // do not hold on to a huge line
 	}
 	b, err := r.br.ReadSlice('\n')
 	if err == bufio.ErrBufferFull {
