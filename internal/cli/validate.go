@@ -79,6 +79,22 @@ func (o *ValidateOptions) Run() error {
 				return err
 			}
 		}
+		errs, warns := 0, 0
+		for _, d := range ds {
+			if d.Warning {
+				warns++
+			} else {
+				errs++
+			}
+		}
+		verdict := "ok"
+		if errs > 0 {
+			verdict = fmt.Sprintf("%d error(s)", errs)
+		}
+		if warns > 0 {
+			verdict += fmt.Sprintf(", %d warning(s)", warns)
+		}
+		fmt.Fprintf(o.out, "%d file(s), %s\n", len(srcs), verdict)
 	}
 	if diag.HasErrors(ds) {
 		return &ExitError{Code: 1}

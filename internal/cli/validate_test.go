@@ -68,7 +68,8 @@ func TestValidate(t *testing.T) {
 		{
 			name:    "valid with a warning",
 			args:    []string{good},
-			wantOut: good + ":3:3: warning: Macro not referred to by any other rule/macro\n | - macro: unused_macro\n |   ^\n",
+			wantOut: good + ":3:3: warning: Macro not referred to by any other rule/macro\n | - macro: unused_macro\n |   ^\n" +
+				"1 file(s), ok, 1 warning(s)\n",
 		},
 		{
 			name: "invalid",
@@ -78,7 +79,8 @@ func TestValidate(t *testing.T) {
 				" |                                  ^\n" +
 				bad + ":10:13: Invalid priority\n" +
 				" |   priority: SEVERE\n" +
-				" |             ^\n",
+				" |             ^\n" +
+				"1 file(s), 2 error(s)\n",
 			wantStatus: 1,
 		},
 		{
