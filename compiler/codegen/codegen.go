@@ -101,7 +101,7 @@ func (g *Generator) Condition(e check.Expr) (*vm.Program, error) {
 		return nil, fmt.Errorf("compile condition: %w: empty condition", ErrUnsupported)
 	}
 	b := &program{g: g, p: &vm.Program{Consts: g.c}}
-	if err := b.expr(check.Fold(e)); err != nil {
+	if err := b.expr(check.Fold(expandEither(e))); err != nil {
 		return nil, fmt.Errorf("compile condition: %w", err)
 	}
 	b.emit(vm.OpReturn, 0, e.Position())
