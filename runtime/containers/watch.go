@@ -2,7 +2,6 @@ package containers
 
 import (
 	"encoding/json"
-	"fmt"
 	"net/http"
 	"net/url"
 	"time"
@@ -18,14 +17,17 @@ type dockerEvent struct {
 }
 
 // watchDocker follows docker's container events until the Lookup closes,
-// reconnecting with a growing delay (up to RetryAfter) when the daemon is
-// absent or the stream ends.
+// reconnecting with a growing delay (up to one second: a daemon that
+// starts late must be followed before its first container runs) when the
+// daemon is absent or the stream ends.
 func (l *Lookup) watchDocker(api *apiClient) {
 	defer l.wg.Done()
 	delay := 100 * time.Millisecond
 	for l.ctx.Err() == nil {
-		if err := l.followDocker(api); err != nil && l.ctx.Err() == nil {
-			delay = min(2*delay, l.opts.RetryAfter)
+		if l.followDocker(api) {
+			delay = 100 * time.Millisecond
+		} else {
+			delay = min(2*delay, time.Second)
 		}
 		select {
 		case <-l.ctx.Done():
@@ -38,25 +40,26 @@ func (l *Lookup) watchDocker(api *apiClient) {
 // dockerEventsPath asks for container events only.
 var dockerEventsPath = "/events?filters=" + url.QueryEscape(`{"type":["container"]}`)
 
-// followDocker reads one events stream until it fails.
-func (l *Lookup) followDocker(api *apiClient) error {
+// followDocker reads one events stream until it ends. It reports whether
+// the daemon answered.
+func (l *Lookup) followDocker(api *apiClient) bool {
 	req, err := http.NewRequestWithContext(l.ctx, http.MethodGet, "http://localhost"+dockerEventsPath, nil)
 	if err != nil {
-		return err
+		return false
 	}
 	resp, err := api.http.Do(req)
 	if err != nil {
-		return err
+		return false
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("docker events: %s", resp.Status)
+		return false
 	}
 	dec := json.NewDecoder(resp.Body)
 	for {
 		var ev dockerEvent
 		if err := dec.Decode(&ev); err != nil {
-			return fmt.Errorf("docker events: %w", err)
+			return true
 		}
 		if ev.Type != "container" || !validID(ev.Actor.ID) {
 			continue
