@@ -1,7 +1,6 @@
 package event
 
 import (
-	"encoding/binary"
 	"net/netip"
 	"strconv"
 	"strings"
@@ -592,13 +591,6 @@ func (s *scanner) rawString() (v []byte, esc, ok bool) {
 	start := i
 	high := false
 	for i < len(b) {
-		// Skip 8 ordinary bytes at a time.
-		for i+8 <= len(b) && !hasSpecial(binary.LittleEndian.Uint64(b[i:])) {
-			i += 8
-		}
-		if i >= len(b) {
-			break
-		}
 		c := b[i]
 		if !strSpecial[c] {
 			i++
@@ -623,16 +615,6 @@ func (s *scanner) rawString() (v []byte, esc, ok bool) {
 		i++
 	}
 	return nil, false, false
-}
-
-// hasSpecial reports whether one of the 8 bytes of x is special (see
-// strSpecial).
-func hasSpecial(x uint64) bool {
-	const ones, highs = 0x0101010101010101, 0x8080808080808080
-	hasZero := func(v uint64) uint64 { return (v - ones) & ^v & highs }
-	// Bytes below 0x20 have their high bit set after subtracting 0x20,
-	// unless they were >= 0x80 already, which the first term catches.
-	return (x&highs | (x-0x20*ones)&^x&highs | hasZero(x^('"'*ones)) | hasZero(x^('\\'*ones))) != 0
 }
 
 // strSpecial marks the bytes a JSON string scan must look at: the quote,

@@ -773,39 +773,3 @@ func BenchmarkReaderNextSlow(b *testing.B) {
 	}
 }
 
-// TestHasSpecial checks the 8-byte scan against the byte table.
-func TestHasSpecial(t *testing.T) {
-	r := rand.New(rand.NewPCG(5, 6))
-	check := func(w [8]byte) {
-		want := false
-		for _, c := range w {
-			want = want || strSpecial[c]
-		}
-		x := uint64(0)
-		for i, c := range w {
-			x |= uint64(c) << (8 * i)
-		}
-		if got := hasSpecial(x); got != want {
-			t.Fatalf("hasSpecial(% x) = %v, want %v", w, got, want)
-		}
-	}
-	for c := range 256 {
-		for pos := range 8 {
-			for _, fill := range []byte{'a', 0x20, 0x21, 0x7f, '0', 'z'} {
-				var w [8]byte
-				for i := range w {
-					w[i] = fill
-				}
-				w[pos] = byte(c)
-				check(w)
-			}
-		}
-	}
-	for range 100000 {
-		var w [8]byte
-		for i := range w {
-			w[i] = byte(0x1c + r.IntN(0x66)) // around the edges: 0x1c..0x81
-		}
-		check(w)
-	}
-}
