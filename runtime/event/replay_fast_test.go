@@ -772,4 +772,3 @@ func BenchmarkReaderNextSlow(b *testing.B) {
 		})
 	}
 }
-
