@@ -440,7 +440,7 @@ func fastAddrPort(s string) (netip.AddrPort, bool) {
 		return netip.AddrPort{}, false
 	}
 	port, ok := atou64([]byte(s[i+1:]))
-	if !ok || port > 0xffff || s[i+1] == '+' {
+	if !ok || port > 0xffff {
 		return netip.AddrPort{}, false
 	}
 	return netip.AddrPortFrom(a, uint16(port)), true

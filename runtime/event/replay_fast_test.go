@@ -772,3 +772,69 @@ func BenchmarkReaderNextSlow(b *testing.B) {
 		})
 	}
 }
+
+// TestFastTricky lists lines at the edges of what the fast decoder takes:
+// each must decode as encoding/json does, and the fast decoder must take
+// exactly the ones marked.
+func TestFastTricky(t *testing.T) {
+	tests := []struct {
+		line string
+		fast bool
+	}{
+		{`{"type":"openat","tid":1}`, true},
+		{` {"type" : "openat" , "tid" : -0 , "args" : { } } `, true},
+		{`{"type":"openat","tid":1,"args":{"name":"a\"b\\c\/d\u00e9\u0000\n"}}`, true},
+		{`{"type":"openat","tid":1,"args":{"name":"\ud83d\ude00"}}`, false},
+		{`{"type":"openat","tid":1,"args":{"name":"bad` + "\xff" + `"}}`, false},
+		{`{"type":"openat","tid":1,"args":{"name":"ctl` + "\x01" + `"}}`, false},
+		{`{"type":"openat","tid":1,"args":{"flags":"O_RDONLY\u007cO_CREAT"}}`, true},
+		{`{"type":"openat","tid":1,"args":{"flags":" O_WRONLY | 0x40 "}}`, true},
+		{`{"type":"openat","tid":1,"args":{"flags":"1|O_CREAT"}}`, true},
+		{`{"type":"openat","tid":1,"args":{"flags":"O_RDONLY|"}}`, false},
+		{`{"type":"openat","tid":1,"args":{"flags":"O_NONE"}}`, false},
+		{`{"type":"openat","tid":1,"args":{"flags":18446744073709551615}}`, true},
+		{`{"type":"openat","tid":1,"args":{"flags":18446744073709551616}}`, false},
+		{`{"type":"openat","tid":1,"args":{"flags":-1}}`, true},
+		{`{"type":"openat","tid":1,"args":{"dirfd":"-0x10"}}`, true},
+		{`{"type":"openat","tid":1,"args":{"dirfd":"+7"}}`, true},
+		{`{"type":"openat","tid":1,"args":{"fd":"ENOENT"},"res":-2}`, true},
+		{`{"type":"openat","tid":1,"args":{"fd":1e3}}`, false},
+		{`{"type":"openat","tid":1,"args":{"fd":1.0}}`, false},
+		{`{"type":"openat","tid":1,"args":{"fd":01}}`, false},
+		{`{"type":"openat","tid":1,"args":{"fd":null}}`, false},
+		{`{"type":"openat","tid":1,"args":{"fd":3,"fd":4}}`, false},
+		{`{"type":"openat","tid":1,"tid":2}`, false},
+		{`{"type":"openat","TID":1}`, false},
+		{`{"tid":1,"args":{"fd":3},"type":"openat"}`, false},
+		{`{"type":"openat","tid":9223372036854775807,"pid":-9223372036854775808}`, true},
+		{`{"type":"openat","tid":9223372036854775808}`, false},
+		{`{"type":"openat","tid":1,"num":0,"cpu":3}`, true},
+		{`{"type":"openat","tid":1,"num":-1}`, false},
+		{`{"type":"openat","tid":1} }`, false},
+		{`{"type":"openat","tid":1}x`, false},
+		{`{"type":"openat","tid":1,}`, false},
+		{`{"type":"openat","tid":1,"ts":"2026-01-02T03:04:05.5Z"}`, true},
+		{`{"type":"openat","tid":1,"ts":"2026-01-02T03:04:05+01:00"}`, false},
+		{`{"type":"openat","tid":1,"ts":null}`, false},
+		{`{"type":"connect","tid":1,"args":{"tuple":"::1:40001->2001:db8::1:53","addr":"2001:db8::1:53"}}`, true},
+		{`{"type":"connect","tid":1,"args":{"tuple":"[::1]:1->[::2]:70000"}}`, false},
+		{`{"type":"connect","tid":1,"args":{"tuple":"unix:/x","addr":""}}`, true},
+		{`{"type":"connect","tid":1,"args":{"addr":"::ffff:1.2.3.4:80"}}`, true},
+		{`{"type":"execve","tid":1,"args":{"args":[],"env":[ "A=1" , "B=\u00e9" ]}}`, true},
+		{`{"type":"execve","tid":1,"args":{"args":[null]}}`, false},
+		{`{"type":"execve","tid":1,"args":{"args":[1]}}`, false},
+		{`{"type":"procexit","tid":1,"args":{"sig":"SIGKILL","status":"0x100"}}`, true},
+		{`{"type":"procexit","tid":1,"args":{"sig":"SIGNOPE"}}`, false},
+		{`{"type":"openat","tid":1,"res":3,"args":{"fd":3}}`, true},
+		{`{"type":"openat","tid":1,"res":3,"args":{"fd":4}}`, false},
+		{`{"type":"close","tid":1,"res":3,"args":{"fd":4}}`, true},
+		{`{"type":"openat","tid":1,"proc":{"comm":"sh"}}`, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.line, func(t *testing.T) {
+			if got := checkLine(t, tc.line); got != tc.fast {
+				t.Errorf("fast decoder took it: %v, want %v", got, tc.fast)
+			}
+		})
+	}
+}
