@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/signal"
 	"slices"
+	"strings"
 	"syscall"
 	"time"
 
@@ -158,7 +159,7 @@ func (o *RunOptions) Run(ctx context.Context) error {
 		return runFalcoValidate(o.out, o.ValidateFiles, o.cfg.JSONOutput)
 	}
 	paths := o.Rules
-	if len(paths) == 0 {
+	if len(paths) == 0 && o.configNamesRules() {
 		paths = o.cfg.RulesFiles
 	}
 	if o.List {
@@ -223,6 +224,21 @@ func (o *RunOptions) Run(ctx context.Context) error {
 		return err
 	}
 	return closeErr
+}
+
+// configNamesRules reports whether the user's configuration (a -c file or
+// a -o rules_files override) names the rules files. Without either, the
+// embedded default rules are used rather than Falco's default path.
+func (o *RunOptions) configNamesRules() bool {
+	if o.ConfigFile != "" {
+		return true
+	}
+	for _, kv := range o.Overrides {
+		if strings.HasPrefix(kv, "rules_file") {
+			return true
+		}
+	}
+	return false
 }
 
 // replay runs the engine over a trace file.
