@@ -48,14 +48,20 @@ func TestContainerRules(t *testing.T) {
 	wired := containerLookupWired(t)
 	f := startFalco(t)
 
+	// falco-run stops at the first rule that matches an event (Falco's
+	// rule_matching: first), and the shell rules come first in the file:
+	// the launch rules' containers run `true`, not a shell.
+	shell := []string{"sh", "-c", "echo hi"}
 	tests := []struct {
 		rule     string
 		args     []string // docker run arguments before the image
+		cmd      []string // the container's command
 		metadata bool     // the rule's condition needs container metadata
 		fields   func(id, name string) map[string]string
 	}{
 		{
 			rule: "Shell spawned in container",
+			cmd:  shell,
 			fields: func(id, name string) map[string]string {
 				return map[string]string{"container.id": id, "container.name": name, "container.image.repository": "falcoc-busybox", "proc.name": "sh"}
 			},
@@ -63,6 +69,7 @@ func TestContainerRules(t *testing.T) {
 		{
 			rule: "Terminal shell in container",
 			args: []string{"-t"},
+			cmd:  shell,
 			fields: func(id, name string) map[string]string {
 				return map[string]string{"container.id": id, "container.name": name, "proc.name": "sh"}
 			},
@@ -70,14 +77,16 @@ func TestContainerRules(t *testing.T) {
 		{
 			rule:     "Launch Privileged Container",
 			args:     []string{"--privileged"},
+			cmd:      []string{"true"},
 			metadata: true,
 			fields: func(id, name string) map[string]string {
-				return map[string]string{"container.id": id, "container.name": name, "container.image.repository": "falcoc-busybox", "proc.name": "sh"}
+				return map[string]string{"container.id": id, "container.name": name, "container.image.repository": "falcoc-busybox", "proc.name": "true"}
 			},
 		},
 		{
 			rule:     "Launch Sensitive Mount Container",
 			args:     []string{"-v", "/etc:/host-etc:ro"},
+			cmd:      []string{"true"},
 			metadata: true,
 			fields: func(id, name string) map[string]string {
 				return map[string]string{"container.id": id, "container.name": name, "container.image.repository": "falcoc-busybox",
@@ -94,7 +103,7 @@ func TestContainerRules(t *testing.T) {
 			cidFile := filepath.Join(t.TempDir(), "cid")
 			from := len(f.all())
 			args := append([]string{"run", "--rm", "--name", name, "--cidfile", cidFile}, tc.args...)
-			args = append(args, d.Image, "sh", "-c", "echo hi")
+			args = append(append(args, d.Image), tc.cmd...)
 			out, err := exec.Command(d.Bin, args...).CombinedOutput()
 			if err != nil {
 				t.Fatalf("docker %s: %v\n%s", strings.Join(args, " "), err, out)
