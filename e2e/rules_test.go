@@ -194,6 +194,9 @@ func testDefaultRules(t *testing.T, mode string) {
 	f := startFalco(t, "--prefilter", mode)
 	for _, rc := range defaultRuleCases() {
 		t.Run(rc.rule, func(t *testing.T) {
+			if f.cmd.ProcessState != nil {
+				t.Fatal("falco-run was stopped after an earlier failure")
+			}
 			from := len(f.all())
 			want := rc.act(t)
 			a, ok := f.wait(from, alertTimeout, func(a *alert) bool { return matches(a, rc.rule, want) })
@@ -202,8 +205,11 @@ func testDefaultRules(t *testing.T, mode string) {
 				for _, a := range f.all()[from:] {
 					got = append(got, a.Rule+": "+a.Output)
 				}
+				// Stop falco-run so its final counters (losses
+				// included) explain the miss.
+				errText, _ := f.stop()
 				t.Fatalf("no %q alert with %v within %v; alerts since the action:\n%s\nfalco-run stderr:\n%s",
-					rc.rule, want, alertTimeout, strings.Join(got, "\n"), f.errText())
+					rc.rule, want, alertTimeout, strings.Join(got, "\n"), errText)
 			}
 			if a.Priority != rc.priority {
 				t.Errorf("priority = %q, want %q", a.Priority, rc.priority)
