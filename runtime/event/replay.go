@@ -64,6 +64,8 @@ type Reader struct {
 	strs interner
 	// last is the event type of the last line the fast decoder took.
 	last *typeDesc
+	// recent holds the last string of each string parameter position.
+	recent [8]string
 	// slowOnly disables the fast decoder (tests).
 	slowOnly bool
 }

@@ -369,7 +369,14 @@ func (r *Reader) fastStringParam(d *typeDesc, i int, kind paramKind, p *Param, v
 		}
 		return false
 	case kindString:
-		p.S = r.strs.get(v)
+		// The same parameter often repeats its last value: comparing
+		// with it is cheaper than hashing.
+		if last := &r.recent[i%len(r.recent)]; string(v) == *last {
+			p.S = *last
+		} else {
+			p.S = r.strs.get(v)
+			*last = p.S
+		}
 		return true
 	case kindBytes:
 		p.B = append(p.B[:0], v...)
