@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"sort"
 
 	"github.com/cilium/ebpf"
@@ -14,6 +15,7 @@ import (
 	"github.com/falcoc/falcoc/compiler/catalog"
 	"github.com/falcoc/falcoc/runtime/engine"
 	"github.com/falcoc/falcoc/runtime/event"
+	"github.com/falcoc/falcoc/runtime/kplan"
 	"github.com/falcoc/falcoc/runtime/live"
 	"github.com/falcoc/falcoc/runtime/state"
 )
@@ -55,10 +57,20 @@ func (o *RunOptions) live(ctx context.Context, eng *engine.Engine, lr *loadedRul
 		defer w.w.Flush()
 	}
 
+	// --prefilter=full loads the planner's tables; off and evttype load
+	// Falco's model: the rules' syscalls plus the state syscalls.
+	tables := live.EvttypeTables(lr.Art)
+	if o.plan != nil {
+		t, err := kplan.ToTables(o.plan)
+		if err != nil {
+			return &ExitError{Code: 1, Err: fmt.Errorf("kernel prefilter tables: %w", err)}
+		}
+		tables = t
+	}
 	src, err := live.Open(&live.Options{
 		RingBufferSize: o.RingBufferSize,
 		Mode:           prefilterMode(o.Prefilter),
-		Tables:         live.EvttypeTables(lr.Art),
+		Tables:         tables,
 	})
 	if err != nil {
 		var ve *ebpf.VerifierError
@@ -74,11 +86,9 @@ func (o *RunOptions) live(ctx context.Context, eng *engine.Engine, lr *loadedRul
 	if err != nil {
 		return &ExitError{Code: 1, Err: err}
 	}
-	// Make sure an event flows (close is always sent) so that "ready"
-	// means the whole path works.
-	if f, err := os.Open("/"); err == nil {
-		f.Close()
-	}
+	// Make sure an event flows (process creation and exit are always
+	// sent) so that "ready" means the whole path works.
+	go exec.Command("/bin/true").Run()
 
 	var ev event.Event
 	ready := false
@@ -99,6 +109,14 @@ func (o *RunOptions) live(ctx context.Context, eng *engine.Engine, lr *loadedRul
 		if w != nil {
 			if werr := w.write(&ev, table.Lookup(ev.Tid)); werr != nil && runErr == nil {
 				runErr = &ExitError{Code: 1, Err: fmt.Errorf("--capture: %w", werr)}
+			}
+		}
+		// The kernel judged the event by the task's comm: keep proc.name
+		// equal to it (a PR_SET_NAME or a write to /proc/PID/comm is not
+		// seen otherwise), so prefilter and userspace agree.
+		if th := table.Get(ev.Tid); th != nil {
+			if c := src.Comm(); len(c) > 0 && string(c) != th.Comm() {
+				table.SetComm(ev.Tid, string(c))
 			}
 		}
 		eng.Process(&ev)

@@ -16,9 +16,12 @@ import (
 
 	"github.com/falcoc/falcoc/compiler/artifact"
 	"github.com/falcoc/falcoc/compiler/codegen"
+	"github.com/falcoc/falcoc/compiler/prefilter"
 	"github.com/falcoc/falcoc/runtime/config"
+	"github.com/falcoc/falcoc/runtime/containers"
 	"github.com/falcoc/falcoc/runtime/engine"
 	"github.com/falcoc/falcoc/runtime/event"
+	"github.com/falcoc/falcoc/runtime/extract"
 	"github.com/falcoc/falcoc/runtime/output"
 	"github.com/falcoc/falcoc/runtime/state"
 )
@@ -46,6 +49,7 @@ type RunOptions struct {
 	RingBufferSize int
 
 	cfg         *config.Config
+	plan        *prefilter.Plan // the kernel plan, live with --prefilter=full
 	out, errOut io.Writer
 }
 
@@ -194,13 +198,28 @@ func (o *RunOptions) Run(ctx context.Context) error {
 		tableOpts.ProcReadsPerSec = -1 // a replay must not mix in this host's /proc
 	}
 	table := state.NewTable(tableOpts)
+	var ctrs extract.ContainerLookup // stays a nil interface for replays
+	var ruleMasks [][4]uint64
+	if o.Trace == "" {
+		l := containers.New(nil)
+		defer l.Close()
+		ctrs = l
+		if o.Prefilter == "full" {
+			if o.plan, err = artifactPlan(lr.Art); err != nil {
+				return &ExitError{Code: 1, Err: err}
+			}
+			ruleMasks = planRuleMasks(o.plan, lr.Art)
+		}
+	}
 	eng, err := engine.New(lr.Art, engine.Options{
 		Table:       table,
 		Users:       state.NewUsers(nil),
+		Containers:  ctrs,
 		Hostname:    output.Hostname(),
 		Sink:        outs,
 		MatchAll:    o.cfg.RuleMatching == "all",
 		MinPriority: minPrio,
+		RuleMasks:   ruleMasks,
 	})
 	if err != nil {
 		return err

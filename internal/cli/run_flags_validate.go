@@ -11,7 +11,6 @@ import (
 // in order into one namespace and prints the result per file, as Falco's
 // text (or, with asJSON, as the falco_load_results document). It returns an
 // *ExitError with code 1 when a file does not load.
-//
 func runFalcoValidate(w io.Writer, paths []string, asJSON bool) error {
 	srcs, err := rules.ReadPaths(paths)
 	if err != nil {

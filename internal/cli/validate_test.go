@@ -66,8 +66,8 @@ func TestValidate(t *testing.T) {
 		wantStatus int
 	}{
 		{
-			name:    "valid with a warning",
-			args:    []string{good},
+			name: "valid with a warning",
+			args: []string{good},
 			wantOut: good + ":3:3: warning: Macro not referred to by any other rule/macro\n | - macro: unused_macro\n |   ^\n" +
 				"1 file(s), ok, 1 warning(s)\n",
 		},

@@ -93,6 +93,18 @@ func Open(opts *Options) (*Source, error) {
 	return s, nil
 }
 
+// Comm returns the kernel's task name (comm) of the thread of the last
+// event Next returned, without the trailing NULs. It is valid until the
+// next call to Next.
+func (s *Source) Comm() []byte {
+	c := s.rec.Comm[:]
+	n := 0
+	for n < len(c) && c[n] != 0 {
+		n++
+	}
+	return c[:n]
+}
+
 // Capture returns the underlying capture (tables, mode, counters).
 func (s *Source) Capture() *bpf.Capture { return s.capt }
 
