@@ -46,13 +46,26 @@ func BenchmarkBuild200(b *testing.B) {
 
 func BenchmarkJudge(b *testing.B) {
 	p := loadDefault(b)
-	v := KernelView{Syscall: 257, Comm: "cat", Path: "/etc/ssh/sshd_config"}
+	v := KernelView{Syscall: 257, Comm: "cat", Path: "/tmp/build/projects/falcoc/internal/notes/file.txt", OpenFlags: 0}
 	b.ReportAllocs()
 	var m Mask
 	for b.Loop() {
 		m = Judge(p, v)
 	}
-	if m.IsZero() {
-		b.Fatal("mask zero")
+	if !m.IsZero() {
+		b.Fatal("an ordinary read by cat must be dropped")
+	}
+}
+
+func BenchmarkJudger(b *testing.B) {
+	j := NewJudger(loadDefault(b))
+	v := KernelView{Syscall: 257, Comm: "cat", Path: "/tmp/build/projects/falcoc/internal/notes/file.txt", OpenFlags: 0}
+	b.ReportAllocs()
+	var m Mask
+	for b.Loop() {
+		m = j.Judge(v)
+	}
+	if !m.IsZero() {
+		b.Fatal("an ordinary read by cat must be dropped")
 	}
 }

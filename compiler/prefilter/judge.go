@@ -130,7 +130,12 @@ func Judge(p *Plan, v KernelView) Mask {
 	if m.IsZero() {
 		return m
 	}
-	dims := t.DimsPerSyscall[v.Syscall]
+	return judgeRest(t, v, m, t.DimsPerSyscall[v.Syscall], lookupPath)
+}
+
+// judgeRest applies the dimensions to the gate mask m; lookup finds the
+// path entry (Judge and Judger differ only there).
+func judgeRest(t *Tables, v KernelView, m Mask, dims Dim, lookup func(*Tables, KernelView) Mask) Mask {
 	if dims&DimComm != 0 {
 		c := v.Comm
 		if i := strings.IndexByte(c, 0); i >= 0 {
@@ -191,7 +196,7 @@ func Judge(p *Plan, v KernelView) Mask {
 			m = m.And(t.OpenFlags[OpenClass(flags)])
 		}
 		if dims&DimPath != 0 {
-			m = m.And(lookupPath(t, v))
+			m = m.And(lookup(t, v))
 		}
 	}
 	return m

@@ -293,11 +293,15 @@ func checkSound(t *testing.T, r *rand.Rand, exprs []check.Expr, opts *Options, e
 		t.Fatal(err)
 	}
 	var st soundStats
+	judger := NewJudger(p)
 	for range events {
 		w := genWorld(r)
 		env := &mapEnv{c: g.Consts(), vals: w.vals}
 		m.BeginEvent()
 		mask := Judge(p, w.kv)
+		if jm := judger.Judge(w.kv); jm != mask {
+			t.Fatalf("Judger %v != Judge %v for %+v", jm, mask, w.kv)
+		}
 		if mask.IsZero() {
 			st.drops++
 		}
