@@ -21,10 +21,12 @@ import (
 	"github.com/falcoc/falcoc/compiler/artifact"
 	"github.com/falcoc/falcoc/compiler/codegen"
 	"github.com/falcoc/falcoc/compiler/diag"
+	"github.com/falcoc/falcoc/compiler/prefilter"
 	"github.com/falcoc/falcoc/compiler/rules"
 	"github.com/falcoc/falcoc/runtime/config"
 	"github.com/falcoc/falcoc/runtime/engine"
 	"github.com/falcoc/falcoc/runtime/event"
+	"github.com/falcoc/falcoc/runtime/kplan"
 	"github.com/falcoc/falcoc/runtime/output"
 	"github.com/falcoc/falcoc/runtime/state"
 )
@@ -242,41 +244,60 @@ func run(t *testing.T, c *goldenCase) result {
 
 	fo := cfg.FormatOptions()
 	fo.Location = time.UTC
-	sink := &collector{opts: &fo}
-	eng, err := engine.New(art, engine.Options{
-		// No /proc: the trace alone describes the processes.
-		Table:       state.NewTable(&state.Options{ProcRoot: t.TempDir(), ProcReadsPerSec: -1}),
-		Users:       state.NewUsers(&state.UsersOptions{Root: userRoot(t, c)}),
-		Hostname:    "test-host",
-		Sink:        sink,
-		MatchAll:    cfg.RuleMatching == "all",
-		MinPriority: minPrio,
-	})
+	// The kernel prefilter's plan, applied in userspace: a case must give
+	// the same alerts with it as without (the prefilter may only drop
+	// what no rule can match).
+	plan, err := prefilter.Build(rs, nil)
 	if err != nil {
-		t.Fatalf("engine: %v", err)
+		t.Fatalf("prefilter: %v", err)
 	}
-	events, ok := c.section("events.jsonl")
-	if !ok {
-		t.Fatal("no events.jsonl section")
-	}
-	r := event.NewReader(strings.NewReader(events))
-	var ev event.Event
-	var pc event.ProcContext
-	for {
-		err := r.Next(&ev, &pc)
-		if err == io.EOF {
-			break
+	replayCase := func(withPlan bool) *collector {
+		sink := &collector{opts: &fo}
+		opts := engine.Options{
+			// No /proc: the trace alone describes the processes.
+			Table:       state.NewTable(&state.Options{ProcRoot: t.TempDir(), ProcReadsPerSec: -1}),
+			Users:       state.NewUsers(&state.UsersOptions{Root: userRoot(t, c)}),
+			Hostname:    "test-host",
+			Sink:        sink,
+			MatchAll:    cfg.RuleMatching == "all",
+			MinPriority: minPrio,
 		}
+		if withPlan {
+			opts.Judge = kplan.NewUserJudge(plan)
+			opts.RuleMasks = ruleMasks(plan, art)
+		}
+		eng, err := engine.New(art, opts)
 		if err != nil {
-			t.Fatalf("events.jsonl: %v", err)
+			t.Fatalf("engine: %v", err)
 		}
-		if pc.Present() {
-			event.ApplyProc(eng.Table(), ev.Ts, ev.Tid, ev.Pid, &pc)
+		events, ok := c.section("events.jsonl")
+		if !ok {
+			t.Fatal("no events.jsonl section")
 		}
-		eng.Process(&ev)
+		r := event.NewReader(strings.NewReader(events))
+		var ev event.Event
+		var pc event.ProcContext
+		for {
+			err := r.Next(&ev, &pc)
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				t.Fatalf("events.jsonl: %v", err)
+			}
+			if pc.Present() {
+				event.ApplyProc(eng.Table(), ev.Ts, ev.Tid, ev.Pid, &pc)
+			}
+			eng.Process(&ev)
+		}
+		if s := eng.Stats(); s.EvalErrors != 0 {
+			t.Errorf("%d evaluation errors", s.EvalErrors)
+		}
+		return sink
 	}
-	if s := eng.Stats(); s.EvalErrors != 0 {
-		t.Errorf("%d evaluation errors", s.EvalErrors)
+	sink := replayCase(false)
+	if filtered := replayCase(true); !cmp.Equal(sink.text, filtered.text) {
+		t.Errorf("alerts differ with the prefilter's judgement applied (-without +with):\n%s", cmp.Diff(sink.text, filtered.text))
 	}
 	res.alerts, res.json = sink.text, sink.json
 	if res.alerts == nil {
@@ -361,4 +382,25 @@ func writeCase(t *testing.T, path string, c *goldenCase, got result) {
 	if err := os.WriteFile(path, txtar.Format(c.arc), 0o644); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// ruleMasks maps each rule of art to its clause bits in plan (all bits for
+// a rule the plan does not cover), as falco-run does.
+func ruleMasks(plan *prefilter.Plan, art *artifact.Artifact) [][4]uint64 {
+	byName := map[string][]int{}
+	for _, rp := range plan.Rules {
+		byName[rp.Name] = rp.Clauses
+	}
+	masks := make([][4]uint64, len(art.Rules))
+	for i, r := range art.Rules {
+		cl, ok := byName[r.Name]
+		if !ok {
+			masks[i] = [4]uint64{^uint64(0), ^uint64(0), ^uint64(0), ^uint64(0)}
+			continue
+		}
+		for _, b := range cl {
+			masks[i][b>>6] |= 1 << (b & 63)
+		}
+	}
+	return masks
 }

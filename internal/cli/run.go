@@ -22,6 +22,7 @@ import (
 	"github.com/falcoc/falcoc/runtime/engine"
 	"github.com/falcoc/falcoc/runtime/event"
 	"github.com/falcoc/falcoc/runtime/extract"
+	"github.com/falcoc/falcoc/runtime/kplan"
 	"github.com/falcoc/falcoc/runtime/output"
 	"github.com/falcoc/falcoc/runtime/state"
 )
@@ -200,6 +201,18 @@ func (o *RunOptions) Run(ctx context.Context) error {
 	table := state.NewTable(tableOpts)
 	var ctrs extract.ContainerLookup // stays a nil interface for replays
 	var ruleMasks [][4]uint64
+	var judge engine.Judge
+	if o.Trace != "" && o.Prefilter == "full" {
+		// A replay applies the kernel's judgement in userspace, so only the
+		// rules the prefilter keeps are evaluated, as in a live run.
+		if o.plan, err = artifactPlan(lr.Art); err != nil {
+			return &ExitError{Code: 1, Err: err}
+		}
+		if o.plan != nil {
+			judge = kplan.NewUserJudge(o.plan)
+			ruleMasks = planRuleMasks(o.plan, lr.Art)
+		}
+	}
 	if o.Trace == "" {
 		l := containers.New(nil)
 		defer l.Close()
@@ -220,6 +233,7 @@ func (o *RunOptions) Run(ctx context.Context) error {
 		MatchAll:    o.cfg.RuleMatching == "all",
 		MinPriority: minPrio,
 		RuleMasks:   ruleMasks,
+		Judge:       judge,
 	})
 	if err != nil {
 		return err

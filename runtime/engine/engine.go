@@ -51,8 +51,18 @@ type Options struct {
 	// only if one of its bits survived in the event's Mask; nil evaluates
 	// every candidate rule of the event type.
 	RuleMasks [][4]uint64
+	// Judge, when set, computes the kernel's clause mask in userspace for
+	// events that did not come through the kernel (a replay); it replaces
+	// the event's Mask. Use it with RuleMasks.
+	Judge Judge
 	// OnMatch, when set, is called for every match (tests, counters).
 	OnMatch func(rule int, ev *event.Event)
+}
+
+// Judge computes the clause mask the kernel prefilter would give ev,
+// whose thread is th (nil when unknown). See runtime/kplan.UserJudge.
+type Judge interface {
+	Mask(ev *event.Event, th *state.Thread) [4]uint64
 }
 
 // Stats are the engine's counters. Read them with [Engine.Stats]; they
@@ -163,10 +173,18 @@ func (e *Engine) evaluate(ev *event.Event) {
 	if len(cands) == 0 {
 		return
 	}
+	// The kernel (or its userspace stand-in) judges syscalls only; events
+	// such as procexit are never filtered by clause.
+	useMasks := e.opts.RuleMasks != nil && ev.Info.Syscall
+	mask := &ev.Mask
+	if useMasks && e.opts.Judge != nil {
+		m := e.opts.Judge.Mask(ev, e.opts.Table.Get(ev.Tid))
+		mask = &m
+	}
 	e.env.Reset(ev)
 	e.vm.BeginEvent()
 	for _, ri := range cands {
-		if e.opts.RuleMasks != nil && !e.ruleSurvived(int(ri), &ev.Mask) {
+		if useMasks && !e.ruleSurvived(int(ri), mask) {
 			continue
 		}
 		r := &e.art.Rules[ri]
