@@ -1,0 +1,255 @@
+package bench
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"time"
+)
+
+// Modes are the configurations each round runs, in order: no agent,
+// then falco-run in each prefilter mode.
+var Modes = []string{"none", "off", "evttype", "full"}
+
+// ErrNotRoot is returned by [Run] when the harness is not root.
+var ErrNotRoot = errors.New("falcoc-bench needs root: falco-run attaches BPF programs and the harness reads their counters")
+
+// Options configure [Run].
+type Options struct {
+	// FalcoRun is the falco-run binary; empty: build ./cmd/falco-run
+	// from the module at the current directory.
+	FalcoRun string
+	// Rules are rule files given to falco-run; empty: the default
+	// rules embedded in falco-run.
+	Rules []string
+	// GeneratedRules adds that many generated rules
+	// (prefilter.GenerateRules) to Rules.
+	GeneratedRules int
+	// Rounds is how many interleaved rounds run (default 5).
+	Rounds int
+	// Duration is how long each workload runs per round and mode
+	// (default 1s).
+	Duration time.Duration
+	// CPU pins the workloads to one CPU; negative: no pinning.
+	CPU int
+	// Log receives progress lines; nil: none.
+	Log io.Writer
+}
+
+// Sample is one timed workload run.
+type Sample struct {
+	Round    int           `json:"round"`
+	Workload string        `json:"workload"`
+	Mode     string        `json:"mode"`
+	Ops      int64         `json:"ops"`
+	Took     time.Duration `json:"took_ns"`
+	// Counters are the kernel counters' changes during the workload
+	// (agent modes only), summed over the watched syscalls, the
+	// excluded ones, and all kinds.
+	Watched  Stage `json:"watched"`
+	Excluded Stage `json:"excluded"`
+	All      Stage `json:"all"`
+}
+
+// NsPerOp is the sample's time per operation.
+func (s *Sample) NsPerOp() float64 {
+	if s.Ops == 0 {
+		return 0
+	}
+	return float64(s.Took.Nanoseconds()) / float64(s.Ops)
+}
+
+// AgentRun is one falco-run process (one round and mode).
+type AgentRun struct {
+	Round  int    `json:"round"`
+	Mode   string `json:"mode"`
+	Kernel Stage  `json:"kernel_total"` // its final "Kernel:" line
+	Events uint64 `json:"events_processed"`
+	Alerts uint64 `json:"alerts"`
+	// AlertLines counts the lines it wrote to stdout.
+	AlertLines int `json:"alert_lines"`
+}
+
+// Result is everything a run measured.
+type Result struct {
+	CPUs      int         `json:"cpus"`
+	PinnedCPU int         `json:"pinned_cpu"`
+	Rounds    int         `json:"rounds"`
+	Duration  string      `json:"duration_per_workload"`
+	Rules     string      `json:"rules"`
+	Watched   []string    `json:"watched_syscalls"`
+	Excluded  []string    `json:"excluded_syscalls"`
+	Workloads []string    `json:"workloads"`
+	Ops       []string    `json:"ops"`
+	Samples   []Sample    `json:"samples"`
+	Agents    []AgentRun  `json:"agents"`
+	Summary   []Summary   `json:"summary"`
+	Targets   []TargetRow `json:"targets"`
+}
+
+func (o *Options) defaults() {
+	if o.Rounds <= 0 {
+		o.Rounds = 5
+	}
+	if o.Duration <= 0 {
+		o.Duration = time.Second
+	}
+}
+
+func (o *Options) logf(format string, args ...any) {
+	if o.Log != nil {
+		fmt.Fprintf(o.Log, format+"\n", args...)
+	}
+}
+
+// Run measures every workload in every mode for the rounds asked, and
+// summarises. It needs root ([ErrNotRoot]).
+func Run(ctx context.Context, opts Options) (*Result, error) {
+	opts.defaults()
+	if os.Geteuid() != 0 {
+		return nil, ErrNotRoot
+	}
+	if opts.CPU >= runtime.NumCPU() {
+		return nil, fmt.Errorf("-cpu %d: this machine has %d CPUs", opts.CPU, runtime.NumCPU())
+	}
+	dir, err := os.MkdirTemp("", "falcoc-bench-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(dir)
+	falcoRun := opts.FalcoRun
+	if falcoRun == "" {
+		falcoRun = filepath.Join(dir, "falco-run")
+		opts.logf("building falco-run")
+		if err := buildFalcoRun(ctx, falcoRun); err != nil {
+			return nil, err
+		}
+	}
+	rs, err := prepareRules(dir, opts.Rules, opts.GeneratedRules)
+	if err != nil {
+		return nil, err
+	}
+	env, err := newWorkEnv(dir)
+	if err != nil {
+		return nil, err
+	}
+	res := &Result{
+		CPUs: runtime.NumCPU(), PinnedCPU: opts.CPU, Rounds: opts.Rounds, Duration: opts.Duration.String(),
+		Rules: rs.Label, Watched: names(rs.Watched), Excluded: names(rs.Excluded),
+	}
+	wls := workloads()
+	for _, w := range wls {
+		res.Workloads = append(res.Workloads, w.Name)
+		res.Ops = append(res.Ops, w.Op)
+	}
+	for round := range opts.Rounds {
+		for _, mode := range Modes {
+			if err := ctx.Err(); err != nil {
+				return nil, err
+			}
+			opts.logf("round %d/%d: %s", round+1, opts.Rounds, mode)
+			samples, ar, err := runMode(ctx, &opts, falcoRun, rs, env, wls, round, mode)
+			if err != nil {
+				return nil, fmt.Errorf("round %d, %s: %w", round+1, mode, err)
+			}
+			res.Samples = append(res.Samples, samples...)
+			if ar != nil {
+				res.Agents = append(res.Agents, *ar)
+			}
+		}
+	}
+	res.Summary = summarise(res.Samples, res.Workloads)
+	res.Targets = targets(res.Summary)
+	return res, nil
+}
+
+// runMode runs every workload once in one mode, with one falco-run
+// process for them all (none for "none").
+func runMode(ctx context.Context, opts *Options, falcoRun string, rs *ruleSet, env *workEnv, wls []workload, round int, mode string) ([]Sample, *AgentRun, error) {
+	var a *agent
+	alerts := filepath.Join(env.dir, "alerts.txt")
+	if mode != "none" {
+		var err error
+		a, err = startAgent(ctx, falcoRun, mode, rs.Files, alerts)
+		if err != nil {
+			return nil, nil, err
+		}
+		// Let its start (reading /proc, the first events) pass.
+		a.settle()
+	}
+	var samples []Sample
+	for _, w := range wls {
+		s := Sample{Round: round, Workload: w.Name, Mode: mode}
+		var before, after Counters
+		if a != nil {
+			if err := a.read(&before); err != nil {
+				a.kill()
+				return nil, nil, err
+			}
+		}
+		err := pinned(opts.CPU, func() error {
+			var err error
+			s.Ops, s.Took, err = w.run(env, opts.Duration)
+			return err
+		})
+		if err != nil {
+			if a != nil {
+				a.kill()
+			}
+			return nil, nil, err
+		}
+		if a != nil {
+			if err := a.read(&after); err != nil {
+				a.kill()
+				return nil, nil, err
+			}
+			d := after.Sub(&before)
+			s.Watched = d.Sum(func(k int) bool { return rs.Watched[k] })
+			s.Excluded = d.Sum(func(k int) bool { return !rs.Watched[k] })
+			s.All = d.Total()
+			a.settle()
+		}
+		samples = append(samples, s)
+	}
+	if a == nil {
+		return samples, nil, nil
+	}
+	fs, err := a.stop()
+	if err != nil {
+		return nil, nil, err
+	}
+	lines, err := countLines(alerts)
+	if err != nil {
+		return nil, nil, err
+	}
+	return samples, &AgentRun{Round: round, Mode: mode, Kernel: fs.Kernel, Events: fs.Events, Alerts: fs.Alerts, AlertLines: lines}, nil
+}
+
+// buildFalcoRun builds ./cmd/falco-run of the module in the current
+// directory.
+func buildFalcoRun(ctx context.Context, out string) error {
+	cmd := exec.CommandContext(ctx, "go", "build", "-o", out, "./cmd/falco-run")
+	if b, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("go build ./cmd/falco-run: %w\n%s", err, b)
+	}
+	return nil
+}
+
+// median of xs (0 for none).
+func median(xs []float64) float64 {
+	if len(xs) == 0 {
+		return 0
+	}
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+}

@@ -1,0 +1,199 @@
+package bench
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+)
+
+// Summary is one workload in one mode over all rounds.
+type Summary struct {
+	Workload string  `json:"workload"`
+	Mode     string  `json:"mode"`
+	Rounds   int     `json:"rounds"`
+	NsPerOp  float64 `json:"ns_per_op"` // median over rounds
+	// Ratio is NsPerOp over the no-agent median, and ExtraNs their
+	// difference (0 for "none").
+	Ratio   float64 `json:"ratio"`
+	ExtraNs float64 `json:"extra_ns"`
+	// Counters summed over rounds: the watched syscalls, the rest
+	// (excluded syscalls, scheduler records, anything else captured),
+	// and all.
+	Watched  Stage `json:"watched"`
+	Excluded Stage `json:"excluded"`
+	All      Stage `json:"all"`
+	// DropPct is the share of watched events dropped in the kernel.
+	DropPct float64 `json:"dropped_pct"`
+}
+
+// summarise groups the samples by workload and mode.
+func summarise(samples []Sample, workloads []string) []Summary {
+	var out []Summary
+	for _, w := range workloads {
+		var base float64
+		for _, m := range Modes {
+			s := Summary{Workload: w, Mode: m}
+			var ns []float64
+			for i := range samples {
+				x := &samples[i]
+				if x.Workload != w || x.Mode != m {
+					continue
+				}
+				s.Rounds++
+				ns = append(ns, x.NsPerOp())
+				s.Watched.add(x.Watched)
+				s.Excluded.add(x.Excluded)
+				s.All.add(x.All)
+			}
+			if s.Rounds == 0 {
+				continue
+			}
+			s.NsPerOp = median(ns)
+			if m == "none" {
+				base = s.NsPerOp
+			}
+			if base > 0 {
+				s.Ratio = s.NsPerOp / base
+				s.ExtraNs = s.NsPerOp - base
+			}
+			if s.Watched.Calls > 0 {
+				s.DropPct = 100 * float64(s.Watched.PrefilterDrop) / float64(s.Watched.Calls)
+			}
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// TargetRow is one of issue 5's targets and what was measured.
+type TargetRow struct {
+	Target string `json:"target"`
+	Got    string `json:"measured"`
+	Met    bool   `json:"met"`
+}
+
+func find(sum []Summary, workload, mode string) (Summary, bool) {
+	for _, s := range sum {
+		if s.Workload == workload && s.Mode == mode {
+			return s, true
+		}
+	}
+	return Summary{}, false
+}
+
+// targets checks issue 5's targets against the summary.
+func targets(sum []Summary) []TargetRow {
+	var out []TargetRow
+	if full, ok := find(sum, "open-ordinary", "full"); ok && full.Ratio > 0 {
+		out = append(out, TargetRow{"openat+close: full adds at most 15%",
+			fmt.Sprintf("%+.1f%%", 100*(full.Ratio-1)), full.Ratio <= 1.15})
+	}
+	if ev, ok := find(sum, "open-ordinary", "evttype"); ok && ev.Ratio > 0 {
+		out = append(out, TargetRow{"openat+close: evttype adds 100% or more",
+			fmt.Sprintf("%+.1f%%", 100*(ev.Ratio-1)), ev.Ratio >= 2})
+	}
+	if full, ok := find(sum, "getppid", "full"); ok && full.Ratio > 0 {
+		out = append(out, TargetRow{"getppid: full costs at most 20 ns more",
+			fmt.Sprintf("%+.1f ns", full.ExtraNs), full.ExtraNs <= 20})
+	}
+	if full, ok := find(sum, "mixed", "full"); ok {
+		out = append(out, TargetRow{"mixed: full drops at least 99% of watched events in the kernel",
+			fmt.Sprintf("%.2f%% of %d", full.DropPct, full.Watched.Calls), full.Watched.Calls > 0 && full.DropPct >= 99})
+	}
+	return out
+}
+
+// WriteJSON writes the result as indented JSON.
+func (r *Result) WriteJSON(w io.Writer) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(r)
+}
+
+// WriteTable writes the result as a text table.
+func (r *Result) WriteTable(w io.Writer) error {
+	var b strings.Builder
+	pin := "not pinned"
+	if r.PinnedCPU >= 0 {
+		pin = fmt.Sprintf("pinned to CPU %d", r.PinnedCPU)
+	}
+	fmt.Fprintf(&b, "falcoc-bench: %d CPUs, workloads %s; %d rounds interleaved (none, off, evttype, full), %s per workload\n",
+		r.CPUs, pin, r.Rounds, r.Duration)
+	fmt.Fprintf(&b, "rules: %s\n", r.Rules)
+	fmt.Fprintf(&b, "watched syscalls (the rules look at them): %s\n", strings.Join(r.Watched, ", "))
+	fmt.Fprintf(&b, "excluded from watched (process lifecycle, and always sent for the state): %s; and the fork/exec/exit scheduler records\n",
+		strings.Join(r.Excluded, ", "))
+	fmt.Fprintf(&b, "per op: median over rounds; counters: kernel, system-wide, during the workload only, summed over rounds\n")
+	for i, wl := range r.Workloads {
+		fmt.Fprintf(&b, "  %-14s one op = %s\n", wl, r.Ops[i])
+	}
+	b.WriteString("\n")
+	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintf(tw, "workload\tmode\tper op\tvs none\textra\twatched events\tdropped\tdropped %%\tsent\tlost\tother sent\tother lost\t\n")
+	for _, s := range r.Summary {
+		if s.Mode == "none" {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%.2fx\t\t\t\t\t\t\t\t\t\n", s.Workload, s.Mode, fmtNs(s.NsPerOp), s.Ratio)
+			continue
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%.2fx\t%s\t%d\t%d\t%.2f%%\t%d\t%d\t%d\t%d\t\n", s.Workload, s.Mode, fmtNs(s.NsPerOp),
+			s.Ratio, fmtExtra(s.ExtraNs), s.Watched.Calls, s.Watched.PrefilterDrop, s.DropPct, s.Watched.Sent, s.Watched.Lost,
+			s.Excluded.Sent, s.Excluded.Lost)
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	if len(r.Agents) > 0 {
+		var lines, alerts uint64
+		var lost uint64
+		for _, a := range r.Agents {
+			lines += uint64(a.AlertLines)
+			alerts += a.Alerts
+			lost += a.Kernel.Lost
+		}
+		fmt.Fprintf(&b, "\nfalco-run processes: %d; alerts reported %d, alert lines written %d; events lost over their whole lives %d\n",
+			len(r.Agents), alerts, lines, lost)
+	}
+	if len(r.Targets) > 0 {
+		b.WriteString("\ntargets (issue 5)\n")
+		tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
+		for _, t := range r.Targets {
+			verdict := "MISSED"
+			if t.Met {
+				verdict = "met"
+			}
+			fmt.Fprintf(tw, "  %s\t%s\t%s\n", t.Target, t.Got, verdict)
+		}
+		if err := tw.Flush(); err != nil {
+			return err
+		}
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// fmtNs prints a duration in ns with a unit that keeps it short.
+func fmtNs(ns float64) string {
+	a := ns
+	if a < 0 {
+		a = -a
+	}
+	switch {
+	case a >= 1e9:
+		return fmt.Sprintf("%.2f s", ns/1e9)
+	case a >= 1e6:
+		return fmt.Sprintf("%.2f ms", ns/1e6)
+	case a >= 1e4:
+		return fmt.Sprintf("%.1f µs", ns/1e3)
+	}
+	return fmt.Sprintf("%.1f ns", ns)
+}
+
+// fmtExtra is fmtNs with a sign.
+func fmtExtra(ns float64) string {
+	if ns >= 0 {
+		return "+" + fmtNs(ns)
+	}
+	return fmtNs(ns)
+}
