@@ -182,6 +182,9 @@ func (e *Engine) evaluate(ev *event.Event) {
 		mask = &m
 	}
 	e.env.Reset(ev)
+	if useMasks && mask[0]|mask[1]|mask[2]|mask[3] == 0 {
+		return // no clause survived: no rule can match
+	}
 	e.vm.BeginEvent()
 	for _, ri := range cands {
 		if useMasks && !e.ruleSurvived(int(ri), mask) {
