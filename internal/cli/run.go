@@ -309,6 +309,18 @@ func (o *RunOptions) printStats(eng *engine.Engine, outs *output.Outputs) {
 		fmt.Fprintf(o.errOut, ", evaluation errors: %d", s.EvalErrors)
 	}
 	fmt.Fprintln(o.errOut)
+	if m := eng.MatchesByEvent(); len(m) > 0 {
+		names := make([]string, 0, len(m))
+		for n := range m {
+			names = append(names, n)
+		}
+		slices.Sort(names)
+		fmt.Fprint(o.errOut, "Matches by event type:")
+		for _, n := range names {
+			fmt.Fprintf(o.errOut, " %s %d", n, m[n])
+		}
+		fmt.Fprintln(o.errOut)
+	}
 	for _, cs := range outs.Stats() {
 		if cs.Dropped > 0 || cs.Failed > 0 {
 			fmt.Fprintf(o.errOut, "Output %s: sent %d, dropped %d, failed %d", cs.Name, cs.Sent, cs.Dropped, cs.Failed)

@@ -88,6 +88,10 @@ type Engine struct {
 	allTypes []int32 // rules with no event-type restriction
 	perRule  []atomic.Uint64
 
+	// matchedBy counts matches per event type; read it with
+	// [Engine.MatchesByEvent] once Process is no longer being called.
+	matchedBy map[string]uint64
+
 	alert  output.Alert
 	msg    []byte
 	fields []output.Field
@@ -202,6 +206,10 @@ func (e *Engine) evaluate(ev *event.Event) {
 		}
 		e.stats.matches.Add(1)
 		e.perRule[ri].Add(1)
+		if e.matchedBy == nil {
+			e.matchedBy = map[string]uint64{}
+		}
+		e.matchedBy[ev.Info.Name]++
 		if e.opts.OnMatch != nil {
 			e.opts.OnMatch(int(ri), ev)
 		}
@@ -309,4 +317,14 @@ func (e *Engine) RuleMatches(i int) uint64 {
 		return 0
 	}
 	return e.perRule[i].Load()
+}
+
+// MatchesByEvent returns how many rule matches each event type had. Call
+// it only when no goroutine is calling [Engine.Process].
+func (e *Engine) MatchesByEvent() map[string]uint64 {
+	out := make(map[string]uint64, len(e.matchedBy))
+	for k, v := range e.matchedBy {
+		out[k] = v
+	}
+	return out
 }
