@@ -384,23 +384,10 @@ func writeCase(t *testing.T, path string, c *goldenCase, got result) {
 	}
 }
 
-// ruleMasks maps each rule of art to its clause bits in plan (all bits for
-// a rule the plan does not cover), as falco-run does.
 func ruleMasks(plan *prefilter.Plan, art *artifact.Artifact) [][4]uint64 {
-	byName := map[string][]int{}
-	for _, rp := range plan.Rules {
-		byName[rp.Name] = rp.Clauses
-	}
-	masks := make([][4]uint64, len(art.Rules))
+	names := make([]string, len(art.Rules))
 	for i, r := range art.Rules {
-		cl, ok := byName[r.Name]
-		if !ok {
-			masks[i] = [4]uint64{^uint64(0), ^uint64(0), ^uint64(0), ^uint64(0)}
-			continue
-		}
-		for _, b := range cl {
-			masks[i][b>>6] |= 1 << (b & 63)
-		}
+		names[i] = r.Name
 	}
-	return masks
+	return plan.RuleMasks(names)
 }

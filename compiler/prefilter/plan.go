@@ -220,3 +220,26 @@ func (p *Plan) RulesOf(m Mask) []int {
 	sortInts(out)
 	return out
 }
+
+// RuleMasks returns, for each rule name (in the caller's order, e.g. an
+// artifact's rules), the clause bits the plan gives that rule. A rule the
+// plan does not cover (disabled, another source) gets every bit, so that a
+// consumer filtering rules by the kernel's mask never skips it.
+func (p *Plan) RuleMasks(names []string) [][4]uint64 {
+	byName := make(map[string][]int, len(p.Rules))
+	for _, rp := range p.Rules {
+		byName[rp.Name] = rp.Clauses
+	}
+	masks := make([][4]uint64, len(names))
+	for i, n := range names {
+		cl, ok := byName[n]
+		if !ok {
+			masks[i] = [4]uint64{^uint64(0), ^uint64(0), ^uint64(0), ^uint64(0)}
+			continue
+		}
+		for _, bit := range cl {
+			masks[i][bit>>6] |= 1 << (bit & 63)
+		}
+	}
+	return masks
+}

@@ -60,27 +60,18 @@ func describePlan(w io.Writer, a *artifact.Artifact) error {
 }
 
 // planRuleMasks gives, per rule of the artifact, the kernel clause bits
-// that belong to it, so the engine evaluates a rule only when one of its
-// clauses survived in the kernel. A rule the plan does not cover gets
-// every bit: it is never skipped.
+// that belong to it (see [prefilter.Plan.RuleMasks]); nil without a plan.
 func planRuleMasks(p *prefilter.Plan, a *artifact.Artifact) [][4]uint64 {
 	if p == nil {
 		return nil
 	}
-	byName := make(map[string]*prefilter.RulePlan, len(p.Rules))
-	for i := range p.Rules {
-		byName[p.Rules[i].Name] = &p.Rules[i]
-	}
-	masks := make([][4]uint64, len(a.Rules))
+	return p.RuleMasks(artifactRuleNames(a))
+}
+
+func artifactRuleNames(a *artifact.Artifact) []string {
+	names := make([]string, len(a.Rules))
 	for i, r := range a.Rules {
-		rp, ok := byName[r.Name]
-		if !ok {
-			masks[i] = [4]uint64{^uint64(0), ^uint64(0), ^uint64(0), ^uint64(0)}
-			continue
-		}
-		for _, bit := range rp.Clauses {
-			masks[i][bit>>6] |= 1 << (bit & 63)
-		}
+		names[i] = r.Name
 	}
-	return masks
+	return names
 }

@@ -126,22 +126,11 @@ func newReplayEngine(b *testing.B, art *artifact.Artifact, plan *prefilter.Plan,
 }
 
 func masksOf(plan *prefilter.Plan, art *artifact.Artifact) [][4]uint64 {
-	byName := map[string][]int{}
-	for _, rp := range plan.Rules {
-		byName[rp.Name] = rp.Clauses
-	}
-	masks := make([][4]uint64, len(art.Rules))
+	names := make([]string, len(art.Rules))
 	for i, r := range art.Rules {
-		cl, ok := byName[r.Name]
-		if !ok {
-			masks[i] = [4]uint64{^uint64(0), ^uint64(0), ^uint64(0), ^uint64(0)}
-			continue
-		}
-		for _, bit := range cl {
-			masks[i][bit>>6] |= 1 << (bit & 63)
-		}
+		names[i] = r.Name
 	}
-	return masks
+	return plan.RuleMasks(names)
 }
 
 // formatSink formats each alert as text, as the stdout output would.
