@@ -15,7 +15,7 @@ import (
 // so is every close (state): about 100,000 events a second reach the
 // engine. Run it alone to see the figures:
 //
-//	sudo go test -run Sustained -v ./e2e/
+//	go test -run Sustained -v ./e2e/     (as root)
 func TestSustained50k(t *testing.T) {
 	requireLive(t)
 	const (
