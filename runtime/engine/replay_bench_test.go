@@ -139,3 +139,20 @@ type formatSink struct{}
 var sinkBuf []byte
 
 func (formatSink) Send(a *output.Alert) { sinkBuf = output.FormatText(sinkBuf[:0], a, nil) }
+
+// BenchmarkReplayDecodeOnly is BenchmarkReplay's trace through the reader
+// alone, to split the cost between decoding and the engine.
+func BenchmarkReplayDecodeOnly(b *testing.B) {
+	trace := replayTrace(200000)
+	events := 0
+	b.ReportAllocs()
+	for b.Loop() {
+		r := event.NewReader(bytes.NewReader(trace))
+		var ev event.Event
+		var pc event.ProcContext
+		for r.Next(&ev, &pc) == nil {
+			events++
+		}
+	}
+	b.ReportMetric(float64(events)/b.Elapsed().Seconds(), "events/s")
+}
