@@ -29,9 +29,9 @@ func newCmdCompile(s Streams) *cobra.Command {
 		Short: "Compile rules files into an artifact",
 		Long: "Load the rules files in order (a directory stands for its *.yaml and *.yml\n" +
 			"files, sorted), compile every rule's condition to bytecode and its output to\n" +
-			"a template, and write the artifact that falco-run loads. Diagnostics are\n" +
-			"printed as by `falcoc validate`; when there is an error nothing is written\n" +
-			"and the exit status is 1. The same rules give a byte-identical artifact.",
+			"a template, and write the artifact that falco-run loads. Diagnostics go to\n" +
+			"stderr in the form `falcoc validate` prints; when there is an error nothing is\n" +
+			"written and the exit status is 1. The same rules give a byte-identical artifact.",
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := o.Complete(cmd, args); err != nil {
