@@ -34,6 +34,14 @@ func ApplyBefore(t *state.Table, ev *Event) {
 		return
 	}
 	t.Flush()
+	ai := applyInfoOf(ev.Info)
+	switch ai.op {
+	case opNone, opClose, opCloseRange:
+		return
+	case opOpen:
+		applyOpen(t, ev, ai)
+		return
+	}
 	ts := uint64(ev.Ts)
 	tid := ev.Tid
 	switch ev.Info.Name {
@@ -57,8 +65,6 @@ func ApplyBefore(t *state.Table, ev *Event) {
 				t.Fchdir(tid, fd)
 			}
 		}
-	case "open", "openat", "openat2", "creat", "open_by_handle_at":
-		applyOpen(t, ev)
 	case "dup", "dup2", "dup3":
 		if ok(ev) {
 			old, _ := ev.Int("oldfd")
@@ -207,14 +213,14 @@ func ApplyAfter(t *state.Table, ev *Event) {
 	if t == nil || ev == nil || ev.Info == nil {
 		return
 	}
-	switch ev.Info.Name {
-	case "close":
+	switch ai := applyInfoOf(ev.Info); ai.op {
+	case opClose:
 		if ev.HasRes() && ev.Res == 0 {
-			if fd, has := ev.Int("fd"); has {
+			if fd, has := ev.intAt(ai.fd); has {
 				t.Close(ev.Tid, fd)
 			}
 		}
-	case "close_range":
+	case opCloseRange:
 		if ev.HasRes() && ev.Res == 0 {
 			first, _ := ev.Uint("first")
 			last, _ := ev.Uint("last")
@@ -438,21 +444,24 @@ func applyExec(t *state.Table, ev *Event) {
 	}
 }
 
-func applyOpen(t *state.Table, ev *Event) {
+func applyOpen(t *state.Table, ev *Event, ai *applyInfo) {
 	if !ok(ev) {
 		return
 	}
-	name, _ := ev.Str("name")
-	flags, _ := ev.Uint("flags")
-	mode, _ := ev.Uint("mode")
+	var name string
+	if p, has := ev.setParam(ai.name); has {
+		name = p.S
+	}
+	flags, _ := ev.uintAt(ai.flags)
+	mode, _ := ev.uintAt(ai.mode)
 	dirfd := int64(AtFDCWD)
-	switch ev.Info.Name {
-	case "creat":
+	switch {
+	case ai.creat:
 		flags = oWronlyCreatTru
-	case "openat", "openat2", "open_by_handle_at":
-		if d, has := ev.Int("dirfd"); has {
+	case ai.at:
+		if d, has := ev.intAt(ai.dirfd); has {
 			dirfd = d
-		} else if d, has := ev.Int("mountfd"); has {
+		} else if d, has := ev.intAt(ai.mountfd); has {
 			dirfd = d
 		}
 	}
@@ -460,16 +469,16 @@ func applyOpen(t *state.Table, ev *Event) {
 	if f == nil {
 		return
 	}
-	if dev, has := ev.Uint("dev"); has {
+	if dev, has := ev.uintAt(ai.dev); has {
 		f.Dev = uint32(dev)
 	}
-	if ino, has := ev.Uint("ino"); has {
+	if ino, has := ev.uintAt(ai.ino); has {
 		f.Ino = ino
 	}
 	f.UpperLayer = flags&FDUpperLayer != 0
 	f.LowerLayer = flags&FDLowerLayer != 0
-	if ev.Info.Name == "creat" {
-		if cf, has := ev.Uint("creat_flags"); has {
+	if ai.creat {
+		if cf, has := ev.uintAt(ai.creatFl); has {
 			f.UpperLayer = cf&1 != 0
 			f.LowerLayer = cf&2 != 0
 		}

@@ -63,14 +63,46 @@ func (t *Table) Open(tid, fd int64, path string, flags, mode uint32, dirfd int64
 	if flags&ODirectory != 0 {
 		typ = FDDirectory
 	}
-	return fds.put(&FD{
+	f := fds.fds[fd]
+	if f == nil {
+		f = t.allocFD()
+		fds.fds[fd] = f
+	}
+	// A descriptor reopened without its close being seen is replaced in
+	// place: its FD is this table's alone (clone and Dup copy), and
+	// nobody keeps FD pointers across events.
+	*f = FD{
 		Num:     fd,
 		Type:    typ,
 		Name:    resolveAt(th, dirfd, path),
 		NameRaw: path,
 		Flags:   flags,
 		Mode:    mode,
-	})
+	}
+	return f
+}
+
+// maxFreeFDs bounds the closed descriptors kept for reuse.
+const maxFreeFDs = 256
+
+// allocFD returns a zeroed FD, reusing one that was closed if any.
+func (t *Table) allocFD() *FD {
+	if n := len(t.freeFDs); n > 0 {
+		f := t.freeFDs[n-1]
+		t.freeFDs[n-1] = nil
+		t.freeFDs = t.freeFDs[:n-1]
+		return f
+	}
+	return new(FD)
+}
+
+// releaseFD keeps the FD of a closed descriptor for reuse by allocFD. It
+// is zeroed so that it holds no strings.
+func (t *Table) releaseFD(f *FD) {
+	if len(t.freeFDs) < maxFreeFDs {
+		*f = FD{}
+		t.freeFDs = append(t.freeFDs, f)
+	}
 }
 
 // Add records a descriptor of any type (eventfd, signalfd, epoll,
@@ -247,7 +279,10 @@ func (t *Table) unixName(tid, fd int64, path string, server bool) *FD {
 // Close records close(fd).
 func (t *Table) Close(tid, fd int64) {
 	if _, fds := t.fdsOf(tid); fds != nil {
-		delete(fds.fds, fd)
+		if f := fds.fds[fd]; f != nil {
+			delete(fds.fds, fd)
+			t.releaseFD(f)
+		}
 	}
 }
 

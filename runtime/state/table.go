@@ -75,6 +75,9 @@ type Table struct {
 
 	capNames map[uint64]string
 
+	// freeFDs are FDs of closed descriptors, kept for reuse by Open.
+	freeFDs []*FD
+
 	boot uint64 // boot time, ns since the epoch
 
 	// lazy /proc rate limit

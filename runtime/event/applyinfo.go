@@ -1,0 +1,123 @@
+package event
+
+import (
+	"sync"
+
+	"github.com/falcoc/falcoc/compiler/catalog"
+)
+
+// applyOp is what ApplyBefore and ApplyAfter do for an event type,
+// decided once per type instead of by name on every event.
+type applyOp uint8
+
+const (
+	opNone       applyOp = iota // the event changes no state
+	opOther                     // decided by name in ApplyBefore
+	opOpen                      // open, openat, openat2, creat, open_by_handle_at
+	opClose                     // close (ApplyAfter)
+	opCloseRange                // close_range (ApplyAfter)
+)
+
+// applyInfo is an event type's applyOp and the positions of the
+// parameters the hot updates read (-1 when the type has none).
+type applyInfo struct {
+	op applyOp
+	// creat is true for creat, whose flags are implied.
+	creat bool
+	// at is true for the open variants that take a directory fd.
+	at                                                   bool
+	name, flags, mode, dirfd, mountfd, dev, ino, creatFl int
+	fd                                                   int
+}
+
+// stateEvents are the event types ApplyBefore handles by name.
+var stateEvents = []string{
+	"clone", "clone3", "fork", "vfork", "execve", "execveat", "procexit", "chdir", "fchdir",
+	"dup", "dup2", "dup3", "fcntl", "socket", "socketpair", "connect", "accept", "accept4", "bind",
+	"listen", "pipe", "pipe2", "memfd_create", "eventfd", "eventfd2", "signalfd", "signalfd4",
+	"timerfd_create", "inotify_init", "inotify_init1", "epoll_create", "epoll_create1", "userfaultfd",
+	"io_uring_setup", "bpf", "setuid", "setgid", "setresuid", "setreuid", "setresgid", "setregid",
+	"setsid", "prctl", "unshare",
+}
+
+// applyInfos maps every catalog event to its applyInfo. It is built once
+// and only read afterwards, so it is safe for concurrent use.
+var applyInfos = sync.OnceValue(func() map[*catalog.Event]*applyInfo {
+	m := make(map[*catalog.Event]*applyInfo, len(catalog.Events()))
+	for _, e := range catalog.Events() {
+		m[e] = newApplyInfo(e)
+	}
+	return m
+})
+
+// applyInfoOf returns info's applyInfo.
+func applyInfoOf(info *catalog.Event) *applyInfo {
+	if ai := applyInfos()[info]; ai != nil {
+		return ai
+	}
+	return newApplyInfo(info) // not from the catalog: a test's own type
+}
+
+func newApplyInfo(e *catalog.Event) *applyInfo {
+	idx := func(name string) int {
+		if i, ok := e.Param(name); ok {
+			return i
+		}
+		return -1
+	}
+	ai := &applyInfo{
+		name: idx("name"), flags: idx("flags"), mode: idx("mode"), dirfd: idx("dirfd"),
+		mountfd: idx("mountfd"), dev: idx("dev"), ino: idx("ino"), creatFl: idx("creat_flags"),
+		fd: idx("fd"),
+	}
+	switch e.Name {
+	case "open", "openat", "openat2", "creat", "open_by_handle_at":
+		ai.op = opOpen
+		ai.creat = e.Name == "creat"
+		ai.at = e.Name != "open" && e.Name != "creat"
+	case "close":
+		ai.op = opClose
+	case "close_range":
+		ai.op = opCloseRange
+	default:
+		for _, n := range stateEvents {
+			if e.Name == n {
+				ai.op = opOther
+				break
+			}
+		}
+	}
+	return ai
+}
+
+// setParam returns parameter i when ev carries it.
+func (ev *Event) setParam(i int) (*Param, bool) {
+	if i < 0 || i >= len(ev.Params) || !ev.Params[i].Set {
+		return nil, false
+	}
+	return &ev.Params[i], true
+}
+
+// intAt is [Event.Int] for the parameter at position i.
+func (ev *Event) intAt(i int) (int64, bool) {
+	p, ok := ev.setParam(i)
+	if !ok {
+		return 0, false
+	}
+	if isSigned(ev.Info.Params[i].Type) {
+		return p.I, true
+	}
+	return int64(p.U), true
+}
+
+// uintAt is [Event.Uint] for the parameter at position i.
+func (ev *Event) uintAt(i int) (uint64, bool) {
+	p, ok := ev.setParam(i)
+	if !ok {
+		return 0, false
+	}
+	if isSigned(ev.Info.Params[i].Type) {
+		return uint64(p.I), true
+	}
+	return p.U, true
+}
