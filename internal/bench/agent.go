@@ -35,7 +35,8 @@ const (
 type agent struct {
 	cmd      *exec.Cmd
 	counters *ebpf.Map
-	alerts   string // file with its stdout
+	progs    []*ebpf.Program // only with BPF statistics
+	alerts   string          // file with its stdout
 
 	ready chan struct{}
 	done  chan struct{} // stderr drained
@@ -46,7 +47,7 @@ type agent struct {
 
 // startAgent starts falco-run in the given prefilter mode with the rule
 // files and waits until it is ready. Alerts go to alertsFile.
-func startAgent(ctx context.Context, falcoRun, mode string, ruleFiles []string, alertsFile string) (*agent, error) {
+func startAgent(ctx context.Context, falcoRun, mode string, ruleFiles []string, alertsFile string, progStats bool) (*agent, error) {
 	args := []string{"--prefilter", mode, "-o", "syslog_output.enabled=false", "-o", "stdout_output.enabled=true"}
 	for _, f := range ruleFiles {
 		args = append(args, "-r", f)
@@ -83,6 +84,13 @@ func startAgent(ctx context.Context, falcoRun, mode string, ruleFiles []string, 
 	if err != nil {
 		a.kill()
 		return nil, err
+	}
+	if progStats {
+		a.progs, err = agentPrograms(cmd.Process.Pid)
+		if err != nil {
+			a.kill()
+			return nil, err
+		}
 	}
 	return a, nil
 }
@@ -173,10 +181,7 @@ func (a *agent) settle() {
 
 // stop interrupts falco-run, waits for it, and returns its final stats.
 func (a *agent) stop() (finalStats, error) {
-	if a.counters != nil {
-		a.counters.Close()
-		a.counters = nil
-	}
+	a.closeObjects()
 	_ = a.cmd.Process.Signal(syscall.SIGINT)
 	select {
 	case <-a.done:
@@ -194,10 +199,7 @@ func (a *agent) stop() (finalStats, error) {
 
 // kill stops falco-run for good after a failure.
 func (a *agent) kill() {
-	if a.counters != nil {
-		a.counters.Close()
-		a.counters = nil
-	}
+	a.closeObjects()
 	_ = a.cmd.Process.Kill()
 	<-a.done
 	_ = a.cmd.Wait()
@@ -210,4 +212,16 @@ func countLines(path string) (int, error) {
 		return 0, err
 	}
 	return bytes.Count(b, []byte{'\n'}), nil
+}
+
+// closeObjects closes the harness's handles on falco-run's BPF objects.
+func (a *agent) closeObjects() {
+	if a.counters != nil {
+		a.counters.Close()
+		a.counters = nil
+	}
+	for _, p := range a.progs {
+		p.Close()
+	}
+	a.progs = nil
 }

@@ -10,7 +10,11 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
+	"strings"
 	"time"
+
+	"github.com/cilium/ebpf"
+	"golang.org/x/sys/unix"
 )
 
 // Modes are the configurations each round runs, in order: no agent,
@@ -38,6 +42,13 @@ type Options struct {
 	Duration time.Duration
 	// CPU pins the workloads to one CPU; negative: no pinning.
 	CPU int
+	// BPFStats enables the kernel's BPF run time statistics
+	// (kernel.bpf_stats_enabled) for the run and reports the time
+	// falco-run's programs take per operation. The statistics add
+	// their own cost (two clock reads per program run) to every mode.
+	BPFStats bool
+	// Workloads selects workloads by name; empty: all of them.
+	Workloads []string
 	// Log receives progress lines; nil: none.
 	Log io.Writer
 }
@@ -55,6 +66,17 @@ type Sample struct {
 	Watched  Stage `json:"watched"`
 	Excluded Stage `json:"excluded"`
 	All      Stage `json:"all"`
+	// BPFTime and BPFRuns are the run time and runs of falco-run's
+	// programs during the workload (with [Options.BPFStats]).
+	BPFTime time.Duration `json:"bpf_time_ns,omitempty"`
+	BPFRuns uint64        `json:"bpf_runs,omitempty"`
+	// Foreign counts the other falcoc captures (not this sample's
+	// falco-run) loaded when the workload started or ended, whichever
+	// is more.
+	Foreign int `json:"foreign_captures"`
+	// SentWatched counts, per watched syscall, the events sent to
+	// userspace.
+	SentWatched map[string]uint64 `json:"sent_watched,omitempty"`
 }
 
 // NsPerOp is the sample's time per operation.
@@ -118,6 +140,13 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	if opts.CPU >= runtime.NumCPU() {
 		return nil, fmt.Errorf("-cpu %d: this machine has %d CPUs", opts.CPU, runtime.NumCPU())
 	}
+	if opts.BPFStats {
+		c, err := ebpf.EnableStats(uint32(unix.BPF_STATS_RUN_TIME))
+		if err != nil {
+			return nil, fmt.Errorf("enable BPF statistics: %w", err)
+		}
+		defer c.Close()
+	}
 	dir, err := os.MkdirTemp("", "falcoc-bench-")
 	if err != nil {
 		return nil, err
@@ -143,7 +172,10 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 		CPUs: runtime.NumCPU(), PinnedCPU: opts.CPU, Rounds: opts.Rounds, Duration: opts.Duration.String(),
 		Rules: rs.Label, Watched: names(rs.Watched), Excluded: names(rs.Excluded),
 	}
-	wls := workloads()
+	wls, err := selectWorkloads(opts.Workloads)
+	if err != nil {
+		return nil, err
+	}
 	for _, w := range wls {
 		res.Workloads = append(res.Workloads, w.Name)
 		res.Ops = append(res.Ops, w.Op)
@@ -176,7 +208,7 @@ func runMode(ctx context.Context, opts *Options, falcoRun string, rs *ruleSet, e
 	alerts := filepath.Join(env.dir, "alerts.txt")
 	if mode != "none" {
 		var err error
-		a, err = startAgent(ctx, falcoRun, mode, rs.Files, alerts)
+		a, err = startAgent(ctx, falcoRun, mode, rs.Files, alerts, opts.BPFStats)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -187,12 +219,23 @@ func runMode(ctx context.Context, opts *Options, falcoRun string, rs *ruleSet, e
 	for _, w := range wls {
 		s := Sample{Round: round, Workload: w.Name, Mode: mode}
 		var before, after Counters
+		var rt0, rt1 time.Duration
+		var runs0, runs1 uint64
 		if a != nil {
-			if err := a.read(&before); err != nil {
+			err := a.read(&before)
+			if err == nil && a.progs != nil {
+				rt0, runs0, err = progTime(a.progs)
+			}
+			if err != nil {
 				a.kill()
 				return nil, nil, err
 			}
 		}
+		own := 0
+		if a != nil {
+			own = 1
+		}
+		s.Foreign = loadedCaptures() - own
 		err := pinned(opts.CPU, func() error {
 			var err error
 			s.Ops, s.Took, err = w.run(env, opts.Duration)
@@ -204,8 +247,17 @@ func runMode(ctx context.Context, opts *Options, falcoRun string, rs *ruleSet, e
 			}
 			return nil, nil, err
 		}
+		s.Foreign = max(s.Foreign, loadedCaptures()-own)
+		if s.Foreign > 0 {
+			opts.logf("warning: %d other falcoc capture(s) loaded during %s/%s: the measurement includes their cost", s.Foreign, w.Name, mode)
+		}
 		if a != nil {
-			if err := a.read(&after); err != nil {
+			err := a.read(&after)
+			if err == nil && a.progs != nil {
+				rt1, runs1, err = progTime(a.progs)
+				s.BPFTime, s.BPFRuns = rt1-rt0, runs1-runs0
+			}
+			if err != nil {
 				a.kill()
 				return nil, nil, err
 			}
@@ -213,6 +265,14 @@ func runMode(ctx context.Context, opts *Options, falcoRun string, rs *ruleSet, e
 			s.Watched = d.Sum(func(k int) bool { return rs.Watched[k] })
 			s.Excluded = d.Sum(func(k int) bool { return !rs.Watched[k] })
 			s.All = d.Total()
+			for k := range rs.Watched {
+				if n := d[k].Sent; n > 0 {
+					if s.SentWatched == nil {
+						s.SentWatched = map[string]uint64{}
+					}
+					s.SentWatched[names(map[int]bool{k: true})[0]] += n
+				}
+			}
 			a.settle()
 		}
 		samples = append(samples, s)
@@ -229,6 +289,30 @@ func runMode(ctx context.Context, opts *Options, falcoRun string, rs *ruleSet, e
 		return nil, nil, err
 	}
 	return samples, &AgentRun{Round: round, Mode: mode, Kernel: fs.Kernel, Events: fs.Events, Alerts: fs.Alerts, AlertLines: lines}, nil
+}
+
+// selectWorkloads returns the named workloads, in the harness's order.
+func selectWorkloads(sel []string) ([]workload, error) {
+	all := workloads()
+	if len(sel) == 0 {
+		return all, nil
+	}
+	var out []workload
+	for _, w := range all {
+		if slices.Contains(sel, w.Name) {
+			out = append(out, w)
+		}
+	}
+	for _, n := range sel {
+		if !slices.ContainsFunc(all, func(w workload) bool { return w.Name == n }) {
+			var known []string
+			for _, w := range all {
+				known = append(known, w.Name)
+			}
+			return nil, fmt.Errorf("-workloads: unknown workload %q (known: %s)", n, strings.Join(known, ", "))
+		}
+	}
+	return out, nil
 }
 
 // buildFalcoRun builds ./cmd/falco-run of the module in the current

@@ -39,6 +39,8 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	fs.IntVar(&opts.Rounds, "rounds", 5, "interleaved rounds")
 	fs.DurationVar(&opts.Duration, "duration", time.Second, "time per workload, per round and mode")
 	fs.IntVar(&opts.CPU, "cpu", runtime.NumCPU()-1, "pin the workloads to this CPU (-1: no pinning)")
+	fs.BoolVar(&opts.BPFStats, "bpf-stats", false, "enable kernel BPF statistics and report falco-run's BPF time per op (adds its own cost)")
+	wl := fs.String("workloads", "", "comma-separated workloads to run (default all: getppid, open-ordinary, mixed, open-shadow)")
 	fs.BoolVar(&asJSON, "json", false, "print the result as JSON")
 	fs.BoolVar(&quiet, "q", false, "no progress lines on stderr")
 	fs.Usage = func() {
@@ -62,6 +64,9 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	opts.Rules = rulesArg
+	if *wl != "" {
+		opts.Workloads = strings.Split(*wl, ",")
+	}
 	if !quiet {
 		opts.Log = prefixWriter{stderr}
 	}

@@ -4,8 +4,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
+	"slices"
 	"strings"
 	"text/tabwriter"
+	"time"
 )
 
 // Summary is one workload in one mode over all rounds.
@@ -26,6 +29,12 @@ type Summary struct {
 	All      Stage `json:"all"`
 	// DropPct is the share of watched events dropped in the kernel.
 	DropPct float64 `json:"dropped_pct"`
+	// BPFNsPerOp is the median time falco-run's BPF programs took per
+	// operation, and BPFNsPerRun per program run (with BPF statistics).
+	BPFNsPerOp  float64 `json:"bpf_ns_per_op,omitempty"`
+	BPFNsPerRun float64 `json:"bpf_ns_per_run,omitempty"`
+	// SentWatched sums the samples' SentWatched.
+	SentWatched map[string]uint64 `json:"sent_watched,omitempty"`
 }
 
 // summarise groups the samples by workload and mode.
@@ -35,7 +44,9 @@ func summarise(samples []Sample, workloads []string) []Summary {
 		var base float64
 		for _, m := range Modes {
 			s := Summary{Workload: w, Mode: m}
-			var ns []float64
+			var ns, bpfNs []float64
+			var bpfTime time.Duration
+			var bpfRuns uint64
 			for i := range samples {
 				x := &samples[i]
 				if x.Workload != w || x.Mode != m {
@@ -43,14 +54,29 @@ func summarise(samples []Sample, workloads []string) []Summary {
 				}
 				s.Rounds++
 				ns = append(ns, x.NsPerOp())
+				if x.BPFRuns > 0 && x.Ops > 0 {
+					bpfNs = append(bpfNs, float64(x.BPFTime.Nanoseconds())/float64(x.Ops))
+					bpfTime += x.BPFTime
+					bpfRuns += x.BPFRuns
+				}
 				s.Watched.add(x.Watched)
 				s.Excluded.add(x.Excluded)
 				s.All.add(x.All)
+				for k, n := range x.SentWatched {
+					if s.SentWatched == nil {
+						s.SentWatched = map[string]uint64{}
+					}
+					s.SentWatched[k] += n
+				}
 			}
 			if s.Rounds == 0 {
 				continue
 			}
 			s.NsPerOp = median(ns)
+			s.BPFNsPerOp = median(bpfNs)
+			if bpfRuns > 0 {
+				s.BPFNsPerRun = float64(bpfTime.Nanoseconds()) / float64(bpfRuns)
+			}
 			if m == "none" {
 				base = s.NsPerOp
 			}
@@ -130,19 +156,55 @@ func (r *Result) WriteTable(w io.Writer) error {
 		fmt.Fprintf(&b, "  %-14s one op = %s\n", wl, r.Ops[i])
 	}
 	b.WriteString("\n")
+	hasBPF := false
+	for _, s := range r.Summary {
+		hasBPF = hasBPF || s.BPFNsPerRun > 0
+	}
 	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintf(tw, "workload\tmode\tper op\tvs none\textra\twatched events\tdropped\tdropped %%\tsent\tlost\tother sent\tother lost\t\n")
+	fmt.Fprintf(tw, "workload\tmode\tper op\tvs none\textra\twatched events\tdropped\tdropped %%\tsent\tlost\tother sent\tother lost\t")
+	if hasBPF {
+		fmt.Fprintf(tw, "bpf per op\tbpf per run\t")
+	}
+	fmt.Fprintf(tw, "\n")
 	for _, s := range r.Summary {
 		if s.Mode == "none" {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%.2fx\t\t\t\t\t\t\t\t\t\n", s.Workload, s.Mode, fmtNs(s.NsPerOp), s.Ratio)
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%.2fx\t\t\t\t\t\t\t\t\t", s.Workload, s.Mode, fmtNs(s.NsPerOp), s.Ratio)
+			if hasBPF {
+				fmt.Fprintf(tw, "\t\t")
+			}
+			fmt.Fprintf(tw, "\n")
 			continue
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%.2fx\t%s\t%d\t%d\t%.2f%%\t%d\t%d\t%d\t%d\t\n", s.Workload, s.Mode, fmtNs(s.NsPerOp),
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%.2fx\t%s\t%d\t%d\t%.2f%%\t%d\t%d\t%d\t%d\t", s.Workload, s.Mode, fmtNs(s.NsPerOp),
 			s.Ratio, fmtExtra(s.ExtraNs), s.Watched.Calls, s.Watched.PrefilterDrop, s.DropPct, s.Watched.Sent, s.Watched.Lost,
 			s.Excluded.Sent, s.Excluded.Lost)
+		if hasBPF {
+			fmt.Fprintf(tw, "%s\t%s\t", fmtNs(s.BPFNsPerOp), fmtNs(s.BPFNsPerRun))
+		}
+		fmt.Fprintf(tw, "\n")
 	}
 	if err := tw.Flush(); err != nil {
 		return err
+	}
+	for _, s := range r.Summary {
+		if s.Mode != "full" || len(s.SentWatched) == 0 {
+			continue
+		}
+		var parts []string
+		for _, k := range slices.Sorted(maps.Keys(s.SentWatched)) {
+			parts = append(parts, fmt.Sprintf("%s %d", k, s.SentWatched[k]))
+		}
+		fmt.Fprintf(&b, "%s, full: watched events sent: %s\n", s.Workload, strings.Join(parts, ", "))
+	}
+	contended := 0
+	for _, s := range r.Samples {
+		if s.Foreign > 0 {
+			contended++
+		}
+	}
+	if contended > 0 {
+		fmt.Fprintf(&b, "WARNING: another falcoc capture (a falco-run not started by the harness) was loaded during %d of %d samples; their times include its cost\n",
+			contended, len(r.Samples))
 	}
 	if len(r.Agents) > 0 {
 		var lines, alerts uint64
