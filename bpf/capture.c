@@ -165,9 +165,20 @@ struct {
 	__type(value, struct scan_key);
 } exec_stash SEC(".maps");
 
-struct {
+/* One ring buffer per CPU: the loader sizes the array to the possible CPUs
+ * and puts a ring buffer of the configured size at each index. A program
+ * writes to the ring of the CPU it runs on, so CPUs never contend for a
+ * ring and each ring holds its CPU's records in commit order. */
+struct events_ring {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, 4 << 20);
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__array(values, struct events_ring);
 } events SEC(".maps");
 
 /* Updating an element of a map-in-map makes the bpf() syscall wait for an
@@ -428,7 +439,9 @@ static __always_inline void send(struct falcoc_scratch *s, struct falcoc_counter
 	hdr_of(s)->size = size;
 	if (size < sizeof(struct falcoc_hdr))
 		return;
-	if (bpf_ringbuf_output(&events, s->buf, size, 0) == 0)
+	__u32 cpu = bpf_get_smp_processor_id();
+	void *ring = bpf_map_lookup_elem(&events, &cpu);
+	if (ring && bpf_ringbuf_output(ring, s->buf, size, 0) == 0)
 		cnt->sent++;
 	else
 		cnt->lost++;

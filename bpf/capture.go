@@ -13,7 +13,6 @@ import (
 
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/link"
-	"github.com/cilium/ebpf/ringbuf"
 	"github.com/cilium/ebpf/rlimit"
 	"golang.org/x/sys/unix"
 )
@@ -25,14 +24,22 @@ var (
 	ErrClosed  = errors.New("capture closed")
 )
 
-// DefaultRingBufferSize is the ring buffer size when Options leaves it 0.
+// DefaultRingBufferSize is the size of each CPU's ring buffer when Options
+// leaves it 0.
 const DefaultRingBufferSize = 8 << 20
 
 // Options configure [Load]. The zero value is usable.
 type Options struct {
-	// RingBufferSize in bytes: a power of two, at least the page size.
-	// 0 means DefaultRingBufferSize.
+	// RingBufferSize is the size in bytes of each CPU's ring buffer: a
+	// power of two, at least the page size. 0 means
+	// DefaultRingBufferSize. The capture holds one buffer per possible
+	// CPU, so it pins RingBufferSize times that many CPUs of memory.
 	RingBufferSize int
+	// ReorderWindow bounds how long a record waits for older records that
+	// another CPU may still be writing (see [Capture.ReadInto]). 0 means
+	// DefaultReorderWindow; negative means none (records of different
+	// CPUs are then merged only by what is in the buffers).
+	ReorderWindow time.Duration
 	// Mode is the initial prefilter mode.
 	Mode Mode
 	// NoSchedEvents leaves the fork, exec and exit tracepoints detached
@@ -47,7 +54,8 @@ type Options struct {
 type Capture struct {
 	objs   captureObjects
 	links  []link.Link
-	reader *ringbuf.Reader
+	rings  []*ebpf.Map // one ring buffer per possible CPU, indexed by CPU
+	reader *merger
 
 	mu         sync.Mutex // serialises table and mode changes
 	set        uint32     // the set the programs use
@@ -89,11 +97,38 @@ func Load(opts *Options) (*Capture, error) {
 	if err != nil {
 		return nil, fmt.Errorf("load capture spec: %w", err)
 	}
-	spec.Maps[captureMapEvents].MaxEntries = uint32(size)
+	ncpu, err := ebpf.PossibleCPU()
+	if err != nil {
+		return nil, fmt.Errorf("load capture: %w", err)
+	}
+	events := spec.Maps[captureMapEvents]
+	events.MaxEntries = uint32(ncpu)
+	events.InnerMap.MaxEntries = uint32(size)
+	ringSpec := events.InnerMap.Copy()
 
 	c := &Capture{}
 	if err := spec.LoadAndAssign(&c.objs, nil); err != nil {
 		return nil, fmt.Errorf("load capture programs: %w", err)
+	}
+	for cpu := range ncpu {
+		m, err := ebpf.NewMap(ringSpec)
+		if err == nil {
+			c.rings = append(c.rings, m)
+			err = c.objs.Events.Put(uint32(cpu), m)
+		}
+		if err != nil {
+			c.Close()
+			return nil, fmt.Errorf("ring buffer for cpu %d: %w", cpu, err)
+		}
+	}
+	window := opts.ReorderWindow
+	if window == 0 {
+		window = DefaultReorderWindow
+	}
+	c.reader, err = newMerger(c.rings, max(window, 0))
+	if err != nil {
+		c.Close()
+		return nil, fmt.Errorf("open ring buffers: %w", err)
 	}
 	progs := []*ebpf.Program{c.objs.OnSysExit}
 	if !opts.NoSchedEvents {
@@ -115,11 +150,6 @@ func Load(opts *Options) (*Capture, error) {
 	if err := c.SetCgroupClass(c.rootCgroup, ContainerHost); err != nil {
 		c.Close()
 		return nil, err
-	}
-	c.reader, err = ringbuf.NewReader(c.objs.Events)
-	if err != nil {
-		c.Close()
-		return nil, fmt.Errorf("open ring buffer: %w", err)
 	}
 	c.bootOffset = bootOffset()
 	return c, nil
@@ -488,7 +518,7 @@ func (c *Capture) Counters() (Counters, error) {
 
 // SetDeadline makes a blocked or later read return os.ErrDeadlineExceeded
 // once t has passed. The zero time means no deadline.
-func (c *Capture) SetDeadline(t time.Time) { c.reader.SetDeadline(t) }
+func (c *Capture) SetDeadline(t time.Time) { c.reader.setDeadline(t) }
 
 // Close detaches the programs and frees every kernel object. A blocked read
 // returns [ErrClosed]. Closing twice is a no-op.
@@ -502,12 +532,16 @@ func (c *Capture) Close() error {
 	c.mu.Unlock()
 	var errs []error
 	if c.reader != nil {
-		errs = append(errs, c.reader.Close())
+		errs = append(errs, c.reader.close())
 	}
 	for _, l := range c.links {
 		errs = append(errs, l.Close())
 	}
 	c.links = nil
+	for _, m := range c.rings {
+		errs = append(errs, m.Close())
+	}
+	c.rings = nil
 	errs = append(errs, c.objs.Close())
 	return errors.Join(errs...)
 }

@@ -283,10 +283,7 @@ func (r *Record) decode() error {
 // after [Capture.Close] and os.ErrDeadlineExceeded past the deadline set
 // by [Capture.SetDeadline]. Only one goroutine may read at a time.
 func (c *Capture) ReadInto(r *Record) error {
-	if err := c.reader.ReadInto(&r.raw); err != nil {
-		if errors.Is(err, ringbuf.ErrClosed) {
-			return ErrClosed
-		}
+	if err := c.reader.read(&r.raw); err != nil {
 		return err
 	}
 	r.bootOffset = c.bootOffset
@@ -301,7 +298,7 @@ func (c *Capture) Read(ctx context.Context) (*Record, error) {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		c.reader.SetDeadline(time.Now().Add(50 * time.Millisecond))
+		c.SetDeadline(time.Now().Add(50 * time.Millisecond))
 		err := c.ReadInto(r)
 		if errors.Is(err, os.ErrDeadlineExceeded) {
 			continue

@@ -1,0 +1,366 @@
+package bpf
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+	"unsafe"
+
+	"github.com/cilium/ebpf"
+	"github.com/cilium/ebpf/ringbuf"
+	"golang.org/x/sys/unix"
+)
+
+// DefaultReorderWindow is the reordering window when Options leaves it 0.
+const DefaultReorderWindow = 2 * time.Millisecond
+
+// Kernel ring buffer record header (struct bpf_ringbuf_hdr): a length
+// word with two flag bits, then the page offset.
+const (
+	ringHdrSize    = 8
+	ringBusyBit    = 1 << 31
+	ringDiscardBit = 1 << 30
+)
+
+// ring is one kernel ring buffer map, mapped for reading. Its head is the
+// oldest committed record, looked at in place: it is copied out only when
+// the merge picks it, and its space goes back to the kernel then.
+type ring struct {
+	fd   int
+	cons []byte // consumer page, read-write
+	prod []byte // producer page, then the data pages mapped twice
+	data []byte // the data pages, twice: a record never wraps in it
+
+	consPos, prodPos *uintptr
+	mask             uintptr
+	pos              uintptr // consumer position (this reader is the only consumer)
+
+	hasHead bool
+	headTs  uint64  // the head's BootNs (0 when the record is too short)
+	headOff uintptr // the head's data offset in data
+	headLen int
+	clamp   uint64 // the clock when a head stamped in the future was first seen
+}
+
+func mapRing(m *ebpf.Map) (ring, error) {
+	fd := m.FD()
+	size := int(m.MaxEntries())
+	page := os.Getpagesize()
+	cons, err := unix.Mmap(fd, 0, page, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED)
+	if err != nil {
+		return ring{}, fmt.Errorf("map consumer page: %w", err)
+	}
+	prod, err := unix.Mmap(fd, int64(page), page+2*size, unix.PROT_READ, unix.MAP_SHARED)
+	if err != nil {
+		_ = unix.Munmap(cons)
+		return ring{}, fmt.Errorf("map data pages: %w", err)
+	}
+	r := ring{
+		fd:      fd,
+		cons:    cons,
+		prod:    prod,
+		data:    prod[page:],
+		consPos: (*uintptr)(unsafe.Pointer(&cons[0])),
+		prodPos: (*uintptr)(unsafe.Pointer(&prod[0])),
+		mask:    uintptr(size - 1),
+	}
+	r.pos = atomic.LoadUintptr(r.consPos)
+	return r, nil
+}
+
+func (r *ring) unmap() error {
+	err := errors.Join(unix.Munmap(r.prod), unix.Munmap(r.cons))
+	*r = ring{}
+	return err
+}
+
+// peek finds the head: it reports false when the ring is empty or its
+// oldest record is still being written. Discarded records are skipped.
+func (r *ring) peek() bool {
+	for {
+		prod := atomic.LoadUintptr(r.prodPos)
+		if prod-r.pos < ringHdrSize {
+			return false
+		}
+		off := r.pos & r.mask
+		word := atomic.LoadUint32((*uint32)(unsafe.Pointer(&r.data[off])))
+		if word&ringBusyBit != 0 {
+			return false
+		}
+		n := int(word &^ (ringBusyBit | ringDiscardBit))
+		next := r.pos + uintptr(ringHdrSize+(n+7)&^7)
+		if next-r.pos > uintptr(len(r.data)/2) || next > prod {
+			// Cannot happen with a sane kernel; take what is left so
+			// that the reader does not stall on it.
+			n = 0
+			next = prod
+		}
+		if word&ringDiscardBit != 0 {
+			r.pos = next
+			atomic.StoreUintptr(r.consPos, next)
+			continue
+		}
+		r.headOff = off + ringHdrSize
+		r.headLen = n
+		r.headTs = 0
+		if n >= hdrSize {
+			r.headTs = *(*uint64)(unsafe.Pointer(&r.data[r.headOff+offTs]))
+		}
+		r.clamp = 0
+		r.hasHead = true
+		return true
+	}
+}
+
+// take copies the head into dst and gives its space back to the kernel.
+func (r *ring) take(dst *ringbuf.Record) {
+	n := r.headLen
+	if cap(dst.RawSample) < n {
+		dst.RawSample = make([]byte, n, max(n, 512))
+	}
+	dst.RawSample = dst.RawSample[:n]
+	copy(dst.RawSample, r.data[r.headOff:r.headOff+uintptr(n)])
+	r.pos += uintptr(ringHdrSize + (n+7)&^7)
+	atomic.StoreUintptr(r.consPos, r.pos)
+	dst.Remaining = int(atomic.LoadUintptr(r.prodPos) - r.pos)
+	r.hasHead = false
+}
+
+// merger reads the per-CPU rings and returns their records oldest first.
+//
+// Each ring holds one CPU's records in the order they were committed, and
+// the merge only ever takes a ring's head, so records of one CPU are never
+// reordered. Across CPUs it takes the head with the smallest timestamp.
+// While some ring is empty, a head is taken only once the clock has passed
+// its timestamp by the window, measured before the empty rings were looked
+// at again: a record that an empty ring could still deliver was stamped at
+// most a window before it was committed, so it cannot be older than the
+// head. Records whose stamp-to-commit time exceeds the window (a program
+// preempted mid-record) may come late; records that cause others (a fork
+// before the child's exec, a thread's syscall before its next one on
+// another CPU) are committed before their effects are stamped, so they are
+// always in order, whatever the window.
+type merger struct {
+	mu     sync.Mutex // held by the reader; Close waits for it
+	rings  []ring
+	epfd   int
+	evfd   int // wakes a blocked read on Close and SetDeadline
+	events []unix.EpollEvent
+	window uint64
+
+	// The boot clock, read as the monotonic clock (vDSO) plus an offset
+	// refreshed at most every second. After a suspend it runs behind,
+	// which only makes the merge wait longer.
+	base     time.Time
+	baseBoot uint64
+	clock    uint64 // last clock reading, boot ns
+
+	deadline atomic.Int64 // unix ns, 0 for none
+	closed   atomic.Bool
+}
+
+func newMerger(maps []*ebpf.Map, window time.Duration) (*merger, error) {
+	m := &merger{epfd: -1, evfd: -1, window: uint64(window)}
+	fail := func(err error) (*merger, error) {
+		m.close()
+		return nil, err
+	}
+	var err error
+	m.epfd, err = unix.EpollCreate1(unix.EPOLL_CLOEXEC)
+	if err != nil {
+		return fail(fmt.Errorf("epoll_create1: %w", err))
+	}
+	m.evfd, err = unix.Eventfd(0, unix.EFD_CLOEXEC|unix.EFD_NONBLOCK)
+	if err != nil {
+		return fail(fmt.Errorf("eventfd: %w", err))
+	}
+	if err := unix.EpollCtl(m.epfd, unix.EPOLL_CTL_ADD, m.evfd, &unix.EpollEvent{Events: unix.EPOLLIN, Fd: -1}); err != nil {
+		return fail(fmt.Errorf("epoll_ctl eventfd: %w", err))
+	}
+	for i, mp := range maps {
+		r, err := mapRing(mp)
+		if err != nil {
+			return fail(fmt.Errorf("ring %d: %w", i, err))
+		}
+		m.rings = append(m.rings, r)
+		// Edge-triggered: a ring whose head waits for the window must
+		// not keep waking the wait for another ring. The kernel wakes
+		// when a record is committed into a ring read to its end, which
+		// is the only state in which the merge waits for a ring.
+		ev := unix.EpollEvent{Events: unix.EPOLLIN | unix.EPOLLET, Fd: int32(i)}
+		if err := unix.EpollCtl(m.epfd, unix.EPOLL_CTL_ADD, r.fd, &ev); err != nil {
+			return fail(fmt.Errorf("epoll_ctl ring %d: %w", i, err))
+		}
+	}
+	m.events = make([]unix.EpollEvent, len(m.rings)+1)
+	m.resync()
+	return m, nil
+}
+
+// resync pairs a boot clock reading with a monotonic one.
+func (m *merger) resync() {
+	var ts unix.Timespec
+	_ = unix.ClockGettime(unix.CLOCK_BOOTTIME, &ts)
+	m.base = time.Now()
+	m.baseBoot = uint64(ts.Nano())
+}
+
+// now returns the boot clock in ns.
+func (m *merger) now() uint64 {
+	d := time.Since(m.base)
+	if d > time.Second {
+		m.resync()
+		d = time.Since(m.base)
+	}
+	return m.baseBoot + uint64(d)
+}
+
+// setDeadline sets the deadline and wakes a blocked read to look at it.
+func (m *merger) setDeadline(t time.Time) {
+	var ns int64
+	if !t.IsZero() {
+		ns = t.UnixNano()
+		if ns == 0 {
+			ns = 1
+		}
+	}
+	m.deadline.Store(ns)
+	m.wake()
+}
+
+func (m *merger) wake() {
+	one := [8]byte{1}
+	_, _ = unix.Write(m.evfd, one[:])
+}
+
+// read returns the next record in merge order.
+func (m *merger) read(dst *ringbuf.Record) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for {
+		if m.closed.Load() {
+			return ErrClosed
+		}
+		best, empty := -1, false
+		for i := range m.rings {
+			r := &m.rings[i]
+			if !r.hasHead && !r.peek() {
+				empty = true
+				continue
+			}
+			if best < 0 || r.headTs < m.rings[best].headTs {
+				best = i
+			}
+		}
+		var wait time.Duration = -1 // forever
+		if best >= 0 {
+			r := &m.rings[best]
+			t := r.headTs
+			if r.clamp != 0 && r.clamp < t {
+				t = r.clamp
+			}
+			if !empty || t+m.window <= m.clock {
+				r.take(dst)
+				return nil
+			}
+			now := m.now()
+			if t > now && r.clamp == 0 {
+				// Stamped in the future (a clock that disagrees, a
+				// broken record): wait one window from now, no more.
+				r.clamp = now
+				t = now
+			}
+			if t+m.window <= now {
+				// Look at the empty rings again, after this reading.
+				m.clock = now
+				continue
+			}
+			wait = time.Duration(t + m.window - now)
+		}
+		if dl := m.deadline.Load(); dl != 0 {
+			left := time.Until(time.Unix(0, dl))
+			if left <= 0 {
+				return os.ErrDeadlineExceeded
+			}
+			if wait < 0 || left < wait {
+				wait = left
+			}
+		}
+		if err := m.wait(wait); err != nil {
+			return err
+		}
+	}
+}
+
+// wait blocks until a ring that was read to its end gets a record, the
+// eventfd is written, or d has passed (d < 0: no limit).
+func (m *merger) wait(d time.Duration) error {
+	var tsp *unix.Timespec
+	if d >= 0 {
+		ts := unix.NsecToTimespec(int64(d))
+		tsp = &ts
+	}
+	n, err := epollPwait2(m.epfd, m.events, tsp)
+	if err != nil {
+		if errors.Is(err, unix.EINTR) {
+			return nil
+		}
+		return fmt.Errorf("epoll wait: %w", err)
+	}
+	for _, ev := range m.events[:n] {
+		if ev.Fd == -1 {
+			var b [8]byte
+			_, _ = unix.Read(m.evfd, b[:])
+		}
+	}
+	return nil
+}
+
+var noPwait2 atomic.Bool
+
+// epollPwait2 is epoll_pwait2 (timeouts in ns), or epoll_wait with the
+// timeout rounded up to ms on kernels before 5.11.
+func epollPwait2(epfd int, events []unix.EpollEvent, ts *unix.Timespec) (int, error) {
+	if !noPwait2.Load() {
+		n, _, errno := unix.Syscall6(unix.SYS_EPOLL_PWAIT2, uintptr(epfd), uintptr(unsafe.Pointer(&events[0])), uintptr(len(events)), uintptr(unsafe.Pointer(ts)), 0, 0)
+		if errno == 0 {
+			return int(n), nil
+		}
+		if errno != unix.ENOSYS {
+			return 0, errno
+		}
+		noPwait2.Store(true)
+	}
+	ms := -1
+	if ts != nil {
+		ms = int((ts.Nano() + int64(time.Millisecond) - 1) / int64(time.Millisecond))
+	}
+	return unix.EpollWait(epfd, events, ms)
+}
+
+// close wakes a blocked read, waits for it to return and frees the rings.
+func (m *merger) close() error {
+	if m.closed.Swap(true) {
+		return nil
+	}
+	if m.evfd >= 0 {
+		m.wake()
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var errs []error
+	for i := range m.rings {
+		errs = append(errs, m.rings[i].unmap())
+	}
+	m.rings = nil
+	if m.epfd >= 0 {
+		errs = append(errs, unix.Close(m.epfd))
+	}
+	if m.evfd >= 0 {
+		errs = append(errs, unix.Close(m.evfd))
+	}
+	return errors.Join(errs...)
+}
