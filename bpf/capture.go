@@ -125,7 +125,7 @@ func Load(opts *Options) (*Capture, error) {
 	if window == 0 {
 		window = DefaultReorderWindow
 	}
-	c.reader, err = newMerger(c.rings, max(window, 0))
+	c.reader, err = mapRings(c.rings, max(window, 0))
 	if err != nil {
 		c.Close()
 		return nil, fmt.Errorf("open ring buffers: %w", err)

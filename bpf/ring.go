@@ -29,7 +29,7 @@ const (
 // oldest committed record, looked at in place: it is copied out only when
 // the merge picks it, and its space goes back to the kernel then.
 type ring struct {
-	fd   int
+	fd   int    // the map's fd, for epoll; -1 for none
 	cons []byte // consumer page, read-write
 	prod []byte // producer page, then the data pages mapped twice
 	data []byte // the data pages, twice: a record never wraps in it
@@ -72,7 +72,10 @@ func mapRing(m *ebpf.Map) (ring, error) {
 }
 
 func (r *ring) unmap() error {
-	err := errors.Join(unix.Munmap(r.prod), unix.Munmap(r.cons))
+	var err error
+	if r.fd >= 0 {
+		err = errors.Join(unix.Munmap(r.prod), unix.Munmap(r.cons))
+	}
 	*r = ring{}
 	return err
 }
@@ -162,8 +165,25 @@ type merger struct {
 	closed   atomic.Bool
 }
 
-func newMerger(maps []*ebpf.Map, window time.Duration) (*merger, error) {
-	m := &merger{epfd: -1, evfd: -1, window: uint64(window)}
+func mapRings(maps []*ebpf.Map, window time.Duration) (*merger, error) {
+	rings := make([]ring, 0, len(maps))
+	for i, mp := range maps {
+		r, err := mapRing(mp)
+		if err != nil {
+			for i := range rings {
+				_ = rings[i].unmap()
+			}
+			return nil, fmt.Errorf("ring %d: %w", i, err)
+		}
+		rings = append(rings, r)
+	}
+	return newMerger(rings, window)
+}
+
+// newMerger takes ownership of rings: on error, and on close, it unmaps
+// them.
+func newMerger(rings []ring, window time.Duration) (*merger, error) {
+	m := &merger{epfd: -1, evfd: -1, window: uint64(window), rings: rings}
 	fail := func(err error) (*merger, error) {
 		m.close()
 		return nil, err
@@ -180,12 +200,10 @@ func newMerger(maps []*ebpf.Map, window time.Duration) (*merger, error) {
 	if err := unix.EpollCtl(m.epfd, unix.EPOLL_CTL_ADD, m.evfd, &unix.EpollEvent{Events: unix.EPOLLIN, Fd: -1}); err != nil {
 		return fail(fmt.Errorf("epoll_ctl eventfd: %w", err))
 	}
-	for i, mp := range maps {
-		r, err := mapRing(mp)
-		if err != nil {
-			return fail(fmt.Errorf("ring %d: %w", i, err))
+	for i, r := range m.rings {
+		if r.fd < 0 {
+			continue
 		}
-		m.rings = append(m.rings, r)
 		// Edge-triggered: a ring whose head waits for the window must
 		// not keep waking the wait for another ring. The kernel wakes
 		// when a record is committed into a ring read to its end, which
