@@ -66,6 +66,13 @@ type Reader struct {
 	last *typeDesc
 	// recent holds the last string of each string parameter position.
 	recent [8]string
+	// flagMemo holds the last flags string decoded at each parameter
+	// position, with its flag set and value.
+	flagMemo [4]struct {
+		fs *flagSet
+		s  string
+		v  uint64
+	}
 	// slowOnly disables the fast decoder (tests).
 	slowOnly bool
 }

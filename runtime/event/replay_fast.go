@@ -1,6 +1,7 @@
 package event
 
 import (
+	"encoding/binary"
 	"net/netip"
 	"strconv"
 	"strings"
@@ -422,8 +423,18 @@ func (r *Reader) fastStringParam(d *typeDesc, i int, kind paramKind, p *Param, v
 		if len(pd.Flags) == 0 {
 			return false
 		}
+		// Flag strings repeat even more than paths: remember the last
+		// one of each parameter position.
+		c := &r.flagMemo[i%len(r.flagMemo)]
+		if c.fs == d.flags[i] && c.fs != nil && c.s == str {
+			p.U = c.v
+			return true
+		}
 		n, ok := fastFlags(d.flags[i], str)
 		p.U = n
+		if ok {
+			c.fs, c.s, c.v = d.flags[i], r.strs.get(v), n
+		}
 		return ok
 	}
 	return false
@@ -597,12 +608,18 @@ func (s *scanner) rawString() (v []byte, esc, ok bool) {
 	b, i := s.b, s.i
 	start := i
 	high := false
-	for i < len(b) {
-		c := b[i]
-		if !strSpecial[c] {
-			i++
-			continue
+	for {
+		// Skip plain bytes, eight at a time while there are eight.
+		for i+8 <= len(b) && !hasSpecial(binary.LittleEndian.Uint64(b[i:])) {
+			i += 8
 		}
+		for i < len(b) && !strSpecial[b[i]] {
+			i++
+		}
+		if i >= len(b) {
+			return nil, false, false
+		}
+		c := b[i]
 		switch {
 		case c == '"':
 			s.i = i + 1
@@ -621,7 +638,21 @@ func (s *scanner) rawString() (v []byte, esc, ok bool) {
 		high = true
 		i++
 	}
-	return nil, false, false
+}
+
+// hasSpecial reports whether any of the eight bytes in x is one that
+// strSpecial marks: a quote, a backslash, a control character or a
+// non-ASCII byte. The tests are the classic "has a zero byte" and "has a
+// byte less than n" word tricks.
+func hasSpecial(x uint64) bool {
+	const (
+		ones  = 0x0101010101010101
+		highs = 0x8080808080808080
+	)
+	q := x ^ (ones * '"')
+	bs := x ^ (ones * '\\')
+	ctl := (x - ones*0x20) &^ x
+	return (x|ctl|(q-ones)&^q|(bs-ones)&^bs)&highs != 0
 }
 
 // strSpecial marks the bytes a JSON string scan must look at: the quote,

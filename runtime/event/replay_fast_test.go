@@ -838,3 +838,36 @@ func TestFastTricky(t *testing.T) {
 		})
 	}
 }
+
+// TestHasSpecial checks the eight-byte test against strSpecial, for every
+// byte value at every position among plain bytes and for random words.
+func TestHasSpecial(t *testing.T) {
+	want := func(x uint64) bool {
+		for range 8 {
+			if strSpecial[byte(x)] {
+				return true
+			}
+			x >>= 8
+		}
+		return false
+	}
+	const plain = 0x6161616161616161 // "aaaaaaaa"
+	for pos := range 8 {
+		for c := range 256 {
+			x := plain&^(0xff<<(8*pos)) | uint64(c)<<(8*pos)
+			if got := hasSpecial(x); got != want(x) {
+				t.Fatalf("hasSpecial(%#016x) = %v, want %v", x, got, want(x))
+			}
+		}
+	}
+	r := rand.New(rand.NewPCG(1, 2))
+	for i := range 1 << 20 {
+		x := r.Uint64()
+		if i%2 == 0 {
+			x &= 0x7f7f7f7f7f7f7f7f // ASCII only, where the tricks are subtle
+		}
+		if got := hasSpecial(x); got != want(x) {
+			t.Fatalf("hasSpecial(%#016x) = %v, want %v", x, got, want(x))
+		}
+	}
+}

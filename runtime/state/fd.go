@@ -3,6 +3,7 @@ package state
 import (
 	"net/netip"
 	"path"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -248,34 +249,66 @@ func ResolvePath(dir, p string) string {
 	return path.Clean(p)
 }
 
-// needsClean reports whether path.Clean would change p, without
-// allocating.
+// needsClean reports whether path.Clean would change p (not empty),
+// without allocating: an empty element other than the root ("//", a
+// trailing slash) or a "." or ".." element.
 func needsClean(p string) bool {
 	if p == "/" {
 		return false
 	}
-	if p[len(p)-1] == '/' || p == "." || p == ".." || strings.HasPrefix(p, "./") || strings.HasPrefix(p, "../") {
-		return true
+	start := 0
+	for i := 0; i <= len(p); i++ {
+		if i < len(p) && p[i] != '/' {
+			continue
+		}
+		switch i - start {
+		case 0:
+			if i > 0 {
+				return true
+			}
+		case 1:
+			if p[start] == '.' {
+				return true
+			}
+		case 2:
+			if p[start] == '.' && p[start+1] == '.' {
+				return true
+			}
+		}
+		start = i + 1
 	}
-	return strings.Contains(p, "//") || strings.Contains(p, "/./") || strings.Contains(p, "/../") ||
-		strings.HasSuffix(p, "/.") || strings.HasSuffix(p, "/..")
+	return false
 }
 
 // FDTable is the descriptor table of one process, shared by the processes
 // created with CLONE_FILES. It is not safe for concurrent use.
+//
+// Descriptors below maxLowFD (nearly all of them) live in a slice indexed
+// by number; the others in a map.
 type FDTable struct {
-	fds  map[int64]*FD
+	low  []*FD
+	high map[int64]*FD
+	n    int // open descriptors
 	refs int // processes sharing the table
 }
 
-func newFDTable() *FDTable { return &FDTable{fds: make(map[int64]*FD), refs: 1} }
+// maxLowFD bounds the descriptor numbers kept in FDTable.low.
+const maxLowFD = 1024
+
+func newFDTable() *FDTable { return &FDTable{refs: 1} }
 
 // Get returns descriptor num, or nil.
 func (t *FDTable) Get(num int64) *FD {
 	if t == nil {
 		return nil
 	}
-	return t.fds[num]
+	if uint64(num) < uint64(len(t.low)) {
+		return t.low[num]
+	}
+	if num >= 0 && num < maxLowFD {
+		return nil
+	}
+	return t.high[num]
 }
 
 // Len returns the number of open descriptors (proc.fdopencount).
@@ -283,16 +316,21 @@ func (t *FDTable) Len() int {
 	if t == nil {
 		return 0
 	}
-	return len(t.fds)
+	return t.n
 }
 
 // Each calls fn for every descriptor, in no particular order, until fn
-// returns false.
+// returns false. fn may remove the descriptor it is given (see del).
 func (t *FDTable) Each(fn func(*FD) bool) {
 	if t == nil {
 		return
 	}
-	for _, f := range t.fds {
+	for _, f := range t.low {
+		if f != nil && !fn(f) {
+			return
+		}
+	}
+	for _, f := range t.high {
 		if !fn(f) {
 			return
 		}
@@ -300,25 +338,76 @@ func (t *FDTable) Each(fn func(*FD) bool) {
 }
 
 func (t *FDTable) clone() *FDTable {
-	c := &FDTable{fds: make(map[int64]*FD, len(t.fds)), refs: 1}
-	for k, f := range t.fds {
-		cp := *f
-		c.fds[k] = &cp
+	c := &FDTable{low: make([]*FD, len(t.low)), n: t.n, refs: 1}
+	for i, f := range t.low {
+		if f != nil {
+			cp := *f
+			c.low[i] = &cp
+		}
+	}
+	if len(t.high) > 0 {
+		c.high = make(map[int64]*FD, len(t.high))
+		for k, f := range t.high {
+			cp := *f
+			c.high[k] = &cp
+		}
 	}
 	return c
 }
 
+// put stores f as descriptor f.Num, replacing what was there.
 func (t *FDTable) put(f *FD) *FD {
-	t.fds[f.Num] = f
+	num := f.Num
+	if num >= 0 && num < maxLowFD {
+		if num >= int64(len(t.low)) {
+			t.low = slices.Grow(t.low, int(num)+1-len(t.low))
+			t.low = t.low[:cap(t.low)]
+			if len(t.low) > maxLowFD {
+				t.low = t.low[:maxLowFD]
+			}
+		}
+		if t.low[num] == nil {
+			t.n++
+		}
+		t.low[num] = f
+		return f
+	}
+	if t.high == nil {
+		t.high = make(map[int64]*FD)
+	}
+	if t.high[num] == nil {
+		t.n++
+	}
+	t.high[num] = f
+	return f
+}
+
+// del removes descriptor num and returns it, or nil when it was not open.
+func (t *FDTable) del(num int64) *FD {
+	if num >= 0 && num < maxLowFD {
+		if num >= int64(len(t.low)) || t.low[num] == nil {
+			return nil
+		}
+		f := t.low[num]
+		t.low[num] = nil
+		t.n--
+		return f
+	}
+	f := t.high[num]
+	if f != nil {
+		delete(t.high, num)
+		t.n--
+	}
 	return f
 }
 
 func (t *FDTable) closeExec() {
-	for k, f := range t.fds {
+	t.Each(func(f *FD) bool {
 		if f.Flags&OCloexec != 0 {
-			delete(t.fds, k)
+			t.del(f.Num)
 		}
-	}
+		return true
+	})
 }
 
 // tuple formats an IP connection as Falco's fd.name does.

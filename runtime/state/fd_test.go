@@ -2,6 +2,10 @@ package state
 
 import (
 	"net/netip"
+	"path"
+	"slices"
+	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -29,6 +33,30 @@ func TestResolvePath(t *testing.T) {
 			t.Errorf("ResolvePath(%q, %q) = %q, want %q", tc.dir, tc.p, got, tc.want)
 		}
 	}
+}
+
+// TestNeedsClean checks needsClean against path.Clean on paths built from
+// every sequence of up to five pieces among slashes, dots and names.
+func TestNeedsClean(t *testing.T) {
+	pieces := []string{"/", ".", "..", "a", "bc", "...", ".x"}
+	var walk func(p string, n int)
+	walk = func(p string, n int) {
+		if p != "" {
+			// Clean keeps "." and leading ".." elements of relative
+			// paths; needsClean may send those to it anyway.
+			kept := p == "." || p == ".." || strings.HasPrefix(p, "../")
+			if got, want := needsClean(p), path.Clean(p) != p; got != want && !(got && kept) {
+				t.Errorf("needsClean(%q) = %v, want %v", p, got, want)
+			}
+		}
+		if n == 0 {
+			return
+		}
+		for _, s := range pieces {
+			walk(p+s, n-1)
+		}
+	}
+	walk("", 5)
 }
 
 func TestDirFilename(t *testing.T) {
@@ -130,6 +158,41 @@ func TestOpenResolution(t *testing.T) {
 	tb.Fchdir(300, 99) // unknown: no change
 	if got := tb.Get(300).Cwd(); got != "/etc" {
 		t.Errorf("cwd after fchdir(unknown) = %q", got)
+	}
+}
+
+// TestFDNumbers checks descriptors on both sides of the table's dense
+// range, reopened numbers, and closed FDs reused for other numbers.
+func TestFDNumbers(t *testing.T) {
+	tb := tree(t)
+	fds := func() []string {
+		var out []string
+		tb.Get(300).Proc().FDs().Each(func(f *FD) bool {
+			out = append(out, strconv.FormatInt(f.Num, 10)+"="+f.Name)
+			return true
+		})
+		slices.Sort(out)
+		return out
+	}
+	for _, n := range []int64{0, 3, maxLowFD - 1, maxLowFD, 70000} {
+		tb.Open(300, n, "f"+strconv.FormatInt(n, 10), 0, 0, AtFDCWD)
+	}
+	tb.Open(300, 3, "again", 0, 0, AtFDCWD) // reopened without a close
+	tb.Open(300, 0, "z", OCloexec, 0, AtFDCWD).Ino = 9
+	tb.Close(300, 0)
+	tb.Close(300, 70000)
+	tb.Close(300, 12) // not open
+	tb.Open(300, 5000, "g", 0, 0, AtFDCWD)
+	tb.Open(300, 4, "h", 0, 0, AtFDCWD)
+	want := []string{"1023=/tmp/work/f1023", "1024=/tmp/work/f1024", "3=/tmp/work/again", "4=/tmp/work/h", "5000=/tmp/work/g"}
+	if d := cmp.Diff(want, fds()); d != "" {
+		t.Errorf("descriptors (-want +got):\n%s", d)
+	}
+	if n := tb.Get(300).Proc().FDs().Len(); n != len(want) {
+		t.Errorf("Len = %d, want %d", n, len(want))
+	}
+	if f := tb.FD(300, 4); f.Flags != 0 || f.Ino != 0 || f.NameChanged {
+		t.Errorf("a reused FD kept old fields: %+v", f)
 	}
 }
 

@@ -63,10 +63,11 @@ func (t *Table) Open(tid, fd int64, path string, flags, mode uint32, dirfd int64
 	if flags&ODirectory != 0 {
 		typ = FDDirectory
 	}
-	f := fds.fds[fd]
+	f := fds.Get(fd)
 	if f == nil {
 		f = t.allocFD()
-		fds.fds[fd] = f
+		f.Num = fd
+		fds.put(f)
 	}
 	// A descriptor reopened without its close being seen is replaced in
 	// place: its FD is this table's alone (clone and Dup copy), and
@@ -279,8 +280,7 @@ func (t *Table) unixName(tid, fd int64, path string, server bool) *FD {
 // Close records close(fd).
 func (t *Table) Close(tid, fd int64) {
 	if _, fds := t.fdsOf(tid); fds != nil {
-		if f := fds.fds[fd]; f != nil {
-			delete(fds.fds, fd)
+		if f := fds.del(fd); f != nil {
 			t.releaseFD(f)
 		}
 	}
@@ -299,16 +299,17 @@ func (t *Table) CloseRange(tid int64, first, last uint64, flags uint32) {
 		th.proc.unshareFDs()
 		fds = th.proc.fds
 	}
-	for n, f := range fds.fds {
-		if n < 0 || uint64(n) < first || uint64(n) > last {
-			continue
+	fds.Each(func(f *FD) bool {
+		if n := f.Num; n < 0 || uint64(n) < first || uint64(n) > last {
+			return true
 		}
 		if flags&closeRangeCloexec != 0 {
 			f.Flags |= OCloexec
 		} else {
-			delete(fds.fds, n)
+			fds.del(f.Num)
 		}
-	}
+		return true
+	})
 }
 
 // Dup records dup/dup2/dup3/fcntl(F_DUPFD): newfd becomes a copy of oldfd
@@ -321,7 +322,7 @@ func (t *Table) Dup(tid, oldfd, newfd int64, cloexec bool) *FD {
 	}
 	old := fds.Get(oldfd)
 	if old == nil {
-		delete(fds.fds, newfd)
+		fds.del(newfd)
 		return nil
 	}
 	if oldfd == newfd {

@@ -48,6 +48,29 @@ func checkInvariants(t *testing.T, tb *Table) {
 			t.Fatalf("fd table shared by %d processes has refs %d", n, fds.refs)
 		}
 	}
+	// Every FD is in one slot of one table, under its own number, and
+	// none that was freed for reuse is still open.
+	owner := map[*FD]bool{}
+	for _, f := range tb.freeFDs {
+		owner[f] = true
+	}
+	for fds := range refs {
+		n := 0
+		fds.Each(func(f *FD) bool {
+			n++
+			if owner[f] {
+				t.Fatalf("fd %d is in two places", f.Num)
+			}
+			owner[f] = true
+			if fds.Get(f.Num) != f {
+				t.Fatalf("fd %d is not found under its number", f.Num)
+			}
+			return true
+		})
+		if n != fds.Len() {
+			t.Fatalf("fd table has %d descriptors, Len says %d", n, fds.Len())
+		}
+	}
 	for _, th := range tb.threads {
 		th.Ancestor(DefaultMaxAncestorDepth)
 		th.Cmdline()
