@@ -156,7 +156,7 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	if falcoRun == "" {
 		falcoRun = filepath.Join(dir, "falco-run")
 		opts.logf("building falco-run")
-		if err := buildFalcoRun(ctx, falcoRun); err != nil {
+		if err := buildFalcoRun(ctx, "", falcoRun); err != nil {
 			return nil, err
 		}
 	}
@@ -315,10 +315,11 @@ func selectWorkloads(sel []string) ([]workload, error) {
 	return out, nil
 }
 
-// buildFalcoRun builds ./cmd/falco-run of the module in the current
-// directory.
-func buildFalcoRun(ctx context.Context, out string) error {
+// buildFalcoRun builds ./cmd/falco-run of the module in dir (""; the
+// current directory).
+func buildFalcoRun(ctx context.Context, dir, out string) error {
 	cmd := exec.CommandContext(ctx, "go", "build", "-o", out, "./cmd/falco-run")
+	cmd.Dir = dir
 	if b, err := cmd.CombinedOutput(); err != nil {
 		return fmt.Errorf("go build ./cmd/falco-run: %w\n%s", err, b)
 	}
