@@ -3,6 +3,9 @@ package prefilter
 import (
 	"bytes"
 	"flag"
+	"regexp"
+	"slices"
+	"strconv"
 	"os"
 	"testing"
 
@@ -106,7 +109,13 @@ func TestDefaultPlanTight(t *testing.T) {
 			[]string{"Fileless execution via memfd_create", "Execution from /dev/shm"}, true},
 		{"execve of find on the host", KernelView{Syscall: 59, Comm: "find", Container: ContainerHost},
 			[]string{"Fileless execution via memfd_create", "Execution from /dev/shm", "Search Private Keys or Passwords"}, true},
-		{"ptrace", KernelView{Syscall: 101, Comm: "gdb", Arg0: 16}, []string{"PTRACE attached to process"}, true},
+		{"connect by cat to 443", KernelView{Syscall: 42, Comm: "cat", SockFamily: 2, SockPort: 443}, []string{"System binary outbound connection"}, true},
+		{"connect by cat to a unix socket", KernelView{Syscall: 42, Comm: "cat", SockFamily: 1}, nil, false},
+		{"connect by cat, address unreadable", KernelView{Syscall: 42, Comm: "cat", SockUnknown: true}, []string{"System binary outbound connection"}, true},
+		{"ptrace PTRACE_ATTACH by gdb", KernelView{Syscall: 101, Comm: "gdb", Arg0: 16}, []string{"PTRACE attached to process"}, true},
+		{"ptrace PTRACE_SEIZE by gdb", KernelView{Syscall: 101, Comm: "gdb", Arg0: 0x4206}, []string{"PTRACE attached to process"}, true},
+		{"ptrace PTRACE_PEEKDATA by gdb", KernelView{Syscall: 101, Comm: "gdb", Arg0: 2}, nil, false},
+		{"ptrace PTRACE_CONT by strace", KernelView{Syscall: 101, Comm: "strace", Arg0: 7}, nil, false},
 		{"getppid", KernelView{Syscall: 110, Comm: "cat"}, nil, false},
 		{"mkdir", KernelView{Syscall: 83, Comm: "mkdir", Path: "/tmp/d"}, nil, false},
 	}
@@ -120,5 +129,40 @@ func TestDefaultPlanTight(t *testing.T) {
 				t.Errorf("Sends = %v, want %v", got, tc.sent)
 			}
 		})
+	}
+}
+
+// TestGeneratedPlanPorts checks that a generated rule set narrows
+// connects by port: a connect rule keeps only its own process and port.
+func TestGeneratedPlanPorts(t *testing.T) {
+	src := GenerateRules(200, 1)
+	rs, ds := rules.Load([]rules.Source{{Name: "gen.yaml", Data: src}}, nil)
+	if rs == nil {
+		t.Fatalf("load generated rules: %v", ds)
+	}
+	p, err := Build(rs, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile(`rule: (gen rule 3)\n.*\n  condition: evt.type = connect and evt.rawres >= 0 and fd.rport = (\d+) and proc.name = (proc\d+)`).FindSubmatch(src)
+	if m == nil {
+		t.Fatal("no connect rule 3 in the generated rules")
+	}
+	port, _ := strconv.Atoi(string(m[2]))
+	comm := string(m[3])
+	has := func(v KernelView) bool {
+		return slices.Contains(ruleNames(p, Judge(p, v)), "gen rule 3")
+	}
+	if !has(KernelView{Syscall: 42, Comm: comm, SockFamily: 2, SockPort: uint16(port)}) {
+		t.Errorf("connect by %s to port %d: gen rule 3 dropped", comm, port)
+	}
+	if !has(KernelView{Syscall: 42, Comm: comm, SockFamily: 10, SockPort: uint16(port)}) {
+		t.Errorf("connect by %s to [::]:%d: gen rule 3 dropped", comm, port)
+	}
+	if has(KernelView{Syscall: 42, Comm: comm, SockFamily: 2, SockPort: uint16(port + 1)}) {
+		t.Errorf("connect by %s to port %d: gen rule 3 kept", comm, port+1)
+	}
+	if n := len(p.Tables.Sock); n < 40 {
+		t.Errorf("%d socket table entries, want one per port and family of the 40 connect rules", n)
 	}
 }

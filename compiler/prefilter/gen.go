@@ -35,7 +35,7 @@ func GenerateRules(n int, seed int64) []byte {
 			cond = fmt.Sprintf("evt.type in (execve, execveat) and proc.name in (%s) and container.id != host and proc.pname != init",
 				procs(5))
 		case 3:
-			cond = fmt.Sprintf("evt.type = connect and fd.rport = %d and proc.name = proc%d", 1024+r.Intn(60000), r.Intn(400))
+			cond = fmt.Sprintf("evt.type = connect and evt.rawres >= 0 and fd.rport = %d and proc.name = proc%d", 1024+r.Intn(60000), r.Intn(400))
 		default:
 			cond = fmt.Sprintf("evt.type = openat and user.uid = %d and (fd.directory = /var/lib/svc%d or fd.name pmatch (/opt/svc%d))",
 				1000+r.Intn(50), r.Intn(100), r.Intn(100))

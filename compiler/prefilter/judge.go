@@ -26,11 +26,18 @@ type KernelView struct {
 	// (open_how.flags); creat implies O_CREAT|O_WRONLY|O_TRUNC.
 	OpenFlags uint64
 	// Path is the first path argument as user memory holds it (a NUL ends
-	// it); PathUnreadable is true when it could not be read.
+	// it); PathUnreadable is true when it could not be read. For execve
+	// and execveat it is the program's path: bprm->filename when the call
+	// succeeded, the filename argument when it failed.
 	Path           string
 	PathUnreadable bool
 	// Arg0 is the first syscall argument (the ptrace request).
 	Arg0 uint64
+	// SockFamily and SockPort are the family and port (host order; 0 for
+	// families without ports) of the address passed to connect or bind;
+	// SockUnknown is true when the kernel could not read it.
+	SockFamily, SockPort uint16
+	SockUnknown          bool
 }
 
 // Linux open flags the kernel program looks at.
@@ -119,8 +126,7 @@ func isSock(id int) bool {
 // Judge simulates the kernel program (capture.c, full prefilter mode) on
 // one syscall exit and returns the clause mask the event would carry; a
 // zero mask means the prefilter drops it (unless [Tables.Always] lists the
-// syscall, see [Plan.Sends]). The exe and sock dimensions are never
-// planned, so their default masks apply.
+// syscall, see [Plan.Sends]).
 func Judge(p *Plan, v KernelView) Mask {
 	t := &p.Tables
 	if v.Syscall < 0 || v.Syscall >= numSyscalls {
@@ -177,15 +183,11 @@ func judgeRest(t *Tables, v KernelView, m Mask, dims Dim, lookup func(*Tables, K
 	switch {
 	case isExec(v.Syscall):
 		if dims&DimExe != 0 {
-			if v.PathUnreadable || !PathKnown(v.Path) {
-				m = m.And(t.ExeUnknown)
-			} else {
-				m = m.And(t.ExeDefault)
-			}
+			m = m.And(lookupExe(t, v))
 		}
 	case isSock(v.Syscall):
 		if dims&DimSock != 0 {
-			m = m.And(t.SockUnknown)
+			m = m.And(lookupSock(t, v))
 		}
 	case pathArg(v.Syscall):
 		if isOpenFamily(v.Syscall) && dims&DimOpenFlags != 0 {
@@ -200,6 +202,38 @@ func judgeRest(t *Tables, v KernelView, m Mask, dims Dim, lookup func(*Tables, K
 		}
 	}
 	return m
+}
+
+func lookupExe(t *Tables, v KernelView) Mask {
+	p := v.Path
+	if i := strings.IndexByte(p, 0); i >= 0 {
+		p = p[:i]
+	}
+	if v.PathUnreadable || !ExeKnown(p) {
+		return t.ExeUnknown
+	}
+	if x, ok := t.ExeExact[p]; ok {
+		return x
+	}
+	for l := len(p); l > 0; l-- {
+		if x, ok := t.ExePrefix[p[:l]]; ok {
+			return x
+		}
+	}
+	return t.ExeDefault
+}
+
+func lookupSock(t *Tables, v KernelView) Mask {
+	if v.SockUnknown {
+		return t.SockUnknown
+	}
+	if x, ok := t.Sock[SockKey{v.SockFamily, v.SockPort}]; ok {
+		return x
+	}
+	if x, ok := t.SockFamily[v.SockFamily]; ok {
+		return x
+	}
+	return t.SockDefault
 }
 
 func lookupPath(t *Tables, v KernelView) Mask {

@@ -25,17 +25,51 @@ import (
 //	fd.name        open, openat, openat2,     first path argument   fd.name is the argument cleaned
 //	fd.directory   creat                      (absolute, clean)     (a trailing '/' dropped)
 //
+//	evt.arg.request   ptrace                  Arg0 (u32 of the      evt.arg.request renders the low 16 bits
+//	evt.rawarg.request                        first argument)       (catalog.PtraceRequestText); rawarg is them
+//	fd.rport, fd.sport connect                family and port of    see "Sockets" below
+//	fd.lport, fd.sport bind                   the caller's address
+//	fd.typechar, fd.sockfamily connect, bind
+//	proc.exepath   execve, execveat           the program's path    see "Exec" below
+//	               (=, in only)               (bprm->filename)
+//
+// Sockets. The kernel judges the address the caller passed to connect or
+// bind; userspace reads the descriptor table, which connect updates only
+// when it returns 0 or EINPROGRESS and bind only when it succeeds. After a
+// failed call the table may hold a stale address, so the socket dimension
+// is trusted only inside a conjunction that also requires the call to have
+// updated the table: a "result" atom (evt.res = SUCCESS, evt.res in
+// (SUCCESS, EINPROGRESS) on connect, evt.rawres >= 0, evt.rawres = 0,
+// evt.failed = false; connect and bind return 0 or -errno, never more). A
+// conjunction without one is possible in every region. After an update:
+//   - family AF_INET or AF_INET6, port P: the entry's remote (connect) or
+//     local (bind) address has port P, so fd.rport / fd.lport / fd.sport
+//     are P, or missing when the entry is a stale unix socket. The
+//     entry's type may be stale (a socket whose close was not seen), so
+//     fd.typechar and fd.sockfamily are not judged there.
+//   - family AF_UNIX: the entry becomes a unix socket: fd.typechar is u,
+//     fd.sockfamily is unix, the ports are missing.
+//   - any other family (AF_UNSPEC disconnects): nothing is judged.
+// fd.port (either end), fd.cport and the other end's port are opaque;
+// sendto and sendmsg never update the table, so they are not planned.
+//
+// Exec. The kernel judges bprm->filename on success (the filename argument
+// on failure; relative, unnormalised, "/" or ending in "/": unknown).
+// After a successful exec userspace sets proc.exepath to the same string,
+// except that for an executable whose file name starts with "memfd:" it
+// reads /proc/PID/exe instead ("/memfd:NAME (deleted)", or the resolved
+// path of a file named "memfd:..."). A failed exec leaves the old
+// proc.exepath. So, as for sockets, the exe dimension is trusted only with
+// a result atom (evt.res = SUCCESS ...: execve returns 0 on success), and
+// a value containing "/memfd:" is possible in every region. That leaves
+// = and in: startswith and pmatch can always be true of some "memfd:"
+// file's resolved path, so they are opaque. One race is accepted: if the
+// process execs again before userspace reads /proc/PID/exe, the first
+// exec's proc.exepath is the second program's path.
+//
 // Every other comparison is opaque to the kernel. Not planned, on purpose:
-//   - fd.*port, fd.sockfamily on connect/bind/sendto: userspace takes the
-//     remote end from its descriptor table, updated only when connect
-//     succeeds, while the kernel sees the address passed by the caller
-//     whatever the result; they can differ, so the sock dimension is unused.
-//   - proc.exepath/proc.exe on execve: the kernel sees the filename as
-//     passed (relative, through symlinks), proc.exepath is the resolved
-//     executable and proc.exe is argv[0]; no field is provably equal, so the
-//     exe dimension is unused.
-//   - evt.arg.flags and evt.arg.request: their rendering lives in the
-//     runtime's flag tables, which the compiler must not import.
+//   - evt.arg.flags: its rendering lives in the runtime's flag tables.
+//   - proc.exe on execve: it is argv[0], unrelated to the path.
 //
 // Every mapped field may be missing in userspace (an unknown thread or
 // descriptor), which makes the comparison false: so a negated comparison is
@@ -43,10 +77,15 @@ import (
 
 // Syscall ids (x86_64) the mapping refers to.
 const (
-	sysOpen    = 2
-	sysCreat   = 85
-	sysOpenat  = 257
-	sysOpenat2 = 437
+	sysOpen     = 2
+	sysConnect  = 42
+	sysBind     = 49
+	sysExecve   = 59
+	sysCreat    = 85
+	sysPtrace   = 101
+	sysOpenat   = 257
+	sysExecveat = 322
+	sysOpenat2  = 437
 )
 
 func isOpenFamily(id int) bool {
@@ -63,6 +102,14 @@ const (
 	akOpenWrite
 	akFdName
 	akFdDir
+	akPtraceStr // evt.arg.request
+	akPtraceNum // evt.rawarg.request
+	akSockPort  // the port of the caller's address
+	akSockType  // fd.typechar
+	akSockFam   // fd.sockfamily
+	akSockOK    // a result that updated the descriptor table
+	akExePath   // proc.exepath
+	akExecOK    // a successful exec
 )
 
 func (k atomKind) dim() Dim {
@@ -75,9 +122,18 @@ func (k atomKind) dim() Dim {
 		return DimContainer
 	case akOpenRead, akOpenWrite:
 		return DimOpenFlags
+	case akPtraceStr, akPtraceNum:
+		return DimPtrace
+	case akSockPort, akSockType, akSockFam, akSockOK:
+		return DimSock
+	case akExePath, akExecOK:
+		return DimExe
 	}
 	return DimPath
 }
+
+// isResult reports whether the atom is a result atom (see "Sockets").
+func (k atomKind) isResult() bool { return k == akSockOK || k == akExecOK }
 
 // atom is a comparison the kernel can judge on one dimension.
 type atom struct {
@@ -107,8 +163,12 @@ func classify(c *check.Cmp, sys int, name string) (outcome, *atom) {
 	if l == nil || l.Kind != check.OperandField || l.Field == nil || c.Right != nil || c.Mod != syntax.ModNone {
 		return outOpaque, nil
 	}
-	if l.HasArg && l.Field.Name != "evt.type" {
+	if l.HasArg && l.Field.Name != "evt.type" && l.Field.Name != "evt.arg" && l.Field.Name != "evt.rawarg" {
 		return outOpaque, nil
+	}
+	if a, ok := classifyMore(c, sys); ok {
+		a.text = check.Format(c)
+		return outAtom, a
 	}
 	var kind atomKind
 	switch l.Field.Name {
@@ -334,6 +394,8 @@ func (a *atom) evalBool(x bool) bool {
 // keysOf returns the table keys the atom wants in its dimension.
 func (a *atom) addKeys(k *keySet) {
 	switch a.kind {
+	case akPtraceStr, akPtraceNum, akSockPort, akExePath:
+		a.addMoreKeys(k)
 	case akComm:
 		if a.op == syntax.OpEq || a.op == syntax.OpEqEq || a.op == syntax.OpIn || a.op == syntax.OpNe {
 			for _, v := range a.strs {

@@ -10,7 +10,7 @@ import (
 
 // Version is the version of the binary plan format written by
 // [Plan.MarshalBinary] (the artifact's Prefilter.Version).
-const Version = 1
+const Version = 2
 
 // ErrFormat is wrapped by every error of [Plan.UnmarshalBinary].
 var ErrFormat = errors.New("invalid prefilter plan")
@@ -27,7 +27,9 @@ var magic = [4]byte{'F', 'K', 'P', 'L'}
 //	         comm{str mask} commDefault uid{u32 mask} uidDefault
 //	         containerHost containerInside containerUnknown openflags[16]
 //	         pathExact{str mask} pathPrefix{str mask} pathDefault pathUnknown
-//	         sockDefault sockUnknown ptrace{u32 mask} ptraceDefault exeDefault exeUnknown
+//	         sock{family port mask} sockFamily{family mask} sockDefault sockUnknown
+//	         ptrace{u32 mask} ptraceDefault exeExact{str mask} exePrefix{str mask}
+//	         exeDefault exeUnknown
 //
 // A mask is 4 little-endian uint64; maps are written in key order.
 
@@ -136,10 +138,31 @@ func (p *Plan) MarshalBinary() ([]byte, error) {
 	strMasks(t.PathPrefix)
 	e.m(t.PathDefault)
 	e.m(t.PathUnknown)
+	socks := make([]SockKey, 0, len(t.Sock))
+	for k := range t.Sock {
+		socks = append(socks, k)
+	}
+	sort.Slice(socks, func(i, j int) bool {
+		a, b := socks[i], socks[j]
+		return a.Family < b.Family || a.Family == b.Family && a.Port < b.Port
+	})
+	e.u(uint64(len(socks)))
+	for _, k := range socks {
+		e.u(uint64(k.Family))
+		e.u(uint64(k.Port))
+		e.m(t.Sock[k])
+	}
+	fams := make(map[uint32]Mask, len(t.SockFamily))
+	for f, m := range t.SockFamily {
+		fams[uint32(f)] = m
+	}
+	u32Masks(fams)
 	e.m(t.SockDefault)
 	e.m(t.SockUnknown)
 	u32Masks(t.Ptrace)
 	e.m(t.PtraceDefault)
+	strMasks(t.ExeExact)
+	strMasks(t.ExePrefix)
 	e.m(t.ExeDefault)
 	e.m(t.ExeUnknown)
 	return e.b, nil
@@ -335,9 +358,22 @@ func (p *Plan) UnmarshalBinary(data []byte) error {
 	t.PathExact = strMasks()
 	t.PathPrefix = strMasks()
 	t.PathDefault, t.PathUnknown = d.m(), d.m()
+	t.Sock = map[SockKey]Mask{}
+	for range d.n(35) {
+		f := uint16(d.i(1 << 16))
+		port := uint16(d.i(1 << 16))
+		t.Sock[SockKey{f, port}] = d.m()
+	}
+	t.SockFamily = map[uint16]Mask{}
+	for range d.n(33) {
+		f := uint16(d.i(1 << 16))
+		t.SockFamily[f] = d.m()
+	}
 	t.SockDefault, t.SockUnknown = d.m(), d.m()
 	t.Ptrace = u32Masks()
 	t.PtraceDefault = d.m()
+	t.ExeExact = strMasks()
+	t.ExePrefix = strMasks()
 	t.ExeDefault, t.ExeUnknown = d.m(), d.m()
 	if d.err == nil && len(d.b) != 0 {
 		d.fail(fmt.Sprintf("%d trailing bytes", len(d.b)))

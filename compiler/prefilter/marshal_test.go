@@ -42,10 +42,10 @@ func TestUnmarshalErrors(t *testing.T) {
 		want string
 	}{
 		{"empty", nil, "invalid prefilter plan: bad magic"},
-		{"version", []byte("FKPL\x02"), "invalid prefilter plan: version 2, want 1"},
+		{"version", []byte("FKPL\x01"), "invalid prefilter plan: version 1, want 2"},
 		{"truncated", good[:len(good)/2], ""},
 		{"trailing", append(bytes.Clone(good), 0), "invalid prefilter plan: 1 trailing bytes"},
-		{"huge count", []byte("FKPL\x01\xff\xff\xff\xff\x0f"), "invalid prefilter plan: count larger than the data"},
+		{"huge count", []byte("FKPL\x02\xff\xff\xff\xff\x0f"), "invalid prefilter plan: count larger than the data"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -67,7 +67,7 @@ func FuzzUnmarshal(f *testing.F) {
 		f.Fatal(err)
 	}
 	f.Add(good)
-	f.Add([]byte("FKPL\x01"))
+	f.Add([]byte("FKPL\x02"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		var p Plan
 		if err := p.UnmarshalBinary(data); err != nil {

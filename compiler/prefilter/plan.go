@@ -60,9 +60,9 @@ const (
 	DimContainer                 // container class of the task's cgroup
 	DimOpenFlags                 // open flags class (open, openat, openat2, creat)
 	DimPath                      // first path argument (longest prefix match)
-	DimSock                      // socket family and port (not planned: see mapping.go)
+	DimSock                      // socket family and port of the caller's address
 	DimPtrace                    // ptrace request
-	DimExe                       // exec filename (not planned: see mapping.go)
+	DimExe                       // exec'd program's path
 )
 
 var dimNames = []struct {
@@ -112,6 +112,8 @@ const (
 	MaxUID    = 4096
 	MaxPtrace = 128
 	MaxPath   = 8192
+	MaxSock   = 4096 // exact and per-family entries together
+	MaxExe    = 8192
 )
 
 // Tables is the prefilter as data, mirroring the kernel's maps (bpf.Tables
@@ -147,12 +149,29 @@ type Tables struct {
 	PathExact, PathPrefix    map[string]Mask
 	PathDefault, PathUnknown Mask
 
+	// Sock is keyed by the family and port of the address the caller
+	// passed (connect, bind); SockFamily is the default per family,
+	// SockDefault for families without an entry, SockUnknown for an
+	// address the kernel could not read.
+	Sock                     map[SockKey]Mask
+	SockFamily               map[uint16]Mask
 	SockDefault, SockUnknown Mask
 
+	// Ptrace is keyed by the request (the first argument's low 32 bits).
 	Ptrace        map[uint32]Mask
 	PtraceDefault Mask
 
+	// ExeExact and ExePrefix match the exec'd program's path like
+	// PathExact and PathPrefix; ExeUnknown is used for a path the kernel
+	// cannot trust ([ExeKnown]).
+	ExeExact, ExePrefix    map[string]Mask
 	ExeDefault, ExeUnknown Mask
+}
+
+// SockKey is a socket table key: address family and port (0 for families
+// without ports).
+type SockKey struct {
+	Family, Port uint16
 }
 
 // Plan is the kernel prefilter of a rule set: the clauses (one per mask

@@ -131,6 +131,7 @@ func BuildRules(in []RuleInput, opts *Options) (*Plan, error) {
 				cls = append(cls, c)
 			}
 		}
+		cls = p.mergeExact(cls)
 		sort.SliceStable(cls, func(i, j int) bool { return p.dimsKey(cls[i]) < p.dimsKey(cls[j]) })
 		if n := len(cls); n > maxPerRule {
 			cls = p.capClauses(cls, maxPerRule)
@@ -156,6 +157,7 @@ func BuildRules(in []RuleInput, opts *Options) (*Plan, error) {
 
 	keys := p.keys(shared)
 	shared = p.pruneDead(shared, keys)
+	p.dropTrivial(shared, keys)
 	shared = p.fitMask(shared, plan)
 	var err error
 	keys, shared, err = p.fitTables(shared)
@@ -378,6 +380,66 @@ func (p *planner) mergeAll(cs []*clause) *clause {
 	return acc
 }
 
+// mergeExact merges clauses on the same syscalls whose constraints differ
+// in one dimension only: (A and B1) or (A and B2) is A and (B1 or B2), so
+// nothing is widened unless the alternatives exceed maxAlts.
+func (p *planner) mergeExact(cls []*clause) []*clause {
+	for {
+		merged := false
+	search:
+		for i := range cls {
+			for j := i + 1; j < len(cls); j++ {
+				d, ok := p.differIn(cls[i], cls[j])
+				if !ok {
+					continue
+				}
+				alts := append(slices.Clone(cls[i].dims[d]), cls[j].dims[d]...)
+				if len(alts) > maxAlts {
+					continue
+				}
+				m := &clause{dims: map[Dim][]conj{}, sys: cls[i].sys, rules: unionInts(cls[i].rules, cls[j].rules)}
+				for x, v := range cls[i].dims {
+					m.dims[x] = v
+				}
+				m.dims[d] = alts
+				cls[i] = m
+				cls = append(cls[:j], cls[j+1:]...)
+				merged = true
+				break search
+			}
+		}
+		if !merged {
+			return cls
+		}
+	}
+}
+
+// differIn reports the one dimension a and b differ in, when they are on
+// the same syscalls, constrain the same dimensions and agree on all others.
+func (p *planner) differIn(a, b *clause) (Dim, bool) {
+	if sysKey(a.sys) != sysKey(b.sys) || dimSet(a) != dimSet(b) {
+		return 0, false
+	}
+	var diff Dim
+	n := 0
+	for d, al := range a.dims {
+		if altsKey(al) != altsKey(b.dims[d]) {
+			diff = d
+			n++
+		}
+	}
+	return diff, n == 1
+}
+
+func altsKey(alts []conj) string {
+	keys := make([]string, len(alts))
+	for i, cj := range alts {
+		keys[i] = conjKey(cj)
+	}
+	sort.Strings(keys)
+	return strings.Join(keys, "|")
+}
+
 // capClauses merges a rule's clauses until at most n are left, merging
 // clauses that constrain the same dimensions first.
 func (p *planner) capClauses(cls []*clause, n int) []*clause {
@@ -452,6 +514,15 @@ func (p *planner) fitTables(cls []*clause) (*keySet, []*clause, error) {
 		if len(k.pathEntries())+len(k.prefix) > MaxPath {
 			drop |= DimPath
 		}
+		if len(k.ptraceKeys()) > MaxPtrace {
+			drop |= DimPtrace
+		}
+		if k.sockEntries() > MaxSock {
+			drop |= DimSock
+		}
+		if len(k.exe) > MaxExe {
+			drop |= DimExe
+		}
 		if drop == 0 {
 			return k, cls, nil
 		}
@@ -489,6 +560,9 @@ func (p *planner) possible(c *clause, d Dim, r region, k *keySet) bool {
 		return true
 	}
 	for _, cj := range alts {
+		if (d == DimSock || d == DimExe) && !p.hasResult(cj) {
+			return true // the call may have failed: userspace values are stale
+		}
 		all := true
 		for _, id := range cj {
 			if !p.atoms[id].canBeTrue(r, k) {
@@ -501,6 +575,35 @@ func (p *planner) possible(c *clause, d Dim, r region, k *keySet) bool {
 		}
 	}
 	return false
+}
+
+func (p *planner) hasResult(cj conj) bool {
+	for _, id := range cj {
+		if p.atoms[id].kind.isResult() {
+			return true
+		}
+	}
+	return false
+}
+
+// dropTrivial removes from each clause the dimensions it is possible in
+// everywhere (a result atom alone, a socket comparison without one): the
+// kernel would look them up for nothing.
+func (p *planner) dropTrivial(cls []*clause, k *keySet) {
+	for _, c := range cls {
+		for _, d := range sortedDims(c.dims) {
+			all := true
+			for _, r := range regionsOf(d, k) {
+				if !p.possible(c, d, r, k) {
+					all = false
+					break
+				}
+			}
+			if all {
+				delete(c.dims, d)
+			}
+		}
+	}
 }
 
 // pruneDead drops clauses that no value of some dimension satisfies
@@ -633,8 +736,8 @@ func (p *planner) residual(e check.Expr, neg bool, sys int, name string, out map
 	case *check.Not:
 		p.residual(n.X, !neg, sys, name, out)
 	case *check.Cmp:
-		switch o, _ := classify(n, sys, name); {
-		case o == outOpaque && !neg:
+		switch o, a := classify(n, sys, name); {
+		case (o == outOpaque || o == outAtom && a.kind.partial()) && !neg:
 			out[check.Format(n)] = true
 		case neg && o != outTrue && o != outFalse:
 			out["not "+check.Format(n)] = true

@@ -21,7 +21,7 @@ import (
 // derives from it (see the mapping table in mapping.go), missing values
 // included.
 
-var testSyscalls = []int{0, 2, 42, 59, 83, 85, 257, 437}
+var testSyscalls = []int{0, 2, 42, 49, 59, 83, 85, 101, 257, 322, 437}
 
 var (
 	commPool   = []string{"cat", "bash", "sshd", "find", "a-very-long-pro", "a-very-long-program", "", "x", "dpkg"}
@@ -36,6 +36,7 @@ var (
 type world struct {
 	kv   KernelView
 	vals map[string]vm.Value
+	ret  int64
 }
 
 func (w *world) set(name string, v vm.Value) { w.vals[name] = v }
@@ -136,8 +137,163 @@ func genWorld(r *rand.Rand) *world {
 		w.set("fd.directory", str(dirOf(n)))
 		w.set("fd.typechar", str("f"))
 	}
-	w.kv.Arg0 = uint64(r.Intn(20))
+	genResult(r, w, sys)
+	genPtrace(r, w, sys, known)
+	genSock(r, w, sys, known)
+	genExec(r, w, sys, known)
 	return w
+}
+
+// errnoNames are the errno names of the results the generator uses.
+var errnoNames = map[int64]string{-2: "ENOENT", -22: "EINVAL", -111: "ECONNREFUSED", -115: "EINPROGRESS", -13: "EACCES"}
+
+// genResult sets the return value (w.ret) and evt.res, evt.rawres and
+// evt.failed; connect, bind and exec return 0 or -errno.
+func genResult(r *rand.Rand, w *world, sys int) {
+	res := []int64{0, 0, 0, -2, -22, -111, -115, -13, 3}[r.Intn(9)]
+	if (sys == sysConnect || sys == sysBind || isExec(sys)) && res > 0 {
+		res = 0
+	}
+	w.ret = res
+	if r.Intn(12) == 0 {
+		return // no result parameter
+	}
+	w.set("evt.rawres", vm.Value{Kind: vm.KindInt, I: res})
+	w.set("evt.failed", boolV(res < 0))
+	if res >= 0 {
+		w.set("evt.res", str("SUCCESS"))
+	} else {
+		w.set("evt.res", str(errnoNames[res]))
+	}
+}
+
+// ptraceArgs mixes named requests, unnamed ones, and values above 16 bits
+// (the kernel keys 32 bits, userspace sees 16).
+var ptraceArgs = []uint64{0, 1, 2, 4, 5, 13, 16, 17, 0x4206, 0x4200, 10, 11, 20, 999, 0x10010, 0x14206, 0x100000002, 0xffff}
+
+func genPtrace(r *rand.Rand, w *world, sys int, known bool) {
+	a := ptraceArgs[r.Intn(len(ptraceArgs))]
+	w.kv.Arg0 = a
+	if sys != sysPtrace || r.Intn(10) == 0 {
+		return
+	}
+	v := a & 0xffff
+	w.set("evt.arg[request]", str(catalog.PtraceRequestText(v)))
+	w.set("evt.rawarg[request]", vm.Value{Kind: vm.KindUint, U: v})
+}
+
+// sockEntry is the descriptor table entry of the socket, as userspace
+// holds it.
+type sockEntry struct {
+	typ          byte // '4', '6', 'u', 'f' (a stale file), 0 (none)
+	local, rport int  // -1: no address
+	server       bool
+}
+
+var portPool = []int{22, 80, 443, 53, 8080, 1024, 6443, 0, 65535}
+
+func genSock(r *rand.Rand, w *world, sys int, known bool) {
+	fam := []uint16{afInet, afInet6, afUnix, 0, 16}[r.Intn(5)]
+	port := uint16(portPool[r.Intn(len(portPool))])
+	if fam != afInet && fam != afInet6 {
+		port = 0
+	}
+	w.kv.SockFamily, w.kv.SockPort = fam, port
+	w.kv.SockUnknown = r.Intn(10) == 0
+	if sys != sysConnect && sys != sysBind {
+		return
+	}
+	for n := range w.vals {
+		if strings.HasPrefix(n, "fd.") {
+			delete(w.vals, n)
+		}
+	}
+	// The entry before the call: missing, stale, or fresh.
+	e := sockEntry{typ: []byte{0, '4', '6', 'u', 'f'}[r.Intn(5)], local: -1, rport: -1, server: r.Intn(2) == 0}
+	if e.typ == '4' || e.typ == '6' {
+		if r.Intn(2) == 0 {
+			e.rport = portPool[r.Intn(len(portPool))]
+		}
+		if r.Intn(2) == 0 {
+			e.local = portPool[r.Intn(len(portPool))]
+		}
+	}
+	updated := w.ret == 0 || sys == sysConnect && w.ret == -eInProgress
+	if updated && !w.kv.SockUnknown {
+		switch fam {
+		case afUnix:
+			e = sockEntry{typ: 'u', local: -1, rport: -1, server: sys == sysBind}
+		case afInet, afInet6:
+			if e.typ != '4' && e.typ != '6' && e.typ != 'u' {
+				e.typ = map[uint16]byte{afInet: '4', afInet6: '6'}[fam]
+				if r.Intn(3) == 0 { // a v4-mapped address makes a fresh entry '4'
+					e.typ = '4'
+				}
+				e.local, e.rport = -1, -1
+			}
+			if sys == sysConnect {
+				e.rport, e.server = int(port), false
+			} else {
+				e.local, e.server = int(port), true
+			}
+		}
+	}
+	if !known || e.typ == 0 {
+		return
+	}
+	w.set("fd.typechar", str(string(e.typ)))
+	switch e.typ {
+	case '4', '6':
+		w.set("fd.sockfamily", str("ip"))
+		setPort := func(name string, p int) {
+			if p >= 0 {
+				w.set(name, vm.Value{Kind: vm.KindUint, U: uint64(p)})
+			}
+		}
+		setPort("fd.rport", e.rport)
+		setPort("fd.lport", e.local)
+		if e.server {
+			setPort("fd.sport", e.local)
+			setPort("fd.cport", e.rport)
+		} else {
+			setPort("fd.sport", e.rport)
+			setPort("fd.cport", e.local)
+		}
+	case 'u':
+		w.set("fd.sockfamily", str("unix"))
+	}
+}
+
+var (
+	exePaths  = []string{"/usr/bin/nc", "/bin/bash", "/dev/shm/x", "/tmp/memfd:y", "/dev/fd/3", "/proc/self/fd/4", "bash", "./x", "/usr//bin/nc", "/usr/bin/../bin/nc", "/usr/bin/", "/", "/usr/bin/nc/", "/usr/bin/nc", "/bin/bash"}
+	exeValues = []string{"/usr/bin/nc", "/bin/bash", "/dev/shm/x", "/memfd:x (deleted)", "/tmp/memfd:y", "/usr/bin", "/", "bash", "/usr//bin/nc", "/dev/fd/3"}
+)
+
+// genExec sets the exec'd program's path the kernel judges and
+// proc.exepath as userspace derives it.
+func genExec(r *rand.Rand, w *world, sys int, known bool) {
+	if !isExec(sys) {
+		return
+	}
+	k := exePaths[r.Intn(len(exePaths))]
+	w.kv.Path = k
+	w.kv.PathUnreadable = r.Intn(15) == 0
+	if !known {
+		return
+	}
+	v := exeValues[r.Intn(len(exeValues))] // a failed exec: the old program
+	if w.ret == 0 {
+		switch {
+		case w.kv.PathUnreadable || !ExeKnown(k):
+			// Userspace resolves the name its own way: anything.
+		case r.Intn(3) == 0:
+			// A "memfd:" executable: /proc/PID/exe.
+			v = []string{"/memfd:x (deleted)", "/tmp/memfd:y", "/dev/shm/memfd:z"}[r.Intn(3)]
+		default:
+			v = k
+		}
+	}
+	w.set("proc.exepath", str(v))
 }
 
 func boolV(b bool) vm.Value {
@@ -165,11 +321,26 @@ var fieldGens = []fieldGen{
 	{"fd.filename", []syntax.Op{syntax.OpEq, syntax.OpIn}},
 	{"fd.typechar", []syntax.Op{syntax.OpEq}},
 	{"proc.pname", []syntax.Op{syntax.OpEq, syntax.OpIn}},
+	{"evt.arg.request", []syntax.Op{syntax.OpEq, syntax.OpNe, syntax.OpIn, syntax.OpStartsWith}},
+	{"evt.rawarg.request", []syntax.Op{syntax.OpEq, syntax.OpNe, syntax.OpIn, syntax.OpLt, syntax.OpGe}},
+	{"evt.res", []syntax.Op{syntax.OpEq, syntax.OpNe, syntax.OpIn}},
+	{"evt.rawres", []syntax.Op{syntax.OpEq, syntax.OpGe, syntax.OpGt, syntax.OpLt, syntax.OpIn, syntax.OpNe}},
+	{"evt.failed", []syntax.Op{syntax.OpEq, syntax.OpNe}},
+	{"fd.rport", []syntax.Op{syntax.OpEq, syntax.OpNe, syntax.OpIn, syntax.OpLt, syntax.OpGe}},
+	{"fd.lport", []syntax.Op{syntax.OpEq, syntax.OpIn}},
+	{"fd.sport", []syntax.Op{syntax.OpEq, syntax.OpIn, syntax.OpNe}},
+	{"fd.cport", []syntax.Op{syntax.OpEq}},
+	{"fd.sockfamily", []syntax.Op{syntax.OpEq, syntax.OpNe}},
+	{"proc.exepath", []syntax.Op{syntax.OpEq, syntax.OpIn, syntax.OpNe, syntax.OpStartsWith, syntax.OpPmatch}},
 }
 
 func operand(name string) *check.Operand {
 	f, arg, hasArg, _ := catalog.Lookup(name)
-	return &check.Operand{Kind: check.OperandField, Field: f, Name: name, Arg: arg, HasArg: hasArg, Index: -1, Type: f.Type}
+	o := &check.Operand{Kind: check.OperandField, Field: f, Name: name, Arg: arg, HasArg: hasArg, Index: -1, Type: f.Type}
+	if name == "evt.rawarg.request" {
+		o.Type = catalog.TypeUint16 // the checker's type for the ptrace request
+	}
+	return o
 }
 
 func genValue(r *rand.Rand, field string, op syntax.Op) check.Value {
@@ -187,7 +358,22 @@ func genValue(r *rand.Rand, field string, op syntax.Op) check.Value {
 		n, _ := catalog.SyscallName(testSyscalls[r.Intn(len(testSyscalls))])
 		return check.Value{Text: n}
 	case "fd.typechar":
-		return check.Value{Text: []string{"f", "d", "4"}[r.Intn(3)]}
+		return check.Value{Text: []string{"f", "d", "4", "6", "u"}[r.Intn(5)]}
+	case "evt.rawarg.request":
+		u := []uint64{0, 2, 16, 10, 0x4206, 65535, 5}[r.Intn(7)]
+		return check.Value{Text: strconv.FormatUint(u, 10), Uint: u}
+	case "evt.rawres":
+		n := []int64{0, -1, -115, 1, -2}[r.Intn(5)]
+		return check.Value{Text: strconv.FormatInt(n, 10), Int: n, IsInt: true}
+	case "evt.failed":
+		b := r.Intn(2) == 0
+		return check.Value{Text: strconv.FormatBool(b), Bool: b}
+	case "fd.rport", "fd.lport", "fd.sport", "fd.cport":
+		u := uint64(portPool[r.Intn(len(portPool))])
+		if r.Intn(4) == 0 {
+			u = uint64(r.Intn(70000))
+		}
+		return check.Value{Text: strconv.FormatUint(u, 10), Uint: u}
 	}
 	var s string
 	switch field {
@@ -200,6 +386,17 @@ func genValue(r *rand.Rand, field string, op syntax.Op) check.Value {
 		}
 	case "container.id":
 		s = ctrPool[r.Intn(len(ctrPool))]
+	case "evt.arg.request":
+		s = []string{"PTRACE_ATTACH", "PTRACE_SEIZE", "PTRACE_PEEKDATA", "PTRACE_TRACEME", "PTRACE_UNKNOWN", "10", "16", "PTRACE_P", "65535", "010"}[r.Intn(10)]
+	case "evt.res":
+		s = []string{"SUCCESS", "EINPROGRESS", "ENOENT", "ECONNREFUSED"}[r.Intn(4)]
+	case "fd.sockfamily":
+		s = []string{"ip", "unix"}[r.Intn(2)]
+	case "proc.exepath":
+		s = exeValues[r.Intn(len(exeValues))]
+		if op == syntax.OpPmatch {
+			return check.Value{Text: []string{"/usr/bin", "/dev/shm", "/tmp", "/"}[r.Intn(4)]}
+		}
 	default:
 		s = valuePool[r.Intn(len(valuePool))]
 	}
@@ -268,7 +465,12 @@ func (e *mapEnv) Extract(id int, v *vm.Value) bool {
 
 // soundStats counts what the property test exercised, so that a test that
 // checks nothing fails.
-type soundStats struct{ matches, drops, narrowed int }
+type soundStats struct {
+	matches, drops, narrowed int
+	// narrowedOn counts, per syscall, events whose mask the ptrace,
+	// socket or exe dimension narrowed.
+	narrowedOn map[int]int
+}
 
 // checkSound plans the rules and checks every event against them.
 func checkSound(t *testing.T, r *rand.Rand, exprs []check.Expr, opts *Options, events int) soundStats {
@@ -294,6 +496,11 @@ func checkSound(t *testing.T, r *rand.Rand, exprs []check.Expr, opts *Options, e
 	}
 	var st soundStats
 	judger := NewJudger(p)
+	own := &Plan{Tables: p.Tables}
+	own.Tables.DimsPerSyscall = map[int]Dim{}
+	for id, d := range p.Tables.DimsPerSyscall {
+		own.Tables.DimsPerSyscall[id] = d & (DimPtrace | DimSock | DimExe)
+	}
 	for range events {
 		w := genWorld(r)
 		env := &mapEnv{c: g.Consts(), vals: w.vals}
@@ -307,6 +514,13 @@ func checkSound(t *testing.T, r *rand.Rand, exprs []check.Expr, opts *Options, e
 		}
 		if mask != p.Tables.Gate[w.kv.Syscall] {
 			st.narrowed++
+			// Narrowed by the ptrace, socket or exe dimension?
+			if Judge(own, w.kv) != p.Tables.Gate[w.kv.Syscall] {
+				if st.narrowedOn == nil {
+					st.narrowedOn = map[int]int{}
+				}
+				st.narrowedOn[w.kv.Syscall]++
+			}
 		}
 		for i, prog := range progs {
 			ok, err := m.Eval(prog, env)
@@ -340,7 +554,7 @@ func TestSoundnessProperty(t *testing.T) {
 	if testing.Short() {
 		n = 200
 	}
-	var total soundStats
+	total := soundStats{narrowedOn: map[int]int{}}
 	for i := range n {
 		var exprs []check.Expr
 		for range 1 + r.Intn(3) {
@@ -354,12 +568,107 @@ func TestSoundnessProperty(t *testing.T) {
 		total.matches += st.matches
 		total.drops += st.drops
 		total.narrowed += st.narrowed
+		for k, v := range st.narrowedOn {
+			total.narrowedOn[k] += v
+		}
 	}
 	t.Logf("events: %d, rule matches: %d, dropped by the kernel: %d, narrowed beyond the gate: %d", n*40, total.matches, total.drops, total.narrowed)
 	// The generator must produce both matches and kernel drops beyond the
 	// gate, or the property checks nothing.
 	if total.matches < n || total.narrowed < n {
 		t.Errorf("weak test: %d matches and %d narrowed events for %d plans", total.matches, total.narrowed, n)
+	}
+	t.Logf("narrowed by the syscall's own dimensions: %v", total.narrowedOn)
+	for _, sys := range []int{sysPtrace, sysConnect, sysBind} {
+		if total.narrowedOn[sys] < n/100 {
+			t.Errorf("weak test: syscall %d narrowed by its own dimension %d times for %d plans", sys, total.narrowedOn[sys], n)
+		}
+	}
+}
+
+// cmpOf builds a comparison of field with generated values.
+func cmpOf(r *rand.Rand, field string, op syntax.Op) *check.Cmp {
+	c := &check.Cmp{Left: operand(field), Op: op}
+	n := 1
+	if op == syntax.OpIn {
+		n = 1 + r.Intn(3)
+	}
+	for range n {
+		c.Values = append(c.Values, genValue(r, field, op))
+	}
+	return c
+}
+
+// genShaped generates rules in the shapes that narrow on the ptrace,
+// socket and exe dimensions (a result atom and a comparison of the
+// dimension in one conjunction), plus random terms.
+func genShaped(r *rand.Rand) check.Expr {
+	result := func() check.Expr {
+		switch r.Intn(5) {
+		case 0:
+			return cmpOf(r, "evt.res", syntax.OpEq)
+		case 1:
+			return cmpOf(r, "evt.rawres", []syntax.Op{syntax.OpGe, syntax.OpGt, syntax.OpEq}[r.Intn(3)])
+		case 2:
+			return cmpOf(r, "evt.failed", syntax.OpEq)
+		case 3:
+			return &check.Or{Terms: []check.Expr{cmpOf(r, "evt.rawres", syntax.OpGe), cmpOf(r, "evt.res", syntax.OpEq)}}
+		}
+		return cmpOf(r, "evt.res", syntax.OpIn)
+	}
+	var dim check.Expr
+	switch r.Intn(4) {
+	case 0:
+		dim = cmpOf(r, "proc.exepath", []syntax.Op{syntax.OpEq, syntax.OpIn}[r.Intn(2)])
+	case 1:
+		dim = cmpOf(r, []string{"fd.rport", "fd.sport", "fd.lport"}[r.Intn(3)], []syntax.Op{syntax.OpEq, syntax.OpIn, syntax.OpGe}[r.Intn(3)])
+	case 2:
+		dim = cmpOf(r, []string{"fd.typechar", "fd.sockfamily"}[r.Intn(2)], syntax.OpEq)
+	default:
+		dim = cmpOf(r, []string{"evt.arg.request", "evt.rawarg.request"}[r.Intn(2)], []syntax.Op{syntax.OpEq, syntax.OpIn}[r.Intn(2)])
+	}
+	terms := []check.Expr{result(), dim}
+	if r.Intn(2) == 0 {
+		terms = append(terms, genExpr(r, 1))
+	}
+	if r.Intn(3) == 0 {
+		return &check.Or{Terms: []check.Expr{&check.And{Terms: terms}, genShapedSimple(r)}}
+	}
+	return &check.And{Terms: terms}
+}
+
+func genShapedSimple(r *rand.Rand) check.Expr {
+	return &check.And{Terms: []check.Expr{cmpOf(r, "evt.res", syntax.OpEq), cmpOf(r, "proc.exepath", syntax.OpIn)}}
+}
+
+// TestSoundnessShaped checks the ptrace, socket and exe dimensions on
+// rules shaped to use them.
+func TestSoundnessShaped(t *testing.T) {
+	r := rand.New(rand.NewSource(3))
+	n := 1500
+	if testing.Short() {
+		n = 150
+	}
+	total := soundStats{narrowedOn: map[int]int{}}
+	for range n {
+		var exprs []check.Expr
+		for range 1 + r.Intn(3) {
+			exprs = append(exprs, genShaped(r))
+		}
+		st := checkSound(t, r, exprs, &Options{Syscalls: testSyscalls}, 40)
+		total.matches += st.matches
+		for k, v := range st.narrowedOn {
+			total.narrowedOn[k] += v
+		}
+	}
+	t.Logf("rule matches: %d, narrowed by the syscall's own dimensions: %v", total.matches, total.narrowedOn)
+	if total.matches < n/4 {
+		t.Errorf("weak test: %d matches for %d plans", total.matches, n)
+	}
+	for _, sys := range []int{sysPtrace, sysConnect, sysBind, sysExecve, sysExecveat} {
+		if total.narrowedOn[sys] < n/20 {
+			t.Errorf("weak test: syscall %d narrowed by its own dimension %d times for %d plans", sys, total.narrowedOn[sys], n)
+		}
 	}
 }
 

@@ -13,10 +13,16 @@ type keySet struct {
 	uid    map[uint32]bool
 	exact  map[string]bool // clean absolute paths (userspace values)
 	prefix map[string]bool
+
+	ptrace     map[uint32]bool // request values the atoms name
+	ptraceUsed bool            // some atom looks at the request
+	ports      map[uint16]bool // ports the socket atoms name
+	exe        map[string]bool // exec paths the atoms name
 }
 
 func newKeySet() *keySet {
-	return &keySet{comm: map[string]bool{}, uid: map[uint32]bool{}, exact: map[string]bool{}, prefix: map[string]bool{}}
+	return &keySet{comm: map[string]bool{}, uid: map[uint32]bool{}, exact: map[string]bool{}, prefix: map[string]bool{},
+		ptrace: map[uint32]bool{}, ports: map[uint16]bool{}, exe: map[string]bool{}}
 }
 
 func (k *keySet) addExact(p string) {
@@ -62,7 +68,8 @@ const (
 	rUnknown
 	rHost
 	rInside
-	rClass // open flags class in n
+	rClass  // open flags class in n
+	rFamily // an address family (fam) with a port no entry names
 )
 
 // region is a set of kernel values that one table entry stands for. For an
@@ -72,6 +79,8 @@ type region struct {
 	key  string // the table key (path entries)
 	s    string
 	n    uint64
+	fam  uint16 // socket regions
+	port uint16
 }
 
 // canBeTrue reports whether the atom can be true for a present value of
@@ -82,6 +91,8 @@ func (a *atom) canBeTrue(r region, k *keySet) bool {
 		return true
 	}
 	switch a.kind {
+	case akPtraceStr, akPtraceNum, akSockPort, akSockType, akSockFam, akSockOK, akExePath, akExecOK:
+		return a.moreCanBeTrue(r, k)
 	case akComm:
 		if r.kind == rExact {
 			return a.evalStr(r.s)
@@ -273,6 +284,8 @@ func regionsOf(d Dim, k *keySet) []region {
 			out = append(out, region{kind: rPrefix, key: p, s: p})
 		}
 		out = append(out, region{kind: rDefault}, region{kind: rUnknown})
+	case DimPtrace, DimSock, DimExe:
+		out = moreRegions(d, k)
 	default:
 		out = append(out, region{kind: rUnknown})
 	}

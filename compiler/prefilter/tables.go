@@ -161,7 +161,8 @@ func (p *planner) tables(cls []*clause, k *keySet, in []RuleInput, universe []in
 	t := Tables{
 		Gate: map[int]Mask{}, DimsPerSyscall: map[int]Dim{}, Always: stateSyscalls(in, universe), Captured: map[int]bool{},
 		Comm: map[string]Mask{}, UID: map[uint32]Mask{}, PathExact: map[string]Mask{}, PathPrefix: map[string]Mask{},
-		Ptrace: map[uint32]Mask{},
+		Ptrace: map[uint32]Mask{}, Sock: map[SockKey]Mask{}, SockFamily: map[uint16]Mask{},
+		ExeExact: map[string]Mask{}, ExePrefix: map[string]Mask{},
 	}
 	var all Mask
 	for bit, c := range cls {
@@ -185,9 +186,6 @@ func (p *planner) tables(cls []*clause, k *keySet, in []RuleInput, universe []in
 	for s := range t.Always {
 		t.Captured[s] = true
 	}
-	t.SockDefault, t.SockUnknown = all, all
-	t.PtraceDefault = all
-	t.ExeDefault, t.ExeUnknown = all, all
 
 	maskIn := func(d Dim, r region) Mask {
 		var m Mask
@@ -237,6 +235,58 @@ func (p *planner) tables(cls []*clause, k *keySet, in []RuleInput, universe []in
 	}
 	for _, r := range regionsOf(DimOpenFlags, k) {
 		t.OpenFlags[r.n] = maskIn(DimOpenFlags, r)
+	}
+	for _, r := range regionsOf(DimPtrace, k) {
+		m := maskIn(DimPtrace, r)
+		if r.kind == rDefault {
+			t.PtraceDefault = m
+		} else {
+			t.Ptrace[uint32(r.n)] = m
+		}
+	}
+	for key, m := range t.Ptrace {
+		if m == t.PtraceDefault {
+			delete(t.Ptrace, key)
+		}
+	}
+	for _, r := range regionsOf(DimSock, k) {
+		m := maskIn(DimSock, r)
+		switch r.kind {
+		case rExact:
+			t.Sock[SockKey{r.fam, r.port}] = m
+		case rFamily:
+			t.SockFamily[r.fam] = m
+		case rDefault:
+			t.SockDefault = m
+		default:
+			t.SockUnknown = m
+		}
+	}
+	for key, m := range t.Sock {
+		if m == t.SockFamily[key.Family] {
+			delete(t.Sock, key)
+		}
+	}
+	for fam, m := range t.SockFamily {
+		if m == t.SockDefault {
+			delete(t.SockFamily, fam)
+		}
+	}
+	for _, r := range regionsOf(DimExe, k) {
+		m := maskIn(DimExe, r)
+		switch r.kind {
+		case rExact:
+			t.ExeExact[r.key] = m
+		case rDefault:
+			t.ExeDefault = m
+		default:
+			t.ExeUnknown = m
+		}
+	}
+	for key, m := range t.ExeExact {
+		if m == t.ExeDefault {
+			delete(t.ExeExact, key)
+		}
 	}
 	for _, r := range regionsOf(DimPath, k) {
 		m := maskIn(DimPath, r)
