@@ -3,10 +3,10 @@ package prefilter
 import (
 	"bytes"
 	"flag"
+	"os"
 	"regexp"
 	"slices"
 	"strconv"
-	"os"
 	"testing"
 
 	"github.com/falcoc/falcoc/compiler/rules"
