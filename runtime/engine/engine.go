@@ -85,6 +85,10 @@ type Engine struct {
 
 	// byType maps an event type to the candidate rules, in load order.
 	byType   map[*catalog.Event][]int32
+	// lastInfo and lastCands cache the byType entry of the last event:
+	// events of one type tend to come in runs.
+	lastInfo  *catalog.Event
+	lastCands []int32
 	allTypes []int32 // rules with no event-type restriction
 	perRule  []atomic.Uint64
 
@@ -173,7 +177,11 @@ func (e *Engine) Process(ev *event.Event) {
 }
 
 func (e *Engine) evaluate(ev *event.Event) {
-	cands := e.byType[ev.Info]
+	cands := e.lastCands
+	if ev.Info != e.lastInfo || ev.Info == nil {
+		cands = e.byType[ev.Info]
+		e.lastInfo, e.lastCands = ev.Info, cands
+	}
 	if len(cands) == 0 {
 		return
 	}

@@ -54,6 +54,8 @@ type typeDesc struct {
 	wrap32 []bool
 	// flags are the named values of flag parameters, nil for others.
 	flags []*flagSet
+	// ret is RetParam(info).
+	ret int
 }
 
 // typeDescs maps every event name to its typeDesc.
@@ -64,7 +66,7 @@ var typeDescs = sync.OnceValue(func() map[string]*typeDesc {
 		if !ok || m[e.Name] != nil {
 			continue
 		}
-		d := &typeDesc{info: info}
+		d := &typeDesc{info: info, ret: RetParam(info)}
 		for i := range info.Params {
 			p := &info.Params[i]
 			d.names = append(d.names, p.Name)
@@ -102,10 +104,16 @@ func kindOf(t catalog.ParamType) paramKind {
 	return kindUnsigned
 }
 
-// index returns the position of the parameter called name, or -1.
-func (d *typeDesc) index(name []byte) int {
-	for i, n := range d.names {
-		if string(name) == n {
+// index returns the position of the parameter called name, or -1. It
+// looks from position from first: parameters usually come in order.
+func (d *typeDesc) index(name []byte, from int) int {
+	for i := from; i < len(d.names); i++ {
+		if string(name) == d.names[i] {
+			return i
+		}
+	}
+	for i := 0; i < from && i < len(d.names); i++ {
+		if string(name) == d.names[i] {
 			return i
 		}
 	}
@@ -141,7 +149,7 @@ func (r *Reader) decodeFast(b []byte, ev *Event) bool {
 	)
 	s.ws()
 	for {
-		key, ok1 := s.plainString()
+		key, ok1 := s.key()
 		if !ok1 {
 			return false
 		}
@@ -154,7 +162,7 @@ func (r *Reader) decodeFast(b []byte, ev *Event) bool {
 		switch string(key) {
 		case "type":
 			bit = keyType
-			v, ok1 := s.plainString()
+			v, ok1 := s.key()
 			if !ok1 {
 				return false
 			}
@@ -230,13 +238,15 @@ func (r *Reader) decodeFast(b []byte, ev *Event) bool {
 	}
 	ev.CPU = int(cpu)
 	hasRes := seen&keyRes != 0
-	if ri := RetParam(desc.info); ri >= 0 {
+	if ri := desc.ret; ri >= 0 {
 		ev.Res = ev.Params[ri].I
 		if hasRes {
 			if ev.Params[ri].Set && ev.Params[ri].I != res {
 				return false
 			}
-			ev.SetRes(res)
+			ev.Res = res // as SetRes
+			ev.Params[ri].Set = true
+			ev.Params[ri].I = res
 		}
 	} else if hasRes {
 		ev.Res = res
@@ -255,16 +265,18 @@ func (r *Reader) fastArgs(s *scanner, d *typeDesc, ev *Event) bool {
 		return true
 	}
 	var seen uint64
+	next := 0
 	for {
-		name, ok := s.plainString()
+		name, ok := s.key()
 		if !ok {
 			return false
 		}
-		i := d.index(name)
+		i := d.index(name, next)
 		if i < 0 || i >= 64 || seen&(1<<i) != 0 {
 			return false
 		}
 		seen |= 1 << i
+		next = i + 1
 		s.ws()
 		if !s.lit(':') {
 			return false
@@ -671,6 +683,25 @@ func (s *scanner) plainString() ([]byte, bool) {
 	return v, ok && !esc
 }
 
+// key reads a JSON string without escapes, as plainString, quicker for
+// the short strings of keys.
+func (s *scanner) key() ([]byte, bool) {
+	if !s.lit('"') {
+		return nil, false
+	}
+	b, i := s.b, s.i
+	for i < len(b) && !strSpecial[b[i]] {
+		i++
+	}
+	if i < len(b) && b[i] == '"' {
+		v := b[s.i:i]
+		s.i = i + 1
+		return v, true
+	}
+	s.i-- // something else: let plainString decide
+	return s.plainString()
+}
+
 // intToken reads a JSON number that is an integer: -?(0|[1-9][0-9]*).
 // Fractions and exponents are left to decodeSlow.
 func (s *scanner) intToken() ([]byte, bool) {
@@ -712,6 +743,16 @@ func atou64(b []byte) (uint64, bool) {
 		return 0, false
 	}
 	var n uint64
+	if len(b) < 20 {
+		// At most 19 digits cannot overflow.
+		for _, c := range b {
+			if c < '0' || c > '9' {
+				return 0, false
+			}
+			n = n*10 + uint64(c-'0')
+		}
+		return n, true
+	}
 	for _, c := range b {
 		if c < '0' || c > '9' {
 			return 0, false

@@ -13,17 +13,25 @@ import (
 // and returns the surviving clause mask, so the engine evaluates only the
 // rules that can match. It is as sound as the kernel's tables: the task
 // facts it reads (comm, effective uid, container) are the very values the
-// rules' proc.name, user.uid and container.id read.
+// rules' proc.name, user.uid and container.id read. Likewise it feeds the
+// exe dimension proc.exepath as the exec left it, and the socket
+// dimension the address the descriptor table holds after connect or bind
+// (the remote or local end), when the call updated them; see the mapping
+// in compiler/prefilter.
 //
 // A UserJudge is not safe for concurrent use.
 type UserJudge struct {
 	j   *prefilter.Judger
 	sys map[*catalog.Event]judgeInfo
+	// last and lastInfo cache the sys entry of the last event type.
+	last     *catalog.Event
+	lastInfo judgeInfo
+	lastOK   bool
 }
 
 type judgeInfo struct {
-	id                   int
-	flags, path, request int // param indexes, -1 when absent
+	id                       int
+	flags, path, request, fd int // param indexes, -1 when absent
 }
 
 // NewUserJudge prepares the judge for plan p.
@@ -34,9 +42,11 @@ func NewUserJudge(p *prefilter.Plan) *UserJudge {
 		if !ok || !ev.Syscall {
 			continue
 		}
-		info := judgeInfo{id: id, flags: -1, path: -1, request: -1}
+		info := judgeInfo{id: id, flags: -1, path: -1, request: -1, fd: -1}
 		for i, prm := range ev.Params {
 			switch {
+			case prm.Name == "fd" && prm.Type == catalog.ParamFD && info.fd < 0 && i > 0:
+				info.fd = i
 			case prm.Name == "flags" && info.flags < 0:
 				info.flags = i
 			case prm.Name == "request" && info.request < 0:
@@ -55,7 +65,11 @@ var allClauses = [4]uint64{^uint64(0), ^uint64(0), ^uint64(0), ^uint64(0)}
 // Mask returns the clauses that survive for ev, whose thread is th (nil
 // when unknown: then nothing can be judged and every clause survives).
 func (u *UserJudge) Mask(ev *event.Event, th *state.Thread) [4]uint64 {
-	info, ok := u.sys[ev.Info]
+	info, ok := u.lastInfo, u.lastOK
+	if ev.Info != u.last || ev.Info == nil {
+		info, ok = u.sys[ev.Info]
+		u.last, u.lastInfo, u.lastOK = ev.Info, info, ok
+	}
 	if !ok || th == nil {
 		return allClauses
 	}
@@ -82,5 +96,68 @@ func (u *UserJudge) Mask(ev *event.Event, th *state.Thread) [4]uint64 {
 	if i := info.path; i >= 0 && i < len(ev.Params) && ev.Params[i].Set {
 		v.Path, v.PathUnreadable = ev.Params[i].S, false
 	}
+	switch info.id {
+	case sysExecve, sysExecveat:
+		// After a successful exec (applied before the rules run) the
+		// path is proc.exepath; otherwise nothing is known.
+		v.Path, v.PathUnreadable = "", true
+		if ev.HasRes() && ev.Res == 0 {
+			v.Path, v.PathUnreadable = th.ExePath(), false
+		}
+	case sysConnect, sysBind:
+		v.SockUnknown = true
+		if i := info.fd; i >= 0 && i < len(ev.Params) && ev.Params[i].Set {
+			v.SockFamily, v.SockPort, v.SockUnknown = sockOf(ev, th.FD(ev.Params[i].I), info.id == sysConnect)
+		}
+	}
 	return u.j.Judge(v)
+}
+
+// Syscall ids (x86_64) judged from the state.
+const (
+	sysConnect  = 42
+	sysBind     = 49
+	sysExecve   = 59
+	sysExecveat = 322
+)
+
+// Address families.
+const (
+	afUnix  = 1
+	afInet  = 2
+	afInet6 = 10
+)
+
+// sockOf returns the family and port the socket dimension is judged on,
+// from descriptor f after connect (remote end) or bind (local end): the
+// values the rules' fd.rport, fd.lport, fd.sport, fd.typechar and
+// fd.sockfamily read. Unknown unless the call updated the entry (connect
+// returned 0 or EINPROGRESS, bind 0) and the entry is what the update
+// makes: a unix socket, or an IP socket on the right side with an address.
+func sockOf(ev *event.Event, f *state.FD, connect bool) (fam, port uint16, unknown bool) {
+	if f == nil || !ev.HasRes() {
+		return 0, 0, true
+	}
+	if connect && ev.Res != 0 && ev.Res != -115 || !connect && ev.Res != 0 {
+		return 0, 0, true
+	}
+	switch f.Type {
+	case state.FDUnix:
+		return afUnix, 0, false
+	case state.FDIPv4, state.FDIPv6:
+	default:
+		return 0, 0, true
+	}
+	a := f.Remote
+	if !connect {
+		a = f.Local
+	}
+	if !a.IsValid() || f.Server == connect {
+		return 0, 0, true
+	}
+	fam = afInet6
+	if a.Addr().Is4() {
+		fam = afInet
+	}
+	return fam, a.Port(), false
 }

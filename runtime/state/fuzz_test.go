@@ -48,6 +48,9 @@ func checkInvariants(t *testing.T, tb *Table) {
 			t.Fatalf("fd table shared by %d processes has refs %d", n, fds.refs)
 		}
 	}
+	if h := tb.hot; h != nil && tb.threads[h.Tid] != h {
+		t.Fatalf("cached thread %d is not the table's", h.Tid)
+	}
 	// Every FD is in one slot of one table, under its own number, and
 	// none that was freed for reuse is still open.
 	owner := map[*FD]bool{}
@@ -124,6 +127,7 @@ func runOps(t *testing.T, ops []byte) {
 			case 13:
 				tb.Accept(a, b, b+1, netip.AddrPort{}, netip.AddrPort{})
 			}
+			tb.Lookup(a) // fills the table's last-thread cache
 			checkInvariants(t, tb)
 		}
 	}
