@@ -84,13 +84,13 @@ type Engine struct {
 	env  *extract.Env
 
 	// byType maps an event type to the candidate rules, in load order.
-	byType   map[*catalog.Event][]int32
+	byType map[*catalog.Event][]int32
 	// lastInfo and lastCands cache the byType entry of the last event:
 	// events of one type tend to come in runs.
 	lastInfo  *catalog.Event
 	lastCands []int32
-	allTypes []int32 // rules with no event-type restriction
-	perRule  []atomic.Uint64
+	allTypes  []int32 // rules with no event-type restriction
+	perRule   []atomic.Uint64
 
 	// matchedBy counts matches per event type; read it with
 	// [Engine.MatchesByEvent] once Process is no longer being called.
