@@ -35,14 +35,14 @@ func ToTables(p *prefilter.Plan) (*bpf.Tables, error) {
 		PathPrefix:       make(map[string]bpf.Mask, len(s.PathPrefix)),
 		PathDefault:      bpf.Mask(s.PathDefault),
 		PathUnknown:      bpf.Mask(s.PathUnknown),
-		Sock:             map[bpf.SockKey]bpf.Mask{},
-		SockFamily:       map[uint16]bpf.Mask{},
+		Sock:             make(map[bpf.SockKey]bpf.Mask, len(s.Sock)),
+		SockFamily:       make(map[uint16]bpf.Mask, len(s.SockFamily)),
 		SockDefault:      bpf.Mask(s.SockDefault),
 		SockUnknown:      bpf.Mask(s.SockUnknown),
 		Ptrace:           make(map[uint32]bpf.Mask, len(s.Ptrace)),
 		PtraceDefault:    bpf.Mask(s.PtraceDefault),
-		ExeExact:         map[string]bpf.Mask{},
-		ExePrefix:        map[string]bpf.Mask{},
+		ExeExact:         make(map[string]bpf.Mask, len(s.ExeExact)),
+		ExePrefix:        make(map[string]bpf.Mask, len(s.ExePrefix)),
 		ExeDefault:       bpf.Mask(s.ExeDefault),
 		ExeUnknown:       bpf.Mask(s.ExeUnknown),
 	}
@@ -75,6 +75,18 @@ func ToTables(p *prefilter.Plan) (*bpf.Tables, error) {
 	}
 	for k, m := range s.Ptrace {
 		t.Ptrace[k] = bpf.Mask(m)
+	}
+	for k, m := range s.Sock {
+		t.Sock[bpf.SockKey{Family: k.Family, Port: k.Port}] = bpf.Mask(m)
+	}
+	for f, m := range s.SockFamily {
+		t.SockFamily[f] = bpf.Mask(m)
+	}
+	for k, m := range s.ExeExact {
+		t.ExeExact[k] = bpf.Mask(m)
+	}
+	for k, m := range s.ExePrefix {
+		t.ExePrefix[k] = bpf.Mask(m)
 	}
 	if err := t.Validate(); err != nil {
 		return nil, fmt.Errorf("kernel tables: %w", err)

@@ -47,6 +47,44 @@ func judgeTables(t *bpf.Tables, v prefilter.KernelView) bpf.Mask {
 			m = m.And(t.ContainerUnknown)
 		}
 	}
+	if dims&bpf.DimPtrace != 0 {
+		if x, ok := t.Ptrace[uint32(v.Arg0)]; ok {
+			m = m.And(x)
+		} else {
+			m = m.And(t.PtraceDefault)
+		}
+	}
+	if (v.Syscall == 42 || v.Syscall == 49) && dims&bpf.DimSock != 0 {
+		x, ok := t.Sock[bpf.SockKey{Family: v.SockFamily, Port: v.SockPort}]
+		if !ok {
+			x, ok = t.SockFamily[v.SockFamily]
+		}
+		switch {
+		case v.SockUnknown:
+			m = m.And(t.SockUnknown)
+		case ok:
+			m = m.And(x)
+		default:
+			m = m.And(t.SockDefault)
+		}
+	}
+	if (v.Syscall == 59 || v.Syscall == 322) && dims&bpf.DimExe != 0 {
+		p := v.Path
+		if !prefilter.PathKnown(p) || strings.HasSuffix(p, "/") || v.PathUnreadable {
+			m = m.And(t.ExeUnknown)
+		} else {
+			best, bestLen := t.ExeDefault, -1
+			for k, x := range t.ExePrefix {
+				if strings.HasPrefix(p, k) && len(k) > bestLen {
+					best, bestLen = x, len(k)
+				}
+			}
+			if x, ok := t.ExeExact[p]; ok {
+				best = x
+			}
+			m = m.And(best)
+		}
+	}
 	open := v.Syscall == 2 || v.Syscall == 257 || v.Syscall == 437 || v.Syscall == 85
 	if open && dims&bpf.DimOpenFlags != 0 {
 		f := v.OpenFlags
@@ -78,12 +116,35 @@ var (
 	comms = []string{"cat", "bash", "vi", "curl", "find", "nc", "dpkg", "a-very-long-program", ""}
 	paths = []string{"/etc/shadow", "/etc/", "/etc", "/etc/passwd", "/tmp/x", "/usr/bin/ls", "/dev/x", "/dev/shm/a",
 		"/var/log/a", "/root/.ssh/id_rsa", "x", "/etc//x", "/", "/etc/sudoers.d/a", "/etc/pam.d"}
-	ids = []int{0, 2, 42, 59, 83, 85, 101, 110, 257, 437, 322, 175, 313}
+	ids = []int{0, 2, 42, 49, 59, 83, 85, 101, 110, 257, 437, 322, 175, 313}
+	// More rules, for the ptrace, socket and exe dimensions.
+	moreRules = `
+- rule: ptrace attach
+  desc: d
+  condition: evt.type = ptrace and evt.arg.request in (PTRACE_ATTACH, PTRACE_SEIZE)
+  output: o
+  priority: NOTICE
+- rule: exec nc
+  desc: d
+  condition: evt.type in (execve, execveat) and evt.res = SUCCESS and proc.exepath in (/usr/bin/nc, /bin/nc)
+  output: o
+  priority: NOTICE
+- rule: bind ssh
+  desc: d
+  condition: evt.type = bind and evt.rawres = 0 and fd.sport = 22 and not proc.name = sshd
+  output: o
+  priority: NOTICE
+`
+	exes  = []string{"/usr/bin/nc", "/bin/nc", "/bin/ls", "nc", "/usr/bin/nc/", "/"}
+	socks = []struct {
+		fam, port uint16
+		unknown   bool
+	}{{2, 22, false}, {10, 22, false}, {2, 80, false}, {1, 0, false}, {0, 0, false}, {2, 443, false}, {16, 0, false}, {2, 0, true}}
 )
 
 func TestToTablesMatchesSimulator(t *testing.T) {
 	data := prefilter.GenerateRules(200, 7)
-	rs, ds := rules.Load([]rules.Source{{Name: "gen.yaml", Data: data}}, nil)
+	rs, ds := rules.Load([]rules.Source{{Name: "gen.yaml", Data: data}, {Name: "more.yaml", Data: []byte(moreRules)}}, nil)
 	if rs == nil {
 		t.Fatalf("load: %v", ds)
 	}
@@ -105,8 +166,13 @@ func TestToTablesMatchesSimulator(t *testing.T) {
 			Container: prefilter.ContainerClass(r.Intn(3)),
 			OpenFlags: uint64(r.Intn(4)) | uint64(r.Intn(2))*0o100 | uint64(r.Intn(2))*0o1000,
 			Path:      paths[r.Intn(len(paths))],
-			Arg0:      uint64(r.Intn(20)),
+			Arg0:      []uint64{2, 16, 0x4206, 0x10010, 7}[r.Intn(5)],
 		}
+		if v.Syscall == 59 || v.Syscall == 322 {
+			v.Path = exes[r.Intn(len(exes))]
+		}
+		sk := socks[r.Intn(len(socks))]
+		v.SockFamily, v.SockPort, v.SockUnknown = sk.fam, sk.port, sk.unknown
 		want := prefilter.Judge(p, v)
 		got := judgeTables(tab, v)
 		if prefilter.Mask(got) != want {
@@ -118,6 +184,9 @@ func TestToTablesMatchesSimulator(t *testing.T) {
 	}
 	if kept == 0 || kept == 20000 {
 		t.Errorf("weak test: %d of 20000 views kept", kept)
+	}
+	if len(tab.Sock) == 0 || len(tab.Ptrace) == 0 || len(tab.ExeExact) == 0 {
+		t.Errorf("weak test: %d sock, %d ptrace, %d exe entries", len(tab.Sock), len(tab.Ptrace), len(tab.ExeExact))
 	}
 }
 
