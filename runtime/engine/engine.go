@@ -82,6 +82,7 @@ type Engine struct {
 	opts Options
 	vm   *vm.VM
 	env  *extract.Env
+	upd  event.Updater
 
 	// byType maps an event type to the candidate rules, in load order.
 	byType map[*catalog.Event][]int32
@@ -171,9 +172,9 @@ func (e *Engine) Table() *state.Table { return e.opts.Table }
 // rules, then the state updates that follow them.
 func (e *Engine) Process(ev *event.Event) {
 	e.stats.events.Add(1)
-	event.ApplyBefore(e.opts.Table, ev)
+	e.upd.Before(e.opts.Table, ev)
 	e.evaluate(ev)
-	event.ApplyAfter(e.opts.Table, ev)
+	e.upd.After(e.opts.Table, ev)
 }
 
 func (e *Engine) evaluate(ev *event.Event) {

@@ -30,11 +30,17 @@ const (
 // ignored. Threads that exited in an earlier event are removed first
 // ([state.Table.Flush]).
 func ApplyBefore(t *state.Table, ev *Event) {
+	var u Updater
+	u.Before(t, ev)
+}
+
+// Before is [ApplyBefore].
+func (u *Updater) Before(t *state.Table, ev *Event) {
 	if t == nil || ev == nil || ev.Info == nil {
 		return
 	}
 	t.Flush()
-	ai := applyInfoOf(ev.Info)
+	ai := u.infoOf(ev.Info)
 	switch ai.op {
 	case opNone, opClose, opCloseRange:
 		return
@@ -210,10 +216,16 @@ func ApplyBefore(t *state.Table, ev *Event) {
 // close and close_range remove descriptors only after the rules that look
 // at the closing descriptor ran.
 func ApplyAfter(t *state.Table, ev *Event) {
+	var u Updater
+	u.After(t, ev)
+}
+
+// After is [ApplyAfter].
+func (u *Updater) After(t *state.Table, ev *Event) {
 	if t == nil || ev == nil || ev.Info == nil {
 		return
 	}
-	switch ai := applyInfoOf(ev.Info); ai.op {
+	switch ai := u.infoOf(ev.Info); ai.op {
 	case opClose:
 		if ev.HasRes() && ev.Res == 0 {
 			if fd, has := ev.intAt(ai.fd); has {

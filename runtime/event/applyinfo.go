@@ -21,7 +21,8 @@ const (
 // applyInfo is an event type's applyOp and the positions of the
 // parameters the hot updates read (-1 when the type has none).
 type applyInfo struct {
-	op applyOp
+	info *catalog.Event
+	op   applyOp
 	// creat is true for creat, whose flags are implied.
 	creat bool
 	// at is true for the open variants that take a directory fd.
@@ -66,6 +67,7 @@ func newApplyInfo(e *catalog.Event) *applyInfo {
 		return -1
 	}
 	ai := &applyInfo{
+		info: e,
 		name: idx("name"), flags: idx("flags"), mode: idx("mode"), dirfd: idx("dirfd"),
 		mountfd: idx("mountfd"), dev: idx("dev"), ino: idx("ino"), creatFl: idx("creat_flags"),
 		fd: idx("fd"),
@@ -87,6 +89,24 @@ func newApplyInfo(e *catalog.Event) *applyInfo {
 			}
 		}
 	}
+	return ai
+}
+
+// Updater applies the state changes of events as [ApplyBefore] and
+// [ApplyAfter] do, remembering what it decided for the last event type,
+// which saves a lookup per call when events of one type come in runs.
+// The zero value is ready to use. An Updater is not safe for concurrent
+// use.
+type Updater struct {
+	last *applyInfo
+}
+
+func (u *Updater) infoOf(info *catalog.Event) *applyInfo {
+	if ai := u.last; ai != nil && ai.info == info {
+		return ai
+	}
+	ai := applyInfoOf(info)
+	u.last = ai
 	return ai
 }
 

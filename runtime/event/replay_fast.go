@@ -307,14 +307,16 @@ func (r *Reader) fastParam(s *scanner, d *typeDesc, i int, p *Param) bool {
 		}
 		return r.fastStringParam(d, i, kind, p, v)
 	case c == '-' || '0' <= c && c <= '9':
+		if kind == kindSigned {
+			var ok bool
+			p.I, ok = s.int64()
+			return ok
+		}
 		tok, ok := s.intToken()
 		if !ok {
 			return false
 		}
 		switch kind {
-		case kindSigned:
-			p.I, ok = atoi64(tok)
-			return ok
 		case kindBool:
 			switch string(tok) {
 			case "1":
@@ -721,7 +723,34 @@ func (s *scanner) intToken() ([]byte, bool) {
 	return s.b[start:s.i], true
 }
 
+// int64 reads an integer JSON number that fits an int64.
 func (s *scanner) int64() (int64, bool) {
+	// The common case in one pass: up to 18 digits (no overflow), no
+	// leading zero, no fraction or exponent. Anything else takes the
+	// general path from the start.
+	b, i := s.b, s.i
+	neg := i < len(b) && b[i] == '-'
+	if neg {
+		i++
+	}
+	d := i
+	var n int64
+	for i < len(b) && b[i]-'0' <= 9 {
+		n = n*10 + int64(b[i]-'0')
+		i++
+	}
+	if nd := i - d; nd > 0 && nd <= 18 && (nd == 1 || b[d] != '0') &&
+		(i == len(b) || b[i] != '.' && b[i] != 'e' && b[i] != 'E') {
+		s.i = i
+		if neg {
+			n = -n
+		}
+		return n, true
+	}
+	return s.int64Slow()
+}
+
+func (s *scanner) int64Slow() (int64, bool) {
 	tok, ok := s.intToken()
 	if !ok {
 		return 0, false

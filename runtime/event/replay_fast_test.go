@@ -871,3 +871,33 @@ func TestHasSpecial(t *testing.T) {
 		}
 	}
 }
+
+// TestScannerInt64 checks the one-pass integer reader against the general
+// one, on where each stops as well as on the value.
+func TestScannerInt64(t *testing.T) {
+	type result struct {
+		N    int64
+		OK   bool
+		Next int
+	}
+	inputs := []string{
+		"0", "-0", "7", "-7", "12,", "123456789012345678", "-123456789012345678",
+		"1234567890123456789", "9223372036854775807", "9223372036854775808",
+		"-9223372036854775808", "-9223372036854775809", "99999999999999999999",
+		"01", "-01", "-", "", "x", "1.5", "1e3", "2E3", "15}", "-5]", "00",
+	}
+	for _, in := range inputs {
+		fast := scanner{b: []byte(in)}
+		slow := scanner{b: []byte(in)}
+		n1, ok1 := fast.int64()
+		n2, ok2 := slow.int64Slow()
+		got := result{n1, ok1, fast.i}
+		want := result{n2, ok2, slow.i}
+		if !ok2 {
+			got.Next, want.Next = 0, 0 // the caller gives up on the line
+		}
+		if d := cmp.Diff(want, got); d != "" {
+			t.Errorf("int64(%q) (-general +one-pass):\n%s", in, d)
+		}
+	}
+}
