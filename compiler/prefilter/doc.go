@@ -10,8 +10,13 @@
 //
 //   - a constant, when the syscall alone decides it (evt.type);
 //   - a kernel atom over one dimension (comm, euid, container class, open
-//     flags class, path), whose outcome is computed per region of that
+//     flags class, path, ptrace request, socket family and port, exec'd
+//     program's path), whose outcome is computed per region of that
 //     dimension (a table key, the default entry, or "unknown");
+//   - a result atom (evt.res = SUCCESS and the like) on connect, bind and
+//     exec: userspace decides it, and the socket and exe dimensions trust
+//     the kernel's value only in a conjunction that has one, because a
+//     failed call leaves userspace with the previous state;
 //   - opaque, when the kernel cannot see the field: it may be true or
 //     false, and is dropped (widened to true) wherever it appears.
 //
@@ -36,8 +41,11 @@
 //   - Too many clauses for a rule, or more than 256 clauses in all, are
 //     merged: a merged clause is true wherever one of its parts is.
 //   - Facts the kernel cannot trust (a relative or unnormalised path, a
-//     path longer than [PathMax], an unknown cgroup) use the Unknown entry,
-//     which holds every clause.
+//     path longer than [PathMax], an unknown cgroup, an unreadable socket
+//     address) use the Unknown entry, which holds every clause.
+//   - Clauses that differ in one dimension only are merged exactly
+//     ((A and B1) or (A and B2) is A and (B1 or B2)), and a dimension a
+//     clause is possible in everywhere is not looked up.
 //
 // The field mapping, and what each mapping assumes about the runtime, is
 // listed in mapping.go. [Judge] simulates the kernel program on a

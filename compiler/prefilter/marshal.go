@@ -359,7 +359,7 @@ func (p *Plan) UnmarshalBinary(data []byte) error {
 	t.PathPrefix = strMasks()
 	t.PathDefault, t.PathUnknown = d.m(), d.m()
 	t.Sock = map[SockKey]Mask{}
-	for range d.n(35) {
+	for range d.n(34) {
 		f := uint16(d.i(1 << 16))
 		port := uint16(d.i(1 << 16))
 		t.Sock[SockKey{f, port}] = d.m()
