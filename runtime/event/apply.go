@@ -227,7 +227,7 @@ func (u *Updater) After(t *state.Table, ev *Event) {
 	}
 	switch ai := u.infoOf(ev.Info); ai.op {
 	case opClose:
-		if ev.HasRes() && ev.Res == 0 {
+		if _, has := ev.setParam(ai.ret); has && ev.Res == 0 {
 			if fd, has := ev.intAt(ai.fd); has {
 				t.Close(ev.Tid, fd)
 			}
@@ -457,7 +457,7 @@ func applyExec(t *state.Table, ev *Event) {
 }
 
 func applyOpen(t *state.Table, ev *Event, ai *applyInfo) {
-	if !ok(ev) {
+	if !ev.okAt(ai) {
 		return
 	}
 	var name string

@@ -29,6 +29,8 @@ type applyInfo struct {
 	at                                                   bool
 	name, flags, mode, dirfd, mountfd, dev, ino, creatFl int
 	fd                                                   int
+	// ret is RetParam(info).
+	ret int
 }
 
 // stateEvents are the event types ApplyBefore handles by name.
@@ -70,7 +72,7 @@ func newApplyInfo(e *catalog.Event) *applyInfo {
 		info: e,
 		name: idx("name"), flags: idx("flags"), mode: idx("mode"), dirfd: idx("dirfd"),
 		mountfd: idx("mountfd"), dev: idx("dev"), ino: idx("ino"), creatFl: idx("creat_flags"),
-		fd: idx("fd"),
+		fd: idx("fd"), ret: RetParam(e),
 	}
 	switch e.Name {
 	case "open", "openat", "openat2", "creat", "open_by_handle_at":
@@ -108,6 +110,12 @@ func (u *Updater) infoOf(info *catalog.Event) *applyInfo {
 	ai := applyInfoOf(info)
 	u.last = ai
 	return ai
+}
+
+// okAt is [ok] with the return parameter's position known.
+func (ev *Event) okAt(ai *applyInfo) bool {
+	_, has := ev.setParam(ai.ret)
+	return has && ev.Res >= 0
 }
 
 // setParam returns parameter i when ev carries it.

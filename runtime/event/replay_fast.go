@@ -580,6 +580,13 @@ func (s *scanner) peek() byte {
 
 // ws skips JSON white space.
 func (s *scanner) ws() {
+	if s.i < len(s.b) && s.b[s.i] > ' ' {
+		return // the usual case: none
+	}
+	s.wsSlow()
+}
+
+func (s *scanner) wsSlow() {
 	for s.i < len(s.b) {
 		switch s.b[s.i] {
 		case ' ', '\t', '\n', '\r':
@@ -967,17 +974,26 @@ func unsafeString(b []byte) string {
 type interner struct {
 	m     map[string]string
 	bytes int
+	// recent is a direct-mapped cache in front of m, indexed by a cheap
+	// hash: a hit costs a compare instead of hashing the whole string.
+	recent [internRecent]string
 }
 
 const (
 	internMaxBytes = 4 << 20 // total size before the table starts over
 	internMaxLen   = 4 << 10 // longer strings are not interned
+	internRecent   = 512     // entries of interner.recent, a power of two
 )
 
 func newInterner() interner { return interner{m: make(map[string]string, 256)} }
 
 func (in *interner) get(b []byte) string {
+	slot := &in.recent[quickHash(b)&(internRecent-1)]
+	if *slot == string(b) && len(b) > 0 {
+		return *slot
+	}
 	if s, ok := in.m[string(b)]; ok {
+		*slot = s
 		return s
 	}
 	s := string(b)
@@ -986,9 +1002,28 @@ func (in *interner) get(b []byte) string {
 	}
 	if in.bytes+len(s) > internMaxBytes {
 		clear(in.m)
+		clear(in.recent[:])
 		in.bytes = 0
 	}
 	in.m[s] = s
 	in.bytes += len(s)
+	*slot = s
 	return s
+}
+
+// quickHash mixes the length and the first and last eight bytes of b:
+// paths that share a directory differ at the end, and those that share a
+// file name at the start.
+func quickHash(b []byte) uint64 {
+	h := uint64(len(b))
+	if len(b) >= 8 {
+		h ^= binary.LittleEndian.Uint64(b) * 0x9e3779b97f4a7c15
+		h ^= binary.LittleEndian.Uint64(b[len(b)-8:]) * 0xc2b2ae3d27d4eb4f
+	} else {
+		for _, c := range b {
+			h = h*31 + uint64(c)
+		}
+		h *= 0x9e3779b97f4a7c15
+	}
+	return h ^ h>>29
 }

@@ -15,6 +15,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
@@ -899,5 +900,35 @@ func TestScannerInt64(t *testing.T) {
 		if d := cmp.Diff(want, got); d != "" {
 			t.Errorf("int64(%q) (-general +one-pass):\n%s", in, d)
 		}
+	}
+}
+
+// TestInterner checks that the interner gives back equal strings, the
+// same string for the same bytes (from its cache or its map), and starts
+// over when full.
+func TestInterner(t *testing.T) {
+	in := newInterner()
+	words := []string{"", "a", "/etc/passwd", "/usr/lib/x86_64-linux-gnu/libc.so.6", "/tmp/file1.so", "/tmp/file2.so", "/var/file1.so"}
+	first := map[string]string{}
+	for round := range 3 {
+		for _, w := range words {
+			got := in.get([]byte(w))
+			if got != w {
+				t.Fatalf("round %d: get(%q) = %q", round, w, got)
+			}
+			if f, ok := first[w]; ok && w != "" && unsafe.StringData(f) != unsafe.StringData(got) {
+				t.Errorf("round %d: get(%q) gave a new copy", round, w)
+			}
+			first[w] = got
+		}
+		// Evict the cache entries: the map still has the strings.
+		clear(in.recent[:])
+	}
+	big := strings.Repeat("x", internMaxLen)
+	for i := range internMaxBytes/internMaxLen + 1 {
+		in.get([]byte(big[:len(big)-i]))
+	}
+	if in.bytes > internMaxBytes {
+		t.Errorf("interner holds %d bytes, above the bound %d", in.bytes, internMaxBytes)
 	}
 }
