@@ -67,6 +67,17 @@ import (
 // process execs again before userspace reads /proc/PID/exe, the first
 // exec's proc.exepath is the second program's path.
 //
+// Ptrace. The kernel keys the low 32 bits of the request, userspace keeps
+// the low 16 bits (the parameter is 16 bits wide). The table holds every
+// named request and every value the rules name, judged exactly; its
+// default entry also holds requests above 16 bits, whose low 16 bits can
+// be anything, so it holds every clause.
+//
+// Replays. runtime/kplan.UserJudge feeds this mapping the values the rules
+// read rather than the kernel's: proc.exepath after a successful exec, the
+// descriptor's remote (connect) or local (bind) address after an update,
+// the 16-bit request. Each lies in the region the mapping says it does.
+//
 // Every other comparison is opaque to the kernel. Not planned, on purpose:
 //   - evt.arg.flags: its rendering lives in the runtime's flag tables.
 //   - proc.exe on execve: it is argv[0], unrelated to the path.
