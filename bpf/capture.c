@@ -181,6 +181,24 @@ struct {
 	__array(values, struct events_ring);
 } events SEC(".maps");
 
+/* Records being written, per CPU: incremented before a record is stamped,
+ * decremented once it is in the ring (or lost). The reader maps the array
+ * and looks at a CPU's count before it decides that the CPU's empty ring
+ * holds back no record older than another CPU's head. One cache line per
+ * CPU; the loader sizes the array to the possible CPUs. */
+struct inflight_slot {
+	__u64 n;
+	__u64 pad[7];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__type(key, __u32);
+	__type(value, struct inflight_slot);
+} inflight SEC(".maps");
+
 /* Updating an element of a map-in-map makes the bpf() syscall wait for an
  * RCU grace period: userspace uses this as a barrier after flipping
  * falcoc_set, so no program still runs with the old set. Never read here. */
@@ -409,6 +427,10 @@ __noinline int fill_hdr(struct falcoc_scratch *s, __u32 kind)
 	__u64 pt = bpf_get_current_pid_tgid();
 	__u64 ug = bpf_get_current_uid_gid();
 
+	__u32 cpu = bpf_get_smp_processor_id();
+	struct inflight_slot *fl = bpf_map_lookup_elem(&inflight, &cpu);
+	if (fl)
+		__sync_fetch_and_add(&fl->n, 1);
 	h->ts_boot_ns = bpf_ktime_get_boot_ns();
 	h->kind = kind;
 	h->tid = (__u32)pt;
@@ -420,7 +442,7 @@ __noinline int fill_hdr(struct falcoc_scratch *s, __u32 kind)
 	h->egid = BPF_CORE_READ(t, cred, egid.val);
 	h->loginuid = BPF_CORE_READ(t, loginuid.val);
 	h->cgroup_id = bpf_get_current_cgroup_id();
-	h->cpu = bpf_get_smp_processor_id();
+	h->cpu = cpu;
 	bpf_get_current_comm(h->comm, sizeof(h->comm));
 
 	struct pid *p = BPF_CORE_READ(t, thread_pid);
@@ -433,18 +455,23 @@ __noinline int fill_hdr(struct falcoc_scratch *s, __u32 kind)
 	return 0;
 }
 
+/* send writes the record into this CPU's ring. Every record stamped by
+ * fill_hdr must go through send, which ends its in-flight count. */
 static __always_inline void send(struct falcoc_scratch *s, struct falcoc_counters *cnt)
 {
 	__u32 size = hdr_of(s)->size & SCRATCH_MASK;
 	hdr_of(s)->size = size;
-	if (size < sizeof(struct falcoc_hdr))
-		return;
 	__u32 cpu = bpf_get_smp_processor_id();
-	void *ring = bpf_map_lookup_elem(&events, &cpu);
-	if (ring && bpf_ringbuf_output(ring, s->buf, size, 0) == 0)
-		cnt->sent++;
-	else
-		cnt->lost++;
+	if (size >= sizeof(struct falcoc_hdr)) {
+		void *ring = bpf_map_lookup_elem(&events, &cpu);
+		if (ring && bpf_ringbuf_output(ring, s->buf, size, 0) == 0)
+			cnt->sent++;
+		else
+			cnt->lost++;
+	}
+	struct inflight_slot *fl = bpf_map_lookup_elem(&inflight, &cpu);
+	if (fl)
+		__sync_fetch_and_add(&fl->n, -1);
 }
 
 /* Which arguments of a file syscall are paths (argument index, or -1). */

@@ -35,9 +35,10 @@ type Options struct {
 	// DefaultRingBufferSize. The capture holds one buffer per possible
 	// CPU, so it pins RingBufferSize times that many CPUs of memory.
 	RingBufferSize int
-	// ReorderWindow bounds how long a record waits for older records that
-	// another CPU may still be writing (see [Capture.ReadInto]). 0 means
-	// DefaultReorderWindow; negative means none (records of different
+	// ReorderWindow bounds how long the merge waits for a CPU whose ring
+	// is empty but which is writing a record that may be older than the
+	// records at hand (see the package documentation). 0 means
+	// DefaultReorderWindow; negative means no wait (records of different
 	// CPUs are then merged only by what is in the buffers).
 	ReorderWindow time.Duration
 	// Mode is the initial prefilter mode.
@@ -65,8 +66,8 @@ type Capture struct {
 	rootCgroup uint64
 }
 
-// Load creates the maps, loads the programs, attaches them and opens the
-// ring buffer reader. Tables start empty, so nothing but scheduler events
+// Load creates the maps and one ring buffer per possible CPU, loads the
+// programs, attaches them and maps the ring buffers for reading. Tables start empty, so nothing but scheduler events
 // is sent until [Capture.SetTables]. Verifier failures wrap
 // *ebpf.VerifierError (print it with %+v for the whole log).
 func Load(opts *Options) (*Capture, error) {
@@ -105,6 +106,7 @@ func Load(opts *Options) (*Capture, error) {
 	events.MaxEntries = uint32(ncpu)
 	events.InnerMap.MaxEntries = uint32(size)
 	ringSpec := events.InnerMap.Copy()
+	spec.Maps[captureMapInflight].MaxEntries = uint32(ncpu)
 
 	c := &Capture{}
 	if err := spec.LoadAndAssign(&c.objs, nil); err != nil {
@@ -125,7 +127,7 @@ func Load(opts *Options) (*Capture, error) {
 	if window == 0 {
 		window = DefaultReorderWindow
 	}
-	c.reader, err = mapRings(c.rings, max(window, 0))
+	c.reader, err = mapRings(c.rings, c.objs.Inflight, max(window, 0))
 	if err != nil {
 		c.Close()
 		return nil, fmt.Errorf("open ring buffers: %w", err)
@@ -516,8 +518,28 @@ func (c *Capture) Counters() (Counters, error) {
 	return out, nil
 }
 
+// LostPerCPU returns, for each possible CPU, how many records its ring
+// buffer had no room for (all kinds). Their sum is Counters().Total().Lost.
+func (c *Capture) LostPerCPU() ([]uint64, error) {
+	out := make([]uint64, len(c.rings))
+	var per []captureFalcocCounters
+	for k := range uint32(NumKinds) {
+		if err := c.objs.Counters.Lookup(k, &per); err != nil {
+			return nil, fmt.Errorf("read counters: %w", err)
+		}
+		for cpu, p := range per {
+			if cpu < len(out) {
+				out[cpu] += p.Lost
+			}
+		}
+	}
+	return out, nil
+}
+
 // SetDeadline makes a blocked or later read return os.ErrDeadlineExceeded
-// once t has passed. The zero time means no deadline.
+// once t has passed and no record is due. The zero time means no deadline.
+// It may be called while another goroutine reads: a blocked read wakes and
+// looks at the new deadline.
 func (c *Capture) SetDeadline(t time.Time) { c.reader.setDeadline(t) }
 
 // Close detaches the programs and frees every kernel object. A blocked read

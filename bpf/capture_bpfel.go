@@ -148,6 +148,12 @@ type captureFalcocUidKey struct {
 	Uid uint32
 }
 
+type captureInflightSlot struct {
+	_   structs.HostLayout
+	N   uint64
+	Pad [7]uint64
+}
+
 type captureScanKey struct {
 	_     structs.HostLayout
 	K     captureFalcocPathKey
@@ -168,6 +174,7 @@ const (
 	captureMapExeTbl       = "exe_tbl"
 	captureMapExecStash    = "exec_stash"
 	captureMapGate         = "gate"
+	captureMapInflight     = "inflight"
 	captureMapLpmKeys      = "lpm_keys"
 	captureMapOpenflags    = "openflags"
 	captureMapPathTbl      = "path_tbl"
@@ -252,6 +259,7 @@ type captureMapSpecs struct {
 	ExeTbl       *ebpf.MapSpec `ebpf:"exe_tbl"`
 	ExecStash    *ebpf.MapSpec `ebpf:"exec_stash"`
 	Gate         *ebpf.MapSpec `ebpf:"gate"`
+	Inflight     *ebpf.MapSpec `ebpf:"inflight"`
 	LpmKeys      *ebpf.MapSpec `ebpf:"lpm_keys"`
 	Openflags    *ebpf.MapSpec `ebpf:"openflags"`
 	PathTbl      *ebpf.MapSpec `ebpf:"path_tbl"`
@@ -306,6 +314,7 @@ type captureMaps struct {
 	ExeTbl       *ebpf.Map `ebpf:"exe_tbl"`
 	ExecStash    *ebpf.Map `ebpf:"exec_stash"`
 	Gate         *ebpf.Map `ebpf:"gate"`
+	Inflight     *ebpf.Map `ebpf:"inflight"`
 	LpmKeys      *ebpf.Map `ebpf:"lpm_keys"`
 	Openflags    *ebpf.Map `ebpf:"openflags"`
 	PathTbl      *ebpf.Map `ebpf:"path_tbl"`
@@ -327,6 +336,7 @@ func (m *captureMaps) Close() error {
 		m.ExeTbl,
 		m.ExecStash,
 		m.Gate,
+		m.Inflight,
 		m.LpmKeys,
 		m.Openflags,
 		m.PathTbl,

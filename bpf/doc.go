@@ -17,7 +17,7 @@
 // are generated from capture.c by bpf2go (`make generate`, needs clang).
 //
 // Lifecycle: [Load] creates the maps, loads and attaches the programs and
-// opens the ring buffer reader; [Capture.Close] detaches and frees all of
+// maps the ring buffers for reading; [Capture.Close] detaches and frees all of
 // it. Losing the last reference to a Capture without closing it leaks
 // kernel objects until the process exits.
 //
@@ -32,14 +32,28 @@
 // and the matching Flag*Unknown bit is set; the prefilter then uses the
 // table's Unknown mask.
 //
-// Ring buffer. All CPUs share one BPF ring buffer. Per-CPU buffers (an
-// array of ring buffer maps) would need one cilium/ebpf reader per CPU and a
-// merge in userspace, which costs goroutines or an own epoll loop and
-// reorders events across CPUs anyway; on the 2-core machines this project
-// targets, contention on one buffer is small. The record header carries the
-// CPU, so a later split only touches the loader. Records keep the order in
-// which they were committed.
+// Ring buffers. Each possible CPU has its own BPF ring buffer (an array of
+// ring buffer maps, indexed by bpf_get_smp_processor_id), so CPUs never
+// contend for a buffer, and a full buffer loses only its CPU's records
+// (counted per CPU, summed by [Capture.Counters]). [Options.RingBufferSize]
+// is per CPU. The reader maps every buffer and waits on all of them with
+// one epoll descriptor, in the reading goroutine: no goroutine per CPU.
 //
+// Reading merges the buffers by record timestamp. A buffer holds its CPU's
+// records in commit order, and the merge only takes a buffer's oldest
+// record (its head), so one CPU's records are never reordered. Across CPUs
+// it takes the oldest head. When a buffer is empty, its CPU may be writing
+// a record stamped before the other heads: the programs count, per CPU,
+// the records being written (incremented before the stamp, decremented
+// after the commit, in an mmapped array), and the merge takes a head ahead
+// of an empty buffer only if, looked at after the head was read, that
+// CPU's count was 0 and its buffer then still empty; otherwise it waits for
+// the record, at most [Options.ReorderWindow] (a program preempted
+// mid-record). A record that causes another (a fork before the child's
+// exec, a thread's syscall before its next one on another CPU) is
+// committed before its effect is even stamped, so causal order holds
+// whatever the window. An idle CPU adds no latency.
+
 // Costs. An uninteresting syscall pays the hook, one per-CPU counter
 // increment and one array lookup (BenchmarkAB/getppid/gate-miss). A
 // syscall dropped by the prefilter additionally pays its dimension lookups

@@ -160,6 +160,8 @@ func inet(b []byte) string {
 	return (&net.TCPAddr{IP: net.IP(b[4:8]), Port: int(binary.BigEndian.Uint16(b[2:]))}).String()
 }
 
+// TestRingBufferLoss fills CPU 0's one-page ring buffer (nothing reads
+// it) with getppid records.
 func TestRingBufferLoss(t *testing.T) {
 	c := load(t, &Options{RingBufferSize: os.Getpagesize(), NoSchedEvents: true})
 	setTables(t, c, &Tables{Always: map[int]bool{sysGetppid: true}}, ModeFull)
@@ -167,13 +169,31 @@ func TestRingBufferLoss(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	lostBefore, err := c.LostPerCPU()
+	if err != nil {
+		t.Fatal(err)
+	}
 	const n = 2000
+	restore := onCPU(t, 0)
 	for range n {
 		unix.Getppid()
 	}
+	restore()
 	after, err := c.Counters()
 	if err != nil {
 		t.Fatal(err)
+	}
+	lostAfter, err := c.LostPerCPU()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sum uint64
+	for _, l := range lostAfter {
+		sum += l
+	}
+	// Read after the counters: other processes' getppid may add losses.
+	if sum < after.Total().Lost || lostAfter[0]-lostBefore[0] < 1000 {
+		t.Errorf("lost per CPU %v before, %v after (sum %d): want the sum >= total lost %d read before and CPU 0 to have lost most of %d", lostBefore, lostAfter, sum, after.Total().Lost, n)
 	}
 	b, a := before.ByKind[sysGetppid], after.ByKind[sysGetppid]
 	sent, lost, passed := a.Sent-b.Sent, a.Lost-b.Lost, a.GatePass-b.GatePass

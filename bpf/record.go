@@ -278,10 +278,12 @@ func (r *Record) decode() error {
 	return nil
 }
 
-// ReadInto blocks until a record arrives, then decodes it into r, reusing
-// r's buffer: it allocates nothing in steady state. It returns [ErrClosed]
-// after [Capture.Close] and os.ErrDeadlineExceeded past the deadline set
-// by [Capture.SetDeadline]. Only one goroutine may read at a time.
+// ReadInto blocks until a record is due, then decodes it into r, reusing
+// r's buffer: it allocates nothing in steady state. Records of all CPUs
+// come merged oldest first, within the reordering window (see the package
+// documentation). It returns [ErrClosed] after [Capture.Close] and
+// os.ErrDeadlineExceeded past the deadline set by [Capture.SetDeadline],
+// once no record is due. Only one goroutine may read at a time.
 func (c *Capture) ReadInto(r *Record) error {
 	if err := c.reader.read(&r.raw); err != nil {
 		return err

@@ -17,6 +17,13 @@ import (
 // DefaultReorderWindow is the reordering window when Options leaves it 0.
 const DefaultReorderWindow = 2 * time.Millisecond
 
+// inflightWait is how long one wait for a CPU that is writing a record
+// lasts before the merge looks again (the commit usually wakes it first).
+const inflightWait = 20 * time.Microsecond
+
+// inflightSlot is the size of one CPU's in-flight counter (a cache line).
+const inflightSlot = 64
+
 // Kernel ring buffer record header (struct bpf_ringbuf_hdr): a length
 // word with two flag bits, then the page offset.
 const (
@@ -35,6 +42,7 @@ type ring struct {
 	data []byte // the data pages, twice: a record never wraps in it
 
 	consPos, prodPos *uintptr
+	inflight         *uint64 // records this CPU is writing
 	mask             uintptr
 	pos              uintptr // consumer position (this reader is the only consumer)
 
@@ -42,7 +50,6 @@ type ring struct {
 	headTs  uint64  // the head's BootNs (0 when the record is too short)
 	headOff uintptr // the head's data offset in data
 	headLen int
-	clamp   uint64 // the clock when a head stamped in the future was first seen
 }
 
 func mapRing(m *ebpf.Map) (ring, error) {
@@ -112,7 +119,6 @@ func (r *ring) peek() bool {
 		if n >= hdrSize {
 			r.headTs = *(*uint64)(unsafe.Pointer(&r.data[r.headOff+offTs]))
 		}
-		r.clamp = 0
 		r.hasHead = true
 		return true
 	}
@@ -137,35 +143,39 @@ func (r *ring) take(dst *ringbuf.Record) {
 // Each ring holds one CPU's records in the order they were committed, and
 // the merge only ever takes a ring's head, so records of one CPU are never
 // reordered. Across CPUs it takes the head with the smallest timestamp.
-// While some ring is empty, a head is taken only once the clock has passed
-// its timestamp by the window, measured before the empty rings were looked
-// at again: a record that an empty ring could still deliver was stamped at
-// most a window before it was committed, so it cannot be older than the
-// head. Records whose stamp-to-commit time exceeds the window (a program
-// preempted mid-record) may come late; records that cause others (a fork
-// before the child's exec, a thread's syscall before its next one on
-// another CPU) are committed before their effects are stamped, so they are
-// always in order, whatever the window.
+// While some ring is empty, that CPU may be writing a record stamped
+// before the oldest head: the programs count the records each CPU is
+// writing (incremented before the stamp, decremented after the commit),
+// and after reading the heads the merge looks, for each empty ring, at its
+// count and then at the ring again. A count of 0 followed by an empty ring
+// means any record still to come from that CPU is stamped later than the
+// head; otherwise the merge waits for the record, at most the window (a
+// program preempted mid-record, a ring too full to take it). Records that
+// cause others (a fork before the child's exec, a thread's syscall before
+// its next one on another CPU) are committed before their effects are
+// stamped, so they are always in order.
 type merger struct {
-	mu     sync.Mutex // held by the reader; Close waits for it
-	rings  []ring
-	epfd   int
-	evfd   int // wakes a blocked read on Close and SetDeadline
-	events []unix.EpollEvent
-	window uint64
-
-	// The boot clock, read as the monotonic clock (vDSO) plus an offset
-	// refreshed at most every second. After a suspend it runs behind,
-	// which only makes the merge wait longer.
-	base     time.Time
-	baseBoot uint64
-	clock    uint64 // last clock reading, boot ns
+	mu       sync.Mutex // held by the reader; Close waits for it
+	rings    []ring
+	inflight []byte // the mapped in-flight counters, nil in tests
+	epfd     int
+	evfd     int // wakes a blocked read on Close and SetDeadline
+	events   []unix.EpollEvent
+	window   time.Duration
+	blocked  time.Time // when the merge began to wait for a writing CPU
 
 	deadline atomic.Int64 // unix ns, 0 for none
 	closed   atomic.Bool
 }
 
-func mapRings(maps []*ebpf.Map, window time.Duration) (*merger, error) {
+// mapRings maps the rings and the in-flight counters (one slot per ring).
+func mapRings(maps []*ebpf.Map, inflight *ebpf.Map, window time.Duration) (*merger, error) {
+	n := len(maps) * inflightSlot
+	page := os.Getpagesize()
+	mem, err := unix.Mmap(inflight.FD(), 0, (n+page-1)/page*page, unix.PROT_READ, unix.MAP_SHARED)
+	if err != nil {
+		return nil, fmt.Errorf("map in-flight counters: %w", err)
+	}
 	rings := make([]ring, 0, len(maps))
 	for i, mp := range maps {
 		r, err := mapRing(mp)
@@ -173,17 +183,25 @@ func mapRings(maps []*ebpf.Map, window time.Duration) (*merger, error) {
 			for i := range rings {
 				_ = rings[i].unmap()
 			}
+			_ = unix.Munmap(mem)
 			return nil, fmt.Errorf("ring %d: %w", i, err)
 		}
+		r.inflight = (*uint64)(unsafe.Pointer(&mem[i*inflightSlot]))
 		rings = append(rings, r)
 	}
-	return newMerger(rings, window)
+	m, err := newMerger(rings, window)
+	if err != nil {
+		_ = unix.Munmap(mem)
+		return nil, err
+	}
+	m.inflight = mem
+	return m, nil
 }
 
 // newMerger takes ownership of rings: on error, and on close, it unmaps
-// them.
+// them. Every ring needs its in-flight counter.
 func newMerger(rings []ring, window time.Duration) (*merger, error) {
-	m := &merger{epfd: -1, evfd: -1, window: uint64(window), rings: rings}
+	m := &merger{epfd: -1, evfd: -1, window: window, rings: rings}
 	fail := func(err error) (*merger, error) {
 		m.close()
 		return nil, err
@@ -201,39 +219,23 @@ func newMerger(rings []ring, window time.Duration) (*merger, error) {
 		return fail(fmt.Errorf("epoll_ctl eventfd: %w", err))
 	}
 	for i, r := range m.rings {
+		if r.inflight == nil {
+			return fail(fmt.Errorf("ring %d has no in-flight counter", i))
+		}
 		if r.fd < 0 {
 			continue
 		}
-		// Edge-triggered: a ring whose head waits for the window must
-		// not keep waking the wait for another ring. The kernel wakes
-		// when a record is committed into a ring read to its end, which
-		// is the only state in which the merge waits for a ring.
+		// Edge-triggered: a ring whose head waits must not keep waking
+		// the wait for another ring. The kernel wakes when a record is
+		// committed into a ring read to its end, which is the only state
+		// in which the merge waits for a ring.
 		ev := unix.EpollEvent{Events: unix.EPOLLIN | unix.EPOLLET, Fd: int32(i)}
 		if err := unix.EpollCtl(m.epfd, unix.EPOLL_CTL_ADD, r.fd, &ev); err != nil {
 			return fail(fmt.Errorf("epoll_ctl ring %d: %w", i, err))
 		}
 	}
 	m.events = make([]unix.EpollEvent, len(m.rings)+1)
-	m.resync()
 	return m, nil
-}
-
-// resync pairs a boot clock reading with a monotonic one.
-func (m *merger) resync() {
-	var ts unix.Timespec
-	_ = unix.ClockGettime(unix.CLOCK_BOOTTIME, &ts)
-	m.base = time.Now()
-	m.baseBoot = uint64(ts.Nano())
-}
-
-// now returns the boot clock in ns.
-func (m *merger) now() uint64 {
-	d := time.Since(m.base)
-	if d > time.Second {
-		m.resync()
-		d = time.Since(m.base)
-	}
-	return m.baseBoot + uint64(d)
 }
 
 // setDeadline sets the deadline and wakes a blocked read to look at it.
@@ -273,30 +275,26 @@ func (m *merger) read(dst *ringbuf.Record) error {
 				best = i
 			}
 		}
-		var wait time.Duration = -1 // forever
+		var wait time.Duration = -1 // until a ring gets a record
 		if best >= 0 {
-			r := &m.rings[best]
-			t := r.headTs
-			if r.clamp != 0 && r.clamp < t {
-				t = r.clamp
-			}
-			if !empty || t+m.window <= m.clock {
-				r.take(dst)
-				return nil
-			}
-			now := m.now()
-			if t > now && r.clamp == 0 {
-				// Stamped in the future (a clock that disagrees, a
-				// broken record): wait one window from now, no more.
-				r.clamp = now
-				t = now
-			}
-			if t+m.window <= now {
-				// Look at the empty rings again, after this reading.
-				m.clock = now
+			due, fresh := m.due(empty)
+			if fresh {
 				continue
 			}
-			wait = time.Duration(t + m.window - now)
+			if !due {
+				now := time.Now()
+				if m.blocked.IsZero() {
+					m.blocked = now
+				}
+				left := m.window - now.Sub(m.blocked)
+				due = left <= 0
+				wait = min(left, inflightWait)
+			}
+			if due {
+				m.blocked = time.Time{}
+				m.rings[best].take(dst)
+				return nil
+			}
 		}
 		if dl := m.deadline.Load(); dl != 0 {
 			left := time.Until(time.Unix(0, dl))
@@ -311,6 +309,30 @@ func (m *merger) read(dst *ringbuf.Record) error {
 			return err
 		}
 	}
+}
+
+// due reports whether the heads just read may be taken: no empty ring's
+// CPU is writing a record. It looks at each empty ring's count and then at
+// the ring again; fresh reports that a ring got a record meanwhile.
+func (m *merger) due(empty bool) (due, fresh bool) {
+	if !empty {
+		return true, false
+	}
+	due = true
+	for i := range m.rings {
+		r := &m.rings[i]
+		if r.hasHead {
+			continue
+		}
+		n := atomic.LoadUint64(r.inflight)
+		if r.peek() {
+			return false, true
+		}
+		if n != 0 {
+			due = false
+		}
+	}
+	return due, false
 }
 
 // wait blocks until a ring that was read to its end gets a record, the
@@ -374,6 +396,10 @@ func (m *merger) close() error {
 		errs = append(errs, m.rings[i].unmap())
 	}
 	m.rings = nil
+	if m.inflight != nil {
+		errs = append(errs, unix.Munmap(m.inflight))
+		m.inflight = nil
+	}
 	if m.epfd >= 0 {
 		errs = append(errs, unix.Close(m.epfd))
 	}

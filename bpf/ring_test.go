@@ -16,6 +16,7 @@ import (
 // lays one out (data pages twice in a row), with a producer for tests.
 type fakeRing struct {
 	consPos, prodPos uintptr
+	inflight         uint64 // records the fake CPU is writing
 	data             []byte
 	size             int
 }
@@ -26,7 +27,7 @@ func newFakeRing(size int) *fakeRing {
 
 // ring is the reader's view of f.
 func (f *fakeRing) ring() ring {
-	return ring{fd: -1, data: f.data, consPos: &f.consPos, prodPos: &f.prodPos, mask: uintptr(f.size - 1)}
+	return ring{fd: -1, data: f.data, consPos: &f.consPos, prodPos: &f.prodPos, inflight: &f.inflight, mask: uintptr(f.size - 1)}
 }
 
 // write copies b at ring position pos, into both mappings.
@@ -110,91 +111,107 @@ func readAll(t *testing.T, m *merger, d time.Duration) []uint32 {
 }
 
 func TestMergeOrder(t *testing.T) {
-	const long = 10 * time.Second // longer than the test, shorter than the uptime
-	old := uint64(1000)           // ns since boot: older than any window
+	const long = time.Hour
 	type rec struct {
-		ts    uint64 // 0: now (younger than the window)
+		ts    uint64
 		tid   uint32
 		flags uint32
 		short bool // a 4-byte record (no header)
 	}
+	type cpu struct {
+		recs     []rec
+		inflight uint64
+	}
 	for _, tc := range []struct {
 		name   string
 		window time.Duration
-		rings  [][]rec
+		cpus   []cpu
 		want   []uint32
 	}{{
 		name:   "oldest head first, each ring in commit order",
-		window: time.Millisecond,
-		rings: [][]rec{
-			{{ts: old + 10, tid: 1}, {ts: old + 30, tid: 2}, {ts: old + 20, tid: 3}},
-			{{ts: old + 15, tid: 4}, {ts: old + 25, tid: 5}, {ts: old + 40, tid: 6}},
+		window: long,
+		cpus: []cpu{
+			{recs: []rec{{ts: 10, tid: 1}, {ts: 30, tid: 2}, {ts: 20, tid: 3}}},
+			{recs: []rec{{ts: 15, tid: 4}, {ts: 25, tid: 5}, {ts: 40, tid: 6}}},
 		},
 		want: []uint32{1, 4, 5, 2, 3, 6},
 	}, {
-		name:   "a young head waits while another ring is empty",
+		name:   "an empty ring whose CPU writes nothing holds nothing back",
 		window: long,
-		rings: [][]rec{
-			{{ts: old, tid: 1}, {tid: 2}},
-			{},
-		},
-		want: []uint32{1},
-	}, {
-		name:   "a young head goes when no ring is empty",
-		window: long,
-		rings: [][]rec{
-			{{tid: 1}, {ts: old, tid: 2}},
-			{{tid: 3}},
-		},
-		want: []uint32{1, 2}, // then ring 1's young head waits for ring 0
-	}, {
-		name:   "a record being written holds younger heads back",
-		window: long,
-		rings: [][]rec{
-			{{ts: old, tid: 1, flags: ringBusyBit}},
-			{{ts: old + 1, tid: 2}, {tid: 3}},
-		},
-		want: []uint32{2},
-	}, {
-		name:   "no window: only what is in the rings is merged",
-		window: 0,
-		rings: [][]rec{
-			{{tid: 1}, {tid: 2}},
+		cpus: []cpu{
+			{recs: []rec{{ts: 10, tid: 1}, {ts: 20, tid: 2}}},
 			{},
 		},
 		want: []uint32{1, 2},
 	}, {
-		name:   "discarded records are skipped",
+		name:   "an empty ring whose CPU writes a record holds the heads back",
+		window: long,
+		cpus: []cpu{
+			{recs: []rec{{ts: 10, tid: 1}}},
+			{inflight: 1},
+		},
+		want: nil,
+	}, {
+		name:   "a CPU writing a record does not hold back its own ring",
+		window: long,
+		cpus: []cpu{
+			{recs: []rec{{ts: 10, tid: 1}}, inflight: 1},
+			{recs: []rec{{ts: 20, tid: 2}}},
+		},
+		want: []uint32{1}, // then ring 1's head waits for CPU 0
+	}, {
+		name:   "a record being committed holds the heads back",
+		window: long,
+		cpus: []cpu{
+			{recs: []rec{{ts: 5, tid: 1, flags: ringBusyBit}}, inflight: 1},
+			{recs: []rec{{ts: 10, tid: 2}}},
+		},
+		want: nil,
+	}, {
+		name:   "the window bounds the wait",
 		window: time.Millisecond,
-		rings: [][]rec{
-			{{ts: old, tid: 1, flags: ringDiscardBit}, {ts: old + 1, tid: 2}},
-			{{ts: old + 2, tid: 3, flags: ringDiscardBit}},
+		cpus: []cpu{
+			{recs: []rec{{ts: 10, tid: 1}, {ts: 20, tid: 2}}},
+			{inflight: 1},
+		},
+		want: []uint32{1, 2},
+	}, {
+		name:   "no window",
+		window: 0,
+		cpus: []cpu{
+			{recs: []rec{{ts: 10, tid: 1}, {ts: 20, tid: 2}}},
+			{inflight: 1},
+		},
+		want: []uint32{1, 2},
+	}, {
+		name:   "discarded records are skipped",
+		window: long,
+		cpus: []cpu{
+			{recs: []rec{{ts: 10, tid: 1, flags: ringDiscardBit}, {ts: 11, tid: 2}}},
+			{recs: []rec{{ts: 12, tid: 3, flags: ringDiscardBit}}},
 		},
 		want: []uint32{2},
 	}, {
 		name:   "a record too short for a header goes first",
-		window: time.Millisecond,
-		rings: [][]rec{
-			{{ts: old, tid: 1}},
-			{{short: true}},
+		window: long,
+		cpus: []cpu{
+			{recs: []rec{{ts: 10, tid: 1}}},
+			{recs: []rec{{short: true}}},
 		},
 		want: []uint32{0, 1},
 	}} {
 		t.Run(tc.name, func(t *testing.T) {
 			var rings []*fakeRing
-			for _, rs := range tc.rings {
+			for _, c := range tc.cpus {
 				f := newFakeRing(4096)
-				for _, r := range rs {
-					ts := r.ts
-					if ts == 0 {
-						ts = uint64(bootNow())
-					}
-					b := stamped(ts, r.tid)
+				for _, r := range c.recs {
+					b := stamped(r.ts, r.tid)
 					if r.short {
 						b = []byte{1, 2, 3, 4}
 					}
 					f.put(b, r.flags)
 				}
+				f.inflight = c.inflight
 				rings = append(rings, f)
 			}
 			m := newTestMerger(t, tc.window, rings...)
@@ -206,28 +223,29 @@ func TestMergeOrder(t *testing.T) {
 	}
 }
 
-// TestMergeLateRecords follows one merge as records arrive: an older record
-// committed into an empty ring goes before the young head that waited.
+// TestMergeLateRecords follows one merge as records arrive: a record that
+// another CPU was writing goes before the younger head that waited for it.
 func TestMergeLateRecords(t *testing.T) {
 	a, b := newFakeRing(4096), newFakeRing(4096)
 	m := newTestMerger(t, time.Hour, a, b)
-	now := uint64(bootNow())
-	a.put(stamped(now, 1), 0)
+	a.put(stamped(20, 1), 0)
+	b.inflight = 1
 	if diff := cmp.Diff([]uint32(nil), readAll(t, m, 10*time.Millisecond)); diff != "" {
-		t.Errorf("records with ring 1 empty (-want +got):\n%s", diff)
+		t.Errorf("records while CPU 1 writes (-want +got):\n%s", diff)
 	}
-	pos := b.put(stamped(now-1, 2), ringBusyBit)
+	pos := b.put(stamped(10, 2), ringBusyBit)
 	if diff := cmp.Diff([]uint32(nil), readAll(t, m, 10*time.Millisecond)); diff != "" {
-		t.Errorf("records with ring 1's record being written (-want +got):\n%s", diff)
+		t.Errorf("records while CPU 1 commits (-want +got):\n%s", diff)
 	}
 	b.commit(pos)
-	b.put(stamped(now+1, 3), 0)
-	if diff := cmp.Diff([]uint32{2, 1}, readAll(t, m, 10*time.Millisecond)); diff != "" {
+	b.inflight = 0
+	b.put(stamped(30, 3), 0)
+	if diff := cmp.Diff([]uint32{2, 1, 3}, readAll(t, m, 10*time.Millisecond)); diff != "" {
 		t.Errorf("records after the commit (-want +got):\n%s", diff)
 	}
 	// Space read goes back to the producer.
-	if a.consPos != a.prodPos || b.consPos != b.prodPos-uintptr(ringHdrSize+hdrSize) {
-		t.Errorf("consumer positions %d, %d; want %d, %d", a.consPos, b.consPos, a.prodPos, b.prodPos-uintptr(ringHdrSize+hdrSize))
+	if a.consPos != a.prodPos || b.consPos != b.prodPos {
+		t.Errorf("consumer positions %d, %d; want %d, %d", a.consPos, b.consPos, a.prodPos, b.prodPos)
 	}
 }
 
@@ -291,13 +309,6 @@ func TestMergeAllocs(t *testing.T) {
 	if allocs > 2 {
 		t.Errorf("%v allocations per two records, want 2 (the test's own)", allocs)
 	}
-}
-
-// bootNow is the boot clock in ns.
-func bootNow() int64 {
-	var m merger
-	m.resync()
-	return int64(m.baseBoot)
 }
 
 // BenchmarkMerge measures the merge's cost per record (no kernel): two

@@ -19,8 +19,12 @@ const pollInterval = 100 * time.Millisecond
 
 // Options configure [Open].
 type Options struct {
-	// RingBufferSize in bytes (a power of two); 0 is the bpf default.
+	// RingBufferSize in bytes of each CPU's ring buffer (a power of two);
+	// 0 is the bpf default.
 	RingBufferSize int
+	// ReorderWindow is the merge's reordering window across CPUs
+	// (bpf.Options.ReorderWindow); 0 is the bpf default.
+	ReorderWindow time.Duration
 	// Mode is the prefilter mode.
 	Mode bpf.Mode
 	// Tables are the prefilter tables; nil leaves them empty (only
@@ -65,7 +69,7 @@ func Open(opts *Options) (*Source, error) {
 	if opts == nil {
 		opts = &Options{}
 	}
-	c, err := bpf.Load(&bpf.Options{RingBufferSize: opts.RingBufferSize, Mode: opts.Mode})
+	c, err := bpf.Load(&bpf.Options{RingBufferSize: opts.RingBufferSize, ReorderWindow: opts.ReorderWindow, Mode: opts.Mode})
 	if err != nil {
 		return nil, err
 	}
@@ -121,10 +125,9 @@ func (s *Source) Next(ctx context.Context, ev *event.Event) error {
 		switch {
 		case err == nil:
 		case errors.Is(err, os.ErrDeadlineExceeded):
-			// The ring buffer is empty: a blocked read cannot be
-			// interrupted (the reader holds its lock while it waits),
-			// so reads wait at most pollInterval and ctx is checked
-			// in between.
+			// Nothing is due: reads wait at most pollInterval
+			// and ctx is checked in between (waking the read on
+			// ctx's end would cost an allocation per call).
 			if cerr := ctx.Err(); cerr != nil {
 				return cerr
 			}
