@@ -524,12 +524,11 @@ func (d *Decoder) fillExec(v *view, ev *event.Event) {
 		setU(ev, idx("exe_ino_mtime"), uint64(x.ExeMtime.UnixNano()))
 		var flags uint64
 		if x.Flags&bpf.ExecMemfd != 0 {
+			// proc.exepath stays the path the caller gave (/proc/self/fd/N):
+			// reading /proc/PID/exe for the memfd's name would depend on
+			// whether the process still lives when the record is decoded,
+			// so the same workload could give different alerts.
 			flags |= 4 // EXE_FROM_MEMFD
-			// The path the caller gave (/proc/self/fd/N) says nothing;
-			// the memfd's own name does, while the process lives.
-			if p, err := os.Readlink(d.procRoot + "/" + strconv.FormatUint(uint64(h.Tgid), 10) + "/exe"); err == nil {
-				setS(ev, idx("trusted_exepath"), p)
-			}
 		}
 		setU(ev, idx("flags"), flags)
 	}
