@@ -81,6 +81,12 @@ const (
 // Reset prepares ev for the event type info: every parameter is unset,
 // buffers are kept for reuse. Mask becomes [AllRules] and Source
 // [SourceSyscall].
+//
+// Only the parameters marked Set are cleared (clearing all of them is a
+// good part of decoding a small event): whoever fills a parameter sets
+// Set with its value, so that a parameter that is not Set holds zero
+// values (B aside). A decoder that gives up half-way through an event
+// calls [Event.ClearParams].
 func (ev *Event) Reset(info *catalog.Event) {
 	ev.Num, ev.Ts, ev.Tid, ev.Pid, ev.Res, ev.CPU = 0, 0, 0, 0, 0, 0
 	ev.Info = info
@@ -95,8 +101,21 @@ func (ev *Event) Reset(info *catalog.Event) {
 	}
 	ev.Params = ev.Params[:n]
 	for i := range ev.Params {
-		b := ev.Params[i].B[:0]
-		ev.Params[i] = Param{B: b}
+		p := &ev.Params[i]
+		if p.Set {
+			*p = Param{B: p.B[:0]}
+		} else if len(p.B) > 0 {
+			p.B = p.B[:0]
+		}
+	}
+}
+
+// ClearParams unsets every parameter whether or not it is marked Set,
+// keeping buffers: for a decoder that stopped half-way through filling
+// one, before ev is reused.
+func (ev *Event) ClearParams() {
+	for i := range ev.Params {
+		ev.Params[i] = Param{B: ev.Params[i].B[:0]}
 	}
 }
 

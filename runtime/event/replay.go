@@ -153,7 +153,14 @@ func (r *Reader) Next(ev *Event, ctx *ProcContext) error {
 		if !r.slowOnly && r.decodeFast(b, ev) {
 			return nil
 		}
-		return r.decodeSlow(b, ev, ctx)
+		// The fast decoder may have filled parameters before it gave up,
+		// and the slow one may stop half-way: see Event.Reset.
+		ev.ClearParams()
+		err = r.decodeSlow(b, ev, ctx)
+		if err != nil {
+			ev.ClearParams()
+		}
+		return err
 	}
 }
 

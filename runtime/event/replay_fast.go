@@ -2,6 +2,7 @@ package event
 
 import (
 	"encoding/binary"
+	"math/bits"
 	"net/netip"
 	"strconv"
 	"strings"
@@ -665,15 +666,22 @@ func (s *scanner) rawString() (v []byte, esc, ok bool) {
 // strSpecial marks: a quote, a backslash, a control character or a
 // non-ASCII byte. The tests are the classic "has a zero byte" and "has a
 // byte less than n" word tricks.
-func hasSpecial(x uint64) bool {
-	const (
-		ones  = 0x0101010101010101
-		highs = 0x8080808080808080
-	)
-	q := x ^ (ones * '"')
-	bs := x ^ (ones * '\\')
-	ctl := (x - ones*0x20) &^ x
-	return (x|ctl|(q-ones)&^q|(bs-ones)&^bs)&highs != 0
+func hasSpecial(x uint64) bool { return specialBytes(x) != 0 }
+
+const (
+	swarOnes  = 0x0101010101010101
+	swarHighs = 0x8080808080808080
+)
+
+// specialBytes returns x with the high bit of each special byte set, and
+// no other bits. The lowest set bit is exact; bits above a special byte
+// may be set without cause (borrows), so use it only to find the first
+// special byte or whether there is any.
+func specialBytes(x uint64) uint64 {
+	q := x ^ (swarOnes * '"')
+	bs := x ^ (swarOnes * '\\')
+	ctl := (x - swarOnes*0x20) &^ x
+	return (x | ctl | (q-swarOnes)&^q | (bs-swarOnes)&^bs) & swarHighs
 }
 
 // strSpecial marks the bytes a JSON string scan must look at: the quote,
@@ -695,10 +703,24 @@ func (s *scanner) plainString() ([]byte, bool) {
 // key reads a JSON string without escapes, as plainString, quicker for
 // the short strings of keys.
 func (s *scanner) key() ([]byte, bool) {
+	b, i := s.b, s.i
+	if i+9 <= len(b) && b[i] == '"' {
+		// A key shorter than eight bytes: find its closing quote in the
+		// next eight and check that no byte before it is special.
+		x := binary.LittleEndian.Uint64(b[i+1:])
+		q := x ^ (swarOnes * '"')
+		if z := (q - swarOnes) &^ q & swarHighs; z != 0 {
+			n := bits.TrailingZeros64(z) >> 3
+			if specialBytes(x)&(1<<(8*n)-1) == 0 {
+				s.i = i + 1 + n + 1
+				return b[i+1 : i+1+n], true
+			}
+		}
+	}
 	if !s.lit('"') {
 		return nil, false
 	}
-	b, i := s.b, s.i
+	b, i = s.b, s.i
 	for i < len(b) && !strSpecial[b[i]] {
 		i++
 	}

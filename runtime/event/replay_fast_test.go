@@ -932,3 +932,35 @@ func TestInterner(t *testing.T) {
 		t.Errorf("interner holds %d bytes, above the bound %d", in.bytes, internMaxBytes)
 	}
 }
+
+// TestScannerKey checks the quick key reader against plainString on
+// random strings of quotes, backslashes, control and non-ASCII bytes.
+func TestScannerKey(t *testing.T) {
+	type result struct {
+		V    string
+		OK   bool
+		Next int
+	}
+	alphabet := []byte{'"', '"', '\\', 'a', 'b', '_', '1', ':', 0x01, 0x1f, 0xc3, 0xa9, 0xff}
+	r := rand.New(rand.NewPCG(3, 4))
+	for range 200000 {
+		b := make([]byte, 1+r.IntN(20))
+		for i := range b {
+			b[i] = alphabet[r.IntN(len(alphabet))]
+		}
+		if r.IntN(2) == 0 {
+			b[0] = '"'
+		}
+		fast := scanner{b: b}
+		ref := scanner{b: b}
+		v1, ok1 := fast.key()
+		v2, ok2 := ref.plainString()
+		got, want := result{string(v1), ok1, fast.i}, result{string(v2), ok2, ref.i}
+		if !ok2 {
+			got, want = result{OK: ok1}, result{} // the line is given up
+		}
+		if d := cmp.Diff(want, got); d != "" {
+			t.Fatalf("key(%q) (-plainString +key):\n%s", b, d)
+		}
+	}
+}

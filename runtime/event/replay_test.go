@@ -219,3 +219,37 @@ func TestWriterProcOnce(t *testing.T) {
 		t.Errorf("proc = %+v", c)
 	}
 }
+
+// TestResetAfterGivingUp reads, into one Event, a line that fills a
+// parameter, a line of the same type that the fast decoder gives up on
+// after filling parameters and the slow one rejects, and a line without
+// those parameters: nothing of the first two may be left in the third.
+func TestResetAfterGivingUp(t *testing.T) {
+	text := `{"ts":1,"type":"openat","tid":5,"res":3,"args":{"dirfd":-100,"name":"/a","flags":"O_RDONLY"}}
+{"ts":2,"type":"openat","tid":5,"res":3,"args":{"name":"/b","flags":"O_RDONLY","dirfd":"99999999999999999999"}}
+{"ts":3,"type":"openat","tid":5,"res":4,"args":{}}
+`
+	r := NewReader(strings.NewReader(text))
+	var ev Event
+	var errs []string
+	for {
+		err := r.Next(&ev, nil)
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			errs = append(errs, err.Error())
+		}
+	}
+	if len(errs) != 1 {
+		t.Fatalf("errors %q, want one for line 2", errs)
+	}
+	var want Event
+	want.Reset(ev.Info)
+	want.Num, want.Ts, want.Tid, want.Pid = 3, 3, 5, 5
+	want.SetRes(4)
+	opts := cmp.Options{cmpopts.EquateEmpty(), cmpopts.EquateComparable(netip.AddrPort{})}
+	if d := cmp.Diff(want, ev, opts); d != "" {
+		t.Errorf("third event (-want +got):\n%s", d)
+	}
+}
