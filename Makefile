@@ -19,8 +19,19 @@ test:
 test-short:
 	$(GO) test -short ./...
 
+# The micro benchmarks, then (as root) the A/B harness against no agent with
+# the default rules and with 200 generated rules added (see internal/bench).
+BENCH_DURATION ?= 600ms
+BENCH_ROUNDS ?= 5
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime=$(BENCHTIME) ./...
+	@if [ "$$(id -u)" = 0 ]; then \
+		$(GO) build -o bin/falco-run ./cmd/falco-run && \
+		$(GO) run ./cmd/falcoc-bench -q -falco-run bin/falco-run -rounds $(BENCH_ROUNDS) -duration $(BENCH_DURATION) && \
+		$(GO) run ./cmd/falcoc-bench -q -falco-run bin/falco-run -rounds $(BENCH_ROUNDS) -duration $(BENCH_DURATION) -rules-generated 200; \
+	else \
+		echo "make bench: not root: skipping falcoc-bench (it attaches BPF programs)"; \
+	fi
 
 # Rebuild generated files (bpf2go objects, stringer output). Needs clang,
 # llvm and libbpf-dev; `go build` never does.

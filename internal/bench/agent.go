@@ -24,11 +24,12 @@ const (
 	stopTimeout  = 30 * time.Second
 	// settleMax bounds how long the harness waits for falco-run to
 	// become idle between workloads.
-	settleMax = 10 * time.Second
+	settleMax = 3 * time.Second
 	// settlePoll is how often it looks at falco-run's CPU time, and
-	// settleIdle the CPU time under which a poll counts as idle.
+	// settleIdle the CPU time (at most) with which a poll counts as
+	// idle: one clock tick, 10% of a CPU.
 	settlePoll = 100 * time.Millisecond
-	settleIdle = 3 * time.Millisecond
+	settleIdle = 10 * time.Millisecond
 )
 
 // agent is a running falco-run process.
@@ -155,8 +156,8 @@ func statCPU(stat string) (uint64, error) {
 // on Linux).
 const clockTick = 10 * time.Millisecond
 
-// settle waits until falco-run has used less than settleIdle of CPU over
-// two polls in a row (it has caught up with the events), or settleMax.
+// settle waits until falco-run has used at most settleIdle of CPU in two
+// polls in a row (it has caught up with the events), or settleMax.
 func (a *agent) settle() {
 	deadline := time.Now().Add(settleMax)
 	prev, err := a.cpuTime()

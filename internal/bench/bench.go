@@ -186,6 +186,7 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 				return nil, err
 			}
 			opts.logf("round %d/%d: %s", round+1, opts.Rounds, mode)
+			waitQuiet(ctx, &opts)
 			samples, ar, err := runMode(ctx, &opts, falcoRun, rs, env, wls, round, mode)
 			if err != nil {
 				return nil, fmt.Errorf("round %d, %s: %w", round+1, mode, err)
@@ -238,7 +239,7 @@ func runMode(ctx context.Context, opts *Options, falcoRun string, rs *ruleSet, e
 		s.Foreign = loadedCaptures() - own
 		err := pinned(opts.CPU, func() error {
 			var err error
-			s.Ops, s.Took, err = w.run(env, opts.Duration)
+			s.Ops, s.Took, err = w.run(env, w.duration(opts.Duration))
 			return err
 		})
 		if err != nil {
@@ -289,6 +290,23 @@ func runMode(ctx context.Context, opts *Options, falcoRun string, rs *ruleSet, e
 		return nil, nil, err
 	}
 	return samples, &AgentRun{Round: round, Mode: mode, Kernel: fs.Kernel, Events: fs.Events, Alerts: fs.Alerts, AlertLines: lines}, nil
+}
+
+// quietWait bounds how long [waitQuiet] waits.
+const quietWait = 10 * time.Second
+
+// waitQuiet waits, up to quietWait, until no other falcoc capture is
+// loaded (another falco-run, e.g. of a test, adds its cost to ours).
+func waitQuiet(ctx context.Context, opts *Options) {
+	deadline := time.Now().Add(quietWait)
+	logged := false
+	for loadedCaptures() > 0 && time.Now().Before(deadline) && ctx.Err() == nil {
+		if !logged {
+			opts.logf("another falcoc capture is loaded: waiting up to %v for it to go", quietWait)
+			logged = true
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
 }
 
 // selectWorkloads returns the named workloads, in the harness's order.

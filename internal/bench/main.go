@@ -37,7 +37,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	fs.Var(&rulesArg, "rules", "rules file given to falco-run (repeatable; default: the embedded default rules)")
 	fs.IntVar(&opts.GeneratedRules, "rules-generated", 0, "add this many generated rules (prefilter.GenerateRules, seed 1)")
 	fs.IntVar(&opts.Rounds, "rounds", 5, "interleaved rounds")
-	fs.DurationVar(&opts.Duration, "duration", time.Second, "time per workload, per round and mode")
+	fs.DurationVar(&opts.Duration, "duration", time.Second, "time per workload, per round and mode (open-shadow: a quarter)")
 	fs.IntVar(&opts.CPU, "cpu", runtime.NumCPU()-1, "pin the workloads to this CPU (-1: no pinning)")
 	fs.BoolVar(&opts.BPFStats, "bpf-stats", false, "enable kernel BPF statistics and report falco-run's BPF time per op (adds its own cost)")
 	wl := fs.String("workloads", "", "comma-separated workloads to run (default all: getppid, open-ordinary, mixed, open-shadow)")
