@@ -18,8 +18,9 @@ import (
 
 const sysLseek = 8
 
-// collect reads records in the background until stop is called, keeping
-// copies of those keep accepts.
+// collect reads records in the background, keeping copies of those keep
+// accepts. stop returns them once the rings are read to their end (call it
+// after the workload).
 func collect(tb testing.TB, c *Capture, keep func(*Record) bool) (stop func() []*Record) {
 	tb.Helper()
 	var (
@@ -32,14 +33,14 @@ func collect(tb testing.TB, c *Capture, keep func(*Record) bool) (stop func() []
 		defer close(done)
 		var r Record
 		for {
-			select {
-			case <-quit:
-				return
-			default:
-			}
 			c.SetDeadline(time.Now().Add(20 * time.Millisecond))
 			e := c.ReadInto(&r)
 			if errors.Is(e, os.ErrDeadlineExceeded) {
+				select {
+				case <-quit:
+					return
+				default:
+				}
 				continue
 			}
 			if e != nil {
@@ -54,7 +55,6 @@ func collect(tb testing.TB, c *Capture, keep func(*Record) bool) (stop func() []
 		}
 	}()
 	return func() []*Record {
-		time.Sleep(100 * time.Millisecond) // what is still in the rings
 		close(quit)
 		<-done
 		c.SetDeadline(time.Time{})
@@ -174,11 +174,11 @@ func TestCausalOrderAcrossCPUs(t *testing.T) {
 	}
 }
 
-// TestMergeMeasure runs two threads that each issue numbered lseek calls
-// while the capture is read, and checks that every thread's records arrive
-// in the order it made them (a thread may move between CPUs). It logs how
-// often a record came after a younger one of another thread, for each
-// window: the measure of cross-CPU reordering.
+// TestMergeMeasure runs three threads that each issue numbered lseek calls
+// while the capture is read, one on each CPU and one free to move between
+// them, and checks that every thread's records arrive in the order it made
+// them. It logs how often a record came after a younger one of another
+// thread, for each window: the measure of cross-CPU reordering.
 func TestMergeMeasure(t *testing.T) {
 	if runtime.NumCPU() < 2 {
 		t.Skip("needs two CPUs")
@@ -192,15 +192,23 @@ func TestMergeMeasure(t *testing.T) {
 			setTables(t, c, &Tables{Always: map[int]bool{sysLseek: true}}, ModeFull)
 			pid := uint32(os.Getpid())
 			stop := collect(t, c, func(r *Record) bool { return r.Tgid == pid && r.Kind == sysLseek && int64(r.Args[0]) == -1 })
-			const n = 20000
+			const n = 15000
 			var wg sync.WaitGroup
-			tids := make([]uint32, 2)
+			tids := make([]uint32, 3)
 			for i := range tids {
 				wg.Add(1)
 				go func() {
 					defer wg.Done()
 					runtime.LockOSThread()
-					defer runtime.UnlockOSThread()
+					if i < 2 {
+						// The thread ends locked, so its affinity dies with it.
+						var set unix.CPUSet
+						set.Set(i)
+						if err := unix.SchedSetaffinity(0, &set); err != nil {
+							t.Errorf("pin to cpu %d: %v", i, err)
+							return
+						}
+					}
 					tids[i] = uint32(unix.Gettid())
 					for k := range n {
 						unix.Seek(-1, int64(k), 0)
