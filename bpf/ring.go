@@ -50,6 +50,7 @@ type ring struct {
 	headTs  uint64  // the head's BootNs (0 when the record is too short)
 	headOff uintptr // the head's data offset in data
 	headLen int
+	next    uintptr // the consumer position after the head
 }
 
 func mapRing(m *ebpf.Map) (ring, error) {
@@ -115,6 +116,7 @@ func (r *ring) peek() bool {
 		}
 		r.headOff = off + ringHdrSize
 		r.headLen = n
+		r.next = next
 		r.headTs = 0
 		if n >= hdrSize {
 			r.headTs = *(*uint64)(unsafe.Pointer(&r.data[r.headOff+offTs]))
@@ -132,7 +134,7 @@ func (r *ring) take(dst *ringbuf.Record) {
 	}
 	dst.RawSample = dst.RawSample[:n]
 	copy(dst.RawSample, r.data[r.headOff:r.headOff+uintptr(n)])
-	r.pos += uintptr(ringHdrSize + (n+7)&^7)
+	r.pos = r.next
 	atomic.StoreUintptr(r.consPos, r.pos)
 	dst.Remaining = int(atomic.LoadUintptr(r.prodPos) - r.pos)
 	r.hasHead = false

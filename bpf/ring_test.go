@@ -264,6 +264,24 @@ func TestMergeWrap(t *testing.T) {
 	}
 }
 
+// TestMergeBadLength reads past a record whose length runs beyond what
+// was produced: the reader takes what is there and goes on.
+func TestMergeBadLength(t *testing.T) {
+	f := newFakeRing(4096)
+	m := newTestMerger(t, 0, f)
+	pos := f.put(stamped(10, 1), 0)
+	var hdr [4]byte
+	binary.LittleEndian.PutUint32(hdr[:], 3000)
+	f.write(pos, hdr[:])
+	var got []uint32
+	got = append(got, readAll(t, m, 0)...)
+	f.put(stamped(20, 2), 0)
+	got = append(got, readAll(t, m, 0)...)
+	if diff := cmp.Diff([]uint32{0, 2}, got); diff != "" {
+		t.Errorf("records (-want +got):\n%s", diff)
+	}
+}
+
 // TestMergeWakeups checks that Close and a new deadline end a blocked read.
 func TestMergeWakeups(t *testing.T) {
 	for _, tc := range []struct {
