@@ -57,6 +57,61 @@ type typeDesc struct {
 	flags []*flagSet
 	// ret is RetParam(info).
 	ret int
+	// keys are the parameters' `"name":` as little-endian words, for
+	// names short enough to fit eight bytes (n is 0 for the others).
+	keys []keyWord
+}
+
+// keyWord is a key with its quotes and colon, `"name":`, read as the
+// first n bytes of a little-endian word.
+type keyWord struct {
+	word, mask uint64
+	n          int
+}
+
+func keyWordOf(name string) keyWord {
+	k := `"` + name + `":`
+	if len(k) > 8 {
+		return keyWord{}
+	}
+	var buf [8]byte
+	copy(buf[:], k)
+	mask := uint64(1)<<(8*len(k)) - 1
+	if len(k) == 8 {
+		mask = ^uint64(0)
+	}
+	return keyWord{word: binary.LittleEndian.Uint64(buf[:]), mask: mask, n: len(k)}
+}
+
+// topKeys are the keys of a line as keyWords, in the order of the
+// switch in decodeFast.
+var topKeys = func() (t [8]keyWord) {
+	for i, k := range []string{"ts", "type", "tid", "res", "args", "pid", "cpu", "num"} {
+		t[i] = keyWordOf(k)
+	}
+	return t
+}()
+
+var topKeyNames = [8][]byte{[]byte("ts"), []byte("type"), []byte("tid"), []byte("res"), []byte("args"), []byte("pid"), []byte("cpu"), []byte("num")}
+
+// topKey reads a key of a line and its colon. Known keys written without
+// white space are matched as one word.
+func (s *scanner) topKey() ([]byte, bool) {
+	if s.i+8 <= len(s.b) {
+		x := binary.LittleEndian.Uint64(s.b[s.i:])
+		for j := range topKeys {
+			if x&topKeys[j].mask == topKeys[j].word {
+				s.i += topKeys[j].n
+				return topKeyNames[j], true
+			}
+		}
+	}
+	key, ok := s.key()
+	if !ok {
+		return nil, false
+	}
+	s.ws()
+	return key, s.lit(':')
 }
 
 // typeDescs maps every event name to its typeDesc.
@@ -74,6 +129,7 @@ var typeDescs = sync.OnceValue(func() map[string]*typeDesc {
 			d.kinds = append(d.kinds, kindOf(p.Type))
 			d.wrap32 = append(d.wrap32, p.Type == catalog.ParamUID || p.Type == catalog.ParamGID || p.Type == catalog.ParamUint32)
 			d.flags = append(d.flags, setOf(p))
+			d.keys = append(d.keys, keyWordOf(p.Name))
 		}
 		m[e.Name] = d
 	}
@@ -150,12 +206,8 @@ func (r *Reader) decodeFast(b []byte, ev *Event) bool {
 	)
 	s.ws()
 	for {
-		key, ok1 := s.key()
+		key, ok1 := s.topKey()
 		if !ok1 {
-			return false
-		}
-		s.ws()
-		if !s.lit(':') {
 			return false
 		}
 		s.ws()
@@ -268,20 +320,28 @@ func (r *Reader) fastArgs(s *scanner, d *typeDesc, ev *Event) bool {
 	var seen uint64
 	next := 0
 	for {
-		name, ok := s.key()
-		if !ok {
-			return false
+		i := -1
+		if next < len(d.keys) && d.keys[next].n > 0 && s.i+8 <= len(s.b) &&
+			binary.LittleEndian.Uint64(s.b[s.i:])&d.keys[next].mask == d.keys[next].word {
+			// The parameter that usually comes next, and its colon.
+			i = next
+			s.i += d.keys[next].n
+		} else {
+			name, ok := s.key()
+			if !ok {
+				return false
+			}
+			i = d.index(name, next)
+			s.ws()
+			if !s.lit(':') {
+				return false
+			}
 		}
-		i := d.index(name, next)
 		if i < 0 || i >= 64 || seen&(1<<i) != 0 {
 			return false
 		}
 		seen |= 1 << i
 		next = i + 1
-		s.ws()
-		if !s.lit(':') {
-			return false
-		}
 		s.ws()
 		p := &ev.Params[i]
 		if !r.fastParam(s, d, i, p) {

@@ -964,3 +964,34 @@ func TestScannerKey(t *testing.T) {
 		}
 	}
 }
+
+// TestScannerTopKey checks the one-word match of a line's keys against
+// reading the key, white space and the colon.
+func TestScannerTopKey(t *testing.T) {
+	type result struct {
+		Key  string
+		OK   bool
+		Next int
+	}
+	var inputs []string
+	for _, k := range []string{"ts", "type", "tid", "res", "args", "pid", "cpu", "num", "proc", "TS", "tsx", "typ", "", "t\\u0073"} {
+		for _, rest := range []string{`:1,"x":2}`, ` :1}`, `:`, `"`, `:{"a":1}`, ":\"abcdefgh\"}"} {
+			inputs = append(inputs, `"`+k+`"`+rest)
+		}
+	}
+	for _, in := range inputs {
+		fast := scanner{b: []byte(in)}
+		ref := scanner{b: []byte(in)}
+		k1, ok1 := fast.topKey()
+		k2, ok2 := ref.key()
+		ref.ws()
+		ok2 = ok2 && ref.lit(':')
+		got, want := result{string(k1), ok1, fast.i}, result{string(k2), ok2, ref.i}
+		if !ok2 {
+			got, want = result{OK: ok1}, result{}
+		}
+		if d := cmp.Diff(want, got); d != "" {
+			t.Errorf("topKey(%q) (-reference +topKey):\n%s", in, d)
+		}
+	}
+}
