@@ -152,7 +152,7 @@ func (r *ring) take(dst *ringbuf.Record) {
 // count and then at the ring again. A count of 0 followed by an empty ring
 // means any record still to come from that CPU is stamped later than the
 // head; otherwise the merge waits for the record, at most the window (a
-// program preempted mid-record, a ring too full to take it). Records that
+// program preempted mid-record). Records that
 // cause others (a fork before the child's exec, a thread's syscall before
 // its next one on another CPU) are committed before their effects are
 // stamped, so they are always in order.
@@ -161,7 +161,8 @@ type merger struct {
 	rings    []ring
 	inflight []byte // the mapped in-flight counters, nil in tests
 	epfd     int
-	evfd     int // wakes a blocked read on Close and SetDeadline
+	evfd     int          // wakes a blocked read on Close and SetDeadline
+	fdmu     sync.RWMutex // keeps evfd open while a wake writes to it
 	events   []unix.EpollEvent
 	window   time.Duration
 	blocked  time.Time // when the merge began to wait for a writing CPU
@@ -254,8 +255,12 @@ func (m *merger) setDeadline(t time.Time) {
 }
 
 func (m *merger) wake() {
-	one := [8]byte{1}
-	_, _ = unix.Write(m.evfd, one[:])
+	m.fdmu.RLock()
+	defer m.fdmu.RUnlock()
+	if m.evfd >= 0 {
+		one := [8]byte{1}
+		_, _ = unix.Write(m.evfd, one[:])
+	}
 }
 
 // read returns the next record in merge order.
@@ -388,9 +393,7 @@ func (m *merger) close() error {
 	if m.closed.Swap(true) {
 		return nil
 	}
-	if m.evfd >= 0 {
-		m.wake()
-	}
+	m.wake()
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	var errs []error
@@ -405,8 +408,11 @@ func (m *merger) close() error {
 	if m.epfd >= 0 {
 		errs = append(errs, unix.Close(m.epfd))
 	}
+	m.fdmu.Lock()
 	if m.evfd >= 0 {
 		errs = append(errs, unix.Close(m.evfd))
+		m.evfd = -1
 	}
+	m.fdmu.Unlock()
 	return errors.Join(errs...)
 }

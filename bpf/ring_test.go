@@ -308,6 +308,25 @@ func TestMergeWakeups(t *testing.T) {
 	}
 }
 
+// TestMergeAfterClose checks that a closed merger reads nothing and that
+// setting a deadline then writes to no descriptor.
+func TestMergeAfterClose(t *testing.T) {
+	f := newFakeRing(4096)
+	m := newTestMerger(t, 0, f)
+	f.put(stamped(10, 1), 0)
+	if err := m.close(); err != nil {
+		t.Fatalf("close: %v", err)
+	}
+	m.setDeadline(time.Now())
+	var rec ringbuf.Record
+	if err := m.read(&rec); !errors.Is(err, ErrClosed) {
+		t.Errorf("read after close = %v, want %v", err, ErrClosed)
+	}
+	if m.evfd != -1 || m.rings != nil {
+		t.Errorf("after close: eventfd %d, %d rings; want -1 and none", m.evfd, len(m.rings))
+	}
+}
+
 func TestMergeAllocs(t *testing.T) {
 	a, b := newFakeRing(1<<16), newFakeRing(1<<16)
 	m := newTestMerger(t, time.Millisecond, a, b)
