@@ -100,15 +100,22 @@ func newApplyInfo(e *catalog.Event) *applyInfo {
 // The zero value is ready to use. An Updater is not safe for concurrent
 // use.
 type Updater struct {
-	last *applyInfo
+	recent [4]*applyInfo // the last event types, most recent first
 }
 
 func (u *Updater) infoOf(info *catalog.Event) *applyInfo {
-	if ai := u.last; ai != nil && ai.info == info {
-		return ai
+	for i, ai := range u.recent {
+		if ai != nil && ai.info == info {
+			if i > 0 {
+				copy(u.recent[1:i+1], u.recent[:i])
+				u.recent[0] = ai
+			}
+			return ai
+		}
 	}
 	ai := applyInfoOf(info)
-	u.last = ai
+	copy(u.recent[1:], u.recent[:len(u.recent)-1])
+	u.recent[0] = ai
 	return ai
 }
 

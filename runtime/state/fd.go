@@ -256,28 +256,29 @@ func needsClean(p string) bool {
 	if p == "/" {
 		return false
 	}
-	start := 0
-	for i := 0; i <= len(p); i++ {
-		if i < len(p) && p[i] != '/' {
-			continue
-		}
-		switch i - start {
-		case 0:
-			if i > 0 {
-				return true
-			}
-		case 1:
-			if p[start] == '.' {
-				return true
-			}
-		case 2:
-			if p[start] == '.' && p[start+1] == '.' {
-				return true
-			}
-		}
-		start = i + 1
+	if p[len(p)-1] == '/' {
+		return true
 	}
-	return false
+	// A "." or ".." element starts with a dot at the start or after a
+	// slash, and ends at the end or a slash.
+	for i := 0; ; {
+		j := strings.IndexByte(p[i:], '.')
+		if j < 0 {
+			break
+		}
+		j += i
+		if j == 0 || p[j-1] == '/' {
+			k := j + 1
+			if k < len(p) && p[k] == '.' {
+				k++
+			}
+			if k == len(p) || p[k] == '/' {
+				return true
+			}
+		}
+		i = j + 1
+	}
+	return strings.Contains(p, "//")
 }
 
 // FDTable is the descriptor table of one process, shared by the processes

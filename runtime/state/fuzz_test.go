@@ -48,8 +48,10 @@ func checkInvariants(t *testing.T, tb *Table) {
 			t.Fatalf("fd table shared by %d processes has refs %d", n, fds.refs)
 		}
 	}
-	if h := tb.hot; h != nil && tb.threads[h.Tid] != h {
-		t.Fatalf("cached thread %d is not the table's", h.Tid)
+	for i, h := range tb.hot {
+		if h != nil && (tb.threads[h.Tid] != h || uint64(h.Tid)%hotThreads != uint64(i)) {
+			t.Fatalf("cached thread %d is not the table's, or in the wrong slot", h.Tid)
+		}
 	}
 	// Every FD is in one slot of one table, under its own number, and
 	// none that was freed for reuse is still open.

@@ -28,6 +28,7 @@ const (
 	DefaultMaxAncestorDepth = 256
 	commLen                 = 15
 	capCacheSize            = 1024
+	hotThreads              = 16
 )
 
 // Options configure a [Table]. The zero value gives the defaults.
@@ -75,10 +76,10 @@ type Table struct {
 
 	capNames map[uint64]string
 
-	// hot is the thread Lookup found last, to skip the map for the next
-	// lookups of the same event; nil or a thread in threads under its
-	// Tid (every delete from threads clears it).
-	hot *Thread
+	// hot holds threads Lookup found, by tid modulo hotThreads, to skip
+	// the map for the busy threads; each is nil or a thread in threads
+	// under its Tid (every delete from threads clears them all).
+	hot [hotThreads]*Thread
 
 	// freeFDs are FDs of closed descriptors, kept for reuse by Open.
 	freeFDs []*FD
@@ -133,7 +134,7 @@ func (t *Table) Len() int { return len(t.threads) }
 // Get returns the thread with host id tid, or nil. Unlike [Table.Lookup]
 // it never reads /proc.
 func (t *Table) Get(tid int64) *Thread {
-	if h := t.hot; h != nil && h.Tid == tid {
+	if h := t.hot[uint64(tid)%hotThreads]; h != nil && h.Tid == tid {
 		return h
 	}
 	return t.threads[tid]
@@ -146,11 +147,12 @@ func (t *Table) Process(pid int64) *Process { return t.procs[pid] }
 // /proc/<tid> (at most Options.ProcReadsPerSec times a second) and adds
 // what it finds; it returns nil when the thread is unknown.
 func (t *Table) Lookup(tid int64) *Thread {
-	if h := t.hot; h != nil && h.Tid == tid {
+	slot := &t.hot[uint64(tid)%hotThreads]
+	if h := *slot; h != nil && h.Tid == tid {
 		return h
 	}
 	if th := t.threads[tid]; th != nil {
-		t.hot = th
+		*slot = th
 		return th
 	}
 	if tid <= 0 {
@@ -203,7 +205,7 @@ func (t *Table) remove(th *Thread) {
 		return
 	}
 	delete(t.threads, th.Tid)
-	t.hot = nil
+	t.hot = [hotThreads]*Thread{}
 	t.stats.Removed++
 	p := th.proc
 	p.nthreads--
@@ -264,7 +266,7 @@ func (t *Table) insert(th *Thread) {
 		if old.proc == th.proc {
 			// Same process: replace without dropping the process.
 			delete(t.threads, old.Tid)
-			t.hot = nil
+			t.hot = [hotThreads]*Thread{}
 			t.stats.Removed++
 			old.proc.nthreads--
 			if !old.exited {
@@ -502,7 +504,7 @@ func (t *Table) Exec(ts uint64, tid int64, filename string, argv, env []string, 
 	}
 	if th.Tid != p.Pid && t.threads[p.Pid] == nil {
 		delete(t.threads, th.Tid)
-		t.hot = nil
+		t.hot = [hotThreads]*Thread{}
 		th.Tid, th.Vtid = p.Pid, p.Vpid
 		t.threads[th.Tid] = th
 	}
