@@ -86,12 +86,11 @@ type Engine struct {
 
 	// byType maps an event type to the candidate rules, in load order.
 	byType map[*catalog.Event][]int32
-	// lastInfo and lastCands cache the byType entry of the last event:
-	// events of one type tend to come in runs.
-	lastInfo  *catalog.Event
-	lastCands []int32
-	allTypes  []int32 // rules with no event-type restriction
-	perRule   []atomic.Uint64
+	// recent caches the byType entries of the last event types, most
+	// recent first: a few types make most events.
+	recent   [4]typeCands
+	allTypes []int32 // rules with no event-type restriction
+	perRule  []atomic.Uint64
 
 	// matchedBy counts matches per event type; read it with
 	// [Engine.MatchesByEvent] once Process is no longer being called.
@@ -178,11 +177,7 @@ func (e *Engine) Process(ev *event.Event) {
 }
 
 func (e *Engine) evaluate(ev *event.Event) {
-	cands := e.lastCands
-	if ev.Info != e.lastInfo || ev.Info == nil {
-		cands = e.byType[ev.Info]
-		e.lastInfo, e.lastCands = ev.Info, cands
-	}
+	cands := e.candidates(ev.Info)
 	if len(cands) == 0 {
 		return
 	}
@@ -227,6 +222,28 @@ func (e *Engine) evaluate(ev *event.Event) {
 			return
 		}
 	}
+}
+
+type typeCands struct {
+	info  *catalog.Event
+	cands []int32
+}
+
+// candidates returns byType[info], through the recent cache.
+func (e *Engine) candidates(info *catalog.Event) []int32 {
+	for i := range e.recent {
+		if c := e.recent[i]; c.info == info && info != nil {
+			if i > 0 {
+				copy(e.recent[1:i+1], e.recent[:i])
+				e.recent[0] = c
+			}
+			return c.cands
+		}
+	}
+	cands := e.byType[info]
+	copy(e.recent[1:], e.recent[:len(e.recent)-1])
+	e.recent[0] = typeCands{info, cands}
+	return cands
 }
 
 // ruleSurvived reports whether any clause bit of rule ri is set in mask.

@@ -5,12 +5,14 @@ import (
 	"errors"
 	"io"
 	"net/netip"
+	"reflect"
 	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 
+	"github.com/falcoc/falcoc/compiler/catalog"
 	"github.com/falcoc/falcoc/runtime/state"
 	"github.com/falcoc/falcoc/runtime/state/container"
 )
@@ -251,5 +253,30 @@ func TestResetAfterGivingUp(t *testing.T) {
 	opts := cmp.Options{cmpopts.EquateEmpty(), cmpopts.EquateComparable(netip.AddrPort{})}
 	if d := cmp.Diff(want, ev, opts); d != "" {
 		t.Errorf("third event (-want +got):\n%s", d)
+	}
+}
+
+// TestResetFields checks that Reset unsets parameters of every kind
+// completely, and fails when Param gains a field Reset does not know.
+func TestResetFields(t *testing.T) {
+	if n := reflect.TypeFor[Param]().NumField(); n != 9 {
+		t.Fatalf("Param has %d fields: update Event.Reset, which clears them one by one, and this test", n)
+	}
+	info, _ := catalog.EventByName("connect")
+	ap := netip.MustParseAddrPort("10.0.0.1:80")
+	for _, p := range []Param{
+		{Set: true, I: -1, U: 2, S: "x", B: []byte("y")},
+		{Set: true, Addr: ap},
+		{Set: true, Client: ap},
+		{Set: true, Server: ap},
+		{Set: true, Family: AFUnix, S: "/run/sock"},
+	} {
+		var ev Event
+		ev.Reset(info)
+		ev.Params[1] = p
+		ev.Reset(info)
+		if d := cmp.Diff(Param{}, ev.Params[1], cmpopts.EquateEmpty(), cmpopts.EquateComparable(netip.AddrPort{})); d != "" {
+			t.Errorf("after Reset of %+v (-want +got):\n%s", p, d)
+		}
 	}
 }

@@ -23,10 +23,32 @@ import (
 type UserJudge struct {
 	j   *prefilter.Judger
 	sys map[*catalog.Event]judgeInfo
-	// last and lastInfo cache the sys entry of the last event type.
-	last     *catalog.Event
-	lastInfo judgeInfo
-	lastOK   bool
+	// recent caches the sys entries of the last event types, most
+	// recent first.
+	recent [4]recentInfo
+}
+
+type recentInfo struct {
+	ev   *catalog.Event
+	info judgeInfo
+	ok   bool
+}
+
+// infoOf returns sys[ev], through the recent cache.
+func (u *UserJudge) infoOf(ev *catalog.Event) (judgeInfo, bool) {
+	for i := range u.recent {
+		if r := u.recent[i]; r.ev == ev && ev != nil {
+			if i > 0 {
+				copy(u.recent[1:i+1], u.recent[:i])
+				u.recent[0] = r
+			}
+			return r.info, r.ok
+		}
+	}
+	info, ok := u.sys[ev]
+	copy(u.recent[1:], u.recent[:len(u.recent)-1])
+	u.recent[0] = recentInfo{ev, info, ok}
+	return info, ok
 }
 
 type judgeInfo struct {
@@ -65,11 +87,7 @@ var allClauses = [4]uint64{^uint64(0), ^uint64(0), ^uint64(0), ^uint64(0)}
 // Mask returns the clauses that survive for ev, whose thread is th (nil
 // when unknown: then nothing can be judged and every clause survives).
 func (u *UserJudge) Mask(ev *event.Event, th *state.Thread) [4]uint64 {
-	info, ok := u.lastInfo, u.lastOK
-	if ev.Info != u.last || ev.Info == nil {
-		info, ok = u.sys[ev.Info]
-		u.last, u.lastInfo, u.lastOK = ev.Info, info, ok
-	}
+	info, ok := u.infoOf(ev.Info)
 	if !ok || th == nil {
 		return allClauses
 	}
