@@ -86,11 +86,12 @@ type Engine struct {
 
 	// byType maps an event type to the candidate rules, in load order.
 	byType map[*catalog.Event][]int32
-	// recent caches the byType entries of the last event types, most
-	// recent first: a few types make most events.
-	recent   [4]typeCands
-	allTypes []int32 // rules with no event-type restriction
-	perRule  []atomic.Uint64
+	// recent caches the byType entries of recent event types (a few
+	// types make most events); nextRecent is the entry a miss replaces.
+	recent     [4]typeCands
+	nextRecent int
+	allTypes   []int32 // rules with no event-type restriction
+	perRule    []atomic.Uint64
 
 	// matchedBy counts matches per event type; read it with
 	// [Engine.MatchesByEvent] once Process is no longer being called.
@@ -232,17 +233,13 @@ type typeCands struct {
 // candidates returns byType[info], through the recent cache.
 func (e *Engine) candidates(info *catalog.Event) []int32 {
 	for i := range e.recent {
-		if c := e.recent[i]; c.info == info && info != nil {
-			if i > 0 {
-				copy(e.recent[1:i+1], e.recent[:i])
-				e.recent[0] = c
-			}
+		if c := &e.recent[i]; c.info == info && info != nil {
 			return c.cands
 		}
 	}
 	cands := e.byType[info]
-	copy(e.recent[1:], e.recent[:len(e.recent)-1])
-	e.recent[0] = typeCands{info, cands}
+	e.recent[e.nextRecent] = typeCands{info, cands}
+	e.nextRecent = (e.nextRecent + 1) % len(e.recent)
 	return cands
 }
 

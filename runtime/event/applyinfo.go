@@ -100,22 +100,19 @@ func newApplyInfo(e *catalog.Event) *applyInfo {
 // The zero value is ready to use. An Updater is not safe for concurrent
 // use.
 type Updater struct {
-	recent [4]*applyInfo // the last event types, most recent first
+	recent [4]*applyInfo // recent event types
+	next   int           // the entry a miss replaces
 }
 
 func (u *Updater) infoOf(info *catalog.Event) *applyInfo {
-	for i, ai := range u.recent {
+	for _, ai := range u.recent {
 		if ai != nil && ai.info == info {
-			if i > 0 {
-				copy(u.recent[1:i+1], u.recent[:i])
-				u.recent[0] = ai
-			}
 			return ai
 		}
 	}
 	ai := applyInfoOf(info)
-	copy(u.recent[1:], u.recent[:len(u.recent)-1])
-	u.recent[0] = ai
+	u.recent[u.next] = ai
+	u.next = (u.next + 1) % len(u.recent)
 	return ai
 }
 

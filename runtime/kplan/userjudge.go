@@ -23,9 +23,10 @@ import (
 type UserJudge struct {
 	j   *prefilter.Judger
 	sys map[*catalog.Event]judgeInfo
-	// recent caches the sys entries of the last event types, most
-	// recent first.
+	// recent caches the sys entries of recent event types; next is the
+	// entry a miss replaces.
 	recent [4]recentInfo
+	next   int
 }
 
 type recentInfo struct {
@@ -37,17 +38,13 @@ type recentInfo struct {
 // infoOf returns sys[ev], through the recent cache.
 func (u *UserJudge) infoOf(ev *catalog.Event) (judgeInfo, bool) {
 	for i := range u.recent {
-		if r := u.recent[i]; r.ev == ev && ev != nil {
-			if i > 0 {
-				copy(u.recent[1:i+1], u.recent[:i])
-				u.recent[0] = r
-			}
+		if r := &u.recent[i]; r.ev == ev && ev != nil {
 			return r.info, r.ok
 		}
 	}
 	info, ok := u.sys[ev]
-	copy(u.recent[1:], u.recent[:len(u.recent)-1])
-	u.recent[0] = recentInfo{ev, info, ok}
+	u.recent[u.next] = recentInfo{ev, info, ok}
+	u.next = (u.next + 1) % len(u.recent)
 	return info, ok
 }
 
