@@ -100,19 +100,20 @@ func newApplyInfo(e *catalog.Event) *applyInfo {
 // The zero value is ready to use. An Updater is not safe for concurrent
 // use.
 type Updater struct {
-	recent [4]*applyInfo // recent event types
-	next   int           // the entry a miss replaces
+	types [4]*catalog.Event // recent event types
+	infos [4]*applyInfo     // their applyInfos
+	next  int               // the entry a miss replaces
 }
 
 func (u *Updater) infoOf(info *catalog.Event) *applyInfo {
-	for _, ai := range u.recent {
-		if ai != nil && ai.info == info {
-			return ai
+	for i, t := range u.types {
+		if t == info && t != nil {
+			return u.infos[i]
 		}
 	}
 	ai := applyInfoOf(info)
-	u.recent[u.next] = ai
-	u.next = (u.next + 1) % len(u.recent)
+	u.types[u.next], u.infos[u.next] = info, ai
+	u.next = (u.next + 1) % len(u.types)
 	return ai
 }
 
