@@ -102,17 +102,10 @@ func (ev *Event) Reset(info *catalog.Event) {
 	ev.Params = ev.Params[:n]
 	for i := range ev.Params {
 		p := &ev.Params[i]
-		switch {
-		case !p.Set:
-			p.B = p.B[:0]
-		case p.Family == 0 && p.Addr == (netip.AddrPort{}) && p.Client == (netip.AddrPort{}) &&
-			p.Server == (netip.AddrPort{}):
-			// No address: clear the few words a number or a string
-			// takes rather than the whole parameter. (TestResetFields
-			// lists the fields.)
-			p.Set, p.I, p.U, p.S, p.B = false, 0, 0, "", p.B[:0]
-		default:
+		if p.Set {
 			*p = Param{B: p.B[:0]}
+		} else {
+			p.B = p.B[:0]
 		}
 	}
 }
