@@ -138,7 +138,9 @@ const (
 
 // FD is one open file descriptor. Its fields are set by the [Table]
 // methods; the engine may fill Dev, Ino and the layer flags after [Table.Open]
-// when the event carries them. An FD is owned by its table.
+// when the event carries them. An FD is owned by its table, which reuses
+// the FD of a descriptor that is closed or opened again: do not keep FD
+// pointers across events.
 type FD struct {
 	Num  int64
 	Type FDType
