@@ -136,12 +136,12 @@ func Judge(p *Plan, v KernelView) Mask {
 	if m.IsZero() {
 		return m
 	}
-	return judgeRest(t, v, m, t.DimsPerSyscall[v.Syscall], lookupPath)
+	return judgeRest(t, &v, m, t.DimsPerSyscall[v.Syscall], nil)
 }
 
 // judgeRest applies the dimensions to the gate mask m; lookup finds the
 // path entry (Judge and Judger differ only there).
-func judgeRest(t *Tables, v KernelView, m Mask, dims Dim, lookup func(*Tables, KernelView) Mask) Mask {
+func judgeRest(t *Tables, v *KernelView, m Mask, dims Dim, j *Judger) Mask {
 	if dims&DimComm != 0 {
 		c := v.Comm
 		if i := strings.IndexByte(c, 0); i >= 0 {
@@ -198,13 +198,13 @@ func judgeRest(t *Tables, v KernelView, m Mask, dims Dim, lookup func(*Tables, K
 			m = m.And(t.OpenFlags[OpenClass(flags)])
 		}
 		if dims&DimPath != 0 {
-			m = m.And(lookup(t, v))
+			m = m.And(lookupPath(t, v, j))
 		}
 	}
 	return m
 }
 
-func lookupExe(t *Tables, v KernelView) Mask {
+func lookupExe(t *Tables, v *KernelView) Mask {
 	p := v.Path
 	if i := strings.IndexByte(p, 0); i >= 0 {
 		p = p[:i]
@@ -223,7 +223,7 @@ func lookupExe(t *Tables, v KernelView) Mask {
 	return t.ExeDefault
 }
 
-func lookupSock(t *Tables, v KernelView) Mask {
+func lookupSock(t *Tables, v *KernelView) Mask {
 	if v.SockUnknown {
 		return t.SockUnknown
 	}
@@ -236,7 +236,10 @@ func lookupSock(t *Tables, v KernelView) Mask {
 	return t.SockDefault
 }
 
-func lookupPath(t *Tables, v KernelView) Mask {
+// lookupPath finds the path entry: the exact entry, else the longest
+// prefix entry. A Judger finds the prefix through its index; without one
+// every length of the path is probed.
+func lookupPath(t *Tables, v *KernelView, j *Judger) Mask {
 	p := v.Path
 	if i := strings.IndexByte(p, 0); i >= 0 {
 		p = p[:i]
@@ -246,6 +249,9 @@ func lookupPath(t *Tables, v KernelView) Mask {
 	}
 	if x, ok := t.PathExact[p]; ok {
 		return x
+	}
+	if j != nil {
+		return j.longestPrefix(p)
 	}
 	for l := len(p); l > 0; l-- {
 		if x, ok := t.PathPrefix[p[:l]]; ok {

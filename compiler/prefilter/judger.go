@@ -1,25 +1,39 @@
 package prefilter
 
 import (
+	"cmp"
 	"slices"
 	"strings"
 )
 
-// Judger is [Judge] prepared for repeated use: the path prefix table is
-// probed only at the lengths it holds, longest first, instead of at every
-// length of the path. It gives exactly Judge's answer (a test checks it on
-// generated views). A Judger is safe for concurrent use; the plan must not
+// Judger is [Judge] prepared for repeated use: array lookups for the gate
+// and the dimensions per syscall, and an index of the path prefix table
+// by the prefixes' first bytes, so that a path costs one probe of the index
+// and a few byte comparisons instead of a map probe per length. It gives
+// exactly Judge's answer (the soundness property test checks it on every
+// generated view). A Judger is safe for concurrent use; the plan must not
 // change while it is in use.
 type Judger struct {
-	p          *Plan
-	gate       [numSyscalls]Mask
-	dims       [numSyscalls]Dim
-	prefixLens []int // distinct lengths of PathPrefix keys, longest first
+	p    *Plan
+	gate [numSyscalls]Mask
+	dims [numSyscalls]Dim
+	// byHead holds the prefix entries of at least headLen bytes, keyed by
+	// their first headLen bytes; short holds the shorter ones. Both are
+	// sorted longest first.
+	byHead map[string][]prefixEntry
+	short  []prefixEntry
+}
+
+const headLen = 4
+
+type prefixEntry struct {
+	prefix string
+	mask   Mask
 }
 
 // NewJudger prepares p for judging.
 func NewJudger(p *Plan) *Judger {
-	j := &Judger{p: p}
+	j := &Judger{p: p, byHead: map[string][]prefixEntry{}}
 	for id, m := range p.Tables.Gate {
 		if id >= 0 && id < numSyscalls {
 			j.gate[id] = m
@@ -30,15 +44,21 @@ func NewJudger(p *Plan) *Judger {
 			j.dims[id] = d
 		}
 	}
-	seen := map[int]bool{}
-	for k := range p.Tables.PathPrefix {
-		if !seen[len(k)] {
-			seen[len(k)] = true
-			j.prefixLens = append(j.prefixLens, len(k))
+	for k, m := range p.Tables.PathPrefix {
+		e := prefixEntry{k, m}
+		if len(k) >= headLen {
+			j.byHead[k[:headLen]] = append(j.byHead[k[:headLen]], e)
+		} else {
+			j.short = append(j.short, e)
 		}
 	}
-	slices.Sort(j.prefixLens)
-	slices.Reverse(j.prefixLens)
+	longestFirst := func(a, b prefixEntry) int {
+		return cmp.Or(cmp.Compare(len(b.prefix), len(a.prefix)), strings.Compare(a.prefix, b.prefix))
+	}
+	for _, l := range j.byHead {
+		slices.SortFunc(l, longestFirst)
+	}
+	slices.SortFunc(j.short, longestFirst)
 	return j
 }
 
@@ -46,7 +66,10 @@ func NewJudger(p *Plan) *Judger {
 func (j *Judger) Plan() *Plan { return j.p }
 
 // Judge returns the clause mask the kernel computes for v; see [Judge].
-func (j *Judger) Judge(v KernelView) Mask {
+func (j *Judger) Judge(v KernelView) Mask { return j.JudgeView(&v) }
+
+// JudgeView is [Judger.Judge] without copying the view.
+func (j *Judger) JudgeView(v *KernelView) Mask {
 	if v.Syscall < 0 || v.Syscall >= numSyscalls {
 		return Mask{}
 	}
@@ -54,27 +77,24 @@ func (j *Judger) Judge(v KernelView) Mask {
 	if m.IsZero() {
 		return m
 	}
-	return judgeRest(&j.p.Tables, v, m, j.dims[v.Syscall], j.lookupPath)
+	return judgeRest(&j.p.Tables, v, m, j.dims[v.Syscall], j)
 }
 
-func (j *Judger) lookupPath(t *Tables, v KernelView) Mask {
-	p := v.Path
-	if i := strings.IndexByte(p, 0); i >= 0 {
-		p = p[:i]
-	}
-	if v.PathUnreadable || !PathKnown(p) {
-		return t.PathUnknown
-	}
-	if x, ok := t.PathExact[p]; ok {
-		return x
-	}
-	for _, l := range j.prefixLens {
-		if l > len(p) {
-			continue
-		}
-		if x, ok := t.PathPrefix[p[:l]]; ok {
-			return x
+// longestPrefix returns the mask of the longest prefix entry of p, or the
+// path default. Every prefix of p at least headLen long shares p's first
+// headLen bytes, so it is in p's bucket; shorter ones are in short.
+func (j *Judger) longestPrefix(p string) Mask {
+	if len(p) >= headLen {
+		for _, e := range j.byHead[p[:headLen]] {
+			if strings.HasPrefix(p, e.prefix) {
+				return e.mask
+			}
 		}
 	}
-	return t.PathDefault
+	for _, e := range j.short {
+		if strings.HasPrefix(p, e.prefix) {
+			return e.mask
+		}
+	}
+	return j.p.Tables.PathDefault
 }

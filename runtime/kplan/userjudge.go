@@ -125,7 +125,7 @@ func (u *UserJudge) Mask(ev *event.Event, th *state.Thread) [4]uint64 {
 			v.SockFamily, v.SockPort, v.SockUnknown = sockOf(ev, th.FD(ev.Params[i].I), info.id == sysConnect)
 		}
 	}
-	return u.j.Judge(v)
+	return u.j.JudgeView(&v)
 }
 
 // Syscall ids (x86_64) judged from the state.
