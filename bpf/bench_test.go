@@ -144,14 +144,17 @@ func BenchmarkAB(b *testing.B) {
 		tables *Tables
 		mode   Mode
 		op     func()
+		batch  time.Duration // Options.BatchDelay
 	}{
-		{"getppid/gate-miss", &Tables{Gate: map[int]Mask{sysOpenat: MaskOf(0)}}, ModeFull, func() { unix.Getppid() }},
-		{"getppid/sent", &Tables{Gate: map[int]Mask{sysGetppid: MaskOf(0)}}, ModeEvttype, func() { unix.Getppid() }},
-		{"openat-close/dropped", dropTables, ModeFull, openClose},
-		{"openat-close/evttype-sent", dropTables, ModeEvttype, openClose},
+		{"getppid/gate-miss", &Tables{Gate: map[int]Mask{sysOpenat: MaskOf(0)}}, ModeFull, func() { unix.Getppid() }, 0},
+		{"getppid/sent", &Tables{Gate: map[int]Mask{sysGetppid: MaskOf(0)}}, ModeEvttype, func() { unix.Getppid() }, 0},
+		{"getppid/sent-batch1ms", &Tables{Gate: map[int]Mask{sysGetppid: MaskOf(0)}}, ModeEvttype, func() { unix.Getppid() }, time.Millisecond},
+		{"openat-close/dropped", dropTables, ModeFull, openClose, 0},
+		{"openat-close/evttype-sent", dropTables, ModeEvttype, openClose, 0},
+		{"openat-close/evttype-sent-batch1ms", dropTables, ModeEvttype, openClose, time.Millisecond},
 	} {
 		b.Run(tc.name, func(b *testing.B) {
-			c := load(b, &Options{NoSchedEvents: true})
+			c := load(b, &Options{NoSchedEvents: true, BatchDelay: tc.batch})
 			setTables(b, c, tc.tables, tc.mode)
 			go func() { // keep the ring buffer drained
 				var r Record

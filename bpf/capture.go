@@ -41,6 +41,11 @@ type Options struct {
 	// DefaultReorderWindow; negative means no wait (records of different
 	// CPUs are then merged only by what is in the buffers).
 	ReorderWindow time.Duration
+	// BatchDelay trades latency for cost: when the reader has read every
+	// ring to its end and a record arrives, it waits BatchDelay before it
+	// reads, and the records committed meanwhile do not wake it (a wakeup
+	// is most of a sent record's kernel cost). 0 reads at once.
+	BatchDelay time.Duration
 	// Mode is the initial prefilter mode.
 	Mode Mode
 	// NoSchedEvents leaves the fork, exec and exit tracepoints detached
@@ -132,6 +137,7 @@ func Load(opts *Options) (*Capture, error) {
 		c.Close()
 		return nil, fmt.Errorf("open ring buffers: %w", err)
 	}
+	c.reader.batch = max(opts.BatchDelay, 0)
 	progs := []*ebpf.Program{c.objs.OnSysExit}
 	if !opts.NoSchedEvents {
 		progs = append(progs, c.objs.OnSchedFork, c.objs.OnSchedExec, c.objs.OnSchedExit)

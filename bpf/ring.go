@@ -166,6 +166,8 @@ type merger struct {
 	events   []unix.EpollEvent
 	window   time.Duration
 	blocked  time.Time // when the merge began to wait for a writing CPU
+	batch    time.Duration
+	idle     bool // every ring was read to its end since the last batch delay
 
 	deadline atomic.Int64 // unix ns, 0 for none
 	closed   atomic.Bool
@@ -283,6 +285,17 @@ func (m *merger) read(dst *ringbuf.Record) error {
 			}
 		}
 		var wait time.Duration = -1 // until a ring gets a record
+		if best >= 0 && m.idle {
+			// The first record after the rings ran dry: let more
+			// come before reading, so that they wake no one.
+			m.idle = false
+			d := m.batch
+			if dl := m.deadline.Load(); dl != 0 {
+				d = min(d, time.Until(time.Unix(0, dl)))
+			}
+			time.Sleep(d)
+			continue
+		}
 		if best >= 0 {
 			due, fresh := m.due(empty)
 			if fresh {
@@ -311,6 +324,9 @@ func (m *merger) read(dst *ringbuf.Record) error {
 			if wait < 0 || left < wait {
 				wait = left
 			}
+		}
+		if best < 0 && m.batch > 0 {
+			m.idle = true
 		}
 		if err := m.wait(wait); err != nil {
 			return err

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -42,16 +43,17 @@ func (f *fakeRing) write(pos uintptr, b []byte) {
 // put appends a record with the given kernel header flags and returns its
 // position.
 func (f *fakeRing) put(rec []byte, flags uint32) uintptr {
-	pos := f.prodPos
+	pos := f.prodPos // only put writes it
+	used := pos - atomic.LoadUintptr(&f.consPos)
 	n := ringHdrSize + (len(rec)+7)&^7
-	if int(pos-f.consPos)+n > f.size {
-		panic(fmt.Sprintf("fake ring full: %d bytes used, %d more", pos-f.consPos, n))
+	if int(used)+n > f.size {
+		panic(fmt.Sprintf("fake ring full: %d bytes used, %d more", used, n))
 	}
 	var hdr [ringHdrSize]byte
 	binary.LittleEndian.PutUint32(hdr[:], uint32(len(rec))|flags)
 	f.write(pos, hdr[:])
 	f.write(pos+ringHdrSize, rec)
-	f.prodPos = pos + uintptr(n)
+	atomic.StoreUintptr(&f.prodPos, pos+uintptr(n))
 	return pos
 }
 
@@ -305,6 +307,37 @@ func TestMergeWakeups(t *testing.T) {
 				t.Errorf("read = %v, want %v", err, tc.want)
 			}
 		})
+	}
+}
+
+// TestMergeBatch checks that with a batch delay, a record committed into
+// another ring shortly after the one that ended the idle wait is merged
+// with it (older first), not read after it.
+func TestMergeBatch(t *testing.T) {
+	a, b := newFakeRing(4096), newFakeRing(4096)
+	m := newTestMerger(t, 0, a, b)
+	m.batch = 300 * time.Millisecond
+	m.setDeadline(time.Now().Add(5 * time.Second)) // fake rings wake no one
+	got := make(chan []uint32)
+	go func() {
+		var tids []uint32
+		var rec ringbuf.Record
+		for range 2 {
+			if err := m.read(&rec); err != nil {
+				t.Errorf("read: %v", err)
+				break
+			}
+			tids = append(tids, binary.LittleEndian.Uint32(rec.RawSample[offTid:]))
+		}
+		got <- tids
+	}()
+	time.Sleep(20 * time.Millisecond) // the read waits on empty rings
+	a.put(stamped(20, 1), 0)
+	m.wake()                          // stands for the kernel's wakeup
+	time.Sleep(20 * time.Millisecond) // well inside the batch delay
+	b.put(stamped(10, 2), 0)
+	if diff := cmp.Diff([]uint32{2, 1}, <-got); diff != "" {
+		t.Errorf("records (-want +got):\n%s", diff)
 	}
 }
 

@@ -22,9 +22,12 @@ type Options struct {
 	// RingBufferSize in bytes of each CPU's ring buffer (a power of two);
 	// 0 is the bpf default.
 	RingBufferSize int
-	// ReorderWindow is the merge's reordering window across CPUs
-	// (bpf.Options.ReorderWindow); 0 is the bpf default.
+	// ReorderWindow bounds the merge's wait for a CPU that is writing a
+	// record (bpf.Options.ReorderWindow); 0 is the bpf default.
 	ReorderWindow time.Duration
+	// BatchDelay is bpf.Options.BatchDelay: latency traded for kernel
+	// cost per record; 0 reads at once.
+	BatchDelay time.Duration
 	// Mode is the prefilter mode.
 	Mode bpf.Mode
 	// Tables are the prefilter tables; nil leaves them empty (only
@@ -69,7 +72,7 @@ func Open(opts *Options) (*Source, error) {
 	if opts == nil {
 		opts = &Options{}
 	}
-	c, err := bpf.Load(&bpf.Options{RingBufferSize: opts.RingBufferSize, ReorderWindow: opts.ReorderWindow, Mode: opts.Mode})
+	c, err := bpf.Load(&bpf.Options{RingBufferSize: opts.RingBufferSize, ReorderWindow: opts.ReorderWindow, BatchDelay: opts.BatchDelay, Mode: opts.Mode})
 	if err != nil {
 		return nil, err
 	}
