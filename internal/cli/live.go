@@ -69,6 +69,7 @@ func (o *RunOptions) live(ctx context.Context, eng *engine.Engine, lr *loadedRul
 	}
 	src, err := live.Open(&live.Options{
 		RingBufferSize: o.RingBufferSize,
+		BatchDelay:     o.BatchDelay,
 		Mode:           prefilterMode(o.Prefilter),
 		Tables:         tables,
 	})

@@ -45,9 +45,12 @@ type RunOptions struct {
 	Version       bool     // --version
 	Capture       string   // --capture
 	Prefilter     string   // --prefilter
-	// RingBufferSize is the live capture's ring buffer size in bytes
-	// (hidden flag --ring-buffer-size; 0: the default).
+	// RingBufferSize is the live capture's ring buffer size in bytes, per
+	// CPU (hidden flag --ring-buffer-size; 0: the default).
 	RingBufferSize int
+	// BatchDelay is how long the reader lets records gather once it has
+	// caught up, so that a burst wakes it once rather than per record.
+	BatchDelay time.Duration
 
 	cfg         *config.Config
 	plan        *prefilter.Plan // the kernel plan, live with --prefilter=full
@@ -87,7 +90,8 @@ func newCmdRun(s Streams) *cobra.Command {
 	f.BoolVar(&o.Version, "version", false, "print version information and exit")
 	f.StringVar(&o.Capture, "capture", "", "also record every processed event to FILE in the replay format")
 	f.StringVar(&o.Prefilter, "prefilter", "full", "kernel prefilter mode: off, evttype (syscall number only, as Falco) or full")
-	f.IntVar(&o.RingBufferSize, "ring-buffer-size", 0, "live capture ring buffer size in bytes, a power of two (tests)")
+	f.IntVar(&o.RingBufferSize, "ring-buffer-size", 0, "live capture ring buffer size in bytes per CPU, a power of two (tests)")
+	f.DurationVar(&o.BatchDelay, "batch-delay", time.Millisecond, "live capture: let records gather this long once the reader has caught up (0: wake on every record)")
 	_ = f.MarkHidden("ring-buffer-size")
 	return c
 }
