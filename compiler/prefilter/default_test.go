@@ -116,6 +116,9 @@ func TestDefaultPlanTight(t *testing.T) {
 		{"ptrace PTRACE_SEIZE by gdb", KernelView{Syscall: 101, Comm: "gdb", Arg0: 0x4206}, []string{"PTRACE attached to process"}, true},
 		{"ptrace PTRACE_PEEKDATA by gdb", KernelView{Syscall: 101, Comm: "gdb", Arg0: 2}, nil, false},
 		{"ptrace PTRACE_CONT by strace", KernelView{Syscall: 101, Comm: "strace", Arg0: 7}, nil, false},
+		{"socket(AF_INET)", KernelView{Syscall: 41, Comm: "curl", Arg0: 2}, nil, false},
+		{"socket(AF_UNIX)", KernelView{Syscall: 41, Comm: "sh", Arg0: 1}, nil, false},
+		{"socket(AF_PACKET)", KernelView{Syscall: 41, Comm: "tcpdump", Arg0: 17}, []string{"Packet socket created"}, true},
 		{"getppid", KernelView{Syscall: 110, Comm: "cat"}, nil, false},
 		{"mkdir", KernelView{Syscall: 83, Comm: "mkdir", Path: "/tmp/d"}, nil, false},
 	}

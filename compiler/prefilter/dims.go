@@ -10,7 +10,7 @@ import (
 	"github.com/falcoc/falcoc/compiler/syntax"
 )
 
-// The ptrace, socket and exe dimensions (see the mapping in mapping.go).
+// The arg0, socket and exe dimensions (see the mapping in mapping.go).
 
 // Address families the socket dimension distinguishes.
 const (
@@ -35,10 +35,12 @@ func classifyMore(c *check.Cmp, sys int) (*atom, bool) {
 	}
 	var kind atomKind
 	switch {
-	case sys == sysPtrace && name == "evt.arg" && arg == "request":
-		kind = akPtraceStr
-	case sys == sysPtrace && name == "evt.rawarg" && arg == "request":
-		kind = akPtraceNum
+	case sys == sysPtrace && name == "evt.arg" && arg == "request",
+		isSocketCreate(sys) && name == "evt.arg" && arg == "domain" && domainOp(c.Op):
+		kind = akArg0Str
+	case sys == sysPtrace && name == "evt.rawarg" && arg == "request",
+		isSocketCreate(sys) && name == "evt.rawarg" && arg == "domain":
+		kind = akArg0Num
 	case (sys == sysConnect || sys == sysBind || isExec(sys)) && resultOK(c, sys):
 		if isExec(sys) {
 			return &atom{kind: akExecOK, op: c.Op}, true
@@ -62,7 +64,7 @@ func classifyMore(c *check.Cmp, sys int) (*atom, bool) {
 	var a *atom
 	var ok bool
 	switch kind {
-	case akPtraceNum, akSockPort:
+	case akArg0Num, akSockPort:
 		a, ok = newNumAtom(c)
 	default:
 		a, ok = newStrAtom(kind, c)
@@ -71,7 +73,23 @@ func classifyMore(c *check.Cmp, sys int) (*atom, bool) {
 		return nil, false
 	}
 	a.kind = kind
+	a.domain = isSocketCreate(sys)
 	return a, true
+}
+
+// isSocketCreate reports whether the syscall's first argument is an
+// address family (socket, socketpair).
+func isSocketCreate(id int) bool { return id == sysSocket || id == sysSocketpair }
+
+// domainOp reports whether evt.arg.domain is judged with op: the kernel
+// renders every candidate value's text, so only operators whose outcome
+// on a number's decimal text is known are (see arg0StrDefault).
+func domainOp(op syntax.Op) bool {
+	switch op {
+	case syntax.OpEq, syntax.OpEqEq, syntax.OpNe, syntax.OpIn, syntax.OpContains:
+		return true
+	}
+	return false
 }
 
 // resultOK reports whether c, on syscall sys, can only be true when the
@@ -163,17 +181,21 @@ func ExeKnown(p string) bool {
 // addMoreKeys adds the table keys of a ptrace, socket or exe atom.
 func (a *atom) addMoreKeys(k *keySet) {
 	switch a.kind {
-	case akPtraceStr, akPtraceNum:
-		k.ptraceUsed = true
+	case akArg0Str, akArg0Num:
+		if a.domain {
+			k.domainUsed = true
+		} else {
+			k.ptraceUsed = true
+		}
 		if a.op == syntax.OpEq || a.op == syntax.OpEqEq || a.op == syntax.OpIn || a.op == syntax.OpNe {
 			for _, v := range a.strs {
-				if x, ok := ptraceValue(v); ok {
-					k.ptrace[uint32(x)] = true
+				if x, ok := a.arg0Value(v); ok {
+					k.arg0[uint32(x)] = true
 				}
 			}
 			for _, v := range a.nums {
-				if v <= 0xffff {
-					k.ptrace[uint32(v)] = true
+				if v <= a.arg0Max() {
+					k.arg0[uint32(v)] = true
 				}
 			}
 		}
@@ -194,32 +216,87 @@ func (a *atom) addMoreKeys(k *keySet) {
 	}
 }
 
-// ptraceValue is the request value whose rendering is s, if any: a name,
-// or a number as the runtime prints it.
-func ptraceValue(s string) (uint64, bool) {
-	if v, ok := catalog.PtraceRequestValue(s); ok {
-		return v, catalog.PtraceRequestText(v) == s
+// arg0Max is the largest first argument userspace keeps: the request is
+// 16 bits wide, the domain 32.
+func (a *atom) arg0Max() uint64 {
+	if a.domain {
+		return 1<<32 - 1
 	}
-	v, err := strconv.ParseUint(s, 10, 16)
-	if err != nil || strconv.FormatUint(v, 10) != s || catalog.PtraceRequestText(v) != s {
+	return 0xffff
+}
+
+// arg0Text is evt.arg.request or evt.arg.domain for the value v userspace
+// keeps.
+func (a *atom) arg0Text(v uint64) string {
+	if a.domain {
+		return catalog.SocketDomainText(v)
+	}
+	return catalog.PtraceRequestText(v)
+}
+
+// arg0Value is the value (at most arg0Max) whose rendering is s, if any:
+// a name, or a number as the runtime prints it.
+func (a *atom) arg0Value(s string) (uint64, bool) {
+	named := catalog.PtraceRequestValue
+	if a.domain {
+		named = catalog.SocketDomainValue
+	}
+	if v, ok := named(s); ok {
+		return v, a.arg0Text(v) == s
+	}
+	v, err := strconv.ParseUint(s, 10, 64)
+	if err != nil || v > a.arg0Max() || strconv.FormatUint(v, 10) != s || a.arg0Text(v) != s {
 		return 0, false
 	}
 	return v, true
 }
 
+// arg0StrDefault reports whether evt.arg.domain can be true in the
+// default entry: every named domain has an entry, so a value there renders
+// as its decimal number (=, in: a number without an entry; contains: a
+// string of digits).
+func (a *atom) arg0StrDefault(k *keySet) bool {
+	switch a.op {
+	case syntax.OpEq, syntax.OpEqEq, syntax.OpIn:
+		for _, v := range a.strs {
+			if x, err := strconv.ParseUint(v, 10, 32); err == nil && strconv.FormatUint(x, 10) == v && !k.arg0[uint32(x)] {
+				return true
+			}
+		}
+		return false
+	case syntax.OpContains:
+		return strings.Trim(a.strs[0], "0123456789") == ""
+	}
+	return true
+}
+
 // moreCanBeTrue is canBeTrue for the ptrace, socket and exe atoms.
 func (a *atom) moreCanBeTrue(r region, k *keySet) bool {
 	switch a.kind {
-	case akPtraceStr:
+	case akArg0Str:
+		if a.domain {
+			if r.kind == rExact {
+				return a.evalStr(a.arg0Text(r.n))
+			}
+			return a.arg0StrDefault(k)
+		}
 		if r.kind == rExact {
-			return a.evalStr(catalog.PtraceRequestText(r.n))
+			return a.evalStr(a.arg0Text(r.n & 0xffff))
 		}
 		// Requests above 16 bits fall in the default entry and userspace
 		// sees their low 16 bits: any value.
 		return true
-	case akPtraceNum:
+	case akArg0Num:
 		if r.kind == rExact {
-			return a.evalNum(r.n)
+			return a.evalNum(r.n & a.arg0Max())
+		}
+		if a.domain && isEqOp(a.op) {
+			for _, v := range a.nums {
+				if v > 1<<32-1 || !k.arg0[uint32(v)] {
+					return true
+				}
+			}
+			return false
 		}
 		return true
 	case akSockPort:
@@ -274,8 +351,8 @@ func (a *atom) moreCanBeTrue(r region, k *keySet) bool {
 func moreRegions(d Dim, k *keySet) []region {
 	var out []region
 	switch d {
-	case DimPtrace:
-		for _, v := range sortedU32(k.ptraceKeys()) {
+	case DimArg0:
+		for _, v := range sortedU32(k.arg0Keys()) {
 			out = append(out, region{kind: rExact, n: uint64(v)})
 		}
 		out = append(out, region{kind: rDefault})
@@ -298,20 +375,30 @@ func moreRegions(d Dim, k *keySet) []region {
 	return out
 }
 
-// ptraceKeys are the ptrace table's keys: the values the atoms name and,
-// once any atom looks at the request, every named request, so that the
-// common requests a rule does not name are dropped.
-func (k *keySet) ptraceKeys() map[uint32]bool {
-	if !k.ptraceUsed {
+// arg0Keys are the arg0 table's keys: the values the atoms name and,
+// once any atom looks at the ptrace request (the socket domain), every
+// named request (domain), so that the common values a rule does not name
+// are dropped, and a domain in the default entry renders as a number.
+func (k *keySet) arg0Keys() map[uint32]bool {
+	if !k.ptraceUsed && !k.domainUsed {
 		return nil
 	}
-	out := make(map[uint32]bool, len(k.ptrace)+40)
-	for v := range k.ptrace {
+	out := make(map[uint32]bool, len(k.arg0)+80)
+	for v := range k.arg0 {
 		out[v] = true
 	}
-	for _, n := range catalog.PtraceRequestNames() {
-		if v, ok := catalog.PtraceRequestValue(n); ok {
-			out[uint32(v)] = true
+	if k.ptraceUsed {
+		for _, n := range catalog.PtraceRequestNames() {
+			if v, ok := catalog.PtraceRequestValue(n); ok {
+				out[uint32(v)] = true
+			}
+		}
+	}
+	if k.domainUsed {
+		for _, n := range catalog.SocketDomainNames() {
+			if v, ok := catalog.SocketDomainValue(n); ok {
+				out[uint32(v)] = true
+			}
 		}
 	}
 	return out

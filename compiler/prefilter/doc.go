@@ -10,9 +10,10 @@
 //
 //   - a constant, when the syscall alone decides it (evt.type);
 //   - a kernel atom over one dimension (comm, euid, container class, open
-//     flags class, path, ptrace request, socket family and port, exec'd
-//     program's path), whose outcome is computed per region of that
-//     dimension (a table key, the default entry, or "unknown");
+//     flags class, path, first argument (ptrace request, socket domain),
+//     socket family and port, exec'd program's path), whose outcome is
+//     computed per region of that dimension (a table key, the default
+//     entry, or "unknown");
 //   - a result atom (evt.res = SUCCESS and the like) on connect, bind and
 //     exec: userspace decides it, and the socket and exe dimensions trust
 //     the kernel's value only in a conjunction that has one, because a

@@ -31,7 +31,8 @@ type KernelView struct {
 	// succeeded, the filename argument when it failed.
 	Path           string
 	PathUnreadable bool
-	// Arg0 is the first syscall argument (the ptrace request).
+	// Arg0 is the first syscall argument (the ptrace request, the socket
+	// domain).
 	Arg0 uint64
 	// SockFamily and SockPort are the family and port (host order; 0 for
 	// families without ports) of the address passed to connect or bind;
@@ -173,11 +174,11 @@ func judgeRest(t *Tables, v *KernelView, m Mask, dims Dim, j *Judger) Mask {
 			m = m.And(t.ContainerUnknown)
 		}
 	}
-	if dims&DimPtrace != 0 {
-		if x, ok := t.Ptrace[uint32(v.Arg0)]; ok {
+	if dims&DimArg0 != 0 {
+		if x, ok := t.Arg0[uint32(v.Arg0)]; ok {
 			m = m.And(x)
 		} else {
-			m = m.And(t.PtraceDefault)
+			m = m.And(t.Arg0Default)
 		}
 	}
 	switch {

@@ -27,6 +27,9 @@ import (
 //
 //	evt.arg.request   ptrace                  Arg0 (u32 of the      evt.arg.request renders the low 16 bits
 //	evt.rawarg.request                        first argument)       (catalog.PtraceRequestText); rawarg is them
+//	evt.arg.domain    socket, socketpair      Arg0 (u32)            evt.arg.domain renders the 32 bits
+//	evt.rawarg.domain (arg: =, !=, in,                              (catalog.SocketDomainText); rawarg is them
+//	                  contains only)
 //	fd.rport, fd.sport connect                family and port of    see "Sockets" below
 //	fd.lport, fd.sport bind                   the caller's address
 //	fd.typechar, fd.sockfamily connect, bind
@@ -73,6 +76,16 @@ import (
 // default entry also holds requests above 16 bits, whose low 16 bits can
 // be anything, so it holds every clause.
 //
+// Arg0. Ptrace's request and the socket's domain share one table (the
+// kernel looks up the first argument of every syscall whose dims name
+// it). An entry's mask holds, per syscall, the clauses of that syscall
+// possible for the value; the gate then keeps only the syscall's own, so
+// one entry can serve both. The ptrace keys are the named requests and the
+// values the rules name (see Ptrace); the domain keys are every named
+// family and the values the rules name, so a domain in the default entry
+// renders as its decimal number: there =, in and contains are decided on
+// that text, other string operators are opaque.
+//
 // Replays. runtime/kplan.UserJudge feeds this mapping the values the rules
 // read rather than the kernel's: proc.exepath after a successful exec, the
 // descriptor's remote (connect) or local (bind) address after an update,
@@ -88,15 +101,17 @@ import (
 
 // Syscall ids (x86_64) the mapping refers to.
 const (
-	sysOpen     = 2
-	sysConnect  = 42
-	sysBind     = 49
-	sysExecve   = 59
-	sysCreat    = 85
-	sysPtrace   = 101
-	sysOpenat   = 257
-	sysExecveat = 322
-	sysOpenat2  = 437
+	sysOpen       = 2
+	sysSocket     = 41
+	sysConnect    = 42
+	sysBind       = 49
+	sysSocketpair = 53
+	sysExecve     = 59
+	sysCreat      = 85
+	sysPtrace     = 101
+	sysOpenat     = 257
+	sysExecveat   = 322
+	sysOpenat2    = 437
 )
 
 func isOpenFamily(id int) bool {
@@ -113,14 +128,14 @@ const (
 	akOpenWrite
 	akFdName
 	akFdDir
-	akPtraceStr // evt.arg.request
-	akPtraceNum // evt.rawarg.request
-	akSockPort  // the port of the caller's address
-	akSockType  // fd.typechar
-	akSockFam   // fd.sockfamily
-	akSockOK    // a result that updated the descriptor table
-	akExePath   // proc.exepath
-	akExecOK    // a successful exec
+	akArg0Str  // evt.arg.request
+	akArg0Num  // evt.rawarg.request
+	akSockPort // the port of the caller's address
+	akSockType // fd.typechar
+	akSockFam  // fd.sockfamily
+	akSockOK   // a result that updated the descriptor table
+	akExePath  // proc.exepath
+	akExecOK   // a successful exec
 )
 
 func (k atomKind) dim() Dim {
@@ -133,8 +148,8 @@ func (k atomKind) dim() Dim {
 		return DimContainer
 	case akOpenRead, akOpenWrite:
 		return DimOpenFlags
-	case akPtraceStr, akPtraceNum:
-		return DimPtrace
+	case akArg0Str, akArg0Num:
+		return DimArg0
 	case akSockPort, akSockType, akSockFam, akSockOK:
 		return DimSock
 	case akExePath, akExecOK:
@@ -155,6 +170,8 @@ type atom struct {
 	b    []bool
 	re   *regexp.Regexp
 	text string
+	// domain: an arg0 atom on a socket domain (else a ptrace request).
+	domain bool
 }
 
 // outcome of classifying a comparison for one syscall.
@@ -405,7 +422,7 @@ func (a *atom) evalBool(x bool) bool {
 // keysOf returns the table keys the atom wants in its dimension.
 func (a *atom) addKeys(k *keySet) {
 	switch a.kind {
-	case akPtraceStr, akPtraceNum, akSockPort, akExePath:
+	case akArg0Str, akArg0Num, akSockPort, akExePath:
 		a.addMoreKeys(k)
 	case akComm:
 		if a.op == syntax.OpEq || a.op == syntax.OpEqEq || a.op == syntax.OpIn || a.op == syntax.OpNe {

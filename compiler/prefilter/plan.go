@@ -61,7 +61,7 @@ const (
 	DimOpenFlags                 // open flags class (open, openat, openat2, creat)
 	DimPath                      // first path argument (longest prefix match)
 	DimSock                      // socket family and port of the caller's address
-	DimPtrace                    // ptrace request
+	DimArg0                      // first argument (ptrace request, socket domain); FALCOC_DIM_PTRACE
 	DimExe                       // exec'd program's path
 )
 
@@ -70,7 +70,7 @@ var dimNames = []struct {
 	name string
 }{
 	{DimComm, "comm"}, {DimUID, "uid"}, {DimContainer, "container"}, {DimOpenFlags, "openflags"},
-	{DimPath, "path"}, {DimSock, "sock"}, {DimPtrace, "ptrace"}, {DimExe, "exe"},
+	{DimPath, "path"}, {DimSock, "sock"}, {DimArg0, "arg0"}, {DimExe, "exe"},
 }
 
 // String lists the dimensions: "comm|path".
@@ -108,12 +108,12 @@ const CommMax = 15
 
 // Table capacities, as in the kernel ABI (per table set).
 const (
-	MaxComm   = 4096
-	MaxUID    = 4096
-	MaxPtrace = 128
-	MaxPath   = 8192
-	MaxSock   = 4096 // exact and per-family entries together
-	MaxExe    = 8192
+	MaxComm = 4096
+	MaxUID  = 4096
+	MaxArg0 = 128
+	MaxPath = 8192
+	MaxSock = 4096 // exact and per-family entries together
+	MaxExe  = 8192
 )
 
 // Tables is the prefilter as data, mirroring the kernel's maps (bpf.Tables
@@ -157,9 +157,13 @@ type Tables struct {
 	SockFamily               map[uint16]Mask
 	SockDefault, SockUnknown Mask
 
-	// Ptrace is keyed by the request (the first argument's low 32 bits).
-	Ptrace        map[uint32]Mask
-	PtraceDefault Mask
+	// Arg0 is keyed by the low 32 bits of the first syscall argument
+	// (ptrace's request, socket's and socketpair's domain). One table
+	// serves every syscall whose DimsPerSyscall names [DimArg0]: an
+	// entry's mask holds, for each such syscall, that syscall's clauses
+	// possible for the value, and the gate keeps only the syscall's own.
+	Arg0        map[uint32]Mask
+	Arg0Default Mask
 
 	// ExeExact and ExePrefix match the exec'd program's path like
 	// PathExact and PathPrefix; ExeUnknown is used for a path the kernel

@@ -514,8 +514,8 @@ func (p *planner) fitTables(cls []*clause) (*keySet, []*clause, error) {
 		if len(k.pathEntries())+len(k.prefix) > MaxPath {
 			drop |= DimPath
 		}
-		if len(k.ptraceKeys()) > MaxPtrace {
-			drop |= DimPtrace
+		if len(k.arg0Keys()) > MaxArg0 {
+			drop |= DimArg0
 		}
 		if k.sockEntries() > MaxSock {
 			drop |= DimSock

@@ -21,7 +21,7 @@ import (
 // derives from it (see the mapping table in mapping.go), missing values
 // included.
 
-var testSyscalls = []int{0, 2, 42, 49, 59, 83, 85, 101, 257, 322, 437}
+var testSyscalls = []int{0, 2, 41, 42, 49, 53, 59, 83, 85, 101, 257, 322, 437}
 
 var (
 	commPool   = []string{"cat", "bash", "sshd", "find", "a-very-long-pro", "a-very-long-program", "", "x", "dpkg"}
@@ -138,7 +138,7 @@ func genWorld(r *rand.Rand) *world {
 		w.set("fd.typechar", str("f"))
 	}
 	genResult(r, w, sys)
-	genPtrace(r, w, sys, known)
+	genArg0(r, w, sys)
 	genSock(r, w, sys, known)
 	genExec(r, w, sys, known)
 	return w
@@ -171,15 +171,32 @@ func genResult(r *rand.Rand, w *world, sys int) {
 // (the kernel keys 32 bits, userspace sees 16).
 var ptraceArgs = []uint64{0, 1, 2, 4, 5, 13, 16, 17, 0x4206, 0x4200, 10, 11, 20, 999, 0x10010, 0x14206, 0x100000002, 0xffff}
 
-func genPtrace(r *rand.Rand, w *world, sys int, known bool) {
+// domainArgs mixes named address families (AF_LOCAL and AF_UNIX share 1,
+// AF_ROUTE and AF_NETLINK 16), unnamed ones, and values above 32 bits
+// (the kernel and userspace both keep the low 32 bits).
+var domainArgs = []uint64{0, 1, 2, 10, 16, 17, 27, 39, 40, 1000, 0x100000011, 0x10011}
+
+// genArg0 sets the first argument: ptrace's request (userspace keeps 16
+// bits) or the domain of socket and socketpair (32 bits).
+func genArg0(r *rand.Rand, w *world, sys int) {
 	a := ptraceArgs[r.Intn(len(ptraceArgs))]
-	w.kv.Arg0 = a
-	if sys != sysPtrace || r.Intn(10) == 0 {
-		return
+	if r.Intn(2) == 0 {
+		a = domainArgs[r.Intn(len(domainArgs))]
 	}
-	v := a & 0xffff
-	w.set("evt.arg[request]", str(catalog.PtraceRequestText(v)))
-	w.set("evt.rawarg[request]", vm.Value{Kind: vm.KindUint, U: v})
+	w.kv.Arg0 = a
+	if r.Intn(10) == 0 {
+		return // no parameter
+	}
+	switch sys {
+	case sysPtrace:
+		v := a & 0xffff
+		w.set("evt.arg[request]", str(catalog.PtraceRequestText(v)))
+		w.set("evt.rawarg[request]", vm.Value{Kind: vm.KindUint, U: v})
+	case sysSocket, sysSocketpair:
+		v := a & 0xffffffff
+		w.set("evt.arg[domain]", str(catalog.SocketDomainText(v)))
+		w.set("evt.rawarg[domain]", vm.Value{Kind: vm.KindUint, U: v})
+	}
 }
 
 // sockEntry is the descriptor table entry of the socket, as userspace
@@ -323,6 +340,8 @@ var fieldGens = []fieldGen{
 	{"proc.pname", []syntax.Op{syntax.OpEq, syntax.OpIn}},
 	{"evt.arg.request", []syntax.Op{syntax.OpEq, syntax.OpNe, syntax.OpIn, syntax.OpStartsWith}},
 	{"evt.rawarg.request", []syntax.Op{syntax.OpEq, syntax.OpNe, syntax.OpIn, syntax.OpLt, syntax.OpGe}},
+	{"evt.arg.domain", []syntax.Op{syntax.OpEq, syntax.OpNe, syntax.OpIn, syntax.OpContains, syntax.OpStartsWith}},
+	{"evt.rawarg.domain", []syntax.Op{syntax.OpEq, syntax.OpNe, syntax.OpIn, syntax.OpLt, syntax.OpGe}},
 	{"evt.res", []syntax.Op{syntax.OpEq, syntax.OpNe, syntax.OpIn}},
 	{"evt.rawres", []syntax.Op{syntax.OpEq, syntax.OpGe, syntax.OpGt, syntax.OpLt, syntax.OpIn, syntax.OpNe}},
 	{"evt.failed", []syntax.Op{syntax.OpEq, syntax.OpNe}},
@@ -337,8 +356,11 @@ var fieldGens = []fieldGen{
 func operand(name string) *check.Operand {
 	f, arg, hasArg, _ := catalog.Lookup(name)
 	o := &check.Operand{Kind: check.OperandField, Field: f, Name: name, Arg: arg, HasArg: hasArg, Index: -1, Type: f.Type}
-	if name == "evt.rawarg.request" {
+	switch name {
+	case "evt.rawarg.request":
 		o.Type = catalog.TypeUint16 // the checker's type for the ptrace request
+	case "evt.rawarg.domain":
+		o.Type = catalog.TypeUint32
 	}
 	return o
 }
@@ -361,6 +383,9 @@ func genValue(r *rand.Rand, field string, op syntax.Op) check.Value {
 		return check.Value{Text: []string{"f", "d", "4", "6", "u"}[r.Intn(5)]}
 	case "evt.rawarg.request":
 		u := []uint64{0, 2, 16, 10, 0x4206, 65535, 5}[r.Intn(7)]
+		return check.Value{Text: strconv.FormatUint(u, 10), Uint: u}
+	case "evt.rawarg.domain":
+		u := []uint64{0, 1, 2, 10, 16, 17, 40, 1000, 0x10010, 1 << 32}[r.Intn(10)]
 		return check.Value{Text: strconv.FormatUint(u, 10), Uint: u}
 	case "evt.rawres":
 		n := []int64{0, -1, -115, 1, -2}[r.Intn(5)]
@@ -388,6 +413,8 @@ func genValue(r *rand.Rand, field string, op syntax.Op) check.Value {
 		s = ctrPool[r.Intn(len(ctrPool))]
 	case "evt.arg.request":
 		s = []string{"PTRACE_ATTACH", "PTRACE_SEIZE", "PTRACE_PEEKDATA", "PTRACE_TRACEME", "PTRACE_UNKNOWN", "10", "16", "PTRACE_P", "65535", "010"}[r.Intn(10)]
+	case "evt.arg.domain":
+		s = []string{"AF_PACKET", "AF_INET", "AF_UNIX", "AF_LOCAL", "AF_NETLINK", "AF_ROUTE", "AF_INET6", "INET", "AF_", "27", "1", "2", "40", "010", "", "AF_UNSPEC"}[r.Intn(16)]
 	case "evt.res":
 		s = []string{"SUCCESS", "EINPROGRESS", "ENOENT", "ECONNREFUSED"}[r.Intn(4)]
 	case "fd.sockfamily":
@@ -499,7 +526,7 @@ func checkSound(t *testing.T, r *rand.Rand, exprs []check.Expr, opts *Options, e
 	own := &Plan{Tables: p.Tables}
 	own.Tables.DimsPerSyscall = map[int]Dim{}
 	for id, d := range p.Tables.DimsPerSyscall {
-		own.Tables.DimsPerSyscall[id] = d & (DimPtrace | DimSock | DimExe)
+		own.Tables.DimsPerSyscall[id] = d & (DimArg0 | DimSock | DimExe)
 	}
 	for range events {
 		w := genWorld(r)
@@ -579,7 +606,7 @@ func TestSoundnessProperty(t *testing.T) {
 		t.Errorf("weak test: %d matches and %d narrowed events for %d plans", total.matches, total.narrowed, n)
 	}
 	t.Logf("narrowed by the syscall's own dimensions: %v", total.narrowedOn)
-	for _, sys := range []int{sysPtrace, sysConnect, sysBind} {
+	for _, sys := range []int{sysPtrace, sysSocket, sysConnect, sysBind} {
 		if total.narrowedOn[sys] < n/100 {
 			t.Errorf("weak test: syscall %d narrowed by its own dimension %d times for %d plans", sys, total.narrowedOn[sys], n)
 		}
@@ -617,13 +644,18 @@ func genShaped(r *rand.Rand) check.Expr {
 		return cmpOf(r, "evt.res", syntax.OpIn)
 	}
 	var dim check.Expr
-	switch r.Intn(4) {
+	switch r.Intn(5) {
 	case 0:
 		dim = cmpOf(r, "proc.exepath", []syntax.Op{syntax.OpEq, syntax.OpIn}[r.Intn(2)])
 	case 1:
 		dim = cmpOf(r, []string{"fd.rport", "fd.sport", "fd.lport"}[r.Intn(3)], []syntax.Op{syntax.OpEq, syntax.OpIn, syntax.OpGe}[r.Intn(3)])
 	case 2:
 		dim = cmpOf(r, []string{"fd.typechar", "fd.sockfamily"}[r.Intn(2)], syntax.OpEq)
+	case 3:
+		dim = cmpOf(r, []string{"evt.arg.domain", "evt.rawarg.domain"}[r.Intn(2)], []syntax.Op{syntax.OpEq, syntax.OpIn, syntax.OpNe}[r.Intn(3)])
+		if r.Intn(2) == 0 {
+			dim = cmpOf(r, "evt.arg.domain", syntax.OpContains)
+		}
 	default:
 		dim = cmpOf(r, []string{"evt.arg.request", "evt.rawarg.request"}[r.Intn(2)], []syntax.Op{syntax.OpEq, syntax.OpIn}[r.Intn(2)])
 	}
@@ -665,7 +697,7 @@ func TestSoundnessShaped(t *testing.T) {
 	if total.matches < n/4 {
 		t.Errorf("weak test: %d matches for %d plans", total.matches, n)
 	}
-	for _, sys := range []int{sysPtrace, sysConnect, sysBind, sysExecve, sysExecveat} {
+	for _, sys := range []int{sysPtrace, sysSocket, sysSocketpair, sysConnect, sysBind, sysExecve, sysExecveat} {
 		if total.narrowedOn[sys] < n/20 {
 			t.Errorf("weak test: syscall %d narrowed by its own dimension %d times for %d plans", sys, total.narrowedOn[sys], n)
 		}

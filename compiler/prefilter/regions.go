@@ -14,15 +14,16 @@ type keySet struct {
 	exact  map[string]bool // clean absolute paths (userspace values)
 	prefix map[string]bool
 
-	ptrace     map[uint32]bool // request values the atoms name
-	ptraceUsed bool            // some atom looks at the request
+	arg0       map[uint32]bool // first-argument values the atoms name
+	ptraceUsed bool            // some atom looks at ptrace's request
+	domainUsed bool            // some atom looks at a socket domain
 	ports      map[uint16]bool // ports the socket atoms name
 	exe        map[string]bool // exec paths the atoms name
 }
 
 func newKeySet() *keySet {
 	return &keySet{comm: map[string]bool{}, uid: map[uint32]bool{}, exact: map[string]bool{}, prefix: map[string]bool{},
-		ptrace: map[uint32]bool{}, ports: map[uint16]bool{}, exe: map[string]bool{}}
+		arg0: map[uint32]bool{}, ports: map[uint16]bool{}, exe: map[string]bool{}}
 }
 
 func (k *keySet) addExact(p string) {
@@ -91,7 +92,7 @@ func (a *atom) canBeTrue(r region, k *keySet) bool {
 		return true
 	}
 	switch a.kind {
-	case akPtraceStr, akPtraceNum, akSockPort, akSockType, akSockFam, akSockOK, akExePath, akExecOK:
+	case akArg0Str, akArg0Num, akSockPort, akSockType, akSockFam, akSockOK, akExePath, akExecOK:
 		return a.moreCanBeTrue(r, k)
 	case akComm:
 		if r.kind == rExact {
@@ -284,7 +285,7 @@ func regionsOf(d Dim, k *keySet) []region {
 			out = append(out, region{kind: rPrefix, key: p, s: p})
 		}
 		out = append(out, region{kind: rDefault}, region{kind: rUnknown})
-	case DimPtrace, DimSock, DimExe:
+	case DimArg0, DimSock, DimExe:
 		out = moreRegions(d, k)
 	default:
 		out = append(out, region{kind: rUnknown})

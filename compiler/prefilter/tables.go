@@ -161,7 +161,7 @@ func (p *planner) tables(cls []*clause, k *keySet, in []RuleInput, universe []in
 	t := Tables{
 		Gate: map[int]Mask{}, DimsPerSyscall: map[int]Dim{}, Always: stateSyscalls(in, universe), Captured: map[int]bool{},
 		Comm: map[string]Mask{}, UID: map[uint32]Mask{}, PathExact: map[string]Mask{}, PathPrefix: map[string]Mask{},
-		Ptrace: map[uint32]Mask{}, Sock: map[SockKey]Mask{}, SockFamily: map[uint16]Mask{},
+		Arg0: map[uint32]Mask{}, Sock: map[SockKey]Mask{}, SockFamily: map[uint16]Mask{},
 		ExeExact: map[string]Mask{}, ExePrefix: map[string]Mask{},
 	}
 	var all Mask
@@ -236,17 +236,17 @@ func (p *planner) tables(cls []*clause, k *keySet, in []RuleInput, universe []in
 	for _, r := range regionsOf(DimOpenFlags, k) {
 		t.OpenFlags[r.n] = maskIn(DimOpenFlags, r)
 	}
-	for _, r := range regionsOf(DimPtrace, k) {
-		m := maskIn(DimPtrace, r)
+	for _, r := range regionsOf(DimArg0, k) {
+		m := maskIn(DimArg0, r)
 		if r.kind == rDefault {
-			t.PtraceDefault = m
+			t.Arg0Default = m
 		} else {
-			t.Ptrace[uint32(r.n)] = m
+			t.Arg0[uint32(r.n)] = m
 		}
 	}
-	for key, m := range t.Ptrace {
-		if m == t.PtraceDefault {
-			delete(t.Ptrace, key)
+	for key, m := range t.Arg0 {
+		if m == t.Arg0Default {
+			delete(t.Arg0, key)
 		}
 	}
 	for _, r := range regionsOf(DimSock, k) {

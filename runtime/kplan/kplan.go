@@ -39,8 +39,8 @@ func ToTables(p *prefilter.Plan) (*bpf.Tables, error) {
 		SockFamily:       make(map[uint16]bpf.Mask, len(s.SockFamily)),
 		SockDefault:      bpf.Mask(s.SockDefault),
 		SockUnknown:      bpf.Mask(s.SockUnknown),
-		Ptrace:           make(map[uint32]bpf.Mask, len(s.Ptrace)),
-		PtraceDefault:    bpf.Mask(s.PtraceDefault),
+		Ptrace:           make(map[uint32]bpf.Mask, len(s.Arg0)),
+		PtraceDefault:    bpf.Mask(s.Arg0Default),
 		ExeExact:         make(map[string]bpf.Mask, len(s.ExeExact)),
 		ExePrefix:        make(map[string]bpf.Mask, len(s.ExePrefix)),
 		ExeDefault:       bpf.Mask(s.ExeDefault),
@@ -73,7 +73,7 @@ func ToTables(p *prefilter.Plan) (*bpf.Tables, error) {
 	for k, m := range s.PathPrefix {
 		t.PathPrefix[k] = bpf.Mask(m)
 	}
-	for k, m := range s.Ptrace {
+	for k, m := range s.Arg0 {
 		t.Ptrace[k] = bpf.Mask(m)
 	}
 	for k, m := range s.Sock {

@@ -50,7 +50,7 @@ func (u *UserJudge) infoOf(ev *catalog.Event) (judgeInfo, bool) {
 
 type judgeInfo struct {
 	id                       int
-	flags, path, request, fd int // param indexes, -1 when absent
+	flags, path, arg0, fd int // param indexes, -1 when absent
 }
 
 // NewUserJudge prepares the judge for plan p.
@@ -61,15 +61,16 @@ func NewUserJudge(p *prefilter.Plan) *UserJudge {
 		if !ok || !ev.Syscall {
 			continue
 		}
-		info := judgeInfo{id: id, flags: -1, path: -1, request: -1, fd: -1}
+		info := judgeInfo{id: id, flags: -1, path: -1, arg0: -1, fd: -1}
 		for i, prm := range ev.Params {
 			switch {
 			case prm.Name == "fd" && prm.Type == catalog.ParamFD && info.fd < 0 && i > 0:
 				info.fd = i
 			case prm.Name == "flags" && info.flags < 0:
 				info.flags = i
-			case prm.Name == "request" && info.request < 0:
-				info.request = i
+			case (prm.Name == "request" || prm.Name == "domain" && (ev.Name == "socket" || ev.Name == "socketpair")) && info.arg0 < 0:
+				// The first argument: ptrace's request, the socket's domain.
+				info.arg0 = i
 			case prm.Type == catalog.ParamFSPath && info.path < 0:
 				info.path = i
 			}
@@ -104,7 +105,7 @@ func (u *UserJudge) Mask(ev *event.Event, th *state.Thread) [4]uint64 {
 	if i := info.flags; i >= 0 && i < len(ev.Params) && ev.Params[i].Set {
 		v.OpenFlags = ev.Params[i].U
 	}
-	if i := info.request; i >= 0 && i < len(ev.Params) && ev.Params[i].Set {
+	if i := info.arg0; i >= 0 && i < len(ev.Params) && ev.Params[i].Set {
 		v.Arg0 = ev.Params[i].U
 	}
 	v.PathUnreadable = true
