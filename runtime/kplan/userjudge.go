@@ -49,7 +49,7 @@ func (u *UserJudge) infoOf(ev *catalog.Event) (judgeInfo, bool) {
 }
 
 type judgeInfo struct {
-	id                       int
+	id                    int
 	flags, path, arg0, fd int // param indexes, -1 when absent
 }
 
