@@ -35,8 +35,13 @@
 //   - Falco's missing-value rule: a comparison on a field with no value is
 //     false, so `not <cmp>` is true. Every kernel-mapped field may be
 //     missing in userspace (the thread or descriptor can be unknown to the
-//     state tables), so every atom can be false in every region, and a
-//     negated atom can always be true: negations never narrow.
+//     state tables), so every atom can be false in every region. The
+//     fields of one record (the thread's; the open family's descriptor's)
+//     are missing together, so a condition is planned once with each such
+//     group missing (its comparisons false) and once with it present (a
+//     negated atom judged per region), the two or-ed (groups.go). A
+//     negation narrows only where the same conjunction also needs the
+//     group present; a field outside the groups never narrows a negation.
 //   - A region where an atom's value cannot be decided counts as "true or
 //     false".
 //   - Too many clauses for a rule, or more than 256 clauses in all, are

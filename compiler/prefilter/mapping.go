@@ -97,7 +97,7 @@ import (
 //
 // Every mapped field may be missing in userspace (an unknown thread or
 // descriptor), which makes the comparison false: so a negated comparison is
-// never narrowed by the kernel.
+// narrowed only when its group is known present (see groups.go).
 
 // Syscall ids (x86_64) the mapping refers to.
 const (
@@ -172,6 +172,8 @@ type atom struct {
 	text string
 	// domain: an arg0 atom on a socket domain (else a ptrace request).
 	domain bool
+	// neg: the atom is "not <cmp>" on a present field (see groups.go).
+	neg bool
 }
 
 // outcome of classifying a comparison for one syscall.

@@ -119,7 +119,7 @@ func BuildRules(in []RuleInput, opts *Options) (*Plan, error) {
 		for _, s := range sys {
 			name, _ := catalog.SyscallName(s)
 			p.residual(ir, false, s, name, residual)
-			for _, c := range p.dnf(ir, false, s, name) {
+			for _, c := range p.dnfGroups(ir, s, name) {
 				k := p.dimsKey(c)
 				if prev, ok := byKey[k]; ok {
 					prev.sys = append(prev.sys, s)
@@ -237,26 +237,33 @@ func trueSet() []*clause { return []*clause{{dims: map[Dim][]conj{}}} }
 
 // dnf returns the clauses of e (negated when neg) on syscall sys: nil for
 // false, a clause without dimensions for true. Every step over-approximates.
-func (p *planner) dnf(e check.Expr, neg bool, sys int, name string) []*clause {
+func (p *planner) dnf(e check.Expr, neg bool, sys int, name string, env presence) []*clause {
 	switch n := e.(type) {
 	case *check.And:
 		if neg {
-			return p.or(n.Terms, neg, sys, name)
+			return p.or(n.Terms, neg, sys, name, env)
 		}
-		return p.and(n.Terms, neg, sys, name)
+		return p.and(n.Terms, neg, sys, name, env)
 	case *check.Or:
 		if neg {
-			return p.and(n.Terms, neg, sys, name)
+			return p.and(n.Terms, neg, sys, name, env)
 		}
-		return p.or(n.Terms, neg, sys, name)
+		return p.or(n.Terms, neg, sys, name, env)
 	case *check.Not:
-		return p.dnf(n.X, !neg, sys, name)
+		return p.dnf(n.X, !neg, sys, name, env)
 	case *check.Const:
 		if n.Value != neg {
 			return trueSet()
 		}
 		return nil
 	case *check.Cmp:
+		g, whole := groupOf(n, sys)
+		if env.missing&g != 0 { // every comparison on a missing field is false
+			if neg {
+				return trueSet()
+			}
+			return nil
+		}
 		out, a := classify(n, sys, name)
 		switch out {
 		case outTrue, outFalse:
@@ -265,8 +272,14 @@ func (p *planner) dnf(e check.Expr, neg bool, sys int, name string) []*clause {
 			}
 			return nil
 		case outAtom:
-			if neg { // the field may be missing: not <cmp> can be true anywhere
-				return trueSet()
+			if neg {
+				if env.present&g == 0 || !whole {
+					// The field may be missing: not <cmp> can be true
+					// anywhere.
+					return trueSet()
+				}
+				id := p.intern(a.negated())
+				return []*clause{{dims: map[Dim][]conj{a.kind.dim(): {{id}}}}}
 			}
 			id := p.intern(a)
 			return []*clause{{dims: map[Dim][]conj{a.kind.dim(): {{id}}}}}
@@ -275,10 +288,140 @@ func (p *planner) dnf(e check.Expr, neg bool, sys int, name string) []*clause {
 	return trueSet()
 }
 
-func (p *planner) or(terms []check.Expr, neg bool, sys int, name string) []*clause {
+// dnfGroups returns the clauses of e on syscall sys: for every field
+// group e reads, the clauses with the group missing (each comparison on
+// it false) or-ed with those with the group present (see groupOf), less
+// the clauses that imply another one.
+func (p *planner) dnfGroups(e check.Expr, sys int, name string) []*clause {
+	used := groupsUsed(e, sys)
+	var out []*clause
+	seen := map[string]bool{}
+	for sub := used; ; sub = (sub - 1) & used { // every subset of used
+		for _, c := range p.dnf(e, false, sys, name, presence{missing: sub, present: used &^ sub}) {
+			if k := p.dimsKey(c); !seen[k] {
+				seen[k] = true
+				out = append(out, c)
+			}
+		}
+		if sub == 0 {
+			break
+		}
+	}
+	p.dropImpliedNegs(out)
+	return dropImplied(out)
+}
+
+// dropImpliedNegs removes from the conjunctions of cls the negated atoms
+// the conjunction's other atoms already imply in every region (proc.name
+// in (sh, bash) and not proc.name in (N/A)), so that such clauses read and
+// share as the plain ones. Dropping an atom from a conjunction only widens
+// it: sound whatever the regions.
+func (p *planner) dropImpliedNegs(cls []*clause) {
+	k := p.keys(cls)
+	for _, c := range cls {
+		for d, alts := range c.dims {
+			if d == DimSock || d == DimExe {
+				continue
+			}
+			var out []conj
+			for _, cj := range alts {
+				out = append(out, p.simplifyConj(cj, d, k))
+			}
+			c.dims[d] = out
+		}
+	}
+}
+
+func (p *planner) simplifyConj(cj conj, d Dim, k *keySet) conj {
+	for i := 0; i < len(cj); i++ {
+		if !p.atoms[cj[i]].neg || len(cj) == 1 {
+			continue
+		}
+		rest := append(slices.Clone(cj[:i]), cj[i+1:]...)
+		implied := true
+		for _, r := range regionsOf(d, k) {
+			all := true
+			for _, id := range rest {
+				if !p.atoms[id].canBeTrue(r, k) {
+					all = false
+					break
+				}
+			}
+			if all && !p.atoms[cj[i]].canBeTrue(r, k) {
+				implied = false
+				break
+			}
+		}
+		if implied {
+			cj = rest
+			i--
+		}
+	}
+	return cj
+}
+
+// dropImplied removes the clauses that imply another clause of cls (b
+// implies a when, in every dimension a constrains, b does too, and each
+// alternative of b's has all the atoms of one of a's): the OR is the same.
+func dropImplied(cls []*clause) []*clause {
+	var out []*clause
+	for i, b := range cls {
+		implied := false
+		for j, a := range cls {
+			if i == j || !impliesClause(b, a) {
+				continue
+			}
+			// Of two equivalent clauses, keep the first.
+			if !impliesClause(a, b) || j < i {
+				implied = true
+				break
+			}
+		}
+		if !implied {
+			out = append(out, b)
+		}
+	}
+	return out
+}
+
+// impliesClause reports whether b implies a (see dropImplied).
+func impliesClause(b, a *clause) bool {
+	for d, aAlts := range a.dims {
+		bAlts, ok := b.dims[d]
+		if !ok {
+			return false
+		}
+		for _, cb := range bAlts {
+			found := false
+			for _, ca := range aAlts {
+				if subsetConj(ca, cb) {
+					found = true
+					break
+				}
+			}
+			if !found {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// subsetConj reports whether every atom of a is in b (both sorted).
+func subsetConj(a, b conj) bool {
+	i := 0
+	for _, x := range b {
+		if i < len(a) && a[i] == x {
+			i++
+		}
+	}
+	return i == len(a)
+}
+
+func (p *planner) or(terms []check.Expr, neg bool, sys int, name string, env presence) []*clause {
 	var acc []*clause
 	for _, t := range terms {
-		s := p.dnf(t, neg, sys, name)
+		s := p.dnf(t, neg, sys, name, env)
 		for _, c := range s {
 			if len(c.dims) == 0 {
 				return trueSet()
@@ -292,10 +435,10 @@ func (p *planner) or(terms []check.Expr, neg bool, sys int, name string) []*clau
 	return acc
 }
 
-func (p *planner) and(terms []check.Expr, neg bool, sys int, name string) []*clause {
+func (p *planner) and(terms []check.Expr, neg bool, sys int, name string, env presence) []*clause {
 	acc := trueSet()
 	for _, t := range terms {
-		s := p.dnf(t, neg, sys, name)
+		s := p.dnf(t, neg, sys, name, env)
 		if len(s) == 0 {
 			return nil
 		}

@@ -77,7 +77,7 @@ func genWorld(r *rand.Rand) *world {
 	if known {
 		w.set("container.id", str(id))
 	}
-	if r.Intn(2) == 0 {
+	if known && r.Intn(2) == 0 { // the parent is read through the thread
 		w.set("proc.pname", str(commPool[r.Intn(len(commPool))]))
 	}
 	// Open flags.
@@ -726,4 +726,72 @@ func FuzzSoundness(f *testing.F) {
 		exprs := []check.Expr{genExpr(r, 4), genExpr(r, 3)}
 		checkSound(t, r, exprs, &Options{Syscalls: testSyscalls, MaxClausesPerRule: 1 + r.Intn(8)}, 60)
 	})
+}
+
+// cmpField is a generated comparison of the named field (one of
+// fieldGens), with one of its operators.
+func cmpField(r *rand.Rand, name string) *check.Cmp {
+	for _, g := range fieldGens {
+		if g.name != name {
+			continue
+		}
+		op := g.ops[r.Intn(len(g.ops))]
+		c := &check.Cmp{Left: operand(name), Op: op}
+		switch op {
+		case syntax.OpExists:
+		case syntax.OpIn, syntax.OpPmatch:
+			for range 1 + r.Intn(4) {
+				c.Values = append(c.Values, genValue(r, name, op))
+			}
+		default:
+			c.Values = []check.Value{genValue(r, name, op)}
+		}
+		return c
+	}
+	panic("no generator for " + name)
+}
+
+// genGrouped generates rules in the shape that narrows on a present
+// field group: a comparison on a field of the group (which is false when
+// the group is missing) and negated comparisons on the group's fields.
+func genGrouped(r *rand.Rand) check.Expr {
+	fields := []string{"proc.name", "user.uid", "container.id", "proc.pname"}
+	if r.Intn(2) == 0 {
+		fields = []string{"fd.name", "fd.directory", "fd.typechar", "fd.filename", "fd.name"}
+	}
+	terms := []check.Expr{cmpField(r, fields[r.Intn(len(fields))])}
+	for range 1 + r.Intn(2) {
+		terms = append(terms, &check.Not{X: cmpField(r, fields[r.Intn(len(fields))])})
+	}
+	if r.Intn(3) == 0 {
+		terms = append(terms, genExpr(r, 1))
+	}
+	if r.Intn(3) == 0 {
+		return &check.Or{Terms: []check.Expr{&check.And{Terms: terms}, genCmp(r)}}
+	}
+	return &check.And{Terms: terms}
+}
+
+// TestSoundnessGroups checks the planning of negated comparisons on
+// present field groups, on rules shaped to use them.
+func TestSoundnessGroups(t *testing.T) {
+	r := rand.New(rand.NewSource(4))
+	n := 1500
+	if testing.Short() {
+		n = 150
+	}
+	var matches, drops int
+	for range n {
+		var exprs []check.Expr
+		for range 1 + r.Intn(3) {
+			exprs = append(exprs, genGrouped(r))
+		}
+		st := checkSound(t, r, exprs, &Options{Syscalls: testSyscalls}, 40)
+		matches += st.matches
+		drops += st.drops
+	}
+	t.Logf("rule matches: %d, dropped by the kernel: %d", matches, drops)
+	if matches < n/4 || drops < n {
+		t.Errorf("weak test: %d matches and %d drops for %d plans", matches, drops, n)
+	}
 }

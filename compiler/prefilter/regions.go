@@ -91,6 +91,9 @@ func (a *atom) canBeTrue(r region, k *keySet) bool {
 	if r.kind == rUnknown {
 		return true
 	}
+	if a.neg {
+		return a.canBeFalse(r, k)
+	}
 	switch a.kind {
 	case akArg0Str, akArg0Num, akSockPort, akSockType, akSockFam, akSockOK, akExePath, akExecOK:
 		return a.moreCanBeTrue(r, k)
