@@ -38,11 +38,22 @@ const judgeRules = `
   condition: evt.type = ptrace and evt.arg.request = PTRACE_ATTACH
   output: o
   priority: NOTICE
+- rule: packet
+  desc: d
+  condition: evt.type = socket and evt.arg.domain contains AF_PACKET
+  output: o
+  priority: NOTICE
+- rule: dev
+  desc: d
+  condition: evt.type = open and fd.typechar = f and fd.directory = /dev and not fd.name in (/dev/null)
+  output: o
+  priority: NOTICE
 `
 
 // TestUserJudgeState checks the facts UserJudge takes from the state
 // after the event's update: the descriptor's address after connect and
-// bind, proc.exepath after exec, the ptrace request.
+// bind, proc.exepath after exec, the ptrace request, the socket domain;
+// and the open's path.
 func TestUserJudgeState(t *testing.T) {
 	rs, ds := rules.Load([]rules.Source{{Name: "r.yaml", Data: []byte(judgeRules)}}, nil)
 	if rs == nil {
@@ -66,6 +77,9 @@ func TestUserJudgeState(t *testing.T) {
 		{`{"ts":3,"type":"connect","tid":30,"res":-111,"args":{"fd":3,"addr":"1.2.3.4:80"}}`,
 			[]string{"connect 443", "connect ip"}},
 		{`{"ts":4,"type":"socket","tid":30,"res":5,"args":{"domain":"AF_INET","type":1,"proto":0}}`, nil},
+		{`{"ts":4,"type":"socket","tid":30,"res":8,"args":{"domain":"AF_PACKET","type":3,"proto":0}}`, []string{"packet"}},
+		{`{"ts":4,"type":"open","tid":30,"res":9,"args":{"fd":9,"name":"/dev/null","flags":1}}`, nil},
+		{`{"ts":4,"type":"open","tid":30,"res":10,"args":{"fd":10,"name":"/dev/x","flags":1}}`, []string{"dev"}},
 		{`{"ts":5,"type":"connect","tid":30,"res":-115,"args":{"fd":5,"tuple":"10.0.0.5:40001->1.2.3.4:80","addr":"1.2.3.4:80"}}`,
 			[]string{"connect ip"}},
 		{`{"ts":6,"type":"connect","tid":30,"res":0,"args":{"fd":4,"addr":"/run/x.sock"}}`, nil},
