@@ -116,8 +116,9 @@ var (
 	comms = []string{"cat", "bash", "vi", "curl", "find", "nc", "dpkg", "a-very-long-program", ""}
 	paths = []string{"/etc/shadow", "/etc/", "/etc", "/etc/passwd", "/tmp/x", "/usr/bin/ls", "/dev/x", "/dev/shm/a",
 		"/var/log/a", "/root/.ssh/id_rsa", "x", "/etc//x", "/", "/etc/sudoers.d/a", "/etc/pam.d"}
-	ids = []int{0, 2, 42, 49, 59, 83, 85, 101, 110, 257, 437, 322, 175, 313}
-	// More rules, for the ptrace, socket and exe dimensions.
+	ids = []int{0, 2, 41, 42, 49, 59, 83, 85, 101, 110, 257, 437, 322, 175, 313}
+	// More rules, for the arg0 (ptrace, socket domain), socket and exe
+	// dimensions.
 	moreRules = `
 - rule: ptrace attach
   desc: d
@@ -127,6 +128,11 @@ var (
 - rule: exec nc
   desc: d
   condition: evt.type in (execve, execveat) and evt.res = SUCCESS and proc.exepath in (/usr/bin/nc, /bin/nc)
+  output: o
+  priority: NOTICE
+- rule: packet socket
+  desc: d
+  condition: evt.type = socket and evt.arg.domain contains AF_PACKET
   output: o
   priority: NOTICE
 - rule: bind ssh
@@ -166,7 +172,7 @@ func TestToTablesMatchesSimulator(t *testing.T) {
 			Container: prefilter.ContainerClass(r.Intn(3)),
 			OpenFlags: uint64(r.Intn(4)) | uint64(r.Intn(2))*0o100 | uint64(r.Intn(2))*0o1000,
 			Path:      paths[r.Intn(len(paths))],
-			Arg0:      []uint64{2, 16, 0x4206, 0x10010, 7}[r.Intn(5)],
+			Arg0:      []uint64{2, 16, 17, 0x4206, 0x10010, 7}[r.Intn(6)],
 		}
 		if v.Syscall == 59 || v.Syscall == 322 {
 			v.Path = exes[r.Intn(len(exes))]
