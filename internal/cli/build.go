@@ -4,6 +4,11 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/falcoc/falcoc/compiler/check"
+	"github.com/falcoc/falcoc/runtime/config"
+	"github.com/falcoc/falcoc/runtime/engine"
+	"github.com/falcoc/falcoc/runtime/vm"
+
 	"github.com/falcoc/falcoc/compiler/artifact"
 	"github.com/falcoc/falcoc/compiler/codegen"
 	"github.com/falcoc/falcoc/compiler/prefilter"
@@ -74,4 +79,54 @@ func artifactRuleNames(a *artifact.Artifact) []string {
 		names[i] = r.Name
 	}
 	return names
+}
+
+// compileExtras compiles falco.yaml's append_output entries; nil when
+// there are none. Errors name the entry.
+func compileExtras(list []config.AppendOutput) (*engine.Extras, error) {
+	if len(list) == 0 {
+		return nil, nil
+	}
+	g := codegen.New()
+	tmpl := func(what, format string) (vm.Template, error) {
+		t, issues := check.CheckOutput(format, nil)
+		for _, is := range issues {
+			if !is.Warning {
+				return vm.Template{}, fmt.Errorf("%s: %q: column %d: %s", what, format, is.Pos.Column, is.Msg)
+			}
+		}
+		vt, err := g.Output(t)
+		if err != nil {
+			return vm.Template{}, fmt.Errorf("%s: %w", what, err)
+		}
+		return vt, nil
+	}
+	x := &engine.Extras{Consts: g.Consts()}
+	for i, ao := range list {
+		e := engine.Extra{Source: ao.Match.Source, Rule: ao.Match.Rule, Tags: ao.Match.Tags}
+		if ao.ExtraOutput != "" {
+			t, err := tmpl(fmt.Sprintf("append_output[%d].extra_output", i), ao.ExtraOutput)
+			if err != nil {
+				return nil, err
+			}
+			e.Text = t
+		}
+		for j, f := range ao.ExtraFields {
+			what := fmt.Sprintf("append_output[%d].extra_fields[%d]", i, j)
+			format, bare := f.Format, f.Format == ""
+			if bare {
+				format = "%" + f.Name
+			}
+			t, err := tmpl(what, format)
+			if err != nil {
+				return nil, err
+			}
+			e.Fields = append(e.Fields, engine.ExtraField{Name: f.Name, Template: t, Bare: bare})
+		}
+		x.List = append(x.List, e)
+	}
+	if err := x.Consts.Prepare(); err != nil {
+		return nil, fmt.Errorf("append_output: %w", err)
+	}
+	return x, nil
 }

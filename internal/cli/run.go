@@ -228,6 +228,10 @@ func (o *RunOptions) Run(ctx context.Context) error {
 			ruleMasks = planRuleMasks(o.plan, lr.Art)
 		}
 	}
+	extras, err := compileExtras(o.cfg.AppendOutput)
+	if err != nil {
+		return &ExitError{Code: 1, Err: err}
+	}
 	eng, err := engine.New(lr.Art, engine.Options{
 		Table:       table,
 		Users:       state.NewUsers(nil),
@@ -238,6 +242,7 @@ func (o *RunOptions) Run(ctx context.Context) error {
 		MinPriority: minPrio,
 		RuleMasks:   ruleMasks,
 		Judge:       judge,
+		Extras:      extras,
 	})
 	if err != nil {
 		return err

@@ -55,6 +55,8 @@ type Options struct {
 	// events that did not come through the kernel (a replay); it replaces
 	// the event's Mask. Use it with RuleMasks.
 	Judge Judge
+	// Extras are falco.yaml's append_output entries; nil for none.
+	Extras *Extras
 	// OnMatch, when set, is called for every match (tests, counters).
 	OnMatch func(rule int, ev *event.Event)
 }
@@ -82,6 +84,9 @@ type Engine struct {
 	opts Options
 	vm   *vm.VM
 	env  *extract.Env
+	// xvm and xenv evaluate the append_output templates (their own pool).
+	xvm  *vm.VM
+	xenv *extract.Env
 	upd  event.Updater
 
 	// byType maps an event type to the candidate rules, in load order.
@@ -128,7 +133,24 @@ func New(art *artifact.Artifact, opts Options) (*Engine, error) {
 	if err != nil {
 		return nil, fmt.Errorf("engine: %w", err)
 	}
+	var xvm *vm.VM
+	var xenv *extract.Env
+	if opts.Extras != nil && opts.Extras.Consts != nil && len(opts.Extras.List) > 0 {
+		if xvm, err = vm.New(opts.Extras.Consts); err != nil {
+			return nil, fmt.Errorf("engine: append_output: %w", err)
+		}
+		if xenv, err = extract.New(opts.Extras.Consts.Fields, extract.Deps{
+			Table:      opts.Table,
+			Users:      opts.Users,
+			Containers: opts.Containers,
+			Hostname:   opts.Hostname,
+		}); err != nil {
+			return nil, fmt.Errorf("engine: append_output: %w", err)
+		}
+	}
 	e := &Engine{
+		xvm:     xvm,
+		xenv:    xenv,
 		art:     art,
 		opts:    opts,
 		vm:      m,
@@ -263,12 +285,26 @@ func (e *Engine) emit(r *artifact.Rule, ev *event.Event) {
 	a.Hostname = e.opts.Hostname
 	e.msg = e.msg[:0]
 	e.fields = e.fields[:0]
-	for _, seg := range r.Template.Segments {
+	e.renderTemplate(e.vm, e.env, &r.Template, true)
+	e.appendExtras(r)
+	a.Message = string(e.msg)
+	a.Fields = e.fields
+	e.stats.alerts.Add(1)
+	if e.opts.Sink != nil {
+		e.opts.Sink.Send(a)
+	}
+}
+
+// renderTemplate appends t's text to e.msg, evaluating its operands with m
+// and env; with record, each value is also added to e.fields (JSON
+// output_fields).
+func (e *Engine) renderTemplate(m *vm.VM, env vm.Env, t *vm.Template, record bool) {
+	for _, seg := range t.Segments {
 		if seg.Operand < 0 {
 			e.msg = append(e.msg, seg.Text...)
 			continue
 		}
-		v, ok := e.vm.Operand(e.env, int(seg.Operand))
+		v, ok := m.Operand(env, int(seg.Operand))
 		ov := toOutput(v, ok)
 		start := len(e.msg)
 		e.msg = output.AppendText(e.msg, ov, nil)
@@ -281,13 +317,9 @@ func (e *Engine) emit(r *artifact.Rule, ev *event.Event) {
 				e.msg = append(e.msg, ' ')
 			}
 		}
-		e.fields = append(e.fields, output.Field{Name: seg.Token, Value: ov})
-	}
-	a.Message = string(e.msg)
-	a.Fields = e.fields
-	e.stats.alerts.Add(1)
-	if e.opts.Sink != nil {
-		e.opts.Sink.Send(a)
+		if record {
+			e.fields = append(e.fields, output.Field{Name: seg.Token, Value: ov})
+		}
 	}
 }
 
