@@ -85,7 +85,7 @@ func newCmdRun(s Streams) *cobra.Command {
 	f.BoolVarP(&o.Unbuffered, "unbuffered", "U", false, "do not buffer output")
 	f.StringArrayVarP(&o.DisableTags, "disable-tag", "T", nil, "disable the rules with this tag (repeatable)")
 	f.StringArrayVarP(&o.EnableTags, "enable-tag", "t", nil, "enable only the rules with this tag (repeatable)")
-	f.StringArrayVarP(&o.DisableRules, "disable-rule", "D", nil, "disable the rules matching this name (repeatable; * wildcards)")
+	f.StringArrayVarP(&o.DisableRules, "disable-rule", "D", nil, "disable the rules whose name contains this text, as Falco's -D (repeatable; * wildcards)")
 	f.BoolVar(&o.ListFields, "list", false, "list the supported fields and exit")
 	f.BoolVar(&o.Version, "version", false, "print version information and exit")
 	f.StringVar(&o.Capture, "capture", "", "also record every processed event to FILE in the replay format")
@@ -137,8 +137,16 @@ func (o *RunOptions) Validate() error {
 }
 
 func (o *RunOptions) selection() ruleSelection {
+	// Falco's -D disables every rule whose name contains the text.
+	var disable []string
+	for _, d := range o.DisableRules {
+		if !strings.Contains(d, "*") {
+			d = "*" + d + "*"
+		}
+		disable = append(disable, d)
+	}
 	sel := ruleSelection{
-		DisableRules: o.DisableRules,
+		DisableRules: disable,
 		DisableTags:  o.DisableTags,
 		EnableTags:   o.EnableTags,
 	}
