@@ -7,7 +7,10 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"os/signal"
 	"sort"
+	"syscall"
+	"time"
 
 	"github.com/cilium/ebpf"
 
@@ -94,7 +97,34 @@ func (o *RunOptions) live(ctx context.Context, eng *engine.Engine, lr *loadedRul
 	var ev event.Event
 	ready := false
 	var runErr error
+	reloads := o.watchReload(ctx)
+	var pendingMasks [][4]uint64
+	var masksAt time.Time
 	for {
+		select {
+		case r := <-reloads:
+			// Swap between two events: the new engine first, evaluating
+			// every candidate rule (records already in the buffers were
+			// judged by the old tables, whose clause bits mean other
+			// rules), then the new tables; the new clause masks are used
+			// once the old tables' records have drained.
+			eng = r.eng
+			o.eng = eng
+			if w != nil {
+				w.eng = eng
+			}
+			if err := src.Capture().SetTables(r.tables); err != nil {
+				fmt.Fprintf(o.errOut, "falco-run: reload: kernel tables: %v (the kernel keeps the old tables; every candidate rule is evaluated)\n", err)
+				pendingMasks = nil
+			} else {
+				pendingMasks, masksAt = r.masks, time.Now().Add(reloadDrain)
+			}
+		default:
+		}
+		if pendingMasks != nil && time.Now().After(masksAt) {
+			eng.SetRuleMasks(pendingMasks)
+			pendingMasks = nil
+		}
 		err := src.Next(ctx, &ev)
 		if err != nil {
 			if ctx.Err() == nil {
@@ -130,6 +160,76 @@ func (o *RunOptions) live(ctx context.Context, eng *engine.Engine, lr *loadedRul
 	src.Sync()
 	o.printLiveStats(src)
 	return runErr
+}
+
+// reloadDrain is how long after a table swap the engine keeps evaluating
+// every candidate rule, while records judged by the old tables drain.
+const reloadDrain = time.Second
+
+// reload is a rule set prepared for a swap.
+type reload struct {
+	eng    *engine.Engine
+	tables *bpf.Tables
+	masks  [][4]uint64
+}
+
+// watchReload reloads the rule files on SIGHUP, as Falco does. A rule set
+// that does not load is reported and the running one is kept: a bad rules
+// file never takes the engine down.
+func (o *RunOptions) watchReload(ctx context.Context) <-chan reload {
+	out := make(chan reload, 1)
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	go func() {
+		defer signal.Stop(hup)
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-hup:
+			}
+			r, err := o.prepareReload()
+			if err != nil {
+				fmt.Fprintf(o.errOut, "falco-run: reload failed, keeping the current rules: %v\n", err)
+				continue
+			}
+			fmt.Fprintf(o.errOut, "falco-run: rules reloaded: %d rules, in effect from the next event\n", len(r.eng.Artifact().Rules))
+			select {
+			case out <- r:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	return out
+}
+
+// prepareReload loads and compiles the rules again, with the engine and
+// kernel tables they need.
+func (o *RunOptions) prepareReload() (reload, error) {
+	lr, err := loadRules(o.paths, o.selection(), o.errOut)
+	if err != nil {
+		return reload{}, err
+	}
+	tables := live.EvttypeTables(lr.Art)
+	var masks [][4]uint64
+	if o.Prefilter == "full" {
+		plan, err := artifactPlan(lr.Art)
+		if err != nil {
+			return reload{}, err
+		}
+		if plan != nil {
+			if tables, err = kplan.ToTables(plan); err != nil {
+				return reload{}, fmt.Errorf("kernel prefilter tables: %w", err)
+			}
+			masks = planRuleMasks(plan, lr.Art)
+		}
+	}
+	eng, err := o.newEngine(lr.Art, nil)
+	if err != nil {
+		return reload{}, err
+	}
+	return reload{eng: eng, tables: tables, masks: masks}, nil
 }
 
 // printLiveStats prints the kernel counters per stage, the busiest

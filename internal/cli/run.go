@@ -54,6 +54,9 @@ type RunOptions struct {
 
 	cfg         *config.Config
 	plan        *prefilter.Plan // the kernel plan, live with --prefilter=full
+	paths       []string        // the rule files, for a reload
+	newEngine   func(*artifact.Artifact, [][4]uint64) (*engine.Engine, error)
+	eng         *engine.Engine // the engine in use
 	out, errOut io.Writer
 }
 
@@ -240,7 +243,7 @@ func (o *RunOptions) Run(ctx context.Context) error {
 	if err != nil {
 		return &ExitError{Code: 1, Err: err}
 	}
-	eng, err := engine.New(lr.Art, engine.Options{
+	engOpts := engine.Options{
 		Table:       table,
 		Users:       state.NewUsers(nil),
 		Containers:  ctrs,
@@ -248,13 +251,20 @@ func (o *RunOptions) Run(ctx context.Context) error {
 		Sink:        outs,
 		MatchAll:    o.cfg.RuleMatching == "all",
 		MinPriority: minPrio,
-		RuleMasks:   ruleMasks,
 		Judge:       judge,
 		Extras:      extras,
-	})
+	}
+	o.newEngine = func(art *artifact.Artifact, masks [][4]uint64) (*engine.Engine, error) {
+		opts := engOpts
+		opts.RuleMasks = masks
+		return engine.New(art, opts)
+	}
+	o.paths = paths
+	eng, err := o.newEngine(lr.Art, ruleMasks)
 	if err != nil {
 		return err
 	}
+	o.eng = eng
 
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -269,7 +279,7 @@ func (o *RunOptions) Run(ctx context.Context) error {
 		err = o.live(ctx, eng, lr)
 	}
 	closeErr := outs.Close()
-	o.printStats(eng, outs)
+	o.printStats(o.eng, outs) // the engine last in use: a SIGHUP may have replaced it
 	if err != nil {
 		return err
 	}

@@ -184,6 +184,10 @@ func New(art *artifact.Artifact, opts Options) (*Engine, error) {
 	return e, nil
 }
 
+// SetRuleMasks replaces Options.RuleMasks. Call it only from the goroutine
+// that calls [Engine.Process].
+func (e *Engine) SetRuleMasks(masks [][4]uint64) { e.opts.RuleMasks = masks }
+
 // Artifact returns the rule set the engine runs.
 func (e *Engine) Artifact() *artifact.Artifact { return e.art }
 
