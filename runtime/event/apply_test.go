@@ -75,7 +75,7 @@ func TestApplyCloneBothSides(t *testing.T) {
 		t.Fatal("child-side clone with unknown parent created no thread")
 	}
 	p := child.Proc()
-	if child.Comm() != "nginx" || p.Exe() != "/usr/bin/nginx" || p.Cwd() != "/srv" || p.PPid != 20 || p.Vpid != 1 ||
+	if child.Comm() != "nginx" || p.Exe() != "/usr/bin/nginx" || p.Cwd() != "/srv/" || p.PPid != 20 || p.Vpid != 1 ||
 		strings.Join(p.Args(), " ") != "-g daemon off;" {
 		t.Errorf("child = comm %q exe %q cwd %q ppid %d vpid %d args %q", child.Comm(), p.Exe(), p.Cwd(), p.PPid, p.Vpid, p.Args())
 	}
@@ -110,7 +110,7 @@ func TestApplyProcRefresh(t *testing.T) {
 	// New arguments: an exec, which closes close-on-exec descriptors.
 	ApplyProc(tab, 3, 7, 7, &ProcContext{Known: KnownArgs, Args: []string{"2"}})
 	th = tab.Get(7)
-	if got := th.Cmdline(); got != "b 2" || th.FD(3) != nil || th.FD(4) == nil || th.Cwd() != "/x" || th.Exe() != "/bin/a" {
+	if got := th.Cmdline(); got != "b 2" || th.FD(3) != nil || th.FD(4) == nil || th.Cwd() != "/x/" || th.Exe() != "/bin/a" {
 		t.Errorf("exec refresh: cmdline %q fd3 %v fd4 %v cwd %q exe %q", got, th.FD(3), th.FD(4), th.Cwd(), th.Exe())
 	}
 	// A thread of an unknown process creates both.

@@ -216,7 +216,7 @@ func TestWriterProcOnce(t *testing.T) {
 		t.Fatalf("proc present = %v, %v; want true, false\n%s", evs[0].Ctx.Present(), evs[1].Ctx.Present(), buf.String())
 	}
 	c := evs[0].Ctx
-	if c.Comm != "sh" || c.Exe != "/bin/sh" || c.Cwd != "/tmp" || c.PPid != 1 || !cmp.Equal(c.Args, []string{"-c", "true"}) {
+	if c.Comm != "sh" || c.Exe != "/bin/sh" || c.Cwd != "/tmp/" || c.PPid != 1 || !cmp.Equal(c.Args, []string{"-c", "true"}) {
 		t.Errorf("proc = %+v", c)
 	}
 }

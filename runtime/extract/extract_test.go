@@ -248,7 +248,7 @@ func TestProcessTree(t *testing.T) {
 			"proc.aname": "[bash|sshd|systemd]", "proc.apid[2]": "100", "proc.aexepath[3]": "/usr/lib/systemd/systemd",
 			"proc.cmdline": "python3 x.py --fast", "proc.args": "x.py --fast", "proc.args[1]": "--fast",
 			"proc.pcmdline": "bash", "proc.exeline": "python3 x.py --fast", "proc.cmdnargs": "2",
-			"proc.cwd": "/home/alice/work", "proc.pid": "300", "proc.ppid": "200", "proc.loginshellid": "200",
+			"proc.cwd": "/home/alice/work/", "proc.pid": "300", "proc.ppid": "200", "proc.loginshellid": "200",
 			"fd.num": "3", "fd.name": "/home/alice/work/data/in.txt", "fd.nameraw": "data/in.txt",
 			"fd.directory": "/home/alice/work/data", "fd.filename": "in.txt", "fd.type": "file", "fd.typechar": "f",
 			"evt.type": "openat", "evt.arg.flags": "O_RDONLY|O_CLOEXEC", "evt.arg.fd": "<f>/home/alice/work/data/in.txt",

@@ -152,11 +152,11 @@ func TestOpenResolution(t *testing.T) {
 		t.Errorf("directory fd = %+v", d)
 	}
 	tb.Fchdir(300, 3)
-	if got := tb.Get(300).Cwd(); got != "/etc" {
+	if got := tb.Get(300).Cwd(); got != "/etc/" {
 		t.Errorf("cwd after fchdir = %q", got)
 	}
 	tb.Fchdir(300, 99) // unknown: no change
-	if got := tb.Get(300).Cwd(); got != "/etc" {
+	if got := tb.Get(300).Cwd(); got != "/etc/" {
 		t.Errorf("cwd after fchdir(unknown) = %q", got)
 	}
 }

@@ -118,7 +118,7 @@ func TestSeedRealProcesses(t *testing.T) {
 	if sleep == nil {
 		t.Fatalf("sleep %d not seeded", sleepPid)
 	}
-	want := realView{Comm: "sleep", Exe: "sleep", ExePath: realPath(t, "sleep"), Cwd: dir, Cmdline: "sleep 30",
+	want := realView{Comm: "sleep", Exe: "sleep", ExePath: realPath(t, "sleep"), Cwd: dir + "/", Cmdline: "sleep 30",
 		Args: []string{"30"}, Env: []string{"FOO=bar"}, ParentPid: int64(shPid),
 		ContainerID: "host", ContainerType: "host"}
 	if diff := cmp.Diff(want, realOf(sleep)); diff != "" {

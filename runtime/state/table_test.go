@@ -75,7 +75,7 @@ func TestForkExec(t *testing.T) {
 	tb := tree(t)
 	got := view(tb.Get(300))
 	want := &procView{Tid: 300, Pid: 300, PPid: 200, Comm: "curl", Exe: "curl", ExePath: "/usr/bin/curl",
-		Cwd: "/tmp/work", Cmdline: "curl -s http://x", Args: []string{"-s", "http://x"}}
+		Cwd: "/tmp/work/", Cmdline: "curl -s http://x", Args: []string{"-s", "http://x"}}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("curl (-want +got):\n%s", diff)
 	}
@@ -110,7 +110,7 @@ func TestForkCopiesCwdAndExec(t *testing.T) {
 	tb := tree(t)
 	c := tb.Fork(40, 300, 301, 301, 0)
 	want := &procView{Tid: 301, Pid: 301, PPid: 300, Comm: "curl", Exe: "curl", ExePath: "/usr/bin/curl",
-		Cwd: "/tmp/work", Cmdline: "curl -s http://x", Args: []string{"-s", "http://x"}}
+		Cwd: "/tmp/work/", Cmdline: "curl -s http://x", Args: []string{"-s", "http://x"}}
 	if diff := cmp.Diff(want, view(c)); diff != "" {
 		t.Errorf("child (-want +got):\n%s", diff)
 	}

@@ -61,6 +61,9 @@ type Process struct {
 	ContainerType   string
 
 	exe, exePath, cwd string
+	// cwdShown is cwd as proc.cwd shows it (with a trailing slash, as
+	// Falco's), computed for the cwd value cwdShownFor.
+	cwdShown, cwdShownFor string
 	args, env         []string
 	cgroups           []container.Cgroup
 	fds               *FDTable
@@ -102,8 +105,18 @@ func (p *Process) Exe() string { return p.exe }
 // ExePath returns proc.exepath: the full path of the executable.
 func (p *Process) ExePath() string { return p.exePath }
 
-// Cwd returns proc.cwd.
-func (p *Process) Cwd() string { return p.cwd }
+// Cwd returns proc.cwd: the current directory ending with a slash, as
+// Falco shows it ("/root/"), so that `proc.cwd startswith "/dev/shm/"`
+// matches a process whose directory is /dev/shm.
+func (p *Process) Cwd() string {
+	if p.cwd == "" || p.cwd[len(p.cwd)-1] == '/' {
+		return p.cwd
+	}
+	if p.cwdShownFor != p.cwd {
+		p.cwdShown, p.cwdShownFor = p.cwd+"/", p.cwd
+	}
+	return p.cwdShown
+}
 
 // Args returns proc.args as a slice (argv without argv[0]). The caller
 // must not modify it.
@@ -293,8 +306,8 @@ func (th *Thread) Exe() string { return th.proc.exe }
 // ExePath returns proc.exepath.
 func (th *Thread) ExePath() string { return th.proc.exePath }
 
-// Cwd returns proc.cwd.
-func (th *Thread) Cwd() string { return th.proc.cwd }
+// Cwd returns proc.cwd (see [Process.Cwd]).
+func (th *Thread) Cwd() string { return th.proc.Cwd() }
 
 // FD returns descriptor num of the thread's process, or nil.
 func (th *Thread) FD(num int64) *FD { return th.proc.fds.Get(num) }
