@@ -64,9 +64,9 @@ type Process struct {
 	// cwdShown is cwd as proc.cwd shows it (with a trailing slash, as
 	// Falco's), computed for the cwd value cwdShownFor.
 	cwdShown, cwdShownFor string
-	args, env         []string
-	cgroups           []container.Cgroup
-	fds               *FDTable
+	args, env             []string
+	cgroups               []container.Cgroup
+	fds                   *FDTable
 
 	gen         uint64 // bumped when exe, args or env change
 	argsGen     uint64
