@@ -15,7 +15,9 @@ import (
 	"github.com/cilium/ebpf"
 
 	"github.com/falcoc/falcoc/bpf"
+	"github.com/falcoc/falcoc/compiler/artifact"
 	"github.com/falcoc/falcoc/compiler/catalog"
+	"github.com/falcoc/falcoc/compiler/prefilter"
 	"github.com/falcoc/falcoc/runtime/engine"
 	"github.com/falcoc/falcoc/runtime/event"
 	"github.com/falcoc/falcoc/runtime/kplan"
@@ -60,15 +62,9 @@ func (o *RunOptions) live(ctx context.Context, eng *engine.Engine, lr *loadedRul
 		defer w.w.Flush()
 	}
 
-	// --prefilter=full loads the planner's tables; off and evttype load
-	// Falco's model: the rules' syscalls plus the state syscalls.
-	tables := live.EvttypeTables(lr.Art)
-	if o.plan != nil {
-		t, err := kplan.ToTables(o.plan)
-		if err != nil {
-			return &ExitError{Code: 1, Err: fmt.Errorf("kernel prefilter tables: %w", err)}
-		}
-		tables = t
+	tables, err := kernelTables(lr.Art, o.plan)
+	if err != nil {
+		return &ExitError{Code: 1, Err: err}
 	}
 	src, err := live.Open(&live.Options{
 		RingBufferSize: o.RingBufferSize,
@@ -211,25 +207,36 @@ func (o *RunOptions) prepareReload() (reload, error) {
 	if err != nil {
 		return reload{}, err
 	}
-	tables := live.EvttypeTables(lr.Art)
-	var masks [][4]uint64
+	var plan *prefilter.Plan
 	if o.Prefilter == "full" {
-		plan, err := artifactPlan(lr.Art)
-		if err != nil {
+		if plan, err = artifactPlan(lr.Art); err != nil {
 			return reload{}, err
 		}
-		if plan != nil {
-			if tables, err = kplan.ToTables(plan); err != nil {
-				return reload{}, fmt.Errorf("kernel prefilter tables: %w", err)
-			}
-			masks = planRuleMasks(plan, lr.Art)
-		}
 	}
+	tables, err := kernelTables(lr.Art, plan)
+	if err != nil {
+		return reload{}, err
+	}
+	masks := planRuleMasks(plan, lr.Art)
 	eng, err := o.newEngine(lr.Art, nil)
 	if err != nil {
 		return reload{}, err
 	}
 	return reload{eng: eng, tables: tables, masks: masks}, nil
+}
+
+// kernelTables gives the tables to load: the planner's with a plan
+// (--prefilter=full), else Falco's model (the rules' syscalls plus the
+// state syscalls) for off and evttype.
+func kernelTables(art *artifact.Artifact, plan *prefilter.Plan) (*bpf.Tables, error) {
+	if plan == nil {
+		return live.EvttypeTables(art), nil
+	}
+	t, err := kplan.ToTables(plan)
+	if err != nil {
+		return nil, fmt.Errorf("kernel prefilter tables: %w", err)
+	}
+	return t, nil
 }
 
 // printLiveStats prints the kernel counters per stage, the busiest

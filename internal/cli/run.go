@@ -217,27 +217,22 @@ func (o *RunOptions) Run(ctx context.Context) error {
 	var ctrs extract.ContainerLookup // stays a nil interface for replays
 	var ruleMasks [][4]uint64
 	var judge engine.Judge
-	if o.Trace != "" && o.Prefilter == "full" {
-		// A replay applies the kernel's judgement in userspace, so only the
-		// rules the prefilter keeps are evaluated, as in a live run.
+	if o.Prefilter == "full" {
+		// Only the rules the kernel plan keeps for an event are evaluated:
+		// live, by the mask the kernel computed; in a replay, by the same
+		// judgement applied in userspace.
 		if o.plan, err = artifactPlan(lr.Art); err != nil {
 			return &ExitError{Code: 1, Err: err}
 		}
-		if o.plan != nil {
+		ruleMasks = planRuleMasks(o.plan, lr.Art)
+		if o.plan != nil && o.Trace != "" {
 			judge = kplan.NewUserJudge(o.plan)
-			ruleMasks = planRuleMasks(o.plan, lr.Art)
 		}
 	}
 	if o.Trace == "" {
 		l := containers.New(nil)
 		defer l.Close()
 		ctrs = l
-		if o.Prefilter == "full" {
-			if o.plan, err = artifactPlan(lr.Art); err != nil {
-				return &ExitError{Code: 1, Err: err}
-			}
-			ruleMasks = planRuleMasks(o.plan, lr.Art)
-		}
 	}
 	extras, err := compileExtras(o.cfg.AppendOutput)
 	if err != nil {

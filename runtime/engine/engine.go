@@ -75,7 +75,6 @@ type Stats struct {
 	Matches    uint64 // rules that matched
 	Alerts     uint64 // alerts handed to the sink
 	EvalErrors uint64 // VM errors (a bug, never expected)
-	NoThread   uint64 // events whose thread was unknown
 }
 
 // Engine evaluates one artifact's rules.
@@ -95,7 +94,6 @@ type Engine struct {
 	// types make most events); nextRecent is the entry a miss replaces.
 	recent     [4]typeCands
 	nextRecent int
-	allTypes   []int32 // rules with no event-type restriction
 	perRule    []atomic.Uint64
 
 	// matchedBy counts matches per event type; read it with
@@ -107,7 +105,7 @@ type Engine struct {
 	fields []output.Field
 
 	stats struct {
-		events, evaluated, matches, alerts, evalErrors, noThread atomic.Uint64
+		events, evaluated, matches, alerts, evalErrors atomic.Uint64
 	}
 }
 
@@ -167,7 +165,6 @@ func New(art *artifact.Artifact, opts Options) (*Engine, error) {
 			continue
 		}
 		if r.EventTypes == nil {
-			e.allTypes = append(e.allTypes, int32(i))
 			for _, ev := range catalog.Events() {
 				e.byType[ev] = append(e.byType[ev], int32(i))
 			}
@@ -366,7 +363,6 @@ func (e *Engine) Stats() Stats {
 		Matches:    e.stats.matches.Load(),
 		Alerts:     e.stats.alerts.Load(),
 		EvalErrors: e.stats.evalErrors.Load(),
-		NoThread:   e.stats.noThread.Load(),
 	}
 }
 
