@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"bytes"
 	"fmt"
 	"os"
 	"os/exec"
@@ -19,33 +18,11 @@ import (
 // metadata comes from docker asynchronously.
 const containerAlertTimeout = 15 * time.Second
 
-// containerLookupWired reports whether falco-run passes runtime/containers'
-// lookup to the engine (internal/cli imports it). Without it container.id
-// and container.type still work (from cgroups), but no metadata does.
-func containerLookupWired(t *testing.T) bool {
-	t.Helper()
-	files, err := filepath.Glob(filepath.Join("..", "internal", "cli", "*.go"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, f := range files {
-		b, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if bytes.Contains(b, []byte(`"github.com/falcoc/falcoc/runtime/containers"`)) {
-			return true
-		}
-	}
-	return false
-}
-
 // TestContainerRules runs real docker containers under falco-run and
 // checks the container rules' alerts and their container fields.
 func TestContainerRules(t *testing.T) {
 	requireLive(t)
 	d := testutil.RequireDocker(t)
-	wired := containerLookupWired(t)
 	f := startFalco(t)
 
 	// falco-run stops at the first rule that matches an event (Falco's
@@ -53,11 +30,10 @@ func TestContainerRules(t *testing.T) {
 	// the launch rules' containers run `true`, not a shell.
 	shell := []string{"sh", "-c", "echo hi"}
 	tests := []struct {
-		rule     string
-		args     []string // docker run arguments before the image
-		cmd      []string // the container's command
-		metadata bool     // the rule's condition needs container metadata
-		fields   func(id, name string) map[string]string
+		rule   string
+		args   []string // docker run arguments before the image
+		cmd    []string // the container's command
+		fields func(id, name string) map[string]string
 	}{
 		{
 			rule: "Shell spawned in container",
@@ -75,19 +51,17 @@ func TestContainerRules(t *testing.T) {
 			},
 		},
 		{
-			rule:     "Launch Privileged Container",
-			args:     []string{"--privileged"},
-			cmd:      []string{"true"},
-			metadata: true,
+			rule: "Launch Privileged Container",
+			args: []string{"--privileged"},
+			cmd:  []string{"true"},
 			fields: func(id, name string) map[string]string {
 				return map[string]string{"container.id": id, "container.name": name, "container.image.repository": "falcoc-busybox", "proc.name": "true"}
 			},
 		},
 		{
-			rule:     "Launch Sensitive Mount Container",
-			args:     []string{"-v", "/etc:/host-etc:ro"},
-			cmd:      []string{"true"},
-			metadata: true,
+			rule: "Launch Sensitive Mount Container",
+			args: []string{"-v", "/etc:/host-etc:ro"},
+			cmd:  []string{"true"},
 			fields: func(id, name string) map[string]string {
 				return map[string]string{"container.id": id, "container.name": name, "container.image.repository": "falcoc-busybox",
 					"container.mounts": "/etc:/host-etc:ro:false:rprivate"}
@@ -96,9 +70,6 @@ func TestContainerRules(t *testing.T) {
 	}
 	for i, tc := range tests {
 		t.Run(tc.rule, func(t *testing.T) {
-			if tc.metadata && !wired {
-				t.Skip("falco-run does not pass runtime/containers' lookup to the engine yet (internal/cli)")
-			}
 			name := fmt.Sprintf("falcoc-e2e-%d-%d", os.Getpid(), i)
 			cidFile := filepath.Join(t.TempDir(), "cid")
 			from := len(f.all())
@@ -121,11 +92,6 @@ func TestContainerRules(t *testing.T) {
 					tc.rule, id, name, rulesSince(f, from), f.errText())
 			}
 			want := tc.fields(id, name)
-			if !wired {
-				// Without metadata only the cgroup-derived fields are there.
-				delete(want, "container.name")
-				delete(want, "container.image.repository")
-			}
 			got := map[string]string{}
 			for k := range want {
 				got[k] = a.field(k)
