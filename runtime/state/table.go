@@ -486,7 +486,18 @@ func (t *Table) Exec(ts uint64, tid int64, filename string, argv, env []string, 
 	if tid <= 0 {
 		return nil
 	}
-	th := t.Lookup(tid)
+	th := t.threads[tid]
+	if th == nil {
+		// A non-leader thread exec'd and the leader's exit (de_thread
+		// kills it first) came before this record: the exec'ing thread
+		// is one of the process's live threads, which carry its state.
+		if p := t.procs[tid]; p != nil && p.live > 0 && p.main != nil && !p.main.exited {
+			th = p.main
+		}
+	}
+	if th == nil {
+		th = t.Lookup(tid)
+	}
 	if th == nil {
 		p := &Process{Pid: tid, Vpid: tid, StartTS: ts, fds: newFDTable()}
 		th = &Thread{Tid: tid, Vtid: tid, StartTS: ts, proc: p, table: t}

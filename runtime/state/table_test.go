@@ -248,6 +248,33 @@ func TestExecKillsOtherThreads(t *testing.T) {
 	}
 }
 
+// The kernel kills the leader in de_thread before a non-leader's exec
+// returns, so the leader's exit record can come first: the exec record
+// (under the process id) must still find the process and its parent.
+func TestExecAfterLeaderExit(t *testing.T) {
+	tb := tree(t)
+	tb.Fork(40, 300, 310, 300, CloneThread|CloneFiles)
+	tb.Fork(41, 300, 311, 300, CloneThread|CloneFiles)
+	tb.Exit(42, 300)
+	tb.Exit(43, 310)
+	th := tb.Exec(44, 300, "/bin/true", []string{"true"}, nil, ExecInfo{})
+	if th.Tid != 300 || !th.IsMain() {
+		t.Errorf("after exec tid = %d, want 300", th.Tid)
+	}
+	if got := th.Proc().PPid; got != 200 {
+		t.Errorf("PPid = %d, want 200", got)
+	}
+	if diff := cmp.Diff([]string{"true", "sh", "bash", "init"}, names(tb.Get(300))); diff != "" {
+		t.Errorf("ancestry (-want +got):\n%s", diff)
+	}
+	if tb.Get(311) != nil || tb.Get(310) != nil {
+		t.Errorf("other threads still present")
+	}
+	if got := th.Proc().Threads(); got != 1 {
+		t.Errorf("Threads = %d, want 1", got)
+	}
+}
+
 func TestExecInfo(t *testing.T) {
 	tb := tree(t)
 	cg := []container.Cgroup{{Controllers: "", Path: "/docker/3ad7b26ded6d8e7b23da7d48fe889434573036c27ae5a74837233de441c3601e"}}
