@@ -272,6 +272,28 @@ static __always_inline __u64 eqmask(__u64 w, __u64 c)
 	return ~(((x & LOW7) + LOW7) | x | LOW7) >> 7;
 }
 
+/* nul_keep returns the mask of the bytes of w before its first NUL (all
+ * ones when w has none). */
+static __always_inline __u64 nul_keep(__u64 w)
+{
+	__u64 z = eqmask(w, 0);
+	return z ? (z & (~z + 1)) - 1 : ~0ULL;
+}
+
+/* comm_words copies t's comm into w[0..1] with every byte after the first
+ * NUL cleared, as bpf_get_current_comm would give it, by two plain loads
+ * through the BTF pointer instead of a helper call. */
+static __always_inline void comm_words(struct task_struct *t, __u64 *w)
+{
+	__u64 a = *(__u64 *)&t->comm[0], b = *(__u64 *)&t->comm[8];
+	__u64 ka = nul_keep(a);
+	a &= ka;
+	b = ~ka ? 0 : b & nul_keep(b);
+	b &= 0x00ffffffffffffffULL; /* the kernel keeps the last byte NUL */
+	w[0] = a;
+	w[1] = b;
+}
+
 /* path_known reports whether the n-byte path in sk (n without NUL) is an
  * absolute path with no "//", "/./", "/../" and not ending in "/." or "/..":
  * only such a path can be matched against the tables. A trailing '/'
@@ -644,10 +666,11 @@ __noinline int handle_file(struct falcoc_scratch *s, __u32 id, __u32 set, __u32 
 	path_args(id, &p1, &p2);
 	if (p1 < 0)
 		return PASS;
-	__u32 zero = 0;
-	struct falcoc_path_key *pk = bpf_map_lookup_elem(&lpm_keys, &zero);
-	if (!pk)
-		return DROP;
+	/* The key lives on the stack: reading user memory into a map value
+	 * costs more (the kernel's usercopy hardening inspects the
+	 * destination's page). */
+	struct scan_key sk;
+	struct falcoc_path_key *pk = &sk.k;
 	const void *u1 = (void *)arg_at(h->args, p1);
 	long praw = bpf_probe_read_user_str(pk->path, sizeof(pk->path), u1);
 	long plen = lpm_prepare(pk, set, praw);
@@ -956,17 +979,35 @@ int BPF_PROG(on_sys_exit, struct pt_regs *regs, long ret)
 	cnt->gate_pass++;
 	__u32 dims = mode == FALCOC_MODE_FULL ? g->dims : 0;
 
+	/* The open flags class first: an array lookup, cheaper than the hash
+	 * lookups below (openat2 keeps its flags in user memory: its class is
+	 * looked up in handle_file). */
+	if ((dims & FALCOC_DIM_OPENFLAGS) && id != 437 && is_open(id)) {
+		__u64 fl = id == 257 ? regs->dx : id == 2 ? regs->si : O_CREAT | O_WRONLY | O_TRUNC;
+		__u32 i = set * 16 + open_class(fl);
+		struct falcoc_mask *v = bpf_map_lookup_elem(&openflags, &i);
+		if (v)
+			mask_and(&m, v);
+		else
+			__builtin_memset(&m, 0, sizeof(m));
+		if (mask_zero(&m) && !capture)
+			goto drop;
+		dims &= ~FALCOC_DIM_OPENFLAGS;
+	}
+
 	/* Dimensions every syscall may have. */
 	if (dims & FALCOC_DIM_COMM) {
 		struct falcoc_comm_key k = {.set = set};
-		bpf_get_current_comm(k.comm, sizeof(k.comm));
+		__u64 cw[2];
+		comm_words(bt, cw);
+		__builtin_memcpy(k.comm, cw, sizeof(cw)); /* k.comm is 4-aligned */
 		and_value(&m, bpf_map_lookup_elem(&comm_tbl, &k), set, FALCOC_SLOT_COMM_DEFAULT);
 		if (mask_zero(&m) && !capture)
 			goto drop;
 	}
 	if (dims & FALCOC_DIM_UID) {
-		struct task_struct *t = (void *)bpf_get_current_task();
-		struct falcoc_uid_key k = {.set = set, .uid = BPF_CORE_READ(t, cred, euid.val)};
+		/* A BTF pointer walk: plain loads, no helper calls. */
+		struct falcoc_uid_key k = {.set = set, .uid = bt->cred->euid.val};
 		and_value(&m, bpf_map_lookup_elem(&uid_tbl, &k), set, FALCOC_SLOT_UID_DEFAULT);
 		if (mask_zero(&m) && !capture)
 			goto drop;
