@@ -35,6 +35,8 @@ func classifyMore(c *check.Cmp, sys int) (*atom, bool) {
 	}
 	var kind atomKind
 	switch {
+	case openFlagAtom(c, sys, name, arg):
+		return &atom{kind: akOpenFlag, op: c.Op, strs: []string{c.Values[0].Text}}, true
 	case sys == sysPtrace && name == "evt.arg" && arg == "request",
 		isSocketCreate(sys) && name == "evt.arg" && arg == "domain" && domainOp(c.Op):
 		kind = akArg0Str
@@ -75,6 +77,21 @@ func classifyMore(c *check.Cmp, sys int) (*atom, bool) {
 	a.kind = kind
 	a.domain = isSocketCreate(sys)
 	return a, true
+}
+
+// openFlagAtom reports whether c is `evt.arg.flags contains O_CREAT` or
+// `... contains O_TRUNC` on open, openat or openat2 (creat has no flags
+// argument). The rendered flags hold each name exactly when its bit is set,
+// and no other flag name contains either, so the open flags class judges
+// it: O_TRUNC exactly, O_CREAT widened (the create class also holds
+// O_TMPFILE).
+func openFlagAtom(c *check.Cmp, sys int, name, arg string) bool {
+	if !isOpenFamily(sys) || sys == sysCreat || name != "evt.arg" || arg != "flags" ||
+		c.Op != syntax.OpContains || len(c.Values) != 1 {
+		return false
+	}
+	v := c.Values[0].Text
+	return v == "O_CREAT" || v == "O_TRUNC"
 }
 
 // isSocketCreate reports whether the syscall's first argument is an

@@ -136,6 +136,7 @@ const (
 	akSockOK   // a result that updated the descriptor table
 	akExePath  // proc.exepath
 	akExecOK   // a successful exec
+	akOpenFlag // evt.arg.flags contains O_CREAT or O_TRUNC (open family)
 )
 
 func (k atomKind) dim() Dim {
@@ -146,7 +147,7 @@ func (k atomKind) dim() Dim {
 		return DimUID
 	case akContainer:
 		return DimContainer
-	case akOpenRead, akOpenWrite:
+	case akOpenRead, akOpenWrite, akOpenFlag:
 		return DimOpenFlags
 	case akArg0Str, akArg0Num:
 		return DimArg0

@@ -95,6 +95,9 @@ func genWorld(r *rand.Rand) *world {
 		acc := flags & oAccMode
 		w.set("evt.is_open_read", boolV(acc == 0 || acc == oRdwr))
 		w.set("evt.is_open_write", boolV(acc == oWronly || acc == oRdwr))
+		if sys != sysCreat { // creat has no flags argument
+			w.set("evt.arg[flags]", str(renderOpenFlags(flags)))
+		}
 	}
 	// Path.
 	raw := rawPaths[r.Intn(len(rawPaths))]
@@ -350,6 +353,7 @@ var fieldGens = []fieldGen{
 	{"fd.sport", []syntax.Op{syntax.OpEq, syntax.OpIn, syntax.OpNe}},
 	{"fd.cport", []syntax.Op{syntax.OpEq}},
 	{"fd.sockfamily", []syntax.Op{syntax.OpEq, syntax.OpNe}},
+	{"evt.arg.flags", []syntax.Op{syntax.OpContains, syntax.OpEq, syntax.OpNe}},
 	{"proc.exepath", []syntax.Op{syntax.OpEq, syntax.OpIn, syntax.OpNe, syntax.OpStartsWith, syntax.OpPmatch}},
 }
 
@@ -419,6 +423,8 @@ func genValue(r *rand.Rand, field string, op syntax.Op) check.Value {
 		s = []string{"SUCCESS", "EINPROGRESS", "ENOENT", "ECONNREFUSED"}[r.Intn(4)]
 	case "fd.sockfamily":
 		s = []string{"ip", "unix"}[r.Intn(2)]
+	case "evt.arg.flags":
+		s = []string{"O_CREAT", "O_TRUNC", "O_RDONLY", "O_TMPFILE", "O_CREAT|O_TRUNC", "CREAT", "O_WRONLY|O_CREAT"}[r.Intn(7)]
 	case "proc.exepath":
 		s = exeValues[r.Intn(len(exeValues))]
 		if op == syntax.OpPmatch {
@@ -526,7 +532,7 @@ func checkSound(t *testing.T, r *rand.Rand, exprs []check.Expr, opts *Options, e
 	own := &Plan{Tables: p.Tables}
 	own.Tables.DimsPerSyscall = map[int]Dim{}
 	for id, d := range p.Tables.DimsPerSyscall {
-		own.Tables.DimsPerSyscall[id] = d & (DimArg0 | DimSock | DimExe)
+		own.Tables.DimsPerSyscall[id] = d & (DimArg0 | DimSock | DimExe | DimOpenFlags)
 	}
 	for range events {
 		w := genWorld(r)
@@ -644,7 +650,8 @@ func genShaped(r *rand.Rand) check.Expr {
 		return cmpOf(r, "evt.res", syntax.OpIn)
 	}
 	var dim check.Expr
-	switch r.Intn(5) {
+	openShape := false
+	switch r.Intn(6) {
 	case 0:
 		dim = cmpOf(r, "proc.exepath", []syntax.Op{syntax.OpEq, syntax.OpIn}[r.Intn(2)])
 	case 1:
@@ -656,10 +663,22 @@ func genShaped(r *rand.Rand) check.Expr {
 		if r.Intn(2) == 0 {
 			dim = cmpOf(r, "evt.arg.domain", syntax.OpContains)
 		}
+	case 4: // the open flags class: Falco's "write or create" shape
+		flag := &check.Cmp{Left: operand("evt.arg.flags"), Op: syntax.OpContains,
+			Values: []check.Value{{Text: []string{"O_CREAT", "O_TRUNC"}[r.Intn(2)]}}}
+		write := &check.Cmp{Left: operand("evt.is_open_write"), Op: syntax.OpEq, Values: []check.Value{{Text: "true", Bool: true}}}
+		dim = &check.Or{Terms: []check.Expr{flag, write}}
+		if r.Intn(2) == 0 {
+			dim = flag
+		}
+		openShape = true
 	default:
 		dim = cmpOf(r, []string{"evt.arg.request", "evt.rawarg.request"}[r.Intn(2)], []syntax.Op{syntax.OpEq, syntax.OpIn}[r.Intn(2)])
 	}
 	terms := []check.Expr{result(), dim}
+	if openShape { // opens have no result shape to test
+		terms = []check.Expr{dim}
+	}
 	if r.Intn(2) == 0 {
 		terms = append(terms, genExpr(r, 1))
 	}
@@ -697,7 +716,7 @@ func TestSoundnessShaped(t *testing.T) {
 	if total.matches < n/4 {
 		t.Errorf("weak test: %d matches for %d plans", total.matches, n)
 	}
-	for _, sys := range []int{sysPtrace, sysSocket, sysSocketpair, sysConnect, sysBind, sysExecve, sysExecveat} {
+	for _, sys := range []int{sysPtrace, sysSocket, sysSocketpair, sysConnect, sysBind, sysExecve, sysExecveat, sysOpenat} {
 		if total.narrowedOn[sys] < n/20 {
 			t.Errorf("weak test: syscall %d narrowed by its own dimension %d times for %d plans", sys, total.narrowedOn[sys], n)
 		}
@@ -794,4 +813,27 @@ func TestSoundnessGroups(t *testing.T) {
 	if matches < n/4 || drops < n {
 		t.Errorf("weak test: %d matches and %d drops for %d plans", matches, drops, n)
 	}
+}
+
+// renderOpenFlags renders open flags as the runtime's evt.arg.flags does
+// (Falco's names; the order does not matter to the comparisons generated).
+func renderOpenFlags(f uint64) string {
+	var names []string
+	switch f & oAccMode {
+	case 0:
+		names = append(names, "O_RDONLY")
+	case oWronly:
+		names = append(names, "O_WRONLY")
+	case oRdwr:
+		names = append(names, "O_RDWR")
+	}
+	for _, b := range []struct {
+		bit  uint64
+		name string
+	}{{oCreat, "O_CREAT"}, {oTrunc, "O_TRUNC"}, {0o20000000, "O_TMPFILE"}, {0o200000, "O_DIRECTORY"}, {0o2000000, "O_CLOEXEC"}} {
+		if f&b.bit == b.bit {
+			names = append(names, b.name)
+		}
+	}
+	return strings.Join(names, "|")
 }

@@ -142,6 +142,11 @@ func (a *atom) canBeTrue(r region, k *keySet) bool {
 		return a.evalBool(r.n&OpenRead != 0)
 	case akOpenWrite:
 		return a.evalBool(r.n&OpenWrite != 0)
+	case akOpenFlag:
+		if a.strs[0] == "O_TRUNC" {
+			return r.n&OpenTrunc != 0
+		}
+		return r.n&OpenCreate != 0
 	case akFdName:
 		if r.kind == rExact {
 			return a.evalStr(r.s)
