@@ -17,9 +17,11 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// Modes are the configurations each round runs, in order: no agent,
-// then falco-run in each prefilter mode.
-var Modes = []string{"none", "off", "evttype", "full"}
+// Modes are the configurations each round runs, in order: no agent; the
+// kernel's floor (an empty program on the syscall exit tracepoint, which
+// any syscall capture on this kernel needs, see floor.go); then falco-run
+// in each prefilter mode.
+var Modes = []string{"none", "floor", "off", "evttype", "full"}
 
 // ErrNotRoot is returned by [Run] when the harness is not root.
 var ErrNotRoot = errors.New("falcoc-bench needs root: falco-run attaches BPF programs and the harness reads their counters")
@@ -207,7 +209,13 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 func runMode(ctx context.Context, opts *Options, falcoRun string, rs *ruleSet, env *workEnv, wls []workload, round int, mode string) ([]Sample, *AgentRun, error) {
 	var a *agent
 	alerts := filepath.Join(env.dir, "alerts.txt")
-	if mode != "none" {
+	if mode == "floor" {
+		f, err := attachFloor()
+		if err != nil {
+			return nil, nil, err
+		}
+		defer f.Close()
+	} else if mode != "none" {
 		var err error
 		a, err = startAgent(ctx, falcoRun, mode, rs.Files, alerts, opts.BPFStats)
 		if err != nil {
