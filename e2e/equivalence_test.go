@@ -195,33 +195,22 @@ func TestPrefilterEquivalence(t *testing.T) {
 		}
 	})
 
-	// The workload is real processes on a busy machine; one of its
-	// programs (the memfd exec) has been seen, about once in 25 runs, to
-	// raise its alert under one mode only with no event lost. Until that
-	// timing is understood, a mismatch is retried: an unsound prefilter
-	// drops the same events every time and still fails all attempts.
-	var off, full []string
-	var dropped uint64
+	// No retry: the one difference ever seen (the memfd exec's alert with
+	// proc.pname <NA> under one mode) came from the state losing a process
+	// whose non-leader thread exec'd after the leader's exit record, fixed
+	// in runtime/state (TestExecAfterLeaderExit).
+	off, _ := eqRun(t, "off", dir, local, remote)
+	// Let the state of the first run's processes go before the second.
+	time.Sleep(100 * time.Millisecond)
+	full, dropped := eqRun(t, "full", dir, local, remote)
 	var problems []string
-	for attempt := 1; attempt <= 3; attempt++ {
-		problems = problems[:0]
-		off, _ = eqRun(t, "off", dir, local, remote)
-		// Let the state of the first run's processes go before the second.
-		time.Sleep(100 * time.Millisecond)
-		full, dropped = eqRun(t, "full", dir, local, remote)
-		for _, rule := range eqRules {
-			if !slices.ContainsFunc(off, func(s string) bool { return strings.HasPrefix(s, rule+" | ") }) {
-				problems = append(problems, fmt.Sprintf("--prefilter=off: the script raised no %q alert", rule))
-			}
+	for _, rule := range eqRules {
+		if !slices.ContainsFunc(off, func(s string) bool { return strings.HasPrefix(s, rule+" | ") }) {
+			problems = append(problems, fmt.Sprintf("--prefilter=off: the script raised no %q alert", rule))
 		}
-		if diff := cmp.Diff(off, full); diff != "" {
-			problems = append(problems, fmt.Sprintf("alerts differ between --prefilter=off and full (-off +full):\n%s", diff))
-		}
-		if len(problems) == 0 {
-			break
-		}
-		t.Logf("attempt %d:\n%s", attempt, strings.Join(problems, "\n"))
-		time.Sleep(100 * time.Millisecond)
+	}
+	if diff := cmp.Diff(off, full); diff != "" {
+		problems = append(problems, fmt.Sprintf("alerts differ between --prefilter=off and full (-off +full):\n%s", diff))
 	}
 	for _, p := range problems {
 		t.Error(p)
