@@ -145,7 +145,8 @@ const (
 	itemExecTP    = 10
 	itemExit      = 11
 	itemExe       = 12
-	numItemTypes  = 13
+	itemExePath   = 13
+	numItemTypes  = 14
 
 	gateCapture  = 1 << 0
 	gateCaptured = 1 << 1

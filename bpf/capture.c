@@ -735,6 +735,130 @@ static __always_inline void add_exec_info(struct falcoc_scratch *s, struct task_
 /* handle_exec: execve and execveat. On success the new program's path
  * comes from sched_process_exec (the old user memory is gone); on failure
  * from the filename argument. */
+/* The spare end of the scratch (records never reach it: see item_at)
+ * where a resolved path is assembled, backwards from DPATH_END. */
+#define DPATH_BASE 0x7000
+#define DPATH_END 0x7eff /* 256 spare bytes above: the verifier sees every read fit */
+#define DPATH_COMPONENTS 40
+
+/* The walk of exe_dpath, one dentry (or mount crossing) per bpf_loop step,
+ * so that the verifier checks the step once. The step reads the kernel by
+ * field offsets the caller resolved (CO-RE relocations are not applied
+ * inside a bpf_loop callback by the loader). */
+struct dpath_walk {
+	struct falcoc_scratch *s;
+	__u64 d, root_d, vm, root_m, mnt;
+	__u32 pos;
+	int state; /* DPATH_RUNNING, DPATH_DONE or DPATH_FAILED */
+	/* field offsets */
+	__u32 mnt_root, mnt_parent, mnt_mountpoint, mnt_mnt, d_parent, d_len, d_name;
+};
+
+#define DPATH_RUNNING 0
+#define DPATH_DONE 1
+#define DPATH_FAILED 2
+
+static __always_inline __u64 read_ptr(__u64 addr)
+{
+	__u64 v = 0;
+	bpf_probe_read_kernel(&v, sizeof(v), (void *)addr);
+	return v;
+}
+
+static long dpath_step(__u32 i, void *arg)
+{
+	struct dpath_walk *w = arg;
+	struct falcoc_scratch *s = w->s;
+	if (!s) {
+		w->state = DPATH_FAILED;
+		return 1;
+	}
+	__u64 d = w->d;
+	if (d == w->root_d && w->vm == w->root_m) {
+		w->state = DPATH_DONE;
+		return 1;
+	}
+	if (d == read_ptr(w->vm + w->mnt_root)) {
+		__u64 parent = read_ptr(w->mnt + w->mnt_parent);
+		if (parent == w->mnt) { /* the root of the mount tree */
+			w->state = DPATH_DONE;
+			return 1;
+		}
+		w->d = read_ptr(w->mnt + w->mnt_mountpoint);
+		w->mnt = parent;
+		w->vm = parent + w->mnt_mnt;
+		return 0;
+	}
+	__u64 pd = read_ptr(d + w->d_parent);
+	__u32 len = 0;
+	bpf_probe_read_kernel(&len, sizeof(len), (void *)(d + w->d_len));
+	__u32 pos = w->pos;
+	if (len > 255 || pos < DPATH_BASE + len + 1 || pos > DPATH_END) {
+		w->state = DPATH_FAILED;
+		return 1;
+	}
+	pos -= len;
+	if (pos > DPATH_END) /* never: bounds for the verifier */
+		return 1;
+	bpf_probe_read_kernel(s->buf + pos, len, (void *)read_ptr(d + w->d_name));
+	pos -= 1;
+	if (pos > DPATH_END)
+		return 1;
+	s->buf[pos] = '/';
+	w->pos = pos;
+	if (pd == d) { /* a pseudo file's dentry (memfd) is its own parent */
+		w->state = DPATH_DONE;
+		return 1;
+	}
+	w->d = pd;
+	return 0;
+}
+
+/* exe_dpath builds, in the scratch's spare area, the path of the current
+ * task's executable as its root sees it: the dentries up to the task's
+ * root, crossing mounts (what d_path gives, so what /proc/PID/exe shows).
+ * A memfd is "/memfd:NAME (deleted)", as the kernel shows it. Returns the
+ * offset of the path (NUL-terminated at DPATH_END), or 0 when it does not
+ * fit or is deeper than DPATH_COMPONENTS. */
+static __always_inline __u32 exe_dpath(struct falcoc_scratch *s, struct task_struct *t, int memfd)
+{
+	struct file *exe = BPF_CORE_READ(t, mm, exe_file);
+	if (!exe)
+		return 0;
+	struct vfsmount *vm = BPF_CORE_READ(exe, f_path.mnt);
+	struct dpath_walk w = {
+		.s = s,
+		.d = (__u64)BPF_CORE_READ(exe, f_path.dentry),
+		.vm = (__u64)vm,
+		.root_d = (__u64)BPF_CORE_READ(t, fs, root.dentry),
+		.root_m = (__u64)BPF_CORE_READ(t, fs, root.mnt),
+		.mnt = (__u64)vm - bpf_core_field_offset(struct mount, mnt), /* container_of */
+		.pos = DPATH_END,
+		.mnt_root = bpf_core_field_offset(struct vfsmount, mnt_root),
+		.mnt_parent = bpf_core_field_offset(struct mount, mnt_parent),
+		.mnt_mountpoint = bpf_core_field_offset(struct mount, mnt_mountpoint),
+		.mnt_mnt = bpf_core_field_offset(struct mount, mnt),
+		.d_parent = bpf_core_field_offset(struct dentry, d_parent),
+		.d_len = bpf_core_field_offset(struct dentry, d_name.len),
+		.d_name = bpf_core_field_offset(struct dentry, d_name.name),
+	};
+	s->buf[DPATH_END] = 0;
+	if (memfd) {
+		static const char del[] = " (deleted)";
+		w.pos -= sizeof(del) - 1;
+		__builtin_memcpy(s->buf + DPATH_END - (sizeof(del) - 1), del, sizeof(del) - 1);
+	}
+	bpf_loop(DPATH_COMPONENTS, dpath_step, &w, 0);
+	if (w.state != DPATH_DONE)
+		return 0;
+	__u32 pos = w.pos;
+	if (pos == DPATH_END) { /* the root itself */
+		pos -= 1;
+		s->buf[pos] = '/';
+	}
+	return pos;
+}
+
 __noinline int handle_exec(struct falcoc_scratch *s, __u32 id, __u32 set, __u32 dims, __u32 capture)
 {
 	if (!s)
@@ -746,10 +870,27 @@ __noinline int handle_exec(struct falcoc_scratch *s, __u32 id, __u32 set, __u32 
 	long elen = -1;
 	struct falcoc_path_key *ek;
 	int ok = h->ret == 0;
+	struct falcoc_path_key *fk = 0; /* the filename execve was given */
+	__u32 dpos = 0;
 	if (ok) {
-		ek = bpf_map_lookup_elem(&exec_stash, &tid);
-		if (ek)
-			elen = lpm_prepare(ek, set, ek->prefixlen);
+		/* proc.exepath is the resolved path: the exe dimension judges it. */
+		fk = bpf_map_lookup_elem(&exec_stash, &tid);
+		struct task_struct *t = (void *)bpf_get_current_task();
+		char name[8] = {};
+		const unsigned char *np = BPF_CORE_READ(t, mm, exe_file, f_path.dentry, d_name.name);
+		bpf_probe_read_kernel(name, 6, np);
+		int memfd = name[0] == 'm' && name[1] == 'e' && name[2] == 'm' && name[3] == 'f' &&
+			    name[4] == 'd' && name[5] == ':';
+		dpos = exe_dpath(s, t, memfd);
+		ek = bpf_map_lookup_elem(&lpm_keys, &one);
+		if (!ek)
+			return DROP;
+		if (dpos >= DPATH_BASE && dpos < DPATH_END && DPATH_END - dpos <= FALCOC_PATH_MAX) {
+			__u64 n = DPATH_END - dpos + 1; /* with the NUL */
+			asm volatile("%0 &= 0xff" : "+r"(n)); /* a bound the verifier sees */
+			bpf_probe_read_kernel(ek->path, n, s->buf + (dpos & 0x7eff));
+			elen = lpm_prepare(ek, set, n);
+		}
 	} else {
 		ek = bpf_map_lookup_elem(&lpm_keys, &one);
 		if (!ek)
@@ -772,10 +913,20 @@ __noinline int handle_exec(struct falcoc_scratch *s, __u32 id, __u32 set, __u32 
 		}
 	}
 	h->mask = m;
-	if (ek && elen >= 0)
-		add_kernel_bytes(s, FALCOC_ITEM_EXE, ek->path, elen);
-	if (!ok)
+	if (!ok) {
+		if (ek && elen >= 0)
+			add_kernel_bytes(s, FALCOC_ITEM_EXE, ek->path, elen);
 		return PASS;
+	}
+	/* sched_process_exec left the string's size (NUL included) in
+	 * prefixlen. */
+	if (fk && fk->prefixlen > 1 && fk->prefixlen <= sizeof(fk->path))
+		add_kernel_bytes(s, FALCOC_ITEM_EXE, fk->path, (fk->prefixlen - 1) & 0xff);
+	if (dpos >= DPATH_BASE && dpos < DPATH_END) {
+		__u64 plen = DPATH_END - dpos;
+		asm volatile("%0 &= 0xfff" : "+r"(plen)); /* a bound the verifier sees */
+		add_kernel_bytes(s, FALCOC_ITEM_EXEPATH, s->buf + (dpos & 0x7eff), plen);
+	}
 	bpf_map_delete_elem(&exec_stash, &tid);
 	struct task_struct *t = (void *)bpf_get_current_task();
 	struct mm_struct *mm = BPF_CORE_READ(t, mm);

@@ -5,6 +5,7 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -15,10 +16,16 @@ import (
 func TestExecve(t *testing.T) {
 	c := load(t, &Options{})
 	bit := MaskOf(42)
+	// The exe dimension judges the path the kernel resolved (/bin is a
+	// link to usr/bin on merged-/usr systems), as proc.exepath shows it.
+	real, err := filepath.EvalSymlinks("/bin/true")
+	if err != nil {
+		t.Fatal(err)
+	}
 	setTables(t, c, &Tables{
 		Gate:           map[int]Mask{sysExecve: bit},
 		DimsPerSyscall: map[int]Dim{sysExecve: DimExe},
-		ExeExact:       map[string]Mask{"/bin/true": bit},
+		ExeExact:       map[string]Mask{real: bit},
 		ExeUnknown:     bit,
 	}, ModeFull)
 
@@ -36,19 +43,19 @@ func TestExecve(t *testing.T) {
 	recs := drain(t, c, 300*time.Millisecond, func(r *Record) bool { return r.Ppid == pid && r.Kind == sysExecve })
 
 	type got struct {
-		Tgid      uint32
-		Ret       int64
-		Exe, Comm string
-		Argv, Env []string
-		Mask      Mask
-		HasExec   bool
+		Tgid               uint32
+		Ret                int64
+		Exe, ExePath, Comm string
+		Argv, Env          []string
+		Mask               Mask
+		HasExec            bool
 	}
 	var gots []got
 	for _, r := range recs {
 		_, hasExec := r.Exec()
-		gots = append(gots, got{r.Tgid, r.Ret, str(r.Exe()), r.CommString(), strs(r.Argv(nil)), strs(r.Env(nil)), r.Mask, hasExec})
+		gots = append(gots, got{r.Tgid, r.Ret, str(r.Exe()), str(r.ExePath()), r.CommString(), strs(r.Argv(nil)), strs(r.Env(nil)), r.Mask, hasExec})
 	}
-	want := []got{{child, 0, "/bin/true", "true", []string{"/bin/true", "first", "with space", ""}, []string{"FALCOC_A=1", "FALCOC_B=two"}, bit, true}}
+	want := []got{{child, 0, "/bin/true", real, "true", []string{"/bin/true", "first", "with space", ""}, []string{"FALCOC_A=1", "FALCOC_B=two"}, bit, true}}
 	if diff := cmp.Diff(want, gots); diff != "" {
 		t.Errorf("execve records (-want +got):\n%s", diff)
 	}
@@ -233,10 +240,25 @@ func TestExecveDetails(t *testing.T) {
 	if err := exec.Command(memPath).Run(); err != nil {
 		t.Fatal(err)
 	}
+	// A program run through a symbolic link, from a folder on another
+	// mount (tmpfs or not, the path crosses at least the root's mount).
+	dir := t.TempDir()
+	link := filepath.Join(dir, "falcoc-link-true")
+	if err := os.Symlink("/bin/true", link); err != nil {
+		t.Fatal(err)
+	}
+	if err := exec.Command(link).Run(); err != nil {
+		t.Fatal(err)
+	}
+	real, err := filepath.EvalSymlinks("/bin/true")
+	if err != nil {
+		t.Fatal(err)
+	}
 	pid := uint32(os.Getpid())
 	type got struct {
 		Ret     int64
 		Exe     string
+		ExePath string
 		Memfd   bool
 		HasExec bool
 		CapsSet bool
@@ -244,11 +266,12 @@ func TestExecveDetails(t *testing.T) {
 	var gots []got
 	for _, r := range drain(t, c, 300*time.Millisecond, func(r *Record) bool { return r.Ppid == pid && r.Kind == sysExecve }) {
 		e, ok := r.Exec()
-		gots = append(gots, got{r.Ret, str(r.Exe()), e.Flags&ExecMemfd != 0, ok, e.CapEffective != 0})
+		gots = append(gots, got{r.Ret, str(r.Exe()), str(r.ExePath()), e.Flags&ExecMemfd != 0, ok, e.CapEffective != 0})
 	}
 	want := []got{
-		{-int64(unix.ENOENT), "/nonexistent/falcoc-prog", false, false, false},
-		{0, memPath, true, true, true},
+		{-int64(unix.ENOENT), "/nonexistent/falcoc-prog", "<none>", false, false, false},
+		{0, memPath, "/memfd:falcoc-test (deleted)", true, true, true},
+		{0, link, real, false, true, true},
 	}
 	if diff := cmp.Diff(want, gots); diff != "" {
 		t.Errorf("execve records (-want +got):\n%s", diff)

@@ -104,6 +104,12 @@ func (r *Record) Path2() ([]byte, bool) { return r.item(itemPath2) }
 // sched_process_exec record.
 func (r *Record) Exe() ([]byte, bool) { return r.item(itemExe) }
 
+// ExePath is the new program's file as a successful execve left it, the
+// path the task's root sees (symlinks resolved, as /proc/PID/exe shows
+// it; a memfd as "/memfd:NAME (deleted)"). Missing when the kernel could
+// not build it (too deep, too long).
+func (r *Record) ExePath() ([]byte, bool) { return r.item(itemExePath) }
+
 // ArgvRaw is the NUL-separated argument block of a successful execve.
 func (r *Record) ArgvRaw() ([]byte, bool) { return r.item(itemArgv) }
 

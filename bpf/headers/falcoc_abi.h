@@ -102,6 +102,7 @@
 #define FALCOC_ITEM_EXECTP 10    /* struct falcoc_exectp */
 #define FALCOC_ITEM_EXIT 11      /* struct falcoc_exit */
 #define FALCOC_ITEM_EXE 12       /* exec filename (the new program's path) */
+#define FALCOC_ITEM_EXEPATH 13   /* the new program's file as the task's root sees it (symlinks resolved) */
 
 #define FALCOC_ARGV_MAX 4096
 #define FALCOC_SOCKADDR_MAX 128

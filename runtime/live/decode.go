@@ -28,9 +28,9 @@ type view struct {
 	hdr *bpf.Header
 	ts  int64 // wall clock, ns
 
-	path, path2, exe, argv, env, addr, local []byte
-	hasPath, hasPath2, hasExe                bool
-	hasArgv, hasEnv, hasAddr, hasLocal       bool
+	path, path2, exe, exePath, argv, env, addr, local []byte
+	hasPath, hasPath2, hasExe, hasExePath             bool
+	hasArgv, hasEnv, hasAddr, hasLocal                bool
 
 	open    bpf.OpenInfo
 	hasOpen bool
@@ -50,6 +50,7 @@ func (v *view) load(r *bpf.Record) {
 	v.path, v.hasPath = r.Path()
 	v.path2, v.hasPath2 = r.Path2()
 	v.exe, v.hasExe = r.Exe()
+	v.exePath, v.hasExePath = r.ExePath()
 	v.argv, v.hasArgv = r.ArgvRaw()
 	v.env, v.hasEnv = r.EnvRaw()
 	v.addr, v.hasAddr = r.Sockaddr()
@@ -498,9 +499,12 @@ func (d *Decoder) fillExec(v *view, ev *event.Event) {
 	}
 	if v.hasExe {
 		setS(ev, idx("filename"), d.strs.get(v.exe))
-		if len(v.exe) > 0 && v.exe[0] == '/' {
-			setS(ev, idx("trusted_exepath"), d.strs.get(v.exe))
-		}
+	}
+	// proc.exepath: the kernel's path of the new program's file (symlinks
+	// resolved, as Falco shows it); without it (too deep or too long for
+	// the kernel's walk) the state resolves the filename instead.
+	if v.hasExePath && len(v.exePath) > 0 && v.exePath[0] == '/' {
+		setS(ev, idx("trusted_exepath"), d.strs.get(v.exePath))
 	}
 	n := 0
 	for n < len(h.Comm) && h.Comm[n] != 0 {

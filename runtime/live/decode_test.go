@@ -145,7 +145,7 @@ func TestDecode(t *testing.T) {
 		want: []string{"setresuid 101/100 res=0 num=1", "res=0", "ruid=0xffffffff", "euid=0x0", "suid=0xffffffff"},
 	}, {
 		name: "execve",
-		v: view{hdr: hdr(sysID(t, "execve"), 0), exe: []byte("/usr/bin/cat"), hasExe: true,
+		v: view{hdr: hdr(sysID(t, "execve"), 0), exe: []byte("/bin/cat"), hasExe: true, exePath: []byte("/usr/bin/cat"), hasExePath: true,
 			argv: []byte("cat\x00/etc/shadow\x00"), hasArgv: true, env: []byte("A=1\x00B=2\x00"), hasEnv: true,
 			exec: bpf.ExecInfo{CapEffective: 7, TTY: 0x8800001, ExeIno: 9, Flags: bpf.ExecMemfd,
 				ExeCtime: time.Unix(0, 5), ExeMtime: time.Unix(0, 6)}, hasExec: true},
@@ -153,7 +153,7 @@ func TestDecode(t *testing.T) {
 			"pid=100", "ptid=1", `comm="cat"`, `env="A=1\x00B=2\x00"`, "tty=0x8800001", "loginuid=0x3e8",
 			"flags=0x4", "cap_inheritable=0x0", "cap_permitted=0x0", "cap_effective=0x7", "exe_ino=0x9",
 			"exe_ino_ctime=0x5", "exe_ino_mtime=0x6", "uid=0x3e8", `trusted_exepath="/usr/bin/cat"`, "gid=0x3e9",
-			`filename="/usr/bin/cat"`},
+			`filename="/bin/cat"`},
 	}, {
 		name: "failed execve",
 		v:    view{hdr: hdr(sysID(t, "execve"), -2), exe: []byte("nope"), hasExe: true},
