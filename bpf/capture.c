@@ -356,6 +356,15 @@ static __always_inline struct falcoc_hdr *hdr_of(struct falcoc_scratch *s)
 	return (struct falcoc_hdr *)s->buf;
 }
 
+/* uptr is a user pointer argument as the syscall used it: a 32-bit
+ * syscall's arguments are sign-extended, its pointers are 32 bits. */
+static __always_inline const void *uptr(struct falcoc_hdr *h, __u64 a)
+{
+	if (h->flags & FALCOC_F_COMPAT)
+		a &= 0xffffffffULL;
+	return (const void *)a;
+}
+
 static __always_inline __u8 *item_at(struct falcoc_scratch *s, __u16 type, __u32 len)
 {
 	__u32 o = hdr_of(s)->size & SCRATCH_MASK;
@@ -650,6 +659,13 @@ __noinline int handle_file(struct falcoc_scratch *s, __u32 id, __u32 set, __u32 
 	int open = is_open(id);
 	if (open) {
 		open_info(id, h->args, &oi);
+		if (id == 437 && (h->flags & FALCOC_F_COMPAT)) { /* openat2's how: re-read at its 32-bit address */
+			__u64 how[3] = {};
+			bpf_probe_read_user(how, sizeof(how), uptr(h, h->args[2]));
+			oi.flags = how[0];
+			oi.mode = how[1];
+			oi.resolve = how[2];
+		}
 		if (dims & FALCOC_DIM_OPENFLAGS) {
 			__u32 i = set * 16 + open_class(oi.flags);
 			struct falcoc_mask *v = bpf_map_lookup_elem(&openflags, &i);
@@ -671,7 +687,7 @@ __noinline int handle_file(struct falcoc_scratch *s, __u32 id, __u32 set, __u32 
 	 * destination's page). */
 	struct scan_key sk;
 	struct falcoc_path_key *pk = &sk.k;
-	const void *u1 = (void *)arg_at(h->args, p1);
+	const void *u1 = uptr(h, arg_at(h->args, p1));
 	long praw = bpf_probe_read_user_str(pk->path, sizeof(pk->path), u1);
 	long plen = lpm_prepare(pk, set, praw);
 	if (plen < 0)
@@ -692,7 +708,7 @@ __noinline int handle_file(struct falcoc_scratch *s, __u32 id, __u32 set, __u32 
 	else if (praw > 0)
 		add_user_str(s, FALCOC_ITEM_PATH, u1);
 	if (p2 >= 0)
-		add_user_str(s, FALCOC_ITEM_PATH2, (void *)arg_at(h->args, p2));
+		add_user_str(s, FALCOC_ITEM_PATH2, uptr(h, arg_at(h->args, p2)));
 	if (open) {
 		struct falcoc_open *o = (void *)item_at(s, FALCOC_ITEM_OPEN, sizeof(oi));
 		*o = oi;
@@ -896,7 +912,7 @@ __noinline int handle_exec(struct falcoc_scratch *s, __u32 id, __u32 set, __u32 
 		if (!ek)
 			return DROP;
 		long n = bpf_probe_read_user_str(ek->path, sizeof(ek->path),
-						 (void *)(id == 59 ? h->args[0] : h->args[1]));
+						 uptr(h, id == 59 ? h->args[0] : h->args[1]));
 		elen = lpm_prepare(ek, set, n);
 	}
 	if (elen < 0)
@@ -1025,9 +1041,9 @@ __noinline int handle_sock(struct falcoc_scratch *s, __u32 id, __u32 set, __u32 
 		int l = 0;
 		uaddr = h->args[1];
 		if (uaddr)
-			bpf_probe_read_user(&l, sizeof(l), (void *)h->args[2]);
+			bpf_probe_read_user(&l, sizeof(l), uptr(h, h->args[2]));
 		ulen = l;
-	} else if (id == 46) { /* sendmsg */
+	} else if (id == 46 && !(h->flags & FALCOC_F_COMPAT)) { /* sendmsg (a 32-bit msghdr differs) */
 		struct user_msghdr mh = {};
 		bpf_probe_read_user(&mh, sizeof(mh), (void *)h->args[1]);
 		uaddr = (__u64)mh.msg_name;
@@ -1039,7 +1055,7 @@ __noinline int handle_sock(struct falcoc_scratch *s, __u32 id, __u32 set, __u32 
 	int known = 0;
 	if (uaddr && ulen >= 2) {
 		__u8 *d = item_at(s, FALCOC_ITEM_SOCKADDR, ulen);
-		if (bpf_probe_read_user(d, ulen & 0xff, (void *)uaddr) == 0) {
+		if (bpf_probe_read_user(d, ulen & 0xff, uptr(h, uaddr)) == 0) {
 			known = sockaddr_key(d, ulen, &fam, &port);
 			item_commit(s, ulen);
 		}
@@ -1095,10 +1111,99 @@ static __always_inline struct falcoc_counters *counters_of(__u32 kind)
 	return bpf_map_lookup_elem(&counters, &kind);
 }
 
+/* ia32_to_x64 maps a 32-bit syscall number (int 0x80, sysenter) to the
+ * x86_64 syscall with the same meaning and argument order, or -1 for the
+ * ones not judged: those whose arguments differ (clone, socketcall,
+ * sendmsg's compat msghdr, the 16-bit id calls, the old stat family). */
+static __always_inline long ia32_to_x64(__u64 nr)
+{
+	switch (nr) {
+	case 1: return 60;    /* exit */
+	case 2: return 57;    /* fork */
+	case 3: return 0;     /* read */
+	case 4: return 1;     /* write */
+	case 5: return 2;     /* open */
+	case 6: return 3;     /* close */
+	case 8: return 85;    /* creat */
+	case 9: return 86;    /* link */
+	case 10: return 87;   /* unlink */
+	case 11: return 59;   /* execve */
+	case 12: return 80;   /* chdir */
+	case 14: return 133;  /* mknod */
+	case 15: return 90;   /* chmod */
+	case 21: return 165;  /* mount */
+	case 26: return 101;  /* ptrace */
+	case 37: return 62;   /* kill */
+	case 38: return 82;   /* rename */
+	case 39: return 83;   /* mkdir */
+	case 40: return 84;   /* rmdir */
+	case 41: return 32;   /* dup */
+	case 42: return 22;   /* pipe */
+	case 52: return 166;  /* umount2 */
+	case 61: return 161;  /* chroot */
+	case 63: return 33;   /* dup2 */
+	case 66: return 112;  /* setsid */
+	case 83: return 88;   /* symlink */
+	case 94: return 91;   /* fchmod */
+	case 128: return 175; /* init_module */
+	case 133: return 81;  /* fchdir */
+	case 172: return 157; /* prctl */
+	case 185: return 126; /* capset */
+	case 190: return 58;  /* vfork */
+	case 203: return 113; /* setreuid32 */
+	case 204: return 114; /* setregid32 */
+	case 208: return 117; /* setresuid32 */
+	case 210: return 119; /* setresgid32 */
+	case 213: return 105; /* setuid32 */
+	case 214: return 106; /* setgid32 */
+	case 252: return 231; /* exit_group */
+	case 295: return 257; /* openat */
+	case 296: return 258; /* mkdirat */
+	case 301: return 263; /* unlinkat */
+	case 302: return 264; /* renameat */
+	case 303: return 265; /* linkat */
+	case 304: return 266; /* symlinkat */
+	case 306: return 268; /* fchmodat */
+	case 310: return 272; /* unshare */
+	case 330: return 292; /* dup3 */
+	case 331: return 293; /* pipe2 */
+	case 346: return 308; /* setns */
+	case 350: return 313; /* finit_module */
+	case 353: return 316; /* renameat2 */
+	case 356: return 319; /* memfd_create */
+	case 357: return 321; /* bpf */
+	case 358: return 322; /* execveat */
+	case 359: return 41;  /* socket */
+	case 360: return 53;  /* socketpair */
+	case 361: return 49;  /* bind */
+	case 362: return 42;  /* connect */
+	case 363: return 50;  /* listen */
+	case 364: return 288; /* accept4 */
+	case 369: return 44;  /* sendto */
+	case 373: return 48;  /* shutdown */
+	case 435: return 435; /* clone3 */
+	case 436: return 436; /* close_range */
+	case 437: return 437; /* openat2 */
+	}
+	return -1;
+}
+
 SEC("tp_btf/sys_exit")
 int BPF_PROG(on_sys_exit, struct pt_regs *regs, long ret)
 {
 	__u64 id64 = regs->orig_ax;
+	/* A 32-bit syscall is judged as the x86_64 syscall it means, with
+	 * its arguments from the 32-bit registers (sign-extended: fds and
+	 * AT_FDCWD keep their value; user pointers are cut back to 32 bits
+	 * where they are read, see uptr). */
+	struct task_struct *bt = bpf_get_current_task_btf();
+	int compat = bt->thread_info.status & TS_COMPAT;
+	if (compat) {
+		long x = ia32_to_x64(id64);
+		if (x < 0)
+			return 0;
+		id64 = x;
+	}
 	if (id64 >= FALCOC_NR_SYSCALLS)
 		return 0;
 	__u32 id = id64;
@@ -1116,11 +1221,22 @@ int BPF_PROG(on_sys_exit, struct pt_regs *regs, long ret)
 	__u32 gflags = g->flags;
 	if (!gflags && mask_zero(&m))
 		return 0;
-	/* A 32-bit syscall's id means another syscall: never judged or sent.
-	 * Checked after the gate so uninteresting syscalls skip the call. */
-	struct task_struct *bt = bpf_get_current_task_btf();
-	if (bt->thread_info.status & TS_COMPAT)
-		return 0;
+	__u64 a[6];
+	if (compat) {
+		a[0] = (__s64)(__s32)regs->bx;
+		a[1] = (__s64)(__s32)regs->cx;
+		a[2] = (__s64)(__s32)regs->dx;
+		a[3] = (__s64)(__s32)regs->si;
+		a[4] = (__s64)(__s32)regs->di;
+		a[5] = (__s64)(__s32)regs->bp;
+	} else {
+		a[0] = regs->di;
+		a[1] = regs->si;
+		a[2] = regs->dx;
+		a[3] = regs->r10;
+		a[4] = regs->r8;
+		a[5] = regs->r9;
+	}
 	__u32 mode = falcoc_mode;
 	__u32 capture = gflags & FALCOC_GATE_CAPTURE;
 	if (mode == FALCOC_MODE_OFF)
@@ -1134,7 +1250,7 @@ int BPF_PROG(on_sys_exit, struct pt_regs *regs, long ret)
 	 * lookups below (openat2 keeps its flags in user memory: its class is
 	 * looked up in handle_file). */
 	if ((dims & FALCOC_DIM_OPENFLAGS) && id != 437 && is_open(id)) {
-		__u64 fl = id == 257 ? regs->dx : id == 2 ? regs->si : O_CREAT | O_WRONLY | O_TRUNC;
+		__u64 fl = id == 257 ? a[2] : id == 2 ? a[1] : O_CREAT | O_WRONLY | O_TRUNC;
 		__u32 i = set * 16 + open_class(fl);
 		struct falcoc_mask *v = bpf_map_lookup_elem(&openflags, &i);
 		if (v)
@@ -1175,7 +1291,7 @@ int BPF_PROG(on_sys_exit, struct pt_regs *regs, long ret)
 			goto drop;
 	}
 	if (dims & FALCOC_DIM_PTRACE) {
-		struct falcoc_ptrace_key k = {.set = set, .request = regs->di};
+		struct falcoc_ptrace_key k = {.set = set, .request = a[0]};
 		and_value(&m, bpf_map_lookup_elem(&ptrace_tbl, &k), set, FALCOC_SLOT_PTRACE_DEFAULT);
 		if (mask_zero(&m) && !capture)
 			goto drop;
@@ -1186,12 +1302,14 @@ int BPF_PROG(on_sys_exit, struct pt_regs *regs, long ret)
 		return 0;
 	struct falcoc_hdr *h = hdr_of(s);
 	h->mask = m;
-	h->args[0] = regs->di;
-	h->args[1] = regs->si;
-	h->args[2] = regs->dx;
-	h->args[3] = regs->r10;
-	h->args[4] = regs->r8;
-	h->args[5] = regs->r9;
+	if (compat)
+		h->flags |= FALCOC_F_COMPAT;
+	h->args[0] = a[0];
+	h->args[1] = a[1];
+	h->args[2] = a[2];
+	h->args[3] = a[3];
+	h->args[4] = a[4];
+	h->args[5] = a[5];
 	h->ret = ret;
 
 	int r = PASS;

@@ -6,9 +6,11 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"testing"
 	"time"
 
+	"github.com/falcoc/falcoc/internal/testutil/ia32"
 	"github.com/google/go-cmp/cmp"
 	"golang.org/x/sys/unix"
 )
@@ -275,5 +277,41 @@ func TestExecveDetails(t *testing.T) {
 	}
 	if diff := cmp.Diff(want, gots); diff != "" {
 		t.Errorf("execve records (-want +got):\n%s", diff)
+	}
+}
+
+// TestCompatSyscall makes a 32-bit open (int 0x80) from this 64-bit
+// process: the capture judges and sends it as the x86_64 open, with its
+// arguments from the 32-bit registers.
+func TestCompatSyscall(t *testing.T) {
+	c := load(t, &Options{})
+	setTables(t, c, &Tables{Gate: map[int]Mask{sysOpen: MaskOf(3)}}, ModeEvttype)
+
+	p, err := ia32.LowString("/etc/hostname")
+	if err != nil {
+		t.Fatal(err)
+	}
+	runtime.LockOSThread()
+	tid := uint32(unix.Gettid())
+	fd := ia32.Syscall(ia32.SysOpen, p, 0, 0)
+	if fd < 0 {
+		t.Fatalf("32-bit open: %d", fd)
+	}
+	ia32.Syscall(ia32.SysClose, uintptr(fd), 0, 0)
+	runtime.UnlockOSThread()
+
+	type got struct {
+		Kind   uint32
+		Ret    int64
+		Path   string
+		Compat bool
+	}
+	var gots []got
+	for _, r := range drain(t, c, 300*time.Millisecond, func(r *Record) bool { return r.Tid == tid && r.Kind == sysOpen }) {
+		gots = append(gots, got{r.Kind, r.Ret, str(r.Path()), r.Flags&FlagCompat != 0})
+	}
+	want := []got{{sysOpen, fd, "/etc/hostname", true}}
+	if diff := cmp.Diff(want, gots); diff != "" {
+		t.Errorf("open records (-want +got):\n%s", diff)
 	}
 }

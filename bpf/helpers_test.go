@@ -10,6 +10,7 @@ import (
 )
 
 const (
+	sysOpen    = 2
 	sysOpenat  = 257
 	sysConnect = 42
 	sysExecve  = 59

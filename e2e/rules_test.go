@@ -39,6 +39,14 @@ func defaultRuleCases() []ruleCase {
 				"evt.type": "openat", "user.name": "root", "user.uid": "0"}
 		},
 	}, {
+		// The same, from a 32-bit system call (int 0x80): a 32-bit
+		// program must not get past the rules.
+		rule: "Read sensitive file untrusted", priority: "Warning",
+		act: func(t *testing.T) map[string]string {
+			runCmd(t, false, filepath.Join(bin, "ia32open"), "/etc/shadow")
+			return map[string]string{"fd.name": "/etc/shadow", "proc.name": "ia32open", "evt.type": "open"}
+		},
+	}, {
 		rule: "Write below etc", priority: "Error",
 		act: func(t *testing.T) map[string]string {
 			p := "/etc/falcoc-e2e-test"

@@ -86,7 +86,7 @@
 #define FALCOC_F_EXE_UNKNOWN (1u << 1)
 #define FALCOC_F_ARGV_TRUNCATED (1u << 2)
 #define FALCOC_F_ENV_TRUNCATED (1u << 3)
-#define FALCOC_F_COMPAT (1u << 4)  /* 32-bit syscall: ids are not x86_64 ids */
+#define FALCOC_F_COMPAT (1u << 4)  /* a 32-bit syscall: kind is the x86_64 syscall it means; args from the 32-bit registers */
 #define FALCOC_F_SOCK_UNKNOWN (1u << 5)
 
 /* Item types. */

@@ -204,7 +204,8 @@ func (d *Decoder) decodeRecord(v *view, ev *event.Event) error {
 	case bpf.KindExit:
 		return d.decodeExit(v, ev)
 	}
-	if h.Kind >= bpf.NumSyscalls || h.Flags&bpf.FlagCompat != 0 {
+	// A 32-bit syscall (FlagCompat) comes as the x86_64 syscall it means.
+	if h.Kind >= bpf.NumSyscalls {
 		return fmt.Errorf("%w: kind %d", ErrUndecodable, h.Kind)
 	}
 	p := d.plans[h.Kind]

@@ -227,7 +227,6 @@ func TestDecodeSkipsAndErrors(t *testing.T) {
 		{"fork without item", view{hdr: &bpf.Header{Kind: bpf.KindFork}}, "undecodable record: fork record without fork item"},
 		{"exit without item", view{hdr: &bpf.Header{Kind: bpf.KindExit}}, "undecodable record: exit record without exit item"},
 		{"unknown kind", view{hdr: &bpf.Header{Kind: 9999}}, "undecodable record: kind 9999"},
-		{"compat syscall", view{hdr: &bpf.Header{Kind: 3, Flags: bpf.FlagCompat}}, "undecodable record: kind 3"},
 		{"syscall outside the catalog", view{hdr: &bpf.Header{Kind: 511}}, "undecodable record: syscall 511 is not in the event catalog"},
 	}
 	d, err := NewDecoder(nil)
