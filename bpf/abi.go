@@ -150,6 +150,7 @@ const (
 
 	gateCapture  = 1 << 0
 	gateCaptured = 1 << 1
+	gateIA32     = 1 << 2
 
 	slotCommDefault      = 0
 	slotUIDDefault       = 1

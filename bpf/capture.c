@@ -57,6 +57,16 @@ struct {
 	__type(value, struct falcoc_gate);
 } gate SEC(".maps");
 
+/* 32-bit syscall number -> the x86_64 syscall it means, or -1 (written
+ * once at load from bpf/ia32.go; not double-buffered: a fact about the
+ * kernel's ABI, not about rules). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, FALCOC_NR_SYSCALLS);
+	__type(key, __u32);
+	__type(value, __s32);
+} ia32_ids SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, SETS * FALCOC_NR_SLOTS);
@@ -1111,87 +1121,27 @@ static __always_inline struct falcoc_counters *counters_of(__u32 kind)
 	return bpf_map_lookup_elem(&counters, &kind);
 }
 
-/* ia32_to_x64 maps a 32-bit syscall number (int 0x80, sysenter) to the
- * x86_64 syscall with the same meaning and argument order, or -1 for the
- * ones not judged: those whose arguments differ (clone, socketcall,
- * sendmsg's compat msghdr, the 16-bit id calls, the old stat family). */
-static __always_inline long ia32_to_x64(__u64 nr)
-{
-	switch (nr) {
-	case 1: return 60;    /* exit */
-	case 2: return 57;    /* fork */
-	case 3: return 0;     /* read */
-	case 4: return 1;     /* write */
-	case 5: return 2;     /* open */
-	case 6: return 3;     /* close */
-	case 8: return 85;    /* creat */
-	case 9: return 86;    /* link */
-	case 10: return 87;   /* unlink */
-	case 11: return 59;   /* execve */
-	case 12: return 80;   /* chdir */
-	case 14: return 133;  /* mknod */
-	case 15: return 90;   /* chmod */
-	case 21: return 165;  /* mount */
-	case 26: return 101;  /* ptrace */
-	case 37: return 62;   /* kill */
-	case 38: return 82;   /* rename */
-	case 39: return 83;   /* mkdir */
-	case 40: return 84;   /* rmdir */
-	case 41: return 32;   /* dup */
-	case 42: return 22;   /* pipe */
-	case 52: return 166;  /* umount2 */
-	case 61: return 161;  /* chroot */
-	case 63: return 33;   /* dup2 */
-	case 66: return 112;  /* setsid */
-	case 83: return 88;   /* symlink */
-	case 94: return 91;   /* fchmod */
-	case 128: return 175; /* init_module */
-	case 133: return 81;  /* fchdir */
-	case 172: return 157; /* prctl */
-	case 185: return 126; /* capset */
-	case 190: return 58;  /* vfork */
-	case 203: return 113; /* setreuid32 */
-	case 204: return 114; /* setregid32 */
-	case 208: return 117; /* setresuid32 */
-	case 210: return 119; /* setresgid32 */
-	case 213: return 105; /* setuid32 */
-	case 214: return 106; /* setgid32 */
-	case 252: return 231; /* exit_group */
-	case 295: return 257; /* openat */
-	case 296: return 258; /* mkdirat */
-	case 301: return 263; /* unlinkat */
-	case 302: return 264; /* renameat */
-	case 303: return 265; /* linkat */
-	case 304: return 266; /* symlinkat */
-	case 306: return 268; /* fchmodat */
-	case 310: return 272; /* unshare */
-	case 330: return 292; /* dup3 */
-	case 331: return 293; /* pipe2 */
-	case 346: return 308; /* setns */
-	case 350: return 313; /* finit_module */
-	case 353: return 316; /* renameat2 */
-	case 356: return 319; /* memfd_create */
-	case 357: return 321; /* bpf */
-	case 358: return 322; /* execveat */
-	case 359: return 41;  /* socket */
-	case 360: return 53;  /* socketpair */
-	case 361: return 49;  /* bind */
-	case 362: return 42;  /* connect */
-	case 363: return 50;  /* listen */
-	case 364: return 288; /* accept4 */
-	case 369: return 44;  /* sendto */
-	case 373: return 48;  /* shutdown */
-	case 435: return 435; /* clone3 */
-	case 436: return 436; /* close_range */
-	case 437: return 437; /* openat2 */
-	}
-	return -1;
-}
-
 SEC("tp_btf/sys_exit")
 int BPF_PROG(on_sys_exit, struct pt_regs *regs, long ret)
 {
 	__u64 id64 = regs->orig_ax;
+	if (id64 >= FALCOC_NR_SYSCALLS)
+		return 0;
+	__u32 id = id64;
+	__u32 set = falcoc_set & 1;
+	__u32 gi = set * FALCOC_NR_SYSCALLS + id;
+	struct falcoc_gate *g = bpf_map_lookup_elem(&gate, &gi);
+	if (!g)
+		return 0;
+	/* A syscall no rule watches costs this one lookup, unless its number
+	 * means a watched syscall for a 32-bit caller (FALCOC_GATE_IA32). */
+	__u32 gflags = g->flags;
+	if (!gflags && mask_zero(&g->mask)) {
+		struct falcoc_counters *c0 = counters_of(id);
+		if (c0)
+			c0->calls++;
+		return 0;
+	}
 	/* A 32-bit syscall is judged as the x86_64 syscall it means, with
 	 * its arguments from the 32-bit registers (sign-extended: fds and
 	 * AT_FDCWD keep their value; user pointers are cut back to 32 bits
@@ -1199,26 +1149,22 @@ int BPF_PROG(on_sys_exit, struct pt_regs *regs, long ret)
 	struct task_struct *bt = bpf_get_current_task_btf();
 	int compat = bt->thread_info.status & TS_COMPAT;
 	if (compat) {
-		long x = ia32_to_x64(id64);
-		if (x < 0)
+		__s32 *x = bpf_map_lookup_elem(&ia32_ids, &id);
+		if (!x || *x < 0 || *x >= FALCOC_NR_SYSCALLS)
 			return 0;
-		id64 = x;
+		id = *x;
+		gi = set * FALCOC_NR_SYSCALLS + id;
+		g = bpf_map_lookup_elem(&gate, &gi);
+		if (!g)
+			return 0;
+		gflags = g->flags;
 	}
-	if (id64 >= FALCOC_NR_SYSCALLS)
-		return 0;
-	__u32 id = id64;
+	gflags &= ~FALCOC_GATE_IA32;
 	struct falcoc_counters *cnt = counters_of(id);
 	if (!cnt)
 		return 0;
 	cnt->calls++;
-
-	__u32 set = falcoc_set & 1;
-	__u32 gi = set * FALCOC_NR_SYSCALLS + id;
-	struct falcoc_gate *g = bpf_map_lookup_elem(&gate, &gi);
-	if (!g)
-		return 0;
 	struct falcoc_mask m = g->mask;
-	__u32 gflags = g->flags;
 	if (!gflags && mask_zero(&m))
 		return 0;
 	__u64 a[6];

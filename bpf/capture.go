@@ -112,6 +112,10 @@ func Load(opts *Options) (*Capture, error) {
 	events.InnerMap.MaxEntries = uint32(size)
 	ringSpec := events.InnerMap.Copy()
 	spec.Maps[captureMapInflight].MaxEntries = uint32(ncpu)
+	ia32 := spec.Maps[captureMapIa32Ids]
+	for nr, id := range ia32Table() {
+		ia32.Contents = append(ia32.Contents, ebpf.MapKV{Key: uint32(nr), Value: id})
+	}
 
 	c := &Capture{}
 	if err := spec.LoadAndAssign(&c.objs, nil); err != nil {
@@ -293,6 +297,15 @@ func (c *Capture) writeSet(set uint32, t *Tables) error {
 			g.Flags |= gateCaptured
 		}
 		gates[id] = g
+	}
+	// A number that, as a 32-bit syscall, means a gated syscall must not
+	// be dropped by its x86_64 meaning's empty gate.
+	for nr, id := range ia32ToX64 {
+		if nr < NumSyscalls && id < NumSyscalls {
+			if o := gates[id]; o.Flags&(gateCapture|gateCaptured) != 0 || !t.Gate[id].IsZero() {
+				gates[nr].Flags |= gateIA32
+			}
+		}
 	}
 	if _, err := c.objs.Gate.BatchUpdate(gateKeys, gates, nil); err != nil {
 		return fmt.Errorf("gate: %w", err)

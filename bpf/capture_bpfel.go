@@ -174,6 +174,7 @@ const (
 	captureMapExeTbl       = "exe_tbl"
 	captureMapExecStash    = "exec_stash"
 	captureMapGate         = "gate"
+	captureMapIa32Ids      = "ia32_ids"
 	captureMapInflight     = "inflight"
 	captureMapLpmKeys      = "lpm_keys"
 	captureMapOpenflags    = "openflags"
@@ -259,6 +260,7 @@ type captureMapSpecs struct {
 	ExeTbl       *ebpf.MapSpec `ebpf:"exe_tbl"`
 	ExecStash    *ebpf.MapSpec `ebpf:"exec_stash"`
 	Gate         *ebpf.MapSpec `ebpf:"gate"`
+	Ia32Ids      *ebpf.MapSpec `ebpf:"ia32_ids"`
 	Inflight     *ebpf.MapSpec `ebpf:"inflight"`
 	LpmKeys      *ebpf.MapSpec `ebpf:"lpm_keys"`
 	Openflags    *ebpf.MapSpec `ebpf:"openflags"`
@@ -314,6 +316,7 @@ type captureMaps struct {
 	ExeTbl       *ebpf.Map `ebpf:"exe_tbl"`
 	ExecStash    *ebpf.Map `ebpf:"exec_stash"`
 	Gate         *ebpf.Map `ebpf:"gate"`
+	Ia32Ids      *ebpf.Map `ebpf:"ia32_ids"`
 	Inflight     *ebpf.Map `ebpf:"inflight"`
 	LpmKeys      *ebpf.Map `ebpf:"lpm_keys"`
 	Openflags    *ebpf.Map `ebpf:"openflags"`
@@ -336,6 +339,7 @@ func (m *captureMaps) Close() error {
 		m.ExeTbl,
 		m.ExecStash,
 		m.Gate,
+		m.Ia32Ids,
 		m.Inflight,
 		m.LpmKeys,
 		m.Openflags,
