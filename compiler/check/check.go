@@ -415,9 +415,9 @@ func (c *checker) finishValues(cmp *Cmp) Expr {
 		}
 	}
 	if cmp.Op == syntax.OpRegex {
-		for i, v := range cmp.Values {
+		for _, v := range cmp.Values {
 			if plainRegex(v.Text) {
-				c.issue(contentPos(cmp.Src.Right, i, v.Pos), CodeConditionWarning, true, fmt.Sprintf(msgRegexSimple, v.Text))
+				c.issue(v.Pos, CodeConditionWarning, true, fmt.Sprintf(msgRegexSimple, v.Text))
 			}
 		}
 	}
@@ -609,22 +609,4 @@ func parseIndex(s string) (int, bool) {
 	return i, true
 }
 
-// contentPos is the position of the i-th right-hand-side value's text:
-// inside the quotes for a quoted literal, as Falco reports the regex
-// warning (its warn.yaml sample points one byte after the opening quote).
-func contentPos(right syntax.Operand, i int, pos syntax.Pos) syntax.Pos {
-	var l *syntax.Literal
-	switch r := right.(type) {
-	case *syntax.Literal:
-		l = r
-	case *syntax.List:
-		if r != nil && i < len(r.Items) {
-			l, _ = r.Items[i].(*syntax.Literal)
-		}
-	}
-	if l != nil && l.Quoted && l.Pos == pos {
-		pos.Offset++
-		pos.Column++
-	}
-	return pos
-}
+

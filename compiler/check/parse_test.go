@@ -32,7 +32,7 @@ func TestParsedConditions(t *testing.T) {
 		ir     string
 	}{
 		{src: `evt.type = open and fd.name regex "abc"`, events: []string{"open"},
-			issues: []Issue{issueAt(1, 36, CodeConditionWarning, true, "regex check with 'abc' may be optimized with simpler operators such as '=', 'contains', 'startswith', 'endswith'")},
+			issues: []Issue{issueAt(1, 35, CodeConditionWarning, true, "regex check with 'abc' may be optimized with simpler operators such as '=', 'contains', 'startswith', 'endswith'")},
 			ir:     "(evt.type = open and fd.name regex abc)"},
 		{src: `evt.type in (open, openat, openat2) and evt.is_open_read=true and fd.typechar='f' and fd.num>=0 and fd.name startswith /etc`,
 			events: []string{"open", "openat", "openat2"},

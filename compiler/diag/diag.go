@@ -40,6 +40,10 @@ type Diagnostic struct {
 	Context []Location
 	// Snippet is the text of the source line at Line, without its newline.
 	Snippet string
+	// FalcoSnip, when set, is the snippet Falco prints instead of the
+	// source line's: for an error in a condition expression, a line of
+	// the condition text with Falco's caret (see rules' exprSnippet).
+	FalcoSnip string
 }
 
 // Error returns the first line of [Diagnostic.Render]: "file:line:col: message".
@@ -95,6 +99,9 @@ func caretPad(line string, col int) string {
 // then a caret line, each followed by a newline. It is empty when there is
 // no source line.
 func (d Diagnostic) FalcoSnippet() string {
+	if d.FalcoSnip != "" {
+		return d.FalcoSnip
+	}
 	if d.Line <= 0 || d.Snippet == "" {
 		return ""
 	}

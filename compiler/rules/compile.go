@@ -3,6 +3,7 @@ package rules
 import (
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/falcoc/falcoc/compiler/check"
 	"github.com/falcoc/falcoc/compiler/diag"
@@ -129,6 +130,7 @@ func (l *loader) parse(text mtext, label string, ctx []diag.Location) (syntax.Ex
 // Falco's "condition expression" entry to the item stack.
 func (l *loader) reportAt(code string, warning bool, msg string, pos syntax.Pos, ctx []diag.Location) {
 	p := noPos
+	snip := ""
 	if pos.Origin >= 1 && pos.Origin <= len(l.origins) {
 		o := l.origins[pos.Origin-1]
 		p = o.text.at(pos.Offset)
@@ -136,11 +138,42 @@ func (l *loader) reportAt(code string, warning bool, msg string, pos syntax.Pos,
 		if len(name) > 20 {
 			name = name[:17] + "..."
 		}
-		line := max(pos.Line, 1)
-		ctx = append(append([]diag.Location(nil), ctx...), diag.Location{
-			ItemType: "condition expression", File: `"` + name + `"`, Line: line, Col: pos.Column, Offset: pos.Offset})
+		name = strings.NewReplacer("\n", " ", "\r", " ").Replace(name)
+		// Falco places the expression by adding the position within the
+		// condition (1-based line and column, 0-based offset) to the
+		// condition's own (0-based) location.
+		loc := diag.Location{ItemType: "condition expression", File: `"` + name + `"`,
+			Line: max(pos.Line, 1), Col: pos.Column, Offset: pos.Offset}
+		if len(ctx) > 0 {
+			parent := ctx[len(ctx)-1]
+			loc.Line += parent.Line
+			loc.Col += parent.Col
+			loc.Offset += parent.Offset
+		}
+		ctx = append(append([]diag.Location(nil), ctx...), loc)
+		snip = exprSnippet(o.text.s, loc.Offset)
 	}
-	l.report(code, warning, msg, p, ctx)
+	l.reportSnippet(code, warning, msg, p, ctx, snip)
+}
+
+// exprSnippet is the snippet Falco prints for a condition expression: it
+// looks the expression's offset in the file up in the condition text, so
+// the caret lands on the condition's last character (or the offset's,
+// when the condition is longer than it), under the line holding it.
+func exprSnippet(cond string, off int) string {
+	if cond == "" {
+		return ""
+	}
+	off = min(max(off, 0), len(cond)-1)
+	start := strings.LastIndexByte(cond[:off], '\n') + 1
+	end := len(cond)
+	if i := strings.IndexByte(cond[off:], '\n'); i >= 0 {
+		end = off + i
+	}
+	if cond[off] == '\n' { // on a newline: the line before it
+		end = off
+	}
+	return cond[start:end] + "\n" + strings.Repeat(" ", off-start) + "^\n"
 }
 
 // expander expands macro references in an AST.

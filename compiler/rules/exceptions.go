@@ -282,6 +282,9 @@ func (l *loader) appendExceptions(it *item, r *ruleInfo, exs []*exceptionInfo) b
 // every exception that has values, written exactly as Falco rewrites them.
 // Pasted text takes the position of the YAML value it comes from.
 func withExceptions(cond mtext, exs []*exceptionInfo) mtext {
+	if len(exs) == 0 { // Falco wraps the condition only for exceptions
+		return cond
+	}
 	var out mtext
 	out.pos = make([]srcPos, 0, len(cond.s)+2)
 	out.add("(", noPos)

@@ -197,7 +197,14 @@ func newLoader() *loader {
 
 // report records a diagnostic at p with the item stack ctx.
 func (l *loader) report(code string, warning bool, msg string, p srcPos, ctx []diag.Location) {
-	d := diag.Diagnostic{Code: code, Message: msg, Warning: warning, Context: append([]diag.Location(nil), ctx...)}
+	l.reportSnippet(code, warning, msg, p, ctx, "")
+}
+
+// reportSnippet is report with the snippet Falco prints, when it is not
+// the source line's (see [diag.Diagnostic.FalcoSnip]).
+func (l *loader) reportSnippet(code string, warning bool, msg string, p srcPos, ctx []diag.Location, falcoSnip string) {
+	d := diag.Diagnostic{Code: code, Message: msg, Warning: warning, Context: append([]diag.Location(nil), ctx...),
+		FalcoSnip: falcoSnip}
 	file, off := -1, 0
 	if p.ok() && int(p.file) < len(l.files) {
 		fi := l.files[p.file]
@@ -225,9 +232,17 @@ type diagKey struct {
 
 func (l *loader) sorted() []diag.Diagnostic {
 	s := append([]sortedDiag(nil), l.diags...)
+	// By file, then as Falco finds them: the unused list and macro
+	// warnings come after the compilation's diagnostics.
+	unused := func(d *diag.Diagnostic) bool {
+		return d.Code == diag.WarnUnusedMacro || d.Code == diag.WarnUnusedList
+	}
 	sort.SliceStable(s, func(i, j int) bool {
 		if s[i].file != s[j].file {
 			return s[i].file < s[j].file
+		}
+		if ui, uj := unused(&s[i].d), unused(&s[j].d); ui != uj {
+			return uj
 		}
 		return s[i].off < s[j].off
 	})

@@ -79,7 +79,7 @@ func TestLoadDiagnostics(t *testing.T) {
 		{
 			name:  "condition syntax error",
 			files: []string{rule("r", "evt.type = open)")},
-			want: []string{"a.yaml:3:29: " + syntaxMsg(t, "(evt.type = open))") + "\n" +
+			want: []string{"a.yaml:3:29: " + syntaxMsg(t, "evt.type = open)") + "\n" +
 				" |   condition: evt.type = open)\n |                             ^\n"},
 		},
 		{
@@ -204,10 +204,10 @@ func TestLoadResult(t *testing.T) {
 		got = append(got, ruleView{r.Name, r.Condition, r.Priority.String(), r.Enabled, r.Macros, r.Lists, r.Tags, r.Pos})
 	}
 	want := []ruleView{
-		{Name: "Shell", Condition: "(shell and not proc.name in ( bash, sh ))", Priority: "Notice",
+		{Name: "Shell", Condition: "shell and not proc.name in ( bash, sh )", Priority: "Notice",
 			Macros: []string{"shell", "spawned"}, Lists: []string{"shells"}, Tags: []string{"process", "shell"},
 			Pos: rules.Position{File: "a.yaml", Line: 10, Col: 3}},
-		{Name: "Open", Condition: "(evt.type = open)", Priority: "Informational", Tags: []string{"file"},
+		{Name: "Open", Condition: "evt.type = open", Priority: "Informational", Tags: []string{"file"},
 			Pos: rules.Position{File: "b.yaml", Line: 4, Col: 3}},
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
@@ -331,17 +331,18 @@ func TestWarningCodes(t *testing.T) {
 		got = append(got, fmt.Sprintf("%d:%d %s", d.Line, d.Col, d.Code))
 	}
 	want := []string{
-		"3:49 " + diag.WarnCompileCondition,
+		"3:48 " + diag.WarnCompileCondition,
 		"6:3 " + diag.WarnNoEvttype,
 		"9:14 " + diag.WarnDeprecatedItem,
 		"23:3 " + diag.WarnUnknownSource,
-		"29:3 " + diag.WarnUnusedList,
 		"29:9 " + diag.WarnInvalidListName,
-		"31:3 " + diag.WarnUnusedMacro,
 		"31:10 " + diag.WarnInvalidMacroName,
 		"33:3 " + diag.WarnUnknownItem,
 		"35:3 " + diag.WarnUnknownKey,
 		"36:3 " + diag.WarnDeprecatedItem,
+		// Unused items last, as Falco finds them.
+		"29:3 " + diag.WarnUnusedList,
+		"31:3 " + diag.WarnUnusedMacro,
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("warnings (-want +got):\n%s", diff)

@@ -46,39 +46,39 @@ func TestRuleConditionText(t *testing.T) {
 		want  string
 	}{
 		{
-			name:  "wrapped in parentheses",
+			name:  "without exceptions, not wrapped (Falco wraps for exceptions only)",
 			files: []string{rule + "  condition: evt.type = open\n"},
-			want:  "(evt.type = open)",
+			want:  "evt.type = open",
 		},
 		{
 			name: "list substituted",
 			files: []string{"- list: shells\n  items: [bash, sh]\n" +
 				rule + "  condition: proc.name in (shells)\n"},
-			want: "(proc.name in ( bash, sh ))",
+			want: "proc.name in ( bash, sh )",
 		},
 		{
 			name: "list defined after the rule is still visible to it",
 			files: []string{rule + "  condition: proc.name in (shells)\n" +
 				"- list: shells\n  items: [bash]\n"},
-			want: "(proc.name in ( bash ))",
+			want: "proc.name in ( bash )",
 		},
 		{
 			name: "list items with spaces are quoted",
 			files: []string{"- list: l\n  items: ['a b', '\"c d\"', x]\n" +
 				rule + "  condition: proc.cmdline in (l)\n"},
-			want: `(proc.cmdline in ( "a b", "c d", x ))`,
+			want: `proc.cmdline in ( "a b", "c d", x )`,
 		},
 		{
 			name: "empty list removes a comma",
 			files: []string{"- list: e\n  items: []\n" +
 				rule + "  condition: proc.name in (a, e)\n"},
-			want: "(proc.name in (a  ))",
+			want: "proc.name in (a  )",
 		},
 		{
 			name: "nested list flattened once with raw items",
 			files: []string{"- list: a\n  items: [x, y]\n- list: b\n  items: [a, z]\n- list: c\n  items: [b]\n" +
 				rule + "  condition: proc.name in (c)\n"},
-			want: "(proc.name in ( a, z ))",
+			want: "proc.name in ( a, z )",
 		},
 		{
 			// b is not flattened (a is defined after it), but a is then
@@ -86,43 +86,43 @@ func TestRuleConditionText(t *testing.T) {
 			name: "nested list must be defined before",
 			files: []string{"- list: b\n  items: [a, z]\n- list: a\n  items: [x]\n" +
 				rule + "  condition: proc.name in (b)\n"},
-			want: "(proc.name in ( x , z ))",
+			want: "proc.name in ( x , z )",
 		},
 		{
 			name: "list append",
 			files: []string{"- list: l\n  items: [a]\n- list: l\n  items: [b]\n  append: true\n" +
 				"- list: l\n  items: [c]\n  override:\n    items: append\n" +
 				rule + "  condition: proc.name in (l)\n"},
-			want: "(proc.name in ( a, b, c ))",
+			want: "proc.name in ( a, b, c )",
 		},
 		{
 			name: "list override replace",
 			files: []string{"- list: l\n  items: [a]\n- list: l\n  items: [b]\n  override:\n    items: replace\n" +
 				rule + "  condition: proc.name in (l)\n"},
-			want: "(proc.name in ( b ))",
+			want: "proc.name in ( b )",
 		},
 		{
 			name: "legacy rule append",
 			files: []string{rule + "  condition: evt.type = open\n",
 				"- rule: r\n  condition: and proc.name = cat\n  append: true\n"},
-			want: "(evt.type = open and proc.name = cat)",
+			want: "evt.type = open and proc.name = cat",
 		},
 		{
 			name: "override condition append",
 			files: []string{rule + "  condition: evt.type = open\n" +
 				"- rule: r\n  condition: or proc.name = cat\n  override:\n    condition: append\n"},
-			want: "(evt.type = open or proc.name = cat)",
+			want: "evt.type = open or proc.name = cat",
 		},
 		{
 			name: "override condition replace",
 			files: []string{rule + "  condition: evt.type = open\n" +
 				"- rule: r\n  condition: proc.name = cat\n  override:\n    condition: replace\n"},
-			want: "(proc.name = cat)",
+			want: "proc.name = cat",
 		},
 		{
 			name:  "duplicate definition replaces",
 			files: []string{rule + "  condition: evt.type = open\n" + rule + "  condition: evt.type = close\n"},
-			want:  "(evt.type = close)",
+			want:  "evt.type = close",
 		},
 		{
 			name: "exception list form",
@@ -244,18 +244,18 @@ func TestReadDiagnostics(t *testing.T) {
 			files: []string{"- foo: bar\n- list: l\n  items: [a]\n  colour: red\n"},
 			want: []string{
 				"a.yaml:1:3: warning: Unknown top level item\n | - foo: bar\n |   ^\n",
-				"a.yaml:2:3: warning: List not referred to by any other rule/macro\n | - list: l\n |   ^\n",
 				"a.yaml:4:3: warning: Unknown key 'colour'. The key will be ignored.\n |   colour: red\n |   ^\n",
+				"a.yaml:2:3: warning: List not referred to by any other rule/macro\n | - list: l\n |   ^\n",
 			},
 		},
 		{
 			name:  "invalid names",
 			files: []string{"- list: 'a b'\n  items: []\n- macro: 1m\n  condition: x\n"},
 			want: []string{
-				"a.yaml:1:3: warning: List not referred to by any other rule/macro\n | - list: 'a b'\n |   ^\n",
 				"a.yaml:1:9: warning: List has an invalid name. List names should match a regular expression: [^()\"'[:space:]=,]+\n | - list: 'a b'\n |         ^\n",
-				"a.yaml:3:3: warning: Macro not referred to by any other rule/macro\n | - macro: 1m\n |   ^\n",
 				"a.yaml:3:10: warning: Macro has an invalid name. Macro names should match a regular expression: [a-zA-Z]+[a-zA-Z0-9_]*\n | - macro: 1m\n |          ^\n",
+				"a.yaml:1:3: warning: List not referred to by any other rule/macro\n | - list: 'a b'\n |   ^\n",
+				"a.yaml:3:3: warning: Macro not referred to by any other rule/macro\n | - macro: 1m\n |   ^\n",
 			},
 		},
 		{

@@ -146,9 +146,9 @@ func TestValidateFalcoText(t *testing.T) {
 		"In rules content: (bad2.yaml:0:0)\n" +
 		"    rule 'Bad field': (bad2.yaml:0:2)\n" +
 		"    rule condition: (bad2.yaml:2:13)\n" +
-		"    condition expression: (\"evt.type = open a...\":1:22)\n" +
+		"    condition expression: (\"evt.type = open a...\":3:34)\n" +
 		"------\n" +
-		"  condition: evt.type = open and proc.nme = cat\n" +
+		"evt.type = open and proc.nme = cat\n" +
 		"                                 ^\n" +
 		"------\n" +
 		"LOAD_ERR_COMPILE_CONDITION (Error compiling condition): filter_check called with nonexistent field proc.nme\n" +
