@@ -608,5 +608,3 @@ func parseIndex(s string) (int, bool) {
 	}
 	return i, true
 }
-
-
