@@ -654,6 +654,17 @@ static __always_inline __u32 open_class(__u64 flags)
 	return cls;
 }
 
+/* and_openflags ANDs m with the open flags class table's entry for flags. */
+static __always_inline void and_openflags(struct falcoc_mask *m, __u32 set, __u64 flags)
+{
+	__u32 i = set * 16 + open_class(flags);
+	struct falcoc_mask *v = bpf_map_lookup_elem(&openflags, &i);
+	if (v)
+		mask_and(m, v);
+	else
+		__builtin_memset(m, 0, sizeof(*m));
+}
+
 /* Result of a handler: the prefilter dropped the event, or it goes out. */
 #define DROP 0
 #define PASS 1
@@ -677,12 +688,7 @@ __noinline int handle_file(struct falcoc_scratch *s, __u32 id, __u32 set, __u32 
 			oi.resolve = how[2];
 		}
 		if (dims & FALCOC_DIM_OPENFLAGS) {
-			__u32 i = set * 16 + open_class(oi.flags);
-			struct falcoc_mask *v = bpf_map_lookup_elem(&openflags, &i);
-			if (v)
-				mask_and(&m, v);
-			else
-				__builtin_memset(&m, 0, sizeof(m));
+			and_openflags(&m, set, oi.flags);
 			if (mask_zero(&m) && !capture)
 				return DROP;
 		}
@@ -1196,13 +1202,7 @@ int BPF_PROG(on_sys_exit, struct pt_regs *regs, long ret)
 	 * lookups below (openat2 keeps its flags in user memory: its class is
 	 * looked up in handle_file). */
 	if ((dims & FALCOC_DIM_OPENFLAGS) && id != 437 && is_open(id)) {
-		__u64 fl = id == 257 ? a[2] : id == 2 ? a[1] : O_CREAT | O_WRONLY | O_TRUNC;
-		__u32 i = set * 16 + open_class(fl);
-		struct falcoc_mask *v = bpf_map_lookup_elem(&openflags, &i);
-		if (v)
-			mask_and(&m, v);
-		else
-			__builtin_memset(&m, 0, sizeof(m));
+		and_openflags(&m, set, id == 257 ? a[2] : id == 2 ? a[1] : O_CREAT | O_WRONLY | O_TRUNC);
 		if (mask_zero(&m) && !capture)
 			goto drop;
 		dims &= ~FALCOC_DIM_OPENFLAGS;
