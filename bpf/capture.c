@@ -1294,6 +1294,45 @@ static __always_inline struct falcoc_scratch *sched_begin(__u32 kind)
 	return s;
 }
 
+/* fork_flags returns the clone flags of the fork the current task (the
+ * parent) is making, from its syscall registers: clone's first argument,
+ * clone3's clone_args.flags, or what fork and vfork imply. 0 when not
+ * known (a kernel thread, another syscall). */
+static __always_inline __u64 fork_flags(void)
+{
+	struct task_struct *t = bpf_get_current_task_btf();
+	if (t->flags & 0x00200000) /* PF_KTHREAD */
+		return 0;
+	struct pt_regs *r = (struct pt_regs *)bpf_task_pt_regs(t);
+	if (!r)
+		return 0;
+	__u64 nr = BPF_CORE_READ(r, orig_ax);
+	__u64 a0;
+	if (t->thread_info.status & TS_COMPAT) {
+		a0 = BPF_CORE_READ(r, bx) & 0xffffffffULL;
+		if (nr == 120) /* clone */
+			return a0;
+		if (nr == 2) /* fork */
+			return 17; /* SIGCHLD */
+		if (nr == 190) /* vfork */
+			return 0x4000 | 0x100 | 17; /* CLONE_VFORK | CLONE_VM | SIGCHLD */
+	} else {
+		a0 = BPF_CORE_READ(r, di);
+		if (nr == 56)
+			return a0;
+		if (nr == 57)
+			return 17;
+		if (nr == 58)
+			return 0x4000 | 0x100 | 17;
+	}
+	if (nr == 435) { /* clone3: struct clone_args starts with flags */
+		__u64 fl = 0;
+		bpf_probe_read_user(&fl, sizeof(fl), (void *)a0);
+		return fl;
+	}
+	return 0;
+}
+
 SEC("tp_btf/sched_process_fork")
 int BPF_PROG(on_sched_fork, struct task_struct *parent, struct task_struct *child)
 {
@@ -1309,7 +1348,7 @@ int BPF_PROG(on_sched_fork, struct task_struct *parent, struct task_struct *chil
 	f->parent_tgid = BPF_CORE_READ(parent, tgid);
 	f->child_tid = BPF_CORE_READ(child, pid);
 	f->child_tgid = BPF_CORE_READ(child, tgid);
-	f->clone_flags = 0;
+	f->clone_flags = fork_flags();
 	item_commit(s, sizeof(struct falcoc_fork));
 	send(s, cnt);
 	return 0;

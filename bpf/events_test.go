@@ -315,3 +315,37 @@ func TestCompatSyscall(t *testing.T) {
 		t.Errorf("open records (-want +got):\n%s", diff)
 	}
 }
+
+// TestForkFlags checks the clone flags of fork records: Go starts a
+// program with a vfork-style clone (CLONE_VM|CLONE_VFORK, by clone or
+// clone3), and a shell's subshell is a real fork (glibc: clone with
+// SIGCHLD) that shares no memory.
+func TestForkFlags(t *testing.T) {
+	c := load(t, &Options{})
+	setTables(t, c, &Tables{}, ModeFull)
+	cmd := exec.Command("/bin/sh", "-c", "(exit 0); exit 0")
+	if err := cmd.Run(); err != nil {
+		t.Fatal(err)
+	}
+	sh := uint32(cmd.Process.Pid)
+	pid := uint32(os.Getpid())
+	const cloneVM, cloneVfork, cloneThread, sigchld = 0x100, 0x4000, 0x10000, 17
+	var fromGo, fromSh []uint64
+	drain(t, c, 300*time.Millisecond, func(r *Record) bool {
+		if f, ok := r.Fork(); ok && r.Kind == KindFork {
+			switch {
+			case f.ChildTgid == sh && f.ParentTgid == pid:
+				fromGo = append(fromGo, f.CloneFlags)
+			case f.ParentTgid == sh && f.ChildTgid != sh:
+				fromSh = append(fromSh, f.CloneFlags)
+			}
+		}
+		return false
+	})
+	if len(fromGo) != 1 || fromGo[0]&(cloneVM|cloneVfork) != cloneVM|cloneVfork || fromGo[0]&cloneThread != 0 {
+		t.Errorf("Go's fork of sh: flags %#x, want one with CLONE_VM|CLONE_VFORK and no CLONE_THREAD", fromGo)
+	}
+	if len(fromSh) != 1 || fromSh[0]&0xff != sigchld || fromSh[0]&(cloneVM|cloneThread) != 0 {
+		t.Errorf("sh's fork: flags %#x, want one with SIGCHLD and neither CLONE_VM nor CLONE_THREAD", fromSh)
+	}
+}

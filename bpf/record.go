@@ -59,6 +59,10 @@ type ExecInfo struct {
 // ForkInfo is a sched_process_fork record's payload.
 type ForkInfo struct {
 	ParentTid, ParentTgid, ChildTid, ChildTgid uint32
+	// CloneFlags are the Linux clone flags of the call (clone's argument,
+	// clone3's, or what fork and vfork imply); 0 when not known (a kernel
+	// thread's fork).
+	CloneFlags uint64
 }
 
 // Record is one event read from the ring buffer. Slices returned by its
@@ -186,7 +190,11 @@ func (r *Record) Fork() (ForkInfo, bool) {
 		return ForkInfo{}, false
 	}
 	le := binary.LittleEndian
-	return ForkInfo{le.Uint32(b), le.Uint32(b[4:]), le.Uint32(b[8:]), le.Uint32(b[12:])}, true
+	f := ForkInfo{ParentTid: le.Uint32(b), ParentTgid: le.Uint32(b[4:]), ChildTid: le.Uint32(b[8:]), ChildTgid: le.Uint32(b[12:])}
+	if len(b) >= 24 {
+		f.CloneFlags = le.Uint64(b[16:])
+	}
+	return f, true
 }
 
 // ExecOldTid returns the thread id that called execve, for a

@@ -215,7 +215,7 @@ struct falcoc_fork {
 	__u32 parent_tgid;
 	__u32 child_tid;
 	__u32 child_tgid;
-	__u64 clone_flags; /* not available from the tracepoint: always 0 */
+	__u64 clone_flags; /* from the parent's syscall registers; 0 when not known */
 };
 
 struct falcoc_exectp {

@@ -249,8 +249,8 @@ func (d *Decoder) decodeFork(v *view, ev *event.Event) error {
 	d.begin(v, ev, d.clone)
 	ev.Tid, ev.Pid = int64(f.ParentTid), int64(f.ParentTgid)
 	ev.SetRes(int64(f.ChildTid))
-	var flags uint64
-	if f.ChildTgid == f.ParentTgid {
+	flags := f.CloneFlags
+	if flags == 0 && f.ChildTgid == f.ParentTgid { // not known: a thread shares all this
 		flags = cloneThread | cloneVM | cloneFS | cloneFiles | cloneSighand
 	}
 	setU(ev, d.cloneIdx.flags, flags)
