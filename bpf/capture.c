@@ -534,6 +534,7 @@ static __always_inline void path_args(__u32 id, int *p1, int *p2)
 	case 133: /* mknod */
 	case 161: /* chroot */
 	case 166: /* umount2 */
+	case 319: /* memfd_create: its name (not a path; the record carries it as one) */
 		*p1 = 0;
 		break;
 	case 257: /* openat */

@@ -349,3 +349,25 @@ func TestForkFlags(t *testing.T) {
 		t.Errorf("sh's fork: flags %#x, want one with SIGCHLD and neither CLONE_VM nor CLONE_THREAD", fromSh)
 	}
 }
+
+// TestMemfdName: memfd_create's record carries the name it was given.
+func TestMemfdName(t *testing.T) {
+	const sysMemfdCreate = 319
+	c := load(t, &Options{})
+	setTables(t, c, &Tables{Gate: map[int]Mask{sysMemfdCreate: MaskOf(5)}}, ModeEvttype)
+	runtime.LockOSThread()
+	tid := uint32(unix.Gettid())
+	fd, err := unix.MemfdCreate("falcoc-name-test", unix.MFD_CLOEXEC)
+	runtime.UnlockOSThread()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(fd)
+	var got []string
+	for _, r := range drain(t, c, 300*time.Millisecond, func(r *Record) bool { return r.Tid == tid && r.Kind == sysMemfdCreate }) {
+		got = append(got, str(r.Path())+" fd="+itoa(uintptr(r.Ret)))
+	}
+	if diff := cmp.Diff([]string{"falcoc-name-test fd=" + itoa(uintptr(fd))}, got); diff != "" {
+		t.Errorf("memfd_create records (-want +got):\n%s", diff)
+	}
+}

@@ -87,6 +87,10 @@ func TestDecode(t *testing.T) {
 			open: bpf.OpenInfo{Flags: 0o2000000, Mode: 0, Dirfd: -100}, hasOpen: true},
 		want: []string{"openat 101/100 res=3 num=1", "fd=3", "dirfd=-100", `name="/etc/shadow"`, "flags=0x80000", "mode=0x0"},
 	}, {
+		name: "memfd_create carries its name",
+		v:    view{hdr: hdr(sysID(t, "memfd_create"), 5, 0, 1), path: []byte("payload"), hasPath: true},
+		want: []string{"memfd_create 101/100 res=5 num=1", "fd=5", `name="payload"`, "flags=0x1"},
+	}, {
 		name: "creat",
 		v: view{hdr: hdr(sysID(t, "creat"), 4, 0, 0o644), path: []byte("/dev/x"), hasPath: true,
 			open: bpf.OpenInfo{Flags: 0o1101, Mode: 0o644, Dirfd: -100}, hasOpen: true},

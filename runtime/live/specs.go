@@ -45,8 +45,8 @@ var srcNames = map[string]src{
 // specs says, per event, which parameters a syscall record fills and
 // from where ("param=source"). The return value parameter ("res" or
 // "fd") is always filled from the record's return value. Parameters the
-// kernel side does not capture (user buffers such as pipe's fds or
-// memfd_create's name) stay unset.
+// kernel side does not capture (user buffers such as pipe's fds) stay
+// unset.
 var specs = map[string][]string{
 	"open":         {"name=path", "flags=oflags", "mode=omode"},
 	"openat":       {"dirfd=odirfd", "name=path", "flags=oflags", "mode=omode"},
@@ -70,7 +70,7 @@ var specs = map[string][]string{
 	"sendto":       {"fd=a0", "size=a2", "tuple=tuple"},
 	"sendmsg":      {"fd=a0", "tuple=tuple"},
 	"pipe2":        {"flags=a1"},
-	"memfd_create": {"flags=a1"},
+	"memfd_create": {"name=path", "flags=a1"},
 	"ptrace":       {"request=a0", "pid=a1", "addr=a2", "data=a3"},
 	"symlink":      {"target=path", "linkpath=path2"},
 	"symlinkat":    {"target=path", "linkdirfd=a1", "linkpath=path2"},
