@@ -1259,6 +1259,10 @@ int BPF_PROG(on_sys_exit, struct pt_regs *regs, long ret)
 	h->args[5] = a[5];
 	h->ret = ret;
 
+	/* prctl(PR_SET_NAME, name): the name, carried as a path item. */
+	if (id == 157 && a[0] == 15 && ret == 0)
+		add_user_str(s, FALCOC_ITEM_PATH, uptr(h, a[1]));
+
 	int r = PASS;
 	switch (class_of(id)) {
 	case CLS_FILE:

@@ -7,8 +7,10 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/falcoc/falcoc/internal/testutil/ia32"
 	"github.com/google/go-cmp/cmp"
@@ -369,5 +371,32 @@ func TestMemfdName(t *testing.T) {
 	}
 	if diff := cmp.Diff([]string{"falcoc-name-test fd=" + itoa(uintptr(fd))}, got); diff != "" {
 		t.Errorf("memfd_create records (-want +got):\n%s", diff)
+	}
+}
+
+// TestPrctlSetName: prctl(PR_SET_NAME)'s record carries the new name.
+func TestPrctlSetName(t *testing.T) {
+	const sysPrctl = 157
+	c := load(t, &Options{})
+	setTables(t, c, &Tables{Gate: map[int]Mask{sysPrctl: MaskOf(6)}}, ModeEvttype)
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	tid := uint32(unix.Gettid())
+	old, err := os.ReadFile("/proc/self/task/" + itoa(uintptr(tid)) + "/comm")
+	if err != nil {
+		t.Fatal(err)
+	}
+	name := []byte("falcoc-pname\x00")
+	if err := unix.Prctl(unix.PR_SET_NAME, uintptr(unsafe.Pointer(&name[0])), 0, 0, 0); err != nil {
+		t.Fatal(err)
+	}
+	prev := append([]byte(strings.TrimSpace(string(old))), 0)
+	unix.Prctl(unix.PR_SET_NAME, uintptr(unsafe.Pointer(&prev[0])), 0, 0, 0)
+	var got []string
+	for _, r := range drain(t, c, 300*time.Millisecond, func(r *Record) bool { return r.Tid == tid && r.Kind == sysPrctl }) {
+		got = append(got, str(r.Path()))
+	}
+	if diff := cmp.Diff([]string{"falcoc-pname", strings.TrimSpace(string(old))}, got); diff != "" {
+		t.Errorf("prctl records (-want +got):\n%s", diff)
 	}
 }

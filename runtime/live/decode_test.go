@@ -91,6 +91,10 @@ func TestDecode(t *testing.T) {
 		v:    view{hdr: hdr(sysID(t, "memfd_create"), 5, 0, 1), path: []byte("payload"), hasPath: true},
 		want: []string{"memfd_create 101/100 res=5 num=1", "fd=5", `name="payload"`, "flags=0x1"},
 	}, {
+		name: "prctl PR_SET_NAME carries the name",
+		v:    view{hdr: hdr(sysID(t, "prctl"), 0, 15, 0x7f00), path: []byte("renamed"), hasPath: true},
+		want: []string{"prctl 101/100 res=0 num=1", "res=0", "option=0xf", `arg2_str="renamed"`, "arg2_int=32512"},
+	}, {
 		name: "creat",
 		v: view{hdr: hdr(sysID(t, "creat"), 4, 0, 0o644), path: []byte("/dev/x"), hasPath: true,
 			open: bpf.OpenInfo{Flags: 0o1101, Mode: 0o644, Dirfd: -100}, hasOpen: true},

@@ -100,7 +100,7 @@ var specs = map[string][]string{
 	"setreuid":     {"ruid=a0", "euid=a1"},
 	"setresgid":    {"rgid=a0", "egid=a1", "sgid=a2"},
 	"setregid":     {"rgid=a0", "egid=a1"},
-	"prctl":        {"option=a0", "arg2_int=a1"},
+	"prctl":        {"option=a0", "arg2_str=path", "arg2_int=a1"},
 	"unshare":      {"flags=a0"},
 	"init_module":  {"length=a1"},
 	"finit_module": {"fd=a0", "flags=a2"},
