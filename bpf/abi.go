@@ -146,7 +146,8 @@ const (
 	itemExit      = 11
 	itemExe       = 12
 	itemExePath   = 13
-	numItemTypes  = 14
+	itemFDPair    = 14
+	numItemTypes  = 15
 
 	gateCapture  = 1 << 0
 	gateCaptured = 1 << 1

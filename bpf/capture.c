@@ -1259,6 +1259,12 @@ int BPF_PROG(on_sys_exit, struct pt_regs *regs, long ret)
 	h->args[5] = a[5];
 	h->ret = ret;
 
+	/* pipe, pipe2, socketpair: the two descriptors they wrote. */
+	if (ret == 0 && (id == 22 || id == 293 || id == 53)) {
+		__u8 *d = item_at(s, FALCOC_ITEM_FDPAIR, 8);
+		if (bpf_probe_read_user(d, 8, uptr(h, id == 53 ? a[3] : a[0])) == 0)
+			item_commit(s, 8);
+	}
 	/* prctl(PR_SET_NAME, name): the name, carried as a path item. */
 	if (id == 157 && a[0] == 15 && ret == 0)
 		add_user_str(s, FALCOC_ITEM_PATH, uptr(h, a[1]));

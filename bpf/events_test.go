@@ -400,3 +400,33 @@ func TestPrctlSetName(t *testing.T) {
 		t.Errorf("prctl records (-want +got):\n%s", diff)
 	}
 }
+
+// TestFDPair: pipe2 and socketpair records carry the two descriptors.
+func TestFDPair(t *testing.T) {
+	const sysSocketpair, sysPipe2 = 53, 293
+	c := load(t, &Options{})
+	setTables(t, c, &Tables{Gate: map[int]Mask{sysSocketpair: MaskOf(7), sysPipe2: MaskOf(7)}}, ModeEvttype)
+	runtime.LockOSThread()
+	tid := uint32(unix.Gettid())
+	var p [2]int
+	perr := unix.Pipe2(p[:], unix.O_CLOEXEC)
+	sp, serr := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	runtime.UnlockOSThread()
+	if perr != nil || serr != nil {
+		t.Fatal(perr, serr)
+	}
+	for _, fd := range []int{p[0], p[1], sp[0], sp[1]} {
+		defer unix.Close(fd)
+	}
+	var got []string
+	for _, r := range drain(t, c, 300*time.Millisecond, func(r *Record) bool {
+		return r.Tid == tid && (r.Kind == sysSocketpair || r.Kind == sysPipe2)
+	}) {
+		a, b, ok := r.FDPair()
+		got = append(got, itoa(uintptr(r.Kind))+": "+itoa(uintptr(a))+" "+itoa(uintptr(b))+map[bool]string{true: "", false: " (none)"}[ok])
+	}
+	want := []string{"293: " + itoa(uintptr(p[0])) + " " + itoa(uintptr(p[1])), "53: " + itoa(uintptr(sp[0])) + " " + itoa(uintptr(sp[1]))}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("records (-want +got):\n%s", diff)
+	}
+}

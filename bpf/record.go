@@ -114,6 +114,17 @@ func (r *Record) Exe() ([]byte, bool) { return r.item(itemExe) }
 // not build it (too deep, too long).
 func (r *Record) ExePath() ([]byte, bool) { return r.item(itemExePath) }
 
+// FDPair returns the two descriptors a successful pipe, pipe2 or
+// socketpair wrote.
+func (r *Record) FDPair() (fd1, fd2 int32, ok bool) {
+	b, ok := r.item(itemFDPair)
+	if !ok || len(b) < 8 {
+		return 0, 0, false
+	}
+	le := binary.LittleEndian
+	return int32(le.Uint32(b)), int32(le.Uint32(b[4:])), true
+}
+
 // ArgvRaw is the NUL-separated argument block of a successful execve.
 func (r *Record) ArgvRaw() ([]byte, bool) { return r.item(itemArgv) }
 

@@ -104,6 +104,7 @@
 #define FALCOC_ITEM_EXIT 11      /* struct falcoc_exit */
 #define FALCOC_ITEM_EXE 12       /* exec filename (the new program's path) */
 #define FALCOC_ITEM_EXEPATH 13   /* the new program's file as the task's root sees it (symlinks resolved) */
+#define FALCOC_ITEM_FDPAIR 14    /* pipe, pipe2, socketpair: the two int descriptors */
 
 #define FALCOC_ARGV_MAX 4096
 #define FALCOC_SOCKADDR_MAX 128

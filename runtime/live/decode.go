@@ -32,6 +32,9 @@ type view struct {
 	hasPath, hasPath2, hasExe, hasExePath             bool
 	hasArgv, hasEnv, hasAddr, hasLocal                bool
 
+	fd1, fd2  int32
+	hasFDPair bool
+
 	open    bpf.OpenInfo
 	hasOpen bool
 	exec    bpf.ExecInfo
@@ -58,6 +61,7 @@ func (v *view) load(r *bpf.Record) {
 	v.open, v.hasOpen = r.Open()
 	v.exec, v.hasExec = r.Exec()
 	v.fork, v.hasFork = r.Fork()
+	v.fd1, v.fd2, v.hasFDPair = r.FDPair()
 	v.exitCode, _, v.hasExit = r.ExitInfo()
 }
 
@@ -375,6 +379,14 @@ func (d *Decoder) fill(v *view, ev *event.Event, f *fill) {
 	case srcTuple, srcTupleIn:
 		if v.hasAddr || v.hasLocal {
 			d.setTuple(&ev.Params[f.param], v.local, v.addr, f.src == srcTupleIn)
+		}
+	case srcFD1, srcFD2:
+		if v.hasFDPair {
+			fd := v.fd1
+			if f.src == srcFD2 {
+				fd = v.fd2
+			}
+			setNum(ev, f, uint64(int64(fd)))
 		}
 	}
 }

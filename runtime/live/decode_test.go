@@ -95,6 +95,10 @@ func TestDecode(t *testing.T) {
 		v:    view{hdr: hdr(sysID(t, "prctl"), 0, 15, 0x7f00), path: []byte("renamed"), hasPath: true},
 		want: []string{"prctl 101/100 res=0 num=1", "res=0", "option=0xf", `arg2_str="renamed"`, "arg2_int=32512"},
 	}, {
+		name: "pipe2 carries its descriptors",
+		v:    view{hdr: hdr(sysID(t, "pipe2"), 0, 0x7f00, 0o2000000), fd1: 3, fd2: 4, hasFDPair: true},
+		want: []string{"pipe2 101/100 res=0 num=1", "res=0", "fd1=3", "fd2=4", "flags=0x80000"},
+	}, {
 		name: "creat",
 		v: view{hdr: hdr(sysID(t, "creat"), 4, 0, 0o644), path: []byte("/dev/x"), hasPath: true,
 			open: bpf.OpenInfo{Flags: 0o1101, Mode: 0o644, Dirfd: -100}, hasOpen: true},

@@ -32,6 +32,8 @@ const (
 	srcPpid     // the header's parent process id
 	srcVtid     // the header's thread id in the task's pid namespace
 	srcVpid     // the header's process id in the task's pid namespace
+	srcFD1      // the first descriptor of the fd pair item (pipe, socketpair)
+	srcFD2      // the second
 )
 
 var srcNames = map[string]src{
@@ -40,13 +42,14 @@ var srcNames = map[string]src{
 	"oflags": srcOFlags, "omode": srcOMode, "odirfd": srcODirfd, "oresolve": srcOResolve,
 	"addr": srcAddr, "tuple": srcTuple, "tuple_in": srcTupleIn,
 	"tid": srcTid, "pid": srcPid, "ppid": srcPpid, "vtid": srcVtid, "vpid": srcVpid,
+	"fd1": srcFD1, "fd2": srcFD2,
 }
 
 // specs says, per event, which parameters a syscall record fills and
 // from where ("param=source"). The return value parameter ("res" or
 // "fd") is always filled from the record's return value. Parameters the
-// kernel side does not capture (user buffers such as pipe's fds) stay
-// unset.
+// kernel side does not capture (a pipe's inode, socketpair's socket
+// addresses) stay unset.
 var specs = map[string][]string{
 	"open":         {"name=path", "flags=oflags", "mode=omode"},
 	"openat":       {"dirfd=odirfd", "name=path", "flags=oflags", "mode=omode"},
@@ -61,7 +64,7 @@ var specs = map[string][]string{
 	"chdir":        {"path=path"},
 	"fchdir":       {"fd=a0"},
 	"socket":       {"domain=a0", "type=a1", "proto=a2"},
-	"socketpair":   {"domain=a0", "type=a1", "proto=a2"},
+	"socketpair":   {"domain=a0", "type=a1", "proto=a2", "fd1=fd1", "fd2=fd2"},
 	"connect":      {"fd=a0", "addr=addr", "tuple=tuple"},
 	"bind":         {"fd=a0", "addr=addr"},
 	"listen":       {"fd=a0", "backlog=a1"},
@@ -69,7 +72,8 @@ var specs = map[string][]string{
 	"accept4":      {"tuple=tuple_in", "flags=a3"},
 	"sendto":       {"fd=a0", "size=a2", "tuple=tuple"},
 	"sendmsg":      {"fd=a0", "tuple=tuple"},
-	"pipe2":        {"flags=a1"},
+	"pipe":         {"fd1=fd1", "fd2=fd2"},
+	"pipe2":        {"fd1=fd1", "fd2=fd2", "flags=a1"},
 	"memfd_create": {"name=path", "flags=a1"},
 	"ptrace":       {"request=a0", "pid=a1", "addr=a2", "data=a3"},
 	"symlink":      {"target=path", "linkpath=path2"},
