@@ -3,6 +3,7 @@ package cli
 import (
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/falcoc/falcoc/compiler/check"
 	"github.com/falcoc/falcoc/runtime/config"
@@ -83,6 +84,15 @@ func artifactRuleNames(a *artifact.Artifact) []string {
 
 // compileExtras compiles falco.yaml's append_output entries; nil when
 // there are none. Errors name the entry.
+// suggestedOutput and suggestedFields are what append_output's
+// suggested_output adds: the container plugin's suggested output fields.
+const suggestedOutput = "container_id=%container.id container_name=%container.name " +
+	"container_image_repository=%container.image.repository container_image_tag=%container.image.tag " +
+	"k8s_pod_name=%k8s.pod.name k8s_ns_name=%k8s.ns.name"
+
+var suggestedFields = []string{"container.id", "container.name", "container.image.repository",
+	"container.image.tag", "k8s.pod.name", "k8s.ns.name"}
+
 func compileExtras(list []config.AppendOutput) (*engine.Extras, error) {
 	if len(list) == 0 {
 		return nil, nil
@@ -104,8 +114,24 @@ func compileExtras(list []config.AppendOutput) (*engine.Extras, error) {
 	x := &engine.Extras{Consts: g.Consts()}
 	for i, ao := range list {
 		e := engine.Extra{Source: ao.Match.Source, Rule: ao.Match.Rule, Tags: ao.Match.Tags}
-		if ao.ExtraOutput != "" {
-			t, err := tmpl(fmt.Sprintf("append_output[%d].extra_output", i), ao.ExtraOutput)
+		text := ao.ExtraOutput
+		if ao.SuggestedOutput {
+			// The fields the container plugin suggests, which Falco 0.44's
+			// default falco.yaml appends to every syscall rule's output.
+			if e.Source == "" {
+				e.Source = "syscall"
+			}
+			text = strings.TrimSpace(suggestedOutput + " " + text)
+			for _, f := range suggestedFields {
+				t, err := tmpl(fmt.Sprintf("append_output[%d].suggested_output", i), "%"+f)
+				if err != nil {
+					return nil, err
+				}
+				e.Fields = append(e.Fields, engine.ExtraField{Name: f, Template: t, Bare: true})
+			}
+		}
+		if text != "" {
+			t, err := tmpl(fmt.Sprintf("append_output[%d].extra_output", i), text)
 			if err != nil {
 				return nil, err
 			}

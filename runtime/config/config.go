@@ -180,6 +180,8 @@ func Default() *Config {
 		LogStderr: true,
 		LogSyslog: true,
 		Engine:    Engine{Kind: "modern_ebpf"},
+		// The container plugin's fields after every syscall rule's output.
+		AppendOutput: []AppendOutput{{SuggestedOutput: true}},
 	}
 }
 

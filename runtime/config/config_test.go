@@ -229,10 +229,13 @@ func TestSet(t *testing.T) {
 			func(c *Config) { c.Rules = []RuleSelection{{Rule: "*"}} }},
 		{"selection then edit", []string{"rules[]={enable: {tag: network}}", "rules[0].disable.rule=x"},
 			func(c *Config) { c.Rules = []RuleSelection{{Rule: "x"}} }},
-		{"append_output", []string{"append_output[].extra_output=hi", "append_output[0].extra_fields[]=proc.name", "append_output[0].match.tags[]=t"},
+		{"append_output: [] appends after the default entry", []string{"append_output[].extra_output=hi", "append_output[1].extra_fields[]=proc.name", "append_output[1].match.tags[]=t"},
 			func(c *Config) {
-				c.AppendOutput = []AppendOutput{{ExtraOutput: "hi", ExtraFields: []ExtraField{{Name: "proc.name"}}, Match: AppendMatch{Tags: []string{"t"}}}}
+				c.AppendOutput = []AppendOutput{{SuggestedOutput: true},
+					{ExtraOutput: "hi", ExtraFields: []ExtraField{{Name: "proc.name"}}, Match: AppendMatch{Tags: []string{"t"}}}}
 			}},
+		{"append_output[0] edits the default entry", []string{"append_output[0].suggested_output=false"},
+			func(c *Config) { c.AppendOutput = []AppendOutput{{}} }},
 		{"int", []string{"outputs_queue.capacity=100"}, func(c *Config) { c.OutputsQueue.Capacity = 100 }},
 		{"empty string", []string{"http_output.url="}, func(c *Config) {}},
 		{"unknown ignored", []string{"plugins[0].name=container", "engine.kmod.buf_size_preset=4"}, func(c *Config) {}},
