@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"math"
+	"strconv"
 	"strings"
 	"unsafe"
 )
@@ -113,6 +114,8 @@ func (m *VM) Eval(p *Program, env Env) (result bool, err error) {
 			if ok {
 				if x, isNum := asUint(reg); isNum {
 					_, acc = c.uintSets[arg][x]
+				} else if reg.Kind == KindList {
+					acc = inUintSetList(c.uintSets[arg], reg.L)
 				}
 			}
 		case OpInAddrSet:
@@ -226,6 +229,20 @@ func allInStrSet(set map[string]struct{}, v *Value) bool {
 			}
 		}
 		return true
+	}
+	return false
+}
+
+// inUintSetList reports whether some element of a list of decimal numbers
+// (a numeric list field such as ka.req.pod.containers.run_as_user) is in
+// set.
+func inUintSetList(set map[uint64]struct{}, l []string) bool {
+	for _, s := range l {
+		if x, err := strconv.ParseUint(s, 10, 64); err == nil {
+			if _, ok := set[x]; ok {
+				return true
+			}
+		}
 	}
 	return false
 }

@@ -223,6 +223,8 @@ func TestSets(t *testing.T) {
 		{"uint in", OpInUintSet, u64(80), true},
 		{"uint not in", OpInUintSet, u64(81), false},
 		{"uint set with int value", OpInUintSet, i64(22), true},
+		{"uint set with a numeric list", OpInUintSet, list("7", "80"), true},
+		{"uint set with a numeric list, none in", OpInUintSet, list("7", "x", "81"), false},
 		{"addr in", OpInAddrSet, addr("::1"), true},
 		{"addr not in", OpInAddrSet, addr("10.0.0.2"), false},
 		{"net set", OpInNetSet, addr("192.168.4.4"), true},
