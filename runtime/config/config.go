@@ -49,6 +49,43 @@ type Config struct {
 	LogSyslog bool   `yaml:"log_syslog"`
 
 	Engine Engine `yaml:"engine"`
+
+	// LoadPlugins names the plugins to load (load_plugins). falcoc has no
+	// plugin loader: "k8saudit" turns on its built-in Kubernetes audit
+	// webhook; other names are accepted and ignored.
+	LoadPlugins []string `yaml:"load_plugins"`
+	// Plugins are the plugins entries; falcoc reads the k8saudit entry's
+	// open_params.
+	Plugins []Plugin `yaml:"plugins"`
+}
+
+// Plugin is one plugins entry. init_config is not read.
+type Plugin struct {
+	Name        string `yaml:"name"`
+	LibraryPath string `yaml:"library_path"`
+	OpenParams  string `yaml:"open_params"`
+}
+
+// K8sAuditPlugin is the name of the Kubernetes audit log plugin, whose
+// source falcoc provides natively.
+const K8sAuditPlugin = "k8saudit"
+
+// K8sAudit returns the k8saudit plugin's open_params and the key it was
+// read from ("plugins[N].open_params"; empty when there is no k8saudit
+// entry, and params is then ""), and whether load_plugins asks for it.
+func (c *Config) K8sAudit() (params, key string, load bool) {
+	for i, p := range c.Plugins {
+		if p.Name == K8sAuditPlugin {
+			params, key = p.OpenParams, fmt.Sprintf("plugins[%d].open_params", i)
+			break
+		}
+	}
+	for _, n := range c.LoadPlugins {
+		if n == K8sAuditPlugin {
+			load = true
+		}
+	}
+	return params, key, load
 }
 
 // OutputsQueue is outputs_queue.

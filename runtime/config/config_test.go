@@ -235,7 +235,11 @@ func TestSet(t *testing.T) {
 			}},
 		{"int", []string{"outputs_queue.capacity=100"}, func(c *Config) { c.OutputsQueue.Capacity = 100 }},
 		{"empty string", []string{"http_output.url="}, func(c *Config) {}},
-		{"unknown ignored", []string{"plugins[0].name=container", "engine.kmod.buf_size_preset=4"}, func(c *Config) {}},
+		{"unknown ignored", []string{"plugins[0].init_config.maxEventSize=4", "engine.kmod.buf_size_preset=4"}, func(c *Config) { c.Plugins = []Plugin{{}} }},
+		{"plugins", []string{"load_plugins=[k8saudit, json]", "plugins[0].name=k8saudit", "plugins[0].open_params=http://:1234/audit"}, func(c *Config) {
+			c.LoadPlugins = []string{"k8saudit", "json"}
+			c.Plugins = []Plugin{{Name: "k8saudit", OpenParams: "http://:1234/audit"}}
+		}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -329,5 +333,50 @@ func TestOutputsFromConfig(t *testing.T) {
 	_, err = c.Channels(ChannelOptions{Stdout: &buf})
 	if diff := cmp.Diff("http_output: http output: url is empty", err.Error()); diff != "" {
 		t.Error(diff)
+	}
+}
+
+func TestK8sAudit(t *testing.T) {
+	type got struct {
+		Params, Key string
+		Load        bool
+	}
+	tests := []struct {
+		name, yaml string
+		want       got
+	}{
+		{"none", ``, got{}},
+		{"Falco's k8saudit entry", `
+load_plugins: [k8saudit, json]
+plugins:
+  - name: json
+    library_path: libjson.so
+    init_config: ""
+  - name: k8saudit
+    library_path: libk8saudit.so
+    init_config:
+      maxEventSize: 262144
+      webhookMaxBatchSize: 12582912
+    open_params: "http://:9765/k8s-audit"
+`, got{"http://:9765/k8s-audit", "plugins[1].open_params", true}},
+		{"entry not loaded", `
+load_plugins: []
+plugins:
+  - name: k8saudit
+    open_params: "http://:1/x"
+`, got{"http://:1/x", "plugins[0].open_params", false}},
+		{"loaded without an entry", `load_plugins: [k8saudit]`, got{"", "", true}},
+	}
+	for _, tc := range tests {
+		c := Default()
+		if err := c.Apply("falco.yaml", []byte(tc.yaml)); err != nil {
+			t.Errorf("%s: %v", tc.name, err)
+			continue
+		}
+		var g got
+		g.Params, g.Key, g.Load = c.K8sAudit()
+		if d := cmp.Diff(tc.want, g); d != "" {
+			t.Errorf("%s (-want +got):\n%s", tc.name, d)
+		}
 	}
 }

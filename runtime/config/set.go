@@ -150,6 +150,8 @@ func (c *Config) deepCopyLists(src *Config) {
 	c.RulesFiles = append([]string(nil), src.RulesFiles...)
 	c.Rules = append([]RuleSelection(nil), src.Rules...)
 	c.BaseSyscalls.CustomSet = append([]string(nil), src.BaseSyscalls.CustomSet...)
+	c.LoadPlugins = append([]string(nil), src.LoadPlugins...)
+	c.Plugins = append([]Plugin(nil), src.Plugins...)
 	c.AppendOutput = make([]AppendOutput, len(src.AppendOutput))
 	for i, a := range src.AppendOutput {
 		a.Match.Tags = append([]string(nil), a.Match.Tags...)
