@@ -106,6 +106,9 @@ func (o *RunOptions) live(ctx context.Context, eng *engine.Engine, lr *loadedRul
 			// once the old tables' records have drained.
 			eng = r.eng
 			o.eng = eng
+			if err := o.k8s.reload(eng.Artifact()); err != nil {
+				fmt.Fprintf(o.errOut, "falco-run: reload: k8s audit rules: %v (the webhook keeps the old ones)\n", err)
+			}
 			if w != nil {
 				w.eng = eng
 			}

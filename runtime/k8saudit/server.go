@@ -8,7 +8,6 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"strings"
 	"sync/atomic"
 	"time"
 )
@@ -164,11 +163,6 @@ func (s *Server) handle(w http.ResponseWriter, r *http.Request) {
 		}
 		s.malformed.Add(1)
 		http.Error(w, "reading the request: "+err.Error(), http.StatusBadRequest)
-		return
-	}
-	if ct := r.Header.Get("Content-Type"); ct != "" && !strings.Contains(ct, "json") {
-		s.malformed.Add(1)
-		http.Error(w, fmt.Sprintf("content type %q: want application/json", ct), http.StatusUnsupportedMediaType)
 		return
 	}
 	evs, err := Decode(body, s.opts.Now())
