@@ -187,3 +187,46 @@ func TestK8sAuditOffWithoutRules(t *testing.T) {
 		t.Errorf("webhook started without k8s_audit rules:\n%s", out)
 	}
 }
+
+// The webhook runs next to live capture: both sources' alerts reach the
+// outputs.
+func TestK8sAuditLive(t *testing.T) {
+	requireLive(t)
+	rules := filepath.Join(t.TempDir(), "k8s_rules.yaml")
+	if err := os.WriteFile(rules, []byte(k8sRules), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	f := startFalco(t, "-r", rules,
+		"-o", "plugins[0].name=k8saudit", "-o", "plugins[0].open_params=http://127.0.0.1:0/k8s-audit")
+	m := webhookLine.FindStringSubmatch(f.errText())
+	if m == nil {
+		t.Fatalf("no webhook line:\n%s", f.errText())
+	}
+	resp, err := http.Post(m[1], "application/json", strings.NewReader(k8sExec))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("POST: status %d", resp.StatusCode)
+	}
+	stderr, err := f.stop() // evaluates what is queued before exiting
+	if err != nil {
+		t.Fatalf("falco-run: %v\n%s", err, stderr)
+	}
+	var got []string
+	for _, a := range f.all() {
+		if a.Rule == "Exec into pod" {
+			// The prefix time is in the local zone: leave it out.
+			_, msg, _ := strings.Cut(a.Output, ": ")
+			got = append(got, msg+" "+a.field("ka.user.name"))
+		}
+	}
+	want := []string{"Notice Exec (user=bob pod=nginx-1 cmd=sh groups=(ops,system:authenticated)) bob"}
+	if d := cmp.Diff(want, got); d != "" {
+		t.Errorf("k8s alerts (-want +got):\n%s\nstderr:\n%s", d, stderr)
+	}
+	if !strings.Contains(stderr, "K8s audit: events 1, malformed 0, dropped 0\n") {
+		t.Errorf("no webhook counters in stderr:\n%s", stderr)
+	}
+}
