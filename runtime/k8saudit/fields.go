@@ -21,6 +21,11 @@ var ErrUnknownField = errors.New("unknown field")
 type EnvOptions struct {
 	// ClusterName is ka.cluster.name; empty makes it missing.
 	ClusterName string
+	// Hostname is evt.hostname; empty makes it missing.
+	Hostname string
+	// Start is when the session started, ns since the epoch
+	// (evt.reltime counts from it; 0: evt.reltime is 0).
+	Start int64
 }
 
 // Env implements [vm.Env] over the current audit event. Fields of other
@@ -30,6 +35,7 @@ type Env struct {
 	opts EnvOptions
 	fns  []extractor
 	ev   *Event
+	num  uint64 // evt.num: events seen by this Env
 }
 
 // extractor fills v from ev or returns false when the value is missing.
@@ -51,7 +57,10 @@ func NewEnv(fields []vm.FieldRef, opts EnvOptions) (*Env, error) {
 }
 
 // Reset makes ev the current event.
-func (e *Env) Reset(ev *Event) { e.ev = ev }
+func (e *Env) Reset(ev *Event) {
+	e.ev = ev
+	e.num++
+}
 
 // Extract fills v with field id's value for the current event; see
 // [vm.Env].
@@ -68,6 +77,9 @@ func resolve(ref vm.FieldRef) (extractor, error) {
 	f, _, _, ok := catalog.Lookup(ref.Name)
 	if !ok {
 		return nil, fmt.Errorf("field %s: %w", ref, ErrUnknownField)
+	}
+	if fn, ok := generic[f.Name]; ok {
+		return fn, nil
 	}
 	if f.Source != catalog.SourceK8sAudit {
 		return missing, nil // a syscall rule's field: never evaluated here

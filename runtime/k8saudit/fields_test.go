@@ -234,3 +234,48 @@ func TestNewEnvErrors(t *testing.T) {
 		t.Errorf("ka.cluster.name = %v, want prod-eu", v)
 	}
 }
+
+func TestGenericFields(t *testing.T) {
+	ev := loadEvent(t, "pod_create") // stageTimestamp 2026-11-26T10:00:00.123456Z
+	names := []string{"evt.num", "evt.time", "evt.time.s", "evt.datetime", "evt.time.iso8601", "evt.rawtime", "evt.rawtime.s",
+		"evt.rawtime.ns", "evt.reltime", "evt.pluginname", "evt.plugininfo", "evt.source", "evt.is_async", "evt.asynctype", "evt.hostname"}
+	refs := make([]vm.FieldRef, len(names))
+	for i, n := range names {
+		refs[i] = ref(n)
+	}
+	env, err := NewEnv(refs, EnvOptions{Hostname: "node-1", Start: ev.Time - 5e9})
+	if err != nil {
+		t.Fatal(err)
+	}
+	env.Reset(ev)
+	env.Reset(ev) // the second event seen
+	got := map[string]string{}
+	for i, n := range names {
+		var v vm.Value
+		got[n] = "<missing>"
+		if env.Extract(i, &v) {
+			got[n] = v.String()
+		}
+	}
+	local := time.Unix(0, ev.Time)
+	want := map[string]string{
+		"evt.num":          "2",
+		"evt.time":         `"` + local.Format("15:04:05") + `.123456000"`,
+		"evt.time.s":       `"` + local.Format("15:04:05") + `"`,
+		"evt.datetime":     `"` + local.Format("2006-01-02 15:04:05") + `.123456000"`,
+		"evt.time.iso8601": `"2026-11-26T10:00:00.123456000+0000"`,
+		"evt.rawtime":      "1795687200123456000",
+		"evt.rawtime.s":    "1795687200",
+		"evt.rawtime.ns":   "123456000",
+		"evt.reltime":      "5000000000",
+		"evt.pluginname":   `"k8saudit"`,
+		"evt.plugininfo":   "<missing>",
+		"evt.source":       `"k8s_audit"`,
+		"evt.is_async":     "false",
+		"evt.asynctype":    "<missing>",
+		"evt.hostname":     `"node-1"`,
+	}
+	if d := cmp.Diff(want, got); d != "" {
+		t.Errorf("(-want +got):\n%s", d)
+	}
+}

@@ -23,6 +23,9 @@ type Pipeline struct {
 // opts.Source is set to k8s_audit.
 func NewPipeline(art *artifact.Artifact, opts engine.SourceOptions, envOpts EnvOptions) (*Pipeline, error) {
 	opts.Source = catalog.SourceK8sAudit
+	if envOpts.Hostname == "" {
+		envOpts.Hostname = opts.Hostname
+	}
 	src, err := engine.NewSource(art, opts)
 	if err != nil {
 		return nil, fmt.Errorf("k8s audit: %w", err)

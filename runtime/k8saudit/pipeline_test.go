@@ -79,7 +79,7 @@ const pipelineRules = `
 - rule: Cluster admin binding
   desc: binding to cluster-admin
   condition: ka.req.binding.role = cluster-admin and ka.req.binding.subject.has_name[mallory] = true
-  output: "binding (subjects=%ka.req.binding.subjects code=%ka.response.code)"
+  output: "binding (subjects=%ka.req.binding.subjects code=%ka.response.code src=%evt.source host=%evt.hostname)"
   priority: ERROR
   source: k8s_audit
 - rule: Disabled k8s rule
@@ -112,7 +112,7 @@ func TestPipeline(t *testing.T) {
 		`10:00:00.123456000: Warning Privileged pod (user=jane@example.test pod=shop/cart-7f9 images=(registry.example.test:5000/shop/cart:1.4.2,busybox@sha256:0123abcd))`,
 		`10:00:00.123456000: Notice dev-team request (groups=(dev-team,system:authenticated) uid=1000)`,
 		`00:00:00.000000042: Notice exec (cmd=bash pod=cart-7f9 missing=<NA>)`,
-		`11:00:00.500000000: Error binding (subjects=(mallory,ops) code=403)`,
+		`11:00:00.500000000: Error binding (subjects=(mallory,ops) code=403 src=k8s_audit host=h)`,
 	}
 	if d := cmp.Diff(wantText, got.text); d != "" {
 		t.Errorf("text (-want +got):\n%s", d)
