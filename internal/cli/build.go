@@ -88,8 +88,14 @@ func compileExtras(list []config.AppendOutput) (*engine.Extras, error) {
 		return nil, nil
 	}
 	g := codegen.New()
-	tmpl := func(what, format string) (vm.Template, error) {
-		t, issues := check.CheckOutput(format, nil)
+	tmpl := func(what, format, source string) (vm.Template, error) {
+		// An entry for one source (match.source: k8s_audit) may use that
+		// source's fields.
+		var opts *check.Options
+		if source != "" {
+			opts = &check.Options{Source: source}
+		}
+		t, issues := check.CheckOutput(format, opts)
 		for _, is := range issues {
 			if !is.Warning {
 				return vm.Template{}, fmt.Errorf("%s: %q: column %d: %s", what, format, is.Pos.Column, is.Msg)
@@ -105,7 +111,7 @@ func compileExtras(list []config.AppendOutput) (*engine.Extras, error) {
 	for i, ao := range list {
 		e := engine.Extra{Source: ao.Match.Source, Rule: ao.Match.Rule, Tags: ao.Match.Tags}
 		if ao.ExtraOutput != "" {
-			t, err := tmpl(fmt.Sprintf("append_output[%d].extra_output", i), ao.ExtraOutput)
+			t, err := tmpl(fmt.Sprintf("append_output[%d].extra_output", i), ao.ExtraOutput, ao.Match.Source)
 			if err != nil {
 				return nil, err
 			}
@@ -117,7 +123,7 @@ func compileExtras(list []config.AppendOutput) (*engine.Extras, error) {
 			if bare {
 				format = "%" + f.Name
 			}
-			t, err := tmpl(what, format)
+			t, err := tmpl(what, format, ao.Match.Source)
 			if err != nil {
 				return nil, err
 			}
