@@ -15,18 +15,18 @@ import (
 )
 
 // loadEvent decodes testdata/name.json, which holds one Event.
-func loadEvent(t *testing.T, name string) *Event {
-	t.Helper()
+func loadEvent(tb testing.TB, name string) *Event {
+	tb.Helper()
 	data, err := os.ReadFile(filepath.Join("testdata", name+".json"))
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
 	evs, err := Decode(data, time.Unix(0, 42))
 	if err != nil {
-		t.Fatalf("%s: %v", name, err)
+		tb.Fatalf("%s: %v", name, err)
 	}
 	if len(evs) != 1 {
-		t.Fatalf("%s: %d events, want 1", name, len(evs))
+		tb.Fatalf("%s: %d events, want 1", name, len(evs))
 	}
 	return evs[0]
 }

@@ -14,15 +14,15 @@ import (
 	"github.com/falcoc/falcoc/runtime/output"
 )
 
-func compile(t *testing.T, yaml string) *artifact.Artifact {
-	t.Helper()
+func compile(tb testing.TB, yaml string) *artifact.Artifact {
+	tb.Helper()
 	rs, ds := rules.Load([]rules.Source{{Name: "rules.yaml", Data: []byte(yaml)}}, nil)
 	if rs == nil {
-		t.Fatalf("load: %v", ds)
+		tb.Fatalf("load: %v", ds)
 	}
 	art, err := codegen.Build(rs)
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
 	return art
 }
