@@ -19,7 +19,10 @@ const DefaultOpenParams = "http://:9765/k8s-audit"
 // Defaults of [Options].
 const (
 	DefaultMaxBodyBytes = 12 << 20 // the plugin's webhookMaxBatchSize
-	DefaultQueueSize    = 256      // requests waiting for the engine
+	// DefaultQueueSize is how many accepted requests may wait for the
+	// engine. With the API server's batching (a few hundred events per
+	// request) that is tens of thousands of events.
+	DefaultQueueSize = 64
 )
 
 // Options configure a [Server].
@@ -112,7 +115,12 @@ func Listen(opts Options) (*Server, error) {
 	s := &Server{opts: opts, ln: ln, queue: make(chan []*Event, opts.QueueSize)}
 	mux := http.NewServeMux()
 	mux.HandleFunc(opts.Path, s.handle)
-	s.http = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	s.http = &http.Server{
+		Handler:           mux,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       time.Minute, // a client cannot hold a request open forever
+		IdleTimeout:       2 * time.Minute,
+	}
 	return s, nil
 }
 
