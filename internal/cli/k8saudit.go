@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -32,17 +33,28 @@ type k8sSource struct {
 // k8saudit plugin or when art has an enabled k8s_audit rule; otherwise it
 // returns nil and opens no port.
 func startK8sAudit(cfg *config.Config, art *artifact.Artifact, opts engine.SourceOptions, errOut io.Writer) (*k8sSource, error) {
-	params, key, load := cfg.K8sAudit()
+	plugin, index, load := cfg.K8sAudit()
 	if !load && !k8saudit.HasRules(art) {
 		return nil, nil
 	}
-	name := key
-	if name == "" {
-		name = fmt.Sprintf("k8saudit open_params (default %q)", k8saudit.DefaultOpenParams)
+	params := ""
+	name := fmt.Sprintf("k8saudit open_params (default %q)", k8saudit.DefaultOpenParams)
+	if plugin != nil {
+		params = plugin.OpenParams
+		name = fmt.Sprintf("plugins[%d].open_params", index)
 	}
 	sopts, err := k8saudit.ParseOpenParams(params)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	if plugin != nil {
+		if v, ok := plugin.InitConfig["webhookMaxBatchSize"]; ok {
+			n, err := strconv.ParseInt(v, 10, 64)
+			if err != nil || n <= 0 {
+				return nil, fmt.Errorf("plugins[%d].init_config.webhookMaxBatchSize: %q is not a positive number of bytes", index, v)
+			}
+			sopts.MaxBodyBytes = n
+		}
 	}
 	p, err := k8saudit.NewPipeline(art, opts, k8saudit.EnvOptions{})
 	if err != nil {

@@ -59,24 +59,31 @@ type Config struct {
 	Plugins []Plugin `yaml:"plugins"`
 }
 
-// Plugin is one plugins entry. init_config is not read.
+// Plugin is one plugins entry.
 type Plugin struct {
-	Name        string `yaml:"name"`
-	LibraryPath string `yaml:"library_path"`
-	OpenParams  string `yaml:"open_params"`
+	Name        string     `yaml:"name"`
+	LibraryPath string     `yaml:"library_path"`
+	InitConfig  InitConfig `yaml:"init_config"`
+	OpenParams  string     `yaml:"open_params"`
 }
+
+// InitConfig is a plugin's init_config: its top-level scalar values as
+// text, by key. Falco accepts a mapping or a JSON object in a string; both
+// are read, nested values are ignored.
+type InitConfig map[string]string
 
 // K8sAuditPlugin is the name of the Kubernetes audit log plugin, whose
 // source falcoc provides natively.
 const K8sAuditPlugin = "k8saudit"
 
-// K8sAudit returns the k8saudit plugin's open_params and the key it was
-// read from ("plugins[N].open_params"; empty when there is no k8saudit
-// entry, and params is then ""), and whether load_plugins asks for it.
-func (c *Config) K8sAudit() (params, key string, load bool) {
-	for i, p := range c.Plugins {
-		if p.Name == K8sAuditPlugin {
-			params, key = p.OpenParams, fmt.Sprintf("plugins[%d].open_params", i)
+// K8sAudit returns the k8saudit plugin entry and its index in plugins
+// (-1 and a nil entry when there is none), and whether load_plugins asks
+// for it.
+func (c *Config) K8sAudit() (p *Plugin, index int, load bool) {
+	index = -1
+	for i := range c.Plugins {
+		if c.Plugins[i].Name == K8sAuditPlugin {
+			p, index = &c.Plugins[i], i
 			break
 		}
 	}
@@ -85,7 +92,7 @@ func (c *Config) K8sAudit() (params, key string, load bool) {
 			load = true
 		}
 	}
-	return params, key, load
+	return p, index, load
 }
 
 // OutputsQueue is outputs_queue.
