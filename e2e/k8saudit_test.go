@@ -11,6 +11,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 )
@@ -232,5 +233,66 @@ func TestK8sAuditLive(t *testing.T) {
 	}
 	if !strings.Contains(stderr, "K8s audit: events 1, malformed 0, dropped 0\n") {
 		t.Errorf("no webhook counters in stderr:\n%s", stderr)
+	}
+}
+
+// SIGHUP reloads the k8s_audit rules too: once falco-run says the rules
+// are reloaded, the webhook runs the new ones.
+func TestK8sAuditReload(t *testing.T) {
+	requireLive(t)
+	rules := filepath.Join(t.TempDir(), "k8s_rules.yaml")
+	write := func(s string) {
+		t.Helper()
+		if err := os.WriteFile(rules, []byte(s), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(k8sRules)
+	f := startFalco(t, "-r", rules,
+		"-o", "plugins[0].name=k8saudit", "-o", "plugins[0].open_params=http://127.0.0.1:0/k8s-audit")
+	m := webhookLine.FindStringSubmatch(f.errText())
+	if m == nil {
+		t.Fatalf("no webhook line:\n%s", f.errText())
+	}
+	postExec := func() {
+		t.Helper()
+		resp, err := http.Post(m[1], "application/json", strings.NewReader(k8sExec))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("POST: status %d", resp.StatusCode)
+		}
+	}
+	postExec()
+	// The request is queued: let the old rules evaluate it before the swap.
+	if _, ok := f.wait(0, 20*time.Second, func(a *alert) bool { return a.Rule == "Exec into pod" }); !ok {
+		t.Fatalf("no alert before the reload:\n%s", f.errText())
+	}
+	write(strings.ReplaceAll(k8sRules, "rule: Exec into pod", "rule: Exec into pod v2"))
+	if err := f.cmd.Process.Signal(syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for !strings.Contains(f.errText(), "rules reloaded") {
+		if time.Now().After(deadline) {
+			t.Fatalf("falco-run did not reload:\n%s", f.errText())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	postExec()
+	stderr, err := f.stop()
+	if err != nil {
+		t.Fatalf("falco-run: %v\n%s", err, stderr)
+	}
+	var got []string
+	for _, a := range f.all() {
+		if strings.HasPrefix(a.Rule, "Exec into pod") {
+			got = append(got, a.Rule)
+		}
+	}
+	if d := cmp.Diff([]string{"Exec into pod", "Exec into pod v2"}, got); d != "" {
+		t.Errorf("k8s alerts (-want +got):\n%s\nstderr:\n%s", d, stderr)
 	}
 }

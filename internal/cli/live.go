@@ -106,9 +106,6 @@ func (o *RunOptions) live(ctx context.Context, eng *engine.Engine, lr *loadedRul
 			// once the old tables' records have drained.
 			eng = r.eng
 			o.eng = eng
-			if err := o.k8s.reload(eng.Artifact()); err != nil {
-				fmt.Fprintf(o.errOut, "falco-run: reload: k8s audit rules: %v (the webhook keeps the old ones)\n", err)
-			}
 			if w != nil {
 				w.eng = eng
 			}
@@ -191,6 +188,10 @@ func (o *RunOptions) watchReload(ctx context.Context) <-chan reload {
 			if err != nil {
 				fmt.Fprintf(o.errOut, "falco-run: reload failed, keeping the current rules: %v\n", err)
 				continue
+			}
+			// The webhook has its own goroutine: its rules change now.
+			if err := o.k8s.reload(r.eng.Artifact()); err != nil {
+				fmt.Fprintf(o.errOut, "falco-run: reload: k8s audit rules: %v (the webhook keeps the old ones)\n", err)
 			}
 			fmt.Fprintf(o.errOut, "falco-run: rules reloaded: %d rules, in effect from the next event\n", len(r.eng.Artifact().Rules))
 			select {
