@@ -154,6 +154,17 @@ func setStr(v *vm.Value, s string) bool {
 	return true
 }
 
+// setList makes v the list l. An empty list is a missing value, as in
+// Falco, where a field that yields no value fails every comparison (so
+// `in` is not vacuously true).
+func setList(v *vm.Value, l []string) bool {
+	if len(l) == 0 {
+		return false
+	}
+	*v = vm.Value{Kind: vm.KindList, L: l}
+	return true
+}
+
 // str is a string field read at a path of the event.
 func str(keys ...string) extractor {
 	return func(_ *Env, ev *Event, v *vm.Value) bool {
@@ -297,11 +308,7 @@ func listField(ref vm.FieldRef, fn func(*Event) ([]string, bool), isUint bool) (
 	if !ref.HasArg {
 		return func(_ *Env, ev *Event, v *vm.Value) bool {
 			l, ok := fn(ev)
-			if !ok {
-				return false
-			}
-			*v = vm.Value{Kind: vm.KindList, L: l}
-			return true
+			return ok && setList(v, l)
 		}, nil
 	}
 	n, err := strconv.Atoi(ref.Arg)
@@ -426,27 +433,15 @@ var plain = map[string]extractor{
 	},
 	"ka.user.groups": func(_ *Env, ev *Event, v *vm.Value) bool {
 		l, ok := strList([]string{"user", "groups"})(ev)
-		if !ok {
-			return false
-		}
-		*v = vm.Value{Kind: vm.KindList, L: l}
-		return true
+		return ok && setList(v, l)
 	},
 	"ka.req.binding.subjects": func(_ *Env, ev *Event, v *vm.Value) bool {
 		l, ok := strList([]string{"requestObject", "subjects"}, "name")(ev)
-		if !ok {
-			return false
-		}
-		*v = vm.Value{Kind: vm.KindList, L: l}
-		return true
+		return ok && setList(v, l)
 	},
 	"ka.req.role.rules": func(_ *Env, ev *Event, v *vm.Value) bool {
 		l, ok := strList([]string{"requestObject", "rules"})(ev)
-		if !ok {
-			return false
-		}
-		*v = vm.Value{Kind: vm.KindList, L: l}
-		return true
+		return ok && setList(v, l)
 	},
 	"ka.req.pod.supplemental_groups": func(_ *Env, ev *Event, v *vm.Value) bool {
 		l, ok := at(ev.root, "requestObject", "spec", "securityContext", "supplementalGroups").([]any)
@@ -459,8 +454,7 @@ var plain = map[string]extractor{
 				out = append(out, strconv.FormatUint(u, 10))
 			}
 		}
-		*v = vm.Value{Kind: vm.KindList, L: out}
-		return true
+		return setList(v, out)
 	},
 	"jevt.time": func(_ *Env, ev *Event, v *vm.Value) bool {
 		return setStr(v, time.Unix(0, ev.Time).UTC().Format("15:04:05.000000000"))

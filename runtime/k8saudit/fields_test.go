@@ -168,6 +168,18 @@ func TestFields(t *testing.T) {
 			"ka.uri.param[command]":   `"sh"`,
 			"ka.uri.param[container]": `"app"`,
 		}},
+		{"pod_ipc", map[string]string{
+			"ka.req.pod.host_ipc":                   `"true"`,
+			"ka.req.pod.host_pid":                   `"true"`,
+			"ka.req.pod.host_network":               "<missing>",
+			"ka.req.container.image.repository":     `"probe"`,
+			"ka.req.pod.containers.privileged":      `["false"]`,
+			"ka.req.container.privileged":           `"false"`,
+			"ka.req.pod.containers.run_as_user":     "<missing>",
+			"ka.req.pod.containers.eff_run_as_user": `["0"]`,
+			"ka.req.pod.containers.host_port":       "<missing>", // an empty list
+			"ka.req.pod.volumes.hostpath":           "<missing>",
+		}},
 		{"exec", map[string]string{
 			"ka.target.subresource": `"exec"`,
 			"ka.target.pod.name":    `"cart-7f9"`,
@@ -277,5 +289,66 @@ func TestGenericFields(t *testing.T) {
 	}
 	if d := cmp.Diff(want, got); d != "" {
 		t.Errorf("(-want +got):\n%s", d)
+	}
+}
+
+// Every ka.*/jevt.* value has the kind its catalog type says: a list for
+// a list field without an index, else a string or an unsigned number.
+func TestFieldKinds(t *testing.T) {
+	var evs []*Event
+	for _, name := range []string{"pod_create", "binding", "role", "configmap", "service", "exec", "pod_ipc"} {
+		evs = append(evs, loadEvent(t, name))
+	}
+	seen := 0
+	var never []string // fields no test event has
+	for _, f := range catalog.Fields() {
+		if f.Source != catalog.SourceK8sAudit {
+			continue
+		}
+		refs := []string{f.Name}
+		switch {
+		case f.Name == "jevt.value":
+			refs = []string{"jevt.value[/objectRef/name]"}
+		case f.Arg.Required():
+			refs = []string{f.Name + "[command]", f.Name + "[mallory]"}
+		case f.Arg.Allowed():
+			refs = append(refs, f.Name+"[0]")
+		}
+		found := false
+		for _, r := range refs {
+			env, err := NewEnv([]vm.FieldRef{ref(r)}, EnvOptions{ClusterName: "c"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := vm.KindString
+			switch {
+			case f.Flags&catalog.FlagList != 0 && !strings.Contains(r, "["):
+				want = vm.KindList
+			case f.Type == catalog.TypeUint64:
+				want = vm.KindUint
+			}
+			for _, ev := range evs {
+				env.Reset(ev)
+				var v vm.Value
+				if !env.Extract(0, &v) {
+					continue
+				}
+				seen++
+				found = true
+				if v.Kind != want {
+					t.Errorf("%s: kind %s, want %s", r, v.Kind, want)
+					break
+				}
+			}
+		}
+		if !found {
+			never = append(never, f.Name)
+		}
+	}
+	if seen < 100 {
+		t.Errorf("only %d values extracted: the test events miss most fields", seen)
+	}
+	if len(never) > 0 {
+		t.Errorf("no test event has a value for %v", never)
 	}
 }
