@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -102,7 +103,8 @@ func resolve(ref vm.FieldRef) (extractor, error) {
 	return nil, fmt.Errorf("field %s: no extractor", ref)
 }
 
-// Fields returns the names of the catalog fields this package extracts.
+// Fields returns the names of the ka.* and jevt.* catalog fields this
+// package extracts, sorted.
 func Fields() []string {
 	var out []string
 	for n := range plain {
@@ -114,6 +116,7 @@ func Fields() []string {
 	for n := range lists {
 		out = append(out, n)
 	}
+	slices.Sort(out)
 	return out
 }
 
