@@ -88,9 +88,10 @@ func compileExtras(list []config.AppendOutput) (*engine.Extras, error) {
 		return nil, nil
 	}
 	g := codegen.New()
-	tmpl := func(what, format, source string) (vm.Template, error) {
-		// An entry for one source (match.source: k8s_audit) may use that
-		// source's fields.
+	// An entry for one source (match.source: k8s_audit) may use that
+	// source's fields; source is the entry being compiled's.
+	source := ""
+	tmpl := func(what, format string) (vm.Template, error) {
 		var opts *check.Options
 		if source != "" {
 			opts = &check.Options{Source: source}
@@ -109,9 +110,10 @@ func compileExtras(list []config.AppendOutput) (*engine.Extras, error) {
 	}
 	x := &engine.Extras{Consts: g.Consts()}
 	for i, ao := range list {
+		source = ao.Match.Source
 		e := engine.Extra{Source: ao.Match.Source, Rule: ao.Match.Rule, Tags: ao.Match.Tags}
 		if ao.ExtraOutput != "" {
-			t, err := tmpl(fmt.Sprintf("append_output[%d].extra_output", i), ao.ExtraOutput, ao.Match.Source)
+			t, err := tmpl(fmt.Sprintf("append_output[%d].extra_output", i), ao.ExtraOutput)
 			if err != nil {
 				return nil, err
 			}
@@ -123,7 +125,7 @@ func compileExtras(list []config.AppendOutput) (*engine.Extras, error) {
 			if bare {
 				format = "%" + f.Name
 			}
-			t, err := tmpl(what, format, ao.Match.Source)
+			t, err := tmpl(what, format)
 			if err != nil {
 				return nil, err
 			}
