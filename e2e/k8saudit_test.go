@@ -154,7 +154,7 @@ func TestK8sAuditWebhook(t *testing.T) {
 `},
 		{"priority filter", []string{"-o", "priority=warning"}, `09:15:00.250000000: Warning Privileged pod (user=alice pod=web/nginx-1 image=nginx:1.27)
 `},
-		{"append_output", []string{"-o", "append_output[0].match.source=k8s_audit", "-o", "append_output[0].extra_output=audit=%ka.auditid"},
+		{"append_output", []string{"-o", "append_output[]={match: {source: k8s_audit}, extra_output: \"audit=%ka.auditid\"}"},
 			`09:15:00.250000000: Warning Privileged pod (user=alice pod=web/nginx-1 image=nginx:1.27) audit=a1
 09:16:00.500000000: Notice Exec (user=bob pod=nginx-1 cmd=sh groups=(ops,system:authenticated)) audit=a3
 `},
