@@ -61,6 +61,8 @@ const pipelineRules = `
     ka.user.groups intersects (dev-team) and ka.user.groups in (dev-team, system:authenticated, admins)
     and not ka.user.groups in (dev-team) and ka.req.pod.run_as_user = 1000
     and ka.req.pod.containers.run_as_user in (0)
+    and ka.req.pod.containers.eff_run_as_user intersects (0) and not ka.req.pod.containers.eff_run_as_user in (0)
+    and ka.req.pod.containers.eff_run_as_user in (0, 1000)
   output: "dev-team request (groups=%ka.user.groups uid=%ka.req.pod.run_as_user)"
   priority: NOTICE
   source: k8s_audit

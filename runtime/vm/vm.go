@@ -118,6 +118,15 @@ func (m *VM) Eval(p *Program, env Env) (result bool, err error) {
 					acc = inUintSetList(c.uintSets[arg], reg.L)
 				}
 			}
+		case OpAllInUintSet:
+			acc = false
+			if ok {
+				if x, isNum := asUint(reg); isNum {
+					_, acc = c.uintSets[arg][x]
+				} else if reg.Kind == KindList {
+					acc = allInUintSetList(c.uintSets[arg], reg.L)
+				}
+			}
 		case OpInAddrSet:
 			acc = false
 			if ok && reg.Kind == KindAddr {
@@ -245,6 +254,21 @@ func inUintSetList(set map[uint64]struct{}, l []string) bool {
 		}
 	}
 	return false
+}
+
+// allInUintSetList reports whether every element of a list of decimal
+// numbers is in set (Falco's `in` on a list field).
+func allInUintSetList(set map[uint64]struct{}, l []string) bool {
+	for _, s := range l {
+		x, err := strconv.ParseUint(s, 10, 64)
+		if err != nil {
+			return false
+		}
+		if _, ok := set[x]; !ok {
+			return false
+		}
+	}
+	return true
 }
 
 func inBytesSet(set map[string]struct{}, b []byte) bool {
