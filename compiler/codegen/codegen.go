@@ -465,7 +465,11 @@ func (b *program) in(n *check.Cmp, class typeClass) error {
 		for i, v := range n.Values {
 			vals[i] = v.Uint
 		}
-		b.emit(vm.OpInUintSet, internSet(g, 'u', &g.c.UintSets, vals, func(x uint64) string { return strconv.FormatUint(x, 10) }), n.Pos)
+		op := vm.OpInUintSet
+		if n.Op == syntax.OpIn && n.Left.List {
+			op = vm.OpAllInUintSet // every element of a list field, as for strings
+		}
+		b.emit(op, internSet(g, 'u', &g.c.UintSets, vals, func(x uint64) string { return strconv.FormatUint(x, 10) }), n.Pos)
 	case classAddr:
 		vals := make([]netip.Addr, len(n.Values))
 		for i, v := range n.Values {

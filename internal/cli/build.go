@@ -98,8 +98,15 @@ func compileExtras(list []config.AppendOutput) (*engine.Extras, error) {
 		return nil, nil
 	}
 	g := codegen.New()
+	// An entry for one source (match.source: k8s_audit) may use that
+	// source's fields; source is the entry being compiled's.
+	source := ""
 	tmpl := func(what, format string) (vm.Template, error) {
-		t, issues := check.CheckOutput(format, nil)
+		var opts *check.Options
+		if source != "" {
+			opts = &check.Options{Source: source}
+		}
+		t, issues := check.CheckOutput(format, opts)
 		for _, is := range issues {
 			if !is.Warning {
 				return vm.Template{}, fmt.Errorf("%s: %q: column %d: %s", what, format, is.Pos.Column, is.Msg)
@@ -113,6 +120,7 @@ func compileExtras(list []config.AppendOutput) (*engine.Extras, error) {
 	}
 	x := &engine.Extras{Consts: g.Consts()}
 	for i, ao := range list {
+		source = ao.Match.Source
 		e := engine.Extra{Source: ao.Match.Source, Rule: ao.Match.Rule, Tags: ao.Match.Tags}
 		text := ao.ExtraOutput
 		if ao.SuggestedOutput {

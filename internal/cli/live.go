@@ -189,6 +189,10 @@ func (o *RunOptions) watchReload(ctx context.Context) <-chan reload {
 				fmt.Fprintf(o.errOut, "falco-run: reload failed, keeping the current rules: %v\n", err)
 				continue
 			}
+			// The webhook has its own goroutine: its rules change now.
+			if err := o.k8s.reload(r.eng.Artifact()); err != nil {
+				fmt.Fprintf(o.errOut, "falco-run: reload: k8s audit rules: %v (the webhook keeps the old ones)\n", err)
+			}
 			fmt.Fprintf(o.errOut, "falco-run: rules reloaded: %d rules, in effect from the next event\n", len(r.eng.Artifact().Rules))
 			select {
 			case out <- r:

@@ -57,6 +57,7 @@ type RunOptions struct {
 	paths       []string        // the rule files, for a reload
 	newEngine   func(*artifact.Artifact, [][4]uint64) (*engine.Engine, error)
 	eng         *engine.Engine // the engine in use
+	k8s         *k8sSource     // the Kubernetes audit webhook, nil when off
 	out, errOut io.Writer
 }
 
@@ -268,13 +269,33 @@ func (o *RunOptions) Run(ctx context.Context) error {
 		ctx, cancel = context.WithTimeout(ctx, time.Duration(o.Duration)*time.Second)
 		defer cancel()
 	}
+	o.k8s, err = startK8sAudit(o.cfg, lr.Art, engine.SourceOptions{
+		Hostname:    engOpts.Hostname,
+		Sink:        outs,
+		MatchAll:    engOpts.MatchAll,
+		MinPriority: minPrio,
+		Extras:      extras,
+	}, o.errOut)
+	if err != nil {
+		return &ExitError{Code: 1, Err: err}
+	}
+	defer o.k8s.stop()
 	if o.Trace != "" {
 		err = o.replay(ctx, eng)
+		if err == nil && o.k8s != nil {
+			// The webhook is a source without an end: keep serving it
+			// until a signal or -M, as Falco does with several sources.
+			<-ctx.Done()
+		}
 	} else {
 		err = o.live(ctx, eng, lr)
 	}
+	if kerr := o.k8s.stop(); kerr != nil && err == nil {
+		err = &ExitError{Code: 1, Err: kerr}
+	}
 	closeErr := outs.Close()
 	o.printStats(o.eng, outs) // the engine last in use: a SIGHUP may have replaced it
+	o.k8s.printStats(o.errOut)
 	if err != nil {
 		return err
 	}

@@ -49,6 +49,50 @@ type Config struct {
 	LogSyslog bool   `yaml:"log_syslog"`
 
 	Engine Engine `yaml:"engine"`
+
+	// LoadPlugins names the plugins to load (load_plugins). falcoc has no
+	// plugin loader: "k8saudit" turns on its built-in Kubernetes audit
+	// webhook; other names are accepted and ignored.
+	LoadPlugins []string `yaml:"load_plugins"`
+	// Plugins are the plugins entries; falcoc reads the k8saudit entry's
+	// open_params.
+	Plugins []Plugin `yaml:"plugins"`
+}
+
+// Plugin is one plugins entry.
+type Plugin struct {
+	Name        string     `yaml:"name"`
+	LibraryPath string     `yaml:"library_path"`
+	InitConfig  InitConfig `yaml:"init_config"`
+	OpenParams  string     `yaml:"open_params"`
+}
+
+// InitConfig is a plugin's init_config: its top-level scalar values as
+// text, by key. Falco accepts a mapping or a JSON object in a string; both
+// are read, nested values are ignored.
+type InitConfig map[string]string
+
+// K8sAuditPlugin is the name of the Kubernetes audit log plugin, whose
+// source falcoc provides natively.
+const K8sAuditPlugin = "k8saudit"
+
+// K8sAudit returns the k8saudit plugin entry and its index in plugins
+// (-1 and a nil entry when there is none), and whether load_plugins asks
+// for it.
+func (c *Config) K8sAudit() (p *Plugin, index int, load bool) {
+	index = -1
+	for i := range c.Plugins {
+		if c.Plugins[i].Name == K8sAuditPlugin {
+			p, index = &c.Plugins[i], i
+			break
+		}
+	}
+	for _, n := range c.LoadPlugins {
+		if n == K8sAuditPlugin {
+			load = true
+		}
+	}
+	return p, index, load
 }
 
 // OutputsQueue is outputs_queue.

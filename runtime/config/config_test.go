@@ -238,7 +238,14 @@ func TestSet(t *testing.T) {
 			func(c *Config) { c.AppendOutput = []AppendOutput{{}} }},
 		{"int", []string{"outputs_queue.capacity=100"}, func(c *Config) { c.OutputsQueue.Capacity = 100 }},
 		{"empty string", []string{"http_output.url="}, func(c *Config) {}},
-		{"unknown ignored", []string{"plugins[0].name=container", "engine.kmod.buf_size_preset=4"}, func(c *Config) {}},
+		{"unknown ignored", []string{"webserver.enabled=true", "engine.kmod.buf_size_preset=4"}, func(c *Config) {}},
+		{"plugin init_config", []string{"plugins[0].init_config.maxEventSize=4", "plugins[0].init_config.useAsync=false"}, func(c *Config) {
+			c.Plugins = []Plugin{{InitConfig: InitConfig{"maxEventSize": "4", "useAsync": "false"}}}
+		}},
+		{"plugins", []string{"load_plugins=[k8saudit, json]", "plugins[0].name=k8saudit", "plugins[0].open_params=http://:1234/audit"}, func(c *Config) {
+			c.LoadPlugins = []string{"k8saudit", "json"}
+			c.Plugins = []Plugin{{Name: "k8saudit", OpenParams: "http://:1234/audit"}}
+		}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -332,5 +339,72 @@ func TestOutputsFromConfig(t *testing.T) {
 	_, err = c.Channels(ChannelOptions{Stdout: &buf})
 	if diff := cmp.Diff("http_output: http output: url is empty", err.Error()); diff != "" {
 		t.Error(diff)
+	}
+}
+
+func TestK8sAudit(t *testing.T) {
+	type got struct {
+		Plugin *Plugin
+		Index  int
+		Load   bool
+	}
+	tests := []struct {
+		name, yaml string
+		want       got
+	}{
+		{"none", ``, got{nil, -1, false}},
+		{"Falco's k8saudit entry", `
+load_plugins: [k8saudit, json]
+plugins:
+  - name: json
+    library_path: libjson.so
+    init_config: ""
+  - name: k8saudit
+    library_path: libk8saudit.so
+    init_config:
+      maxEventSize: 262144
+      webhookMaxBatchSize: 12582912
+    open_params: "http://:9765/k8s-audit"
+`, got{&Plugin{Name: "k8saudit", LibraryPath: "libk8saudit.so", OpenParams: "http://:9765/k8s-audit",
+			InitConfig: InitConfig{"maxEventSize": "262144", "webhookMaxBatchSize": "12582912"}}, 1, true}},
+		{"init_config as a JSON string", `
+plugins:
+  - name: k8saudit
+    init_config: '{"webhookMaxBatchSize": 1024, "sslCertificate": "/etc/falco/cert.pem", "nested": {"a": 1}}'
+`, got{&Plugin{Name: "k8saudit", InitConfig: InitConfig{"webhookMaxBatchSize": "1024", "sslCertificate": "/etc/falco/cert.pem"}}, 0, false}},
+		{"entry not loaded", `
+load_plugins: []
+plugins:
+  - name: k8saudit
+    open_params: "http://:1/x"
+`, got{&Plugin{Name: "k8saudit", OpenParams: "http://:1/x"}, 0, false}},
+		{"loaded without an entry", `load_plugins: [k8saudit]`, got{nil, -1, true}},
+	}
+	for _, tc := range tests {
+		c := Default()
+		if err := c.Apply("falco.yaml", []byte(tc.yaml)); err != nil {
+			t.Errorf("%s: %v", tc.name, err)
+			continue
+		}
+		var g got
+		g.Plugin, g.Index, g.Load = c.K8sAudit()
+		if d := cmp.Diff(tc.want, g); d != "" {
+			t.Errorf("%s (-want +got):\n%s", tc.name, d)
+		}
+	}
+}
+
+func TestInitConfigErrors(t *testing.T) {
+	tests := []struct{ yaml, want string }{
+		{"plugins:\n  - name: k8saudit\n    init_config: '{bad'\n",
+			"falco.yaml:3:18: plugins[0].init_config: expected a mapping or a JSON object: invalid character 'b' looking for beginning of object key string"},
+		{"plugins:\n  - name: k8saudit\n    init_config: [1, 2]\n",
+			"falco.yaml:3:18: plugins[0].init_config: expected a mapping or a JSON object, got a sequence"},
+	}
+	for _, tc := range tests {
+		err := Default().Apply("falco.yaml", []byte(tc.yaml))
+		if err == nil || err.Error() != tc.want {
+			t.Errorf("Apply(%q) = %v\nwant %s", tc.yaml, err, tc.want)
+		}
 	}
 }

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -284,6 +285,46 @@ func (e *ExtraField) decodeNode(d *decoder, n *yaml.Node, key string) error {
 		return nil
 	}
 	return d.errorf(n, key, "expected a field name or a single name: format pair, got %s", kindName(n))
+}
+
+func (c *InitConfig) decodeNode(d *decoder, n *yaml.Node, key string) error {
+	if *c == nil {
+		*c = InitConfig{}
+	}
+	switch {
+	case isNull(n):
+		return nil
+	case n.Kind == yaml.ScalarNode:
+		text := strings.TrimSpace(n.Value)
+		if text == "" {
+			return nil
+		}
+		var obj map[string]any
+		dec := json.NewDecoder(strings.NewReader(text))
+		dec.UseNumber()
+		if err := dec.Decode(&obj); err != nil {
+			return d.errorf(n, key, "expected a mapping or a JSON object: %v", err)
+		}
+		for k, v := range obj {
+			switch x := v.(type) {
+			case string:
+				(*c)[k] = x
+			case json.Number:
+				(*c)[k] = x.String()
+			case bool:
+				(*c)[k] = strconv.FormatBool(x)
+			}
+		}
+		return nil
+	case n.Kind == yaml.MappingNode:
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			if v := resolveAlias(n.Content[i+1]); v.Kind == yaml.ScalarNode && !isNull(v) {
+				(*c)[n.Content[i].Value] = v.Value
+			}
+		}
+		return nil
+	}
+	return d.errorf(n, key, "expected a mapping or a JSON object, got %s", kindName(n))
 }
 
 func (r *RuleSelection) decodeNode(d *decoder, n *yaml.Node, key string) error {

@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"maps"
 	"reflect"
 	"strconv"
 	"strings"
@@ -150,6 +151,13 @@ func (c *Config) deepCopyLists(src *Config) {
 	c.RulesFiles = append([]string(nil), src.RulesFiles...)
 	c.Rules = append([]RuleSelection(nil), src.Rules...)
 	c.BaseSyscalls.CustomSet = append([]string(nil), src.BaseSyscalls.CustomSet...)
+	c.LoadPlugins = append([]string(nil), src.LoadPlugins...)
+	c.Plugins = append([]Plugin(nil), src.Plugins...)
+	for i := range c.Plugins {
+		if ic := c.Plugins[i].InitConfig; ic != nil {
+			c.Plugins[i].InitConfig = maps.Clone(ic)
+		}
+	}
 	c.AppendOutput = make([]AppendOutput, len(src.AppendOutput))
 	for i, a := range src.AppendOutput {
 		a.Match.Tags = append([]string(nil), a.Match.Tags...)

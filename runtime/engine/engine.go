@@ -300,28 +300,35 @@ func (e *Engine) emit(r *artifact.Rule, ev *event.Event) {
 // and env; with record, each value is also added to e.fields (JSON
 // output_fields).
 func (e *Engine) renderTemplate(m *vm.VM, env vm.Env, t *vm.Template, record bool) {
+	e.msg, e.fields = appendTemplate(e.msg, e.fields, m, env, t, record)
+}
+
+// appendTemplate appends t's text to msg, evaluating its operands with m
+// and env; with record, each value is also appended to fields.
+func appendTemplate(msg []byte, fields []output.Field, m *vm.VM, env vm.Env, t *vm.Template, record bool) ([]byte, []output.Field) {
 	for _, seg := range t.Segments {
 		if seg.Operand < 0 {
-			e.msg = append(e.msg, seg.Text...)
+			msg = append(msg, seg.Text...)
 			continue
 		}
 		v, ok := m.Operand(env, int(seg.Operand))
 		ov := toOutput(v, ok)
-		start := len(e.msg)
-		e.msg = output.AppendText(e.msg, ov, nil)
+		start := len(msg)
+		msg = output.AppendText(msg, ov, nil)
 		if w := int(seg.Width); w > 0 {
 			// Falco resizes the value to exactly the width: cut or pad.
-			if len(e.msg)-start > w {
-				e.msg = e.msg[:start+w]
+			if len(msg)-start > w {
+				msg = msg[:start+w]
 			}
-			for len(e.msg)-start < w {
-				e.msg = append(e.msg, ' ')
+			for len(msg)-start < w {
+				msg = append(msg, ' ')
 			}
 		}
 		if record {
-			e.fields = append(e.fields, output.Field{Name: seg.Token, Value: ov})
+			fields = append(fields, output.Field{Name: seg.Token, Value: ov})
 		}
 	}
+	return msg, fields
 }
 
 // toOutput converts a VM value into an output value, keeping its type for

@@ -75,7 +75,8 @@ type Deps struct {
 }
 
 // ErrUnknownField is returned by [New] for a field the catalog does not
-// have or that does not belong to the syscall source.
+// have. Fields of other sources (ka.*, jevt.*) resolve to always-missing
+// extractors: the syscall engine never evaluates rules that use them.
 var ErrUnknownField = errors.New("unknown field")
 
 // extractor fills v for the current event or returns false.
@@ -125,8 +126,14 @@ func New(fields []vm.FieldRef, deps Deps) (*Env, error) {
 
 func resolve(ref vm.FieldRef) (extractor, error) {
 	f, _, _, ok := catalog.Lookup(ref.Name)
-	if !ok || f.Source != catalog.SourceSyscall {
+	if !ok {
 		return nil, fmt.Errorf("field %s: %w", ref, ErrUnknownField)
+	}
+	if f.Source != catalog.SourceSyscall {
+		// A rule of another source (k8s_audit) shares the artifact's field
+		// table; the syscall engine never runs it, and its own source
+		// extracts these fields. Here they are always missing.
+		return missing, nil
 	}
 	if !ref.HasArg && f.Arg.Required() {
 		return nil, fmt.Errorf("field %s: an argument is required", ref)

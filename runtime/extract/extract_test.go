@@ -78,7 +78,6 @@ func TestNewErrors(t *testing.T) {
 		want string
 	}{
 		{vm.FieldRef{Name: "proc.nope"}, "field proc.nope: unknown field"},
-		{vm.FieldRef{Name: "ka.verb"}, "field ka.verb: unknown field"},
 		{vm.FieldRef{Name: "proc.aname", Arg: "x", HasArg: true}, `field proc.aname[x]: argument "x" is not a non-negative index`},
 		{vm.FieldRef{Name: "proc.aname", Arg: "-1", HasArg: true}, `field proc.aname[-1]: argument "-1" is not a non-negative index`},
 		{vm.FieldRef{Name: "evt.arg", Arg: "nosuchparam", HasArg: true}, `field evt.arg[nosuchparam]: no event has a parameter "nosuchparam"`},
@@ -103,6 +102,17 @@ func TestNewErrors(t *testing.T) {
 	}
 	if _, err := New([]vm.FieldRef{{Name: "fd.cip.name"}}, Deps{Table: tab}); err != nil {
 		t.Errorf("unsupported fields must still resolve: %v", err)
+	}
+	// A k8s_audit field shares the artifact's field table: always missing here.
+	env, err := New([]vm.FieldRef{{Name: "ka.verb"}}, Deps{Table: tab})
+	if err != nil {
+		t.Fatalf("New(ka.verb): %v", err)
+	}
+	info, _ := catalog.EventByName("execve")
+	env.Reset(&event.Event{Info: info})
+	var v vm.Value
+	if env.Extract(0, &v) {
+		t.Errorf("ka.verb on a syscall event = %v, want missing", v)
 	}
 	if !errors.Is(func() error { _, err := New([]vm.FieldRef{{Name: "x.y"}}, Deps{Table: tab}); return err }(), ErrUnknownField) {
 		t.Error("unknown field error is not ErrUnknownField")

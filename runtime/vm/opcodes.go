@@ -106,6 +106,12 @@ const (
 	OpAnyOf
 	OpAllOf
 
+	// OpAllInUintSet is `in` on a list of unsigned integers (such as
+	// ka.req.pod.containers.run_as_user): every element is in the set
+	// Consts.UintSets[arg]. (Appended here so the earlier codes keep their
+	// values in artifacts.)
+	OpAllInUintSet
+
 	OpEnd
 )
 
@@ -130,7 +136,8 @@ var opNames = [OpEnd + 1]string{
 	OpInNet: "IN_NET", OpNotInNet: "NOT_IN_NET", OpInNetSet: "IN_NET_SET",
 	OpCmpDyn: "CMP_DYN", OpCmpRegs: "CMP_REGS",
 	OpOneOf: "ONEOF", OpAnyOf: "ANYOF", OpAllOf: "ALLOF",
-	OpEnd: "END",
+	OpAllInUintSet: "ALL_IN_UINT_SET",
+	OpEnd:          "END",
 }
 
 // String returns the opcode's mnemonic, e.g. "EQ_STR".

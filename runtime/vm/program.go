@@ -316,7 +316,7 @@ func (c *Consts) checkArg(op Opcode, arg int32) error {
 		n = len(c.IntSets)
 	case OpEqUint, OpNeUint, OpLtUint, OpLeUint, OpGtUint, OpGeUint:
 		n = len(c.Uints)
-	case OpInUintSet:
+	case OpInUintSet, OpAllInUintSet:
 		n = len(c.UintSets)
 	case OpEqFloat, OpNeFloat, OpLtFloat, OpLeFloat, OpGtFloat, OpGeFloat:
 		n = len(c.Floats)
@@ -457,7 +457,7 @@ func (c *Consts) constString(op Opcode, arg int32) string {
 		return listString(mapStrings(c.IntSets[arg], func(v int64) string { return strconv.FormatInt(v, 10) }))
 	case OpEqUint, OpNeUint, OpLtUint, OpLeUint, OpGtUint, OpGeUint:
 		return strconv.FormatUint(c.Uints[arg], 10)
-	case OpInUintSet:
+	case OpInUintSet, OpAllInUintSet:
 		return listString(mapStrings(c.UintSets[arg], func(v uint64) string { return strconv.FormatUint(v, 10) }))
 	case OpEqFloat, OpNeFloat, OpLtFloat, OpLeFloat, OpGtFloat, OpGeFloat:
 		return strconv.FormatFloat(c.Floats[arg], 'g', -1, 64)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"math"
+	"strconv"
 	"strings"
 	"unsafe"
 )
@@ -113,6 +114,17 @@ func (m *VM) Eval(p *Program, env Env) (result bool, err error) {
 			if ok {
 				if x, isNum := asUint(reg); isNum {
 					_, acc = c.uintSets[arg][x]
+				} else if reg.Kind == KindList {
+					acc = inUintSetList(c.uintSets[arg], reg.L)
+				}
+			}
+		case OpAllInUintSet:
+			acc = false
+			if ok {
+				if x, isNum := asUint(reg); isNum {
+					_, acc = c.uintSets[arg][x]
+				} else if reg.Kind == KindList {
+					acc = allInUintSetList(c.uintSets[arg], reg.L)
 				}
 			}
 		case OpInAddrSet:
@@ -228,6 +240,35 @@ func allInStrSet(set map[string]struct{}, v *Value) bool {
 		return true
 	}
 	return false
+}
+
+// inUintSetList reports whether some element of a list of decimal numbers
+// (a numeric list field such as ka.req.pod.containers.run_as_user) is in
+// set.
+func inUintSetList(set map[uint64]struct{}, l []string) bool {
+	for _, s := range l {
+		if x, err := strconv.ParseUint(s, 10, 64); err == nil {
+			if _, ok := set[x]; ok {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// allInUintSetList reports whether every element of a list of decimal
+// numbers is in set (Falco's `in` on a list field).
+func allInUintSetList(set map[uint64]struct{}, l []string) bool {
+	for _, s := range l {
+		x, err := strconv.ParseUint(s, 10, 64)
+		if err != nil {
+			return false
+		}
+		if _, ok := set[x]; !ok {
+			return false
+		}
+	}
+	return true
 }
 
 func inBytesSet(set map[string]struct{}, b []byte) bool {

@@ -223,6 +223,12 @@ func TestSets(t *testing.T) {
 		{"uint in", OpInUintSet, u64(80), true},
 		{"uint not in", OpInUintSet, u64(81), false},
 		{"uint set with int value", OpInUintSet, i64(22), true},
+		{"uint set with a numeric list", OpInUintSet, list("7", "80"), true},
+		{"uint set with a numeric list, none in", OpInUintSet, list("7", "x", "81"), false},
+		{"all in uint set", OpAllInUintSet, list("22", "80"), true},
+		{"all in uint set, one out", OpAllInUintSet, list("22", "81"), false},
+		{"all in uint set, not a number", OpAllInUintSet, list("22", "x"), false},
+		{"all in uint set, one value", OpAllInUintSet, u64(80), true},
 		{"addr in", OpInAddrSet, addr("::1"), true},
 		{"addr not in", OpInAddrSet, addr("10.0.0.2"), false},
 		{"net set", OpInNetSet, addr("192.168.4.4"), true},
@@ -484,7 +490,7 @@ func TestValidate(t *testing.T) {
 		{"backward jump", &Program{Code: []Opcode{OpTrue, OpJumpIfTrue, OpReturn}, Args: []int32{0, -2, 0}, Locs: make([]Location, 3), Consts: c},
 			"invalid program: 0001: jump -2 out of range"},
 		{"bad opcode", &Program{Code: []Opcode{OpEnd, OpReturn}, Args: []int32{0, 0}, Locs: make([]Location, 2), Consts: c},
-			"0000: invalid program: unknown opcode 65"},
+			"0000: invalid program: unknown opcode 66"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
