@@ -73,12 +73,22 @@ func TestContainerRules(t *testing.T) {
 			name := fmt.Sprintf("falcoc-e2e-%d-%d", os.Getpid(), i)
 			cidFile := filepath.Join(t.TempDir(), "cid")
 			from := len(f.all())
-			args := append([]string{"run", "--rm", "--name", name, "--cidfile", cidFile}, tc.args...)
+			// Created, then started a moment later: falco-run fetches the
+			// metadata when docker reports the creation, asynchronously (as
+			// Falco does: a container's very first events may lack it), and
+			// the test is about the metadata reaching the alert.
+			args := append([]string{"create", "--name", name, "--cidfile", cidFile}, tc.args...)
 			args = append(append(args, d.Image), tc.cmd...)
-			out, err := exec.Command(d.Bin, args...).CombinedOutput()
-			if err != nil {
-				t.Fatalf("docker %s: %v\n%s", strings.Join(args, " "), err, out)
+			docker := func(args ...string) {
+				t.Helper()
+				if out, err := exec.Command(d.Bin, args...).CombinedOutput(); err != nil {
+					t.Fatalf("docker %s: %v\n%s", strings.Join(args, " "), err, out)
+				}
 			}
+			docker(args...)
+			t.Cleanup(func() { _ = exec.Command(d.Bin, "rm", "-f", name).Run() })
+			time.Sleep(time.Second)
+			docker("start", "-a", name)
 			cid, err := os.ReadFile(cidFile)
 			if err != nil || len(cid) < 12 {
 				t.Fatalf("container id file: %q, %v", cid, err)
