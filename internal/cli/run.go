@@ -45,6 +45,9 @@ type RunOptions struct {
 	Version       bool     // --version
 	Capture       string   // --capture
 	Prefilter     string   // --prefilter
+	DryRun        bool     // --dry-run
+	EnableSource  []string // --enable-source
+	DisableSource []string // --disable-source
 	// RingBufferSize is the live capture's ring buffer size in bytes, per
 	// CPU (hidden flag --ring-buffer-size; 0: the default).
 	RingBufferSize int
@@ -93,6 +96,9 @@ func newCmdRun(s Streams) *cobra.Command {
 	f.BoolVar(&o.ListFields, "list", false, "list the supported fields and exit")
 	f.BoolVar(&o.Version, "version", false, "print version information and exit")
 	f.StringVar(&o.Capture, "capture", "", "also record every processed event to FILE in the replay format")
+	f.BoolVar(&o.DryRun, "dry-run", false, "load the configuration and the rules, set up the outputs, and exit without processing events")
+	f.StringArrayVar(&o.EnableSource, "enable-source", nil, "enable only this event source: syscall or k8s_audit (repeatable; not with --disable-source)")
+	f.StringArrayVar(&o.DisableSource, "disable-source", nil, "turn off this event source: syscall or k8s_audit (repeatable; not with --enable-source)")
 	f.StringVar(&o.Prefilter, "prefilter", "full", "kernel prefilter mode: off, evttype (syscall number only, as Falco) or full")
 	f.IntVar(&o.RingBufferSize, "ring-buffer-size", 0, "live capture ring buffer size in bytes per CPU, a power of two (tests)")
 	f.DurationVar(&o.BatchDelay, "batch-delay", time.Millisecond, "live capture: let records gather this long once the reader has caught up (0: wake on every record)")
@@ -137,7 +143,35 @@ func (o *RunOptions) Validate() error {
 	if m := o.cfg.RuleMatching; m != "" && m != "first" && m != "all" {
 		return &ExitError{Code: 1, Err: fmt.Errorf("rule_matching: %q is not first or all", m)}
 	}
+	if len(o.EnableSource) > 0 && len(o.DisableSource) > 0 {
+		return &ExitError{Code: 1, Err: errors.New("--enable-source and --disable-source cannot be used together")}
+	}
+	for _, fl := range []struct {
+		name string
+		list []string
+	}{{"--enable-source", o.EnableSource}, {"--disable-source", o.DisableSource}} {
+		for _, src := range fl.list {
+			if !slices.Contains(eventSources, src) {
+				return &ExitError{Code: 1, Err: fmt.Errorf("%s: unknown event source %q (known: %s)", fl.name, src, strings.Join(eventSources, ", "))}
+			}
+		}
+	}
+	if len(o.DisableSource) > 0 && !slices.ContainsFunc(eventSources, o.sourceEnabled) {
+		return &ExitError{Code: 1, Err: errors.New("--disable-source: every event source is disabled")}
+	}
 	return nil
+}
+
+// eventSources are the event sources falco-run has.
+var eventSources = []string{"syscall", "k8s_audit"}
+
+// sourceEnabled reports whether --enable-source / --disable-source leave
+// src on. A trace file (-e) is read whatever they say, as Falco does.
+func (o *RunOptions) sourceEnabled(src string) bool {
+	if len(o.EnableSource) > 0 {
+		return slices.Contains(o.EnableSource, src)
+	}
+	return !slices.Contains(o.DisableSource, src)
 }
 
 func (o *RunOptions) selection() ruleSelection {
@@ -261,6 +295,9 @@ func (o *RunOptions) Run(ctx context.Context) error {
 		return err
 	}
 	o.eng = eng
+	if o.DryRun {
+		return outs.Close()
+	}
 
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -269,25 +306,36 @@ func (o *RunOptions) Run(ctx context.Context) error {
 		ctx, cancel = context.WithTimeout(ctx, time.Duration(o.Duration)*time.Second)
 		defer cancel()
 	}
-	o.k8s, err = startK8sAudit(o.cfg, lr.Art, engine.SourceOptions{
-		Hostname:    engOpts.Hostname,
-		Sink:        outs,
-		MatchAll:    engOpts.MatchAll,
-		MinPriority: minPrio,
-		Extras:      extras,
-	}, o.errOut)
-	if err != nil {
-		return &ExitError{Code: 1, Err: err}
+	if o.sourceEnabled("k8s_audit") {
+		o.k8s, err = startK8sAudit(o.cfg, lr.Art, engine.SourceOptions{
+			Hostname:    engOpts.Hostname,
+			Sink:        outs,
+			MatchAll:    engOpts.MatchAll,
+			MinPriority: minPrio,
+			Extras:      extras,
+		}, o.errOut)
+		if err != nil {
+			return &ExitError{Code: 1, Err: err}
+		}
 	}
 	defer o.k8s.stop()
-	if o.Trace != "" {
+	switch {
+	case o.Trace == "" && !o.sourceEnabled("syscall"):
+		// The syscall source is off: serve the other sources until a
+		// signal or -M.
+		if o.k8s == nil {
+			err = &ExitError{Code: 1, Err: errors.New("--disable-source syscall: no other event source to run (load k8s_audit rules or the k8saudit plugin)")}
+		} else {
+			<-ctx.Done()
+		}
+	case o.Trace != "":
 		err = o.replay(ctx, eng)
 		if err == nil && o.k8s != nil {
 			// The webhook is a source without an end: keep serving it
 			// until a signal or -M, as Falco does with several sources.
 			<-ctx.Done()
 		}
-	} else {
+	default:
 		err = o.live(ctx, eng, lr)
 	}
 	if kerr := o.k8s.stop(); kerr != nil && err == nil {
