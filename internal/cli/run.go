@@ -17,6 +17,7 @@ import (
 	"github.com/falcoc/falcoc/compiler/artifact"
 	"github.com/falcoc/falcoc/compiler/codegen"
 	"github.com/falcoc/falcoc/compiler/prefilter"
+	"github.com/falcoc/falcoc/compiler/rules"
 	"github.com/falcoc/falcoc/runtime/config"
 	"github.com/falcoc/falcoc/runtime/containers"
 	"github.com/falcoc/falcoc/runtime/engine"
@@ -46,6 +47,7 @@ type RunOptions struct {
 	Capture       string   // --capture
 	Prefilter     string   // --prefilter
 	DryRun        bool     // --dry-run
+	DescribeRule  string   // -l
 	EnableSource  []string // --enable-source
 	DisableSource []string // --disable-source
 	// RingBufferSize is the live capture's ring buffer size in bytes, per
@@ -88,6 +90,7 @@ func newCmdRun(s Streams) *cobra.Command {
 	f.StringVarP(&o.Trace, "trace", "e", "", "replay this trace file (falcoc replay format) instead of watching the kernel")
 	f.StringArrayVarP(&o.ValidateFiles, "validate", "V", nil, "validate rules files and exit (repeatable)")
 	f.BoolVarP(&o.List, "list-rules", "L", false, "list the loaded rules and exit")
+	f.StringVarP(&o.DescribeRule, "describe-rule", "l", "", "show the name and description of this rule (JSON with json_output) and exit")
 	f.IntVarP(&o.Duration, "duration", "M", 0, "stop after this many seconds (0: run until stopped)")
 	f.BoolVarP(&o.Unbuffered, "unbuffered", "U", false, "do not buffer output")
 	f.StringArrayVarP(&o.DisableTags, "disable-tag", "T", nil, "disable the rules with this tag (repeatable)")
@@ -216,6 +219,16 @@ func (o *RunOptions) Run(ctx context.Context) error {
 	paths := o.Rules
 	if len(paths) == 0 && o.configNamesRules() {
 		paths = o.cfg.RulesFiles
+	}
+	if o.DescribeRule != "" {
+		srcs, err := embeddedSources()
+		if len(paths) > 0 {
+			srcs, err = rules.ReadPaths(paths)
+		}
+		if err != nil {
+			return &ExitError{Code: 1, Err: err}
+		}
+		return runFalcoDescribe(o.out, o.errOut, srcs, o.selection().loaderOptions(), o.cfg.JSONOutput, o.DescribeRule)
 	}
 	if o.List {
 		if len(paths) == 0 {

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"fmt"
 	"io"
 
 	"github.com/falcoc/falcoc/compiler/diag"
@@ -54,4 +55,29 @@ func runFalcoListSources(w, errw io.Writer, srcs []rules.Source, opts *rules.Opt
 		return &ExitError{Code: 1}
 	}
 	return writeFalcoList(w, rs, asJSON)
+}
+
+// runFalcoDescribe implements falco-run's `-l RULE`: -L for one rule. A
+// rule that is not loaded is an error naming it.
+func runFalcoDescribe(w, errw io.Writer, srcs []rules.Source, opts *rules.Options, asJSON bool, name string) error {
+	rs, ds := rules.Load(srcs, opts)
+	if rs == nil {
+		for _, d := range ds {
+			if _, err := io.WriteString(errw, d.Render()); err != nil {
+				return err
+			}
+		}
+		return &ExitError{Code: 1}
+	}
+	one := *rs
+	one.Rules = nil
+	for _, r := range rs.Rules {
+		if r.Name == name {
+			one.Rules = append(one.Rules, r)
+		}
+	}
+	if len(one.Rules) == 0 {
+		return &ExitError{Code: 1, Err: fmt.Errorf("-l: rule %q is not loaded", name)}
+	}
+	return writeFalcoList(w, &one, asJSON)
 }
