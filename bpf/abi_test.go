@@ -111,3 +111,22 @@ func TestDecoderOffsets(t *testing.T) {
 		t.Errorf("offsets (-want +got):\n%s", diff)
 	}
 }
+
+// TestIA32Table: every 32-bit number maps to a syscall the capture knows,
+// and no two numbers map to the same one (a table typo would).
+func TestIA32Table(t *testing.T) {
+	seen := map[int]int{}
+	for nr, id := range ia32ToX64 {
+		if nr >= NumSyscalls || id < 0 || id >= NumSyscalls {
+			t.Errorf("ia32 %d -> %d: out of range", nr, id)
+		}
+		if o, dup := seen[id]; dup {
+			t.Errorf("ia32 %d and %d both map to %d", nr, o, id)
+		}
+		seen[id] = nr
+	}
+	tab := ia32Table()
+	if len(tab) != NumSyscalls || tab[5] != 2 || tab[295] != 257 || tab[102] != -1 {
+		t.Errorf("ia32Table: open %d, openat %d, socketcall %d; want 2, 257, -1", tab[5], tab[295], tab[102])
+	}
+}

@@ -75,13 +75,6 @@ var ia32ToX64 = map[int]int{
 	437: 437, // openat2
 }
 
-// IA32ToX64 returns the x86_64 syscall a 32-bit syscall number stands
-// for, and whether the capture sees it.
-func IA32ToX64(nr int) (int, bool) {
-	id, ok := ia32ToX64[nr]
-	return id, ok
-}
-
 // ia32Table is the ia32_ids map's content: for each number below
 // NumSyscalls, the x86_64 id, or -1.
 func ia32Table() []int32 {
