@@ -609,8 +609,9 @@ static __always_inline int is_open(__u32 id)
 	return id == 2 || id == 257 || id == 437 || id == 85;
 }
 
-static __always_inline void open_info(__u32 id, const __u64 *a, struct falcoc_open *o)
+static __always_inline void open_info(struct falcoc_hdr *h, __u32 id, struct falcoc_open *o)
 {
+	const __u64 *a = h->args;
 	o->resolve = 0;
 	o->pad = 0;
 	switch (id) {
@@ -631,7 +632,7 @@ static __always_inline void open_info(__u32 id, const __u64 *a, struct falcoc_op
 		break;
 	default: { /* openat2: struct open_how { u64 flags, mode, resolve; } */
 		__u64 how[3] = {};
-		bpf_probe_read_user(how, sizeof(how), (void *)a[2]);
+		bpf_probe_read_user(how, sizeof(how), uptr(h, a[2]));
 		o->dirfd = a[0];
 		o->flags = how[0];
 		o->mode = how[1];
@@ -680,14 +681,7 @@ __noinline int handle_file(struct falcoc_scratch *s, __u32 id, __u32 set, __u32 
 	struct falcoc_open oi = {};
 	int open = is_open(id);
 	if (open) {
-		open_info(id, h->args, &oi);
-		if (id == 437 && (h->flags & FALCOC_F_COMPAT)) { /* openat2's how: re-read at its 32-bit address */
-			__u64 how[3] = {};
-			bpf_probe_read_user(how, sizeof(how), uptr(h, h->args[2]));
-			oi.flags = how[0];
-			oi.mode = how[1];
-			oi.resolve = how[2];
-		}
+		open_info(h, id, &oi);
 		if (dims & FALCOC_DIM_OPENFLAGS) {
 			and_openflags(&m, set, oi.flags);
 			if (mask_zero(&m) && !capture)
