@@ -204,11 +204,7 @@ func (p *planner) tables(cls []*clause, k *keySet, in []RuleInput, universe []in
 			t.Comm[r.key] = m
 		}
 	}
-	for key, m := range t.Comm { // an entry equal to the default adds nothing
-		if m == t.CommDefault {
-			delete(t.Comm, key)
-		}
-	}
+	dropDefault(t.Comm, t.CommDefault) // an entry equal to the default adds nothing
 	for _, r := range regionsOf(DimUID, k) {
 		m := maskIn(DimUID, r)
 		if r.kind == rDefault {
@@ -217,11 +213,7 @@ func (p *planner) tables(cls []*clause, k *keySet, in []RuleInput, universe []in
 			t.UID[uint32(r.n)] = m
 		}
 	}
-	for key, m := range t.UID {
-		if m == t.UIDDefault {
-			delete(t.UID, key)
-		}
-	}
+	dropDefault(t.UID, t.UIDDefault)
 	for _, r := range regionsOf(DimContainer, k) {
 		m := maskIn(DimContainer, r)
 		switch r.kind {
@@ -244,11 +236,7 @@ func (p *planner) tables(cls []*clause, k *keySet, in []RuleInput, universe []in
 			t.Arg0[uint32(r.n)] = m
 		}
 	}
-	for key, m := range t.Arg0 {
-		if m == t.Arg0Default {
-			delete(t.Arg0, key)
-		}
-	}
+	dropDefault(t.Arg0, t.Arg0Default)
 	for _, r := range regionsOf(DimSock, k) {
 		m := maskIn(DimSock, r)
 		switch r.kind {
@@ -283,11 +271,7 @@ func (p *planner) tables(cls []*clause, k *keySet, in []RuleInput, universe []in
 			t.ExeUnknown = m
 		}
 	}
-	for key, m := range t.ExeExact {
-		if m == t.ExeDefault {
-			delete(t.ExeExact, key)
-		}
-	}
+	dropDefault(t.ExeExact, t.ExeDefault)
 	for _, r := range regionsOf(DimPath, k) {
 		m := maskIn(DimPath, r)
 		switch r.kind {
@@ -302,4 +286,14 @@ func (p *planner) tables(cls []*clause, k *keySet, in []RuleInput, universe []in
 		}
 	}
 	return t
+}
+
+// dropDefault removes the entries equal to the default mask d: the kernel
+// looks the default up for a key the table does not hold.
+func dropDefault[K comparable](m map[K]Mask, d Mask) {
+	for k, v := range m {
+		if v == d {
+			delete(m, k)
+		}
+	}
 }
