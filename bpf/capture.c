@@ -50,6 +50,15 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 volatile __u32 falcoc_mode;
 volatile __u32 falcoc_set;
 
+/* Kernel features, decided by the loader from the kernel's BTF before the
+ * programs load (features.go). They live in .rodata, which is frozen
+ * before the verifier runs: it follows only the branch this kernel can
+ * take, so it never meets a helper or tracepoint argument the kernel
+ * lacks. The defaults are the newest kernels'. */
+volatile const __u32 falcoc_has_task_btf = 1;       /* bpf_get_current_task_btf (5.11) */
+volatile const __u32 falcoc_has_task_pt_regs = 1;   /* bpf_task_pt_regs (5.15) */
+volatile const __u32 falcoc_has_exit_group_dead = 1; /* sched_process_exit(p, group_dead) (newer kernels) */
+
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, SETS * FALCOC_NR_SYSCALLS);
@@ -153,19 +162,11 @@ struct {
 } scratch SEC(".maps");
 
 /* An LPM key with 16 spare bytes, so that the word-wise scan below may
- * read past the path. Used as the value of lpm_keys and exec_stash. */
+ * read past the path. The value of exec_stash. */
 struct scan_key {
 	struct falcoc_path_key k;
 	__u8 spare[16];
 };
-
-/* Two LPM keys per CPU: 0 for the path dimension, 1 for the exe dimension. */
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 2);
-	__type(key, __u32);
-	__type(value, struct scan_key);
-} lpm_keys SEC(".maps");
 
 /* sched_process_exec stores bprm->filename here for the execve exit. */
 struct {
@@ -304,17 +305,44 @@ static __always_inline void comm_words(struct task_struct *t, __u64 *w)
 	w[1] = b;
 }
 
-/* path_known reports whether the n-byte path in sk (n without NUL) is an
- * absolute path with no "//", "/./", "/../" and not ending in "/." or "/..":
- * only such a path can be matched against the tables. A trailing '/'
- * counts as unknown too. It scans 8 bytes at a time, with a '/' written
- * over the NUL so that the endings look like the inner patterns. Global,
- * so the verifier checks it once. */
-__noinline int path_known(struct scan_key *sk, __u32 n)
+/* Where in the scratch an LPM key may be built (see key_at): in a record
+ * (a path item's payload, below SCRATCH_MASK + ITEM_HDR) or at EXE_KEY,
+ * the spare area where the exe dimension's key is built. */
+#define EXE_KEY 0x6100
+#define KEY_LIMIT 0x6200
+
+/* key_at returns the LPM key at offset off of the scratch, or 0. */
+static __always_inline struct falcoc_path_key *key_at(struct falcoc_scratch *s, __u32 off)
 {
-	if (!sk || n == 0 || n > FALCOC_PATH_MAX)
+	if (!s || off > KEY_LIMIT)
 		return 0;
-	__u8 *p = sk->k.path;
+	/* The same bound in the register that is added (clang may check a
+	 * copy): never taken, but the verifier sees it. */
+	__u64 o = off;
+	asm volatile("if %0 <= 0x6200 goto +1\n\t%0 = 0" : "+r"(o));
+	return (struct falcoc_path_key *)(s->buf + o);
+}
+
+static __always_inline struct falcoc_scratch *scratch_cur(void)
+{
+	__u32 z = 0;
+	return bpf_map_lookup_elem(&scratch, &z);
+}
+
+/* path_known reports whether the n-byte path of the LPM key at scratch
+ * offset off (n without NUL) is an absolute path with no "//", "/./",
+ * "/../" and not ending in "/." or "/..": only such a path can be matched
+ * against the tables. A trailing '/' counts as unknown too. It scans 8
+ * bytes at a time, with a '/' written over the NUL so that the endings
+ * look like the inner patterns, and may read 16 bytes past the key.
+ * Global, so the verifier checks it once; its arguments are scalars, which
+ * every kernel accepts for a global function (pointers need 5.12). */
+__noinline int path_known(__u32 off, __u32 n)
+{
+	struct falcoc_path_key *k = key_at(scratch_cur(), off);
+	if (!k || n == 0 || n > FALCOC_PATH_MAX)
+		return 0;
+	__u8 *p = k->path;
 	if (p[0] != '/')
 		return 0;
 	__u64 end = n;
@@ -342,14 +370,16 @@ __noinline int path_known(struct scan_key *sk, __u32 n)
 	return bad == 0;
 }
 
-/* lpm_prepare completes key k, whose path holds a string of n bytes (NUL
- * included), and returns the path length when the path is usable, or -1. */
-static __always_inline long lpm_prepare(struct falcoc_path_key *k, __u32 set, long n)
+/* lpm_prepare completes the LPM key at scratch offset off, whose path
+ * holds a string of n bytes (NUL included), and returns the path length
+ * when the path is usable, or -1. */
+static __always_inline long lpm_prepare(struct falcoc_scratch *s, __u32 off, __u32 set, long n)
 {
 	/* n counts the NUL; a full key (FALCOC_PATH_MAX + 2) may have been cut. */
-	if (n <= 1 || n > FALCOC_PATH_MAX + 1)
+	struct falcoc_path_key *k = key_at(s, off);
+	if (!k || n <= 1 || n > FALCOC_PATH_MAX + 1)
 		return -1;
-	if (!path_known((struct scan_key *)k, n - 1))
+	if (!path_known(off, n - 1))
 		return -1;
 	k->set = set;
 	k->prefixlen = 8 * (1 + n);
@@ -444,10 +474,10 @@ static __always_inline int add_user_bytes(struct falcoc_scratch *s, __u16 type, 
 	return cut;
 }
 
+/* scratch_get returns the scratch with an empty record started in it. */
 static __always_inline struct falcoc_scratch *scratch_get(void)
 {
-	__u32 z = 0;
-	struct falcoc_scratch *s = bpf_map_lookup_elem(&scratch, &z);
+	struct falcoc_scratch *s = scratch_cur();
 	if (!s)
 		return 0;
 	struct falcoc_hdr *h = hdr_of(s);
@@ -457,10 +487,12 @@ static __always_inline struct falcoc_scratch *scratch_get(void)
 	return s;
 }
 
-/* fill_hdr writes the task fields of the header (not mask, args, ret,
- * size, flags or nitems). Global, so the verifier checks it once. */
-__noinline int fill_hdr(struct falcoc_scratch *s, __u32 kind)
+/* fill_hdr writes the task fields of the scratch record's header (not
+ * mask, args, ret, size, flags or nitems). Global, so the verifier checks
+ * it once. */
+__noinline int fill_hdr(__u32 kind)
 {
+	struct falcoc_scratch *s = scratch_cur();
 	if (!s)
 		return 0;
 	struct falcoc_hdr *h = hdr_of(s);
@@ -672,19 +704,20 @@ static __always_inline void and_openflags(struct falcoc_mask *m, __u32 set, __u6
 #define PASS 1
 
 /* handle_file: path syscalls, the open family included. */
-__noinline int handle_file(struct falcoc_scratch *s, __u32 id, __u32 set, __u32 dims, __u32 capture)
+__noinline int handle_file(__u32 id, __u32 set, __u32 dims, __u32 capture)
 {
+	struct falcoc_scratch *s = scratch_cur();
 	if (!s)
 		return DROP;
 	struct falcoc_hdr *h = hdr_of(s);
-	struct falcoc_mask m = h->mask;
+	struct falcoc_mask *m = &h->mask; /* narrowed in place */
 	struct falcoc_open oi = {};
 	int open = is_open(id);
 	if (open) {
 		open_info(h, id, &oi);
 		if (dims & FALCOC_DIM_OPENFLAGS) {
-			and_openflags(&m, set, oi.flags);
-			if (mask_zero(&m) && !capture)
+			and_openflags(m, set, oi.flags);
+			if (mask_zero(m) && !capture)
 				return DROP;
 		}
 	}
@@ -693,31 +726,37 @@ __noinline int handle_file(struct falcoc_scratch *s, __u32 id, __u32 set, __u32 
 	path_args(id, &p1, &p2);
 	if (p1 < 0)
 		return PASS;
-	/* The key lives on the stack: reading user memory into a map value
-	 * costs more (the kernel's usercopy hardening inspects the
-	 * destination's page). */
-	struct scan_key sk;
-	struct falcoc_path_key *pk = &sk.k;
+	/* The path is read once, straight into the record as a path item's
+	 * payload. For the lookup, the LPM key's prefixlen and set are
+	 * written over the last 5 bytes of the item's header, so that the
+	 * key's path is the payload; item_at writes the header again. */
 	const void *u1 = uptr(h, arg_at(h->args, p1));
-	long praw = bpf_probe_read_user_str(pk->path, sizeof(pk->path), u1);
-	long plen = lpm_prepare(pk, set, praw);
+	__u32 ko = (h->size & SCRATCH_MASK) + ITEM_HDR - 5;
+	__u8 *d = item_at(s, FALCOC_ITEM_PATH, 0);
+	long praw = bpf_probe_read_user_str(d, FALCOC_PATH_MAX + 2, u1);
+	long plen = lpm_prepare(s, ko, set, praw);
 	if (plen < 0)
 		h->flags |= FALCOC_F_PATH_UNKNOWN;
 	if (dims & FALCOC_DIM_PATH) {
-		if (plen < 0)
-			and_slot(&m, set, FALCOC_SLOT_PATH_UNKNOWN);
+		struct falcoc_path_key *pk = key_at(s, ko);
+		if (plen < 0 || !pk)
+			and_slot(m, set, FALCOC_SLOT_PATH_UNKNOWN);
 		else
-			and_value(&m, bpf_map_lookup_elem(&path_tbl, pk), set,
+			and_value(m, bpf_map_lookup_elem(&path_tbl, pk), set,
 				  FALCOC_SLOT_PATH_DEFAULT);
-		if (mask_zero(&m) && !capture)
+		if (mask_zero(m) && !capture)
 			return DROP;
 	}
-	h->mask = m;
 
-	if (plen >= 0)
-		add_kernel_bytes(s, FALCOC_ITEM_PATH, pk->path, plen);
-	else if (praw > 0)
+	if (plen >= 0) {
+		item_at(s, FALCOC_ITEM_PATH, plen);
+		item_commit(s, plen);
+	} else if (praw > 0 && praw < FALCOC_PATH_MAX + 2) { /* whole, but not usable */
+		item_at(s, FALCOC_ITEM_PATH, praw - 1);
+		item_commit(s, praw - 1);
+	} else if (praw > 0) { /* maybe cut: read again, longer */
 		add_user_str(s, FALCOC_ITEM_PATH, u1);
+	}
 	if (p2 >= 0)
 		add_user_str(s, FALCOC_ITEM_PATH2, uptr(h, arg_at(h->args, p2)));
 	if (open) {
@@ -726,6 +765,45 @@ __noinline int handle_file(struct falcoc_scratch *s, __u32 id, __u32 set, __u32 
 		item_commit(s, sizeof(oi));
 	}
 	return PASS;
+}
+
+/* The inode's timestamps moved twice: timespec64 i_ctime and i_mtime up
+ * to 6.5, __i_ctime from 6.6 and __i_mtime from 6.7, separate seconds and
+ * nanoseconds from 6.11. These flavours name the older layouts. */
+struct inode___v66 {
+	struct timespec64 __i_ctime;
+	struct timespec64 __i_mtime;
+} __attribute__((preserve_access_index));
+
+struct inode___v510 {
+	struct timespec64 i_ctime;
+	struct timespec64 i_mtime;
+} __attribute__((preserve_access_index));
+
+static __always_inline void inode_times(struct inode *ino, struct falcoc_exec *e)
+{
+	struct timespec64 c = {}, m = {};
+	if (bpf_core_field_exists(ino->i_ctime_sec)) {
+		e->exe_ctime_sec = BPF_CORE_READ(ino, i_ctime_sec);
+		e->exe_ctime_nsec = BPF_CORE_READ(ino, i_ctime_nsec);
+		e->exe_mtime_sec = BPF_CORE_READ(ino, i_mtime_sec);
+		e->exe_mtime_nsec = BPF_CORE_READ(ino, i_mtime_nsec);
+		return;
+	}
+	struct inode___v66 *i66 = (void *)ino;
+	struct inode___v510 *i510 = (void *)ino;
+	if (bpf_core_field_exists(i66->__i_ctime))
+		c = BPF_CORE_READ(i66, __i_ctime);
+	else
+		c = BPF_CORE_READ(i510, i_ctime);
+	if (bpf_core_field_exists(i66->__i_mtime))
+		m = BPF_CORE_READ(i66, __i_mtime);
+	else
+		m = BPF_CORE_READ(i510, i_mtime);
+	e->exe_ctime_sec = c.tv_sec;
+	e->exe_ctime_nsec = c.tv_nsec;
+	e->exe_mtime_sec = m.tv_sec;
+	e->exe_mtime_nsec = m.tv_nsec;
 }
 
 static __always_inline void add_exec_info(struct falcoc_scratch *s, struct task_struct *t)
@@ -737,10 +815,7 @@ static __always_inline void add_exec_info(struct falcoc_scratch *s, struct task_
 	struct file *exe = BPF_CORE_READ(t, mm, exe_file);
 	struct inode *ino = BPF_CORE_READ(exe, f_inode);
 	e->exe_ino = BPF_CORE_READ(ino, i_ino);
-	e->exe_ctime_sec = BPF_CORE_READ(ino, i_ctime_sec);
-	e->exe_ctime_nsec = BPF_CORE_READ(ino, i_ctime_nsec);
-	e->exe_mtime_sec = BPF_CORE_READ(ino, i_mtime_sec);
-	e->exe_mtime_nsec = BPF_CORE_READ(ino, i_mtime_nsec);
+	inode_times(ino, e);
 	e->flags = 0;
 	char name[8] = {};
 	const unsigned char *np = BPF_CORE_READ(exe, f_path.dentry, d_name.name);
@@ -769,9 +844,10 @@ static __always_inline void add_exec_info(struct falcoc_scratch *s, struct task_
 #define DPATH_COMPONENTS 40
 
 /* The walk of exe_dpath, one dentry (or mount crossing) per bpf_loop step,
- * so that the verifier checks the step once. The step reads the kernel by
- * field offsets the caller resolved (CO-RE relocations are not applied
- * inside a bpf_loop callback by the loader). */
+ * so that the verifier checks the step once (as a bounded loop its paths
+ * multiply past the verifier's limit). The step reads the kernel by field
+ * offsets the caller resolved (CO-RE relocations are not applied inside a
+ * bpf_loop callback by the loader). */
 struct dpath_walk {
 	struct falcoc_scratch *s;
 	__u64 d, root_d, vm, root_m, mnt;
@@ -871,9 +947,12 @@ static __always_inline __u32 exe_dpath(struct falcoc_scratch *s, struct task_str
 	};
 	s->buf[DPATH_END] = 0;
 	if (memfd) {
-		static const char del[] = " (deleted)";
-		w.pos -= sizeof(del) - 1;
-		__builtin_memcpy(s->buf + DPATH_END - (sizeof(del) - 1), del, sizeof(del) - 1);
+		/* " (deleted)", stored as immediates (a static array would put an
+		 * untyped symbol into .rodata, beside the feature flags) */
+		__u8 *d = s->buf + DPATH_END - 10;
+		*(__u64 *)d = 0x6574656c65642820ULL; /* " (delete" */
+		*(__u16 *)(d + 8) = 0x2964;           /* "d)" */
+		w.pos -= 10;
 	}
 	bpf_loop(DPATH_COMPONENTS, dpath_step, &w, 0);
 	if (w.state != DPATH_DONE)
@@ -886,62 +965,65 @@ static __always_inline __u32 exe_dpath(struct falcoc_scratch *s, struct task_str
 	return pos;
 }
 
-__noinline int handle_exec(struct falcoc_scratch *s, __u32 id, __u32 set, __u32 dims, __u32 capture)
+/* do_handle_exec is handle_exec, with the executable's path resolved
+ * (bpf_loop, 5.17) or not: then proc.exepath is the filename execve was
+ * given, and the exe dimension, whose tables hold resolved paths, counts
+ * it as unknown. */
+static __always_inline int do_handle_exec(__u32 id, __u32 set, __u32 dims, __u32 capture,
+					  const int resolve)
 {
+	struct falcoc_scratch *s = scratch_cur();
 	if (!s)
 		return DROP;
 	struct falcoc_hdr *h = hdr_of(s);
-	struct falcoc_mask m = h->mask;
+	struct falcoc_mask *m = &h->mask; /* narrowed in place */
 	__u32 tid = bpf_get_current_pid_tgid();
-	__u32 one = 1;
 	long elen = -1;
-	struct falcoc_path_key *ek;
+	/* The exe dimension's key is built in the scratch's spare area. */
+	struct falcoc_path_key *ek = key_at(s, EXE_KEY);
+	if (!ek)
+		return DROP;
 	int ok = h->ret == 0;
 	struct falcoc_path_key *fk = 0; /* the filename execve was given */
 	__u32 dpos = 0;
 	if (ok) {
 		/* proc.exepath is the resolved path: the exe dimension judges it. */
 		fk = bpf_map_lookup_elem(&exec_stash, &tid);
-		struct task_struct *t = (void *)bpf_get_current_task();
-		char name[8] = {};
-		const unsigned char *np = BPF_CORE_READ(t, mm, exe_file, f_path.dentry, d_name.name);
-		bpf_probe_read_kernel(name, 6, np);
-		int memfd = name[0] == 'm' && name[1] == 'e' && name[2] == 'm' && name[3] == 'f' &&
-			    name[4] == 'd' && name[5] == ':';
-		dpos = exe_dpath(s, t, memfd);
-		ek = bpf_map_lookup_elem(&lpm_keys, &one);
-		if (!ek)
-			return DROP;
-		if (dpos >= DPATH_BASE && dpos < DPATH_END && DPATH_END - dpos <= FALCOC_PATH_MAX) {
-			__u64 n = DPATH_END - dpos + 1; /* with the NUL */
-			asm volatile("%0 &= 0xff" : "+r"(n)); /* a bound the verifier sees */
-			bpf_probe_read_kernel(ek->path, n, s->buf + (dpos & 0x7eff));
-			elen = lpm_prepare(ek, set, n);
+		if (resolve) {
+			struct task_struct *t = (void *)bpf_get_current_task();
+			char name[8] = {};
+			const unsigned char *np = BPF_CORE_READ(t, mm, exe_file, f_path.dentry, d_name.name);
+			bpf_probe_read_kernel(name, 6, np);
+			int memfd = name[0] == 'm' && name[1] == 'e' && name[2] == 'm' && name[3] == 'f' &&
+				    name[4] == 'd' && name[5] == ':';
+			dpos = exe_dpath(s, t, memfd);
+			if (dpos >= DPATH_BASE && dpos < DPATH_END && DPATH_END - dpos <= FALCOC_PATH_MAX) {
+				__u64 n = DPATH_END - dpos + 1; /* with the NUL */
+				asm volatile("%0 &= 0xff" : "+r"(n)); /* a bound the verifier sees */
+				bpf_probe_read_kernel(ek->path, n, s->buf + (dpos & 0x7eff));
+				elen = lpm_prepare(s, EXE_KEY, set, n);
+			}
 		}
 	} else {
-		ek = bpf_map_lookup_elem(&lpm_keys, &one);
-		if (!ek)
-			return DROP;
 		long n = bpf_probe_read_user_str(ek->path, sizeof(ek->path),
 						 uptr(h, id == 59 ? h->args[0] : h->args[1]));
-		elen = lpm_prepare(ek, set, n);
+		elen = lpm_prepare(s, EXE_KEY, set, n);
 	}
 	if (elen < 0)
 		h->flags |= FALCOC_F_EXE_UNKNOWN;
 	if (dims & FALCOC_DIM_EXE) {
-		if (elen < 0 || !ek)
-			and_slot(&m, set, FALCOC_SLOT_EXE_UNKNOWN);
+		if (elen < 0)
+			and_slot(m, set, FALCOC_SLOT_EXE_UNKNOWN);
 		else
-			and_value(&m, bpf_map_lookup_elem(&exe_tbl, ek), set, FALCOC_SLOT_EXE_DEFAULT);
-		if (mask_zero(&m) && !capture) {
+			and_value(m, bpf_map_lookup_elem(&exe_tbl, ek), set, FALCOC_SLOT_EXE_DEFAULT);
+		if (mask_zero(m) && !capture) {
 			if (ok)
 				bpf_map_delete_elem(&exec_stash, &tid);
 			return DROP;
 		}
 	}
-	h->mask = m;
 	if (!ok) {
-		if (ek && elen >= 0)
+		if (elen >= 0)
 			add_kernel_bytes(s, FALCOC_ITEM_EXE, ek->path, elen);
 		return PASS;
 	}
@@ -1034,12 +1116,13 @@ static __always_inline void add_sock_addr(struct falcoc_scratch *s, __u16 type, 
 }
 
 /* handle_sock: connect, bind, listen, accept, accept4, sendto, sendmsg. */
-__noinline int handle_sock(struct falcoc_scratch *s, __u32 id, __u32 set, __u32 dims, __u32 capture)
+__noinline int handle_sock(__u32 id, __u32 set, __u32 dims, __u32 capture)
 {
+	struct falcoc_scratch *s = scratch_cur();
 	if (!s)
 		return DROP;
 	struct falcoc_hdr *h = hdr_of(s);
-	struct falcoc_mask m = h->mask;
+	struct falcoc_mask *m = &h->mask; /* narrowed in place */
 	__u64 uaddr = 0, ulen = 0;
 	int accept = id == 43 || id == 288;
 	if (id == 42 || id == 49) { /* connect, bind */
@@ -1086,7 +1169,7 @@ __noinline int handle_sock(struct falcoc_scratch *s, __u32 id, __u32 set, __u32 
 		h->flags |= FALCOC_F_SOCK_UNKNOWN;
 	if (dims & FALCOC_DIM_SOCK) {
 		if (!known) {
-			and_slot(&m, set, FALCOC_SLOT_SOCK_UNKNOWN);
+			and_slot(m, set, FALCOC_SLOT_SOCK_UNKNOWN);
 		} else {
 			struct falcoc_sock_key k = {.set = set, .family = fam, .port = port};
 			struct falcoc_mask *v = bpf_map_lookup_elem(&sock_tbl, &k);
@@ -1095,12 +1178,11 @@ __noinline int handle_sock(struct falcoc_scratch *s, __u32 id, __u32 set, __u32 
 				k.any = 1;
 				v = bpf_map_lookup_elem(&sock_tbl, &k);
 			}
-			and_value(&m, v, set, FALCOC_SLOT_SOCK_DEFAULT);
+			and_value(m, v, set, FALCOC_SLOT_SOCK_DEFAULT);
 		}
-		if (mask_zero(&m) && !capture)
+		if (mask_zero(m) && !capture)
 			return DROP;
 	}
-	h->mask = m;
 	if (id == 44 || id == 46)
 		return PASS;
 	__s64 fd = accept ? h->ret : (__s64)h->args[0];
@@ -1117,13 +1199,86 @@ __noinline int handle_sock(struct falcoc_scratch *s, __u32 id, __u32 set, __u32 
 	return PASS;
 }
 
+/* The current task's 32-bit flag, comm and euid: by plain loads through
+ * the task's BTF pointer where the kernel has bpf_get_current_task_btf
+ * (no helper calls on the hot path), else through probe reads. */
+static __always_inline int current_compat(void)
+{
+	if (falcoc_has_task_btf) {
+		struct task_struct *t = bpf_get_current_task_btf();
+		return t->thread_info.status & TS_COMPAT;
+	}
+	struct task_struct *t = (void *)bpf_get_current_task();
+	return BPF_CORE_READ(t, thread_info.status) & TS_COMPAT;
+}
+
+static __always_inline void current_comm(char *comm)
+{
+	if (falcoc_has_task_btf) {
+		__u64 cw[2];
+		comm_words(bpf_get_current_task_btf(), cw);
+		__builtin_memcpy(comm, cw, sizeof(cw)); /* a key's comm is 4-aligned */
+		return;
+	}
+	bpf_get_current_comm(comm, 16);
+}
+
+static __always_inline __u32 current_euid(void)
+{
+	if (falcoc_has_task_btf)
+		return bpf_get_current_task_btf()->cred->euid.val;
+	struct task_struct *t = (void *)bpf_get_current_task();
+	return BPF_CORE_READ(t, cred, euid.val);
+}
+
+__noinline int handle_exec(__u32 id, __u32 set, __u32 dims, __u32 capture)
+{
+	return do_handle_exec(id, set, dims, capture, 1);
+}
+
+__noinline int handle_exec_noloop(__u32 id, __u32 set, __u32 dims, __u32 capture)
+{
+	return do_handle_exec(id, set, dims, capture, 0);
+}
+
 static __always_inline struct falcoc_counters *counters_of(__u32 kind)
 {
 	return bpf_map_lookup_elem(&counters, &kind);
 }
 
-SEC("tp_btf/sys_exit")
-int BPF_PROG(on_sys_exit, struct pt_regs *regs, long ret)
+/* sys_arg is syscall argument i, read from the registers when needed (a
+ * copy of all six would hold 48 bytes of the stack through every call).
+ * A 32-bit syscall is judged as the x86_64 syscall it means, with its
+ * arguments from the 32-bit registers, sign-extended: fds and AT_FDCWD
+ * keep their value; user pointers are cut back to 32 bits where they are
+ * read (see uptr). */
+static __always_inline __u64 sys_arg(struct pt_regs *regs, int compat, int i)
+{
+	if (compat) {
+		switch (i) {
+		case 0: return (__s64)(__s32)regs->bx;
+		case 1: return (__s64)(__s32)regs->cx;
+		case 2: return (__s64)(__s32)regs->dx;
+		case 3: return (__s64)(__s32)regs->si;
+		case 4: return (__s64)(__s32)regs->di;
+		default: return (__s64)(__s32)regs->bp;
+		}
+	}
+	switch (i) {
+	case 0: return regs->di;
+	case 1: return regs->si;
+	case 2: return regs->dx;
+	case 3: return regs->r10;
+	case 4: return regs->r8;
+	default: return regs->r9;
+	}
+}
+
+/* sys_exit is the body of on_sys_exit and of on_sys_exit_noloop, its
+ * variant for kernels without bpf_loop (before 5.17; before 5.13 they also
+ * refuse the callback's address in a program that is never run there).
+ * The loader loads one of the two. */
+static __always_inline int sys_exit(struct pt_regs *regs, long ret, const int resolve)
 {
 	__u64 id64 = regs->orig_ax;
 	if (id64 >= FALCOC_NR_SYSCALLS)
@@ -1143,12 +1298,8 @@ int BPF_PROG(on_sys_exit, struct pt_regs *regs, long ret)
 			c0->calls++;
 		return 0;
 	}
-	/* A 32-bit syscall is judged as the x86_64 syscall it means, with
-	 * its arguments from the 32-bit registers (sign-extended: fds and
-	 * AT_FDCWD keep their value; user pointers are cut back to 32 bits
-	 * where they are read, see uptr). */
-	struct task_struct *bt = bpf_get_current_task_btf();
-	int compat = bt->thread_info.status & TS_COMPAT;
+	/* A 32-bit syscall is judged as the x86_64 syscall it means. */
+	int compat = current_compat();
 	if (compat) {
 		__s32 *x = bpf_map_lookup_elem(&ia32_ids, &id);
 		if (!x || *x < 0 || *x >= FALCOC_NR_SYSCALLS)
@@ -1168,22 +1319,6 @@ int BPF_PROG(on_sys_exit, struct pt_regs *regs, long ret)
 	struct falcoc_mask m = g->mask;
 	if (!gflags && mask_zero(&m))
 		return 0;
-	__u64 a[6];
-	if (compat) {
-		a[0] = (__s64)(__s32)regs->bx;
-		a[1] = (__s64)(__s32)regs->cx;
-		a[2] = (__s64)(__s32)regs->dx;
-		a[3] = (__s64)(__s32)regs->si;
-		a[4] = (__s64)(__s32)regs->di;
-		a[5] = (__s64)(__s32)regs->bp;
-	} else {
-		a[0] = regs->di;
-		a[1] = regs->si;
-		a[2] = regs->dx;
-		a[3] = regs->r10;
-		a[4] = regs->r8;
-		a[5] = regs->r9;
-	}
 	__u32 mode = falcoc_mode;
 	__u32 capture = gflags & FALCOC_GATE_CAPTURE;
 	if (mode == FALCOC_MODE_OFF)
@@ -1197,7 +1332,10 @@ int BPF_PROG(on_sys_exit, struct pt_regs *regs, long ret)
 	 * lookups below (openat2 keeps its flags in user memory: its class is
 	 * looked up in handle_file). */
 	if ((dims & FALCOC_DIM_OPENFLAGS) && id != 437 && is_open(id)) {
-		and_openflags(&m, set, id == 257 ? a[2] : id == 2 ? a[1] : O_CREAT | O_WRONLY | O_TRUNC);
+		and_openflags(&m, set,
+			      id == 257 ? sys_arg(regs, compat, 2)
+			      : id == 2 ? sys_arg(regs, compat, 1)
+					: O_CREAT | O_WRONLY | O_TRUNC);
 		if (mask_zero(&m) && !capture)
 			goto drop;
 		dims &= ~FALCOC_DIM_OPENFLAGS;
@@ -1206,16 +1344,13 @@ int BPF_PROG(on_sys_exit, struct pt_regs *regs, long ret)
 	/* Dimensions every syscall may have. */
 	if (dims & FALCOC_DIM_COMM) {
 		struct falcoc_comm_key k = {.set = set};
-		__u64 cw[2];
-		comm_words(bt, cw);
-		__builtin_memcpy(k.comm, cw, sizeof(cw)); /* k.comm is 4-aligned */
+		current_comm(k.comm);
 		and_value(&m, bpf_map_lookup_elem(&comm_tbl, &k), set, FALCOC_SLOT_COMM_DEFAULT);
 		if (mask_zero(&m) && !capture)
 			goto drop;
 	}
 	if (dims & FALCOC_DIM_UID) {
-		/* A BTF pointer walk: plain loads, no helper calls. */
-		struct falcoc_uid_key k = {.set = set, .uid = bt->cred->euid.val};
+		struct falcoc_uid_key k = {.set = set, .uid = current_euid()};
 		and_value(&m, bpf_map_lookup_elem(&uid_tbl, &k), set, FALCOC_SLOT_UID_DEFAULT);
 		if (mask_zero(&m) && !capture)
 			goto drop;
@@ -1232,7 +1367,7 @@ int BPF_PROG(on_sys_exit, struct pt_regs *regs, long ret)
 			goto drop;
 	}
 	if (dims & FALCOC_DIM_PTRACE) {
-		struct falcoc_ptrace_key k = {.set = set, .request = a[0]};
+		struct falcoc_ptrace_key k = {.set = set, .request = sys_arg(regs, compat, 0)};
 		and_value(&m, bpf_map_lookup_elem(&ptrace_tbl, &k), set, FALCOC_SLOT_PTRACE_DEFAULT);
 		if (mask_zero(&m) && !capture)
 			goto drop;
@@ -1245,12 +1380,9 @@ int BPF_PROG(on_sys_exit, struct pt_regs *regs, long ret)
 	h->mask = m;
 	if (compat)
 		h->flags |= FALCOC_F_COMPAT;
-	h->args[0] = a[0];
-	h->args[1] = a[1];
-	h->args[2] = a[2];
-	h->args[3] = a[3];
-	h->args[4] = a[4];
-	h->args[5] = a[5];
+	__u64 *a = h->args;
+	for (int i = 0; i < 6; i++)
+		a[i] = sys_arg(regs, compat, i);
 	h->ret = ret;
 
 	/* pipe, pipe2, socketpair: the two descriptors they wrote. */
@@ -1266,18 +1398,21 @@ int BPF_PROG(on_sys_exit, struct pt_regs *regs, long ret)
 	int r = PASS;
 	switch (class_of(id)) {
 	case CLS_FILE:
-		r = handle_file(s, id, set, dims, capture);
+		r = handle_file(id, set, dims, capture);
 		break;
 	case CLS_EXEC:
-		r = handle_exec(s, id, set, dims, capture);
+		if (resolve)
+			r = handle_exec(id, set, dims, capture);
+		else
+			r = handle_exec_noloop(id, set, dims, capture);
 		break;
 	case CLS_SOCK:
-		r = handle_sock(s, id, set, dims, capture);
+		r = handle_sock(id, set, dims, capture);
 		break;
 	}
 	if (r == DROP)
 		goto drop;
-	fill_hdr(s, id);
+	fill_hdr(id);
 	send(s, cnt);
 	return 0;
 
@@ -1286,29 +1421,49 @@ drop:
 	return 0;
 }
 
+SEC("tp_btf/sys_exit")
+int BPF_PROG(on_sys_exit, struct pt_regs *regs, long ret)
+{
+	return sys_exit(regs, ret, 1);
+}
+
+SEC("tp_btf/sys_exit")
+int BPF_PROG(on_sys_exit_noloop, struct pt_regs *regs, long ret)
+{
+	return sys_exit(regs, ret, 0);
+}
+
 static __always_inline struct falcoc_scratch *sched_begin(__u32 kind)
 {
 	struct falcoc_scratch *s = scratch_get();
 	if (!s)
 		return 0;
 	struct falcoc_hdr *h = hdr_of(s);
-	fill_hdr(s, kind);
+	fill_hdr(kind);
 	__builtin_memset(&h->mask, 0xff, sizeof(h->mask));
 	__builtin_memset(h->args, 0, sizeof(h->args));
 	h->ret = 0;
 	return s;
 }
 
-/* fork_flags returns the clone flags of the fork the current task (the
- * parent) is making, from its syscall registers: clone's first argument,
+/* fork_flags returns the clone flags of the fork that task t, the
+ * parent and the current task, is making, from its syscall registers: clone's first argument,
  * clone3's clone_args.flags, or what fork and vfork imply. 0 when not
  * known (a kernel thread, another syscall). */
-static __always_inline __u64 fork_flags(void)
+static __always_inline __u64 fork_flags(struct task_struct *t)
 {
-	struct task_struct *t = bpf_get_current_task_btf();
 	if (t->flags & 0x00200000) /* PF_KTHREAD */
 		return 0;
-	struct pt_regs *r = (struct pt_regs *)bpf_task_pt_regs(t);
+	struct pt_regs *r;
+	if (falcoc_has_task_pt_regs) {
+		r = (struct pt_regs *)bpf_task_pt_regs(t);
+	} else {
+		/* task_pt_regs on x86_64 before 5.15: the registers sit at the
+		 * top of the 16 KiB kernel stack (32 KiB with KASAN, which
+		 * distribution kernels leave off; no padding before FRED). */
+		void *stack = BPF_CORE_READ(t, stack);
+		r = stack ? (struct pt_regs *)(stack + 16384) - 1 : 0;
+	}
 	if (!r)
 		return 0;
 	__u64 nr = BPF_CORE_READ(r, orig_ax);
@@ -1353,7 +1508,7 @@ int BPF_PROG(on_sched_fork, struct task_struct *parent, struct task_struct *chil
 	f->parent_tgid = BPF_CORE_READ(parent, tgid);
 	f->child_tid = BPF_CORE_READ(child, pid);
 	f->child_tgid = BPF_CORE_READ(child, tgid);
-	f->clone_flags = fork_flags();
+	f->clone_flags = fork_flags(parent);
 	item_commit(s, sizeof(struct falcoc_fork));
 	send(s, cnt);
 	return 0;
@@ -1366,8 +1521,7 @@ int BPF_PROG(on_sched_exec, struct task_struct *p, pid_t old_pid, struct linux_b
 	if (!cnt)
 		return 0;
 	cnt->calls++;
-	__u32 one = 1;
-	struct falcoc_path_key *k = bpf_map_lookup_elem(&lpm_keys, &one);
+	struct falcoc_path_key *k = key_at(scratch_cur(), EXE_KEY);
 	if (!k)
 		return 0;
 	const char *fn = BPF_CORE_READ(bprm, filename);
@@ -1390,9 +1544,17 @@ int BPF_PROG(on_sched_exec, struct task_struct *p, pid_t old_pid, struct linux_b
 	return 0;
 }
 
+/* group_dead is an argument in newer kernels; before, it is read from the
+ * process's count of live threads, which do_exit has already decreased. */
 SEC("tp_btf/sched_process_exit")
-int BPF_PROG(on_sched_exit, struct task_struct *p, bool group_dead)
+int on_sched_exit(__u64 *ctx)
 {
+	struct task_struct *p = (void *)ctx[0];
+	__u32 group_dead;
+	if (falcoc_has_exit_group_dead)
+		group_dead = (__u8)ctx[1];
+	else
+		group_dead = BPF_CORE_READ(p, signal, live.counter) == 0;
 	struct falcoc_counters *cnt = counters_of(FALCOC_KIND_EXIT);
 	if (!cnt)
 		return 0;

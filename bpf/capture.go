@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -52,13 +53,18 @@ type Options struct {
 	// (benchmarks and tests that want syscall records only). Exec records
 	// then lack the new program's path.
 	NoSchedEvents bool
+	// Fallback forces the fallback of these kernel features even where
+	// the kernel has them, to test what an older kernel gets. The
+	// environment variable FALCOC_BPF_FALLBACK (a comma-separated list of
+	// feature names, or "all") adds to it.
+	Fallback []Feature
 }
 
 // Capture is the loaded and attached kernel capture. Its methods are safe
 // for concurrent use, except that only one goroutine may read records at a
 // time ([Capture.ReadInto], [Capture.Read]).
 type Capture struct {
-	objs   captureObjects
+	objs   captureLoaded
 	links  []link.Link
 	rings  []*ebpf.Map // one ring buffer per possible CPU, indexed by CPU
 	reader *merger
@@ -69,7 +75,19 @@ type Capture struct {
 	closed     bool
 	bootOffset int64 // wall clock minus boot clock, ns
 	rootCgroup uint64
+	kernel     KernelInfo
+	fallbacks  []Feature
 }
+
+// Fallbacks lists the features whose fallback is in use: those the kernel
+// lacks and those forced by [Options.Fallback] or FALCOC_BPF_FALLBACK.
+func (c *Capture) Fallbacks() []Feature { return slices.Clone(c.fallbacks) }
+
+// Uses reports whether the fallback of f is in use.
+func (c *Capture) Uses(f Feature) bool { return slices.Contains(c.fallbacks, f) }
+
+// Kernel returns what Load found about the kernel.
+func (c *Capture) Kernel() KernelInfo { return c.kernel }
 
 // Load creates the maps and one ring buffer per possible CPU, loads the
 // programs, attaches them and maps the ring buffers for reading. Tables start empty, so nothing but scheduler events
@@ -82,8 +100,22 @@ func Load(opts *Options) (*Capture, error) {
 	if os.Geteuid() != 0 {
 		return nil, ErrNotRoot
 	}
-	if _, err := os.Stat("/sys/kernel/btf/vmlinux"); err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrNoBTF, err)
+	kernel, err := ProbeFeatures()
+	if err != nil {
+		return nil, fmt.Errorf("load capture: %w", err)
+	}
+	if !kernel.BTF {
+		return nil, fmt.Errorf("%w (kernel %s): falco-run needs a kernel built with CONFIG_DEBUG_INFO_BTF", ErrNoBTF, kernel.Release)
+	}
+	fallback := opts.Fallback
+	if env := os.Getenv("FALCOC_BPF_FALLBACK"); env == "all" {
+		fallback = AllFeatures
+	} else if env != "" {
+		fs, err := ParseFeatures(env)
+		if err != nil {
+			return nil, fmt.Errorf("FALCOC_BPF_FALLBACK: %w", err)
+		}
+		fallback = append(fallback, fs...)
 	}
 	if opts.Mode > ModeFull {
 		return nil, fmt.Errorf("load capture: unknown mode %d", opts.Mode)
@@ -117,9 +149,14 @@ func Load(opts *Options) (*Capture, error) {
 		ia32.Contents = append(ia32.Contents, ebpf.MapKV{Key: uint32(nr), Value: id})
 	}
 
-	c := &Capture{}
+	active, err := specialize(spec, kernel, fallback)
+	if err != nil {
+		return nil, fmt.Errorf("load capture: %w", err)
+	}
+
+	c := &Capture{kernel: kernel, fallbacks: active}
 	if err := spec.LoadAndAssign(&c.objs, nil); err != nil {
-		return nil, fmt.Errorf("load capture programs: %w", err)
+		return nil, loadError(err, kernel.Release)
 	}
 	for cpu := range ncpu {
 		m, err := ebpf.NewMap(ringSpec)
@@ -165,6 +202,44 @@ func Load(opts *Options) (*Capture, error) {
 	}
 	c.bootOffset = bootOffset()
 	return c, nil
+}
+
+// specialize fits spec to the kernel: it sets the feature constants and
+// makes on_sys_exit the variant the kernel can load. It returns the
+// features whose fallback is in use: those the kernel lacks and those in
+// fallback.
+func specialize(spec *ebpf.CollectionSpec, kernel KernelInfo, fallback []Feature) ([]Feature, error) {
+	if err := applyFeatures(spec, kernel.Has, fallback); err != nil {
+		return nil, err
+	}
+	var active []Feature
+	for _, f := range AllFeatures {
+		if !kernel.Has[f] || slices.Contains(fallback, f) {
+			active = append(active, f)
+		}
+	}
+	if slices.Contains(active, FeatureLoop) {
+		spec.Programs[captureProgOnSysExit] = spec.Programs[captureProgOnSysExitNoloop]
+	}
+	delete(spec.Programs, captureProgOnSysExitNoloop)
+	return active, nil
+}
+
+// captureLoaded are the objects Load loads: the maps, and one program per
+// hook, on_sys_exit being one of the object's two variants (see
+// FeatureLoop).
+type captureLoaded struct {
+	captureMaps
+	captureVariables
+	OnSysExit   *ebpf.Program `ebpf:"on_sys_exit"`
+	OnSchedFork *ebpf.Program `ebpf:"on_sched_fork"`
+	OnSchedExec *ebpf.Program `ebpf:"on_sched_exec"`
+	OnSchedExit *ebpf.Program `ebpf:"on_sched_exit"`
+}
+
+func (o *captureLoaded) Close() error {
+	return errors.Join(o.captureMaps.Close(), o.OnSysExit.Close(), o.OnSchedFork.Close(),
+		o.OnSchedExec.Close(), o.OnSchedExit.Close())
 }
 
 // bootOffset returns CLOCK_REALTIME - CLOCK_BOOTTIME in nanoseconds.

@@ -164,38 +164,41 @@ type captureScanKey struct {
 //
 // Used for safe lookups in a Collection or CollectionSpec.
 const (
-	captureMapBarrier      = "barrier"
-	captureMapBarrierInner = "barrier_inner"
-	captureMapCgroups      = "cgroups"
-	captureMapCommTbl      = "comm_tbl"
-	captureMapCounters     = "counters"
-	captureMapDflt         = "dflt"
-	captureMapEvents       = "events"
-	captureMapExeTbl       = "exe_tbl"
-	captureMapExecStash    = "exec_stash"
-	captureMapGate         = "gate"
-	captureMapIa32Ids      = "ia32_ids"
-	captureMapInflight     = "inflight"
-	captureMapLpmKeys      = "lpm_keys"
-	captureMapOpenflags    = "openflags"
-	captureMapPathTbl      = "path_tbl"
-	captureMapPtraceTbl    = "ptrace_tbl"
-	captureMapScratch      = "scratch"
-	captureMapSockTbl      = "sock_tbl"
-	captureMapUidTbl       = "uid_tbl"
-	captureProgOnSchedExec = "on_sched_exec"
-	captureProgOnSchedExit = "on_sched_exit"
-	captureProgOnSchedFork = "on_sched_fork"
-	captureProgOnSysExit   = "on_sys_exit"
-	captureVarFalcocMode   = "falcoc_mode"
-	captureVarFalcocSet    = "falcoc_set"
-	captureVarUnusedExec   = "unused_exec"
-	captureVarUnusedExectp = "unused_exectp"
-	captureVarUnusedExit   = "unused_exit"
-	captureVarUnusedFork   = "unused_fork"
-	captureVarUnusedHdr    = "unused_hdr"
-	captureVarUnusedItem   = "unused_item"
-	captureVarUnusedOpen   = "unused_open"
+	captureMapBarrier                = "barrier"
+	captureMapBarrierInner           = "barrier_inner"
+	captureMapCgroups                = "cgroups"
+	captureMapCommTbl                = "comm_tbl"
+	captureMapCounters               = "counters"
+	captureMapDflt                   = "dflt"
+	captureMapEvents                 = "events"
+	captureMapExeTbl                 = "exe_tbl"
+	captureMapExecStash              = "exec_stash"
+	captureMapGate                   = "gate"
+	captureMapIa32Ids                = "ia32_ids"
+	captureMapInflight               = "inflight"
+	captureMapOpenflags              = "openflags"
+	captureMapPathTbl                = "path_tbl"
+	captureMapPtraceTbl              = "ptrace_tbl"
+	captureMapScratch                = "scratch"
+	captureMapSockTbl                = "sock_tbl"
+	captureMapUidTbl                 = "uid_tbl"
+	captureProgOnSchedExec           = "on_sched_exec"
+	captureProgOnSchedExit           = "on_sched_exit"
+	captureProgOnSchedFork           = "on_sched_fork"
+	captureProgOnSysExit             = "on_sys_exit"
+	captureProgOnSysExitNoloop       = "on_sys_exit_noloop"
+	captureVarFalcocHasExitGroupDead = "falcoc_has_exit_group_dead"
+	captureVarFalcocHasTaskBtf       = "falcoc_has_task_btf"
+	captureVarFalcocHasTaskPtRegs    = "falcoc_has_task_pt_regs"
+	captureVarFalcocMode             = "falcoc_mode"
+	captureVarFalcocSet              = "falcoc_set"
+	captureVarUnusedExec             = "unused_exec"
+	captureVarUnusedExectp           = "unused_exectp"
+	captureVarUnusedExit             = "unused_exit"
+	captureVarUnusedFork             = "unused_fork"
+	captureVarUnusedHdr              = "unused_hdr"
+	captureVarUnusedItem             = "unused_item"
+	captureVarUnusedOpen             = "unused_open"
 )
 
 // loadCapture returns the embedded CollectionSpec for capture.
@@ -240,10 +243,11 @@ type captureSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type captureProgramSpecs struct {
-	OnSchedExec *ebpf.ProgramSpec `ebpf:"on_sched_exec"`
-	OnSchedExit *ebpf.ProgramSpec `ebpf:"on_sched_exit"`
-	OnSchedFork *ebpf.ProgramSpec `ebpf:"on_sched_fork"`
-	OnSysExit   *ebpf.ProgramSpec `ebpf:"on_sys_exit"`
+	OnSchedExec     *ebpf.ProgramSpec `ebpf:"on_sched_exec"`
+	OnSchedExit     *ebpf.ProgramSpec `ebpf:"on_sched_exit"`
+	OnSchedFork     *ebpf.ProgramSpec `ebpf:"on_sched_fork"`
+	OnSysExit       *ebpf.ProgramSpec `ebpf:"on_sys_exit"`
+	OnSysExitNoloop *ebpf.ProgramSpec `ebpf:"on_sys_exit_noloop"`
 }
 
 // captureMapSpecs contains maps before they are loaded into the kernel.
@@ -262,7 +266,6 @@ type captureMapSpecs struct {
 	Gate         *ebpf.MapSpec `ebpf:"gate"`
 	Ia32Ids      *ebpf.MapSpec `ebpf:"ia32_ids"`
 	Inflight     *ebpf.MapSpec `ebpf:"inflight"`
-	LpmKeys      *ebpf.MapSpec `ebpf:"lpm_keys"`
 	Openflags    *ebpf.MapSpec `ebpf:"openflags"`
 	PathTbl      *ebpf.MapSpec `ebpf:"path_tbl"`
 	PtraceTbl    *ebpf.MapSpec `ebpf:"ptrace_tbl"`
@@ -275,15 +278,18 @@ type captureMapSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type captureVariableSpecs struct {
-	FalcocMode   *ebpf.VariableSpec `ebpf:"falcoc_mode"`
-	FalcocSet    *ebpf.VariableSpec `ebpf:"falcoc_set"`
-	UnusedExec   *ebpf.VariableSpec `ebpf:"unused_exec"`
-	UnusedExectp *ebpf.VariableSpec `ebpf:"unused_exectp"`
-	UnusedExit   *ebpf.VariableSpec `ebpf:"unused_exit"`
-	UnusedFork   *ebpf.VariableSpec `ebpf:"unused_fork"`
-	UnusedHdr    *ebpf.VariableSpec `ebpf:"unused_hdr"`
-	UnusedItem   *ebpf.VariableSpec `ebpf:"unused_item"`
-	UnusedOpen   *ebpf.VariableSpec `ebpf:"unused_open"`
+	FalcocHasExitGroupDead *ebpf.VariableSpec `ebpf:"falcoc_has_exit_group_dead"`
+	FalcocHasTaskBtf       *ebpf.VariableSpec `ebpf:"falcoc_has_task_btf"`
+	FalcocHasTaskPtRegs    *ebpf.VariableSpec `ebpf:"falcoc_has_task_pt_regs"`
+	FalcocMode             *ebpf.VariableSpec `ebpf:"falcoc_mode"`
+	FalcocSet              *ebpf.VariableSpec `ebpf:"falcoc_set"`
+	UnusedExec             *ebpf.VariableSpec `ebpf:"unused_exec"`
+	UnusedExectp           *ebpf.VariableSpec `ebpf:"unused_exectp"`
+	UnusedExit             *ebpf.VariableSpec `ebpf:"unused_exit"`
+	UnusedFork             *ebpf.VariableSpec `ebpf:"unused_fork"`
+	UnusedHdr              *ebpf.VariableSpec `ebpf:"unused_hdr"`
+	UnusedItem             *ebpf.VariableSpec `ebpf:"unused_item"`
+	UnusedOpen             *ebpf.VariableSpec `ebpf:"unused_open"`
 }
 
 // captureObjects contains all objects after they have been loaded into the kernel.
@@ -318,7 +324,6 @@ type captureMaps struct {
 	Gate         *ebpf.Map `ebpf:"gate"`
 	Ia32Ids      *ebpf.Map `ebpf:"ia32_ids"`
 	Inflight     *ebpf.Map `ebpf:"inflight"`
-	LpmKeys      *ebpf.Map `ebpf:"lpm_keys"`
 	Openflags    *ebpf.Map `ebpf:"openflags"`
 	PathTbl      *ebpf.Map `ebpf:"path_tbl"`
 	PtraceTbl    *ebpf.Map `ebpf:"ptrace_tbl"`
@@ -341,7 +346,6 @@ func (m *captureMaps) Close() error {
 		m.Gate,
 		m.Ia32Ids,
 		m.Inflight,
-		m.LpmKeys,
 		m.Openflags,
 		m.PathTbl,
 		m.PtraceTbl,
@@ -355,25 +359,29 @@ func (m *captureMaps) Close() error {
 //
 // It can be passed to loadCaptureObjects or ebpf.CollectionSpec.LoadAndAssign.
 type captureVariables struct {
-	FalcocMode   *ebpf.Variable `ebpf:"falcoc_mode"`
-	FalcocSet    *ebpf.Variable `ebpf:"falcoc_set"`
-	UnusedExec   *ebpf.Variable `ebpf:"unused_exec"`
-	UnusedExectp *ebpf.Variable `ebpf:"unused_exectp"`
-	UnusedExit   *ebpf.Variable `ebpf:"unused_exit"`
-	UnusedFork   *ebpf.Variable `ebpf:"unused_fork"`
-	UnusedHdr    *ebpf.Variable `ebpf:"unused_hdr"`
-	UnusedItem   *ebpf.Variable `ebpf:"unused_item"`
-	UnusedOpen   *ebpf.Variable `ebpf:"unused_open"`
+	FalcocHasExitGroupDead *ebpf.Variable `ebpf:"falcoc_has_exit_group_dead"`
+	FalcocHasTaskBtf       *ebpf.Variable `ebpf:"falcoc_has_task_btf"`
+	FalcocHasTaskPtRegs    *ebpf.Variable `ebpf:"falcoc_has_task_pt_regs"`
+	FalcocMode             *ebpf.Variable `ebpf:"falcoc_mode"`
+	FalcocSet              *ebpf.Variable `ebpf:"falcoc_set"`
+	UnusedExec             *ebpf.Variable `ebpf:"unused_exec"`
+	UnusedExectp           *ebpf.Variable `ebpf:"unused_exectp"`
+	UnusedExit             *ebpf.Variable `ebpf:"unused_exit"`
+	UnusedFork             *ebpf.Variable `ebpf:"unused_fork"`
+	UnusedHdr              *ebpf.Variable `ebpf:"unused_hdr"`
+	UnusedItem             *ebpf.Variable `ebpf:"unused_item"`
+	UnusedOpen             *ebpf.Variable `ebpf:"unused_open"`
 }
 
 // capturePrograms contains all programs after they have been loaded into the kernel.
 //
 // It can be passed to loadCaptureObjects or ebpf.CollectionSpec.LoadAndAssign.
 type capturePrograms struct {
-	OnSchedExec *ebpf.Program `ebpf:"on_sched_exec"`
-	OnSchedExit *ebpf.Program `ebpf:"on_sched_exit"`
-	OnSchedFork *ebpf.Program `ebpf:"on_sched_fork"`
-	OnSysExit   *ebpf.Program `ebpf:"on_sys_exit"`
+	OnSchedExec     *ebpf.Program `ebpf:"on_sched_exec"`
+	OnSchedExit     *ebpf.Program `ebpf:"on_sched_exit"`
+	OnSchedFork     *ebpf.Program `ebpf:"on_sched_fork"`
+	OnSysExit       *ebpf.Program `ebpf:"on_sys_exit"`
+	OnSysExitNoloop *ebpf.Program `ebpf:"on_sys_exit_noloop"`
 }
 
 func (p *capturePrograms) Close() error {
@@ -382,6 +390,7 @@ func (p *capturePrograms) Close() error {
 		p.OnSchedExit,
 		p.OnSchedFork,
 		p.OnSysExit,
+		p.OnSysExitNoloop,
 	)
 }
 

@@ -73,13 +73,12 @@ func (o *RunOptions) live(ctx context.Context, eng *engine.Engine, lr *loadedRul
 		Tables:         tables,
 	})
 	if err != nil {
-		var ve *ebpf.VerifierError
-		if errors.As(err, &ve) {
-			fmt.Fprintf(o.errOut, "%+v\n", ve)
-		}
-		return &ExitError{Code: 1, Err: fmt.Errorf("live capture: %w", err)}
+		return &ExitError{Code: 1, Err: fmt.Errorf("live capture: %w", keepVerifierLog(err))}
 	}
 	defer src.Close()
+	for _, f := range src.Fallbacks() {
+		fmt.Fprintf(o.errOut, "falco-run: this kernel lacks %s: %s\n", f, f.Fallback())
+	}
 
 	table := eng.Table()
 	seed, err := table.Seed()
@@ -345,4 +344,23 @@ func (c *captureWriter) write(ev *event.Event, th *state.Thread) error {
 	c.num++
 	ev.Num = c.num
 	return c.w.Write(ev, th)
+}
+
+// keepVerifierLog writes the verifier's whole log, when err carries one,
+// to a file and names it after err's one line, so that the terminal gets
+// the reason and the report gets the log.
+func keepVerifierLog(err error) error {
+	var ve *ebpf.VerifierError
+	if !errors.As(err, &ve) {
+		return err
+	}
+	f, ferr := os.CreateTemp("", "falco-run-verifier-*.log")
+	if ferr != nil {
+		return err
+	}
+	defer f.Close()
+	if _, werr := fmt.Fprintf(f, "%+v\n", ve); werr != nil {
+		return err
+	}
+	return fmt.Errorf("%w (the verifier's log is in %s)", err, f.Name())
 }

@@ -176,3 +176,7 @@ func (s *Source) Counters() (bpf.Counters, error) { return s.capt.Counters() }
 
 // Close detaches and frees the capture.
 func (s *Source) Close() error { return s.capt.Close() }
+
+// Fallbacks lists the kernel features whose fallback the capture uses
+// (see bpf.Feature).
+func (s *Source) Fallbacks() []bpf.Feature { return s.capt.Fallbacks() }
