@@ -44,6 +44,7 @@ type RunOptions struct {
 	DisableRules  []string // -D
 	ListFields    bool     // --list
 	Version       bool     // --version
+	Support       bool     // --support
 	Capture       string   // --capture
 	Prefilter     string   // --prefilter
 	DryRun        bool     // --dry-run
@@ -98,6 +99,7 @@ func newCmdRun(s Streams) *cobra.Command {
 	f.StringArrayVarP(&o.DisableRules, "disable-rule", "D", nil, "disable the rules whose name contains this text, as Falco's -D (repeatable; * wildcards)")
 	f.BoolVar(&o.ListFields, "list", false, "list the supported fields and exit")
 	f.BoolVar(&o.Version, "version", false, "print version information and exit")
+	f.BoolVar(&o.Support, "support", false, "print a JSON support document (version, kernel, features and fallbacks, configuration, rule files) and exit")
 	f.StringVar(&o.Capture, "capture", "", "also record every processed event to FILE in the replay format")
 	f.BoolVar(&o.DryRun, "dry-run", false, "load the configuration and the rules, set up the outputs, and exit without processing events")
 	f.StringArrayVar(&o.EnableSource, "enable-source", nil, "enable only this event source: syscall or k8s_audit (repeatable; not with --disable-source)")
@@ -210,6 +212,8 @@ func (o *RunOptions) Run(ctx context.Context) error {
 	case o.Version:
 		fmt.Fprintf(o.out, "falcoc version: %s\nEngine version: %s\n", codegen.CompilerVersion, artifact.EngineVersion)
 		return nil
+	case o.Support:
+		return o.runSupport(o.out)
 	case o.ListFields:
 		fo := &FieldsOptions{out: o.out}
 		return fo.Run()
