@@ -124,7 +124,7 @@ func TestNoise(t *testing.T) {
 	if t.Failed() {
 		t.Logf("falco-run stderr:\n%s", r.stderr)
 	}
-	t.Logf("--prefilter=full: %d/%d alerts; kernel: hook calls %d, sent %d, lost %d", r.alerts, noiseReads, r.calls, r.sent, r.lost)
+	t.Logf("kernel %s, --prefilter=full: %d/%d alerts; kernel: hook calls %d, sent %d, lost %d", kernelRelease(), r.alerts, noiseReads, r.calls, r.sent, r.lost)
 }
 
 // TestNoiseEvttype runs the same noise with --prefilter=evttype (Falco's
