@@ -266,12 +266,18 @@ func (f *fetcher) qemuLibraries(ctx context.Context, a *aptSuite, q *qemuInstall
 		return err
 	}
 	var libs []string
+	seen := map[string]bool{}
 	for _, p := range pkgs {
 		dep, err := a.field(ctx, p, "Depends")
 		if err != nil {
 			return err
 		}
-		libs = append(libs, libraryDepends(dep)...)
+		for _, l := range libraryDepends(dep) {
+			if !seen[l] && !installed(ctx, l) {
+				libs = append(libs, l)
+			}
+			seen[l] = true
+		}
 	}
 	install := append([]string{"install", "-y", "-q", "--no-install-recommends"}, libs...)
 	if !f.installQ {
@@ -292,6 +298,12 @@ func (f *fetcher) qemuLibraries(ctx context.Context, a *aptSuite, q *qemuInstall
 		return fmt.Errorf("QEMU %s still lacks %s after installing its library packages", q.Version, strings.Join(missing, ", "))
 	}
 	return nil
+}
+
+// installed tells whether the machine's dpkg has the package installed.
+func installed(ctx context.Context, pkg string) bool {
+	out, err := exec.CommandContext(ctx, "dpkg-query", "-W", "-f", "${Status}", pkg).Output()
+	return err == nil && strings.HasSuffix(strings.TrimSpace(string(out)), " installed")
 }
 
 // missingLibraries lists the shared libraries ldd cannot find for bin.

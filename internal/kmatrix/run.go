@@ -204,37 +204,47 @@ func Run(ctx context.Context, o Options) ([]*Result, error) {
 	}
 	fmt.Fprintf(o.Log, "QEMU %s; initramfs built; booting %d kernels, %d at a time\n", q.Version, len(o.Kernels), o.Parallel)
 
-	sem := make(chan struct{}, o.Parallel)
+	// Workers take the kernels in the matrix's order.
+	queue := make(chan *Result)
 	var wg sync.WaitGroup
-	for _, r := range results {
-		if r.Err != nil {
-			continue
-		}
+	for range o.Parallel {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			sem <- struct{}{}
-			defer func() { <-sem }()
-			timeout, testTimeout, ok := vmTimeouts(o, deadline, time.Now())
-			if !ok {
-				r.Err = fmt.Errorf("not booted: the matrix's time budget (%s) was used up by the kernels before it", o.Budget)
-				fmt.Fprintf(o.Log, "%s: %v\n", r.Kernel.ID, r.Err)
-				return
+			for r := range queue {
+				runKernel(ctx, o, q, r, initrd, deadline)
 			}
-			fmt.Fprintf(o.Log, "%s: booting %s %s (timeout %s)\n", r.Kernel.ID, r.Image.Package, r.Image.Version, timeout.Round(time.Second))
-			r.Err = boot(ctx, q, r, initrd, timeout, testTimeout)
-			if err := r.analyze(o); err != nil && r.Err == nil {
-				r.Err = err
-			}
-			verdict := "ok"
-			if len(r.Failures()) > 0 {
-				verdict = "FAIL"
-			}
-			fmt.Fprintf(o.Log, "%s: %s in %s\n", r.Kernel.ID, verdict, r.Duration.Round(time.Second))
 		}()
 	}
+	for _, r := range results {
+		if r.Err == nil {
+			queue <- r
+		}
+	}
+	close(queue)
 	wg.Wait()
 	return results, ctx.Err()
+}
+
+// runKernel boots one kernel, if the budget leaves time for it, and reads
+// its results into r.
+func runKernel(ctx context.Context, o Options, q *qemuInstall, r *Result, initrd string, deadline time.Time) {
+	timeout, testTimeout, ok := vmTimeouts(o, deadline, time.Now())
+	if !ok {
+		r.Err = fmt.Errorf("not booted: the matrix's time budget (%s) was used up by the kernels before it", o.Budget)
+		fmt.Fprintf(o.Log, "%s: %v\n", r.Kernel.ID, r.Err)
+		return
+	}
+	fmt.Fprintf(o.Log, "%s: booting %s %s (timeout %s)\n", r.Kernel.ID, r.Image.Package, r.Image.Version, timeout.Round(time.Second))
+	r.Err = boot(ctx, q, r, initrd, timeout, testTimeout)
+	if err := r.analyze(o); err != nil && r.Err == nil {
+		r.Err = err
+	}
+	verdict := "ok"
+	if len(r.Failures()) > 0 {
+		verdict = "FAIL"
+	}
+	fmt.Fprintf(o.Log, "%s: %s in %s\n", r.Kernel.ID, verdict, r.Duration.Round(time.Second))
 }
 
 // guestOverhead is what a VM needs besides the bpf tests: boot, and
@@ -328,6 +338,9 @@ func (r *Result) analyze(o Options) error {
 		}
 	}
 	r.Report = rep
+	if err := saveFiles(rep, strings.TrimSuffix(r.ResultsLog, ".log")); err != nil {
+		return err
+	}
 	r.Tests = summarizeTests(rep.Steps[stepTests])
 	r.Falco = summarizeFalcoRun(rep)
 	if !rep.Begun {
@@ -340,6 +353,22 @@ func (r *Result) analyze(o Options) error {
 		r.Headroom, err = compareHeadroom(o.GoldenDir, r.Kernel.ID, rep.Release, lines)
 	}
 	return err
+}
+
+// saveFiles writes each file the guest reported (falco-run's standard
+// error and alerts, the verifier's logs, the kernel's log) beside the
+// kernel's logs, as PREFIX.NAME.
+func saveFiles(rep *Report, prefix string) error {
+	for name, sec := range rep.Files {
+		if strings.ContainsAny(name, "/\\") || strings.HasPrefix(name, ".") {
+			continue
+		}
+		data := strings.Join(sec.Lines, "\n")
+		if err := os.WriteFile(prefix+"."+name, []byte(data), 0o644); err != nil {
+			return fmt.Errorf("save the guest's %s: %w", name, err)
+		}
+	}
+	return nil
 }
 
 // parseLog parses a serial log file.

@@ -73,7 +73,7 @@ func (r *Result) falcoCell() string {
 	case !f.Ran:
 		return "-"
 	case !f.Ready:
-		return "error: " + truncate(f.Error, 60)
+		return "error: " + truncate(strings.TrimPrefix(f.Error, "falco-run: live capture: "), 60)
 	case f.RC != 0:
 		return fmt.Sprintf("started, exit %d", f.RC)
 	}
@@ -132,6 +132,16 @@ func writeDetails(w io.Writer, r *Result) {
 	if f := &r.Falco; f.Ran {
 		if !f.Ready || f.RC != 0 {
 			fmt.Fprintf(w, "  falco-run (ready %v, exit %d): %s\n", f.Ready, f.RC, f.Error)
+			var names []string
+			for name := range r.Report.Files {
+				if strings.HasPrefix(name, "falco-run-verifier-") {
+					names = append(names, name)
+				}
+			}
+			sort.Strings(names)
+			for _, name := range names {
+				fmt.Fprintf(w, "    verifier log: %s.%s\n", strings.TrimSuffix(r.ResultsLog, ".log"), name)
+			}
 		}
 		if f.Ready {
 			var fired []string

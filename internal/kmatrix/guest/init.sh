@@ -118,6 +118,14 @@ rc=$?
 kill "$killer" 2>/dev/null
 dump falco-run.stderr /tmp/falco-run.stderr
 dump alerts.json /tmp/alerts.json
+# falco-run keeps the verifier's log of a program the kernel refused.
+for f in /tmp/falco-run-verifier-*.log; do
+	[ -f "$f" ] && dump "$(basename "$f")" "$f"
+done
 say "step falco-run end rc=$rc"
+
+# The kernel's log, for warnings the console's loglevel hides.
+dmesg >/tmp/dmesg 2>&1
+dump dmesg /tmp/dmesg
 
 finish
