@@ -236,21 +236,41 @@ func machineMirrors(ctx context.Context) (debian, security string, err error) {
 	if err != nil {
 		return "", "", fmt.Errorf("read the machine's apt sources (apt-get indextargets): %w", err)
 	}
-	for _, line := range strings.Split(string(out), "\n") {
+	debian, security = parseIndexTargets(string(out))
+	if debian == "" || security == "" {
+		return debian, security, errors.New("the machine's apt sources name no Debian archive and security archive (run apt-get update, or give -mirror and -security-mirror)")
+	}
+	return debian, security, nil
+}
+
+// parseIndexTargets picks, from `apt-get indextargets` lines
+// "REPO_URI|RELEASE", the URI of Debian's archive and of its security
+// archive.
+func parseIndexTargets(out string) (debian, security string) {
+	// Prefer a URI whose path ends in /debian (the archive's usual name)
+	// over any other source of a non-security suite.
+	other := ""
+	for _, line := range strings.Split(out, "\n") {
 		uri, rel, ok := strings.Cut(strings.TrimSpace(line), "|")
 		if !ok {
 			continue
 		}
 		uri = strings.TrimRight(uri, "/")
 		switch {
-		case strings.HasSuffix(rel, "-security") && security == "":
-			security = uri
-		case !strings.HasSuffix(rel, "-security") && strings.HasSuffix(uri, "/debian") && debian == "":
-			debian = uri
+		case strings.HasSuffix(rel, "-security"):
+			if security == "" {
+				security = uri
+			}
+		case strings.HasSuffix(uri, "/debian"):
+			if debian == "" {
+				debian = uri
+			}
+		case other == "":
+			other = uri
 		}
 	}
-	if debian == "" || security == "" {
-		return debian, security, errors.New("the machine's apt sources name no Debian archive and security archive (run apt-get update, or give -mirror and -security-mirror)")
+	if debian == "" {
+		debian = other
 	}
-	return debian, security, nil
+	return debian, security
 }

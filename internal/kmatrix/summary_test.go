@@ -114,3 +114,15 @@ func TestAptParsing(t *testing.T) {
 		t.Errorf("libraryDepends = %q, want %q", got, want)
 	}
 }
+
+func TestParseIndexTargets(t *testing.T) {
+	out := "http://mirror.example/debian-security/|bookworm-security\nhttp://mirror.example/debian/|bookworm\nhttp://mirror.example/debian/|bookworm-updates\n"
+	deb, sec := parseIndexTargets(out)
+	if deb != "http://mirror.example/debian" || sec != "http://mirror.example/debian-security" {
+		t.Errorf("parseIndexTargets = %q, %q", deb, sec)
+	}
+	deb, _ = parseIndexTargets("http://other.example/pub/|bookworm\n")
+	if deb != "http://other.example/pub" {
+		t.Errorf("no /debian URI: %q", deb)
+	}
+}
