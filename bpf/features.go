@@ -267,6 +267,13 @@ func loadError(err error, kernel string) error {
 	if errors.As(err, &ve) {
 		e.Reason = verifierReason(ve.Log)
 	}
+	// cilium/ebpf marks what it recognises in the error's text.
+	switch {
+	case strings.Contains(err.Error(), "bad CO-RE relocation"):
+		e.Reason = "it reads a kernel type or field this kernel does not have (" + e.Reason + ")"
+	case strings.Contains(err.Error(), "unknown kfunc"):
+		e.Reason = "it calls a kernel function this kernel does not have (" + e.Reason + ")"
+	}
 	return e
 }
 

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -18,6 +19,10 @@ func TestLoadErrorOneLine(t *testing.T) {
 	}
 	if !errors.Is(err, ErrProgramRejected) {
 		t.Error("not ErrProgramRejected")
+	}
+	err = loadError(fmt.Errorf("program on_sys_exit: load program: bad CO-RE relocation: invalid func unknown#195896080"), "5.10.0")
+	if want := "kernel 5.10.0 refused on_sys_exit: it reads a kernel type or field this kernel does not have ("; !strings.HasPrefix(err.Error(), want) {
+		t.Errorf("got %q, want it to start with %q", err, want)
 	}
 }
 
