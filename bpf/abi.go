@@ -128,8 +128,13 @@ const (
 	FlagSockUnknown   = 1 << 5
 )
 
-// ExecMemfd is set in [ExecInfo.Flags] when the executable is a memfd.
-const ExecMemfd = 1 << 0
+// Bits of [ExecInfo.Flags] (FALCOC_EXEC_* in headers/falcoc_abi.h).
+const (
+	ExecMemfd    = 1 << 0 // the executable is a memfd
+	ExecWritable = 1 << 1 // the task's credentials may write the executable
+	ExecUpper    = 1 << 2 // on overlayfs, in the upper (writable) layer
+	ExecLower    = 1 << 3 // on overlayfs, only in a lower layer
+)
 
 // Item types and other ABI constants (headers/falcoc_abi.h).
 const (

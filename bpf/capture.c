@@ -331,6 +331,10 @@ static __always_inline void comm_words(struct task_struct *t, __u64 *w)
  * the spare area where the exe dimension's key is built. */
 #define EXE_KEY 0x6100
 #define KEY_LIMIT 0x6200
+/* A __u32 where exe_flags leaves the executable's flags for the execve
+ * record (computed in a subprogram of its own: its frame is not on the
+ * execve handler's call chain). */
+#define EXE_FLAGS 0x6400
 
 /* key_at returns the LPM key at offset off of the scratch, or 0. */
 static __always_inline struct falcoc_path_key *key_at(struct falcoc_scratch *s, __u32 off)
@@ -869,6 +873,146 @@ static __noinline int handle_file_s(__u32 id, __u32 set, __u32 dims, __u32 captu
 	return do_handle_file(id, set, dims, capture, FL_STATIC);
 }
 
+#define OVERLAYFS_SUPER_MAGIC 0x794c7630
+#define SB_RDONLY 1
+#define S_IMMUTABLE 8 /* inode->i_flags */
+#define S_IFREG 0100000
+#define S_IFDIR 0040000
+#define S_IFLNK 0120000
+#define CAP_DAC_OVERRIDE 1
+#define CAP_FOWNER 3
+#define UID_GID_MAP_BASE_EXTENTS 5
+#define GROUP_SEARCH_STEPS 17 /* a binary search of NGROUPS_MAX (65536) groups */
+
+/* id_mapped reports whether kernel id id (a uid or gid) has a value in
+ * user namespace map m: one of its extents covers it. Namespaces with
+ * more extents than the base array holds count as unmapped. */
+static __always_inline int id_mapped(struct uid_gid_map *m, __u32 id)
+{
+	__u32 n = BPF_CORE_READ(m, nr_extents);
+	const __u8 *ext = (const __u8 *)m + bpf_core_field_offset(struct uid_gid_map, extent);
+	for (__u32 i = 0; i < UID_GID_MAP_BASE_EXTENTS; i++) {
+		if (i >= n)
+			break;
+		__u32 e[3] = {}; /* first, lower_first, count */
+		bpf_probe_read_kernel(e, sizeof(e), ext + i * sizeof(e));
+		if (id >= e[1] && id - e[1] < e[2])
+			return 1;
+	}
+	return 0;
+}
+
+/* in_groups reports whether gid is one of the credentials' supplementary
+ * groups (a sorted array, as groups_search assumes). */
+static __always_inline int in_groups(const struct cred *cr, __u32 gid)
+{
+	struct group_info *gi = BPF_CORE_READ(cr, group_info);
+	if (!gi)
+		return 0;
+	__u32 lo = 0, hi = BPF_CORE_READ(gi, ngroups);
+	const __u8 *arr = (const __u8 *)gi + bpf_core_field_offset(struct group_info, gid);
+	for (int i = 0; i < GROUP_SEARCH_STEPS && lo < hi; i++) {
+		__u32 mid = lo + (hi - lo) / 2, g = 0;
+		bpf_probe_read_kernel(&g, sizeof(g), arr + (__u64)mid * 4);
+		if (g == gid)
+			return 1;
+		if (g < gid)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return 0;
+}
+
+/* exe_writable reports whether the current task's credentials may write
+ * its executable, as the kernel's permission checks would decide on a
+ * plain inode (ACLs and security modules aside): not on a read-only file
+ * system nor immutable; the owner may (it can change the mode); then the
+ * mode bits of owner, group (primary or supplementary) or others; then
+ * CAP_DAC_OVERRIDE, or CAP_FOWNER, where the ids are mapped in the task's
+ * user namespace. */
+static __always_inline int exe_writable(struct task_struct *t, struct inode *ino)
+{
+	__u32 mode = BPF_CORE_READ(ino, i_mode);
+	__u32 fmt = mode & S_IFMT;
+	if ((BPF_CORE_READ(ino, i_sb, s_flags) & SB_RDONLY) &&
+	    (fmt == S_IFREG || fmt == S_IFDIR || fmt == S_IFLNK))
+		return 0;
+	if (BPF_CORE_READ(ino, i_flags) & S_IMMUTABLE)
+		return 0;
+	__u32 uid = BPF_CORE_READ(ino, i_uid.val), gid = BPF_CORE_READ(ino, i_gid.val);
+	if (uid == (__u32)-1 || gid == (__u32)-1)
+		return 0;
+	const struct cred *cr = BPF_CORE_READ(t, cred);
+	__u32 fsuid = BPF_CORE_READ(cr, fsuid.val), fsgid = BPF_CORE_READ(cr, fsgid.val);
+	if (fsuid == uid)
+		return 1;
+	__u32 bits = mode;
+	if (fsgid == gid || in_groups(cr, gid))
+		bits >>= 3;
+	if (bits & 2) /* S_IWOTH, shifted */
+		return 1;
+	__u64 caps = 0;
+	bpf_core_read(&caps, 8, &cr->cap_effective); /* see add_exec_info */
+	if (!(caps & ((1ULL << CAP_DAC_OVERRIDE) | (1ULL << CAP_FOWNER))))
+		return 0;
+	struct user_namespace *ns = BPF_CORE_READ(cr, user_ns);
+	if (!ns)
+		return 0;
+	int uid_ok = id_mapped(__builtin_preserve_access_index(&ns->uid_map), uid);
+	if ((caps & (1ULL << CAP_DAC_OVERRIDE)) && uid_ok &&
+	    id_mapped(__builtin_preserve_access_index(&ns->gid_map), gid))
+		return 1;
+	return (caps & (1ULL << CAP_FOWNER)) && uid_ok;
+}
+
+/* exe_layer tells where an executable on overlayfs lives: the overlay
+ * inode is followed by the upper layer's dentry in struct ovl_inode (on
+ * every kernel from 5.10 to 7.x; the module's own types are not in
+ * vmlinux's BTF, so the inode's size, relocated, finds it). A positive
+ * upper dentry means the upper layer, none the lower. 0 off overlayfs. */
+static __always_inline __u32 exe_layer(struct file *exe)
+{
+	struct dentry *d = BPF_CORE_READ(exe, f_path.dentry);
+	if (BPF_CORE_READ(d, d_sb, s_magic) != OVERLAYFS_SUPER_MAGIC)
+		return 0;
+	struct inode *ino = BPF_CORE_READ(d, d_inode);
+	struct dentry *upper = 0;
+	bpf_probe_read_kernel(&upper, sizeof(upper), (__u8 *)ino + bpf_core_type_size(struct inode));
+	if (upper && BPF_CORE_READ(upper, d_inode, i_ino) != 0)
+		return FALCOC_EXEC_UPPER;
+	return FALCOC_EXEC_LOWER;
+}
+
+/* do_exe_flags leaves the current task's executable flags (writable,
+ * overlay layer) at EXE_FLAGS in the scratch, for add_exec_info. */
+static __always_inline int do_exe_flags(void)
+{
+	struct falcoc_scratch *s = scratch_cur();
+	if (!s)
+		return 0;
+	struct task_struct *t = (void *)bpf_get_current_task();
+	struct file *exe = BPF_CORE_READ(t, mm, exe_file);
+	__u32 f = 0;
+	if (exe) {
+		if (exe_writable(t, BPF_CORE_READ(exe, f_inode)))
+			f |= FALCOC_EXEC_WRITABLE;
+		f |= exe_layer(exe);
+	}
+	*(__u32 *)(s->buf + EXE_FLAGS) = f;
+	return 0;
+}
+
+__noinline int exe_flags(void)
+{
+	return do_exe_flags();
+}
+
+static __noinline int exe_flags_s(void)
+{
+	return do_exe_flags();
+}
+
 static __always_inline void add_exec_info(struct falcoc_scratch *s, struct task_struct *t)
 {
 	struct falcoc_exec *e = (void *)item_at(s, FALCOC_ITEM_EXEC, sizeof(struct falcoc_exec));
@@ -882,7 +1026,7 @@ static __always_inline void add_exec_info(struct falcoc_scratch *s, struct task_
 	struct inode *ino = BPF_CORE_READ(exe, f_inode);
 	e->exe_ino = BPF_CORE_READ(ino, i_ino);
 	inode_times(ino, e);
-	e->flags = 0;
+	e->flags = *(__u32 *)(s->buf + EXE_FLAGS);
 	char name[8] = {};
 	const unsigned char *np = BPF_CORE_READ(exe, f_path.dentry, d_name.name);
 	bpf_probe_read_kernel(name, 6, np);
@@ -1485,6 +1629,12 @@ static __always_inline int sys_exit(struct pt_regs *regs, long ret, const int fl
 			r = handle_file(id, set, dims, capture);
 		break;
 	case CLS_EXEC:
+		if (ret == 0) {
+			if (fl & FL_STATIC)
+				exe_flags_s();
+			else
+				exe_flags();
+		}
 		if (fl & FL_STATIC)
 			r = handle_exec_s(id, set, dims, capture);
 		else if (fl & FL_LOOP)

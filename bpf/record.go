@@ -53,7 +53,7 @@ type ExecInfo struct {
 	ExeIno                                     uint64
 	ExeCtime, ExeMtime                         time.Time
 	TTY                                        uint32 // major<<20 | minor, 0 for none
-	Flags                                      uint32 // ExecMemfd
+	Flags                                      uint32 // Exec* bits
 }
 
 // ForkInfo is a sched_process_fork record's payload.

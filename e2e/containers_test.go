@@ -122,3 +122,55 @@ func rulesSince(f *falco, from int) string {
 	}
 	return b.String()
 }
+
+// TestExecFlagsInContainer runs, in a real docker container, a program of
+// the image (its lower layer) and a copy made in the running container
+// (the upper layer), and checks the exec flags that falco-run's alerts
+// carry, as Falco sets them: EXE_WRITABLE|EXE_UPPER_LAYER for the dropped
+// binary (root in the container may write it), EXE_WRITABLE|EXE_LOWER_LAYER
+// for the image's.
+func TestExecFlagsInContainer(t *testing.T) {
+	requireLive(t)
+	d := testutil.RequireDocker(t)
+	f := startFalco(t, "-r", filepath.Join("testdata", "exec_flags_rules.yaml"))
+	name := fmt.Sprintf("falcoc-e2e-flags-%d", os.Getpid())
+	from := len(f.all())
+	// Each command is exec'd by docker exec (busybox's shell would run cp
+	// in-process). cp is the image's busybox (a lower layer); busybox picks
+	// its applet by the name it runs under, so the copy, /tmp/true, runs
+	// true.
+	docker := func(args ...string) {
+		t.Helper()
+		if out, err := exec.Command(d.Bin, args...).CombinedOutput(); err != nil {
+			t.Fatalf("docker %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+	}
+	docker("run", "-d", "--name", name, d.Image, "sleep", "60")
+	t.Cleanup(func() { _ = exec.Command(d.Bin, "rm", "-f", name).Run() })
+	docker("exec", name, "cp", "/bin/busybox", "/tmp/true")
+	docker("exec", name, "/tmp/true")
+	for _, tc := range []struct {
+		rule string
+		want map[string]string
+	}{
+		{"Drop and execute new binary in container", map[string]string{
+			"proc.exe": "/tmp/true", "evt.arg.flags": "EXE_WRITABLE|EXE_UPPER_LAYER",
+			"proc.is_exe_writable": "true", "proc.is_exe_upper_layer": "true", "proc.is_exe_lower_layer": "false"}},
+		{"Execute image binary in container", map[string]string{
+			"proc.exe": "cp", "evt.arg.flags": "EXE_WRITABLE|EXE_LOWER_LAYER",
+			"proc.is_exe_writable": "true", "proc.is_exe_upper_layer": "false", "proc.is_exe_lower_layer": "true"}},
+	} {
+		a, ok := f.wait(from, containerAlertTimeout, func(a *alert) bool { return a.Rule == tc.rule })
+		if !ok {
+			t.Errorf("no %q alert; alerts since: %s\nfalco-run stderr:\n%s", tc.rule, rulesSince(f, from), f.errText())
+			continue
+		}
+		got := map[string]string{}
+		for k := range tc.want {
+			got[k] = a.field(k)
+		}
+		if diff := cmp.Diff(tc.want, got); diff != "" {
+			t.Errorf("%s (-want +got):\n%s\noutput: %s", tc.rule, diff, a.Output)
+		}
+	}
+}

@@ -196,7 +196,10 @@ struct falcoc_open {
 	__u32 pad;
 };
 
-#define FALCOC_EXEC_MEMFD (1u << 0) /* the executable's name starts with "memfd:" */
+#define FALCOC_EXEC_MEMFD (1u << 0)    /* the executable's name starts with "memfd:" */
+#define FALCOC_EXEC_WRITABLE (1u << 1) /* the task's credentials may write the executable */
+#define FALCOC_EXEC_UPPER (1u << 2)    /* on overlayfs, in the upper (writable) layer */
+#define FALCOC_EXEC_LOWER (1u << 3)    /* on overlayfs, only in a lower layer */
 
 struct falcoc_exec {
 	__u64 cap_effective;

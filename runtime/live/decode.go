@@ -539,15 +539,7 @@ func (d *Decoder) fillExec(v *view, ev *event.Event) {
 		setU(ev, idx("exe_ino"), x.ExeIno)
 		setU(ev, idx("exe_ino_ctime"), uint64(x.ExeCtime.UnixNano()))
 		setU(ev, idx("exe_ino_mtime"), uint64(x.ExeMtime.UnixNano()))
-		var flags uint64
-		if x.Flags&bpf.ExecMemfd != 0 {
-			// proc.exepath stays the path the caller gave (/proc/self/fd/N):
-			// reading /proc/PID/exe for the memfd's name would depend on
-			// whether the process still lives when the record is decoded,
-			// so the same workload could give different alerts.
-			flags |= 4 // EXE_FROM_MEMFD
-		}
-		setU(ev, idx("flags"), flags)
+		setU(ev, idx("flags"), execFlags(x.Flags))
 	}
 }
 
@@ -609,4 +601,24 @@ func (in *interner) get(b []byte) string {
 	s := string(b)
 	in.m[s] = s
 	return s
+}
+
+// execFlags maps the kernel's exec bits to execve's flags argument as
+// Falco encodes it (EXE_WRITABLE 1, EXE_UPPER_LAYER 2, EXE_FROM_MEMFD 4,
+// EXE_LOWER_LAYER 8), which proc.is_exe_* read.
+func execFlags(k uint32) uint64 {
+	var f uint64
+	if k&bpf.ExecWritable != 0 {
+		f |= 1
+	}
+	if k&bpf.ExecUpper != 0 {
+		f |= 2
+	}
+	if k&bpf.ExecMemfd != 0 {
+		f |= 4
+	}
+	if k&bpf.ExecLower != 0 {
+		f |= 8
+	}
+	return f
 }
