@@ -18,6 +18,7 @@ import (
 	"github.com/falcoc/falcoc/compiler/codegen"
 	"github.com/falcoc/falcoc/compiler/prefilter"
 	"github.com/falcoc/falcoc/compiler/rules"
+	"github.com/falcoc/falcoc/compiler/selection"
 	"github.com/falcoc/falcoc/runtime/config"
 	"github.com/falcoc/falcoc/runtime/containers"
 	"github.com/falcoc/falcoc/runtime/engine"
@@ -179,7 +180,7 @@ func (o *RunOptions) sourceEnabled(src string) bool {
 	return !slices.Contains(o.DisableSource, src)
 }
 
-func (o *RunOptions) selection() ruleSelection {
+func (o *RunOptions) selection() *selection.Selection {
 	// Falco's -D disables every rule whose name contains the text.
 	var disable []string
 	for _, d := range o.DisableRules {
@@ -188,19 +189,19 @@ func (o *RunOptions) selection() ruleSelection {
 		}
 		disable = append(disable, d)
 	}
-	sel := ruleSelection{
-		DisableRules: disable,
-		DisableTags:  o.DisableTags,
-		EnableTags:   o.EnableTags,
+	sel := &selection.Selection{
+		DisabledRules: disable,
+		DisabledTags:  o.DisableTags,
+		EnabledTags:   o.EnableTags,
 	}
 	for _, r := range o.cfg.Rules {
 		switch {
 		case !r.Enable && r.Rule != "":
-			sel.DisableRules = append(sel.DisableRules, r.Rule)
+			sel.DisabledRules = append(sel.DisabledRules, r.Rule)
 		case !r.Enable && r.Tag != "":
-			sel.DisableTags = append(sel.DisableTags, r.Tag)
+			sel.DisabledTags = append(sel.DisabledTags, r.Tag)
 		case r.Enable && r.Rule != "":
-			sel.EnableRules = append(sel.EnableRules, r.Rule)
+			sel.EnabledRules = append(sel.EnabledRules, r.Rule)
 		}
 	}
 	return sel
@@ -224,6 +225,28 @@ func (o *RunOptions) Run(ctx context.Context) error {
 	if len(paths) == 0 && o.configNamesRules() {
 		paths = o.cfg.RulesFiles
 	}
+	if (o.List || o.DescribeRule != "") && hasArtifact(paths) {
+		// -L and -l on a compiled artifact list the artifact's rules.
+		lr, err := loadRules(paths, o.selection(), o.errOut)
+		if err != nil {
+			return err
+		}
+		art := lr.Art
+		if o.DescribeRule != "" {
+			one := *art
+			one.Rules = nil
+			for _, r := range art.Rules {
+				if r.Name == o.DescribeRule {
+					one.Rules = append(one.Rules, r)
+				}
+			}
+			if len(one.Rules) == 0 {
+				return &ExitError{Code: 1, Err: fmt.Errorf("-l: rule %q is not loaded", o.DescribeRule)}
+			}
+			art = &one
+		}
+		return writeArtifactList(o.out, art, o.cfg.JSONOutput)
+	}
 	if o.DescribeRule != "" {
 		srcs, err := embeddedSources()
 		if len(paths) > 0 {
@@ -232,7 +255,7 @@ func (o *RunOptions) Run(ctx context.Context) error {
 		if err != nil {
 			return &ExitError{Code: 1, Err: err}
 		}
-		return runFalcoDescribe(o.out, o.errOut, srcs, o.selection().loaderOptions(), o.cfg.JSONOutput, o.DescribeRule)
+		return runFalcoDescribe(o.out, o.errOut, srcs, o.selection(), o.cfg.JSONOutput, o.DescribeRule)
 	}
 	if o.List {
 		if len(paths) == 0 {
@@ -240,9 +263,9 @@ func (o *RunOptions) Run(ctx context.Context) error {
 			if err != nil {
 				return err
 			}
-			return runFalcoListSources(o.out, o.errOut, srcs, o.selection().loaderOptions(), o.cfg.JSONOutput)
+			return runFalcoListSources(o.out, o.errOut, srcs, o.selection(), o.cfg.JSONOutput)
 		}
-		return runFalcoList(o.out, o.errOut, paths, o.selection().loaderOptions(), o.cfg.JSONOutput)
+		return runFalcoList(o.out, o.errOut, paths, o.selection(), o.cfg.JSONOutput)
 	}
 	lr, err := loadRules(paths, o.selection(), o.errOut)
 	if err != nil {
