@@ -54,6 +54,7 @@ const (
 //	out/alerts                   the text alerts, one a line
 //	out/json                     optional: the JSON alerts, one a line
 //	out/bytecode                 optional: the disassembly of every rule
+//	out/plan                     the kernel prefilter plan, per rule
 //	out/error                    for cases that must not load: the errors
 //
 // A line "#skip reason" or "#todo reason" in the archive comment skips the
@@ -137,6 +138,7 @@ type result struct {
 	alerts   []string
 	json     []string
 	bytecode string
+	plan     string
 }
 
 func runCase(t *testing.T, path string) {
@@ -172,6 +174,13 @@ func runCase(t *testing.T, path string) {
 		if diff := cmp.Diff(lines(want), lines(got.bytecode)); diff != "" {
 			t.Errorf("bytecode (-want +got):\n%s", diff)
 		}
+	}
+	want, ok := c.section("out/plan")
+	if !ok {
+		t.Fatal("no out/plan section (go test ./golden -update writes it)")
+	}
+	if diff := cmp.Diff(lines(want), lines(got.plan)); diff != "" {
+		t.Errorf("kernel plan (-want +got):\n%s", diff)
 	}
 }
 
@@ -251,6 +260,7 @@ func run(t *testing.T, c *goldenCase) result {
 	if err != nil {
 		t.Fatalf("prefilter: %v", err)
 	}
+	res.plan = describePlan(t, plan)
 	replayCase := func(withPlan bool) *collector {
 		sink := &collector{opts: &fo}
 		opts := engine.Options{
@@ -349,7 +359,7 @@ func writeCase(t *testing.T, path string, c *goldenCase, got result) {
 	}
 	if got.err != "" {
 		set["out/error"] = got.err
-		for _, n := range []string{"out/alerts", "out/json", "out/bytecode"} {
+		for _, n := range []string{"out/alerts", "out/json", "out/bytecode", "out/plan"} {
 			drop[n] = true
 		}
 	} else {
@@ -361,6 +371,7 @@ func writeCase(t *testing.T, path string, c *goldenCase, got result) {
 		if _, ok := c.section("out/bytecode"); ok {
 			set["out/bytecode"] = got.bytecode
 		}
+		set["out/plan"] = got.plan
 	}
 	var files []txtar.File
 	for _, f := range c.arc.Files {
@@ -373,7 +384,7 @@ func writeCase(t *testing.T, path string, c *goldenCase, got result) {
 		}
 		files = append(files, f)
 	}
-	for _, n := range []string{"out/error", "out/alerts", "out/json", "out/bytecode"} {
+	for _, n := range []string{"out/error", "out/alerts", "out/json", "out/bytecode", "out/plan"} {
 		if s, ok := set[n]; ok {
 			files = append(files, txtar.File{Name: n, Data: []byte(s)})
 		}
@@ -390,4 +401,23 @@ func ruleMasks(plan *prefilter.Plan, art *artifact.Artifact) [][4]uint64 {
 		names[i] = r.Name
 	}
 	return plan.RuleMasks(names)
+}
+
+// describePlan renders the plan per rule, as `falcoc inspect` does, without
+// the plan-wide list of state syscalls (the same in every case; the
+// prefilter package's default_plan.golden covers it), so that a planner
+// change shows in the cases of the rules it changes.
+func describePlan(t *testing.T, plan *prefilter.Plan) string {
+	t.Helper()
+	var b strings.Builder
+	if err := plan.Describe(&b, nil); err != nil {
+		t.Fatal(err)
+	}
+	var out strings.Builder
+	for _, l := range lines(b.String()) {
+		if !strings.HasPrefix(l, "always sent (state): ") {
+			out.WriteString(l + "\n")
+		}
+	}
+	return out.String()
 }
