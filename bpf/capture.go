@@ -395,7 +395,7 @@ func (c *Capture) writeSet(set uint32, t *Tables) error {
 		slotPathUnknown:      t.PathUnknown,
 		slotSockDefault:      t.SockDefault,
 		slotSockUnknown:      t.SockUnknown,
-		slotPtraceDefault:    t.PtraceDefault,
+		slotPtraceDefault:    t.Arg0Default,
 		slotExeDefault:       t.ExeDefault,
 		slotExeUnknown:       t.ExeUnknown,
 	}
@@ -463,9 +463,9 @@ func (c *Capture) writeSet(set uint32, t *Tables) error {
 		return fmt.Errorf("sock: %w", err)
 	}
 	vals = vals[:0]
-	for _, req := range sortedKeys(t.Ptrace) {
+	for _, req := range sortedKeys(t.Arg0) {
 		ptKeys = append(ptKeys, captureFalcocPtraceKey{Set: set, Request: req})
-		vals = append(vals, cmask(t.Ptrace[req]))
+		vals = append(vals, cmask(t.Arg0[req]))
 	}
 	if err := putAll(c.objs.PtraceTbl, ptKeys, vals, &k.ptrace); err != nil {
 		return fmt.Errorf("ptrace: %w", err)

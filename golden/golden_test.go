@@ -5,7 +5,6 @@
 package golden
 
 import (
-	"bytes"
 	"flag"
 	"fmt"
 	"io"
@@ -18,10 +17,9 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/rogpeppe/go-internal/txtar"
 
+	"github.com/falcoc/falcoc/compiler"
 	"github.com/falcoc/falcoc/compiler/artifact"
-	"github.com/falcoc/falcoc/compiler/codegen"
-	"github.com/falcoc/falcoc/compiler/diag"
-	"github.com/falcoc/falcoc/compiler/prefilter"
+	"github.com/falcoc/falcoc/compiler/plan"
 	"github.com/falcoc/falcoc/compiler/rules"
 	"github.com/falcoc/falcoc/runtime/config"
 	"github.com/falcoc/falcoc/runtime/engine"
@@ -214,8 +212,10 @@ func run(t *testing.T, c *goldenCase) result {
 	}
 
 	var res result
-	rs, ds := rules.Load(c.rules, nil)
-	if rs == nil || diag.HasErrors(ds) {
+	// Compile as falcoc and falco-run do: the artifact is what a .fbc
+	// file would hold.
+	art, ds := compiler.Compile(c.rules, nil)
+	if art == nil {
 		var b strings.Builder
 		for _, d := range ds {
 			if !d.Warning {
@@ -228,17 +228,9 @@ func run(t *testing.T, c *goldenCase) result {
 		}
 		return res
 	}
-	art, err := codegen.Build(rs)
-	if err != nil {
-		t.Fatalf("codegen: %v", err)
-	}
-	// Run what a .fbc file would hold, as falco-run does.
-	var buf bytes.Buffer
-	if err := artifact.Write(&buf, art); err != nil {
-		t.Fatalf("write artifact: %v", err)
-	}
-	if art, err = artifact.Read(buf.Bytes()); err != nil {
-		t.Fatalf("read artifact: %v", err)
+	kp := art.Plan
+	if kp == nil {
+		t.Fatal("the artifact has no kernel plan")
 	}
 
 	var bc strings.Builder
@@ -256,11 +248,7 @@ func run(t *testing.T, c *goldenCase) result {
 	// The kernel prefilter's plan, applied in userspace: a case must give
 	// the same alerts with it as without (the prefilter may only drop
 	// what no rule can match).
-	plan, err := prefilter.Build(rs, nil)
-	if err != nil {
-		t.Fatalf("prefilter: %v", err)
-	}
-	res.plan = describePlan(t, plan)
+	res.plan = describePlan(t, kp)
 	replayCase := func(withPlan bool) *collector {
 		sink := &collector{opts: &fo}
 		opts := engine.Options{
@@ -273,8 +261,8 @@ func run(t *testing.T, c *goldenCase) result {
 			MinPriority: minPrio,
 		}
 		if withPlan {
-			opts.Judge = kplan.NewUserJudge(plan)
-			opts.RuleMasks = ruleMasks(plan, art)
+			opts.Judge = kplan.NewUserJudge(kp)
+			opts.RuleMasks = ruleMasks(kp, art)
 		}
 		eng, err := engine.New(art, opts)
 		if err != nil {
@@ -395,22 +383,22 @@ func writeCase(t *testing.T, path string, c *goldenCase, got result) {
 	}
 }
 
-func ruleMasks(plan *prefilter.Plan, art *artifact.Artifact) [][4]uint64 {
+func ruleMasks(p *plan.Plan, art *artifact.Artifact) []plan.Mask {
 	names := make([]string, len(art.Rules))
 	for i, r := range art.Rules {
 		names[i] = r.Name
 	}
-	return plan.RuleMasks(names)
+	return p.RuleMasks(names)
 }
 
 // describePlan renders the plan per rule, as `falcoc inspect` does, without
 // the plan-wide list of state syscalls (the same in every case; the
 // prefilter package's default_plan.golden covers it), so that a planner
 // change shows in the cases of the rules it changes.
-func describePlan(t *testing.T, plan *prefilter.Plan) string {
+func describePlan(t *testing.T, p *plan.Plan) string {
 	t.Helper()
 	var b strings.Builder
-	if err := plan.Describe(&b, nil); err != nil {
+	if err := p.Describe(&b, nil); err != nil {
 		t.Fatal(err)
 	}
 	var out strings.Builder

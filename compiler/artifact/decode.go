@@ -427,16 +427,8 @@ func decodeBody(body []byte) (*Artifact, error) {
 	}
 	d.at = "syscalls"
 	a.Syscalls = d.strs()
-	d.at = "prefilter"
-	v := d.uvarint()
-	if v > math.MaxUint32 {
-		d.fail(ErrMalformed, "prefilter version %d", v)
-	}
-	a.Prefilter.Version = uint32(v)
-	a.Prefilter.Data = d.bytes()
-	if len(a.Prefilter.Data) == 0 {
-		a.Prefilter.Data = nil
-	}
+	d.at = "plan"
+	a.Plan = d.plan()
 	if d.err != nil {
 		return nil, d.err
 	}

@@ -218,7 +218,6 @@ func encodeBody(a *Artifact) ([]byte, error) {
 		e.varint(int64(r.Line))
 	}
 	e.strs(a.Syscalls)
-	e.uvarint(uint64(a.Prefilter.Version))
-	e.bytes(a.Prefilter.Data)
+	e.plan(a.Plan)
 	return e.buf, nil
 }

@@ -5,10 +5,11 @@ import (
 
 	"github.com/falcoc/falcoc/compiler/catalog"
 	"github.com/falcoc/falcoc/compiler/check"
+	"github.com/falcoc/falcoc/compiler/plan"
 )
 
 // State the userspace tables need, and so syscalls the kernel sends even
-// when no clause survives ([Tables.Always]).
+// when no clause survives ([plan.Tables.Always]).
 //
 // Process state is always needed: proc.* and user.* come from it, and the
 // kernel's comm and euid dimensions rely on userspace keeping proc.name and
@@ -60,7 +61,7 @@ var (
 
 func addNamed(m map[int]bool, names []string) {
 	for _, n := range names {
-		if id, ok := catalog.SyscallID(n); ok && id < numSyscalls {
+		if id, ok := catalog.SyscallID(n); ok && id < plan.NumSyscalls {
 			m[id] = true
 		}
 	}
@@ -157,14 +158,14 @@ func stateSyscalls(in []RuleInput, universe []int) map[int]bool {
 }
 
 // tables builds the kernel tables for the final clauses.
-func (p *planner) tables(cls []*clause, k *keySet, in []RuleInput, universe []int) Tables {
-	t := Tables{
-		Gate: map[int]Mask{}, DimsPerSyscall: map[int]Dim{}, Always: stateSyscalls(in, universe), Captured: map[int]bool{},
-		Comm: map[string]Mask{}, UID: map[uint32]Mask{}, PathExact: map[string]Mask{}, PathPrefix: map[string]Mask{},
-		Arg0: map[uint32]Mask{}, Sock: map[SockKey]Mask{}, SockFamily: map[uint16]Mask{},
-		ExeExact: map[string]Mask{}, ExePrefix: map[string]Mask{},
+func (p *planner) tables(cls []*clause, k *keySet, in []RuleInput, universe []int) plan.Tables {
+	t := plan.Tables{
+		Gate: map[int]plan.Mask{}, DimsPerSyscall: map[int]plan.Dim{}, Always: stateSyscalls(in, universe), Captured: map[int]bool{},
+		Comm: map[string]plan.Mask{}, UID: map[uint32]plan.Mask{}, PathExact: map[string]plan.Mask{}, PathPrefix: map[string]plan.Mask{},
+		Arg0: map[uint32]plan.Mask{}, Sock: map[plan.SockKey]plan.Mask{}, SockFamily: map[uint16]plan.Mask{},
+		ExeExact: map[string]plan.Mask{}, ExePrefix: map[string]plan.Mask{},
 	}
-	var all Mask
+	var all plan.Mask
 	for bit, c := range cls {
 		all = all.With(bit)
 		for _, s := range c.sys {
@@ -187,8 +188,8 @@ func (p *planner) tables(cls []*clause, k *keySet, in []RuleInput, universe []in
 		t.Captured[s] = true
 	}
 
-	maskIn := func(d Dim, r region) Mask {
-		var m Mask
+	maskIn := func(d plan.Dim, r region) plan.Mask {
+		var m plan.Mask
 		for bit, c := range cls {
 			if p.possible(c, d, r, k) {
 				m = m.With(bit)
@@ -196,8 +197,8 @@ func (p *planner) tables(cls []*clause, k *keySet, in []RuleInput, universe []in
 		}
 		return m
 	}
-	for _, r := range regionsOf(DimComm, k) {
-		m := maskIn(DimComm, r)
+	for _, r := range regionsOf(plan.DimComm, k) {
+		m := maskIn(plan.DimComm, r)
 		if r.kind == rDefault {
 			t.CommDefault = m
 		} else {
@@ -205,8 +206,8 @@ func (p *planner) tables(cls []*clause, k *keySet, in []RuleInput, universe []in
 		}
 	}
 	dropDefault(t.Comm, t.CommDefault) // an entry equal to the default adds nothing
-	for _, r := range regionsOf(DimUID, k) {
-		m := maskIn(DimUID, r)
+	for _, r := range regionsOf(plan.DimUID, k) {
+		m := maskIn(plan.DimUID, r)
 		if r.kind == rDefault {
 			t.UIDDefault = m
 		} else {
@@ -214,8 +215,8 @@ func (p *planner) tables(cls []*clause, k *keySet, in []RuleInput, universe []in
 		}
 	}
 	dropDefault(t.UID, t.UIDDefault)
-	for _, r := range regionsOf(DimContainer, k) {
-		m := maskIn(DimContainer, r)
+	for _, r := range regionsOf(plan.DimContainer, k) {
+		m := maskIn(plan.DimContainer, r)
 		switch r.kind {
 		case rHost:
 			t.ContainerHost = m
@@ -225,11 +226,11 @@ func (p *planner) tables(cls []*clause, k *keySet, in []RuleInput, universe []in
 			t.ContainerUnknown = m
 		}
 	}
-	for _, r := range regionsOf(DimOpenFlags, k) {
-		t.OpenFlags[r.n] = maskIn(DimOpenFlags, r)
+	for _, r := range regionsOf(plan.DimOpenFlags, k) {
+		t.OpenFlags[r.n] = maskIn(plan.DimOpenFlags, r)
 	}
-	for _, r := range regionsOf(DimArg0, k) {
-		m := maskIn(DimArg0, r)
+	for _, r := range regionsOf(plan.DimArg0, k) {
+		m := maskIn(plan.DimArg0, r)
 		if r.kind == rDefault {
 			t.Arg0Default = m
 		} else {
@@ -237,11 +238,11 @@ func (p *planner) tables(cls []*clause, k *keySet, in []RuleInput, universe []in
 		}
 	}
 	dropDefault(t.Arg0, t.Arg0Default)
-	for _, r := range regionsOf(DimSock, k) {
-		m := maskIn(DimSock, r)
+	for _, r := range regionsOf(plan.DimSock, k) {
+		m := maskIn(plan.DimSock, r)
 		switch r.kind {
 		case rExact:
-			t.Sock[SockKey{r.fam, r.port}] = m
+			t.Sock[plan.SockKey{Family: r.fam, Port: r.port}] = m
 		case rFamily:
 			t.SockFamily[r.fam] = m
 		case rDefault:
@@ -260,8 +261,8 @@ func (p *planner) tables(cls []*clause, k *keySet, in []RuleInput, universe []in
 			delete(t.SockFamily, fam)
 		}
 	}
-	for _, r := range regionsOf(DimExe, k) {
-		m := maskIn(DimExe, r)
+	for _, r := range regionsOf(plan.DimExe, k) {
+		m := maskIn(plan.DimExe, r)
 		switch r.kind {
 		case rExact:
 			t.ExeExact[r.key] = m
@@ -272,8 +273,8 @@ func (p *planner) tables(cls []*clause, k *keySet, in []RuleInput, universe []in
 		}
 	}
 	dropDefault(t.ExeExact, t.ExeDefault)
-	for _, r := range regionsOf(DimPath, k) {
-		m := maskIn(DimPath, r)
+	for _, r := range regionsOf(plan.DimPath, k) {
+		m := maskIn(plan.DimPath, r)
 		switch r.kind {
 		case rExact:
 			t.PathExact[r.key] = m
@@ -290,7 +291,7 @@ func (p *planner) tables(cls []*clause, k *keySet, in []RuleInput, universe []in
 
 // dropDefault removes the entries equal to the default mask d: the kernel
 // looks the default up for a key the table does not hold.
-func dropDefault[K comparable](m map[K]Mask, d Mask) {
+func dropDefault[K comparable](m map[K]plan.Mask, d plan.Mask) {
 	for k, v := range m {
 		if v == d {
 			delete(m, k)

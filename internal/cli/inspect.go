@@ -177,7 +177,7 @@ func formatArtifact(h artifact.Header, a *artifact.Artifact) string {
 	if len(a.Syscalls) > 0 {
 		fmt.Fprintf(&b, "  %s\n", strings.Join(a.Syscalls, " "))
 	}
-	fmt.Fprintf(&b, "\nprefilter\n  version %d, %d bytes\n", a.Prefilter.Version, len(a.Prefilter.Data))
+	b.WriteString("\nprefilter\n")
 	if err := describePlan(&b, a); err != nil {
 		fmt.Fprintf(&b, "  %v\n", err)
 	}

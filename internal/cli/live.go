@@ -17,10 +17,9 @@ import (
 	"github.com/falcoc/falcoc/bpf"
 	"github.com/falcoc/falcoc/compiler/artifact"
 	"github.com/falcoc/falcoc/compiler/catalog"
-	"github.com/falcoc/falcoc/compiler/prefilter"
+	"github.com/falcoc/falcoc/compiler/plan"
 	"github.com/falcoc/falcoc/runtime/engine"
 	"github.com/falcoc/falcoc/runtime/event"
-	"github.com/falcoc/falcoc/runtime/kplan"
 	"github.com/falcoc/falcoc/runtime/live"
 	"github.com/falcoc/falcoc/runtime/state"
 )
@@ -93,7 +92,7 @@ func (o *RunOptions) live(ctx context.Context, eng *engine.Engine, lr *loadedRul
 	ready := false
 	var runErr error
 	reloads := o.watchReload(ctx)
-	var pendingMasks [][4]uint64
+	var pendingMasks []plan.Mask
 	var masksAt time.Time
 	for {
 		select {
@@ -165,7 +164,7 @@ const reloadDrain = time.Second
 type reload struct {
 	eng    *engine.Engine
 	tables *bpf.Tables
-	masks  [][4]uint64
+	masks  []plan.Mask
 }
 
 // watchReload reloads the rule files on SIGHUP, as Falco does. A rule set
@@ -210,17 +209,15 @@ func (o *RunOptions) prepareReload() (reload, error) {
 	if err != nil {
 		return reload{}, err
 	}
-	var plan *prefilter.Plan
+	var p *plan.Plan
 	if o.Prefilter == "full" {
-		if plan, err = artifactPlan(lr.Art); err != nil {
-			return reload{}, err
-		}
+		p = lr.Art.Plan
 	}
-	tables, err := kernelTables(lr.Art, plan)
+	tables, err := kernelTables(lr.Art, p)
 	if err != nil {
 		return reload{}, err
 	}
-	masks := planRuleMasks(plan, lr.Art)
+	masks := planRuleMasks(p, lr.Art)
 	eng, err := o.newEngine(lr.Art, nil)
 	if err != nil {
 		return reload{}, err
@@ -231,15 +228,14 @@ func (o *RunOptions) prepareReload() (reload, error) {
 // kernelTables gives the tables to load: the planner's with a plan
 // (--prefilter=full), else Falco's model (the rules' syscalls plus the
 // state syscalls) for off and evttype.
-func kernelTables(art *artifact.Artifact, plan *prefilter.Plan) (*bpf.Tables, error) {
-	if plan == nil {
+func kernelTables(art *artifact.Artifact, p *plan.Plan) (*bpf.Tables, error) {
+	if p == nil {
 		return live.EvttypeTables(art), nil
 	}
-	t, err := kplan.ToTables(plan)
-	if err != nil {
+	if err := p.Tables.Validate(); err != nil {
 		return nil, fmt.Errorf("kernel prefilter tables: %w", err)
 	}
-	return t, nil
+	return &p.Tables, nil
 }
 
 // printLiveStats prints the kernel counters per stage, the busiest

@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"bytes"
 	"fmt"
 	"io"
 	"io/fs"
@@ -10,8 +9,8 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/falcoc/falcoc/compiler"
 	"github.com/falcoc/falcoc/compiler/artifact"
-	"github.com/falcoc/falcoc/compiler/diag"
 	"github.com/falcoc/falcoc/compiler/rules"
 	"github.com/falcoc/falcoc/compiler/selection"
 	defaultrules "github.com/falcoc/falcoc/rules"
@@ -19,9 +18,8 @@ import (
 
 // loadedRules is a compiled rule set and where it came from.
 type loadedRules struct {
-	Art     *artifact.Artifact
-	Ruleset *rules.Ruleset // nil when loaded from an artifact
-	Names   []string       // the files loaded
+	Art   *artifact.Artifact
+	Names []string // the files loaded
 }
 
 // embeddedSources returns the default rule files embedded in the binary.
@@ -72,33 +70,20 @@ func loadRules(paths []string, sel *selection.Selection, errw io.Writer) (*loade
 	if err != nil {
 		return nil, fmt.Errorf("-r: %w", err)
 	}
-	rs, ds := rules.Load(srcs, sel)
+	art, ds := compiler.Compile(srcs, &compiler.Options{Selection: sel})
 	for _, d := range ds {
 		if _, err := io.WriteString(errw, d.Render()); err != nil {
 			return nil, err
 		}
 	}
-	if rs == nil || diag.HasErrors(ds) {
+	if art == nil {
 		return nil, &ExitError{Code: 1, Err: fmt.Errorf("rules could not be loaded")}
-	}
-	art, err := buildArtifact(rs)
-	if err != nil {
-		return nil, err
-	}
-	// Round-trip through the artifact encoding so that live runs and .fbc
-	// runs execute exactly the same thing.
-	var buf bytes.Buffer
-	if err := artifact.Write(&buf, art); err != nil {
-		return nil, err
-	}
-	if art, err = artifact.Read(buf.Bytes()); err != nil {
-		return nil, err
 	}
 	names := make([]string, len(srcs))
 	for i, s := range srcs {
 		names[i] = s.Name
 	}
-	return &loadedRules{Art: art, Ruleset: rs, Names: names}, nil
+	return &loadedRules{Art: art, Names: names}, nil
 }
 
 // artifactPaths returns the rule paths that name a compiled artifact.

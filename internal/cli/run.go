@@ -16,7 +16,7 @@ import (
 
 	"github.com/falcoc/falcoc/compiler/artifact"
 	"github.com/falcoc/falcoc/compiler/codegen"
-	"github.com/falcoc/falcoc/compiler/prefilter"
+	"github.com/falcoc/falcoc/compiler/plan"
 	"github.com/falcoc/falcoc/compiler/rules"
 	"github.com/falcoc/falcoc/compiler/selection"
 	"github.com/falcoc/falcoc/runtime/config"
@@ -60,9 +60,9 @@ type RunOptions struct {
 	BatchDelay time.Duration
 
 	cfg         *config.Config
-	plan        *prefilter.Plan // the kernel plan, live with --prefilter=full
-	paths       []string        // the rule files, for a reload
-	newEngine   func(*artifact.Artifact, [][4]uint64) (*engine.Engine, error)
+	plan        *plan.Plan // the kernel plan, live with --prefilter=full
+	paths       []string   // the rule files, for a reload
+	newEngine   func(*artifact.Artifact, []plan.Mask) (*engine.Engine, error)
 	eng         *engine.Engine // the engine in use
 	k8s         *k8sSource     // the Kubernetes audit webhook, nil when off
 	out, errOut io.Writer
@@ -290,15 +290,13 @@ func (o *RunOptions) Run(ctx context.Context) error {
 	}
 	table := state.NewTable(tableOpts)
 	var ctrs extract.ContainerLookup // stays a nil interface for replays
-	var ruleMasks [][4]uint64
+	var ruleMasks []plan.Mask
 	var judge engine.Judge
 	if o.Prefilter == "full" {
 		// Only the rules the kernel plan keeps for an event are evaluated:
 		// live, by the mask the kernel computed; in a replay, by the same
 		// judgement applied in userspace.
-		if o.plan, err = artifactPlan(lr.Art); err != nil {
-			return &ExitError{Code: 1, Err: err}
-		}
+		o.plan = lr.Art.Plan
 		ruleMasks = planRuleMasks(o.plan, lr.Art)
 		if o.plan != nil && o.Trace != "" {
 			judge = kplan.NewUserJudge(o.plan)
@@ -324,7 +322,7 @@ func (o *RunOptions) Run(ctx context.Context) error {
 		Judge:       judge,
 		Extras:      extras,
 	}
-	o.newEngine = func(art *artifact.Artifact, masks [][4]uint64) (*engine.Engine, error) {
+	o.newEngine = func(art *artifact.Artifact, masks []plan.Mask) (*engine.Engine, error) {
 		opts := engOpts
 		opts.RuleMasks = masks
 		return engine.New(art, opts)

@@ -14,6 +14,7 @@ import (
 
 	"github.com/falcoc/falcoc/compiler/artifact"
 	"github.com/falcoc/falcoc/compiler/catalog"
+	"github.com/falcoc/falcoc/compiler/plan"
 	"github.com/falcoc/falcoc/runtime/event"
 	"github.com/falcoc/falcoc/runtime/extract"
 	"github.com/falcoc/falcoc/runtime/output"
@@ -50,7 +51,7 @@ type Options struct {
 	// kernel clause bits that belong to it. When set, a rule is evaluated
 	// only if one of its bits survived in the event's Mask; nil evaluates
 	// every candidate rule of the event type.
-	RuleMasks [][4]uint64
+	RuleMasks []plan.Mask
 	// Judge, when set, computes the kernel's clause mask in userspace for
 	// events that did not come through the kernel (a replay); it replaces
 	// the event's Mask. Use it with RuleMasks.
@@ -64,7 +65,7 @@ type Options struct {
 // Judge computes the clause mask the kernel prefilter would give ev,
 // whose thread is th (nil when unknown). See runtime/kplan.UserJudge.
 type Judge interface {
-	Mask(ev *event.Event, th *state.Thread) [4]uint64
+	Mask(ev *event.Event, th *state.Thread) plan.Mask
 }
 
 // Stats are the engine's counters. Read them with [Engine.Stats]; they
@@ -183,7 +184,7 @@ func New(art *artifact.Artifact, opts Options) (*Engine, error) {
 
 // SetRuleMasks replaces Options.RuleMasks. Call it only from the goroutine
 // that calls [Engine.Process].
-func (e *Engine) SetRuleMasks(masks [][4]uint64) { e.opts.RuleMasks = masks }
+func (e *Engine) SetRuleMasks(masks []plan.Mask) { e.opts.RuleMasks = masks }
 
 // Artifact returns the rule set the engine runs.
 func (e *Engine) Artifact() *artifact.Artifact { return e.art }
@@ -267,12 +268,11 @@ func (e *Engine) candidates(info *catalog.Event) []int32 {
 }
 
 // ruleSurvived reports whether any clause bit of rule ri is set in mask.
-func (e *Engine) ruleSurvived(ri int, mask *[4]uint64) bool {
+func (e *Engine) ruleSurvived(ri int, mask *plan.Mask) bool {
 	if ri >= len(e.opts.RuleMasks) {
 		return true // a rule the plan does not cover is never dropped
 	}
-	m := &e.opts.RuleMasks[ri]
-	return m[0]&mask[0]|m[1]&mask[1]|m[2]&mask[2]|m[3]&mask[3] != 0
+	return e.opts.RuleMasks[ri].Intersects(mask)
 }
 
 // emit renders the rule's output for the current event and sends it.

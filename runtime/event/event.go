@@ -1,10 +1,10 @@
 package event
 
 import (
-	"math"
 	"net/netip"
 
 	"github.com/falcoc/falcoc/compiler/catalog"
+	"github.com/falcoc/falcoc/compiler/plan"
 )
 
 // SourceSyscall is the event source of syscall events.
@@ -12,7 +12,7 @@ const SourceSyscall = "syscall"
 
 // AllRules is the kernel clause mask of an event whose mask is unknown
 // (replays): every rule is a candidate.
-var AllRules = [4]uint64{math.MaxUint64, math.MaxUint64, math.MaxUint64, math.MaxUint64}
+var AllRules = plan.AllClauses
 
 // Event is one decoded exit event. It is reused between events: see
 // [Event.Reset]. Strings and buffers it holds are only valid until the
@@ -36,7 +36,7 @@ type Event struct {
 	Params []Param
 	// Mask is the kernel's clause mask: bit i set when rule clause i may
 	// match. [AllRules] when unknown.
-	Mask [4]uint64
+	Mask plan.Mask
 	// Source is the event source, [SourceSyscall] for syscall events.
 	Source string
 }

@@ -5,11 +5,12 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
+
 	"github.com/falcoc/falcoc/compiler/prefilter"
 	"github.com/falcoc/falcoc/compiler/rules"
 	"github.com/falcoc/falcoc/runtime/event"
 	"github.com/falcoc/falcoc/runtime/state"
-	"github.com/google/go-cmp/cmp"
 )
 
 const judgeRules = `
@@ -105,7 +106,7 @@ func TestUserJudgeState(t *testing.T) {
 		event.ApplyBefore(tab, &ev)
 		m := u.Mask(&ev, tab.Get(ev.Tid))
 		var got []string
-		for _, ri := range p.RulesOf(prefilter.Mask(m)) {
+		for _, ri := range p.RulesOf(m) {
 			got = append(got, p.Rules[ri].Name)
 		}
 		if d := cmp.Diff(tc.want, got); d != "" {
