@@ -9,48 +9,35 @@ import (
 )
 
 // State the userspace tables need, and so syscalls the kernel sends even
-// when no clause survives ([plan.Tables.Always]).
+// when no clause survives ([plan.Tables.Always]); the lists come from the
+// catalog's one table ([catalog.StateSyscalls]).
 //
 // Process state is always needed: proc.* and user.* come from it, and the
 // kernel's comm and euid dimensions rely on userspace keeping proc.name and
 // user.uid equal to the kernel's values. The scheduler tracepoints (fork,
 // exec, exit) are sent anyway; these syscalls carry the rest.
-var processStateSyscalls = []string{
-	"execve", "execveat", "clone", "clone3", "fork", "vfork", "chdir", "fchdir",
-	"setuid", "setgid", "setresuid", "setresgid", "setreuid", "setregid", "setsid", "prctl", "unshare",
-}
-
+//
 // File descriptor state: needed when a rule reads a descriptor (fd.*,
 // evt.abspath, evt.args, an FD-typed evt.arg, proc.fdopencount) on a
-// syscall that does not itself create it. Socket state suffices for socket
-// calls that take an existing socket; any other syscall may name any kind
-// of descriptor and needs both.
+// syscall that does not itself describe it. Socket state suffices for
+// socket calls that take an existing socket; any other syscall may name
+// any kind of descriptor and needs both.
 var (
-	fileStateSyscalls = []string{
-		"open", "openat", "openat2", "creat", "open_by_handle_at", "close", "close_range", "dup", "dup2", "dup3",
-		"fcntl", "pipe", "pipe2", "memfd_create", "eventfd", "eventfd2", "signalfd", "signalfd4",
-		"timerfd_create", "inotify_init", "inotify_init1", "epoll_create", "epoll_create1", "userfaultfd",
-		"io_uring_setup", "bpf",
-	}
-	sockStateSyscalls = []string{
-		"socket", "socketpair", "connect", "accept", "accept4", "bind", "listen", "close", "close_range",
-		"dup", "dup2", "dup3", "fcntl",
-	}
-	// fdCreators make the descriptor their fd.* fields describe.
-	fdCreators = map[string]bool{
-		"open": true, "openat": true, "openat2": true, "creat": true, "open_by_handle_at": true,
-		"socket": true, "socketpair": true, "accept": true, "accept4": true, "memfd_create": true,
-		"pipe": true, "pipe2": true, "eventfd": true, "eventfd2": true, "signalfd": true, "signalfd4": true,
-		"timerfd_create": true, "inotify_init": true, "inotify_init1": true, "epoll_create": true,
-		"epoll_create1": true, "userfaultfd": true, "io_uring_setup": true,
-		// connect and bind describe their socket themselves: the kernel
-		// record carries the address family and both ends (read from the
-		// socket), and the state table creates the entry from them when
-		// the socket() call was not seen. So a rule reading fd.* on a
-		// connect does not make every socket() and close() go to
-		// userspace.
-		"connect": true, "bind": true,
-	}
+	processStateSyscalls = catalog.StateSyscallNames(catalog.StateProcess)
+	fileStateSyscalls    = catalog.StateSyscallNames(catalog.StateFile)
+	sockStateSyscalls    = catalog.StateSyscallNames(catalog.StateSocket)
+	// fdCreators describe the descriptor their fd.* fields read
+	// ([catalog.StateSyscall.DescribesFD]): a rule reading fd.* on one
+	// does not make every socket() and close() go to userspace.
+	fdCreators = func() map[string]bool {
+		m := map[string]bool{}
+		for _, s := range catalog.StateSyscalls() {
+			if s.DescribesFD {
+				m[s.Name] = true
+			}
+		}
+		return m
+	}()
 	// sockUsers take an existing socket.
 	sockUsers = map[string]bool{
 		"connect": true, "bind": true, "listen": true, "sendto": true, "sendmsg": true, "recvfrom": true,

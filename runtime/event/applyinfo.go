@@ -33,16 +33,6 @@ type applyInfo struct {
 	ret int
 }
 
-// stateEvents are the event types ApplyBefore handles by name.
-var stateEvents = []string{
-	"clone", "clone3", "fork", "vfork", "execve", "execveat", "procexit", "chdir", "fchdir",
-	"dup", "dup2", "dup3", "fcntl", "socket", "socketpair", "connect", "accept", "accept4", "bind",
-	"listen", "pipe", "pipe2", "memfd_create", "eventfd", "eventfd2", "signalfd", "signalfd4",
-	"timerfd_create", "inotify_init", "inotify_init1", "epoll_create", "epoll_create1", "userfaultfd",
-	"io_uring_setup", "bpf", "setuid", "setgid", "setresuid", "setreuid", "setresgid", "setregid",
-	"setsid", "prctl", "unshare",
-}
-
 // applyInfos maps every catalog event to its applyInfo. It is built once
 // and only read afterwards, so it is safe for concurrent use.
 var applyInfos = sync.OnceValue(func() map[*catalog.Event]*applyInfo {
@@ -84,15 +74,17 @@ func newApplyInfo(e *catalog.Event) *applyInfo {
 	case "close_range":
 		ai.op = opCloseRange
 	default:
-		for _, n := range stateEvents {
-			if e.Name == n {
-				ai.op = opOther
-				break
-			}
+		// The state syscalls of the catalog, and the scheduler's exit.
+		if _, ok := catalog.IsStateSyscall(e.Name); ok || e.Name == "procexit" {
+			ai.op = opOther
 		}
 	}
 	return ai
 }
+
+// UpdatesState reports whether events of type e change the state tables
+// (ApplyBefore or ApplyAfter do something for them).
+func UpdatesState(e *catalog.Event) bool { return applyInfoOf(e).op != opNone }
 
 // Updater applies the state changes of events as [ApplyBefore] and
 // [ApplyAfter] do, remembering what it decided for the last event type,
