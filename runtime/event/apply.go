@@ -48,6 +48,16 @@ func (u *Updater) Before(t *state.Table, ev *Event) {
 		applyOpen(t, ev, ai)
 		return
 	}
+	if applyProcEvent(t, ev) || applySockEvent(t, ev) {
+		return
+	}
+	applyFDEvent(t, ev)
+}
+
+// applyProcEvent applies the process events (creation, exec, exit, cwd,
+// credentials, session, name, namespaces). It reports whether ev's type
+// is one of them.
+func applyProcEvent(t *state.Table, ev *Event) bool {
 	ts := uint64(ev.Ts)
 	tid := ev.Tid
 	switch ev.Info.Name {
@@ -71,96 +81,6 @@ func (u *Updater) Before(t *state.Table, ev *Event) {
 				t.Fchdir(tid, fd)
 			}
 		}
-	case "dup", "dup2", "dup3":
-		if ok(ev) {
-			old, _ := ev.Int("oldfd")
-			flags, _ := ev.Uint("flags")
-			t.Dup(tid, old, ev.Res, flags&OCloexec != 0)
-		}
-	case "fcntl":
-		cmd, _ := ev.Uint("cmd")
-		if ok(ev) && (cmd == fDupFD || cmd == fDupFDCloexec) {
-			fd, _ := ev.Int("fd")
-			t.Dup(tid, fd, ev.Res, cmd == fDupFDCloexec)
-		}
-	case "socket":
-		if ok(ev) {
-			dom, _ := ev.Uint("domain")
-			typ, _ := ev.Uint("type")
-			proto, _ := ev.Uint("proto")
-			t.Socket(tid, ev.Res, int(dom), int(typ), int(proto))
-		}
-	case "socketpair":
-		if ok(ev) {
-			dom, _ := ev.Uint("domain")
-			typ, _ := ev.Uint("type")
-			proto, _ := ev.Uint("proto")
-			for _, n := range [2]string{"fd1", "fd2"} {
-				if fd, has := ev.Int(n); has {
-					t.Socket(tid, fd, int(dom), int(typ), int(proto))
-				}
-			}
-		}
-	case "connect":
-		if ev.HasRes() && (ev.Res == 0 || ev.Res == -eInProgress) {
-			applyConnect(t, ev)
-		}
-	case "accept", "accept4":
-		if ok(ev) {
-			applyAccept(t, ev)
-		}
-	case "bind":
-		if ok(ev) {
-			fd, _ := ev.Int("fd")
-			if a := ev.Param("addr"); a != nil {
-				if a.Family == AFUnix {
-					t.BindUnix(tid, fd, a.S)
-				} else if a.Addr.IsValid() {
-					t.Bind(tid, fd, a.Addr)
-				}
-			}
-		}
-	case "listen":
-		if ok(ev) {
-			fd, _ := ev.Int("fd")
-			t.Listen(tid, fd)
-		}
-	case "pipe", "pipe2":
-		if ok(ev) {
-			r, hasR := ev.Int("fd1")
-			w, hasW := ev.Int("fd2")
-			if !hasR {
-				r = -1
-			}
-			if !hasW {
-				w = -1
-			}
-			ino, _ := ev.Uint("ino")
-			flags, _ := ev.Uint("flags")
-			t.Pipe(tid, r, w, ino, uint32(flags))
-		}
-	case "memfd_create":
-		if ok(ev) {
-			name, _ := ev.Str("name")
-			flags, _ := ev.Uint("flags")
-			t.Memfd(tid, ev.Res, name, uint32(flags))
-		}
-	case "eventfd", "eventfd2":
-		addFD(t, ev, state.FDEvent)
-	case "signalfd", "signalfd4":
-		addFD(t, ev, state.FDSignalfd)
-	case "timerfd_create":
-		addFD(t, ev, state.FDTimerfd)
-	case "inotify_init", "inotify_init1":
-		addFD(t, ev, state.FDInotify)
-	case "epoll_create", "epoll_create1":
-		addFD(t, ev, state.FDEventPoll)
-	case "userfaultfd":
-		addFD(t, ev, state.FDUserfaultfd)
-	case "io_uring_setup":
-		addFD(t, ev, state.FDIOUring)
-	case "bpf":
-		addFD(t, ev, state.FDBPF)
 	case "setuid":
 		if ok(ev) {
 			if u, has := ev.Uint("uid"); has {
@@ -209,7 +129,123 @@ func (u *Updater) Before(t *state.Table, ev *Event) {
 			flags, _ := ev.Uint("flags")
 			t.Unshare(tid, state.CloneFlags(flags))
 		}
+	default:
+		return false
 	}
+	return true
+}
+
+// applySockEvent applies the socket events (creation, connection,
+// accept, bind, listen). It reports whether ev's type is one of them.
+func applySockEvent(t *state.Table, ev *Event) bool {
+	tid := ev.Tid
+	switch ev.Info.Name {
+	case "socket":
+		if ok(ev) {
+			dom, _ := ev.Uint("domain")
+			typ, _ := ev.Uint("type")
+			proto, _ := ev.Uint("proto")
+			t.Socket(tid, ev.Res, int(dom), int(typ), int(proto))
+		}
+	case "socketpair":
+		if ok(ev) {
+			dom, _ := ev.Uint("domain")
+			typ, _ := ev.Uint("type")
+			proto, _ := ev.Uint("proto")
+			for _, n := range [2]string{"fd1", "fd2"} {
+				if fd, has := ev.Int(n); has {
+					t.Socket(tid, fd, int(dom), int(typ), int(proto))
+				}
+			}
+		}
+	case "connect":
+		if ev.HasRes() && (ev.Res == 0 || ev.Res == -eInProgress) {
+			applyConnect(t, ev)
+		}
+	case "accept", "accept4":
+		if ok(ev) {
+			applyAccept(t, ev)
+		}
+	case "bind":
+		if ok(ev) {
+			fd, _ := ev.Int("fd")
+			if a := ev.Param("addr"); a != nil {
+				if a.Family == AFUnix {
+					t.BindUnix(tid, fd, a.S)
+				} else if a.Addr.IsValid() {
+					t.Bind(tid, fd, a.Addr)
+				}
+			}
+		}
+	case "listen":
+		if ok(ev) {
+			fd, _ := ev.Int("fd")
+			t.Listen(tid, fd)
+		}
+	default:
+		return false
+	}
+	return true
+}
+
+// applyFDEvent applies the other descriptor events (dup, fcntl, pipes,
+// memfd, the anonymous descriptors). It reports whether ev's type is one
+// of them.
+func applyFDEvent(t *state.Table, ev *Event) bool {
+	tid := ev.Tid
+	switch ev.Info.Name {
+	case "dup", "dup2", "dup3":
+		if ok(ev) {
+			old, _ := ev.Int("oldfd")
+			flags, _ := ev.Uint("flags")
+			t.Dup(tid, old, ev.Res, flags&OCloexec != 0)
+		}
+	case "fcntl":
+		cmd, _ := ev.Uint("cmd")
+		if ok(ev) && (cmd == fDupFD || cmd == fDupFDCloexec) {
+			fd, _ := ev.Int("fd")
+			t.Dup(tid, fd, ev.Res, cmd == fDupFDCloexec)
+		}
+	case "pipe", "pipe2":
+		if ok(ev) {
+			r, hasR := ev.Int("fd1")
+			w, hasW := ev.Int("fd2")
+			if !hasR {
+				r = -1
+			}
+			if !hasW {
+				w = -1
+			}
+			ino, _ := ev.Uint("ino")
+			flags, _ := ev.Uint("flags")
+			t.Pipe(tid, r, w, ino, uint32(flags))
+		}
+	case "memfd_create":
+		if ok(ev) {
+			name, _ := ev.Str("name")
+			flags, _ := ev.Uint("flags")
+			t.Memfd(tid, ev.Res, name, uint32(flags))
+		}
+	case "eventfd", "eventfd2":
+		addFD(t, ev, state.FDEvent)
+	case "signalfd", "signalfd4":
+		addFD(t, ev, state.FDSignalfd)
+	case "timerfd_create":
+		addFD(t, ev, state.FDTimerfd)
+	case "inotify_init", "inotify_init1":
+		addFD(t, ev, state.FDInotify)
+	case "epoll_create", "epoll_create1":
+		addFD(t, ev, state.FDEventPoll)
+	case "userfaultfd":
+		addFD(t, ev, state.FDUserfaultfd)
+	case "io_uring_setup":
+		addFD(t, ev, state.FDIOUring)
+	case "bpf":
+		addFD(t, ev, state.FDBPF)
+	default:
+		return false
+	}
+	return true
 }
 
 // ApplyAfter makes the state changes of ev that rules must not see yet:

@@ -95,13 +95,30 @@ func ApplyProc(t *state.Table, ts int64, tid, pid int64, c *ProcContext) {
 	if pid <= 0 {
 		pid = tid
 	}
+	th, created, leaderCreated := procThread(t, ts, tid, pid, c)
+	if th == nil {
+		return
+	}
+	if c.Known&KnownCwd != 0 && c.Cwd != th.Proc().Cwd() {
+		t.Chdir(tid, c.Cwd)
+	}
+	if th = procExec(t, th, c, created, leaderCreated); th == nil {
+		return
+	}
+	procAttrs(t, th, pid, c)
+}
+
+// procThread returns tid's thread, creating it (and its process, for a
+// new thread of an unknown process) from c when it does not exist;
+// created tells whether it did, leaderCreated whether it created the
+// process's leader (which takes c's image).
+func procThread(t *state.Table, ts int64, tid, pid int64, c *ProcContext) (th *state.Thread, created, leaderCreated bool) {
 	start := uint64(ts)
 	if c.Known&KnownStart != 0 && c.Start > 0 {
 		start = uint64(c.Start)
 	}
-	th := t.Get(tid)
-	created := false
-	leaderCreated := true
+	th = t.Get(tid)
+	leaderCreated = true
 	if th == nil {
 		created = true
 		ppid := int64(0)
@@ -124,14 +141,17 @@ func ApplyProc(t *state.Table, ts int64, tid, pid int64, c *ProcContext) {
 		} else {
 			th = t.Fork(start, ppid, tid, pid, 0)
 		}
-		if th == nil {
-			return
-		}
 	}
+	return th, created, leaderCreated
+}
+
+// procExec records c's image as an exec when the thread was created with
+// one, or when c changes the executable, arguments, environment, tty or
+// loginuid of an existing thread. It returns the thread afterwards (nil
+// when the exec failed).
+func procExec(t *state.Table, th *state.Thread, c *ProcContext, created, leaderCreated bool) *state.Thread {
 	p := th.Proc()
-	if c.Known&KnownCwd != 0 && c.Cwd != p.Cwd() {
-		t.Chdir(tid, c.Cwd)
-	}
+	tid := th.Tid
 	needExec := created && leaderCreated && c.Known&(KnownExe|KnownArgs|KnownEnv|KnownExePath|KnownComm) != 0
 	if !created && (c.Known&KnownExe != 0 && c.Exe != p.Exe() ||
 		c.Known&KnownExePath != 0 && c.ExePath != p.ExePath() ||
@@ -181,11 +201,15 @@ func ApplyProc(t *state.Table, ts int64, tid, pid int64, c *ProcContext) {
 		if info.ExePath != "" {
 			filename = info.ExePath
 		}
-		if th = t.Exec(uint64(p.ExecTS), tid, filename, argv, env, *info); th == nil {
-			return
-		}
-		p = th.Proc()
+		th = t.Exec(uint64(p.ExecTS), tid, filename, argv, env, *info)
 	}
+	return th
+}
+
+// procAttrs applies the rest of c to th (of process pid): name,
+// credentials, cgroups, session and ids in the pid namespace.
+func procAttrs(t *state.Table, th *state.Thread, pid int64, c *ProcContext) {
+	p := th.Proc()
 	if c.Known&KnownComm != 0 && c.Comm != th.Comm() {
 		t.SetComm(th.Tid, c.Comm)
 	}
