@@ -175,17 +175,27 @@ func (p *planner) tables(cls []*clause, k *keySet, in []RuleInput, universe []in
 		t.Captured[s] = true
 	}
 
-	maskIn := func(d plan.Dim, r region) plan.Mask {
-		var m plan.Mask
-		for bit, c := range cls {
-			if p.possible(c, d, r, k) {
-				m = m.With(bit)
-			}
+	p.idTables(&t, cls, k)
+	p.addrTables(&t, cls, k)
+	return t
+}
+
+// maskIn returns the clauses of cls possible in region r of dimension d.
+func (p *planner) maskIn(cls []*clause, k *keySet, d plan.Dim, r region) plan.Mask {
+	var m plan.Mask
+	for bit, c := range cls {
+		if p.possible(c, d, r, k) {
+			m = m.With(bit)
 		}
-		return m
 	}
+	return m
+}
+
+// idTables fills the comm, uid, container, open flags and first-argument
+// tables of t.
+func (p *planner) idTables(t *plan.Tables, cls []*clause, k *keySet) {
 	for _, r := range regionsOf(plan.DimComm, k) {
-		m := maskIn(plan.DimComm, r)
+		m := p.maskIn(cls, k, plan.DimComm, r)
 		if r.kind == rDefault {
 			t.CommDefault = m
 		} else {
@@ -194,7 +204,7 @@ func (p *planner) tables(cls []*clause, k *keySet, in []RuleInput, universe []in
 	}
 	dropDefault(t.Comm, t.CommDefault) // an entry equal to the default adds nothing
 	for _, r := range regionsOf(plan.DimUID, k) {
-		m := maskIn(plan.DimUID, r)
+		m := p.maskIn(cls, k, plan.DimUID, r)
 		if r.kind == rDefault {
 			t.UIDDefault = m
 		} else {
@@ -203,7 +213,7 @@ func (p *planner) tables(cls []*clause, k *keySet, in []RuleInput, universe []in
 	}
 	dropDefault(t.UID, t.UIDDefault)
 	for _, r := range regionsOf(plan.DimContainer, k) {
-		m := maskIn(plan.DimContainer, r)
+		m := p.maskIn(cls, k, plan.DimContainer, r)
 		switch r.kind {
 		case rHost:
 			t.ContainerHost = m
@@ -214,10 +224,10 @@ func (p *planner) tables(cls []*clause, k *keySet, in []RuleInput, universe []in
 		}
 	}
 	for _, r := range regionsOf(plan.DimOpenFlags, k) {
-		t.OpenFlags[r.n] = maskIn(plan.DimOpenFlags, r)
+		t.OpenFlags[r.n] = p.maskIn(cls, k, plan.DimOpenFlags, r)
 	}
 	for _, r := range regionsOf(plan.DimArg0, k) {
-		m := maskIn(plan.DimArg0, r)
+		m := p.maskIn(cls, k, plan.DimArg0, r)
 		if r.kind == rDefault {
 			t.Arg0Default = m
 		} else {
@@ -225,8 +235,12 @@ func (p *planner) tables(cls []*clause, k *keySet, in []RuleInput, universe []in
 		}
 	}
 	dropDefault(t.Arg0, t.Arg0Default)
+}
+
+// addrTables fills the socket, exe and path tables of t.
+func (p *planner) addrTables(t *plan.Tables, cls []*clause, k *keySet) {
 	for _, r := range regionsOf(plan.DimSock, k) {
-		m := maskIn(plan.DimSock, r)
+		m := p.maskIn(cls, k, plan.DimSock, r)
 		switch r.kind {
 		case rExact:
 			t.Sock[plan.SockKey{Family: r.fam, Port: r.port}] = m
@@ -249,7 +263,7 @@ func (p *planner) tables(cls []*clause, k *keySet, in []RuleInput, universe []in
 		}
 	}
 	for _, r := range regionsOf(plan.DimExe, k) {
-		m := maskIn(plan.DimExe, r)
+		m := p.maskIn(cls, k, plan.DimExe, r)
 		switch r.kind {
 		case rExact:
 			t.ExeExact[r.key] = m
@@ -261,7 +275,7 @@ func (p *planner) tables(cls []*clause, k *keySet, in []RuleInput, universe []in
 	}
 	dropDefault(t.ExeExact, t.ExeDefault)
 	for _, r := range regionsOf(plan.DimPath, k) {
-		m := maskIn(plan.DimPath, r)
+		m := p.maskIn(cls, k, plan.DimPath, r)
 		switch r.kind {
 		case rExact:
 			t.PathExact[r.key] = m
@@ -273,7 +287,6 @@ func (p *planner) tables(cls []*clause, k *keySet, in []RuleInput, universe []in
 			t.PathUnknown = m
 		}
 	}
-	return t
 }
 
 // dropDefault removes the entries equal to the default mask d: the kernel

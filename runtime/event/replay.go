@@ -429,84 +429,105 @@ func parseParam(d *catalog.Param, p *Param, raw json.RawMessage) error {
 			return err
 		}
 	}
-	switch t := d.Type; {
-	case isSigned(t):
-		if !isStr {
-			n, err := strconv.ParseInt(string(raw), 10, 64)
-			if err != nil {
-				return fmt.Errorf("%s is not an integer", raw)
-			}
-			p.I = n
+	if isSigned(d.Type) {
+		return parseSigned(d.Type, p, raw, isStr, s)
+	}
+	if done, err := parseOther(d.Type, p, raw, isStr, s); done {
+		return err
+	}
+	return parseUnsigned(d, p, raw, isStr, s)
+}
+
+// parseSigned parses a signed number: an integer, AT_FDCWD for a
+// descriptor, or an errno name for a descriptor or an errno.
+func parseSigned(t catalog.ParamType, p *Param, raw json.RawMessage, isStr bool, s string) error {
+	if !isStr {
+		n, err := strconv.ParseInt(string(raw), 10, 64)
+		if err != nil {
+			return fmt.Errorf("%s is not an integer", raw)
+		}
+		p.I = n
+		return nil
+	}
+	if n, err := strconv.ParseInt(s, 0, 64); err == nil {
+		p.I = n
+		return nil
+	}
+	if t == catalog.ParamFD && s == "AT_FDCWD" {
+		p.I = AtFDCWD
+		return nil
+	}
+	if t == catalog.ParamErrno || t == catalog.ParamFD {
+		if e, ok := ParseErrno(s); ok {
+			p.I = -e
 			return nil
 		}
-		if n, err := strconv.ParseInt(s, 0, 64); err == nil {
-			p.I = n
-			return nil
-		}
-		if t == catalog.ParamFD && s == "AT_FDCWD" {
-			p.I = AtFDCWD
-			return nil
-		}
-		if t == catalog.ParamErrno || t == catalog.ParamFD {
-			if e, ok := ParseErrno(s); ok {
-				p.I = -e
-				return nil
-			}
-		}
-		return fmt.Errorf("%q is not an integer", s)
+	}
+	return fmt.Errorf("%q is not an integer", s)
+}
+
+// parseOther parses the strings, buffers, addresses, numbers, booleans and
+// times; done is false for the other types (unsigned numbers, flags, ids,
+// signals) and for an absolute time that is not a time stamp.
+func parseOther(t catalog.ParamType, p *Param, raw json.RawMessage, isStr bool, s string) (done bool, err error) {
+	switch {
 	case t == catalog.ParamCharBuf || t == catalog.ParamFSPath || t == catalog.ParamFSRelPath || t == catalog.ParamFDList:
 		if !isStr {
-			return fmt.Errorf("%s is not a string", raw)
+			return true, fmt.Errorf("%s is not a string", raw)
 		}
 		p.S = s
-		return nil
+		return true, nil
 	case t == catalog.ParamByteBuf || t == catalog.ParamCharBufArray || t == catalog.ParamCharBufPairArray:
-		return parseBytes(p, raw, isStr, s)
+		return true, parseBytes(p, raw, isStr, s)
 	case t == catalog.ParamSockAddr:
 		if !isStr {
-			return fmt.Errorf("%s is not a string", raw)
+			return true, fmt.Errorf("%s is not a string", raw)
 		}
-		return parseSockAddr(p, s)
+		return true, parseSockAddr(p, s)
 	case t == catalog.ParamSockTuple:
 		if !isStr {
-			return fmt.Errorf("%s is not a string", raw)
+			return true, fmt.Errorf("%s is not a string", raw)
 		}
-		return parseTuple(p, s)
+		return true, parseTuple(p, s)
 	case t == catalog.ParamIPv4Addr || t == catalog.ParamIPv6Addr || t == catalog.ParamIPAddr ||
 		t == catalog.ParamIPv4Net || t == catalog.ParamIPv6Net || t == catalog.ParamIPNet:
 		if !isStr {
-			return fmt.Errorf("%s is not a string", raw)
+			return true, fmt.Errorf("%s is not a string", raw)
 		}
 		a, err := netip.ParseAddr(s)
 		if err != nil {
-			return fmt.Errorf("%q is not an IP address", s)
+			return true, fmt.Errorf("%q is not an IP address", s)
 		}
 		p.Addr = netip.AddrPortFrom(a, 0)
-		return nil
+		return true, nil
 	case t == catalog.ParamDouble:
 		f, err := strconv.ParseFloat(strings.Trim(string(raw), `"`), 64)
 		if err != nil {
-			return fmt.Errorf("%s is not a number", raw)
+			return true, fmt.Errorf("%s is not a number", raw)
 		}
 		p.U = math.Float64bits(f)
-		return nil
+		return true, nil
 	case t == catalog.ParamBool:
 		switch string(raw) {
 		case "true", "1":
 			p.U = 1
-			return nil
+			return true, nil
 		case "false", "0":
 			p.U = 0
-			return nil
+			return true, nil
 		}
-		return fmt.Errorf("%s is not a boolean", raw)
+		return true, fmt.Errorf("%s is not a boolean", raw)
 	case t == catalog.ParamAbsTime && isStr:
 		if ts, err := parseTs(raw); err == nil {
 			p.U = uint64(ts)
-			return nil
+			return true, nil
 		}
 	}
-	// Unsigned numbers, flags, ids, signals.
+	return false, nil
+}
+
+// parseUnsigned parses unsigned numbers, flags, ids and signals.
+func parseUnsigned(d *catalog.Param, p *Param, raw json.RawMessage, isStr bool, s string) error {
 	if !isStr {
 		n, err := strconv.ParseUint(string(raw), 10, 64)
 		if err != nil {

@@ -197,74 +197,19 @@ func (r *Reader) decodeFast(b []byte, ev *Event) bool {
 	if !s.lit('{') {
 		return false
 	}
-	var (
-		desc                   *typeDesc
-		seen                   uint
-		ts, tid, pid, res, cpu int64
-		num                    uint64
-		ok                     bool
-	)
+	var top fastTop
 	s.ws()
 	for {
-		key, ok1 := s.topKey()
-		if !ok1 {
+		key, ok := s.topKey()
+		if !ok {
 			return false
 		}
 		s.ws()
-		var bit uint
-		switch string(key) {
-		case "type":
-			bit = keyType
-			v, ok1 := s.key()
-			if !ok1 {
-				return false
-			}
-			if desc = r.last; desc == nil || string(v) != desc.info.Name {
-				if desc = typeDescs()[string(v)]; desc == nil {
-					return false
-				}
-				r.last = desc
-			}
-			ev.Reset(desc.info)
-			ok = true
-		case "tid":
-			bit = keyTid
-			tid, ok = s.int64()
-		case "pid":
-			bit = keyPid
-			pid, ok = s.int64()
-		case "res":
-			bit = keyRes
-			res, ok = s.int64()
-		case "cpu":
-			bit = keyCPU
-			cpu, ok = s.int64()
-		case "num":
-			bit = keyNum
-			num, ok = s.uint64()
-		case "ts":
-			bit = keyTs
-			if s.peek() == '"' {
-				v, ok1 := s.plainString()
-				if !ok1 {
-					return false
-				}
-				ts, ok = parseRFC3339(v)
-			} else {
-				ts, ok = s.int64()
-			}
-		case "args":
-			bit = keyArgs
-			// The parameters need the type: a line that gives it later
-			// goes the slow way.
-			ok = desc != nil && r.fastArgs(&s, desc, ev)
-		default:
+		bit, ok := r.fastKey(&s, key, &top, ev)
+		if !ok || top.seen&bit != 0 {
 			return false
 		}
-		if !ok || seen&bit != 0 {
-			return false
-		}
-		seen |= bit
+		top.seen |= bit
 		s.ws()
 		if s.lit(',') {
 			s.ws()
@@ -276,33 +221,97 @@ func (r *Reader) decodeFast(b []byte, ev *Event) bool {
 		break
 	}
 	s.ws()
-	if s.i != len(s.b) || desc == nil || seen&keyTid == 0 {
+	if s.i != len(s.b) || top.desc == nil || top.seen&keyTid == 0 {
 		return false
 	}
-	// Everything below mirrors decodeSlow.
+	return r.fastFinish(&top, ev)
+}
+
+// fastTop is what decodeFast has read of a line's top-level keys.
+type fastTop struct {
+	desc                   *typeDesc
+	seen                   uint
+	ts, tid, pid, res, cpu int64
+	num                    uint64
+}
+
+// fastKey reads the value of one top-level key into t (the type and the
+// arguments into ev) and returns the key's bit.
+func (r *Reader) fastKey(s *scanner, key []byte, t *fastTop, ev *Event) (bit uint, ok bool) {
+	switch string(key) {
+	case "type":
+		v, ok := s.key()
+		if !ok {
+			return 0, false
+		}
+		if t.desc = r.last; t.desc == nil || string(v) != t.desc.info.Name {
+			if t.desc = typeDescs()[string(v)]; t.desc == nil {
+				return 0, false
+			}
+			r.last = t.desc
+		}
+		ev.Reset(t.desc.info)
+		return keyType, true
+	case "tid":
+		t.tid, ok = s.int64()
+		return keyTid, ok
+	case "pid":
+		t.pid, ok = s.int64()
+		return keyPid, ok
+	case "res":
+		t.res, ok = s.int64()
+		return keyRes, ok
+	case "cpu":
+		t.cpu, ok = s.int64()
+		return keyCPU, ok
+	case "num":
+		t.num, ok = s.uint64()
+		return keyNum, ok
+	case "ts":
+		if s.peek() == '"' {
+			v, ok := s.plainString()
+			if !ok {
+				return 0, false
+			}
+			t.ts, ok = parseRFC3339(v)
+			return keyTs, ok
+		}
+		t.ts, ok = s.int64()
+		return keyTs, ok
+	case "args":
+		// The parameters need the type: a line that gives it later
+		// goes the slow way.
+		return keyArgs, t.desc != nil && r.fastArgs(s, t.desc, ev)
+	}
+	return 0, false
+}
+
+// fastFinish fills ev's header from t; everything here mirrors
+// decodeSlow.
+func (r *Reader) fastFinish(t *fastTop, ev *Event) bool {
 	ev.Num = r.num + 1
-	if num != 0 {
-		ev.Num = num
+	if t.num != 0 {
+		ev.Num = t.num
 	}
-	ev.Ts = ts
-	ev.Tid, ev.Pid = tid, tid
-	if seen&keyPid != 0 {
-		ev.Pid = pid
+	ev.Ts = t.ts
+	ev.Tid, ev.Pid = t.tid, t.tid
+	if t.seen&keyPid != 0 {
+		ev.Pid = t.pid
 	}
-	ev.CPU = int(cpu)
-	hasRes := seen&keyRes != 0
-	if ri := desc.ret; ri >= 0 {
+	ev.CPU = int(t.cpu)
+	hasRes := t.seen&keyRes != 0
+	if ri := t.desc.ret; ri >= 0 {
 		ev.Res = ev.Params[ri].I
 		if hasRes {
-			if ev.Params[ri].Set && ev.Params[ri].I != res {
+			if ev.Params[ri].Set && ev.Params[ri].I != t.res {
 				return false
 			}
-			ev.Res = res // as SetRes
+			ev.Res = t.res // as SetRes
 			ev.Params[ri].Set = true
-			ev.Params[ri].I = res
+			ev.Params[ri].I = t.res
 		}
 	} else if hasRes {
-		ev.Res = res
+		ev.Res = t.res
 	}
 	r.num++
 	return true
