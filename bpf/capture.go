@@ -359,6 +359,15 @@ func (c *Capture) barrier() error {
 }
 
 func (c *Capture) writeSet(set uint32, t *Tables) error {
+	if err := c.writeArrays(set, t); err != nil {
+		return err
+	}
+	return c.writeHashes(set, t)
+}
+
+// writeArrays writes the array maps of a set: gates, default slots and
+// open flags classes. The whole set is overwritten.
+func (c *Capture) writeArrays(set uint32, t *Tables) error {
 	// Arrays: the whole set is overwritten.
 	gateKeys := make([]uint32, NumSyscalls)
 	gates := make([]captureFalcocGate, NumSyscalls)
@@ -417,7 +426,11 @@ func (c *Capture) writeSet(set uint32, t *Tables) error {
 	if _, err := c.objs.Openflags.BatchUpdate(ofKeys, ofVals, nil); err != nil {
 		return fmt.Errorf("open flags: %w", err)
 	}
+	return nil
+}
 
+// writeHashes writes the hash and trie entries of a set.
+func (c *Capture) writeHashes(set uint32, t *Tables) error {
 	// Hashes and tries: the inactive set was cleared, so only the
 	// entries go in. Keys are sorted, so loading is deterministic.
 	k := &c.keys[set]
