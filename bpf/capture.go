@@ -107,25 +107,9 @@ func Load(opts *Options) (*Capture, error) {
 	if !kernel.BTF {
 		return nil, fmt.Errorf("%w (kernel %s): falco-run needs a kernel built with CONFIG_DEBUG_INFO_BTF", ErrNoBTF, kernel.Release)
 	}
-	fallback := opts.Fallback
-	if env := os.Getenv("FALCOC_BPF_FALLBACK"); env == "all" {
-		fallback = AllFeatures
-	} else if env != "" {
-		fs, err := ParseFeatures(env)
-		if err != nil {
-			return nil, fmt.Errorf("FALCOC_BPF_FALLBACK: %w", err)
-		}
-		fallback = append(fallback, fs...)
-	}
-	if opts.Mode > ModeFull {
-		return nil, fmt.Errorf("load capture: unknown mode %d", opts.Mode)
-	}
-	size := opts.RingBufferSize
-	if size == 0 {
-		size = DefaultRingBufferSize
-	}
-	if size < os.Getpagesize() || size&(size-1) != 0 {
-		return nil, fmt.Errorf("load capture: ring buffer size %d is not a power of two of at least %d", size, os.Getpagesize())
+	fallback, size, err := loadSettings(opts)
+	if err != nil {
+		return nil, err
 	}
 	// Kernels with memcg accounting need no memlock limit; older ones do,
 	// and without CAP_SYS_RESOURCE removing it fails. Try, ignore.
@@ -202,6 +186,32 @@ func Load(opts *Options) (*Capture, error) {
 	}
 	c.bootOffset = bootOffset()
 	return c, nil
+}
+
+// loadSettings checks opts and returns the features to fall back from
+// (opts.Fallback and FALCOC_BPF_FALLBACK) and the ring buffer size.
+func loadSettings(opts *Options) (fallback []Feature, size int, err error) {
+	fallback = opts.Fallback
+	if env := os.Getenv("FALCOC_BPF_FALLBACK"); env == "all" {
+		fallback = AllFeatures
+	} else if env != "" {
+		fs, err := ParseFeatures(env)
+		if err != nil {
+			return nil, 0, fmt.Errorf("FALCOC_BPF_FALLBACK: %w", err)
+		}
+		fallback = append(fallback, fs...)
+	}
+	if opts.Mode > ModeFull {
+		return nil, 0, fmt.Errorf("load capture: unknown mode %d", opts.Mode)
+	}
+	size = opts.RingBufferSize
+	if size == 0 {
+		size = DefaultRingBufferSize
+	}
+	if size < os.Getpagesize() || size&(size-1) != 0 {
+		return nil, 0, fmt.Errorf("load capture: ring buffer size %d is not a power of two of at least %d", size, os.Getpagesize())
+	}
+	return fallback, size, nil
 }
 
 // specialize fits spec to the kernel: it sets the feature constants and
