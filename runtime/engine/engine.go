@@ -9,7 +9,6 @@ package engine
 
 import (
 	"fmt"
-	"math"
 	"sync/atomic"
 
 	"github.com/falcoc/falcoc/compiler/artifact"
@@ -84,10 +83,11 @@ type Engine struct {
 	opts Options
 	vm   *vm.VM
 	env  *extract.Env
-	// xvm and xenv evaluate the append_output templates (their own pool).
-	xvm  *vm.VM
-	xenv *extract.Env
-	upd  event.Updater
+	// xenv extracts the fields of the append_output templates (their own
+	// pool); xbegin points it at the current event. Nil without extras.
+	xenv   *extract.Env
+	xbegin func()
+	upd    event.Updater
 
 	// byType maps an event type to the candidate rules, in load order.
 	byType map[*catalog.Event][]int32
@@ -101,13 +101,8 @@ type Engine struct {
 	// [Engine.MatchesByEvent] once Process is no longer being called.
 	matchedBy map[string]uint64
 
-	alert  output.Alert
-	msg    []byte
-	fields []output.Field
-
-	stats struct {
-		events, evaluated, matches, alerts, evalErrors atomic.Uint64
-	}
+	stats counters
+	out   *emitter
 }
 
 // New builds an engine for art. art must come from [artifact.Read] or
@@ -132,12 +127,8 @@ func New(art *artifact.Artifact, opts Options) (*Engine, error) {
 	if err != nil {
 		return nil, fmt.Errorf("engine: %w", err)
 	}
-	var xvm *vm.VM
 	var xenv *extract.Env
 	if opts.Extras != nil && opts.Extras.Consts != nil && len(opts.Extras.List) > 0 {
-		if xvm, err = vm.New(opts.Extras.Consts); err != nil {
-			return nil, fmt.Errorf("engine: append_output: %w", err)
-		}
 		if xenv, err = extract.New(opts.Extras.Consts.Fields, extract.Deps{
 			Table:      opts.Table,
 			Users:      opts.Users,
@@ -148,7 +139,6 @@ func New(art *artifact.Artifact, opts Options) (*Engine, error) {
 		}
 	}
 	e := &Engine{
-		xvm:     xvm,
 		xenv:    xenv,
 		art:     art,
 		opts:    opts,
@@ -156,6 +146,12 @@ func New(art *artifact.Artifact, opts Options) (*Engine, error) {
 		env:     env,
 		byType:  map[*catalog.Event][]int32{},
 		perRule: make([]atomic.Uint64, len(art.Rules)),
+	}
+	if e.out, err = newEmitter(opts.Hostname, opts.Sink, opts.Extras, &e.stats); err != nil {
+		return nil, err
+	}
+	if xenv != nil {
+		e.xbegin = func() { xenv.Reset(e.env.Event()) }
 	}
 	for i := range art.Rules {
 		r := &art.Rules[i]
@@ -242,7 +238,11 @@ func (e *Engine) evaluate(ev *event.Event) {
 		if e.opts.OnMatch != nil {
 			e.opts.OnMatch(int(ri), ev)
 		}
-		e.emit(r, ev)
+		if e.xenv != nil {
+			e.out.emit(ev.Ts, r, e.vm, e.env, e.xenv, e.xbegin)
+		} else {
+			e.out.emit(ev.Ts, r, e.vm, e.env, nil, nil)
+		}
 		if !e.opts.MatchAll {
 			return
 		}
@@ -275,103 +275,8 @@ func (e *Engine) ruleSurvived(ri int, mask *plan.Mask) bool {
 	return e.opts.RuleMasks[ri].Intersects(mask)
 }
 
-// emit renders the rule's output for the current event and sends it.
-func (e *Engine) emit(r *artifact.Rule, ev *event.Event) {
-	a := &e.alert
-	a.Time = ev.Ts
-	a.Rule = r.Name
-	a.Priority = output.Priority(r.Priority)
-	a.Source = r.Source
-	a.Tags = r.Tags
-	a.Hostname = e.opts.Hostname
-	e.msg = e.msg[:0]
-	e.fields = e.fields[:0]
-	e.renderTemplate(e.vm, e.env, &r.Template, true)
-	e.appendExtras(r)
-	a.Message = string(e.msg)
-	a.Fields = e.fields
-	e.stats.alerts.Add(1)
-	if e.opts.Sink != nil {
-		e.opts.Sink.Send(a)
-	}
-}
-
-// renderTemplate appends t's text to e.msg, evaluating its operands with m
-// and env; with record, each value is also added to e.fields (JSON
-// output_fields).
-func (e *Engine) renderTemplate(m *vm.VM, env vm.Env, t *vm.Template, record bool) {
-	e.msg, e.fields = appendTemplate(e.msg, e.fields, m, env, t, record)
-}
-
-// appendTemplate appends t's text to msg, evaluating its operands with m
-// and env; with record, each value is also appended to fields.
-func appendTemplate(msg []byte, fields []output.Field, m *vm.VM, env vm.Env, t *vm.Template, record bool) ([]byte, []output.Field) {
-	for _, seg := range t.Segments {
-		if seg.Operand < 0 {
-			msg = append(msg, seg.Text...)
-			continue
-		}
-		v, ok := m.Operand(env, int(seg.Operand))
-		ov := toOutput(v, ok)
-		start := len(msg)
-		msg = output.AppendText(msg, ov, nil)
-		if w := int(seg.Width); w > 0 {
-			// Falco resizes the value to exactly the width: cut or pad.
-			if len(msg)-start > w {
-				msg = msg[:start+w]
-			}
-			for len(msg)-start < w {
-				msg = append(msg, ' ')
-			}
-		}
-		if record {
-			fields = append(fields, output.Field{Name: seg.Token, Value: ov})
-		}
-	}
-	return msg, fields
-}
-
-// toOutput converts a VM value into an output value, keeping its type for
-// JSON output_fields.
-func toOutput(v vm.Value, ok bool) output.Value {
-	if !ok {
-		return output.Missing()
-	}
-	switch v.Kind {
-	case vm.KindString:
-		return output.String(v.S)
-	case vm.KindBytes:
-		return output.String(string(v.B))
-	case vm.KindInt:
-		return output.Int(v.I)
-	case vm.KindUint:
-		return output.Uint(v.U)
-	case vm.KindBool:
-		return output.Bool(v.U != 0)
-	case vm.KindAddr:
-		return output.String(v.A.String())
-	case vm.KindDouble:
-		return output.Double(math.Float64frombits(v.U))
-	case vm.KindList:
-		l := make([]output.Value, len(v.L))
-		for i, s := range v.L {
-			l[i] = output.String(s)
-		}
-		return output.List(l...)
-	}
-	return output.Missing()
-}
-
 // Stats returns a snapshot of the counters.
-func (e *Engine) Stats() Stats {
-	return Stats{
-		Events:     e.stats.events.Load(),
-		Evaluated:  e.stats.evaluated.Load(),
-		Matches:    e.stats.matches.Load(),
-		Alerts:     e.stats.alerts.Load(),
-		EvalErrors: e.stats.evalErrors.Load(),
-	}
-}
+func (e *Engine) Stats() Stats { return e.stats.snapshot() }
 
 // RuleMatches returns how many times rule i matched.
 func (e *Engine) RuleMatches(i int) uint64 {
