@@ -26,6 +26,7 @@ import (
 	"github.com/falcoc/falcoc/runtime/event"
 	"github.com/falcoc/falcoc/runtime/kplan"
 	"github.com/falcoc/falcoc/runtime/output"
+	"github.com/falcoc/falcoc/runtime/replay"
 	"github.com/falcoc/falcoc/runtime/state"
 )
 
@@ -272,7 +273,7 @@ func run(t *testing.T, c *goldenCase) result {
 		if !ok {
 			t.Fatal("no events.jsonl section")
 		}
-		r := event.NewReader(strings.NewReader(events))
+		r := replay.NewReader(strings.NewReader(events))
 		var ev event.Event
 		var pc event.ProcContext
 		for {

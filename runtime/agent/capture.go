@@ -6,6 +6,7 @@ import (
 	"github.com/falcoc/falcoc/compiler/catalog"
 	"github.com/falcoc/falcoc/runtime/engine"
 	"github.com/falcoc/falcoc/runtime/event"
+	"github.com/falcoc/falcoc/runtime/replay"
 	"github.com/falcoc/falcoc/runtime/state"
 )
 
@@ -21,7 +22,7 @@ const maxCapturedAncestors = 16
 // numbered here, so that the live run and the replay see the same event
 // stream (evt.num included).
 type captureWriter struct {
-	w        *event.Writer
+	w        *replay.Writer
 	seen     map[int64]bool
 	chain    []*state.Thread
 	procinfo *catalog.Event
@@ -31,7 +32,7 @@ type captureWriter struct {
 
 func newCaptureWriter(f io.Writer) *captureWriter {
 	pi, _ := catalog.EventByName("procinfo")
-	return &captureWriter{w: event.NewWriter(f), seen: make(map[int64]bool), procinfo: pi}
+	return &captureWriter{w: replay.NewWriter(f), seen: make(map[int64]bool), procinfo: pi}
 }
 
 // write writes ev, whose thread (before ev is applied) is th; the

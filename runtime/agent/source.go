@@ -7,6 +7,7 @@ import (
 	"os"
 
 	"github.com/falcoc/falcoc/runtime/event"
+	"github.com/falcoc/falcoc/runtime/replay"
 	"github.com/falcoc/falcoc/runtime/state"
 )
 
@@ -25,7 +26,7 @@ type eventSource interface {
 type replaySource struct {
 	name string
 	f    *os.File
-	r    *event.Reader
+	r    *replay.Reader
 	pc   event.ProcContext
 }
 
@@ -34,7 +35,7 @@ func openReplay(name string) (*replaySource, error) {
 	if err != nil {
 		return nil, fmt.Errorf("-e: %w", err)
 	}
-	return &replaySource{name: name, f: f, r: event.NewReader(f)}, nil
+	return &replaySource{name: name, f: f, r: replay.NewReader(f)}, nil
 }
 
 // Next reads the next trace event and applies the process context it

@@ -16,6 +16,7 @@ import (
 	"github.com/falcoc/falcoc/runtime/event"
 	"github.com/falcoc/falcoc/runtime/kplan"
 	"github.com/falcoc/falcoc/runtime/output"
+	"github.com/falcoc/falcoc/runtime/replay"
 	"github.com/falcoc/falcoc/runtime/state"
 )
 
@@ -76,7 +77,7 @@ func BenchmarkReplay(b *testing.B) {
 			b.SetBytes(int64(len(trace)))
 			for b.Loop() {
 				e := newReplayEngine(b, art, kp, judged)
-				r := event.NewReader(bytes.NewReader(trace))
+				r := replay.NewReader(bytes.NewReader(trace))
 				var ev event.Event
 				var pc event.ProcContext
 				for {
@@ -141,7 +142,7 @@ func BenchmarkReplayDecodeOnly(b *testing.B) {
 	events := 0
 	b.ReportAllocs()
 	for b.Loop() {
-		r := event.NewReader(bytes.NewReader(trace))
+		r := replay.NewReader(bytes.NewReader(trace))
 		var ev event.Event
 		var pc event.ProcContext
 		for r.Next(&ev, &pc) == nil {

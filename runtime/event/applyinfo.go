@@ -129,7 +129,7 @@ func (ev *Event) intAt(i int) (int64, bool) {
 	if !ok {
 		return 0, false
 	}
-	if isSigned(ev.Info.Params[i].Type) {
+	if IsSigned(ev.Info.Params[i].Type) {
 		return p.I, true
 	}
 	return int64(p.U), true
@@ -141,7 +141,7 @@ func (ev *Event) uintAt(i int) (uint64, bool) {
 	if !ok {
 		return 0, false
 	}
-	if isSigned(ev.Info.Params[i].Type) {
+	if IsSigned(ev.Info.Params[i].Type) {
 		return uint64(p.I), true
 	}
 	return p.U, true

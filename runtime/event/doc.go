@@ -9,11 +9,13 @@
 // The package also holds:
 //   - Falco's text rendering of parameters (what evt.arg.NAME and evt.args
 //     print), see [Event.AppendArg] and [Event.AppendArgs], with tables of
-//     flag values ([FlagNames], [ParseFlags]);
-//   - the replay format, one JSON object per line ([Reader], [Writer];
-//     docs/replay-format.md);
-//   - the state updates an event implies ([ApplyBefore], [ApplyAfter]).
+//     flag values ([FlagNames], [ParseFlags], [FlagSet]);
+//   - the state updates an event implies ([ApplyBefore], [ApplyAfter],
+//     [ApplyProc]), the one list of them being the catalog's
+//     (catalog.StateSyscalls).
 //
-// Nothing here is safe for concurrent use: one goroutine owns an Event, a
-// Reader or a Writer.
+// The replay format (one JSON object per line) is read and written by
+// runtime/replay.
+//
+// Nothing here is safe for concurrent use: one goroutine owns an Event.
 package event

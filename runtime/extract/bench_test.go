@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/falcoc/falcoc/runtime/event"
+	"github.com/falcoc/falcoc/runtime/replay"
 	"github.com/falcoc/falcoc/runtime/vm"
 )
 
@@ -12,7 +13,7 @@ import (
 // process tree of treeTrace is built: no allocation in steady state.
 func BenchmarkExtract(b *testing.B) {
 	deps := testDeps(b)
-	r := event.NewReader(strings.NewReader(treeTrace))
+	r := replay.NewReader(strings.NewReader(treeTrace))
 	var ev event.Event
 	var ctx event.ProcContext
 	for i := 0; i < 9; i++ { // up to and including the first openat by python3

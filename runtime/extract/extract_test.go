@@ -13,6 +13,7 @@ import (
 
 	"github.com/falcoc/falcoc/compiler/catalog"
 	"github.com/falcoc/falcoc/runtime/event"
+	"github.com/falcoc/falcoc/runtime/replay"
 	"github.com/falcoc/falcoc/runtime/state"
 	"github.com/falcoc/falcoc/runtime/vm"
 )
@@ -215,7 +216,7 @@ func runTrace(t *testing.T, deps Deps, trace string, want map[int]map[string]str
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := event.NewReader(strings.NewReader(trace))
+	r := replay.NewReader(strings.NewReader(trace))
 	var ev event.Event
 	var ctx event.ProcContext
 	for i := 0; ; i++ {

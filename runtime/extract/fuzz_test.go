@@ -8,6 +8,7 @@ import (
 
 	"github.com/falcoc/falcoc/compiler/catalog"
 	"github.com/falcoc/falcoc/runtime/event"
+	"github.com/falcoc/falcoc/runtime/replay"
 	"github.com/falcoc/falcoc/runtime/vm"
 )
 
@@ -37,7 +38,7 @@ func FuzzReplay(f *testing.F) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		r := event.NewReader(strings.NewReader(text))
+		r := replay.NewReader(strings.NewReader(text))
 		var ev event.Event
 		var ctx event.ProcContext
 		for n := 0; n < 100; n++ {

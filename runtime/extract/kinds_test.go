@@ -8,6 +8,7 @@ import (
 
 	"github.com/falcoc/falcoc/compiler/catalog"
 	"github.com/falcoc/falcoc/runtime/event"
+	"github.com/falcoc/falcoc/runtime/replay"
 	"github.com/falcoc/falcoc/runtime/vm"
 )
 
@@ -78,7 +79,7 @@ func TestExtractorKinds(t *testing.T) {
 	c.ImageID, c.ImageDigest, c.HealthCheck, c.LivenessProbe, c.ReadinessProbe = "sha256:1", "sha256:2", "nginx -t", "curl -f", "curl -r"
 	c.StartTS, c.IP, c.CNIJSON, c.PodUID, c.PodIP, c.PodCNIJSON = 500, "172.17.0.2", "{}", "uid-1", "10.1.0.2", "{}"
 	c.PodLabels = map[string]string{"a": "x"}
-	r := event.NewReader(strings.NewReader(treeTrace + extraTrace))
+	r := replay.NewReader(strings.NewReader(treeTrace + extraTrace))
 	var ev event.Event
 	var ctx event.ProcContext
 	for {

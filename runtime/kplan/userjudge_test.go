@@ -10,6 +10,7 @@ import (
 	"github.com/falcoc/falcoc/compiler/prefilter"
 	"github.com/falcoc/falcoc/compiler/rules"
 	"github.com/falcoc/falcoc/runtime/event"
+	"github.com/falcoc/falcoc/runtime/replay"
 	"github.com/falcoc/falcoc/runtime/state"
 )
 
@@ -94,7 +95,7 @@ func TestUserJudgeState(t *testing.T) {
 		{`{"ts":13,"type":"execve","tid":30,"res":-2,"args":{"exe":"nc","filename":"/usr/bin/nc"}}`, []string{"exec nc"}},
 	}
 	for _, tc := range tests {
-		r := event.NewReader(strings.NewReader(tc.line))
+		r := replay.NewReader(strings.NewReader(tc.line))
 		var ev event.Event
 		var pc event.ProcContext
 		if err := r.Next(&ev, &pc); err != nil && err != io.EOF {
