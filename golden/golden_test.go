@@ -285,7 +285,7 @@ func run(t *testing.T, c *goldenCase) result {
 				t.Fatalf("events.jsonl: %v", err)
 			}
 			if pc.Present() {
-				event.ApplyProc(eng.Table(), ev.Ts, ev.Tid, ev.Pid, &pc)
+				state.ApplyProc(eng.Table(), ev.Ts, ev.Tid, ev.Pid, &pc)
 			}
 			eng.Process(&ev)
 		}

@@ -12,7 +12,7 @@
 //	live.Source.Next (runtime/live/source.go, decode.go): record → event.Event, cgroup class sync
 //	liveSource.Next (this package, source.go): the kernel's comm copied into the state (proc.name)
 //	Agent.runSyscall (agent.go): reload swap between events, --capture tap, then
-//	engine.Engine.Process (runtime/engine): state updates (event.Updater → state.Table),
+//	engine.Engine.Process (runtime/engine): state updates (state.Updater → state.Table),
 //	    candidate rules by event type and the kernel's clause mask, VM evaluation (runtime/vm)
 //	engine emit → output.Outputs.Send (runtime/output): bounded queue per channel → stdout, file, ...
 //

@@ -52,7 +52,7 @@ func (s *replaySource) Next(ctx context.Context, ev *event.Event, table *state.T
 		return fmt.Errorf("%s:%w", s.name, err)
 	}
 	if s.pc.Present() {
-		event.ApplyProc(table, ev.Ts, ev.Tid, ev.Pid, &s.pc)
+		state.ApplyProc(table, ev.Ts, ev.Tid, ev.Pid, &s.pc)
 	}
 	return nil
 }

@@ -87,7 +87,7 @@ type Engine struct {
 	// pool); xbegin points it at the current event. Nil without extras.
 	xenv   *extract.Env
 	xbegin func()
-	upd    event.Updater
+	upd    state.Updater
 
 	// byType maps an event type to the candidate rules, in load order.
 	byType map[*catalog.Event][]int32

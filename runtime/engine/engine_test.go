@@ -75,7 +75,7 @@ func runTrace(tb testing.TB, e *engine.Engine, trace string) {
 			tb.Fatal(err)
 		}
 		if pc.Present() {
-			event.ApplyProc(e.Table(), ev.Ts, ev.Tid, ev.Pid, &pc)
+			state.ApplyProc(e.Table(), ev.Ts, ev.Tid, ev.Pid, &pc)
 		}
 		e.Process(&ev)
 	}

@@ -89,7 +89,7 @@ func BenchmarkReplay(b *testing.B) {
 						b.Fatal(err)
 					}
 					if pc.Present() {
-						event.ApplyProc(e.Table(), ev.Ts, ev.Tid, ev.Pid, &pc)
+						state.ApplyProc(e.Table(), ev.Ts, ev.Tid, ev.Pid, &pc)
 					}
 					e.Process(&ev)
 					events++

@@ -10,12 +10,11 @@
 //   - Falco's text rendering of parameters (what evt.arg.NAME and evt.args
 //     print), see [Event.AppendArg] and [Event.AppendArgs], with tables of
 //     flag values ([FlagNames], [ParseFlags], [FlagSet]);
-//   - the state updates an event implies ([ApplyBefore], [ApplyAfter],
-//     [ApplyProc]), the one list of them being the catalog's
-//     (catalog.StateSyscalls).
+//   - a trace's process context ([ProcContext]).
 //
-// The replay format (one JSON object per line) is read and written by
-// runtime/replay.
+// The state updates an event implies are runtime/state's (ApplyBefore,
+// ApplyAfter, ApplyProc); the replay format (one JSON object per line) is
+// read and written by runtime/replay.
 //
 // Nothing here is safe for concurrent use: one goroutine owns an Event.
 package event

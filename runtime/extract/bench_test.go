@@ -6,6 +6,7 @@ import (
 
 	"github.com/falcoc/falcoc/runtime/event"
 	"github.com/falcoc/falcoc/runtime/replay"
+	"github.com/falcoc/falcoc/runtime/state"
 	"github.com/falcoc/falcoc/runtime/vm"
 )
 
@@ -20,8 +21,8 @@ func BenchmarkExtract(b *testing.B) {
 		if err := r.Next(&ev, &ctx); err != nil {
 			b.Fatal(err)
 		}
-		event.ApplyProc(deps.Table, ev.Ts, ev.Tid, ev.Pid, &ctx)
-		event.ApplyBefore(deps.Table, &ev)
+		state.ApplyProc(deps.Table, ev.Ts, ev.Tid, ev.Pid, &ctx)
+		state.ApplyBefore(deps.Table, &ev)
 	}
 	fields := []string{"proc.name", "proc.cmdline", "proc.aname[2]", "fd.name", "evt.arg.flags"}
 	refs := make([]vm.FieldRef, len(fields))

@@ -227,8 +227,8 @@ func runTrace(t *testing.T, deps Deps, trace string, want map[int]map[string]str
 		if err != nil {
 			t.Fatal(err)
 		}
-		event.ApplyProc(deps.Table, ev.Ts, ev.Tid, ev.Pid, &ctx)
-		event.ApplyBefore(deps.Table, &ev)
+		state.ApplyProc(deps.Table, ev.Ts, ev.Tid, ev.Pid, &ctx)
+		state.ApplyBefore(deps.Table, &ev)
 		env.Reset(&ev)
 		if fields, ok := want[i]; ok {
 			got := map[string]string{}
@@ -240,7 +240,7 @@ func runTrace(t *testing.T, deps Deps, trace string, want map[int]map[string]str
 				t.Errorf("event %d (%s, line %d) (-want +got):\n%s", i, ev.Type(), r.Line(), d)
 			}
 		}
-		event.ApplyAfter(deps.Table, &ev)
+		state.ApplyAfter(deps.Table, &ev)
 	}
 }
 

@@ -9,6 +9,7 @@ import (
 	"github.com/falcoc/falcoc/compiler/catalog"
 	"github.com/falcoc/falcoc/runtime/event"
 	"github.com/falcoc/falcoc/runtime/replay"
+	"github.com/falcoc/falcoc/runtime/state"
 	"github.com/falcoc/falcoc/runtime/vm"
 )
 
@@ -49,15 +50,15 @@ func FuzzReplay(f *testing.F) {
 			if err != nil {
 				continue
 			}
-			event.ApplyProc(deps.Table, ev.Ts, ev.Tid, ev.Pid, &ctx)
-			event.ApplyBefore(deps.Table, &ev)
+			state.ApplyProc(deps.Table, ev.Ts, ev.Tid, ev.Pid, &ctx)
+			state.ApplyBefore(deps.Table, &ev)
 			env.Reset(&ev)
 			for id := range refs {
 				var v vm.Value
 				env.Extract(id, &v)
 			}
 			ev.AppendArgs(nil, env)
-			event.ApplyAfter(deps.Table, &ev)
+			state.ApplyAfter(deps.Table, &ev)
 		}
 	})
 }

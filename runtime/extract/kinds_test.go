@@ -9,6 +9,7 @@ import (
 	"github.com/falcoc/falcoc/compiler/catalog"
 	"github.com/falcoc/falcoc/runtime/event"
 	"github.com/falcoc/falcoc/runtime/replay"
+	"github.com/falcoc/falcoc/runtime/state"
 	"github.com/falcoc/falcoc/runtime/vm"
 )
 
@@ -90,8 +91,8 @@ func TestExtractorKinds(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		event.ApplyProc(deps.Table, ev.Ts, ev.Tid, ev.Pid, &ctx)
-		event.ApplyBefore(deps.Table, &ev)
+		state.ApplyProc(deps.Table, ev.Ts, ev.Tid, ev.Pid, &ctx)
+		state.ApplyBefore(deps.Table, &ev)
 		env.Reset(&ev)
 		for id, e := range entries {
 			var v vm.Value
@@ -110,7 +111,7 @@ func TestExtractorKinds(t *testing.T) {
 				t.Errorf("%s on %s: kind %s, want %s", e.ref, ev.Type(), v.Kind, want)
 			}
 		}
-		event.ApplyAfter(deps.Table, &ev)
+		state.ApplyAfter(deps.Table, &ev)
 	}
 	var never []string
 	for id, e := range entries {

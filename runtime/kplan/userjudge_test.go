@@ -102,9 +102,9 @@ func TestUserJudgeState(t *testing.T) {
 			t.Fatalf("%s: %v", tc.line, err)
 		}
 		if pc.Present() {
-			event.ApplyProc(tab, ev.Ts, ev.Tid, ev.Pid, &pc)
+			state.ApplyProc(tab, ev.Ts, ev.Tid, ev.Pid, &pc)
 		}
-		event.ApplyBefore(tab, &ev)
+		state.ApplyBefore(tab, &ev)
 		m := u.Mask(&ev, tab.Get(ev.Tid))
 		var got []string
 		for _, ri := range p.RulesOf(m) {
@@ -113,6 +113,6 @@ func TestUserJudgeState(t *testing.T) {
 		if d := cmp.Diff(tc.want, got); d != "" {
 			t.Errorf("%s: rules kept (-want +got):\n%s", tc.line, d)
 		}
-		event.ApplyAfter(tab, &ev)
+		state.ApplyAfter(tab, &ev)
 	}
 }

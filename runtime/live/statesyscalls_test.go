@@ -9,8 +9,8 @@ import (
 	"github.com/falcoc/falcoc/compiler"
 	"github.com/falcoc/falcoc/compiler/catalog"
 	"github.com/falcoc/falcoc/compiler/rules"
-	"github.com/falcoc/falcoc/runtime/event"
 	"github.com/falcoc/falcoc/runtime/live"
+	"github.com/falcoc/falcoc/runtime/state"
 )
 
 func names(ids map[int]bool) []string {
@@ -59,7 +59,7 @@ func TestStateSyscallsAgree(t *testing.T) {
 	// one of the list is applied.
 	var applied []string
 	for _, e := range catalog.Events() {
-		if e.Syscall && event.UpdatesState(e) {
+		if e.Syscall && state.UpdatesState(e) {
 			applied = append(applied, e.Name)
 		}
 	}

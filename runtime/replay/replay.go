@@ -18,6 +18,7 @@ import (
 
 	"github.com/falcoc/falcoc/compiler/catalog"
 	"github.com/falcoc/falcoc/runtime/event"
+	"github.com/falcoc/falcoc/runtime/state"
 	"github.com/falcoc/falcoc/runtime/state/container"
 )
 
@@ -383,7 +384,7 @@ func (r *Reader) procContext(p *procJSON, c *event.ProcContext) error {
 		if cp.v == nil {
 			continue
 		}
-		v, err := event.ParseCaps(*cp.v)
+		v, err := state.ParseCaps(*cp.v)
 		if err != nil {
 			return r.fail(cp.key, "%v", err)
 		}

@@ -197,7 +197,7 @@ func TestWriterRoundTrip(t *testing.T) {
 // state, so that the replay rebuilds it.
 func TestWriterProcOnce(t *testing.T) {
 	tab := state.NewTable(&state.Options{ProcReadsPerSec: -1})
-	event.ApplyProc(tab, 1, 10, 10, &event.ProcContext{Known: event.KnownPPid | event.KnownComm | event.KnownExe | event.KnownArgs | event.KnownCwd,
+	state.ApplyProc(tab, 1, 10, 10, &event.ProcContext{Known: event.KnownPPid | event.KnownComm | event.KnownExe | event.KnownArgs | event.KnownCwd,
 		PPid: 1, Comm: "sh", Exe: "/bin/sh", Args: []string{"-c", "true"}, Cwd: "/tmp"})
 	var buf bytes.Buffer
 	w := NewWriter(&buf)

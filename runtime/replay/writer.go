@@ -37,7 +37,7 @@ func (w *Writer) Write(ev *event.Event, th *state.Thread) error {
 	var ctx *event.ProcContext
 	if th != nil {
 		if _, ok := w.seen[ev.Tid]; !ok {
-			c := event.ProcContextOf(th)
+			c := state.ProcContextOf(th)
 			ctx = &c
 		}
 	}

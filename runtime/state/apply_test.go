@@ -1,4 +1,4 @@
-package event_test
+package state_test
 
 import (
 	"strings"
@@ -24,12 +24,12 @@ func applyTrace(t *testing.T, trace string, check func(i int, ev *event.Event, t
 			}
 			t.Fatal(err)
 		}
-		event.ApplyProc(tab, ev.Ts, ev.Tid, ev.Pid, &ctx)
-		event.ApplyBefore(tab, &ev)
+		state.ApplyProc(tab, ev.Ts, ev.Tid, ev.Pid, &ctx)
+		state.ApplyBefore(tab, &ev)
 		if check != nil {
 			check(i, &ev, tab)
 		}
-		event.ApplyAfter(tab, &ev)
+		state.ApplyAfter(tab, &ev)
 	}
 }
 
@@ -99,24 +99,24 @@ func TestApplyExecFromThread(t *testing.T) {
 
 func TestApplyProcRefresh(t *testing.T) {
 	tab := state.NewTable(&state.Options{ProcReadsPerSec: -1})
-	event.ApplyProc(tab, 1, 7, 7, &event.ProcContext{Known: event.KnownComm | event.KnownExe | event.KnownArgs | event.KnownCwd | event.KnownUID,
+	state.ApplyProc(tab, 1, 7, 7, &event.ProcContext{Known: event.KnownComm | event.KnownExe | event.KnownArgs | event.KnownCwd | event.KnownUID,
 		Comm: "a", Exe: "/bin/a", Args: []string{"1"}, Cwd: "/x", UID: 5})
 	tab.Open(7, 3, "f", event.OCloexec, 0, event.AtFDCWD)
 	tab.Open(7, 4, "g", 0, 0, event.AtFDCWD)
 	// Same image, new name and uid: no exec, descriptors stay.
-	event.ApplyProc(tab, 2, 7, 7, &event.ProcContext{Known: event.KnownComm | event.KnownExe | event.KnownUID | event.KnownVpid, Comm: "b", Exe: "/bin/a", UID: 6, Vpid: 1})
+	state.ApplyProc(tab, 2, 7, 7, &event.ProcContext{Known: event.KnownComm | event.KnownExe | event.KnownUID | event.KnownVpid, Comm: "b", Exe: "/bin/a", UID: 6, Vpid: 1})
 	th := tab.Get(7)
 	if th.Comm() != "b" || th.Creds.UID != 6 || th.Creds.EUID != 6 || th.Proc().Vpid != 1 || th.Vtid != 1 || th.FD(3) == nil {
 		t.Errorf("refresh: comm %q uid %d euid %d vpid %d vtid %d fd3 %v", th.Comm(), th.Creds.UID, th.Creds.EUID, th.Proc().Vpid, th.Vtid, th.FD(3))
 	}
 	// New arguments: an exec, which closes close-on-exec descriptors.
-	event.ApplyProc(tab, 3, 7, 7, &event.ProcContext{Known: event.KnownArgs, Args: []string{"2"}})
+	state.ApplyProc(tab, 3, 7, 7, &event.ProcContext{Known: event.KnownArgs, Args: []string{"2"}})
 	th = tab.Get(7)
 	if got := th.Cmdline(); got != "b 2" || th.FD(3) != nil || th.FD(4) == nil || th.Cwd() != "/x/" || th.Exe() != "/bin/a" {
 		t.Errorf("exec refresh: cmdline %q fd3 %v fd4 %v cwd %q exe %q", got, th.FD(3), th.FD(4), th.Cwd(), th.Exe())
 	}
 	// A thread of an unknown process creates both.
-	event.ApplyProc(tab, 4, 21, 20, &event.ProcContext{Known: event.KnownComm | event.KnownPPid, Comm: "w", PPid: 7})
+	state.ApplyProc(tab, 4, 21, 20, &event.ProcContext{Known: event.KnownComm | event.KnownPPid, Comm: "w", PPid: 7})
 	if th := tab.Get(21); th == nil || th.Pid() != 20 || tab.Get(20) == nil || th.Proc().PPid != 7 {
 		t.Errorf("thread of a new process: %v", th)
 	}
