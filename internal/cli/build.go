@@ -8,7 +8,6 @@ import (
 	"github.com/falcoc/falcoc/compiler/artifact"
 	"github.com/falcoc/falcoc/compiler/check"
 	"github.com/falcoc/falcoc/compiler/codegen"
-	"github.com/falcoc/falcoc/compiler/plan"
 	"github.com/falcoc/falcoc/runtime/config"
 	"github.com/falcoc/falcoc/runtime/engine"
 	"github.com/falcoc/falcoc/runtime/vm"
@@ -23,23 +22,6 @@ func describePlan(w io.Writer, a *artifact.Artifact) error {
 		return err
 	}
 	return p.Describe(w, nil)
-}
-
-// planRuleMasks gives, per rule of the artifact, the kernel clause bits
-// that belong to it (see [plan.Plan.RuleMasks]); nil without a plan.
-func planRuleMasks(p *plan.Plan, a *artifact.Artifact) []plan.Mask {
-	if p == nil {
-		return nil
-	}
-	return p.RuleMasks(artifactRuleNames(a))
-}
-
-func artifactRuleNames(a *artifact.Artifact) []string {
-	names := make([]string, len(a.Rules))
-	for i, r := range a.Rules {
-		names[i] = r.Name
-	}
-	return names
 }
 
 // compileExtras compiles falco.yaml's append_output entries; nil when
