@@ -3,7 +3,7 @@ GO ?= go
 PREFIX ?= /usr/local
 BENCHTIME ?= 1s
 
-.PHONY: build test test-short bench generate install clean
+.PHONY: build test test-short bench kernel-matrix generate install clean
 
 build:
 	$(GO) build -o bin/ ./cmd/...
@@ -32,6 +32,19 @@ bench:
 	else \
 		echo "make bench: not root: skipping falcoc-bench (it attaches BPF programs)"; \
 	fi
+
+# The kernel matrix (issue 8): boots Debian's cloud kernels from 5.10 to sid
+# under QEMU (TCG) and runs, as root inside each, the bpf package's tests and
+# falco-run with the default rules against a workload that must raise alerts
+# (see internal/kmatrix). Downloads go to /var/cache/falcoc-kmatrix
+# (or FALCOC_KMATRIX_CACHE), logs to bin/kernel-matrix/. KMATRIX_FLAGS adds
+# flags: -kernels sid, -update (rewrite bpf/testdata/headroom), -install-deps.
+KMATRIX_FLAGS ?=
+kernel-matrix:
+	CGO_ENABLED=0 $(GO) test -c -o bin/bpf.test ./bpf
+	CGO_ENABLED=0 $(GO) build -o bin/falco-run-static ./cmd/falco-run
+	$(GO) build -o bin/falcoc-kmatrix ./cmd/falcoc-kmatrix
+	bin/falcoc-kmatrix -bpf-test bin/bpf.test -falco-run bin/falco-run-static -keep bin/kernel-matrix $(KMATRIX_FLAGS)
 
 # Rebuild generated files (bpf2go objects, stringer output). Needs clang,
 # llvm and libbpf-dev; `go build` never does.

@@ -13,6 +13,27 @@
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
+/* Flavours of the sys_exit program; the loader loads one (capture.go):
+ *
+ *   on_sys_exit          FL_LOOP              5.17 and later, before 6.10
+ *   on_sys_exit_noloop   0                    5.10 to 5.16
+ *   on_sys_exit_preempt  FL_LOOP | FL_STATIC  6.10 and later
+ *
+ * FL_LOOP resolves the executable's path with bpf_loop. FL_STATIC runs
+ * the program with preemption disabled (bpf_preempt_disable): newer
+ * kernels run syscall tracepoints preemptible, and a program preempted
+ * mid-run makes the kernel skip the program for every other task on that
+ * CPU until it resumes (recursion misses: events never seen), while the
+ * scheduler programs could write the per-CPU scratch under it. The
+ * verifier refuses calls to global functions with preemption disabled, so
+ * this flavour calls static copies of them (checked at each call site
+ * instead of once). */
+#define FL_LOOP 1
+#define FL_STATIC 2
+
+extern void bpf_preempt_disable(void) __ksym __weak;
+extern void bpf_preempt_enable(void) __ksym __weak;
+
 #define TS_COMPAT 0x0002
 #define AT_FDCWD -100
 #define S_IFMT 00170000
@@ -337,7 +358,7 @@ static __always_inline struct falcoc_scratch *scratch_cur(void)
  * look like the inner patterns, and may read 16 bytes past the key.
  * Global, so the verifier checks it once; its arguments are scalars, which
  * every kernel accepts for a global function (pointers need 5.12). */
-__noinline int path_known(__u32 off, __u32 n)
+static __always_inline int do_path_known(__u32 off, __u32 n)
 {
 	struct falcoc_path_key *k = key_at(scratch_cur(), off);
 	if (!k || n == 0 || n > FALCOC_PATH_MAX)
@@ -370,16 +391,27 @@ __noinline int path_known(__u32 off, __u32 n)
 	return bad == 0;
 }
 
+__noinline int path_known(__u32 off, __u32 n)
+{
+	return do_path_known(off, n);
+}
+
+static __noinline int path_known_s(__u32 off, __u32 n)
+{
+	return do_path_known(off, n);
+}
+
 /* lpm_prepare completes the LPM key at scratch offset off, whose path
  * holds a string of n bytes (NUL included), and returns the path length
  * when the path is usable, or -1. */
-static __always_inline long lpm_prepare(struct falcoc_scratch *s, __u32 off, __u32 set, long n)
+static __always_inline long lpm_prepare(struct falcoc_scratch *s, __u32 off, __u32 set, long n,
+					const int fl)
 {
 	/* n counts the NUL; a full key (FALCOC_PATH_MAX + 2) may have been cut. */
 	struct falcoc_path_key *k = key_at(s, off);
 	if (!k || n <= 1 || n > FALCOC_PATH_MAX + 1)
 		return -1;
-	if (!path_known(off, n - 1))
+	if (!((fl & FL_STATIC) ? path_known_s(off, n - 1) : path_known(off, n - 1)))
 		return -1;
 	k->set = set;
 	k->prefixlen = 8 * (1 + n);
@@ -424,6 +456,16 @@ static __always_inline void item_commit(struct falcoc_scratch *s, __u32 len)
 	h->nitems++;
 }
 
+/* size_bound returns len cut to ITEM_MAX * 2 - 1 by a mask in the
+ * register the helper gets: clang drops a plain mask it can prove
+ * useless, and an older verifier, which cannot prove it, then sees a
+ * size that may be negative (6.12). */
+static __always_inline __u64 size_bound(__u64 len)
+{
+	asm volatile("%0 &= 0x1fff" : "+r"(len));
+	return len;
+}
+
 /* add_user_str appends a string item read from user memory. */
 static __always_inline long add_user_str(struct falcoc_scratch *s, __u16 type, const void *uptr)
 {
@@ -452,7 +494,7 @@ static __always_inline void add_kernel_bytes(struct falcoc_scratch *s, __u16 typ
 	if (len > ITEM_MAX)
 		len = ITEM_MAX;
 	__u8 *d = item_at(s, type, len);
-	bpf_probe_read_kernel(d, len & (ITEM_MAX * 2 - 1), src);
+	bpf_probe_read_kernel(d, size_bound(len), src);
 	item_commit(s, len);
 }
 
@@ -468,7 +510,7 @@ static __always_inline int add_user_bytes(struct falcoc_scratch *s, __u16 type, 
 	}
 	__u32 l = len;
 	__u8 *d = item_at(s, type, l);
-	if (bpf_probe_read_user(d, l & (ITEM_MAX * 2 - 1), uptr) < 0)
+	if (bpf_probe_read_user(d, size_bound(l), uptr) < 0)
 		l = 0;
 	item_commit(s, l);
 	return cut;
@@ -490,7 +532,7 @@ static __always_inline struct falcoc_scratch *scratch_get(void)
 /* fill_hdr writes the task fields of the scratch record's header (not
  * mask, args, ret, size, flags or nitems). Global, so the verifier checks
  * it once. */
-__noinline int fill_hdr(__u32 kind)
+static __always_inline int do_fill_hdr(__u32 kind)
 {
 	struct falcoc_scratch *s = scratch_cur();
 	if (!s)
@@ -526,6 +568,16 @@ __noinline int fill_hdr(__u32 kind)
 	level = BPF_CORE_READ(p, level);
 	h->vtgid = BPF_CORE_READ(p, numbers[level & 31].nr);
 	return 0;
+}
+
+__noinline int fill_hdr(__u32 kind)
+{
+	return do_fill_hdr(kind);
+}
+
+static __noinline int fill_hdr_s(__u32 kind)
+{
+	return do_fill_hdr(kind);
 }
 
 /* send writes the record into this CPU's ring. Every record stamped by
@@ -704,7 +756,8 @@ static __always_inline void and_openflags(struct falcoc_mask *m, __u32 set, __u6
 #define PASS 1
 
 /* handle_file: path syscalls, the open family included. */
-__noinline int handle_file(__u32 id, __u32 set, __u32 dims, __u32 capture)
+static __always_inline int do_handle_file(__u32 id, __u32 set, __u32 dims, __u32 capture,
+					  const int fl)
 {
 	struct falcoc_scratch *s = scratch_cur();
 	if (!s)
@@ -734,7 +787,7 @@ __noinline int handle_file(__u32 id, __u32 set, __u32 dims, __u32 capture)
 	__u32 ko = (h->size & SCRATCH_MASK) + ITEM_HDR - 5;
 	__u8 *d = item_at(s, FALCOC_ITEM_PATH, 0);
 	long praw = bpf_probe_read_user_str(d, FALCOC_PATH_MAX + 2, u1);
-	long plen = lpm_prepare(s, ko, set, praw);
+	long plen = lpm_prepare(s, ko, set, praw, fl);
 	if (plen < 0)
 		h->flags |= FALCOC_F_PATH_UNKNOWN;
 	if (dims & FALCOC_DIM_PATH) {
@@ -806,12 +859,25 @@ static __always_inline void inode_times(struct inode *ino, struct falcoc_exec *e
 	e->exe_mtime_nsec = m.tv_nsec;
 }
 
+__noinline int handle_file(__u32 id, __u32 set, __u32 dims, __u32 capture)
+{
+	return do_handle_file(id, set, dims, capture, 0);
+}
+
+static __noinline int handle_file_s(__u32 id, __u32 set, __u32 dims, __u32 capture)
+{
+	return do_handle_file(id, set, dims, capture, FL_STATIC);
+}
+
 static __always_inline void add_exec_info(struct falcoc_scratch *s, struct task_struct *t)
 {
 	struct falcoc_exec *e = (void *)item_at(s, FALCOC_ITEM_EXEC, sizeof(struct falcoc_exec));
-	e->cap_effective = BPF_CORE_READ(t, cred, cap_effective.val);
-	e->cap_permitted = BPF_CORE_READ(t, cred, cap_permitted.val);
-	e->cap_inheritable = BPF_CORE_READ(t, cred, cap_inheritable.val);
+	/* kernel_cap_t is a u64 from 6.3, two u32 before (low word first):
+	 * the same 8 bytes either way, read whole at the field's offset. */
+	const struct cred *cr = BPF_CORE_READ(t, cred);
+	bpf_core_read(&e->cap_effective, 8, &cr->cap_effective);
+	bpf_core_read(&e->cap_permitted, 8, &cr->cap_permitted);
+	bpf_core_read(&e->cap_inheritable, 8, &cr->cap_inheritable);
 	struct file *exe = BPF_CORE_READ(t, mm, exe_file);
 	struct inode *ino = BPF_CORE_READ(exe, f_inode);
 	e->exe_ino = BPF_CORE_READ(ino, i_ino);
@@ -970,8 +1036,9 @@ static __always_inline __u32 exe_dpath(struct falcoc_scratch *s, struct task_str
  * given, and the exe dimension, whose tables hold resolved paths, counts
  * it as unknown. */
 static __always_inline int do_handle_exec(__u32 id, __u32 set, __u32 dims, __u32 capture,
-					  const int resolve)
+					  const int fl)
 {
+	const int resolve = fl & FL_LOOP;
 	struct falcoc_scratch *s = scratch_cur();
 	if (!s)
 		return DROP;
@@ -1001,13 +1068,13 @@ static __always_inline int do_handle_exec(__u32 id, __u32 set, __u32 dims, __u32
 				__u64 n = DPATH_END - dpos + 1; /* with the NUL */
 				asm volatile("%0 &= 0xff" : "+r"(n)); /* a bound the verifier sees */
 				bpf_probe_read_kernel(ek->path, n, s->buf + (dpos & 0x7eff));
-				elen = lpm_prepare(s, EXE_KEY, set, n);
+				elen = lpm_prepare(s, EXE_KEY, set, n, fl);
 			}
 		}
 	} else {
 		long n = bpf_probe_read_user_str(ek->path, sizeof(ek->path),
 						 uptr(h, id == 59 ? h->args[0] : h->args[1]));
-		elen = lpm_prepare(s, EXE_KEY, set, n);
+		elen = lpm_prepare(s, EXE_KEY, set, n, fl);
 	}
 	if (elen < 0)
 		h->flags |= FALCOC_F_EXE_UNKNOWN;
@@ -1116,7 +1183,7 @@ static __always_inline void add_sock_addr(struct falcoc_scratch *s, __u16 type, 
 }
 
 /* handle_sock: connect, bind, listen, accept, accept4, sendto, sendmsg. */
-__noinline int handle_sock(__u32 id, __u32 set, __u32 dims, __u32 capture)
+static __always_inline int do_handle_sock(__u32 id, __u32 set, __u32 dims, __u32 capture)
 {
 	struct falcoc_scratch *s = scratch_cur();
 	if (!s)
@@ -1233,12 +1300,27 @@ static __always_inline __u32 current_euid(void)
 
 __noinline int handle_exec(__u32 id, __u32 set, __u32 dims, __u32 capture)
 {
-	return do_handle_exec(id, set, dims, capture, 1);
+	return do_handle_exec(id, set, dims, capture, FL_LOOP);
 }
 
 __noinline int handle_exec_noloop(__u32 id, __u32 set, __u32 dims, __u32 capture)
 {
 	return do_handle_exec(id, set, dims, capture, 0);
+}
+
+static __noinline int handle_exec_s(__u32 id, __u32 set, __u32 dims, __u32 capture)
+{
+	return do_handle_exec(id, set, dims, capture, FL_LOOP | FL_STATIC);
+}
+
+__noinline int handle_sock(__u32 id, __u32 set, __u32 dims, __u32 capture)
+{
+	return do_handle_sock(id, set, dims, capture);
+}
+
+static __noinline int handle_sock_s(__u32 id, __u32 set, __u32 dims, __u32 capture)
+{
+	return do_handle_sock(id, set, dims, capture);
 }
 
 static __always_inline struct falcoc_counters *counters_of(__u32 kind)
@@ -1274,11 +1356,10 @@ static __always_inline __u64 sys_arg(struct pt_regs *regs, int compat, int i)
 	}
 }
 
-/* sys_exit is the body of on_sys_exit and of on_sys_exit_noloop, its
- * variant for kernels without bpf_loop (before 5.17; before 5.13 they also
- * refuse the callback's address in a program that is never run there).
- * The loader loads one of the two. */
-static __always_inline int sys_exit(struct pt_regs *regs, long ret, const int resolve)
+/* sys_exit is the body of the sys_exit programs, in flavour fl (see
+ * FL_LOOP: a kernel without bpf_loop, before 5.17, refuses even the
+ * callback's address before 5.13, in a program that never runs it). */
+static __always_inline int sys_exit(struct pt_regs *regs, long ret, const int fl)
 {
 	__u64 id64 = regs->orig_ax;
 	if (id64 >= FALCOC_NR_SYSCALLS)
@@ -1398,21 +1479,32 @@ static __always_inline int sys_exit(struct pt_regs *regs, long ret, const int re
 	int r = PASS;
 	switch (class_of(id)) {
 	case CLS_FILE:
-		r = handle_file(id, set, dims, capture);
+		if (fl & FL_STATIC)
+			r = handle_file_s(id, set, dims, capture);
+		else
+			r = handle_file(id, set, dims, capture);
 		break;
 	case CLS_EXEC:
-		if (resolve)
+		if (fl & FL_STATIC)
+			r = handle_exec_s(id, set, dims, capture);
+		else if (fl & FL_LOOP)
 			r = handle_exec(id, set, dims, capture);
 		else
 			r = handle_exec_noloop(id, set, dims, capture);
 		break;
 	case CLS_SOCK:
-		r = handle_sock(id, set, dims, capture);
+		if (fl & FL_STATIC)
+			r = handle_sock_s(id, set, dims, capture);
+		else
+			r = handle_sock(id, set, dims, capture);
 		break;
 	}
 	if (r == DROP)
 		goto drop;
-	fill_hdr(id);
+	if (fl & FL_STATIC)
+		fill_hdr_s(id);
+	else
+		fill_hdr(id);
 	send(s, cnt);
 	return 0;
 
@@ -1424,13 +1516,22 @@ drop:
 SEC("tp_btf/sys_exit")
 int BPF_PROG(on_sys_exit, struct pt_regs *regs, long ret)
 {
-	return sys_exit(regs, ret, 1);
+	return sys_exit(regs, ret, FL_LOOP);
 }
 
 SEC("tp_btf/sys_exit")
 int BPF_PROG(on_sys_exit_noloop, struct pt_regs *regs, long ret)
 {
 	return sys_exit(regs, ret, 0);
+}
+
+SEC("tp_btf/sys_exit")
+int BPF_PROG(on_sys_exit_preempt, struct pt_regs *regs, long ret)
+{
+	bpf_preempt_disable();
+	int r = sys_exit(regs, ret, FL_LOOP | FL_STATIC);
+	bpf_preempt_enable();
+	return r;
 }
 
 static __always_inline struct falcoc_scratch *sched_begin(__u32 kind)

@@ -215,7 +215,9 @@ func loadSettings(opts *Options) (fallback []Feature, size int, err error) {
 }
 
 // specialize fits spec to the kernel: it sets the feature constants and
-// makes on_sys_exit the variant the kernel can load. It returns the
+// makes on_sys_exit the flavour the kernel can load (see capture.c):
+// on_sys_exit_preempt where the kernel has the preemption kfuncs, the
+// plain one where it has bpf_loop, else on_sys_exit_noloop. It returns the
 // features whose fallback is in use: those the kernel lacks and those in
 // fallback.
 func specialize(spec *ebpf.CollectionSpec, kernel KernelInfo, fallback []Feature) ([]Feature, error) {
@@ -228,10 +230,16 @@ func specialize(spec *ebpf.CollectionSpec, kernel KernelInfo, fallback []Feature
 			active = append(active, f)
 		}
 	}
-	if slices.Contains(active, FeatureLoop) {
+	switch {
+	case slices.Contains(active, FeatureLoop):
 		spec.Programs[captureProgOnSysExit] = spec.Programs[captureProgOnSysExitNoloop]
+	case slices.Contains(active, FeaturePreempt):
+		// on_sys_exit as it is
+	default:
+		spec.Programs[captureProgOnSysExit] = spec.Programs[captureProgOnSysExitPreempt]
 	}
 	delete(spec.Programs, captureProgOnSysExitNoloop)
+	delete(spec.Programs, captureProgOnSysExitPreempt)
 	return active, nil
 }
 
@@ -633,6 +641,24 @@ func (c *Capture) Counters() (Counters, error) {
 		}
 	}
 	return out, nil
+}
+
+// Missed returns how many times the kernel skipped a program of the
+// capture because the same program was already running on that CPU (the
+// kernel's recursion misses, 5.12 and later; 0 before). Each miss is an
+// event never seen: a syscall exit, fork, exec or exit. On kernels whose
+// syscall tracepoints run with preemption enabled, a program preempted
+// mid-run makes the next one on that CPU miss.
+func (c *Capture) Missed() (uint64, error) {
+	var n uint64
+	for _, p := range []*ebpf.Program{c.objs.OnSysExit, c.objs.OnSchedFork, c.objs.OnSchedExec, c.objs.OnSchedExit} {
+		st, err := p.Stats()
+		if err != nil {
+			return 0, fmt.Errorf("program stats: %w", err)
+		}
+		n += st.RecursionMisses
+	}
+	return n, nil
 }
 
 // LostPerCPU returns, for each possible CPU, how many records its ring

@@ -187,6 +187,7 @@ const (
 	captureProgOnSchedFork           = "on_sched_fork"
 	captureProgOnSysExit             = "on_sys_exit"
 	captureProgOnSysExitNoloop       = "on_sys_exit_noloop"
+	captureProgOnSysExitPreempt      = "on_sys_exit_preempt"
 	captureVarFalcocHasExitGroupDead = "falcoc_has_exit_group_dead"
 	captureVarFalcocHasTaskBtf       = "falcoc_has_task_btf"
 	captureVarFalcocHasTaskPtRegs    = "falcoc_has_task_pt_regs"
@@ -243,11 +244,12 @@ type captureSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type captureProgramSpecs struct {
-	OnSchedExec     *ebpf.ProgramSpec `ebpf:"on_sched_exec"`
-	OnSchedExit     *ebpf.ProgramSpec `ebpf:"on_sched_exit"`
-	OnSchedFork     *ebpf.ProgramSpec `ebpf:"on_sched_fork"`
-	OnSysExit       *ebpf.ProgramSpec `ebpf:"on_sys_exit"`
-	OnSysExitNoloop *ebpf.ProgramSpec `ebpf:"on_sys_exit_noloop"`
+	OnSchedExec      *ebpf.ProgramSpec `ebpf:"on_sched_exec"`
+	OnSchedExit      *ebpf.ProgramSpec `ebpf:"on_sched_exit"`
+	OnSchedFork      *ebpf.ProgramSpec `ebpf:"on_sched_fork"`
+	OnSysExit        *ebpf.ProgramSpec `ebpf:"on_sys_exit"`
+	OnSysExitNoloop  *ebpf.ProgramSpec `ebpf:"on_sys_exit_noloop"`
+	OnSysExitPreempt *ebpf.ProgramSpec `ebpf:"on_sys_exit_preempt"`
 }
 
 // captureMapSpecs contains maps before they are loaded into the kernel.
@@ -377,11 +379,12 @@ type captureVariables struct {
 //
 // It can be passed to loadCaptureObjects or ebpf.CollectionSpec.LoadAndAssign.
 type capturePrograms struct {
-	OnSchedExec     *ebpf.Program `ebpf:"on_sched_exec"`
-	OnSchedExit     *ebpf.Program `ebpf:"on_sched_exit"`
-	OnSchedFork     *ebpf.Program `ebpf:"on_sched_fork"`
-	OnSysExit       *ebpf.Program `ebpf:"on_sys_exit"`
-	OnSysExitNoloop *ebpf.Program `ebpf:"on_sys_exit_noloop"`
+	OnSchedExec      *ebpf.Program `ebpf:"on_sched_exec"`
+	OnSchedExit      *ebpf.Program `ebpf:"on_sched_exit"`
+	OnSchedFork      *ebpf.Program `ebpf:"on_sched_fork"`
+	OnSysExit        *ebpf.Program `ebpf:"on_sys_exit"`
+	OnSysExitNoloop  *ebpf.Program `ebpf:"on_sys_exit_noloop"`
+	OnSysExitPreempt *ebpf.Program `ebpf:"on_sys_exit_preempt"`
 }
 
 func (p *capturePrograms) Close() error {
@@ -391,6 +394,7 @@ func (p *capturePrograms) Close() error {
 		p.OnSchedFork,
 		p.OnSysExit,
 		p.OnSysExitNoloop,
+		p.OnSysExitPreempt,
 	)
 }
 

@@ -42,10 +42,18 @@ const (
 	// (symlinks not resolved, as /bin/cat for /usr/bin/cat), and the exe
 	// dimension of the prefilter passes every exec.
 	FeatureLoop Feature = "loop"
+	// FeaturePreempt: the bpf_preempt_disable kfunc (6.10). Where the
+	// kernel has it, the loader loads on_sys_exit_preempt, which runs
+	// with preemption disabled: newer kernels run syscall tracepoints
+	// preemptible, and a program preempted mid-run makes the kernel skip
+	// it for every other task on that CPU (see Capture.Missed). Without
+	// it the syscall tracepoints of that kernel run with preemption
+	// disabled anyway (they became preemptible after 6.10).
+	FeaturePreempt Feature = "preempt_disable"
 )
 
 // AllFeatures lists every feature, in a stable order.
-var AllFeatures = []Feature{FeatureLoop, FeatureTaskBTF, FeatureTaskPtRegs, FeatureExitGroupDead}
+var AllFeatures = []Feature{FeatureLoop, FeaturePreempt, FeatureTaskBTF, FeatureTaskPtRegs, FeatureExitGroupDead}
 
 // fallbacks says what the capture does without each feature.
 var fallbacks = map[Feature]string{
@@ -53,6 +61,7 @@ var fallbacks = map[Feature]string{
 	FeatureTaskPtRegs:    "fork's clone flags from the top of a 16 KiB kernel stack",
 	FeatureExitGroupDead: "exit's group_dead from the count of live threads",
 	FeatureLoop:          "proc.exepath is the exec filename (symlinks not resolved); the exe dimension passes every exec",
+	FeaturePreempt:       "the syscall program runs with the preemption the tracepoint gives it",
 }
 
 // Fallback describes what the capture does when the kernel lacks f.
@@ -68,7 +77,7 @@ func (f Feature) variable() string {
 	case FeatureExitGroupDead:
 		return captureVarFalcocHasExitGroupDead
 	}
-	// FeatureLoop selects a program, not a constant.
+	// FeatureLoop and FeaturePreempt select a program, not a constant.
 	return ""
 }
 
@@ -122,6 +131,8 @@ func ProbeFeatures() (KernelInfo, error) {
 	k.Has[FeatureTaskBTF] = helpers["BPF_FUNC_get_current_task_btf"]
 	k.Has[FeatureTaskPtRegs] = helpers["BPF_FUNC_task_pt_regs"]
 	k.Has[FeatureLoop] = helpers["BPF_FUNC_loop"]
+	var fn *btf.Func
+	k.Has[FeaturePreempt] = spec.TypeByName("bpf_preempt_disable", &fn) == nil
 	n, err := tracepointArgs(spec, "sched_process_exit")
 	if err != nil {
 		return k, err

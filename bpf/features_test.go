@@ -47,7 +47,7 @@ func TestParseFeatures(t *testing.T) {
 		t.Errorf("(-want +got):\n%s", diff)
 	}
 	_, err = ParseFeatures("loop,fentry")
-	if want := `unknown kernel feature "fentry" (known: exit_group_dead, loop, task_btf, task_pt_regs)`; err == nil || err.Error() != want {
+	if want := `unknown kernel feature "fentry" (known: exit_group_dead, loop, preempt_disable, task_btf, task_pt_regs)`; err == nil || err.Error() != want {
 		t.Errorf("got %v, want %s", err, want)
 	}
 	for _, f := range AllFeatures {

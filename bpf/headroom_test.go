@@ -48,8 +48,9 @@ func (h headroom) String() string {
 		strings.Join(chain, ">"))
 }
 
-// TestHeadroom loads every program, with this kernel's features and with
-// every fallback forced (what older kernels get), and reads the verifier's
+// TestHeadroom loads every program, with this kernel's features, with the
+// preemption fallback forced (the flavour of 5.17 to 6.9) and with every
+// fallback forced (what 5.10 gets), and reads the verifier's
 // figures: instructions processed and stack depth per subprogram, combined
 // along the deepest call chain. It fails when a program uses more than 85%
 // of a limit. The figures are printed (the kernel matrix collects the
@@ -69,7 +70,7 @@ func TestHeadroom(t *testing.T) {
 	for _, variant := range []struct {
 		suffix   string
 		fallback []Feature
-	}{{"", nil}, {"/fallback", AllFeatures}} {
+	}{{"", nil}, {"/nopreempt", []Feature{FeaturePreempt}}, {"/fallback", AllFeatures}} {
 		figs, err := measureHeadroom(kernel, variant.fallback)
 		if err != nil {
 			t.Fatalf("%+v", err)

@@ -225,14 +225,26 @@ func TestMergeMeasure(t *testing.T) {
 			if lost := cnt.ByKind[sysLseek].Lost; lost != 0 {
 				t.Fatalf("%d lseek records lost", lost)
 			}
+			// A kernel may skip runs of the program (recursion misses:
+			// 7.x runs syscall tracepoints preemptible, and a program
+			// preempted on a CPU holds it). Those records never exist;
+			// the rest must still arrive in each thread's order, and no
+			// more may be missing than the kernel says it skipped.
+			missed, err := c.Missed()
+			if err != nil {
+				t.Fatal(err)
+			}
 			next := map[uint32]uint64{}
 			var late int
+			var gaps uint64
 			var maxTs, worst uint64
 			cpus := map[uint32]int{}
 			for _, r := range recs {
-				if want := next[r.Tid]; r.Args[1] != want {
+				want := next[r.Tid]
+				if r.Args[1] < want || r.Args[1] > want && missed == 0 {
 					t.Fatalf("thread %d: record %d arrived when %d was next", r.Tid, r.Args[1], want)
 				}
+				gaps += r.Args[1] - want
 				next[r.Tid] = r.Args[1] + 1
 				cpus[r.CPU]++
 				if r.BootNs < maxTs {
@@ -242,9 +254,13 @@ func TestMergeMeasure(t *testing.T) {
 				maxTs = max(maxTs, r.BootNs)
 			}
 			for _, tid := range tids {
-				if next[tid] != n {
-					t.Errorf("thread %d: %d records, want %d", tid, next[tid], n)
-				}
+				gaps += n - next[tid]
+			}
+			if gaps > missed {
+				t.Errorf("%d records missing, but the kernel skipped only %d runs", gaps, missed)
+			}
+			if missed > 0 {
+				t.Logf("the kernel skipped %d runs of the program; %d of this test's records are missing", missed, gaps)
 			}
 			t.Logf("%d records (per CPU %v), %d after a younger one, by at most %v", len(recs), cpus, late, time.Duration(worst))
 		})

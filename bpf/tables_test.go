@@ -208,10 +208,18 @@ func TestSwapAtomic(t *testing.T) {
 	if swaps.Load() < 10 {
 		t.Errorf("only %d swaps happened", swaps.Load())
 	}
-	if masks[bitA]+masks[bitB] != n || len(masks) > 2 {
-		t.Errorf("%d opens, records by mask: %v", n, masks)
+	// Every record has one set's mask, never a mix; a record may be
+	// missing only where the kernel says it skipped the program (see
+	// Capture.Missed).
+	missed, err := c.Missed()
+	if err != nil {
+		t.Fatal(err)
 	}
-	if paths["/etc/hostname"] != n {
+	got := masks[bitA] + masks[bitB]
+	if got > n || uint64(n-got) > missed || len(masks) > 2 {
+		t.Errorf("%d opens, %d runs skipped by the kernel, records by mask: %v", n, missed, masks)
+	}
+	if paths["/etc/hostname"] != got {
 		t.Errorf("%d opens, records by path: %v", n, paths)
 	}
 	t.Logf("%d opens, %d swaps, masks %v", n, swaps.Load(), masks)

@@ -8,6 +8,7 @@ import (
 	"bufio"
 	"encoding/json"
 	"fmt"
+	"golang.org/x/sys/unix"
 	"io"
 	"os"
 	"os/exec"
@@ -251,4 +252,13 @@ func copyFile(t *testing.T, src, dst string, mode os.FileMode) {
 	if err := os.WriteFile(dst, b, mode); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// kernelRelease is uname -r, printed beside measured figures.
+func kernelRelease() string {
+	var u unix.Utsname
+	if err := unix.Uname(&u); err != nil {
+		return "unknown"
+	}
+	return unix.ByteSliceToString(u.Release[:])
 }

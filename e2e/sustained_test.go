@@ -75,7 +75,7 @@ func TestSustained50k(t *testing.T) {
 		t.Fatalf("no kernel counters line:\n%s", errText)
 	}
 	achieved := float64(opens) / elapsed.Seconds()
-	t.Logf("%d openat in %v (%.0f/s); kernel: sent %d events, lost %d", opens, elapsed.Round(time.Millisecond), achieved, sent, lost)
+	t.Logf("kernel %s: %d openat in %v (%.0f/s); kernel: sent %d events, lost %d", kernelRelease(), opens, elapsed.Round(time.Millisecond), achieved, sent, lost)
 	if achieved < 0.9*rate {
 		t.Errorf("the workload reached only %.0f openat/s, want %d", achieved, rate)
 	}

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/cilium/ebpf"
+	"github.com/falcoc/falcoc/bpf"
 	"golang.org/x/sys/unix"
 )
 
@@ -102,6 +103,9 @@ type AgentRun struct {
 
 // Result is everything a run measured.
 type Result struct {
+	// Kernel is the running kernel's release and the capture's fallbacks
+	// in use (none on a kernel with every feature).
+	Kernel    string      `json:"kernel"`
 	CPUs      int         `json:"cpus"`
 	PinnedCPU int         `json:"pinned_cpu"`
 	Rounds    int         `json:"rounds"`
@@ -171,7 +175,8 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 		return nil, err
 	}
 	res := &Result{
-		CPUs: runtime.NumCPU(), PinnedCPU: opts.CPU, Rounds: opts.Rounds, Duration: opts.Duration.String(),
+		Kernel: kernelLabel(),
+		CPUs:   runtime.NumCPU(), PinnedCPU: opts.CPU, Rounds: opts.Rounds, Duration: opts.Duration.String(),
 		Rules: rs.Label, Watched: names(rs.Watched), Excluded: names(rs.Excluded),
 	}
 	wls, err := selectWorkloads(opts.Workloads)
@@ -363,4 +368,21 @@ func median(xs []float64) float64 {
 		return s[len(s)/2]
 	}
 	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+}
+
+// kernelLabel names the running kernel and the capture's fallbacks.
+func kernelLabel() string {
+	k, err := bpf.ProbeFeatures()
+	if err != nil {
+		return k.Release + " (features not read: " + err.Error() + ")"
+	}
+	fb := k.Fallbacks()
+	if len(fb) == 0 {
+		return k.Release + ", no fallbacks"
+	}
+	var names []string
+	for _, f := range fb {
+		names = append(names, string(f))
+	}
+	return k.Release + ", fallbacks: " + strings.Join(names, ", ")
 }

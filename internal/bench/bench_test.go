@@ -236,7 +236,7 @@ func TestSummariseAndTargets(t *testing.T) {
 }
 
 func TestWriteTable(t *testing.T) {
-	r := &Result{CPUs: 2, PinnedCPU: 1, Rounds: 2, Duration: "1s", Rules: "default rules (20 rules)",
+	r := &Result{Kernel: "6.18.44, no fallbacks", CPUs: 2, PinnedCPU: 1, Rounds: 2, Duration: "1s", Rules: "default rules (20 rules)",
 		Watched: []string{"openat"}, Excluded: []string{"execve"}, Workloads: []string{"open-ordinary"},
 		Ops: []string{"openat+close"}, Samples: testSamples()}
 	r.Summary = summarise(r.Samples, r.Workloads)
@@ -245,7 +245,8 @@ func TestWriteTable(t *testing.T) {
 	if err := r.WriteTable(&b); err != nil {
 		t.Fatal(err)
 	}
-	want := `falcoc-bench: 2 CPUs, workloads pinned to CPU 1; 2 rounds interleaved (none, floor, off, evttype, full), 1s per workload
+	want := `falcoc-bench: kernel 6.18.44, no fallbacks
+falcoc-bench: 2 CPUs, workloads pinned to CPU 1; 2 rounds interleaved (none, floor, off, evttype, full), 1s per workload
 floor: no falco-run, an empty program on falco-run's hook (tp_btf/sys_exit): what any syscall capture costs on this kernel
 rules: default rules (20 rules)
 watched syscalls (the rules look at them): openat

@@ -176,6 +176,7 @@ func (r *Result) writeHeader(b *strings.Builder) {
 	if r.PinnedCPU >= 0 {
 		pin = fmt.Sprintf("pinned to CPU %d", r.PinnedCPU)
 	}
+	fmt.Fprintf(b, "falcoc-bench: kernel %s\n", r.Kernel)
 	fmt.Fprintf(b, "falcoc-bench: %d CPUs, workloads %s; %d rounds interleaved (%s), %s per workload\n",
 		r.CPUs, pin, r.Rounds, strings.Join(Modes, ", "), r.Duration)
 	b.WriteString("floor: no falco-run, an empty program on falco-run's hook (tp_btf/sys_exit): what any syscall capture costs on this kernel\n")

@@ -125,8 +125,14 @@ func printLiveCounters(w io.Writer, src *live.Source) {
 		return
 	}
 	t := c.Total()
-	fmt.Fprintf(w, "Kernel: hook calls %d, passed gate %d, dropped by prefilter %d, sent %d, lost %d\n",
-		t.Calls, t.GatePass, t.PrefilterDrop, t.Sent, t.Lost)
+	// Missed: invocations the kernel skipped because the program was
+	// already running on that CPU (see bpf.Capture.Missed).
+	missed, err := src.Missed()
+	if err != nil {
+		fmt.Fprintf(w, "Kernel missed counter: %v\n", err)
+	}
+	fmt.Fprintf(w, "Kernel: hook calls %d, passed gate %d, dropped by prefilter %d, sent %d, lost %d, missed by the kernel %d\n",
+		t.Calls, t.GatePass, t.PrefilterDrop, t.Sent, t.Lost, missed)
 	kinds := make([]int, 0, bpf.NumKinds)
 	for k := range c.ByKind {
 		if c.ByKind[k].Calls > 0 {

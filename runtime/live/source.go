@@ -180,3 +180,7 @@ func (s *Source) Close() error { return s.capt.Close() }
 // Fallbacks lists the kernel features whose fallback the capture uses
 // (see bpf.Feature).
 func (s *Source) Fallbacks() []bpf.Feature { return s.capt.Fallbacks() }
+
+// Missed returns how many program runs the kernel skipped (see
+// bpf.Capture.Missed): events never seen, to be reported as lost.
+func (s *Source) Missed() (uint64, error) { return s.capt.Missed() }
