@@ -1,39 +1,20 @@
 package bpf
 
-import "fmt"
+import (
+	"fmt"
 
-// Mask is a 256-bit clause mask: bit i stands for kernel clause i.
-type Mask [4]uint64
+	"github.com/falcoc/falcoc/compiler/plan"
+)
+
+// Mask is a 256-bit clause mask: bit i stands for kernel clause i. It is
+// the plan's mask type, with the layout of the kernel's struct falcoc_mask.
+type Mask = plan.Mask
 
 // MaskBits is the number of clauses a Mask can hold.
-const MaskBits = 256
-
-// IsZero reports whether no bit is set.
-func (m Mask) IsZero() bool { return m[0]|m[1]|m[2]|m[3] == 0 }
-
-// Has reports whether bit i is set. Out-of-range bits are never set.
-func (m Mask) Has(i int) bool {
-	if i < 0 || i >= MaskBits {
-		return false
-	}
-	return m[i/64]&(1<<(i%64)) != 0
-}
-
-// With returns m with bit i set. Out-of-range bits are ignored.
-func (m Mask) With(i int) Mask {
-	if i >= 0 && i < MaskBits {
-		m[i/64] |= 1 << (i % 64)
-	}
-	return m
-}
-
-// And returns the bitwise AND of m and o.
-func (m Mask) And(o Mask) Mask {
-	return Mask{m[0] & o[0], m[1] & o[1], m[2] & o[2], m[3] & o[3]}
-}
+const MaskBits = plan.MaskBits
 
 // AllClauses is the mask with every bit set.
-var AllClauses = Mask{^uint64(0), ^uint64(0), ^uint64(0), ^uint64(0)}
+var AllClauses = plan.AllClauses
 
 // MaskOf returns a mask with the given bits set.
 func MaskOf(bits ...int) Mask {
@@ -72,18 +53,18 @@ func (m Mode) String() string {
 }
 
 // Dim is a set of prefilter dimensions, as read by one syscall.
-type Dim uint32
+type Dim = plan.Dim
 
 // Dimensions, matching FALCOC_DIM_* in headers/falcoc_abi.h.
 const (
-	DimComm      Dim = 1 << iota // task comm, exact
-	DimUID                       // effective uid
-	DimContainer                 // container class of the task's cgroup
-	DimOpenFlags                 // open flags class (open family only)
-	DimPath                      // first path argument (LPM trie)
-	DimSock                      // socket family and port
-	DimPtrace                    // ptrace request
-	DimExe                       // execve/execveat: the new program's path
+	DimComm      = plan.DimComm      // task comm, exact
+	DimUID       = plan.DimUID       // effective uid
+	DimContainer = plan.DimContainer // container class of the task's cgroup
+	DimOpenFlags = plan.DimOpenFlags // open flags class (open family only)
+	DimPath      = plan.DimPath      // first path argument (LPM trie)
+	DimSock      = plan.DimSock      // socket family and port
+	DimPtrace    = plan.DimArg0      // first argument: ptrace request, socket domain
+	DimExe       = plan.DimExe       // execve/execveat: the new program's path
 	dimAll       = DimComm | DimUID | DimContainer | DimOpenFlags | DimPath | DimSock | DimPtrace | DimExe
 )
 

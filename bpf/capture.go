@@ -107,25 +107,9 @@ func Load(opts *Options) (*Capture, error) {
 	if !kernel.BTF {
 		return nil, fmt.Errorf("%w (kernel %s): falco-run needs a kernel built with CONFIG_DEBUG_INFO_BTF", ErrNoBTF, kernel.Release)
 	}
-	fallback := opts.Fallback
-	if env := os.Getenv("FALCOC_BPF_FALLBACK"); env == "all" {
-		fallback = AllFeatures
-	} else if env != "" {
-		fs, err := ParseFeatures(env)
-		if err != nil {
-			return nil, fmt.Errorf("FALCOC_BPF_FALLBACK: %w", err)
-		}
-		fallback = append(fallback, fs...)
-	}
-	if opts.Mode > ModeFull {
-		return nil, fmt.Errorf("load capture: unknown mode %d", opts.Mode)
-	}
-	size := opts.RingBufferSize
-	if size == 0 {
-		size = DefaultRingBufferSize
-	}
-	if size < os.Getpagesize() || size&(size-1) != 0 {
-		return nil, fmt.Errorf("load capture: ring buffer size %d is not a power of two of at least %d", size, os.Getpagesize())
+	fallback, size, err := loadSettings(opts)
+	if err != nil {
+		return nil, err
 	}
 	// Kernels with memcg accounting need no memlock limit; older ones do,
 	// and without CAP_SYS_RESOURCE removing it fails. Try, ignore.
@@ -202,6 +186,32 @@ func Load(opts *Options) (*Capture, error) {
 	}
 	c.bootOffset = bootOffset()
 	return c, nil
+}
+
+// loadSettings checks opts and returns the features to fall back from
+// (opts.Fallback and FALCOC_BPF_FALLBACK) and the ring buffer size.
+func loadSettings(opts *Options) (fallback []Feature, size int, err error) {
+	fallback = opts.Fallback
+	if env := os.Getenv("FALCOC_BPF_FALLBACK"); env == "all" {
+		fallback = AllFeatures
+	} else if env != "" {
+		fs, err := ParseFeatures(env)
+		if err != nil {
+			return nil, 0, fmt.Errorf("FALCOC_BPF_FALLBACK: %w", err)
+		}
+		fallback = append(fallback, fs...)
+	}
+	if opts.Mode > ModeFull {
+		return nil, 0, fmt.Errorf("load capture: unknown mode %d", opts.Mode)
+	}
+	size = opts.RingBufferSize
+	if size == 0 {
+		size = DefaultRingBufferSize
+	}
+	if size < os.Getpagesize() || size&(size-1) != 0 {
+		return nil, 0, fmt.Errorf("load capture: ring buffer size %d is not a power of two of at least %d", size, os.Getpagesize())
+	}
+	return fallback, size, nil
 }
 
 // specialize fits spec to the kernel: it sets the feature constants and
@@ -367,6 +377,15 @@ func (c *Capture) barrier() error {
 }
 
 func (c *Capture) writeSet(set uint32, t *Tables) error {
+	if err := c.writeArrays(set, t); err != nil {
+		return err
+	}
+	return c.writeHashes(set, t)
+}
+
+// writeArrays writes the array maps of a set: gates, default slots and
+// open flags classes. The whole set is overwritten.
+func (c *Capture) writeArrays(set uint32, t *Tables) error {
 	// Arrays: the whole set is overwritten.
 	gateKeys := make([]uint32, NumSyscalls)
 	gates := make([]captureFalcocGate, NumSyscalls)
@@ -403,7 +422,7 @@ func (c *Capture) writeSet(set uint32, t *Tables) error {
 		slotPathUnknown:      t.PathUnknown,
 		slotSockDefault:      t.SockDefault,
 		slotSockUnknown:      t.SockUnknown,
-		slotPtraceDefault:    t.PtraceDefault,
+		slotPtraceDefault:    t.Arg0Default,
 		slotExeDefault:       t.ExeDefault,
 		slotExeUnknown:       t.ExeUnknown,
 	}
@@ -425,7 +444,11 @@ func (c *Capture) writeSet(set uint32, t *Tables) error {
 	if _, err := c.objs.Openflags.BatchUpdate(ofKeys, ofVals, nil); err != nil {
 		return fmt.Errorf("open flags: %w", err)
 	}
+	return nil
+}
 
+// writeHashes writes the hash and trie entries of a set.
+func (c *Capture) writeHashes(set uint32, t *Tables) error {
 	// Hashes and tries: the inactive set was cleared, so only the
 	// entries go in. Keys are sorted, so loading is deterministic.
 	k := &c.keys[set]
@@ -471,9 +494,9 @@ func (c *Capture) writeSet(set uint32, t *Tables) error {
 		return fmt.Errorf("sock: %w", err)
 	}
 	vals = vals[:0]
-	for _, req := range sortedKeys(t.Ptrace) {
+	for _, req := range sortedKeys(t.Arg0) {
 		ptKeys = append(ptKeys, captureFalcocPtraceKey{Set: set, Request: req})
-		vals = append(vals, cmask(t.Ptrace[req]))
+		vals = append(vals, cmask(t.Arg0[req]))
 	}
 	if err := putAll(c.objs.PtraceTbl, ptKeys, vals, &k.ptrace); err != nil {
 		return fmt.Errorf("ptrace: %w", err)

@@ -12,9 +12,10 @@ import (
 	"time"
 	"unsafe"
 
-	"github.com/falcoc/falcoc/internal/testutil/ia32"
 	"github.com/google/go-cmp/cmp"
 	"golang.org/x/sys/unix"
+
+	"github.com/falcoc/falcoc/internal/testutil/ia32"
 )
 
 func TestExecve(t *testing.T) {
@@ -147,7 +148,7 @@ func TestConnect(t *testing.T) {
 	setTables(t, c, &Tables{
 		Gate:           map[int]Mask{sysConnect: bit},
 		DimsPerSyscall: map[int]Dim{sysConnect: DimSock},
-		Sock:           map[SockKey]Mask{{unix.AF_INET, portA}: bit},
+		Sock:           map[SockKey]Mask{{Family: unix.AF_INET, Port: portA}: bit},
 		SockFamily:     map[uint16]Mask{unix.AF_INET6: bit},
 		SockUnknown:    bit,
 	}, ModeFull)

@@ -20,7 +20,7 @@ func TestPtraceDimension(t *testing.T) {
 	setTables(t, c, &Tables{
 		Gate:           map[int]Mask{sysPtrace: bit},
 		DimsPerSyscall: map[int]Dim{sysPtrace: DimPtrace},
-		Ptrace:         map[uint32]Mask{unix.PTRACE_PEEKUSR: bit, unix.PTRACE_SEIZE: {}},
+		Arg0:           map[uint32]Mask{unix.PTRACE_PEEKUSR: bit, unix.PTRACE_SEIZE: {}},
 	}, ModeFull)
 	const noSuchPid = 0x7ffffff0 // every request fails with ESRCH
 	for _, req := range []int{unix.PTRACE_PEEKUSR, unix.PTRACE_SEIZE, unix.PTRACE_ATTACH} {

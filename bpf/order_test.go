@@ -11,9 +11,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/falcoc/falcoc/internal/testutil"
 	"github.com/google/go-cmp/cmp"
 	"golang.org/x/sys/unix"
+
+	"github.com/falcoc/falcoc/internal/testutil"
 )
 
 const sysLseek = 8
@@ -91,7 +92,7 @@ func onCPU(tb testing.TB, cpu int) func() {
 // reader runs concurrently.
 func TestCausalOrderAcrossCPUs(t *testing.T) {
 	if runtime.NumCPU() < 2 {
-		t.Skip("needs two CPUs")
+		testutil.SkipOrFail(t, "needs two CPUs")
 	}
 	taskset := testutil.RequireCommand(t, "taskset")
 	cat := testutil.RequireCommand(t, "cat")
@@ -181,7 +182,7 @@ func TestCausalOrderAcrossCPUs(t *testing.T) {
 // thread, for each window: the measure of cross-CPU reordering.
 func TestMergeMeasure(t *testing.T) {
 	if runtime.NumCPU() < 2 {
-		t.Skip("needs two CPUs")
+		testutil.SkipOrFail(t, "needs two CPUs")
 	}
 	for _, w := range []struct {
 		name   string

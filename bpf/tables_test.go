@@ -90,14 +90,14 @@ func largestTables(bit Mask) *Tables {
 		UID:            bigUIDs(MaxUID),
 		Sock:           map[SockKey]Mask{},
 		SockFamily:     map[uint16]Mask{unix.AF_INET6: bit},
-		Ptrace:         map[uint32]Mask{},
+		Arg0:           map[uint32]Mask{},
 		PathExact:      map[string]Mask{"/etc/hostname": bit},
 		PathPrefix:     map[string]Mask{},
 		ExeExact:       map[string]Mask{},
 		ExePrefix:      map[string]Mask{},
 		CommDefault:    bit,
 		UIDDefault:     bit,
-		PtraceDefault:  bit,
+		Arg0Default:    bit,
 	}
 	for id := range NumSyscalls {
 		t.Gate[id] = Mask{} // only openat passes
@@ -108,10 +108,10 @@ func largestTables(bit Mask) *Tables {
 		t.Comm[fmt.Sprintf("comm%d", i)] = bit
 	}
 	for i := range MaxSock - 1 {
-		t.Sock[SockKey{unix.AF_INET, uint16(i)}] = bit
+		t.Sock[SockKey{Family: unix.AF_INET, Port: uint16(i)}] = bit
 	}
 	for i := range MaxPtrace {
-		t.Ptrace[uint32(i)] = bit
+		t.Arg0[uint32(i)] = bit
 	}
 	for i := range MaxPath - 1 {
 		t.PathPrefix[fmt.Sprintf("/p%d/", i)] = bit

@@ -5,7 +5,6 @@
 package golden
 
 import (
-	"bytes"
 	"flag"
 	"fmt"
 	"io"
@@ -18,16 +17,16 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/rogpeppe/go-internal/txtar"
 
+	"github.com/falcoc/falcoc/compiler"
 	"github.com/falcoc/falcoc/compiler/artifact"
-	"github.com/falcoc/falcoc/compiler/codegen"
-	"github.com/falcoc/falcoc/compiler/diag"
-	"github.com/falcoc/falcoc/compiler/prefilter"
+	"github.com/falcoc/falcoc/compiler/plan"
 	"github.com/falcoc/falcoc/compiler/rules"
 	"github.com/falcoc/falcoc/runtime/config"
 	"github.com/falcoc/falcoc/runtime/engine"
 	"github.com/falcoc/falcoc/runtime/event"
 	"github.com/falcoc/falcoc/runtime/kplan"
 	"github.com/falcoc/falcoc/runtime/output"
+	"github.com/falcoc/falcoc/runtime/replay"
 	"github.com/falcoc/falcoc/runtime/state"
 )
 
@@ -54,6 +53,7 @@ const (
 //	out/alerts                   the text alerts, one a line
 //	out/json                     optional: the JSON alerts, one a line
 //	out/bytecode                 optional: the disassembly of every rule
+//	out/plan                     the kernel prefilter plan, per rule
 //	out/error                    for cases that must not load: the errors
 //
 // A line "#skip reason" or "#todo reason" in the archive comment skips the
@@ -137,6 +137,7 @@ type result struct {
 	alerts   []string
 	json     []string
 	bytecode string
+	plan     string
 }
 
 func runCase(t *testing.T, path string) {
@@ -173,6 +174,13 @@ func runCase(t *testing.T, path string) {
 			t.Errorf("bytecode (-want +got):\n%s", diff)
 		}
 	}
+	want, ok := c.section("out/plan")
+	if !ok {
+		t.Fatal("no out/plan section (go test ./golden -update writes it)")
+	}
+	if diff := cmp.Diff(lines(want), lines(got.plan)); diff != "" {
+		t.Errorf("kernel plan (-want +got):\n%s", diff)
+	}
 }
 
 // lines splits s into lines without their newlines; "" has none.
@@ -205,8 +213,10 @@ func run(t *testing.T, c *goldenCase) result {
 	}
 
 	var res result
-	rs, ds := rules.Load(c.rules, nil)
-	if rs == nil || diag.HasErrors(ds) {
+	// Compile as falcoc and falco-run do: the artifact is what a .fbc
+	// file would hold.
+	art, ds := compiler.Compile(c.rules, nil)
+	if art == nil {
 		var b strings.Builder
 		for _, d := range ds {
 			if !d.Warning {
@@ -219,17 +229,9 @@ func run(t *testing.T, c *goldenCase) result {
 		}
 		return res
 	}
-	art, err := codegen.Build(rs)
-	if err != nil {
-		t.Fatalf("codegen: %v", err)
-	}
-	// Run what a .fbc file would hold, as falco-run does.
-	var buf bytes.Buffer
-	if err := artifact.Write(&buf, art); err != nil {
-		t.Fatalf("write artifact: %v", err)
-	}
-	if art, err = artifact.Read(buf.Bytes()); err != nil {
-		t.Fatalf("read artifact: %v", err)
+	kp := art.Plan
+	if kp == nil {
+		t.Fatal("the artifact has no kernel plan")
 	}
 
 	var bc strings.Builder
@@ -247,10 +249,7 @@ func run(t *testing.T, c *goldenCase) result {
 	// The kernel prefilter's plan, applied in userspace: a case must give
 	// the same alerts with it as without (the prefilter may only drop
 	// what no rule can match).
-	plan, err := prefilter.Build(rs, nil)
-	if err != nil {
-		t.Fatalf("prefilter: %v", err)
-	}
+	res.plan = describePlan(t, kp)
 	replayCase := func(withPlan bool) *collector {
 		sink := &collector{opts: &fo}
 		opts := engine.Options{
@@ -263,8 +262,8 @@ func run(t *testing.T, c *goldenCase) result {
 			MinPriority: minPrio,
 		}
 		if withPlan {
-			opts.Judge = kplan.NewUserJudge(plan)
-			opts.RuleMasks = ruleMasks(plan, art)
+			opts.Judge = kplan.NewUserJudge(kp)
+			opts.RuleMasks = ruleMasks(kp, art)
 		}
 		eng, err := engine.New(art, opts)
 		if err != nil {
@@ -274,7 +273,7 @@ func run(t *testing.T, c *goldenCase) result {
 		if !ok {
 			t.Fatal("no events.jsonl section")
 		}
-		r := event.NewReader(strings.NewReader(events))
+		r := replay.NewReader(strings.NewReader(events))
 		var ev event.Event
 		var pc event.ProcContext
 		for {
@@ -286,7 +285,7 @@ func run(t *testing.T, c *goldenCase) result {
 				t.Fatalf("events.jsonl: %v", err)
 			}
 			if pc.Present() {
-				event.ApplyProc(eng.Table(), ev.Ts, ev.Tid, ev.Pid, &pc)
+				state.ApplyProc(eng.Table(), ev.Ts, ev.Tid, ev.Pid, &pc)
 			}
 			eng.Process(&ev)
 		}
@@ -349,7 +348,7 @@ func writeCase(t *testing.T, path string, c *goldenCase, got result) {
 	}
 	if got.err != "" {
 		set["out/error"] = got.err
-		for _, n := range []string{"out/alerts", "out/json", "out/bytecode"} {
+		for _, n := range []string{"out/alerts", "out/json", "out/bytecode", "out/plan"} {
 			drop[n] = true
 		}
 	} else {
@@ -361,6 +360,7 @@ func writeCase(t *testing.T, path string, c *goldenCase, got result) {
 		if _, ok := c.section("out/bytecode"); ok {
 			set["out/bytecode"] = got.bytecode
 		}
+		set["out/plan"] = got.plan
 	}
 	var files []txtar.File
 	for _, f := range c.arc.Files {
@@ -373,7 +373,7 @@ func writeCase(t *testing.T, path string, c *goldenCase, got result) {
 		}
 		files = append(files, f)
 	}
-	for _, n := range []string{"out/error", "out/alerts", "out/json", "out/bytecode"} {
+	for _, n := range []string{"out/error", "out/alerts", "out/json", "out/bytecode", "out/plan"} {
 		if s, ok := set[n]; ok {
 			files = append(files, txtar.File{Name: n, Data: []byte(s)})
 		}
@@ -384,10 +384,29 @@ func writeCase(t *testing.T, path string, c *goldenCase, got result) {
 	}
 }
 
-func ruleMasks(plan *prefilter.Plan, art *artifact.Artifact) [][4]uint64 {
+func ruleMasks(p *plan.Plan, art *artifact.Artifact) []plan.Mask {
 	names := make([]string, len(art.Rules))
 	for i, r := range art.Rules {
 		names[i] = r.Name
 	}
-	return plan.RuleMasks(names)
+	return p.RuleMasks(names)
+}
+
+// describePlan renders the plan per rule, as `falcoc inspect` does, without
+// the plan-wide list of state syscalls (the same in every case; the
+// prefilter package's default_plan.golden covers it), so that a planner
+// change shows in the cases of the rules it changes.
+func describePlan(t *testing.T, p *plan.Plan) string {
+	t.Helper()
+	var b strings.Builder
+	if err := p.Describe(&b, nil); err != nil {
+		t.Fatal(err)
+	}
+	var out strings.Builder
+	for _, l := range lines(b.String()) {
+		if !strings.HasPrefix(l, "always sent (state): ") {
+			out.WriteString(l + "\n")
+		}
+	}
+	return out.String()
 }

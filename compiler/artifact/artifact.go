@@ -25,7 +25,7 @@
 //	           condition, event types, bytecode with locations, file
 //	           and line of the definition
 //	syscalls   the syscall names the rules need
-//	prefilter  version and opaque bytes of the kernel prefilter tables
+//	plan       the kernel prefilter plan (see plan.go), or its absence
 //
 // Writing is deterministic: the same [Artifact] gives the same bytes.
 // Reading checks the magic, the format and engine versions, the length
@@ -36,6 +36,7 @@ package artifact
 import (
 	"errors"
 
+	"github.com/falcoc/falcoc/compiler/plan"
 	"github.com/falcoc/falcoc/runtime/vm"
 )
 
@@ -44,7 +45,7 @@ const Magic = "FBC1"
 
 // FormatVersion is the version of the encoding this package writes and
 // reads.
-const FormatVersion = 1
+const FormatVersion = 2
 
 // EngineVersion is the Falco engine version whose semantics the artifact's
 // programs follow (Falco 0.44); an artifact built for another engine
@@ -76,16 +77,10 @@ type Artifact struct {
 	Rules         []Rule
 	Consts        *vm.Consts
 	// Syscalls are the names of the syscalls the rules can match, sorted.
-	Syscalls  []string
-	Prefilter Prefilter
-}
-
-// Prefilter is the section reserved for the kernel prefilter tables. Its
-// content is defined by the prefilter planner; Version 0 with no Data
-// means "no prefilter".
-type Prefilter struct {
-	Version uint32
-	Data    []byte
+	Syscalls []string
+	// Plan is the kernel prefilter: the clauses per rule and the tables
+	// the eBPF program consults; nil when the artifact has none.
+	Plan *plan.Plan
 }
 
 // Rule is one compiled rule.

@@ -13,6 +13,7 @@ import (
 	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/falcoc/falcoc/compiler/artifact"
+	"github.com/falcoc/falcoc/compiler/plan"
 	"github.com/falcoc/falcoc/compiler/rules"
 	"github.com/falcoc/falcoc/runtime/vm"
 )
@@ -66,8 +67,29 @@ func sample() *artifact.Artifact {
 			{Name: "All", Source: "syscall", Program: p, EventTypes: nil},
 			{Name: "None", Source: "syscall", Program: p, EventTypes: []string{}},
 		},
-		Syscalls:  []string{"execve", "openat"},
-		Prefilter: artifact.Prefilter{Version: 1, Data: []byte{1, 2, 3}},
+		Syscalls: []string{"execve", "openat"},
+		Plan: &plan.Plan{
+			Rules:   []plan.RulePlan{{Name: "Shell", Clauses: []int{0}, Syscalls: []int{59}, Kernel: []string{"clause 0 on execve: comm[bash]"}}},
+			Clauses: []plan.Clause{{Rules: []int{0}, Syscalls: []int{59}, Text: "comm[bash]"}},
+			Notes:   []string{"a note"},
+			Tables: plan.Tables{
+				Gate:           map[int]plan.Mask{59: plan.Mask{}.With(0)},
+				DimsPerSyscall: map[int]plan.Dim{59: plan.DimComm | plan.DimExe},
+				Always:         map[int]bool{56: true},
+				Captured:       map[int]bool{59: true},
+				Comm:           map[string]plan.Mask{"bash": plan.Mask{}.With(0)},
+				UID:            map[uint32]plan.Mask{0: {1}},
+				OpenFlags:      [16]plan.Mask{3: {^uint64(0), 0, 0, 1 << 63}},
+				PathExact:      map[string]plan.Mask{"/etc/shadow": {2}},
+				PathPrefix:     map[string]plan.Mask{"/etc/": {4}},
+				Sock:           map[plan.SockKey]plan.Mask{{Family: 2, Port: 443}: {8}},
+				SockFamily:     map[uint16]plan.Mask{10: {16}},
+				Arg0:           map[uint32]plan.Mask{16: {32}},
+				ExeExact:       map[string]plan.Mask{"/bin/sh": {64}},
+				ExePrefix:      map[string]plan.Mask{"/tmp/": {128}},
+				ExeUnknown:     plan.Mask{}.With(255),
+			},
+		},
 	}
 }
 
@@ -81,6 +103,7 @@ func encode(t testing.TB, a *artifact.Artifact) []byte {
 }
 
 var cmpOpts = cmp.Options{
+	cmpopts.EquateEmpty(),
 	cmpopts.IgnoreUnexported(vm.Consts{}),
 	cmp.Comparer(func(a, b netip.Addr) bool { return a == b }),
 	cmp.Comparer(func(a, b netip.Prefix) bool { return a == b }),
@@ -169,7 +192,7 @@ func TestErrors(t *testing.T) {
 		{"empty", nil, artifact.ErrTruncated, "read artifact: truncated artifact: 0 bytes, the header has 48"},
 		{"magic", []byte("ELF\x7f and more bytes"), artifact.ErrMagic, "read artifact: not a falcoc artifact (bad magic)"},
 		{"short header", good[:20], artifact.ErrTruncated, "read artifact: truncated artifact: 20 bytes, the header has 48"},
-		{"version", withVersion(9), artifact.ErrVersion, "read artifact: unsupported artifact version: format version 9, this falcoc reads version 1"},
+		{"version", withVersion(9), artifact.ErrVersion, "read artifact: unsupported artifact version: format version 9, this falcoc reads version 2"},
 		{"truncated body", good[:len(good)-1], artifact.ErrTruncated,
 			"read artifact: truncated artifact: body has " + strconv.Itoa(len(good)-49) + " bytes, header says " + strconv.Itoa(len(good)-48)},
 		{"trailing", append(bytes.Clone(good), 0), artifact.ErrMalformed, "read artifact: malformed artifact: 1 bytes after the body"},

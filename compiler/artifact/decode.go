@@ -246,7 +246,38 @@ func decodeBody(body []byte) (*Artifact, error) {
 		return nil, fmt.Errorf("%w: built for engine version %q, this falcoc runs %q", ErrVersion, a.EngineVersion, EngineVersion)
 	}
 	c := a.Consts
+	d.operands(c)
+	d.scalars(c)
+	d.sets(c)
+	if d.err != nil {
+		return nil, d.err
+	}
+	if err := c.Prepare(); err != nil {
+		return nil, fmt.Errorf("%w: constants: %w", ErrMalformed, err)
+	}
 
+	d.at = "rules"
+	a.Rules = make([]Rule, d.count(15))
+	for i := range a.Rules {
+		if err := d.rule(&a.Rules[i], i, c); err != nil {
+			return nil, err
+		}
+	}
+	d.at = "syscalls"
+	a.Syscalls = d.strs()
+	d.at = "plan"
+	a.Plan = d.plan()
+	if d.err != nil {
+		return nil, d.err
+	}
+	if d.off != len(d.b) {
+		return nil, fmt.Errorf("%w: %d unused bytes at the end of the body", ErrMalformed, len(d.b)-d.off)
+	}
+	return a, nil
+}
+
+// operands reads the field and operand tables into c.
+func (d *decoder) operands(c *vm.Consts) {
 	d.at = "fields"
 	c.Fields = make([]vm.FieldRef, d.count(4))
 	for i := range c.Fields {
@@ -268,7 +299,11 @@ func decodeBody(body []byte) (*Artifact, error) {
 		o.HasTransformArg = d.bool()
 		o.Const = d.str()
 	}
+}
 
+// scalars reads the constant pool's strings, bytes, numbers, addresses
+// and networks into c.
+func (d *decoder) scalars(c *vm.Consts) {
 	d.at = "constants"
 	c.Strings = d.strs()
 	if n := d.count(1); n > 0 {
@@ -302,6 +337,11 @@ func decodeBody(body []byte) (*Artifact, error) {
 			c.Nets[i] = d.prefix()
 		}
 	}
+}
+
+// sets reads the constant pool's sets, globs, regexes, prefix trees,
+// dynamic comparisons and modifiers into c.
+func (d *decoder) sets(c *vm.Consts) {
 	if n := d.count(1); n > 0 {
 		c.StrSets = make([][]string, n)
 		for i := range c.StrSets {
@@ -364,86 +404,60 @@ func decodeBody(body []byte) (*Artifact, error) {
 			c.Mods[i] = vm.Mod{Op: vm.Opcode(d.byteValue()), Args: d.i32s()}
 		}
 	}
-	if d.err != nil {
-		return nil, d.err
-	}
-	if err := c.Prepare(); err != nil {
-		return nil, fmt.Errorf("%w: constants: %w", ErrMalformed, err)
-	}
+}
 
-	d.at = "rules"
-	a.Rules = make([]Rule, d.count(15))
-	for i := range a.Rules {
-		r := &a.Rules[i]
-		r.Name = d.str()
-		d.at = fmt.Sprintf("rule %d", i)
-		r.Desc = d.str()
-		r.Priority = int(d.i32())
-		r.Source = d.str()
-		r.Tags = d.strs()
-		r.Enabled = d.bool()
-		r.Output = d.str()
-		r.Template.Format = d.str()
-		if n := d.count(4); n > 0 {
-			r.Template.Segments = make([]vm.Segment, n)
-			for k := range r.Template.Segments {
-				s := &r.Template.Segments[k]
-				s.Text = d.str()
-				s.Operand = d.i32()
-				s.Token = d.str()
-				s.Width = d.i32()
-				if d.err == nil && (s.Operand < -1 || int(s.Operand) >= len(c.Operands)) {
-					d.fail(ErrMalformed, "output operand %d out of range", s.Operand)
-				}
+// rule reads rule i, whose program uses the pool c.
+func (d *decoder) rule(r *Rule, i int, c *vm.Consts) error {
+	r.Name = d.str()
+	d.at = fmt.Sprintf("rule %d", i)
+	r.Desc = d.str()
+	r.Priority = int(d.i32())
+	r.Source = d.str()
+	r.Tags = d.strs()
+	r.Enabled = d.bool()
+	r.Output = d.str()
+	r.Template.Format = d.str()
+	if n := d.count(4); n > 0 {
+		r.Template.Segments = make([]vm.Segment, n)
+		for k := range r.Template.Segments {
+			s := &r.Template.Segments[k]
+			s.Text = d.str()
+			s.Operand = d.i32()
+			s.Token = d.str()
+			s.Width = d.i32()
+			if d.err == nil && (s.Operand < -1 || int(s.Operand) >= len(c.Operands)) {
+				d.fail(ErrMalformed, "output operand %d out of range", s.Operand)
 			}
 		}
-		r.Condition = d.str()
-		r.Compiled = d.str()
-		if d.bool() {
-			r.EventTypes = d.strs()
-			if r.EventTypes == nil {
-				r.EventTypes = []string{}
-			}
-		}
-		p := &vm.Program{Consts: c}
-		n := d.count(5)
-		p.Code = make([]vm.Opcode, n)
-		p.Args = make([]int32, n)
-		p.Locs = make([]vm.Location, n)
-		for k := range n {
-			p.Code[k] = vm.Opcode(d.byte())
-			p.Args[k] = d.i32()
-			p.Locs[k] = vm.Location{Origin: d.i32(), Line: d.i32(), Column: d.i32()}
-		}
-		r.File = d.str()
-		r.Line = int(d.i32())
-		if d.err != nil {
-			return nil, d.err
-		}
-		if err := p.Validate(); err != nil {
-			return nil, fmt.Errorf("%w: rule %q: %w", ErrMalformed, r.Name, err)
-		}
-		r.Program = p
 	}
-	d.at = "syscalls"
-	a.Syscalls = d.strs()
-	d.at = "prefilter"
-	v := d.uvarint()
-	if v > math.MaxUint32 {
-		d.fail(ErrMalformed, "prefilter version %d", v)
+	r.Condition = d.str()
+	r.Compiled = d.str()
+	if d.bool() {
+		r.EventTypes = d.strs()
+		if r.EventTypes == nil {
+			r.EventTypes = []string{}
+		}
 	}
-	a.Prefilter.Version = uint32(v)
-	a.Prefilter.Data = d.bytes()
-	if len(a.Prefilter.Data) == 0 {
-		a.Prefilter.Data = nil
+	p := &vm.Program{Consts: c}
+	n := d.count(5)
+	p.Code = make([]vm.Opcode, n)
+	p.Args = make([]int32, n)
+	p.Locs = make([]vm.Location, n)
+	for k := range n {
+		p.Code[k] = vm.Opcode(d.byte())
+		p.Args[k] = d.i32()
+		p.Locs[k] = vm.Location{Origin: d.i32(), Line: d.i32(), Column: d.i32()}
 	}
+	r.File = d.str()
+	r.Line = int(d.i32())
 	if d.err != nil {
-		return nil, d.err
+		return d.err
 	}
-	if d.off != len(d.b) {
-		return nil, fmt.Errorf("%w: %d unused bytes at the end of the body", ErrMalformed, len(d.b)-d.off)
+	if err := p.Validate(); err != nil {
+		return fmt.Errorf("%w: rule %q: %w", ErrMalformed, r.Name, err)
 	}
-	return a, nil
+	r.Program = p
+	return nil
 }
 
 // byteValue reads a small enumeration written as a uvarint.

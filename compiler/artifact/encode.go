@@ -7,6 +7,8 @@ import (
 	"io"
 	"math"
 	"net/netip"
+
+	"github.com/falcoc/falcoc/runtime/vm"
 )
 
 // encoder appends the body encoding to buf.
@@ -78,8 +80,21 @@ func encodeBody(a *Artifact) ([]byte, error) {
 	e := &encoder{}
 	e.str(a.CompilerVersion)
 	e.str(a.EngineVersion)
-	c := a.Consts
+	e.operands(a.Consts)
+	e.constants(a.Consts)
+	e.int(len(a.Rules))
+	for i := range a.Rules {
+		if err := e.rule(&a.Rules[i]); err != nil {
+			return nil, err
+		}
+	}
+	e.strs(a.Syscalls)
+	e.plan(a.Plan)
+	return e.buf, nil
+}
 
+// operands writes the field and operand tables.
+func (e *encoder) operands(c *vm.Consts) {
 	e.int(len(c.Fields))
 	for _, f := range c.Fields {
 		e.str(f.Name)
@@ -97,7 +112,10 @@ func encodeBody(a *Artifact) ([]byte, error) {
 		e.bool(o.HasTransformArg)
 		e.str(o.Const)
 	}
+}
 
+// constants writes the constant pool.
+func (e *encoder) constants(c *vm.Consts) {
 	e.strs(c.Strings)
 	e.int(len(c.Bytes))
 	for _, b := range c.Bytes {
@@ -173,52 +191,48 @@ func encodeBody(a *Artifact) ([]byte, error) {
 		e.uvarint(uint64(m.Op))
 		e.i32s(m.Args)
 	}
+}
 
-	e.int(len(a.Rules))
-	for i := range a.Rules {
-		r := &a.Rules[i]
-		if r.Program == nil {
-			return nil, fmt.Errorf("rule %q has no program", r.Name)
-		}
-		e.str(r.Name)
-		e.str(r.Desc)
-		e.varint(int64(r.Priority))
-		e.str(r.Source)
-		e.strs(r.Tags)
-		e.bool(r.Enabled)
-		e.str(r.Output)
-		e.str(r.Template.Format)
-		e.int(len(r.Template.Segments))
-		for _, s := range r.Template.Segments {
-			e.str(s.Text)
-			e.varint(int64(s.Operand))
-			e.str(s.Token)
-			e.varint(int64(s.Width))
-		}
-		e.str(r.Condition)
-		e.str(r.Compiled)
-		e.bool(r.EventTypes != nil)
-		if r.EventTypes != nil {
-			e.strs(r.EventTypes)
-		}
-		p := r.Program
-		if len(p.Args) != len(p.Code) || len(p.Locs) != len(p.Code) {
-			return nil, fmt.Errorf("rule %q: program arrays differ in length", r.Name)
-		}
-		e.int(len(p.Code))
-		for k, op := range p.Code {
-			e.buf = append(e.buf, byte(op))
-			e.varint(int64(p.Args[k]))
-			l := p.Locs[k]
-			e.varint(int64(l.Origin))
-			e.varint(int64(l.Line))
-			e.varint(int64(l.Column))
-		}
-		e.str(r.File)
-		e.varint(int64(r.Line))
+// rule writes one rule with its program.
+func (e *encoder) rule(r *Rule) error {
+	if r.Program == nil {
+		return fmt.Errorf("rule %q has no program", r.Name)
 	}
-	e.strs(a.Syscalls)
-	e.uvarint(uint64(a.Prefilter.Version))
-	e.bytes(a.Prefilter.Data)
-	return e.buf, nil
+	e.str(r.Name)
+	e.str(r.Desc)
+	e.varint(int64(r.Priority))
+	e.str(r.Source)
+	e.strs(r.Tags)
+	e.bool(r.Enabled)
+	e.str(r.Output)
+	e.str(r.Template.Format)
+	e.int(len(r.Template.Segments))
+	for _, s := range r.Template.Segments {
+		e.str(s.Text)
+		e.varint(int64(s.Operand))
+		e.str(s.Token)
+		e.varint(int64(s.Width))
+	}
+	e.str(r.Condition)
+	e.str(r.Compiled)
+	e.bool(r.EventTypes != nil)
+	if r.EventTypes != nil {
+		e.strs(r.EventTypes)
+	}
+	p := r.Program
+	if len(p.Args) != len(p.Code) || len(p.Locs) != len(p.Code) {
+		return fmt.Errorf("rule %q: program arrays differ in length", r.Name)
+	}
+	e.int(len(p.Code))
+	for k, op := range p.Code {
+		e.buf = append(e.buf, byte(op))
+		e.varint(int64(p.Args[k]))
+		l := p.Locs[k]
+		e.varint(int64(l.Origin))
+		e.varint(int64(l.Line))
+		e.varint(int64(l.Column))
+	}
+	e.str(r.File)
+	e.varint(int64(r.Line))
+	return nil
 }

@@ -17,11 +17,26 @@ const CompilerVersion = "falcoc 0.1.0-dev"
 // condition (rules skipped by skip-if-unknown-filter have none) into an
 // artifact: one program per rule over a shared pool, the output templates,
 // and the syscall set of the enabled syscall rules. The result is
-// validated and deterministic for a given ruleset. The prefilter section
-// is left empty.
-func Build(rs *rules.Ruleset) (*artifact.Artifact, error) {
+// validated and deterministic for a given ruleset. The plan section is
+// left empty (compiler.Compile fills it).
+//
+// folded holds, per rule of rs, its condition constant-folded
+// ([check.Fold]), as the compile driver computes it once for codegen and
+// the planner; nil folds here.
+func Build(rs *rules.Ruleset, folded []check.Expr) (*artifact.Artifact, error) {
 	if rs == nil {
 		return nil, fmt.Errorf("build artifact: no ruleset")
+	}
+	if folded == nil {
+		folded = make([]check.Expr, len(rs.Rules))
+		for i, r := range rs.Rules {
+			if r != nil && r.Checked != nil && r.Checked.IR != nil {
+				folded[i] = check.Fold(r.Checked.IR)
+			}
+		}
+	}
+	if len(folded) != len(rs.Rules) {
+		return nil, fmt.Errorf("build artifact: %d folded conditions for %d rules", len(folded), len(rs.Rules))
 	}
 	g := New()
 	a := &artifact.Artifact{
@@ -30,11 +45,11 @@ func Build(rs *rules.Ruleset) (*artifact.Artifact, error) {
 		Consts:          g.Consts(),
 	}
 	syscalls := map[string]bool{}
-	for _, r := range rs.Rules {
+	for i, r := range rs.Rules {
 		if r == nil || r.Checked == nil || r.Checked.IR == nil {
 			continue
 		}
-		p, err := g.Condition(r.Checked.IR)
+		p, err := g.FoldedCondition(folded[i])
 		if err != nil {
 			return nil, fmt.Errorf("build artifact: rule %q: %w", r.Name, err)
 		}
@@ -63,7 +78,7 @@ func Build(rs *rules.Ruleset) (*artifact.Artifact, error) {
 			Output:     r.Output,
 			Template:   tmpl,
 			Condition:  r.RawCondition,
-			Compiled:   check.Format(check.Fold(r.Checked.IR)),
+			Compiled:   check.Format(folded[i]),
 			EventTypes: evts,
 			Program:    p,
 			File:       r.Pos.File,

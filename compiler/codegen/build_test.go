@@ -45,7 +45,7 @@ func load(t *testing.T, src string) *rules.Ruleset {
 
 func TestBuild(t *testing.T) {
 	rs := load(t, testRules)
-	a, err := Build(rs)
+	a, err := Build(rs, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -78,7 +78,7 @@ func TestBuild(t *testing.T) {
 	if err := artifact.Write(&b1, a); err != nil {
 		t.Fatal(err)
 	}
-	a2, err := Build(load(t, testRules))
+	a2, err := Build(load(t, testRules), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -144,7 +144,7 @@ func TestBuildDefaultRules(t *testing.T) {
 	if diag.HasErrors(ds) || rs == nil {
 		t.Fatalf("default rules do not load: %v", ds)
 	}
-	a, err := Build(rs)
+	a, err := Build(rs, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

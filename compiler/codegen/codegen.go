@@ -100,8 +100,17 @@ func (g *Generator) Condition(e check.Expr) (*vm.Program, error) {
 	if e == nil {
 		return nil, fmt.Errorf("compile condition: %w: empty condition", ErrUnsupported)
 	}
+	return g.FoldedCondition(check.Fold(e))
+}
+
+// FoldedCondition is [Generator.Condition] for a condition already
+// constant-folded ([check.Fold]).
+func (g *Generator) FoldedCondition(e check.Expr) (*vm.Program, error) {
+	if e == nil {
+		return nil, fmt.Errorf("compile condition: %w: empty condition", ErrUnsupported)
+	}
 	b := &program{g: g, p: &vm.Program{Consts: g.c}}
-	if err := b.expr(check.Fold(expandEither(e))); err != nil {
+	if err := b.expr(expandEither(e)); err != nil {
 		return nil, fmt.Errorf("compile condition: %w", err)
 	}
 	b.emit(vm.OpReturn, 0, e.Position())

@@ -117,3 +117,20 @@ func HasErrors(ds []Diagnostic) bool {
 	}
 	return false
 }
+
+// List is the diagnostics of one load or compile, in order.
+type List []Diagnostic
+
+// HasErrors reports whether l contains an error (not only warnings).
+func (l List) HasErrors() bool { return HasErrors(l) }
+
+// Err returns the first error of l as an error value, or nil when l has
+// only warnings.
+func (l List) Err() error {
+	for _, d := range l {
+		if !d.Warning {
+			return d
+		}
+	}
+	return nil
+}

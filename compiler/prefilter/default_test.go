@@ -9,14 +9,17 @@ import (
 	"strconv"
 	"testing"
 
-	"github.com/falcoc/falcoc/compiler/rules"
-	falcorules "github.com/falcoc/falcoc/rules"
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/falcoc/falcoc/compiler/plan"
+	"github.com/falcoc/falcoc/compiler/rules"
+	"github.com/falcoc/falcoc/internal/rulegen"
+	falcorules "github.com/falcoc/falcoc/rules"
 )
 
 var update = flag.Bool("update", false, "update golden files")
 
-func loadDefault(t testing.TB) *Plan {
+func loadDefault(t testing.TB) *plan.Plan {
 	t.Helper()
 	data, err := falcorules.FS.ReadFile(falcorules.DefaultFile)
 	if err != nil {
@@ -57,7 +60,7 @@ func TestDefaultPlanGolden(t *testing.T) {
 	}
 }
 
-func ruleNames(p *Plan, m Mask) []string {
+func ruleNames(p *plan.Plan, m plan.Mask) []string {
 	var out []string
 	for _, r := range p.RulesOf(m) {
 		out = append(out, p.Rules[r].Name)
@@ -76,70 +79,70 @@ func TestDefaultPlanTight(t *testing.T) {
 	)
 	tests := []struct {
 		name  string
-		v     KernelView
+		v     plan.KernelView
 		rules []string
 		sent  bool
 	}{
-		{"openat /etc/shadow by cat for reading", KernelView{Syscall: 257, Comm: "cat", Path: "/etc/shadow", OpenFlags: rdonly},
+		{"openat /etc/shadow by cat for reading", plan.KernelView{Syscall: 257, Comm: "cat", Path: "/etc/shadow", OpenFlags: rdonly},
 			[]string{"Read sensitive file untrusted"}, true},
-		{"openat /etc/passwd for writing", KernelView{Syscall: 257, Comm: "vi", Path: "/etc/passwd", OpenFlags: wronly},
+		{"openat /etc/passwd for writing", plan.KernelView{Syscall: 257, Comm: "vi", Path: "/etc/passwd", OpenFlags: wronly},
 			[]string{"Write below etc"}, true},
-		{"openat /etc/passwd/ (trailing slash) for writing", KernelView{Syscall: 257, Comm: "vi", Path: "/etc/passwd/", OpenFlags: wronly},
+		{"openat /etc/passwd/ (trailing slash) for writing", plan.KernelView{Syscall: 257, Comm: "vi", Path: "/etc/passwd/", OpenFlags: wronly},
 			[]string{"Write below etc"}, true},
-		{"openat /usr/bin/ls for writing", KernelView{Syscall: 2, Comm: "cp", Path: "/usr/bin/ls", OpenFlags: wronly | 0o100},
+		{"openat /usr/bin/ls for writing", plan.KernelView{Syscall: 2, Comm: "cp", Path: "/usr/bin/ls", OpenFlags: wronly | 0o100},
 			[]string{"Write below binary dir"}, true},
-		{"openat /tmp/x by cat for reading", KernelView{Syscall: 257, Comm: "cat", Path: "/tmp/x", OpenFlags: rdonly},
+		{"openat /tmp/x by cat for reading", plan.KernelView{Syscall: 257, Comm: "cat", Path: "/tmp/x", OpenFlags: rdonly},
 			nil, false},
-		{"openat /home/u/.ssh/id_rsa by cat for reading", KernelView{Syscall: 257, Comm: "cat", Path: "/home/u/.ssh/id_rsa", OpenFlags: rdonly},
+		{"openat /home/u/.ssh/id_rsa by cat for reading", plan.KernelView{Syscall: 257, Comm: "cat", Path: "/home/u/.ssh/id_rsa", OpenFlags: rdonly},
 			[]string{"Read sensitive file untrusted"}, true},
-		{"openat /var/log/x.log with O_TRUNC", KernelView{Syscall: 257, Comm: "sh", Path: "/var/log/x.log", OpenFlags: wronly | 0o1000},
+		{"openat /var/log/x.log with O_TRUNC", plan.KernelView{Syscall: 257, Comm: "sh", Path: "/var/log/x.log", OpenFlags: wronly | 0o1000},
 			[]string{"Clear Log Activities"}, true},
-		{"openat of a relative path", KernelView{Syscall: 257, Comm: "cat", Path: "x", OpenFlags: rdonly},
+		{"openat of a relative path", plan.KernelView{Syscall: 257, Comm: "cat", Path: "x", OpenFlags: rdonly},
 			[]string{"Read sensitive file untrusted"}, true},
-		{"openat of a relative path with O_CREAT", KernelView{Syscall: 257, Comm: "cat", Path: "x", OpenFlags: rdonly | 0o100},
+		{"openat of a relative path with O_CREAT", plan.KernelView{Syscall: 257, Comm: "cat", Path: "x", OpenFlags: rdonly | 0o100},
 			[]string{"Read sensitive file untrusted", "Create files below dev"}, true},
-		{"openat /dev/x read-only", KernelView{Syscall: 257, Comm: "sh", Path: "/dev/x", OpenFlags: rdonly},
+		{"openat /dev/x read-only", plan.KernelView{Syscall: 257, Comm: "sh", Path: "/dev/x", OpenFlags: rdonly},
 			nil, false},
-		{"openat /dev/x read-only with O_CREAT", KernelView{Syscall: 257, Comm: "sh", Path: "/dev/x", OpenFlags: rdonly | 0o100},
+		{"openat /dev/x read-only with O_CREAT", plan.KernelView{Syscall: 257, Comm: "sh", Path: "/dev/x", OpenFlags: rdonly | 0o100},
 			[]string{"Create files below dev"}, true},
-		{"openat /dev/x for writing", KernelView{Syscall: 257, Comm: "sh", Path: "/dev/x", OpenFlags: wronly},
+		{"openat /dev/x for writing", plan.KernelView{Syscall: 257, Comm: "sh", Path: "/dev/x", OpenFlags: wronly},
 			[]string{"Create files below dev"}, true},
-		{"openat /dev/null for writing by sh", KernelView{Syscall: 257, Comm: "sh", Path: "/dev/null", OpenFlags: wronly | 0o100 | 0o1000},
+		{"openat /dev/null for writing by sh", plan.KernelView{Syscall: 257, Comm: "sh", Path: "/dev/null", OpenFlags: wronly | 0o100 | 0o1000},
 			nil, false},
-		{"open /dev/null for writing by sh", KernelView{Syscall: 2, Comm: "sh", Path: "/dev/null", OpenFlags: wronly},
+		{"open /dev/null for writing by sh", plan.KernelView{Syscall: 2, Comm: "sh", Path: "/dev/null", OpenFlags: wronly},
 			nil, false},
-		{"creat /dev/shm/x", KernelView{Syscall: 85, Comm: "sh", Path: "/dev/shm/x"}, nil, false},
-		{"openat /dev/null/ (trailing slash) for writing", KernelView{Syscall: 257, Comm: "sh", Path: "/dev/null/", OpenFlags: wronly},
+		{"creat /dev/shm/x", plan.KernelView{Syscall: 85, Comm: "sh", Path: "/dev/shm/x"}, nil, false},
+		{"openat /dev/null/ (trailing slash) for writing", plan.KernelView{Syscall: 257, Comm: "sh", Path: "/dev/null/", OpenFlags: wronly},
 			nil, false},
-		{"openat /dev/nullx for writing", KernelView{Syscall: 257, Comm: "sh", Path: "/dev/nullx", OpenFlags: wronly},
+		{"openat /dev/nullx for writing", plan.KernelView{Syscall: 257, Comm: "sh", Path: "/dev/nullx", OpenFlags: wronly},
 			[]string{"Create files below dev"}, true},
-		{"openat /etc/passwd for reading", KernelView{Syscall: 257, Comm: "cat", Path: "/etc/passwd", OpenFlags: rdonly},
+		{"openat /etc/passwd for reading", plan.KernelView{Syscall: 257, Comm: "cat", Path: "/etc/passwd", OpenFlags: rdonly},
 			nil, false},
-		{"connect by curl", KernelView{Syscall: 42, Comm: "curl"}, nil, false}, // connect describes its own socket: no state needed
-		{"connect by cat", KernelView{Syscall: 42, Comm: "cat"}, []string{"System binary outbound connection"}, true},
-		{"execve of bash in a container", KernelView{Syscall: 59, Comm: "bash", Container: ContainerInside, Path: "/bin/bash"},
+		{"connect by curl", plan.KernelView{Syscall: 42, Comm: "curl"}, nil, false}, // connect describes its own socket: no state needed
+		{"connect by cat", plan.KernelView{Syscall: 42, Comm: "cat"}, []string{"System binary outbound connection"}, true},
+		{"execve of bash in a container", plan.KernelView{Syscall: 59, Comm: "bash", Container: plan.ContainerInside, Path: "/bin/bash"},
 			[]string{"Terminal shell in container", "Shell spawned in container", "Fileless execution via memfd_create",
 				"Execution from /dev/shm", "Launch Privileged Container", "Launch Sensitive Mount Container"}, true},
-		{"execve of ls on the host", KernelView{Syscall: 59, Comm: "ls", Container: ContainerHost, Path: "/bin/ls"},
+		{"execve of ls on the host", plan.KernelView{Syscall: 59, Comm: "ls", Container: plan.ContainerHost, Path: "/bin/ls"},
 			[]string{"Fileless execution via memfd_create", "Execution from /dev/shm"}, true},
-		{"execve of find on the host", KernelView{Syscall: 59, Comm: "find", Container: ContainerHost},
+		{"execve of find on the host", plan.KernelView{Syscall: 59, Comm: "find", Container: plan.ContainerHost},
 			[]string{"Fileless execution via memfd_create", "Execution from /dev/shm", "Search Private Keys or Passwords"}, true},
-		{"connect by cat to 443", KernelView{Syscall: 42, Comm: "cat", SockFamily: 2, SockPort: 443}, []string{"System binary outbound connection"}, true},
-		{"connect by cat to a unix socket", KernelView{Syscall: 42, Comm: "cat", SockFamily: 1}, nil, false},
-		{"connect by cat, address unreadable", KernelView{Syscall: 42, Comm: "cat", SockUnknown: true}, []string{"System binary outbound connection"}, true},
-		{"ptrace PTRACE_ATTACH by gdb", KernelView{Syscall: 101, Comm: "gdb", Arg0: 16}, []string{"PTRACE attached to process"}, true},
-		{"ptrace PTRACE_SEIZE by gdb", KernelView{Syscall: 101, Comm: "gdb", Arg0: 0x4206}, []string{"PTRACE attached to process"}, true},
-		{"ptrace PTRACE_PEEKDATA by gdb", KernelView{Syscall: 101, Comm: "gdb", Arg0: 2}, nil, false},
-		{"ptrace PTRACE_CONT by strace", KernelView{Syscall: 101, Comm: "strace", Arg0: 7}, nil, false},
-		{"socket(AF_INET)", KernelView{Syscall: 41, Comm: "curl", Arg0: 2}, nil, false},
-		{"socket(AF_UNIX)", KernelView{Syscall: 41, Comm: "sh", Arg0: 1}, nil, false},
-		{"socket(AF_PACKET)", KernelView{Syscall: 41, Comm: "tcpdump", Arg0: 17}, []string{"Packet socket created"}, true},
-		{"getppid", KernelView{Syscall: 110, Comm: "cat"}, nil, false},
-		{"mkdir", KernelView{Syscall: 83, Comm: "mkdir", Path: "/tmp/d"}, nil, false},
+		{"connect by cat to 443", plan.KernelView{Syscall: 42, Comm: "cat", SockFamily: 2, SockPort: 443}, []string{"System binary outbound connection"}, true},
+		{"connect by cat to a unix socket", plan.KernelView{Syscall: 42, Comm: "cat", SockFamily: 1}, nil, false},
+		{"connect by cat, address unreadable", plan.KernelView{Syscall: 42, Comm: "cat", SockUnknown: true}, []string{"System binary outbound connection"}, true},
+		{"ptrace PTRACE_ATTACH by gdb", plan.KernelView{Syscall: 101, Comm: "gdb", Arg0: 16}, []string{"PTRACE attached to process"}, true},
+		{"ptrace PTRACE_SEIZE by gdb", plan.KernelView{Syscall: 101, Comm: "gdb", Arg0: 0x4206}, []string{"PTRACE attached to process"}, true},
+		{"ptrace PTRACE_PEEKDATA by gdb", plan.KernelView{Syscall: 101, Comm: "gdb", Arg0: 2}, nil, false},
+		{"ptrace PTRACE_CONT by strace", plan.KernelView{Syscall: 101, Comm: "strace", Arg0: 7}, nil, false},
+		{"socket(AF_INET)", plan.KernelView{Syscall: 41, Comm: "curl", Arg0: 2}, nil, false},
+		{"socket(AF_UNIX)", plan.KernelView{Syscall: 41, Comm: "sh", Arg0: 1}, nil, false},
+		{"socket(AF_PACKET)", plan.KernelView{Syscall: 41, Comm: "tcpdump", Arg0: 17}, []string{"Packet socket created"}, true},
+		{"getppid", plan.KernelView{Syscall: 110, Comm: "cat"}, nil, false},
+		{"mkdir", plan.KernelView{Syscall: 83, Comm: "mkdir", Path: "/tmp/d"}, nil, false},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			m := Judge(p, tc.v)
+			m := plan.Judge(p, tc.v)
 			if d := cmp.Diff(tc.rules, ruleNames(p, m)); d != "" {
 				t.Errorf("rules kept (-want +got):\n%s", d)
 			}
@@ -153,7 +156,7 @@ func TestDefaultPlanTight(t *testing.T) {
 // TestGeneratedPlanPorts checks that a generated rule set narrows
 // connects by port: a connect rule keeps only its own process and port.
 func TestGeneratedPlanPorts(t *testing.T) {
-	src := GenerateRules(200, 1)
+	src := rulegen.Generate(200, 1)
 	rs, ds := rules.Load([]rules.Source{{Name: "gen.yaml", Data: src}}, nil)
 	if rs == nil {
 		t.Fatalf("load generated rules: %v", ds)
@@ -168,16 +171,16 @@ func TestGeneratedPlanPorts(t *testing.T) {
 	}
 	port, _ := strconv.Atoi(string(m[2]))
 	comm := string(m[3])
-	has := func(v KernelView) bool {
-		return slices.Contains(ruleNames(p, Judge(p, v)), "gen rule 3")
+	has := func(v plan.KernelView) bool {
+		return slices.Contains(ruleNames(p, plan.Judge(p, v)), "gen rule 3")
 	}
-	if !has(KernelView{Syscall: 42, Comm: comm, SockFamily: 2, SockPort: uint16(port)}) {
+	if !has(plan.KernelView{Syscall: 42, Comm: comm, SockFamily: 2, SockPort: uint16(port)}) {
 		t.Errorf("connect by %s to port %d: gen rule 3 dropped", comm, port)
 	}
-	if !has(KernelView{Syscall: 42, Comm: comm, SockFamily: 10, SockPort: uint16(port)}) {
+	if !has(plan.KernelView{Syscall: 42, Comm: comm, SockFamily: 10, SockPort: uint16(port)}) {
 		t.Errorf("connect by %s to [::]:%d: gen rule 3 dropped", comm, port)
 	}
-	if has(KernelView{Syscall: 42, Comm: comm, SockFamily: 2, SockPort: uint16(port + 1)}) {
+	if has(plan.KernelView{Syscall: 42, Comm: comm, SockFamily: 2, SockPort: uint16(port + 1)}) {
 		t.Errorf("connect by %s to port %d: gen rule 3 kept", comm, port+1)
 	}
 	if n := len(p.Tables.Sock); n < 40 {

@@ -7,6 +7,7 @@ import (
 
 	"github.com/falcoc/falcoc/compiler/catalog"
 	"github.com/falcoc/falcoc/compiler/check"
+	"github.com/falcoc/falcoc/compiler/plan"
 	"github.com/falcoc/falcoc/compiler/syntax"
 )
 
@@ -43,8 +44,8 @@ func classifyMore(c *check.Cmp, sys int) (*atom, bool) {
 	case sys == sysPtrace && name == "evt.rawarg" && arg == "request",
 		isSocketCreate(sys) && name == "evt.rawarg" && arg == "domain":
 		kind = akArg0Num
-	case (sys == sysConnect || sys == sysBind || isExec(sys)) && resultOK(c, sys):
-		if isExec(sys) {
+	case (sys == sysConnect || sys == sysBind || plan.IsExec(sys)) && resultOK(c, sys):
+		if plan.IsExec(sys) {
 			return &atom{kind: akExecOK, op: c.Op}, true
 		}
 		return &atom{kind: akSockOK, op: c.Op}, true
@@ -55,7 +56,7 @@ func classifyMore(c *check.Cmp, sys int) (*atom, bool) {
 		kind = akSockType
 	case (sys == sysConnect || sys == sysBind) && name == "fd.sockfamily":
 		kind = akSockFam
-	case isExec(sys) && name == "proc.exepath":
+	case plan.IsExec(sys) && name == "proc.exepath":
 		if !isEqOp(c.Op) {
 			return nil, false
 		}
@@ -86,7 +87,7 @@ func classifyMore(c *check.Cmp, sys int) (*atom, bool) {
 // it: O_TRUNC exactly, O_CREAT widened (the create class also holds
 // O_TMPFILE).
 func openFlagAtom(c *check.Cmp, sys int, name, arg string) bool {
-	if !isOpenFamily(sys) || sys == sysCreat || name != "evt.arg" || arg != "flags" ||
+	if !plan.IsOpenFamily(sys) || sys == sysCreat || name != "evt.arg" || arg != "flags" ||
 		c.Op != syntax.OpContains || len(c.Values) != 1 {
 		return false
 	}
@@ -185,15 +186,6 @@ func (a *atom) memfdPossible() bool {
 // exeValue reports whether v can be a path the kernel judges as known for
 // an exec (see [ExeKnown]).
 func exeValue(v string) bool { return cleanAbs(v) && v != "/" }
-
-// ExeKnown reports whether the kernel matches p, an exec'd program's
-// path, against the exe table: [PathKnown] and not ending in "/".
-func ExeKnown(p string) bool {
-	if i := strings.IndexByte(p, 0); i >= 0 {
-		p = p[:i]
-	}
-	return PathKnown(p) && !strings.HasSuffix(p, "/")
-}
 
 // addMoreKeys adds the table keys of a ptrace, socket or exe atom.
 func (a *atom) addMoreKeys(k *keySet) {
@@ -365,15 +357,15 @@ func (a *atom) moreCanBeTrue(r region, k *keySet) bool {
 }
 
 // moreRegions lists the regions of the ptrace, socket and exe dimensions.
-func moreRegions(d Dim, k *keySet) []region {
+func moreRegions(d plan.Dim, k *keySet) []region {
 	var out []region
 	switch d {
-	case DimArg0:
+	case plan.DimArg0:
 		for _, v := range sortedU32(k.arg0Keys()) {
 			out = append(out, region{kind: rExact, n: uint64(v)})
 		}
 		out = append(out, region{kind: rDefault})
-	case DimSock:
+	case plan.DimSock:
 		for _, fam := range []uint16{afInet, afInet6} {
 			for _, p := range sortedU16(k.ports) {
 				out = append(out, region{kind: rExact, fam: fam, port: p})
@@ -383,7 +375,7 @@ func moreRegions(d Dim, k *keySet) []region {
 			out = append(out, region{kind: rFamily, fam: fam})
 		}
 		out = append(out, region{kind: rDefault}, region{kind: rUnknown})
-	case DimExe:
+	case plan.DimExe:
 		for _, e := range sortedStrings(k.exe) {
 			out = append(out, region{kind: rExact, key: e, s: e})
 		}

@@ -4,13 +4,15 @@ import (
 	"fmt"
 	"testing"
 
-	"github.com/falcoc/falcoc/compiler/check"
-	"github.com/falcoc/falcoc/compiler/syntax"
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/falcoc/falcoc/compiler/check"
+	"github.com/falcoc/falcoc/compiler/plan"
+	"github.com/falcoc/falcoc/compiler/syntax"
 )
 
 // planConds plans one rule per condition, named r0, r1, ...
-func planConds(t *testing.T, conds ...string) *Plan {
+func planConds(t *testing.T, conds ...string) *plan.Plan {
 	t.Helper()
 	var in []RuleInput
 	for i, c := range conds {
@@ -22,7 +24,7 @@ func planConds(t *testing.T, conds ...string) *Plan {
 		if cond == nil {
 			t.Fatalf("check %q: %v", c, issues)
 		}
-		in = append(in, RuleInput{Name: fmt.Sprintf("r%d", i), IR: cond.IR, EventTypes: cond.EventTypes})
+		in = append(in, RuleInput{Name: fmt.Sprintf("r%d", i), IR: check.Fold(cond.IR), EventTypes: cond.EventTypes})
 	}
 	p, err := BuildRules(in, nil)
 	if err != nil {
@@ -49,42 +51,42 @@ func TestNewDimensions(t *testing.T) {
 		"evt.type = execve and proc.exepath = /usr/bin/socat") // no result: a failed exec keeps the old path
 	tests := []struct {
 		name string
-		p    *Plan
-		v    KernelView
+		p    *plan.Plan
+		v    plan.KernelView
 		want []string
 	}{
-		{"PTRACE_ATTACH", ptrace, KernelView{Syscall: 101, Arg0: 16}, []string{"r0"}},
-		{"PTRACE_SEIZE", ptrace, KernelView{Syscall: 101, Arg0: 0x4206}, []string{"r0"}},
-		{"PTRACE_PEEKDATA", ptrace, KernelView{Syscall: 101, Arg0: 2}, nil},
-		{"PTRACE_POKEDATA (5)", ptrace, KernelView{Syscall: 101, Arg0: 5}, []string{"r1"}},
-		{"request 10 (no name)", ptrace, KernelView{Syscall: 101, Arg0: 10}, []string{"r2"}},
+		{"PTRACE_ATTACH", ptrace, plan.KernelView{Syscall: 101, Arg0: 16}, []string{"r0"}},
+		{"PTRACE_SEIZE", ptrace, plan.KernelView{Syscall: 101, Arg0: 0x4206}, []string{"r0"}},
+		{"PTRACE_PEEKDATA", ptrace, plan.KernelView{Syscall: 101, Arg0: 2}, nil},
+		{"PTRACE_POKEDATA (5)", ptrace, plan.KernelView{Syscall: 101, Arg0: 5}, []string{"r1"}},
+		{"request 10 (no name)", ptrace, plan.KernelView{Syscall: 101, Arg0: 10}, []string{"r2"}},
 		// The default entry also holds requests above 16 bits, whose low
 		// 16 bits userspace renders: every clause.
-		{"request 11 (no name, no entry)", ptrace, KernelView{Syscall: 101, Arg0: 11}, []string{"r0", "r1", "r2"}},
-		{"request above 16 bits", ptrace, KernelView{Syscall: 101, Arg0: 0x10002}, []string{"r0", "r1", "r2"}},
-		{"request above 32 bits", ptrace, KernelView{Syscall: 101, Arg0: 1<<32 | 2}, nil},
+		{"request 11 (no name, no entry)", ptrace, plan.KernelView{Syscall: 101, Arg0: 11}, []string{"r0", "r1", "r2"}},
+		{"request above 16 bits", ptrace, plan.KernelView{Syscall: 101, Arg0: 0x10002}, []string{"r0", "r1", "r2"}},
+		{"request above 32 bits", ptrace, plan.KernelView{Syscall: 101, Arg0: 1<<32 | 2}, nil},
 
-		{"connect AF_INET 443", sock, KernelView{Syscall: 42, SockFamily: 2, SockPort: 443}, []string{"r0", "r1", "r3"}},
-		{"connect AF_INET6 443", sock, KernelView{Syscall: 42, SockFamily: 10, SockPort: 443}, []string{"r0", "r1", "r3"}},
-		{"connect AF_INET 80", sock, KernelView{Syscall: 42, SockFamily: 2, SockPort: 80}, []string{"r1", "r3"}},
-		{"connect AF_UNIX", sock, KernelView{Syscall: 42, SockFamily: 1}, []string{"r3"}},
-		{"connect AF_UNSPEC", sock, KernelView{Syscall: 42, SockFamily: 0}, []string{"r0", "r1", "r3"}},
-		{"connect unreadable address", sock, KernelView{Syscall: 42, SockUnknown: true}, []string{"r0", "r1", "r3"}},
-		{"bind AF_INET 22", sock, KernelView{Syscall: 49, SockFamily: 2, SockPort: 22}, []string{"r2"}},
-		{"bind AF_INET 8080", sock, KernelView{Syscall: 49, SockFamily: 2, SockPort: 8080}, nil},
-		{"bind AF_UNIX", sock, KernelView{Syscall: 49, SockFamily: 1}, nil},
+		{"connect AF_INET 443", sock, plan.KernelView{Syscall: 42, SockFamily: 2, SockPort: 443}, []string{"r0", "r1", "r3"}},
+		{"connect AF_INET6 443", sock, plan.KernelView{Syscall: 42, SockFamily: 10, SockPort: 443}, []string{"r0", "r1", "r3"}},
+		{"connect AF_INET 80", sock, plan.KernelView{Syscall: 42, SockFamily: 2, SockPort: 80}, []string{"r1", "r3"}},
+		{"connect AF_UNIX", sock, plan.KernelView{Syscall: 42, SockFamily: 1}, []string{"r3"}},
+		{"connect AF_UNSPEC", sock, plan.KernelView{Syscall: 42, SockFamily: 0}, []string{"r0", "r1", "r3"}},
+		{"connect unreadable address", sock, plan.KernelView{Syscall: 42, SockUnknown: true}, []string{"r0", "r1", "r3"}},
+		{"bind AF_INET 22", sock, plan.KernelView{Syscall: 49, SockFamily: 2, SockPort: 22}, []string{"r2"}},
+		{"bind AF_INET 8080", sock, plan.KernelView{Syscall: 49, SockFamily: 2, SockPort: 8080}, nil},
+		{"bind AF_UNIX", sock, plan.KernelView{Syscall: 49, SockFamily: 1}, nil},
 
-		{"exec /usr/bin/nc", exe, KernelView{Syscall: 59, Path: "/usr/bin/nc"}, []string{"r0", "r1", "r2"}},
-		{"exec /bin/ls", exe, KernelView{Syscall: 59, Path: "/bin/ls"}, []string{"r1", "r2"}},
-		{"execveat /bin/ls", exe, KernelView{Syscall: 322, Path: "/bin/ls"}, []string{"r1"}},
-		{"exec relative", exe, KernelView{Syscall: 59, Path: "bin/nc"}, []string{"r0", "r1", "r2"}},
-		{"exec trailing slash", exe, KernelView{Syscall: 59, Path: "/usr/bin/nc/"}, []string{"r0", "r1", "r2"}},
-		{"exec unnormalised", exe, KernelView{Syscall: 59, Path: "/usr/bin/../bin/ls"}, []string{"r0", "r1", "r2"}},
-		{"exec unreadable", exe, KernelView{Syscall: 59, PathUnreadable: true}, []string{"r0", "r1", "r2"}},
+		{"exec /usr/bin/nc", exe, plan.KernelView{Syscall: 59, Path: "/usr/bin/nc"}, []string{"r0", "r1", "r2"}},
+		{"exec /bin/ls", exe, plan.KernelView{Syscall: 59, Path: "/bin/ls"}, []string{"r1", "r2"}},
+		{"execveat /bin/ls", exe, plan.KernelView{Syscall: 322, Path: "/bin/ls"}, []string{"r1"}},
+		{"exec relative", exe, plan.KernelView{Syscall: 59, Path: "bin/nc"}, []string{"r0", "r1", "r2"}},
+		{"exec trailing slash", exe, plan.KernelView{Syscall: 59, Path: "/usr/bin/nc/"}, []string{"r0", "r1", "r2"}},
+		{"exec unnormalised", exe, plan.KernelView{Syscall: 59, Path: "/usr/bin/../bin/ls"}, []string{"r0", "r1", "r2"}},
+		{"exec unreadable", exe, plan.KernelView{Syscall: 59, PathUnreadable: true}, []string{"r0", "r1", "r2"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			if d := cmp.Diff(tc.want, ruleNames(tc.p, Judge(tc.p, tc.v))); d != "" {
+			if d := cmp.Diff(tc.want, ruleNames(tc.p, plan.Judge(tc.p, tc.v))); d != "" {
 				t.Errorf("rules kept (-want +got):\n%s", d)
 			}
 		})
@@ -96,7 +98,7 @@ func TestExeKnown(t *testing.T) {
 		"/usr/bin/nc": true, "/": false, "/usr/bin/": false, "bin/nc": false, "/usr//bin": false,
 		"/usr/./bin": false, "/usr/bin/..": false, "": false, "/dev/fd/3": true, "/a\x00/": true,
 	} {
-		if got := ExeKnown(p); got != want {
+		if got := plan.ExeKnown(p); got != want {
 			t.Errorf("ExeKnown(%q) = %v, want %v", p, got, want)
 		}
 	}

@@ -47,17 +47,20 @@
 //   - Too many clauses for a rule, or more than 256 clauses in all, are
 //     merged: a merged clause is true wherever one of its parts is.
 //   - Facts the kernel cannot trust (a relative or unnormalised path, a
-//     path longer than [PathMax], an unknown cgroup, an unreadable socket
+//     path longer than [plan.PathMax], an unknown cgroup, an unreadable socket
 //     address) use the Unknown entry, which holds every clause.
 //   - Clauses that differ in one dimension only are merged exactly
 //     ((A and B1) or (A and B2) is A and (B1 or B2)), and a dimension a
 //     clause is possible in everywhere is not looked up.
 //
 // The field mapping, and what each mapping assumes about the runtime, is
-// listed in mapping.go. [Judge] simulates the kernel program on a
-// [KernelView]; the property test checks that whenever the VM says a rule
-// is true, Judge keeps a bit of that rule.
+// listed in mapping.go. [plan.Judge] simulates the kernel program on a
+// [plan.KernelView]; the property test checks that whenever the VM says a
+// rule is true, Judge keeps a bit of that rule.
 //
-// Plans are plain values: deterministic for a given input, safe for
-// concurrent reads, and serialisable with [Plan.MarshalBinary].
+// The planner's output is a [plan.Plan] (compiler/plan): a plain value,
+// deterministic for a given input, safe for concurrent reads, stored in
+// the artifact by its codec. [Build] and [BuildFolded] are called by the
+// compile driver (compiler.Compile); [BuildRules] plans conditions given
+// directly (tests).
 package prefilter

@@ -4,13 +4,15 @@ import (
 	"bytes"
 	"testing"
 
+	"github.com/falcoc/falcoc/compiler/plan"
 	"github.com/falcoc/falcoc/compiler/rules"
+	"github.com/falcoc/falcoc/internal/rulegen"
 )
 
 func TestGenerateRules(t *testing.T) {
-	a, b := GenerateRules(200, 1), GenerateRules(200, 1)
+	a, b := rulegen.Generate(200, 1), rulegen.Generate(200, 1)
 	if !bytes.Equal(a, b) {
-		t.Fatal("GenerateRules is not deterministic")
+		t.Fatal("rulegen.Generate is not deterministic")
 	}
 	rs, ds := rules.Load([]rules.Source{{Name: "gen.yaml", Data: a}}, nil)
 	if rs == nil {
@@ -23,18 +25,18 @@ func TestGenerateRules(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(p.Rules) != 200 || len(p.Clauses) == 0 || len(p.Clauses) > MaskBits {
+	if len(p.Rules) != 200 || len(p.Clauses) == 0 || len(p.Clauses) > plan.MaskBits {
 		t.Errorf("plan: %d rules, %d clauses", len(p.Rules), len(p.Clauses))
 	}
 }
 
 func BenchmarkBuild200(b *testing.B) {
-	rs, ds := rules.Load([]rules.Source{{Name: "gen.yaml", Data: GenerateRules(200, 1)}}, nil)
+	rs, ds := rules.Load([]rules.Source{{Name: "gen.yaml", Data: rulegen.Generate(200, 1)}}, nil)
 	if rs == nil {
 		b.Fatalf("load: %v", ds)
 	}
 	b.ReportAllocs()
-	var p *Plan
+	var p *plan.Plan
 	for b.Loop() {
 		var err error
 		if p, err = Build(rs, nil); err != nil {
@@ -46,11 +48,11 @@ func BenchmarkBuild200(b *testing.B) {
 
 func BenchmarkJudge(b *testing.B) {
 	p := loadDefault(b)
-	v := KernelView{Syscall: 257, Comm: "cat", Path: "/tmp/build/projects/falcoc/internal/notes/file.txt", OpenFlags: 0}
+	v := plan.KernelView{Syscall: 257, Comm: "cat", Path: "/tmp/build/projects/falcoc/internal/notes/file.txt", OpenFlags: 0}
 	b.ReportAllocs()
-	var m Mask
+	var m plan.Mask
 	for b.Loop() {
-		m = Judge(p, v)
+		m = plan.Judge(p, v)
 	}
 	if !m.IsZero() {
 		b.Fatal("an ordinary read by cat must be dropped")
@@ -58,10 +60,10 @@ func BenchmarkJudge(b *testing.B) {
 }
 
 func BenchmarkJudger(b *testing.B) {
-	j := NewJudger(loadDefault(b))
-	v := KernelView{Syscall: 257, Comm: "cat", Path: "/tmp/build/projects/falcoc/internal/notes/file.txt", OpenFlags: 0}
+	j := plan.NewJudger(loadDefault(b))
+	v := plan.KernelView{Syscall: 257, Comm: "cat", Path: "/tmp/build/projects/falcoc/internal/notes/file.txt", OpenFlags: 0}
 	b.ReportAllocs()
-	var m Mask
+	var m plan.Mask
 	for b.Loop() {
 		m = j.Judge(v)
 	}

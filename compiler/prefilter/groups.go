@@ -4,6 +4,7 @@ import (
 	"strings"
 
 	"github.com/falcoc/falcoc/compiler/check"
+	"github.com/falcoc/falcoc/compiler/plan"
 	"github.com/falcoc/falcoc/compiler/syntax"
 )
 
@@ -67,7 +68,7 @@ func groupOf(c *check.Cmp, sys int) (group, bool) {
 	if whole, ok := threadFields[l.Field.Name]; ok {
 		return grpThread, whole
 	}
-	if whole, ok := fdFields[l.Field.Name]; ok && isOpenFamily(sys) {
+	if whole, ok := fdFields[l.Field.Name]; ok && plan.IsOpenFamily(sys) {
 		return grpFD, whole
 	}
 	return 0, false

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/falcoc/falcoc/compiler/check"
+	"github.com/falcoc/falcoc/compiler/plan"
 	"github.com/falcoc/falcoc/compiler/syntax"
 )
 
@@ -114,10 +115,6 @@ const (
 	sysOpenat2    = 437
 )
 
-func isOpenFamily(id int) bool {
-	return id == sysOpen || id == sysCreat || id == sysOpenat || id == sysOpenat2
-}
-
 type atomKind uint8
 
 const (
@@ -139,24 +136,24 @@ const (
 	akOpenFlag // evt.arg.flags contains O_CREAT or O_TRUNC (open family)
 )
 
-func (k atomKind) dim() Dim {
+func (k atomKind) dim() plan.Dim {
 	switch k {
 	case akComm:
-		return DimComm
+		return plan.DimComm
 	case akUID:
-		return DimUID
+		return plan.DimUID
 	case akContainer:
-		return DimContainer
+		return plan.DimContainer
 	case akOpenRead, akOpenWrite, akOpenFlag:
-		return DimOpenFlags
+		return plan.DimOpenFlags
 	case akArg0Str, akArg0Num:
-		return DimArg0
+		return plan.DimArg0
 	case akSockPort, akSockType, akSockFam, akSockOK:
-		return DimSock
+		return plan.DimSock
 	case akExePath, akExecOK:
-		return DimExe
+		return plan.DimExe
 	}
-	return DimPath
+	return plan.DimPath
 }
 
 // isResult reports whether the atom is a result atom (see "Sockets").
@@ -232,7 +229,7 @@ func classify(c *check.Cmp, sys int, name string) (outcome, *atom) {
 	default:
 		return outOpaque, nil
 	}
-	if (kind == akOpenRead || kind == akOpenWrite || kind == akFdName || kind == akFdDir) && !isOpenFamily(sys) {
+	if (kind == akOpenRead || kind == akOpenWrite || kind == akFdName || kind == akFdDir) && !plan.IsOpenFamily(sys) {
 		return outOpaque, nil
 	}
 	var a *atom
@@ -477,12 +474,14 @@ func (a *atom) addKeys(k *keySet) {
 	}
 }
 
-func validComm(s string) bool { return len(s) > 0 && len(s) <= CommMax && strings.IndexByte(s, 0) < 0 }
+func validComm(s string) bool {
+	return len(s) > 0 && len(s) <= plan.CommMax && strings.IndexByte(s, 0) < 0
+}
 
 // cleanAbs reports whether p is a path the kernel can hold as known and
 // userspace would leave unchanged: absolute, clean, at most PathMax bytes.
 func cleanAbs(p string) bool {
-	return p != "" && p[0] == '/' && len(p) <= PathMax && path.Clean(p) == p
+	return p != "" && p[0] == '/' && len(p) <= plan.PathMax && path.Clean(p) == p
 }
 
 // dirPrefix is the prefix of the paths whose directory (fd.directory of a

@@ -10,6 +10,7 @@ import (
 
 	"github.com/falcoc/falcoc/compiler/catalog"
 	"github.com/falcoc/falcoc/compiler/check"
+	"github.com/falcoc/falcoc/compiler/plan"
 	"github.com/falcoc/falcoc/compiler/rules"
 )
 
@@ -30,7 +31,9 @@ const (
 // RuleInput is one rule to plan.
 type RuleInput struct {
 	Name string
-	IR   check.Expr
+	// IR is the rule's condition, constant-folded ([check.Fold]): the
+	// planner does not fold.
+	IR check.Expr
 	// EventTypes is the rule's inferred evt.type set as in
 	// [check.Condition]: nil means every event type.
 	EventTypes []string
@@ -47,20 +50,39 @@ type Options struct {
 }
 
 // Build plans the enabled syscall rules of a loaded rule set (rules
-// without a checked condition are skipped).
-func Build(rs *rules.Ruleset, opts *Options) (*Plan, error) {
+// without a checked condition are skipped), folding their conditions.
+func Build(rs *rules.Ruleset, opts *Options) (*plan.Plan, error) {
 	if rs == nil {
 		return nil, fmt.Errorf("%w: no rule set", ErrPlan)
 	}
+	folded := make([]check.Expr, len(rs.Rules))
+	for i, r := range rs.Rules {
+		if r != nil && r.Checked != nil && r.Checked.IR != nil {
+			folded[i] = check.Fold(r.Checked.IR)
+		}
+	}
+	return BuildFolded(rs, folded, opts)
+}
+
+// BuildFolded is [Build] with the rules' conditions already folded:
+// folded[i] is rs.Rules[i]'s condition after [check.Fold] (the compile
+// driver folds once for codegen and the planner).
+func BuildFolded(rs *rules.Ruleset, folded []check.Expr, opts *Options) (*plan.Plan, error) {
+	if rs == nil {
+		return nil, fmt.Errorf("%w: no rule set", ErrPlan)
+	}
+	if len(folded) != len(rs.Rules) {
+		return nil, fmt.Errorf("%w: %d folded conditions for %d rules", ErrPlan, len(folded), len(rs.Rules))
+	}
 	var in []RuleInput
-	for _, r := range rs.Rules {
-		if r == nil || !r.Enabled || r.Checked == nil || r.Checked.IR == nil {
+	for i, r := range rs.Rules {
+		if r == nil || !r.Enabled || r.Checked == nil || folded[i] == nil {
 			continue
 		}
 		if r.Source != "" && r.Source != check.SourceSyscall {
 			continue
 		}
-		in = append(in, RuleInput{Name: r.Name, IR: r.Checked.IR, EventTypes: r.Checked.EventTypes})
+		in = append(in, RuleInput{Name: r.Name, IR: folded[i], EventTypes: r.Checked.EventTypes})
 	}
 	return BuildRules(in, opts)
 }
@@ -71,7 +93,7 @@ type conj []int
 // clause is a kernel clause being planned.
 type clause struct {
 	sys   []int
-	dims  map[Dim][]conj // absent: not constrained
+	dims  map[plan.Dim][]conj // absent: not constrained
 	rules []int
 }
 
@@ -82,7 +104,7 @@ type planner struct {
 }
 
 // BuildRules plans the given rules, in order.
-func BuildRules(in []RuleInput, opts *Options) (*Plan, error) {
+func BuildRules(in []RuleInput, opts *Options) (*plan.Plan, error) {
 	if opts == nil {
 		opts = &Options{}
 	}
@@ -95,24 +117,24 @@ func BuildRules(in []RuleInput, opts *Options) (*Plan, error) {
 		universe = allSyscalls()
 	}
 	for _, s := range universe {
-		if s < 0 || s >= numSyscalls {
+		if s < 0 || s >= plan.NumSyscalls {
 			return nil, fmt.Errorf("%w: syscall id %d out of range", ErrPlan, s)
 		}
 	}
 	p := &planner{byText: map[string]int{}}
-	plan := &Plan{}
+	out := &plan.Plan{}
 	var all []*clause
 	for ri, r := range in {
 		if r.IR == nil {
 			return nil, fmt.Errorf("%w: rule %q: no condition", ErrPlan, r.Name)
 		}
-		rp := RulePlan{Name: r.Name, Unbounded: r.EventTypes == nil}
+		rp := plan.RulePlan{Name: r.Name, Unbounded: r.EventTypes == nil}
 		sys := universe
 		if r.EventTypes != nil {
 			sys = syscallIDs(r.EventTypes)
 		}
 		rp.Syscalls = slices.Clone(sys)
-		ir := check.Fold(r.IR)
+		ir := r.IR
 		residual := map[string]bool{}
 		var cls []*clause
 		byKey := map[string]*clause{}
@@ -138,7 +160,7 @@ func BuildRules(in []RuleInput, opts *Options) (*Plan, error) {
 			rp.Widened = append(rp.Widened, fmt.Sprintf("%d clauses merged into %d (limit %d per rule)", n, len(cls), maxPerRule))
 		}
 		rp.Residual = sortedStrings(residual)
-		plan.Rules = append(plan.Rules, rp)
+		out.Rules = append(out.Rules, rp)
 		all = append(all, cls...)
 	}
 
@@ -158,7 +180,7 @@ func BuildRules(in []RuleInput, opts *Options) (*Plan, error) {
 	keys := p.keys(shared)
 	shared = p.pruneDead(shared, keys)
 	p.dropTrivial(shared, keys)
-	shared = p.fitMask(shared, plan)
+	shared = p.fitMask(shared, out)
 	var err error
 	keys, shared, err = p.fitTables(shared)
 	if err != nil {
@@ -167,18 +189,16 @@ func BuildRules(in []RuleInput, opts *Options) (*Plan, error) {
 
 	// Bits: in clause order (rule order, then key).
 	for bit, c := range shared {
-		plan.Clauses = append(plan.Clauses, Clause{Rules: slices.Clone(c.rules), Syscalls: slices.Clone(c.sys), Text: p.clauseText(c)})
+		out.Clauses = append(out.Clauses, plan.Clause{Rules: slices.Clone(c.rules), Syscalls: slices.Clone(c.sys), Text: p.clauseText(c)})
 		for _, r := range c.rules {
-			plan.Rules[r].Clauses = append(plan.Rules[r].Clauses, bit)
-			plan.Rules[r].Kernel = append(plan.Rules[r].Kernel, fmt.Sprintf("clause %d on %s: %s", bit, syscallNames(c.sys), plan.Clauses[bit].Text))
+			out.Rules[r].Clauses = append(out.Rules[r].Clauses, bit)
+			out.Rules[r].Kernel = append(out.Rules[r].Kernel, fmt.Sprintf("clause %d on %s: %s", bit, plan.SyscallNames(c.sys), out.Clauses[bit].Text))
 		}
 	}
-	plan.Tables = p.tables(shared, keys, in, universe)
-	plan.Notes = p.notes
-	return plan, nil
+	out.Tables = p.tables(shared, keys, in, universe)
+	out.Notes = p.notes
+	return out, nil
 }
-
-const numSyscalls = 512
 
 func allSyscalls() []int {
 	seen := map[int]bool{}
@@ -187,7 +207,7 @@ func allSyscalls() []int {
 		if !e.Syscall {
 			continue
 		}
-		if id, ok := catalog.SyscallID(e.Name); ok && id < numSyscalls && !seen[id] {
+		if id, ok := catalog.SyscallID(e.Name); ok && id < plan.NumSyscalls && !seen[id] {
 			seen[id] = true
 			out = append(out, id)
 		}
@@ -200,28 +220,13 @@ func syscallIDs(names []string) []int {
 	seen := map[int]bool{}
 	var out []int
 	for _, n := range names {
-		if id, ok := catalog.SyscallID(n); ok && id < numSyscalls && !seen[id] {
+		if id, ok := catalog.SyscallID(n); ok && id < plan.NumSyscalls && !seen[id] {
 			seen[id] = true
 			out = append(out, id)
 		}
 	}
 	sort.Ints(out)
 	return out
-}
-
-func syscallNames(ids []int) string {
-	names := make([]string, len(ids))
-	for i, id := range ids {
-		if n, ok := catalog.SyscallName(id); ok {
-			names[i] = n
-		} else {
-			names[i] = strconv.Itoa(id)
-		}
-	}
-	if len(names) > 12 {
-		return strings.Join(names[:12], ", ") + fmt.Sprintf(", ... (%d syscalls)", len(names))
-	}
-	return strings.Join(names, ", ")
 }
 
 func (p *planner) intern(a *atom) int {
@@ -233,7 +238,7 @@ func (p *planner) intern(a *atom) int {
 	return len(p.atoms) - 1
 }
 
-func trueSet() []*clause { return []*clause{{dims: map[Dim][]conj{}}} }
+func trueSet() []*clause { return []*clause{{dims: map[plan.Dim][]conj{}}} }
 
 // dnf returns the clauses of e (negated when neg) on syscall sys: nil for
 // false, a clause without dimensions for true. Every step over-approximates.
@@ -279,10 +284,10 @@ func (p *planner) dnf(e check.Expr, neg bool, sys int, name string, env presence
 					return trueSet()
 				}
 				id := p.intern(a.negated())
-				return []*clause{{dims: map[Dim][]conj{a.kind.dim(): {{id}}}}}
+				return []*clause{{dims: map[plan.Dim][]conj{a.kind.dim(): {{id}}}}}
 			}
 			id := p.intern(a)
-			return []*clause{{dims: map[Dim][]conj{a.kind.dim(): {{id}}}}}
+			return []*clause{{dims: map[plan.Dim][]conj{a.kind.dim(): {{id}}}}}
 		}
 	}
 	return trueSet()
@@ -320,7 +325,7 @@ func (p *planner) dropImpliedNegs(cls []*clause) {
 	k := p.keys(cls)
 	for _, c := range cls {
 		for d, alts := range c.dims {
-			if d == DimSock || d == DimExe {
+			if d == plan.DimSock || d == plan.DimExe {
 				continue
 			}
 			var out []conj
@@ -332,7 +337,7 @@ func (p *planner) dropImpliedNegs(cls []*clause) {
 	}
 }
 
-func (p *planner) simplifyConj(cj conj, d Dim, k *keySet) conj {
+func (p *planner) simplifyConj(cj conj, d plan.Dim, k *keySet) conj {
 	for i := 0; i < len(cj); i++ {
 		if !p.atoms[cj[i]].neg || len(cj) == 1 {
 			continue
@@ -461,7 +466,7 @@ func (p *planner) and(terms []check.Expr, neg bool, sys int, name string, env pr
 
 // conjoin returns a and b.
 func (p *planner) conjoin(a, b *clause) *clause {
-	out := &clause{dims: map[Dim][]conj{}}
+	out := &clause{dims: map[plan.Dim][]conj{}}
 	for d, alts := range a.dims {
 		out.dims[d] = alts
 	}
@@ -493,7 +498,7 @@ func (p *planner) conjoin(a, b *clause) *clause {
 
 // merge returns a clause true wherever a or b is (widening).
 func (p *planner) merge(a, b *clause) *clause {
-	out := &clause{dims: map[Dim][]conj{}, sys: unionInts(a.sys, b.sys), rules: unionInts(a.rules, b.rules)}
+	out := &clause{dims: map[plan.Dim][]conj{}, sys: unionInts(a.sys, b.sys), rules: unionInts(a.rules, b.rules)}
 	for d, al := range a.dims {
 		bl, ok := b.dims[d]
 		if !ok {
@@ -540,7 +545,7 @@ func (p *planner) mergeExact(cls []*clause) []*clause {
 				if len(alts) > maxAlts {
 					continue
 				}
-				m := &clause{dims: map[Dim][]conj{}, sys: cls[i].sys, rules: unionInts(cls[i].rules, cls[j].rules)}
+				m := &clause{dims: map[plan.Dim][]conj{}, sys: cls[i].sys, rules: unionInts(cls[i].rules, cls[j].rules)}
 				for x, v := range cls[i].dims {
 					m.dims[x] = v
 				}
@@ -559,11 +564,11 @@ func (p *planner) mergeExact(cls []*clause) []*clause {
 
 // differIn reports the one dimension a and b differ in, when they are on
 // the same syscalls, constrain the same dimensions and agree on all others.
-func (p *planner) differIn(a, b *clause) (Dim, bool) {
+func (p *planner) differIn(a, b *clause) (plan.Dim, bool) {
 	if sysKey(a.sys) != sysKey(b.sys) || dimSet(a) != dimSet(b) {
 		return 0, false
 	}
-	var diff Dim
+	var diff plan.Dim
 	n := 0
 	for d, al := range a.dims {
 		if altsKey(al) != altsKey(b.dims[d]) {
@@ -606,12 +611,12 @@ func (p *planner) capClauses(cls []*clause, n int) []*clause {
 
 // fitMask merges clauses until they fit in the mask: first within the
 // rule with the most clauses, then across rules.
-func (p *planner) fitMask(cls []*clause, plan *Plan) []*clause {
-	if len(cls) <= MaskBits {
+func (p *planner) fitMask(cls []*clause, out *plan.Plan) []*clause {
+	if len(cls) <= plan.MaskBits {
 		return cls
 	}
 	n := len(cls)
-	for len(cls) > MaskBits {
+	for len(cls) > plan.MaskBits {
 		count := map[int][]int{}
 		for i, c := range cls {
 			if len(c.rules) == 1 {
@@ -628,17 +633,17 @@ func (p *planner) fitMask(cls []*clause, plan *Plan) []*clause {
 		if best >= 0 {
 			idx := count[best]
 			i, j = idx[len(idx)-2], idx[len(idx)-1]
-			plan.Rules[best].Widened = append(plan.Rules[best].Widened, "two clauses merged to fit the 256-bit mask")
+			out.Rules[best].Widened = append(out.Rules[best].Widened, "two clauses merged to fit the 256-bit mask")
 		} else {
 			for _, r := range unionInts(cls[i].rules, cls[j].rules) {
-				plan.Rules[r].Widened = append(plan.Rules[r].Widened, "clause shared with other rules to fit the 256-bit mask")
+				out.Rules[r].Widened = append(out.Rules[r].Widened, "clause shared with other rules to fit the 256-bit mask")
 			}
 		}
 		m := p.merge(cls[i], cls[j])
 		cls = append(cls[:j], cls[j+1:]...)
 		cls[i] = m
 	}
-	p.notes = append(p.notes, fmt.Sprintf("%d clauses merged into %d to fit the %d-bit mask", n, len(cls), MaskBits))
+	p.notes = append(p.notes, fmt.Sprintf("%d clauses merged into %d to fit the %d-bit mask", n, len(cls), plan.MaskBits))
 	return cls
 }
 
@@ -647,24 +652,24 @@ func (p *planner) fitMask(cls []*clause, plan *Plan) []*clause {
 func (p *planner) fitTables(cls []*clause) (*keySet, []*clause, error) {
 	for range 4 {
 		k := p.keys(cls)
-		var drop Dim
-		if len(k.comm) > MaxComm {
-			drop |= DimComm
+		var drop plan.Dim
+		if len(k.comm) > plan.MaxComm {
+			drop |= plan.DimComm
 		}
-		if len(k.uid) > MaxUID {
-			drop |= DimUID
+		if len(k.uid) > plan.MaxUID {
+			drop |= plan.DimUID
 		}
-		if len(k.pathEntries())+len(k.prefix) > MaxPath {
-			drop |= DimPath
+		if len(k.pathEntries())+len(k.prefix) > plan.MaxPath {
+			drop |= plan.DimPath
 		}
-		if len(k.arg0Keys()) > MaxArg0 {
-			drop |= DimArg0
+		if len(k.arg0Keys()) > plan.MaxArg0 {
+			drop |= plan.DimArg0
 		}
-		if k.sockEntries() > MaxSock {
-			drop |= DimSock
+		if k.sockEntries() > plan.MaxSock {
+			drop |= plan.DimSock
 		}
-		if len(k.exe) > MaxExe {
-			drop |= DimExe
+		if len(k.exe) > plan.MaxExe {
+			drop |= plan.DimExe
 		}
 		if drop == 0 {
 			return k, cls, nil
@@ -697,13 +702,13 @@ func (p *planner) keys(cls []*clause) *keySet {
 }
 
 // possible reports whether a clause can be true in region r of dimension d.
-func (p *planner) possible(c *clause, d Dim, r region, k *keySet) bool {
+func (p *planner) possible(c *clause, d plan.Dim, r region, k *keySet) bool {
 	alts, ok := c.dims[d]
 	if !ok {
 		return true
 	}
 	for _, cj := range alts {
-		if (d == DimSock || d == DimExe) && !p.hasResult(cj) {
+		if (d == plan.DimSock || d == plan.DimExe) && !p.hasResult(cj) {
 			return true // the call may have failed: userspace values are stale
 		}
 		all := true
@@ -775,8 +780,8 @@ func (p *planner) pruneDead(cls []*clause, k *keySet) []*clause {
 	return out
 }
 
-func sortedDims(m map[Dim][]conj) []Dim {
-	out := make([]Dim, 0, len(m))
+func sortedDims(m map[plan.Dim][]conj) []plan.Dim {
+	out := make([]plan.Dim, 0, len(m))
 	for d := range m {
 		out = append(out, d)
 	}
@@ -784,8 +789,8 @@ func sortedDims(m map[Dim][]conj) []Dim {
 	return out
 }
 
-func dimSet(c *clause) Dim {
-	var d Dim
+func dimSet(c *clause) plan.Dim {
+	var d plan.Dim
 	for x := range c.dims {
 		d |= x
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/falcoc/falcoc/compiler/catalog"
 	"github.com/falcoc/falcoc/compiler/check"
 	"github.com/falcoc/falcoc/compiler/codegen"
+	"github.com/falcoc/falcoc/compiler/plan"
 	"github.com/falcoc/falcoc/compiler/syntax"
 	"github.com/falcoc/falcoc/runtime/vm"
 )
@@ -34,7 +35,7 @@ var (
 )
 
 type world struct {
-	kv   KernelView
+	kv   plan.KernelView
 	vals map[string]vm.Value
 	ret  int64
 }
@@ -54,8 +55,8 @@ func genWorld(r *rand.Rand) *world {
 	w.kv.Comm = comm
 	if known {
 		c := comm
-		if len(c) > CommMax {
-			c = c[:CommMax]
+		if len(c) > plan.CommMax {
+			c = c[:plan.CommMax]
 		}
 		w.set("proc.name", str(c))
 	}
@@ -64,12 +65,12 @@ func genWorld(r *rand.Rand) *world {
 	if known {
 		w.set("user.uid", vm.Value{Kind: vm.KindUint, U: uid})
 	}
-	w.kv.Container = ContainerClass(r.Intn(3))
+	w.kv.Container = plan.ContainerClass(r.Intn(3))
 	var id string
 	switch w.kv.Container {
-	case ContainerHost:
+	case plan.ContainerHost:
 		id = "host"
-	case ContainerInside:
+	case plan.ContainerInside:
 		id = ctrPool[1+r.Intn(2)]
 	default:
 		id = ctrPool[r.Intn(3)]
@@ -91,7 +92,7 @@ func genWorld(r *rand.Rand) *world {
 	if sys == sysCreat {
 		flags = oCreat | oWronly | oTrunc
 	}
-	if isOpenFamily(sys) {
+	if plan.IsOpenFamily(sys) {
 		acc := flags & oAccMode
 		w.set("evt.is_open_read", boolV(acc == 0 || acc == oRdwr))
 		w.set("evt.is_open_write", boolV(acc == oWronly || acc == oRdwr))
@@ -110,7 +111,7 @@ func genWorld(r *rand.Rand) *world {
 	w.kv.Path = raw
 	w.kv.PathUnreadable = r.Intn(15) == 0
 	fdKnown := known && r.Intn(8) != 0
-	if isOpenFamily(sys) {
+	if plan.IsOpenFamily(sys) {
 		if fdKnown {
 			n := raw
 			if w.kv.PathUnreadable {
@@ -154,7 +155,7 @@ var errnoNames = map[int64]string{-2: "ENOENT", -22: "EINVAL", -111: "ECONNREFUS
 // evt.failed; connect, bind and exec return 0 or -errno.
 func genResult(r *rand.Rand, w *world, sys int) {
 	res := []int64{0, 0, 0, -2, -22, -111, -115, -13, 3}[r.Intn(9)]
-	if (sys == sysConnect || sys == sysBind || isExec(sys)) && res > 0 {
+	if (sys == sysConnect || sys == sysBind || plan.IsExec(sys)) && res > 0 {
 		res = 0
 	}
 	w.ret = res
@@ -292,7 +293,7 @@ var (
 // genExec sets the exec'd program's path the kernel judges and
 // proc.exepath as userspace derives it.
 func genExec(r *rand.Rand, w *world, sys int, known bool) {
-	if !isExec(sys) {
+	if !plan.IsExec(sys) {
 		return
 	}
 	k := exePaths[r.Intn(len(exePaths))]
@@ -304,7 +305,7 @@ func genExec(r *rand.Rand, w *world, sys int, known bool) {
 	v := exeValues[r.Intn(len(exeValues))] // a failed exec: the old program
 	if w.ret == 0 {
 		switch {
-		case w.kv.PathUnreadable || !ExeKnown(k):
+		case w.kv.PathUnreadable || !plan.ExeKnown(k):
 			// Userspace resolves the name its own way: anything.
 		case r.Intn(3) == 0:
 			// A "memfd:" executable: /proc/PID/exe.
@@ -510,7 +511,7 @@ func checkSound(t *testing.T, r *rand.Rand, exprs []check.Expr, opts *Options, e
 	t.Helper()
 	var in []RuleInput
 	for i, e := range exprs {
-		in = append(in, RuleInput{Name: fmt.Sprintf("r%d", i), IR: e})
+		in = append(in, RuleInput{Name: fmt.Sprintf("r%d", i), IR: check.Fold(e)})
 	}
 	p, err := BuildRules(in, opts)
 	if err != nil {
@@ -528,17 +529,17 @@ func checkSound(t *testing.T, r *rand.Rand, exprs []check.Expr, opts *Options, e
 		t.Fatal(err)
 	}
 	var st soundStats
-	judger := NewJudger(p)
-	own := &Plan{Tables: p.Tables}
-	own.Tables.DimsPerSyscall = map[int]Dim{}
+	judger := plan.NewJudger(p)
+	own := &plan.Plan{Tables: p.Tables}
+	own.Tables.DimsPerSyscall = map[int]plan.Dim{}
 	for id, d := range p.Tables.DimsPerSyscall {
-		own.Tables.DimsPerSyscall[id] = d & (DimArg0 | DimSock | DimExe | DimOpenFlags)
+		own.Tables.DimsPerSyscall[id] = d & (plan.DimArg0 | plan.DimSock | plan.DimExe | plan.DimOpenFlags)
 	}
 	for range events {
 		w := genWorld(r)
 		env := &mapEnv{c: g.Consts(), vals: w.vals}
 		m.BeginEvent()
-		mask := Judge(p, w.kv)
+		mask := plan.Judge(p, w.kv)
 		if jm := judger.Judge(w.kv); jm != mask {
 			t.Fatalf("Judger %v != Judge %v for %+v", jm, mask, w.kv)
 		}
@@ -548,7 +549,7 @@ func checkSound(t *testing.T, r *rand.Rand, exprs []check.Expr, opts *Options, e
 		if mask != p.Tables.Gate[w.kv.Syscall] {
 			st.narrowed++
 			// Narrowed by the ptrace, socket or exe dimension?
-			if Judge(own, w.kv) != p.Tables.Gate[w.kv.Syscall] {
+			if plan.Judge(own, w.kv) != p.Tables.Gate[w.kv.Syscall] {
 				if st.narrowedOn == nil {
 					st.narrowedOn = map[int]int{}
 				}
@@ -837,3 +838,12 @@ func renderOpenFlags(f uint64) string {
 	}
 	return strings.Join(names, "|")
 }
+
+// Linux open flags the generated views use.
+const (
+	oAccMode = 0o3
+	oWronly  = 0o1
+	oRdwr    = 0o2
+	oCreat   = 0o100
+	oTrunc   = 0o1000
+)

@@ -4,6 +4,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/falcoc/falcoc/compiler/plan"
 	"github.com/falcoc/falcoc/compiler/syntax"
 )
 
@@ -33,7 +34,7 @@ func (k *keySet) addExact(p string) {
 }
 
 func (k *keySet) addPrefix(p string) {
-	if p != "" && p[0] == '/' && len(p) <= PathMax && strings.IndexByte(p, 0) < 0 {
+	if p != "" && p[0] == '/' && len(p) <= plan.PathMax && strings.IndexByte(p, 0) < 0 {
 		k.prefix[p] = true
 	}
 }
@@ -48,7 +49,7 @@ func (k *keySet) pathEntries() map[string]string {
 	out := map[string]string{}
 	for e := range k.exact {
 		out[e] = e
-		if e != "/" && len(e)+1 <= PathMax {
+		if e != "/" && len(e)+1 <= plan.PathMax {
 			out[e+"/"] = e
 		}
 	}
@@ -139,14 +140,14 @@ func (a *atom) canBeTrue(r region, k *keySet) bool {
 		}
 		return true
 	case akOpenRead:
-		return a.evalBool(r.n&OpenRead != 0)
+		return a.evalBool(r.n&plan.OpenRead != 0)
 	case akOpenWrite:
-		return a.evalBool(r.n&OpenWrite != 0)
+		return a.evalBool(r.n&plan.OpenWrite != 0)
 	case akOpenFlag:
 		if a.strs[0] == "O_TRUNC" {
-			return r.n&OpenTrunc != 0
+			return r.n&plan.OpenTrunc != 0
 		}
-		return r.n&OpenCreate != 0
+		return r.n&plan.OpenCreate != 0
 	case akFdName:
 		if r.kind == rExact {
 			return a.evalStr(r.s)
@@ -184,7 +185,7 @@ func prefixPossible(p string, r region, k *keySet) bool {
 	if p == "" {
 		return true
 	}
-	if p[0] != '/' || len(p) > PathMax {
+	if p[0] != '/' || len(p) > plan.PathMax {
 		return false
 	}
 	if r.kind == rPrefix {
@@ -230,7 +231,7 @@ func (a *atom) dirCanBeTrue(r region, k *keySet) bool {
 				continue
 			}
 			dp := dirPrefix(v)
-			if len(dp) > PathMax {
+			if len(dp) > plan.PathMax {
 				continue
 			}
 			if r.kind == rPrefix {
@@ -260,26 +261,26 @@ func (a *atom) dirCanBeTrue(r region, k *keySet) bool {
 }
 
 // regionsOf lists the regions of a dimension for the key set.
-func regionsOf(d Dim, k *keySet) []region {
+func regionsOf(d plan.Dim, k *keySet) []region {
 	var out []region
 	switch d {
-	case DimComm:
+	case plan.DimComm:
 		for _, c := range sortedStrings(k.comm) {
 			out = append(out, region{kind: rExact, key: c, s: c})
 		}
 		out = append(out, region{kind: rDefault})
-	case DimUID:
+	case plan.DimUID:
 		for _, u := range sortedU32(k.uid) {
 			out = append(out, region{kind: rExact, n: uint64(u)})
 		}
 		out = append(out, region{kind: rDefault})
-	case DimContainer:
+	case plan.DimContainer:
 		out = append(out, region{kind: rHost}, region{kind: rInside}, region{kind: rUnknown})
-	case DimOpenFlags:
+	case plan.DimOpenFlags:
 		for c := range 16 {
 			out = append(out, region{kind: rClass, n: uint64(c)})
 		}
-	case DimPath:
+	case plan.DimPath:
 		ents := k.pathEntries()
 		keys := make([]string, 0, len(ents))
 		for e := range ents {
@@ -293,7 +294,7 @@ func regionsOf(d Dim, k *keySet) []region {
 			out = append(out, region{kind: rPrefix, key: p, s: p})
 		}
 		out = append(out, region{kind: rDefault}, region{kind: rUnknown})
-	case DimArg0, DimSock, DimExe:
+	case plan.DimArg0, plan.DimSock, plan.DimExe:
 		out = moreRegions(d, k)
 	default:
 		out = append(out, region{kind: rUnknown})

@@ -5,51 +5,39 @@ import (
 
 	"github.com/falcoc/falcoc/compiler/catalog"
 	"github.com/falcoc/falcoc/compiler/check"
+	"github.com/falcoc/falcoc/compiler/plan"
 )
 
 // State the userspace tables need, and so syscalls the kernel sends even
-// when no clause survives ([Tables.Always]).
+// when no clause survives ([plan.Tables.Always]); the lists come from the
+// catalog's one table ([catalog.StateSyscalls]).
 //
 // Process state is always needed: proc.* and user.* come from it, and the
 // kernel's comm and euid dimensions rely on userspace keeping proc.name and
 // user.uid equal to the kernel's values. The scheduler tracepoints (fork,
 // exec, exit) are sent anyway; these syscalls carry the rest.
-var processStateSyscalls = []string{
-	"execve", "execveat", "clone", "clone3", "fork", "vfork", "chdir", "fchdir",
-	"setuid", "setgid", "setresuid", "setresgid", "setreuid", "setregid", "setsid", "prctl", "unshare",
-}
-
+//
 // File descriptor state: needed when a rule reads a descriptor (fd.*,
 // evt.abspath, evt.args, an FD-typed evt.arg, proc.fdopencount) on a
-// syscall that does not itself create it. Socket state suffices for socket
-// calls that take an existing socket; any other syscall may name any kind
-// of descriptor and needs both.
+// syscall that does not itself describe it. Socket state suffices for
+// socket calls that take an existing socket; any other syscall may name
+// any kind of descriptor and needs both.
 var (
-	fileStateSyscalls = []string{
-		"open", "openat", "openat2", "creat", "open_by_handle_at", "close", "close_range", "dup", "dup2", "dup3",
-		"fcntl", "pipe", "pipe2", "memfd_create", "eventfd", "eventfd2", "signalfd", "signalfd4",
-		"timerfd_create", "inotify_init", "inotify_init1", "epoll_create", "epoll_create1", "userfaultfd",
-		"io_uring_setup", "bpf",
-	}
-	sockStateSyscalls = []string{
-		"socket", "socketpair", "connect", "accept", "accept4", "bind", "listen", "close", "close_range",
-		"dup", "dup2", "dup3", "fcntl",
-	}
-	// fdCreators make the descriptor their fd.* fields describe.
-	fdCreators = map[string]bool{
-		"open": true, "openat": true, "openat2": true, "creat": true, "open_by_handle_at": true,
-		"socket": true, "socketpair": true, "accept": true, "accept4": true, "memfd_create": true,
-		"pipe": true, "pipe2": true, "eventfd": true, "eventfd2": true, "signalfd": true, "signalfd4": true,
-		"timerfd_create": true, "inotify_init": true, "inotify_init1": true, "epoll_create": true,
-		"epoll_create1": true, "userfaultfd": true, "io_uring_setup": true,
-		// connect and bind describe their socket themselves: the kernel
-		// record carries the address family and both ends (read from the
-		// socket), and the state table creates the entry from them when
-		// the socket() call was not seen. So a rule reading fd.* on a
-		// connect does not make every socket() and close() go to
-		// userspace.
-		"connect": true, "bind": true,
-	}
+	processStateSyscalls = catalog.StateSyscallNames(catalog.StateProcess)
+	fileStateSyscalls    = catalog.StateSyscallNames(catalog.StateFile)
+	sockStateSyscalls    = catalog.StateSyscallNames(catalog.StateSocket)
+	// fdCreators describe the descriptor their fd.* fields read
+	// ([catalog.StateSyscall.DescribesFD]): a rule reading fd.* on one
+	// does not make every socket() and close() go to userspace.
+	fdCreators = func() map[string]bool {
+		m := map[string]bool{}
+		for _, s := range catalog.StateSyscalls() {
+			if s.DescribesFD {
+				m[s.Name] = true
+			}
+		}
+		return m
+	}()
 	// sockUsers take an existing socket.
 	sockUsers = map[string]bool{
 		"connect": true, "bind": true, "listen": true, "sendto": true, "sendmsg": true, "recvfrom": true,
@@ -60,7 +48,7 @@ var (
 
 func addNamed(m map[int]bool, names []string) {
 	for _, n := range names {
-		if id, ok := catalog.SyscallID(n); ok && id < numSyscalls {
+		if id, ok := catalog.SyscallID(n); ok && id < plan.NumSyscalls {
 			m[id] = true
 		}
 	}
@@ -157,14 +145,14 @@ func stateSyscalls(in []RuleInput, universe []int) map[int]bool {
 }
 
 // tables builds the kernel tables for the final clauses.
-func (p *planner) tables(cls []*clause, k *keySet, in []RuleInput, universe []int) Tables {
-	t := Tables{
-		Gate: map[int]Mask{}, DimsPerSyscall: map[int]Dim{}, Always: stateSyscalls(in, universe), Captured: map[int]bool{},
-		Comm: map[string]Mask{}, UID: map[uint32]Mask{}, PathExact: map[string]Mask{}, PathPrefix: map[string]Mask{},
-		Arg0: map[uint32]Mask{}, Sock: map[SockKey]Mask{}, SockFamily: map[uint16]Mask{},
-		ExeExact: map[string]Mask{}, ExePrefix: map[string]Mask{},
+func (p *planner) tables(cls []*clause, k *keySet, in []RuleInput, universe []int) plan.Tables {
+	t := plan.Tables{
+		Gate: map[int]plan.Mask{}, DimsPerSyscall: map[int]plan.Dim{}, Always: stateSyscalls(in, universe), Captured: map[int]bool{},
+		Comm: map[string]plan.Mask{}, UID: map[uint32]plan.Mask{}, PathExact: map[string]plan.Mask{}, PathPrefix: map[string]plan.Mask{},
+		Arg0: map[uint32]plan.Mask{}, Sock: map[plan.SockKey]plan.Mask{}, SockFamily: map[uint16]plan.Mask{},
+		ExeExact: map[string]plan.Mask{}, ExePrefix: map[string]plan.Mask{},
 	}
-	var all Mask
+	var all plan.Mask
 	for bit, c := range cls {
 		all = all.With(bit)
 		for _, s := range c.sys {
@@ -187,17 +175,27 @@ func (p *planner) tables(cls []*clause, k *keySet, in []RuleInput, universe []in
 		t.Captured[s] = true
 	}
 
-	maskIn := func(d Dim, r region) Mask {
-		var m Mask
-		for bit, c := range cls {
-			if p.possible(c, d, r, k) {
-				m = m.With(bit)
-			}
+	p.idTables(&t, cls, k)
+	p.addrTables(&t, cls, k)
+	return t
+}
+
+// maskIn returns the clauses of cls possible in region r of dimension d.
+func (p *planner) maskIn(cls []*clause, k *keySet, d plan.Dim, r region) plan.Mask {
+	var m plan.Mask
+	for bit, c := range cls {
+		if p.possible(c, d, r, k) {
+			m = m.With(bit)
 		}
-		return m
 	}
-	for _, r := range regionsOf(DimComm, k) {
-		m := maskIn(DimComm, r)
+	return m
+}
+
+// idTables fills the comm, uid, container, open flags and first-argument
+// tables of t.
+func (p *planner) idTables(t *plan.Tables, cls []*clause, k *keySet) {
+	for _, r := range regionsOf(plan.DimComm, k) {
+		m := p.maskIn(cls, k, plan.DimComm, r)
 		if r.kind == rDefault {
 			t.CommDefault = m
 		} else {
@@ -205,8 +203,8 @@ func (p *planner) tables(cls []*clause, k *keySet, in []RuleInput, universe []in
 		}
 	}
 	dropDefault(t.Comm, t.CommDefault) // an entry equal to the default adds nothing
-	for _, r := range regionsOf(DimUID, k) {
-		m := maskIn(DimUID, r)
+	for _, r := range regionsOf(plan.DimUID, k) {
+		m := p.maskIn(cls, k, plan.DimUID, r)
 		if r.kind == rDefault {
 			t.UIDDefault = m
 		} else {
@@ -214,8 +212,8 @@ func (p *planner) tables(cls []*clause, k *keySet, in []RuleInput, universe []in
 		}
 	}
 	dropDefault(t.UID, t.UIDDefault)
-	for _, r := range regionsOf(DimContainer, k) {
-		m := maskIn(DimContainer, r)
+	for _, r := range regionsOf(plan.DimContainer, k) {
+		m := p.maskIn(cls, k, plan.DimContainer, r)
 		switch r.kind {
 		case rHost:
 			t.ContainerHost = m
@@ -225,11 +223,11 @@ func (p *planner) tables(cls []*clause, k *keySet, in []RuleInput, universe []in
 			t.ContainerUnknown = m
 		}
 	}
-	for _, r := range regionsOf(DimOpenFlags, k) {
-		t.OpenFlags[r.n] = maskIn(DimOpenFlags, r)
+	for _, r := range regionsOf(plan.DimOpenFlags, k) {
+		t.OpenFlags[r.n] = p.maskIn(cls, k, plan.DimOpenFlags, r)
 	}
-	for _, r := range regionsOf(DimArg0, k) {
-		m := maskIn(DimArg0, r)
+	for _, r := range regionsOf(plan.DimArg0, k) {
+		m := p.maskIn(cls, k, plan.DimArg0, r)
 		if r.kind == rDefault {
 			t.Arg0Default = m
 		} else {
@@ -237,11 +235,15 @@ func (p *planner) tables(cls []*clause, k *keySet, in []RuleInput, universe []in
 		}
 	}
 	dropDefault(t.Arg0, t.Arg0Default)
-	for _, r := range regionsOf(DimSock, k) {
-		m := maskIn(DimSock, r)
+}
+
+// addrTables fills the socket, exe and path tables of t.
+func (p *planner) addrTables(t *plan.Tables, cls []*clause, k *keySet) {
+	for _, r := range regionsOf(plan.DimSock, k) {
+		m := p.maskIn(cls, k, plan.DimSock, r)
 		switch r.kind {
 		case rExact:
-			t.Sock[SockKey{r.fam, r.port}] = m
+			t.Sock[plan.SockKey{Family: r.fam, Port: r.port}] = m
 		case rFamily:
 			t.SockFamily[r.fam] = m
 		case rDefault:
@@ -260,8 +262,8 @@ func (p *planner) tables(cls []*clause, k *keySet, in []RuleInput, universe []in
 			delete(t.SockFamily, fam)
 		}
 	}
-	for _, r := range regionsOf(DimExe, k) {
-		m := maskIn(DimExe, r)
+	for _, r := range regionsOf(plan.DimExe, k) {
+		m := p.maskIn(cls, k, plan.DimExe, r)
 		switch r.kind {
 		case rExact:
 			t.ExeExact[r.key] = m
@@ -272,8 +274,8 @@ func (p *planner) tables(cls []*clause, k *keySet, in []RuleInput, universe []in
 		}
 	}
 	dropDefault(t.ExeExact, t.ExeDefault)
-	for _, r := range regionsOf(DimPath, k) {
-		m := maskIn(DimPath, r)
+	for _, r := range regionsOf(plan.DimPath, k) {
+		m := p.maskIn(cls, k, plan.DimPath, r)
 		switch r.kind {
 		case rExact:
 			t.PathExact[r.key] = m
@@ -285,12 +287,11 @@ func (p *planner) tables(cls []*clause, k *keySet, in []RuleInput, universe []in
 			t.PathUnknown = m
 		}
 	}
-	return t
 }
 
 // dropDefault removes the entries equal to the default mask d: the kernel
 // looks the default up for a key the table does not hold.
-func dropDefault[K comparable](m map[K]Mask, d Mask) {
+func dropDefault[K comparable](m map[K]plan.Mask, d plan.Mask) {
 	for k, v := range m {
 		if v == d {
 			delete(m, k)

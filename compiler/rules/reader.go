@@ -497,8 +497,22 @@ func (l *loader) defineRule(it *item, prev *ruleInfo, source string, hasSource b
 // ops == nil every key is taken; otherwise only keys named in ops, and
 // "append" keys are appended to r's current value.
 func (l *loader) decodeRuleKeys(it *item, r *ruleInfo, ops map[string]string) bool {
-	take := func(k string) bool { return it.has(k) && (ops == nil || ops[k] != "") }
-	appendOp := func(k string) bool { return ops != nil && ops[k] == "append" }
+	return l.decodeRuleText(it, r, ops) && l.decodeRuleAttrs(it, r, ops) && l.decodeRuleExceptions(it, r, ops)
+}
+
+// takeKey reports whether the item has key k and, for an override (ops
+// not nil), whether it overrides k.
+func takeKey(it *item, ops map[string]string, k string) bool {
+	return it.has(k) && (ops == nil || ops[k] != "")
+}
+
+// appendKey reports whether an override appends to key k.
+func appendKey(ops map[string]string, k string) bool { return ops != nil && ops[k] == "append" }
+
+// decodeRuleText decodes condition, output and desc.
+func (l *loader) decodeRuleText(it *item, r *ruleInfo, ops map[string]string) bool {
+	take := func(k string) bool { return takeKey(it, ops, k) }
+	appendOp := func(k string) bool { return appendKey(ops, k) }
 	if take("condition") {
 		if _, ok := it.str("condition"); !ok {
 			return false
@@ -537,6 +551,14 @@ func (l *loader) decodeRuleKeys(it *item, r *ruleInfo, ops map[string]string) bo
 			r.desc = d
 		}
 	}
+	return true
+}
+
+// decodeRuleAttrs decodes priority, tags, the boolean keys and
+// capture_duration.
+func (l *loader) decodeRuleAttrs(it *item, r *ruleInfo, ops map[string]string) bool {
+	take := func(k string) bool { return takeKey(it, ops, k) }
+	appendOp := func(k string) bool { return appendKey(ops, k) }
 	if take("priority") {
 		s, ok := it.str("priority")
 		if !ok {
@@ -586,26 +608,33 @@ func (l *loader) decodeRuleKeys(it *item, r *ruleInfo, ops map[string]string) bo
 		}
 		r.captureDuration = n
 	}
-	if take("exceptions") {
-		exs, ok := l.readExceptions(it)
-		if !ok {
+	return true
+}
+
+// decodeRuleExceptions decodes the exceptions, replacing or (for an
+// append override) extending the rule's.
+func (l *loader) decodeRuleExceptions(it *item, r *ruleInfo, ops map[string]string) bool {
+	if !takeKey(it, ops, "exceptions") {
+		return true
+	}
+	exs, ok := l.readExceptions(it)
+	if !ok {
+		return false
+	}
+	if appendKey(ops, "exceptions") {
+		return l.appendExceptions(it, r, exs)
+	}
+	r.exceptions = nil
+	seen := map[string]bool{}
+	for _, ex := range exs {
+		if !l.validateException(it, r, ex) {
 			return false
 		}
-		if appendOp("exceptions") {
-			return l.appendExceptions(it, r, exs)
+		if seen[ex.name] {
+			l.report(diag.WarnExceptionNotUnique, true, fmt.Sprintf("Multiple definitions of exception '%s' in the same rule", ex.name), ex.pos, append(append([]diag.Location(nil), it.ctx...), it.keyLoc("exceptions")))
 		}
-		r.exceptions = nil
-		seen := map[string]bool{}
-		for _, ex := range exs {
-			if !l.validateException(it, r, ex) {
-				return false
-			}
-			if seen[ex.name] {
-				l.report(diag.WarnExceptionNotUnique, true, fmt.Sprintf("Multiple definitions of exception '%s' in the same rule", ex.name), ex.pos, append(append([]diag.Location(nil), it.ctx...), it.keyLoc("exceptions")))
-			}
-			seen[ex.name] = true
-			r.exceptions = append(r.exceptions, ex)
-		}
+		seen[ex.name] = true
+		r.exceptions = append(r.exceptions, ex)
 	}
 	return true
 }

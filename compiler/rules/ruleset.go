@@ -2,6 +2,7 @@ package rules
 
 import (
 	"github.com/falcoc/falcoc/compiler/check"
+	"github.com/falcoc/falcoc/compiler/selection"
 	"github.com/falcoc/falcoc/compiler/syntax"
 )
 
@@ -12,20 +13,10 @@ type Source struct {
 }
 
 // Options select which loaded rules are enabled, like Falco's `rules:`
-// configuration and its -t option. A nil *Options keeps every rule's own
-// `enabled` flag.
-//
-// The selection is applied in this order: when EnabledTags is not empty,
-// a rule is enabled exactly when it has one of those tags (whatever its
-// `enabled` key says); then rules matching DisabledRules or having one of
-// DisabledTags are disabled; then rules matching EnabledRules are enabled.
-// Rule names may contain the wildcard `*`.
-type Options struct {
-	DisabledRules []string
-	DisabledTags  []string
-	EnabledTags   []string
-	EnabledRules  []string
-}
+// configuration and its -D, -T and -t options; see [selection.Selection],
+// which is shared with the loading of compiled artifacts. A nil *Options
+// keeps every rule's own `enabled` flag.
+type Options = selection.Selection
 
 // Position is a position in a rules file; Line and Col are 1-based.
 type Position struct {

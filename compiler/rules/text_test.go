@@ -131,28 +131,6 @@ func TestScalarText(t *testing.T) {
 	}
 }
 
-func TestWildcardMatch(t *testing.T) {
-	tests := []struct {
-		pattern, s string
-		want       bool
-	}{
-		{"*", "anything", true},
-		{"abc", "abc", true},
-		{"abc", "abcd", false},
-		{"Write*", "Write below etc", true},
-		{"*etc", "Write below etc", true},
-		{"W*below*", "Write below etc", true},
-		{"W*z*", "Write below etc", false},
-		{"a*a", "a", false},
-		{"", "", true},
-	}
-	for _, tc := range tests {
-		if got := wildcardMatch(tc.pattern, tc.s); got != tc.want {
-			t.Errorf("wildcardMatch(%q, %q) = %v, want %v", tc.pattern, tc.s, got, tc.want)
-		}
-	}
-}
-
 func TestEngineVersion(t *testing.T) {
 	tests := []struct {
 		in   string

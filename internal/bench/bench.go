@@ -36,7 +36,7 @@ type Options struct {
 	// rules embedded in falco-run.
 	Rules []string
 	// GeneratedRules adds that many generated rules
-	// (prefilter.GenerateRules) to Rules.
+	// (rulegen.Generate) to Rules.
 	GeneratedRules int
 	// Rounds is how many interleaved rounds run (default 5).
 	Rounds int

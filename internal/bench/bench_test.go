@@ -13,7 +13,7 @@ import (
 
 	"github.com/falcoc/falcoc/bpf"
 	"github.com/falcoc/falcoc/compiler/catalog"
-	"github.com/falcoc/falcoc/compiler/prefilter"
+	"github.com/falcoc/falcoc/compiler/plan"
 	"github.com/falcoc/falcoc/internal/testutil"
 )
 
@@ -123,14 +123,14 @@ func sysID(t *testing.T, name string) int {
 }
 
 func TestClassify(t *testing.T) {
-	var one prefilter.Mask
+	var one plan.Mask
 	one = one.With(0)
-	gate := map[int]prefilter.Mask{
+	gate := map[int]plan.Mask{
 		sysID(t, "openat"):  one,
 		sysID(t, "connect"): one,
-		sysID(t, "execve"):  one,              // lifecycle
-		sysID(t, "setuid"):  one,              // always sent
-		sysID(t, "ptrace"):  prefilter.Mask{}, // no clause: not watched
+		sysID(t, "execve"):  one,         // lifecycle
+		sysID(t, "setuid"):  one,         // always sent
+		sysID(t, "ptrace"):  plan.Mask{}, // no clause: not watched
 	}
 	always := map[int]bool{sysID(t, "setuid"): true, sysID(t, "chdir"): true}
 	watched, excluded := classify(gate, always)

@@ -35,7 +35,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	)
 	fs.StringVar(&opts.FalcoRun, "falco-run", "", "falco-run binary (default: build ./cmd/falco-run)")
 	fs.Var(&rulesArg, "rules", "rules file given to falco-run (repeatable; default: the embedded default rules)")
-	fs.IntVar(&opts.GeneratedRules, "rules-generated", 0, "add this many generated rules (prefilter.GenerateRules, seed 1)")
+	fs.IntVar(&opts.GeneratedRules, "rules-generated", 0, "add this many generated rules (rulegen.Generate, seed 1)")
 	fs.IntVar(&opts.Rounds, "rounds", 5, "interleaved rounds")
 	fs.DurationVar(&opts.Duration, "duration", time.Second, "time per workload, per round and mode (open-shadow: a quarter)")
 	fs.IntVar(&opts.CPU, "cpu", runtime.NumCPU()-1, "pin the workloads to this CPU (-1: no pinning)")

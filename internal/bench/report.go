@@ -155,28 +155,49 @@ func (r *Result) WriteJSON(w io.Writer) error {
 // WriteTable writes the result as a text table.
 func (r *Result) WriteTable(w io.Writer) error {
 	var b strings.Builder
+	r.writeHeader(&b)
+	if err := r.writeSummary(&b); err != nil {
+		return err
+	}
+	if err := r.writeNotes(&b); err != nil {
+		return err
+	}
+	lines := strings.Split(b.String(), "\n")
+	for i, l := range lines {
+		lines[i] = strings.TrimRight(l, " ")
+	}
+	_, err := io.WriteString(w, strings.Join(lines, "\n"))
+	return err
+}
+
+// writeHeader writes the run's settings, the rules and the workloads.
+func (r *Result) writeHeader(b *strings.Builder) {
 	pin := "not pinned"
 	if r.PinnedCPU >= 0 {
 		pin = fmt.Sprintf("pinned to CPU %d", r.PinnedCPU)
 	}
-	fmt.Fprintf(&b, "falcoc-bench: kernel %s\n", r.Kernel)
-	fmt.Fprintf(&b, "falcoc-bench: %d CPUs, workloads %s; %d rounds interleaved (%s), %s per workload\n",
+	fmt.Fprintf(b, "falcoc-bench: kernel %s\n", r.Kernel)
+	fmt.Fprintf(b, "falcoc-bench: %d CPUs, workloads %s; %d rounds interleaved (%s), %s per workload\n",
 		r.CPUs, pin, r.Rounds, strings.Join(Modes, ", "), r.Duration)
 	b.WriteString("floor: no falco-run, an empty program on falco-run's hook (tp_btf/sys_exit): what any syscall capture costs on this kernel\n")
-	fmt.Fprintf(&b, "rules: %s\n", r.Rules)
-	fmt.Fprintf(&b, "watched syscalls (the rules look at them): %s\n", strings.Join(r.Watched, ", "))
-	fmt.Fprintf(&b, "excluded from watched (process lifecycle, and always sent for the state): %s; and the fork/exec/exit scheduler records\n",
+	fmt.Fprintf(b, "rules: %s\n", r.Rules)
+	fmt.Fprintf(b, "watched syscalls (the rules look at them): %s\n", strings.Join(r.Watched, ", "))
+	fmt.Fprintf(b, "excluded from watched (process lifecycle, and always sent for the state): %s; and the fork/exec/exit scheduler records\n",
 		strings.Join(r.Excluded, ", "))
-	fmt.Fprintf(&b, "per op: median over rounds; counters: kernel, system-wide, during the workload only, summed over rounds\n")
+	fmt.Fprintf(b, "per op: median over rounds; counters: kernel, system-wide, during the workload only, summed over rounds\n")
 	for i, wl := range r.Workloads {
-		fmt.Fprintf(&b, "  %-14s one op = %s\n", wl, r.Ops[i])
+		fmt.Fprintf(b, "  %-14s one op = %s\n", wl, r.Ops[i])
 	}
 	b.WriteString("\n")
+}
+
+// writeSummary writes the table of results per workload and mode.
+func (r *Result) writeSummary(b *strings.Builder) error {
 	hasBPF := false
 	for _, s := range r.Summary {
 		hasBPF = hasBPF || s.BPFNsPerRun > 0
 	}
-	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', tabwriter.AlignRight)
+	tw := tabwriter.NewWriter(b, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintf(tw, "workload\tmode\tper op\tvs none\textra\twatched events\tdropped\tdropped %%\tsent\tlost\tother sent\tother lost\t")
 	if hasBPF {
 		fmt.Fprintf(tw, "bpf per op\tbpf per run\t")
@@ -203,9 +224,12 @@ func (r *Result) WriteTable(w io.Writer) error {
 		}
 		fmt.Fprintf(tw, "\n")
 	}
-	if err := tw.Flush(); err != nil {
-		return err
-	}
+	return tw.Flush()
+}
+
+// writeNotes writes the watched events sent, contention warnings, the
+// agents' alerts and losses, and the targets.
+func (r *Result) writeNotes(b *strings.Builder) error {
 	for _, s := range r.Summary {
 		if s.Mode != "full" || len(s.SentWatched) == 0 {
 			continue
@@ -214,7 +238,7 @@ func (r *Result) WriteTable(w io.Writer) error {
 		for _, k := range slices.Sorted(maps.Keys(s.SentWatched)) {
 			parts = append(parts, fmt.Sprintf("%s %d", k, s.SentWatched[k]))
 		}
-		fmt.Fprintf(&b, "%s, full: watched events sent: %s\n", s.Workload, strings.Join(parts, ", "))
+		fmt.Fprintf(b, "%s, full: watched events sent: %s\n", s.Workload, strings.Join(parts, ", "))
 	}
 	contended := 0
 	for _, s := range r.Samples {
@@ -223,7 +247,7 @@ func (r *Result) WriteTable(w io.Writer) error {
 		}
 	}
 	if contended > 0 {
-		fmt.Fprintf(&b, "WARNING: another falcoc capture (a falco-run not started by the harness) was loaded during %d of %d samples; their times include its cost\n",
+		fmt.Fprintf(b, "WARNING: another falcoc capture (a falco-run not started by the harness) was loaded during %d of %d samples; their times include its cost\n",
 			contended, len(r.Samples))
 	}
 	if len(r.Agents) > 0 {
@@ -234,12 +258,12 @@ func (r *Result) WriteTable(w io.Writer) error {
 			alerts += a.Alerts
 			lost += a.Kernel.Lost
 		}
-		fmt.Fprintf(&b, "\nfalco-run processes: %d; alerts reported %d, alert lines written %d; events lost over their whole lives %d\n",
+		fmt.Fprintf(b, "\nfalco-run processes: %d; alerts reported %d, alert lines written %d; events lost over their whole lives %d\n",
 			len(r.Agents), alerts, lines, lost)
 	}
 	if len(r.Targets) > 0 {
 		b.WriteString("\ntargets (issue 5)\n")
-		tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
+		tw := tabwriter.NewWriter(b, 0, 0, 2, ' ', 0)
 		for _, t := range r.Targets {
 			verdict := "MISSED"
 			if t.Met {
@@ -251,12 +275,7 @@ func (r *Result) WriteTable(w io.Writer) error {
 			return err
 		}
 	}
-	lines := strings.Split(b.String(), "\n")
-	for i, l := range lines {
-		lines[i] = strings.TrimRight(l, " ")
-	}
-	_, err := io.WriteString(w, strings.Join(lines, "\n"))
-	return err
+	return nil
 }
 
 // fmtNs prints a duration in ns with a unit that keeps it short.

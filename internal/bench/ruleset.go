@@ -8,10 +8,11 @@ import (
 	"strings"
 
 	"github.com/falcoc/falcoc/bpf"
+	"github.com/falcoc/falcoc/compiler"
 	"github.com/falcoc/falcoc/compiler/catalog"
-	"github.com/falcoc/falcoc/compiler/diag"
-	"github.com/falcoc/falcoc/compiler/prefilter"
+	"github.com/falcoc/falcoc/compiler/plan"
 	"github.com/falcoc/falcoc/compiler/rules"
+	"github.com/falcoc/falcoc/internal/rulegen"
 	defaultrules "github.com/falcoc/falcoc/rules"
 )
 
@@ -64,7 +65,7 @@ func prepareRules(dir string, files []string, generated int) (*ruleSet, error) {
 	}
 	if generated > 0 {
 		p := filepath.Join(dir, fmt.Sprintf("generated_%d.yaml", generated))
-		if err := os.WriteFile(p, prefilter.GenerateRules(generated, 1), 0o644); err != nil {
+		if err := os.WriteFile(p, rulegen.Generate(generated, 1), 0o644); err != nil {
 			return nil, fmt.Errorf("generated rules: %w", err)
 		}
 		rs.Files = append(rs.Files, p)
@@ -74,31 +75,27 @@ func prepareRules(dir string, files []string, generated int) (*ruleSet, error) {
 	if err != nil {
 		return nil, fmt.Errorf("rules: %w", err)
 	}
-	loaded, ds := rules.Load(srcs, nil)
-	if loaded == nil || diag.HasErrors(ds) {
+	art, ds := compiler.Compile(srcs, nil)
+	if art == nil || art.Plan == nil {
 		var msgs []string
 		for _, d := range ds {
 			msgs = append(msgs, strings.TrimSpace(d.Render()))
 		}
 		return nil, fmt.Errorf("rules could not be loaded:\n%s", strings.Join(msgs, "\n"))
 	}
-	for _, r := range loaded.Rules {
-		if r != nil && r.Enabled {
+	for _, r := range art.Rules {
+		if r.Enabled {
 			rs.Rules++
 		}
 	}
-	plan, err := prefilter.Build(loaded, nil)
-	if err != nil {
-		return nil, fmt.Errorf("plan the prefilter: %w", err)
-	}
-	rs.Watched, rs.Excluded = classify(plan.Tables.Gate, plan.Tables.Always)
+	rs.Watched, rs.Excluded = classify(art.Plan.Tables.Gate, art.Plan.Tables.Always)
 	rs.Label = fmt.Sprintf("%s (%d rules)", strings.Join(labels, " + "), rs.Rules)
 	return rs, nil
 }
 
 // classify splits the syscalls with a gate into the watched ones and the
 // excluded ones (lifecycle, always sent for state).
-func classify(gate map[int]prefilter.Mask, always map[int]bool) (watched, excluded map[int]bool) {
+func classify(gate map[int]plan.Mask, always map[int]bool) (watched, excluded map[int]bool) {
 	watched, excluded = map[int]bool{}, map[int]bool{}
 	life := map[int]bool{}
 	for _, n := range lifecycleSyscalls {

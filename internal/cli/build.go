@@ -5,81 +5,23 @@ import (
 	"io"
 	"strings"
 
+	"github.com/falcoc/falcoc/compiler/artifact"
 	"github.com/falcoc/falcoc/compiler/check"
+	"github.com/falcoc/falcoc/compiler/codegen"
 	"github.com/falcoc/falcoc/runtime/config"
 	"github.com/falcoc/falcoc/runtime/engine"
 	"github.com/falcoc/falcoc/runtime/vm"
-
-	"github.com/falcoc/falcoc/compiler/artifact"
-	"github.com/falcoc/falcoc/compiler/codegen"
-	"github.com/falcoc/falcoc/compiler/prefilter"
-	"github.com/falcoc/falcoc/compiler/rules"
 )
-
-// buildArtifact compiles a loaded ruleset into an artifact: bytecode and
-// templates (codegen) plus the kernel prefilter plan.
-func buildArtifact(rs *rules.Ruleset) (*artifact.Artifact, error) {
-	a, err := codegen.Build(rs)
-	if err != nil {
-		return nil, err
-	}
-	plan, err := prefilter.Build(rs, nil)
-	if err != nil {
-		return nil, fmt.Errorf("plan the kernel prefilter: %w", err)
-	}
-	data, err := plan.MarshalBinary()
-	if err != nil {
-		return nil, fmt.Errorf("encode the kernel prefilter: %w", err)
-	}
-	a.Prefilter = artifact.Prefilter{Version: prefilter.Version, Data: data}
-	return a, nil
-}
-
-// artifactPlan decodes the prefilter plan of an artifact; nil when the
-// artifact has none.
-func artifactPlan(a *artifact.Artifact) (*prefilter.Plan, error) {
-	if a.Prefilter.Version == 0 && len(a.Prefilter.Data) == 0 {
-		return nil, nil
-	}
-	if a.Prefilter.Version != prefilter.Version {
-		return nil, fmt.Errorf("artifact prefilter version %d, this falcoc reads %d: recompile the rules", a.Prefilter.Version, prefilter.Version)
-	}
-	p := &prefilter.Plan{}
-	if err := p.UnmarshalBinary(a.Prefilter.Data); err != nil {
-		return nil, fmt.Errorf("artifact prefilter: %w", err)
-	}
-	return p, nil
-}
 
 // describePlan prints what the kernel checks per rule and what is left to
 // the VM.
 func describePlan(w io.Writer, a *artifact.Artifact) error {
-	p, err := artifactPlan(a)
-	if err != nil {
-		return err
-	}
+	p := a.Plan
 	if p == nil {
 		_, err := fmt.Fprintln(w, "  (no kernel prefilter: every event of the rules' syscalls is sent)")
 		return err
 	}
 	return p.Describe(w, nil)
-}
-
-// planRuleMasks gives, per rule of the artifact, the kernel clause bits
-// that belong to it (see [prefilter.Plan.RuleMasks]); nil without a plan.
-func planRuleMasks(p *prefilter.Plan, a *artifact.Artifact) [][4]uint64 {
-	if p == nil {
-		return nil
-	}
-	return p.RuleMasks(artifactRuleNames(a))
-}
-
-func artifactRuleNames(a *artifact.Artifact) []string {
-	names := make([]string, len(a.Rules))
-	for i, r := range a.Rules {
-		names[i] = r.Name
-	}
-	return names
 }
 
 // compileExtras compiles falco.yaml's append_output entries; nil when

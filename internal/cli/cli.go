@@ -1,5 +1,10 @@
 // Package cli builds the falcoc and falco-run commands. Each command comes
 // from a constructor taking the IO streams; there are no package globals.
+//
+// falco-run's command maps its flags and falco.yaml to runtime/agent's
+// options and compiles the rules (compiler.Compile, also on SIGHUP through
+// the agent's Reload); the event loop, the sources and the counters are
+// the agent's.
 package cli
 
 import (

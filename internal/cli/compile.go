@@ -9,8 +9,8 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/falcoc/falcoc/compiler"
 	"github.com/falcoc/falcoc/compiler/artifact"
-	"github.com/falcoc/falcoc/compiler/diag"
 	"github.com/falcoc/falcoc/compiler/rules"
 )
 
@@ -72,18 +72,14 @@ func (o *CompileOptions) Run() error {
 	if err != nil {
 		return &ExitError{Code: 1, Err: err}
 	}
-	rs, ds := rules.Load(srcs, nil)
+	a, ds := compiler.Compile(srcs, nil)
 	for _, d := range ds {
 		if _, err := io.WriteString(o.errOut, d.Render()); err != nil {
 			return err
 		}
 	}
-	if diag.HasErrors(ds) || rs == nil {
+	if a == nil {
 		return &ExitError{Code: 1}
-	}
-	a, err := buildArtifact(rs)
-	if err != nil {
-		return &ExitError{Code: 1, Err: err}
 	}
 	var buf bytes.Buffer
 	if err := artifact.Write(&buf, a); err != nil {

@@ -55,7 +55,7 @@ func TestCompileAndInspect(t *testing.T) {
 		"    0004 IN_STR_SET    0 (\"bash\", \"sh\")\n",
 		"fields (2)\n  0 evt.type\n  1 proc.name\n",
 		"syscalls (1)\n  execve\n",
-		"prefilter\n  version 2, ",
+		"prefilter\nprefilter plan: 1 rules, 1 clauses of 256\n",
 		"rule \"Shell\"\n  syscalls: execve\n  clause 0 on execve: comm[proc.name in (bash, sh)]\n",
 	} {
 		if !strings.Contains(stdout, want) {

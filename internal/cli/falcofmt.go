@@ -5,11 +5,14 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 
+	"github.com/falcoc/falcoc/compiler/artifact"
 	"github.com/falcoc/falcoc/compiler/check"
 	"github.com/falcoc/falcoc/compiler/diag"
 	"github.com/falcoc/falcoc/compiler/rules"
+	"github.com/falcoc/falcoc/runtime/vm"
 )
 
 // writeFalcoValidation prints load results as `falco -V` does: the text
@@ -211,4 +214,60 @@ type flRuleInfo struct {
 	Priority        string   `json:"priority"`
 	Source          string   `json:"source"`
 	Tags            []string `json:"tags"`
+}
+
+// writeArtifactList is [writeFalcoList] for a compiled artifact: the same
+// table, or a JSON document with the rules the artifact holds (an
+// artifact keeps no lists or macros, so those are empty, and a rule's
+// lists, macros and exceptions are already expanded into its compiled
+// condition).
+func writeArtifactList(w io.Writer, art *artifact.Artifact, asJSON bool) error {
+	if !asJSON {
+		var b strings.Builder
+		fmt.Fprintf(&b, "%-50s %s\n", "Rule", "Description")
+		fmt.Fprintf(&b, "%-50s %s\n", "----", "-----------")
+		for _, r := range art.Rules {
+			fmt.Fprintf(&b, "%-50s %s \n\n", r.Name, r.Desc)
+		}
+		_, err := io.WriteString(w, b.String())
+		return err
+	}
+	doc := flDoc{
+		Lists:                  []flList{},
+		Macros:                 []flMacro{},
+		Rules:                  []flRule{},
+		RequiredEngineVersion:  "0.0.0",
+		RequiredPluginVersions: []flPlugin{},
+	}
+	for _, r := range art.Rules {
+		d := flRuleDetails{Lists: []string{}, Macros: []string{}, Plugins: []string{},
+			ConditionCompiled: r.Compiled, ConditionFields: []string{}, ConditionOperators: []string{},
+			Events:          flNonNil(r.EventTypes),
+			ExceptionFields: []string{}, ExceptionNames: []string{}, ExceptionOperators: []string{},
+			OutputCompiled: r.Template.Format, OutputFields: templateFields(r.Template)}
+		doc.Rules = append(doc.Rules, flRule{Details: d, Info: flRuleInfo{
+			Condition: r.Condition, Description: r.Desc, Enabled: r.Enabled, Name: r.Name, Output: r.Output,
+			Priority: rules.Priority(r.Priority).String(), Source: r.Source, Tags: flNonNil(r.Tags),
+		}})
+	}
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(doc); err != nil {
+		return fmt.Errorf("encode rules list: %w", err)
+	}
+	_, err := w.Write(buf.Bytes())
+	return err
+}
+
+// templateFields returns the distinct value tokens of a compiled template,
+// in order of first appearance (as [check.Template.Fields]).
+func templateFields(t vm.Template) []string {
+	out := []string{}
+	for _, s := range t.Segments {
+		if s.Operand >= 0 && !slices.Contains(out, s.Token) {
+			out = append(out, s.Token)
+		}
+	}
+	return out
 }

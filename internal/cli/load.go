@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"bytes"
 	"fmt"
 	"io"
 	"io/fs"
@@ -10,34 +9,17 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/falcoc/falcoc/compiler"
 	"github.com/falcoc/falcoc/compiler/artifact"
-	"github.com/falcoc/falcoc/compiler/diag"
 	"github.com/falcoc/falcoc/compiler/rules"
+	"github.com/falcoc/falcoc/compiler/selection"
 	defaultrules "github.com/falcoc/falcoc/rules"
 )
 
-// ruleSelection is what -D, -T and -t (and falco.yaml's `rules:`) select.
-type ruleSelection struct {
-	DisableRules []string
-	DisableTags  []string
-	EnableTags   []string
-	EnableRules  []string
-}
-
-func (s ruleSelection) loaderOptions() *rules.Options {
-	return &rules.Options{
-		DisabledRules: s.DisableRules,
-		DisabledTags:  s.DisableTags,
-		EnabledTags:   s.EnableTags,
-		EnabledRules:  s.EnableRules,
-	}
-}
-
 // loadedRules is a compiled rule set and where it came from.
 type loadedRules struct {
-	Art     *artifact.Artifact
-	Ruleset *rules.Ruleset // nil when loaded from an artifact
-	Names   []string       // the files loaded
+	Art   *artifact.Artifact
+	Names []string // the files loaded
 }
 
 // embeddedSources returns the default rule files embedded in the binary.
@@ -62,14 +44,8 @@ func embeddedSources() ([]rules.Source, error) {
 // .fbc artifact), or the embedded default rules when paths is empty.
 // Diagnostics go to errw in our file:line:col form; warnings do not stop
 // loading.
-func loadRules(paths []string, sel ruleSelection, errw io.Writer) (*loadedRules, error) {
-	var fbc []string
-	for _, p := range paths {
-		if strings.HasSuffix(p, ".fbc") {
-			fbc = append(fbc, p)
-		}
-	}
-	if len(fbc) > 0 {
+func loadRules(paths []string, sel *selection.Selection, errw io.Writer) (*loadedRules, error) {
+	if fbc := artifactPaths(paths); len(fbc) > 0 {
 		if len(paths) != 1 {
 			return nil, fmt.Errorf("-r: an artifact (%s) cannot be combined with other rule files", fbc[0])
 		}
@@ -94,66 +70,41 @@ func loadRules(paths []string, sel ruleSelection, errw io.Writer) (*loadedRules,
 	if err != nil {
 		return nil, fmt.Errorf("-r: %w", err)
 	}
-	rs, ds := rules.Load(srcs, sel.loaderOptions())
+	art, ds := compiler.Compile(srcs, &compiler.Options{Selection: sel})
 	for _, d := range ds {
 		if _, err := io.WriteString(errw, d.Render()); err != nil {
 			return nil, err
 		}
 	}
-	if rs == nil || diag.HasErrors(ds) {
+	if art == nil {
 		return nil, &ExitError{Code: 1, Err: fmt.Errorf("rules could not be loaded")}
-	}
-	art, err := buildArtifact(rs)
-	if err != nil {
-		return nil, err
-	}
-	// Round-trip through the artifact encoding so that live runs and .fbc
-	// runs execute exactly the same thing.
-	var buf bytes.Buffer
-	if err := artifact.Write(&buf, art); err != nil {
-		return nil, err
-	}
-	if art, err = artifact.Read(buf.Bytes()); err != nil {
-		return nil, err
 	}
 	names := make([]string, len(srcs))
 	for i, s := range srcs {
 		names[i] = s.Name
 	}
-	return &loadedRules{Art: art, Ruleset: rs, Names: names}, nil
+	return &loadedRules{Art: art, Names: names}, nil
 }
 
-// applySelection applies -D/-T/-t to the rules of an artifact, as the
-// loader does for rule files.
-func applySelection(art *artifact.Artifact, sel ruleSelection) {
+// artifactPaths returns the rule paths that name a compiled artifact.
+func artifactPaths(paths []string) []string {
+	var fbc []string
+	for _, p := range paths {
+		if strings.HasSuffix(p, ".fbc") {
+			fbc = append(fbc, p)
+		}
+	}
+	return fbc
+}
+
+// hasArtifact reports whether a rule path names a compiled artifact.
+func hasArtifact(paths []string) bool { return len(artifactPaths(paths)) > 0 }
+
+// applySelection applies -D/-T/-t to the rules of an artifact with the
+// loader's own selection, so that .yaml and .fbc inputs agree.
+func applySelection(art *artifact.Artifact, sel *selection.Selection) {
 	for i := range art.Rules {
 		r := &art.Rules[i]
-		if len(sel.EnableTags) > 0 {
-			r.Enabled = anyTag(r.Tags, sel.EnableTags)
-		}
-		if matchAny(r.Name, sel.DisableRules) || anyTag(r.Tags, sel.DisableTags) {
-			r.Enabled = false
-		}
-		if matchAny(r.Name, sel.EnableRules) {
-			r.Enabled = true
-		}
+		r.Enabled = sel.Enabled(r.Name, r.Tags, r.Enabled)
 	}
-}
-
-func anyTag(tags, want []string) bool {
-	for _, t := range tags {
-		if slices.Contains(want, t) {
-			return true
-		}
-	}
-	return false
-}
-
-func matchAny(name string, patterns []string) bool {
-	for _, p := range patterns {
-		if ok, _ := path.Match(p, name); ok || p == name {
-			return true
-		}
-	}
-	return false
 }

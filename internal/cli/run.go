@@ -5,27 +5,20 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
-	"os/signal"
 	"slices"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/falcoc/falcoc/bpf"
 	"github.com/falcoc/falcoc/compiler/artifact"
 	"github.com/falcoc/falcoc/compiler/codegen"
-	"github.com/falcoc/falcoc/compiler/prefilter"
 	"github.com/falcoc/falcoc/compiler/rules"
+	"github.com/falcoc/falcoc/compiler/selection"
+	"github.com/falcoc/falcoc/runtime/agent"
 	"github.com/falcoc/falcoc/runtime/config"
-	"github.com/falcoc/falcoc/runtime/containers"
-	"github.com/falcoc/falcoc/runtime/engine"
-	"github.com/falcoc/falcoc/runtime/event"
-	"github.com/falcoc/falcoc/runtime/extract"
-	"github.com/falcoc/falcoc/runtime/kplan"
 	"github.com/falcoc/falcoc/runtime/output"
-	"github.com/falcoc/falcoc/runtime/state"
 )
 
 // RunOptions are falco-run's options; the flags follow Falco's where Falco
@@ -59,11 +52,6 @@ type RunOptions struct {
 	BatchDelay time.Duration
 
 	cfg         *config.Config
-	plan        *prefilter.Plan // the kernel plan, live with --prefilter=full
-	paths       []string        // the rule files, for a reload
-	newEngine   func(*artifact.Artifact, [][4]uint64) (*engine.Engine, error)
-	eng         *engine.Engine // the engine in use
-	k8s         *k8sSource     // the Kubernetes audit webhook, nil when off
 	out, errOut io.Writer
 }
 
@@ -179,7 +167,7 @@ func (o *RunOptions) sourceEnabled(src string) bool {
 	return !slices.Contains(o.DisableSource, src)
 }
 
-func (o *RunOptions) selection() ruleSelection {
+func (o *RunOptions) selection() *selection.Selection {
 	// Falco's -D disables every rule whose name contains the text.
 	var disable []string
 	for _, d := range o.DisableRules {
@@ -188,25 +176,27 @@ func (o *RunOptions) selection() ruleSelection {
 		}
 		disable = append(disable, d)
 	}
-	sel := ruleSelection{
-		DisableRules: disable,
-		DisableTags:  o.DisableTags,
-		EnableTags:   o.EnableTags,
+	sel := &selection.Selection{
+		DisabledRules: disable,
+		DisabledTags:  o.DisableTags,
+		EnabledTags:   o.EnableTags,
 	}
 	for _, r := range o.cfg.Rules {
 		switch {
 		case !r.Enable && r.Rule != "":
-			sel.DisableRules = append(sel.DisableRules, r.Rule)
+			sel.DisabledRules = append(sel.DisabledRules, r.Rule)
 		case !r.Enable && r.Tag != "":
-			sel.DisableTags = append(sel.DisableTags, r.Tag)
+			sel.DisabledTags = append(sel.DisabledTags, r.Tag)
 		case r.Enable && r.Rule != "":
-			sel.EnableRules = append(sel.EnableRules, r.Rule)
+			sel.EnabledRules = append(sel.EnabledRules, r.Rule)
 		}
 	}
 	return sel
 }
 
-// Run does the work.
+// Run runs the mode the flags ask for: an informational one (--version,
+// --support, --list, -V, -L, -l), or the agent with its sources (live or
+// replay, the k8s audit webhook, or none for --dry-run).
 func (o *RunOptions) Run(ctx context.Context) error {
 	switch {
 	case o.Version:
@@ -220,151 +210,128 @@ func (o *RunOptions) Run(ctx context.Context) error {
 	case len(o.ValidateFiles) > 0:
 		return runFalcoValidate(o.out, o.ValidateFiles, o.cfg.JSONOutput)
 	}
-	paths := o.Rules
-	if len(paths) == 0 && o.configNamesRules() {
-		paths = o.cfg.RulesFiles
-	}
-	if o.DescribeRule != "" {
-		srcs, err := embeddedSources()
-		if len(paths) > 0 {
-			srcs, err = rules.ReadPaths(paths)
-		}
-		if err != nil {
-			return &ExitError{Code: 1, Err: err}
-		}
-		return runFalcoDescribe(o.out, o.errOut, srcs, o.selection().loaderOptions(), o.cfg.JSONOutput, o.DescribeRule)
-	}
-	if o.List {
-		if len(paths) == 0 {
-			srcs, err := embeddedSources()
-			if err != nil {
-				return err
-			}
-			return runFalcoListSources(o.out, o.errOut, srcs, o.selection().loaderOptions(), o.cfg.JSONOutput)
-		}
-		return runFalcoList(o.out, o.errOut, paths, o.selection().loaderOptions(), o.cfg.JSONOutput)
+	paths := o.rulePaths()
+	if o.List || o.DescribeRule != "" {
+		return o.runList(paths)
 	}
 	lr, err := loadRules(paths, o.selection(), o.errOut)
 	if err != nil {
 		return err
 	}
+	opts, err := o.agentOptions(lr.Art, paths)
+	if err != nil {
+		return &ExitError{Code: 1, Err: err}
+	}
+	defer opts.Outputs.Close()
+	a, err := agent.New(opts)
+	if err != nil {
+		return err
+	}
+	return a.Run(ctx)
+}
 
+// rulePaths returns the rule files: -r, else falco.yaml's rules_files when
+// the configuration names them, else none (the embedded rules).
+func (o *RunOptions) rulePaths() []string {
+	if len(o.Rules) == 0 && o.configNamesRules() {
+		return o.cfg.RulesFiles
+	}
+	return o.Rules
+}
+
+// runList implements -L and -l: the rules of the rule files (or the
+// embedded ones), or of a compiled artifact.
+func (o *RunOptions) runList(paths []string) error {
+	if hasArtifact(paths) {
+		lr, err := loadRules(paths, o.selection(), o.errOut)
+		if err != nil {
+			return err
+		}
+		art := lr.Art
+		if o.DescribeRule != "" {
+			one := *art
+			one.Rules = nil
+			for _, r := range art.Rules {
+				if r.Name == o.DescribeRule {
+					one.Rules = append(one.Rules, r)
+				}
+			}
+			if len(one.Rules) == 0 {
+				return &ExitError{Code: 1, Err: fmt.Errorf("-l: rule %q is not loaded", o.DescribeRule)}
+			}
+			art = &one
+		}
+		return writeArtifactList(o.out, art, o.cfg.JSONOutput)
+	}
+	srcs, err := embeddedSources()
+	if len(paths) > 0 {
+		srcs, err = rules.ReadPaths(paths)
+	}
+	if err != nil {
+		return &ExitError{Code: 1, Err: err}
+	}
+	if o.DescribeRule != "" {
+		return runFalcoDescribe(o.out, o.errOut, srcs, o.selection(), o.cfg.JSONOutput, o.DescribeRule)
+	}
+	return runFalcoListSources(o.out, o.errOut, srcs, o.selection(), o.cfg.JSONOutput)
+}
+
+// agentOptions maps the flags and falco.yaml to the agent's options for
+// art, compiled from paths: the outputs, the engine's settings, the
+// sources, and the reload of the rule files.
+func (o *RunOptions) agentOptions(art *artifact.Artifact, paths []string) (agent.Options, error) {
 	minPrio, _ := o.cfg.MinPriority()
-	outCfg := o.cfg.OutputsConfig()
 	chans, err := o.cfg.Channels(config.ChannelOptions{Stdout: o.out, ProgramStdout: o.out, Unbuffered: o.Unbuffered})
 	if err != nil {
-		return &ExitError{Code: 1, Err: err}
-	}
-	outs, err := output.New(outCfg, chans...)
-	if err != nil {
-		return &ExitError{Code: 1, Err: err}
-	}
-	defer outs.Close()
-
-	tableOpts := &state.Options{}
-	if o.Trace != "" {
-		tableOpts.ProcReadsPerSec = -1 // a replay must not mix in this host's /proc
-	}
-	table := state.NewTable(tableOpts)
-	var ctrs extract.ContainerLookup // stays a nil interface for replays
-	var ruleMasks [][4]uint64
-	var judge engine.Judge
-	if o.Prefilter == "full" {
-		// Only the rules the kernel plan keeps for an event are evaluated:
-		// live, by the mask the kernel computed; in a replay, by the same
-		// judgement applied in userspace.
-		if o.plan, err = artifactPlan(lr.Art); err != nil {
-			return &ExitError{Code: 1, Err: err}
-		}
-		ruleMasks = planRuleMasks(o.plan, lr.Art)
-		if o.plan != nil && o.Trace != "" {
-			judge = kplan.NewUserJudge(o.plan)
-		}
-	}
-	if o.Trace == "" {
-		l := containers.New(nil)
-		defer l.Close()
-		ctrs = l
+		return agent.Options{}, err
 	}
 	extras, err := compileExtras(o.cfg.AppendOutput)
 	if err != nil {
-		return &ExitError{Code: 1, Err: err}
+		return agent.Options{}, err
 	}
-	engOpts := engine.Options{
-		Table:       table,
-		Users:       state.NewUsers(nil),
-		Containers:  ctrs,
-		Hostname:    output.Hostname(),
-		Sink:        outs,
-		MatchAll:    o.cfg.RuleMatching == "all",
-		MinPriority: minPrio,
-		Judge:       judge,
-		Extras:      extras,
-	}
-	o.newEngine = func(art *artifact.Artifact, masks [][4]uint64) (*engine.Engine, error) {
-		opts := engOpts
-		opts.RuleMasks = masks
-		return engine.New(art, opts)
-	}
-	o.paths = paths
-	eng, err := o.newEngine(lr.Art, ruleMasks)
+	outs, err := output.New(o.cfg.OutputsConfig(), chans...)
 	if err != nil {
-		return err
+		return agent.Options{}, err
 	}
-	o.eng = eng
-	if o.DryRun {
-		return outs.Close()
-	}
-
-	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if o.Duration > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, time.Duration(o.Duration)*time.Second)
-		defer cancel()
+	opts := agent.Options{
+		Rules: art,
+		Reload: func() (*artifact.Artifact, error) {
+			lr, err := loadRules(paths, o.selection(), o.errOut)
+			if err != nil {
+				return nil, err
+			}
+			return lr.Art, nil
+		},
+		Trace:          o.Trace,
+		Syscall:        o.Trace != "" || o.sourceEnabled("syscall"),
+		DryRun:         o.DryRun,
+		Duration:       time.Duration(o.Duration) * time.Second,
+		Prefilter:      prefilterMode(o.Prefilter),
+		RingBufferSize: o.RingBufferSize,
+		BatchDelay:     o.BatchDelay,
+		Capture:        o.Capture,
+		Outputs:        outs,
+		MatchAll:       o.cfg.RuleMatching == "all",
+		MinPriority:    minPrio,
+		Extras:         extras,
+		Hostname:       output.Hostname(),
+		Log:            o.errOut,
 	}
 	if o.sourceEnabled("k8s_audit") {
-		o.k8s, err = startK8sAudit(o.cfg, lr.Art, engine.SourceOptions{
-			Hostname:    engOpts.Hostname,
-			Sink:        outs,
-			MatchAll:    engOpts.MatchAll,
-			MinPriority: minPrio,
-			Extras:      extras,
-		}, o.errOut)
-		if err != nil {
-			return &ExitError{Code: 1, Err: err}
-		}
+		plugin, index, load := o.cfg.K8sAudit()
+		opts.K8sAudit = &agent.K8sAuditOptions{Plugin: plugin, Index: index, Load: load}
 	}
-	defer o.k8s.stop()
-	switch {
-	case o.Trace == "" && !o.sourceEnabled("syscall"):
-		// The syscall source is off: serve the other sources until a
-		// signal or -M.
-		if o.k8s == nil {
-			err = &ExitError{Code: 1, Err: errors.New("--disable-source syscall: no other event source to run (load k8s_audit rules or the k8saudit plugin)")}
-		} else {
-			<-ctx.Done()
-		}
-	case o.Trace != "":
-		err = o.replay(ctx, eng)
-		if err == nil && o.k8s != nil {
-			// The webhook is a source without an end: keep serving it
-			// until a signal or -M, as Falco does with several sources.
-			<-ctx.Done()
-		}
-	default:
-		err = o.live(ctx, eng, lr)
+	return opts, nil
+}
+
+func prefilterMode(s string) bpf.Mode {
+	switch s {
+	case "off":
+		return bpf.ModeOff
+	case "evttype":
+		return bpf.ModeEvttype
 	}
-	if kerr := o.k8s.stop(); kerr != nil && err == nil {
-		err = &ExitError{Code: 1, Err: kerr}
-	}
-	closeErr := outs.Close()
-	o.printStats(o.eng, outs) // the engine last in use: a SIGHUP may have replaced it
-	o.k8s.printStats(o.errOut)
-	if err != nil {
-		return err
-	}
-	return closeErr
+	return bpf.ModeFull
 }
 
 // configNamesRules reports whether the user's configuration (a -c file or
@@ -380,62 +347,4 @@ func (o *RunOptions) configNamesRules() bool {
 		}
 	}
 	return false
-}
-
-// replay runs the engine over a trace file.
-func (o *RunOptions) replay(ctx context.Context, eng *engine.Engine) error {
-	f, err := os.Open(o.Trace)
-	if err != nil {
-		return &ExitError{Code: 1, Err: fmt.Errorf("-e: %w", err)}
-	}
-	defer f.Close()
-	r := event.NewReader(f)
-	var ev event.Event
-	var pc event.ProcContext
-	table := eng.Table()
-	for ctx.Err() == nil {
-		err := r.Next(&ev, &pc)
-		if err == io.EOF {
-			return nil
-		}
-		if err != nil {
-			return &ExitError{Code: 1, Err: fmt.Errorf("%s:%w", o.Trace, err)}
-		}
-		if pc.Present() {
-			event.ApplyProc(table, ev.Ts, ev.Tid, ev.Pid, &pc)
-		}
-		eng.Process(&ev)
-	}
-	return nil
-}
-
-func (o *RunOptions) printStats(eng *engine.Engine, outs *output.Outputs) {
-	s := eng.Stats()
-	fmt.Fprintf(o.errOut, "Events processed: %d, rules evaluated: %d, matches: %d, alerts: %d",
-		s.Events, s.Evaluated, s.Matches, s.Alerts)
-	if s.EvalErrors > 0 {
-		fmt.Fprintf(o.errOut, ", evaluation errors: %d", s.EvalErrors)
-	}
-	fmt.Fprintln(o.errOut)
-	if m := eng.MatchesByEvent(); len(m) > 0 {
-		names := make([]string, 0, len(m))
-		for n := range m {
-			names = append(names, n)
-		}
-		slices.Sort(names)
-		fmt.Fprint(o.errOut, "Matches by event type:")
-		for _, n := range names {
-			fmt.Fprintf(o.errOut, " %s %d", n, m[n])
-		}
-		fmt.Fprintln(o.errOut)
-	}
-	for _, cs := range outs.Stats() {
-		if cs.Dropped > 0 || cs.Failed > 0 {
-			fmt.Fprintf(o.errOut, "Output %s: sent %d, dropped %d, failed %d", cs.Name, cs.Sent, cs.Dropped, cs.Failed)
-			if cs.LastError != "" {
-				fmt.Fprintf(o.errOut, " (last error: %s)", cs.LastError)
-			}
-			fmt.Fprintln(o.errOut)
-		}
-	}
 }

@@ -9,11 +9,11 @@ package engine
 
 import (
 	"fmt"
-	"math"
 	"sync/atomic"
 
 	"github.com/falcoc/falcoc/compiler/artifact"
 	"github.com/falcoc/falcoc/compiler/catalog"
+	"github.com/falcoc/falcoc/compiler/plan"
 	"github.com/falcoc/falcoc/runtime/event"
 	"github.com/falcoc/falcoc/runtime/extract"
 	"github.com/falcoc/falcoc/runtime/output"
@@ -50,7 +50,7 @@ type Options struct {
 	// kernel clause bits that belong to it. When set, a rule is evaluated
 	// only if one of its bits survived in the event's Mask; nil evaluates
 	// every candidate rule of the event type.
-	RuleMasks [][4]uint64
+	RuleMasks []plan.Mask
 	// Judge, when set, computes the kernel's clause mask in userspace for
 	// events that did not come through the kernel (a replay); it replaces
 	// the event's Mask. Use it with RuleMasks.
@@ -64,7 +64,7 @@ type Options struct {
 // Judge computes the clause mask the kernel prefilter would give ev,
 // whose thread is th (nil when unknown). See runtime/kplan.UserJudge.
 type Judge interface {
-	Mask(ev *event.Event, th *state.Thread) [4]uint64
+	Mask(ev *event.Event, th *state.Thread) plan.Mask
 }
 
 // Stats are the engine's counters. Read them with [Engine.Stats]; they
@@ -83,10 +83,11 @@ type Engine struct {
 	opts Options
 	vm   *vm.VM
 	env  *extract.Env
-	// xvm and xenv evaluate the append_output templates (their own pool).
-	xvm  *vm.VM
-	xenv *extract.Env
-	upd  event.Updater
+	// xenv extracts the fields of the append_output templates (their own
+	// pool); xbegin points it at the current event. Nil without extras.
+	xenv   *extract.Env
+	xbegin func()
+	upd    state.Updater
 
 	// byType maps an event type to the candidate rules, in load order.
 	byType map[*catalog.Event][]int32
@@ -100,13 +101,8 @@ type Engine struct {
 	// [Engine.MatchesByEvent] once Process is no longer being called.
 	matchedBy map[string]uint64
 
-	alert  output.Alert
-	msg    []byte
-	fields []output.Field
-
-	stats struct {
-		events, evaluated, matches, alerts, evalErrors atomic.Uint64
-	}
+	stats counters
+	out   *emitter
 }
 
 // New builds an engine for art. art must come from [artifact.Read] or
@@ -131,12 +127,8 @@ func New(art *artifact.Artifact, opts Options) (*Engine, error) {
 	if err != nil {
 		return nil, fmt.Errorf("engine: %w", err)
 	}
-	var xvm *vm.VM
 	var xenv *extract.Env
 	if opts.Extras != nil && opts.Extras.Consts != nil && len(opts.Extras.List) > 0 {
-		if xvm, err = vm.New(opts.Extras.Consts); err != nil {
-			return nil, fmt.Errorf("engine: append_output: %w", err)
-		}
 		if xenv, err = extract.New(opts.Extras.Consts.Fields, extract.Deps{
 			Table:      opts.Table,
 			Users:      opts.Users,
@@ -147,7 +139,6 @@ func New(art *artifact.Artifact, opts Options) (*Engine, error) {
 		}
 	}
 	e := &Engine{
-		xvm:     xvm,
 		xenv:    xenv,
 		art:     art,
 		opts:    opts,
@@ -155,6 +146,12 @@ func New(art *artifact.Artifact, opts Options) (*Engine, error) {
 		env:     env,
 		byType:  map[*catalog.Event][]int32{},
 		perRule: make([]atomic.Uint64, len(art.Rules)),
+	}
+	if e.out, err = newEmitter(opts.Hostname, opts.Sink, opts.Extras, &e.stats); err != nil {
+		return nil, err
+	}
+	if xenv != nil {
+		e.xbegin = func() { xenv.Reset(e.env.Event()) }
 	}
 	for i := range art.Rules {
 		r := &art.Rules[i]
@@ -183,7 +180,7 @@ func New(art *artifact.Artifact, opts Options) (*Engine, error) {
 
 // SetRuleMasks replaces Options.RuleMasks. Call it only from the goroutine
 // that calls [Engine.Process].
-func (e *Engine) SetRuleMasks(masks [][4]uint64) { e.opts.RuleMasks = masks }
+func (e *Engine) SetRuleMasks(masks []plan.Mask) { e.opts.RuleMasks = masks }
 
 // Artifact returns the rule set the engine runs.
 func (e *Engine) Artifact() *artifact.Artifact { return e.art }
@@ -241,7 +238,11 @@ func (e *Engine) evaluate(ev *event.Event) {
 		if e.opts.OnMatch != nil {
 			e.opts.OnMatch(int(ri), ev)
 		}
-		e.emit(r, ev)
+		if e.xenv != nil {
+			e.out.emit(ev.Ts, r, e.vm, e.env, e.xenv, e.xbegin)
+		} else {
+			e.out.emit(ev.Ts, r, e.vm, e.env, nil, nil)
+		}
 		if !e.opts.MatchAll {
 			return
 		}
@@ -267,111 +268,15 @@ func (e *Engine) candidates(info *catalog.Event) []int32 {
 }
 
 // ruleSurvived reports whether any clause bit of rule ri is set in mask.
-func (e *Engine) ruleSurvived(ri int, mask *[4]uint64) bool {
+func (e *Engine) ruleSurvived(ri int, mask *plan.Mask) bool {
 	if ri >= len(e.opts.RuleMasks) {
 		return true // a rule the plan does not cover is never dropped
 	}
-	m := &e.opts.RuleMasks[ri]
-	return m[0]&mask[0]|m[1]&mask[1]|m[2]&mask[2]|m[3]&mask[3] != 0
-}
-
-// emit renders the rule's output for the current event and sends it.
-func (e *Engine) emit(r *artifact.Rule, ev *event.Event) {
-	a := &e.alert
-	a.Time = ev.Ts
-	a.Rule = r.Name
-	a.Priority = output.Priority(r.Priority)
-	a.Source = r.Source
-	a.Tags = r.Tags
-	a.Hostname = e.opts.Hostname
-	e.msg = e.msg[:0]
-	e.fields = e.fields[:0]
-	e.renderTemplate(e.vm, e.env, &r.Template, true)
-	e.appendExtras(r)
-	a.Message = string(e.msg)
-	a.Fields = e.fields
-	e.stats.alerts.Add(1)
-	if e.opts.Sink != nil {
-		e.opts.Sink.Send(a)
-	}
-}
-
-// renderTemplate appends t's text to e.msg, evaluating its operands with m
-// and env; with record, each value is also added to e.fields (JSON
-// output_fields).
-func (e *Engine) renderTemplate(m *vm.VM, env vm.Env, t *vm.Template, record bool) {
-	e.msg, e.fields = appendTemplate(e.msg, e.fields, m, env, t, record)
-}
-
-// appendTemplate appends t's text to msg, evaluating its operands with m
-// and env; with record, each value is also appended to fields.
-func appendTemplate(msg []byte, fields []output.Field, m *vm.VM, env vm.Env, t *vm.Template, record bool) ([]byte, []output.Field) {
-	for _, seg := range t.Segments {
-		if seg.Operand < 0 {
-			msg = append(msg, seg.Text...)
-			continue
-		}
-		v, ok := m.Operand(env, int(seg.Operand))
-		ov := toOutput(v, ok)
-		start := len(msg)
-		msg = output.AppendText(msg, ov, nil)
-		if w := int(seg.Width); w > 0 {
-			// Falco resizes the value to exactly the width: cut or pad.
-			if len(msg)-start > w {
-				msg = msg[:start+w]
-			}
-			for len(msg)-start < w {
-				msg = append(msg, ' ')
-			}
-		}
-		if record {
-			fields = append(fields, output.Field{Name: seg.Token, Value: ov})
-		}
-	}
-	return msg, fields
-}
-
-// toOutput converts a VM value into an output value, keeping its type for
-// JSON output_fields.
-func toOutput(v vm.Value, ok bool) output.Value {
-	if !ok {
-		return output.Missing()
-	}
-	switch v.Kind {
-	case vm.KindString:
-		return output.String(v.S)
-	case vm.KindBytes:
-		return output.String(string(v.B))
-	case vm.KindInt:
-		return output.Int(v.I)
-	case vm.KindUint:
-		return output.Uint(v.U)
-	case vm.KindBool:
-		return output.Bool(v.U != 0)
-	case vm.KindAddr:
-		return output.String(v.A.String())
-	case vm.KindDouble:
-		return output.Double(math.Float64frombits(v.U))
-	case vm.KindList:
-		l := make([]output.Value, len(v.L))
-		for i, s := range v.L {
-			l[i] = output.String(s)
-		}
-		return output.List(l...)
-	}
-	return output.Missing()
+	return e.opts.RuleMasks[ri].Intersects(mask)
 }
 
 // Stats returns a snapshot of the counters.
-func (e *Engine) Stats() Stats {
-	return Stats{
-		Events:     e.stats.events.Load(),
-		Evaluated:  e.stats.evaluated.Load(),
-		Matches:    e.stats.matches.Load(),
-		Alerts:     e.stats.alerts.Load(),
-		EvalErrors: e.stats.evalErrors.Load(),
-	}
-}
+func (e *Engine) Stats() Stats { return e.stats.snapshot() }
 
 // RuleMatches returns how many times rule i matched.
 func (e *Engine) RuleMatches(i int) uint64 {

@@ -10,12 +10,13 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/falcoc/falcoc/compiler"
 	"github.com/falcoc/falcoc/compiler/artifact"
-	"github.com/falcoc/falcoc/compiler/codegen"
 	"github.com/falcoc/falcoc/compiler/rules"
 	"github.com/falcoc/falcoc/runtime/engine"
 	"github.com/falcoc/falcoc/runtime/event"
 	"github.com/falcoc/falcoc/runtime/output"
+	"github.com/falcoc/falcoc/runtime/replay"
 	"github.com/falcoc/falcoc/runtime/state"
 )
 
@@ -47,13 +48,9 @@ const sampleTrace = `
 
 func compile(tb testing.TB, yaml string) *artifact.Artifact {
 	tb.Helper()
-	rs, ds := rules.Load([]rules.Source{{Name: "rules.yaml", Data: []byte(yaml)}}, nil)
-	if rs == nil {
-		tb.Fatalf("load: %v", ds)
-	}
-	art, err := codegen.Build(rs)
-	if err != nil {
-		tb.Fatal(err)
+	art, ds := compiler.Compile([]rules.Source{{Name: "rules.yaml", Data: []byte(yaml)}}, nil)
+	if art == nil {
+		tb.Fatalf("compile: %v", ds)
 	}
 	return art
 }
@@ -64,9 +61,9 @@ func (l *lines) Send(a *output.Alert) {
 	l.got = append(l.got, string(output.FormatText(nil, a, &output.Options{Location: time.UTC})))
 }
 
-func replay(tb testing.TB, e *engine.Engine, trace string) {
+func runTrace(tb testing.TB, e *engine.Engine, trace string) {
 	tb.Helper()
-	r := event.NewReader(strings.NewReader(trace))
+	r := replay.NewReader(strings.NewReader(trace))
 	var ev event.Event
 	var pc event.ProcContext
 	for {
@@ -78,7 +75,7 @@ func replay(tb testing.TB, e *engine.Engine, trace string) {
 			tb.Fatal(err)
 		}
 		if pc.Present() {
-			event.ApplyProc(e.Table(), ev.Ts, ev.Tid, ev.Pid, &pc)
+			state.ApplyProc(e.Table(), ev.Ts, ev.Tid, ev.Pid, &pc)
 		}
 		e.Process(&ev)
 	}
@@ -120,7 +117,7 @@ func TestRuleMatching(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			replay(t, e, sampleTrace)
+			runTrace(t, e, sampleTrace)
 			if diff := cmp.Diff(tc.want, sink.got); diff != "" {
 				t.Errorf("alerts (-want +got):\n%s", diff)
 			}
@@ -164,10 +161,10 @@ func BenchmarkProcess(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			replay(b, e, sampleTrace)
+			runTrace(b, e, sampleTrace)
 			trace := fmt.Sprintf(`{"ts":1,"type":"openat","tid":101,"res":3,"args":{"dirfd":-100,"name":%q,"flags":"O_RDONLY"}}`+"\n", tc.path)
 			var ev event.Event
-			if err := event.NewReader(strings.NewReader(trace)).Next(&ev, nil); err != nil {
+			if err := replay.NewReader(strings.NewReader(trace)).Next(&ev, nil); err != nil {
 				b.Fatal(err)
 			}
 			b.ReportAllocs()
@@ -194,7 +191,7 @@ func BenchmarkReplayDecode(b *testing.B) {
 	b.SetBytes(int64(len(line)))
 	n := 0
 	for b.Loop() {
-		r := event.NewReader(bytes.NewReader(data))
+		r := replay.NewReader(bytes.NewReader(data))
 		for r.Next(&ev, nil) == nil {
 			n++
 		}

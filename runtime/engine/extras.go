@@ -4,7 +4,6 @@ import (
 	"slices"
 
 	"github.com/falcoc/falcoc/compiler/artifact"
-	"github.com/falcoc/falcoc/runtime/output"
 	"github.com/falcoc/falcoc/runtime/vm"
 )
 
@@ -49,41 +48,4 @@ func (x *Extra) matches(r *artifact.Rule) bool {
 		}
 	}
 	return true
-}
-
-// appendExtras adds the matching append_output entries to the alert being
-// built: text to e.msg, values to e.fields.
-func (e *Engine) appendExtras(r *artifact.Rule) {
-	if e.xvm == nil {
-		return
-	}
-	begun := false
-	for i := range e.opts.Extras.List {
-		x := &e.opts.Extras.List[i]
-		if !x.matches(r) {
-			continue
-		}
-		if !begun {
-			begun = true
-			e.xenv.Reset(e.env.Event())
-			e.xvm.BeginEvent()
-		}
-		if len(x.Text.Segments) > 0 {
-			e.msg = append(e.msg, ' ')
-			e.renderTemplate(e.xvm, e.xenv, &x.Text, true)
-		}
-		for j := range x.Fields {
-			f := &x.Fields[j]
-			if f.Bare && len(f.Template.Segments) == 1 && f.Template.Segments[0].Operand >= 0 {
-				v, ok := e.xvm.Operand(e.xenv, int(f.Template.Segments[0].Operand))
-				e.fields = append(e.fields, output.Field{Name: f.Name, Value: toOutput(v, ok)})
-				continue
-			}
-			start := len(e.msg)
-			e.renderTemplate(e.xvm, e.xenv, &f.Template, false)
-			s := string(e.msg[start:])
-			e.msg = e.msg[:start]
-			e.fields = append(e.fields, output.Field{Name: f.Name, Value: output.String(s)})
-		}
-	}
 }

@@ -7,14 +7,16 @@ import (
 	"math/rand"
 	"testing"
 
+	"github.com/falcoc/falcoc/compiler"
 	"github.com/falcoc/falcoc/compiler/artifact"
-	"github.com/falcoc/falcoc/compiler/codegen"
-	"github.com/falcoc/falcoc/compiler/prefilter"
+	"github.com/falcoc/falcoc/compiler/plan"
 	"github.com/falcoc/falcoc/compiler/rules"
+	"github.com/falcoc/falcoc/internal/rulegen"
 	"github.com/falcoc/falcoc/runtime/engine"
 	"github.com/falcoc/falcoc/runtime/event"
 	"github.com/falcoc/falcoc/runtime/kplan"
 	"github.com/falcoc/falcoc/runtime/output"
+	"github.com/falcoc/falcoc/runtime/replay"
 	"github.com/falcoc/falcoc/runtime/state"
 )
 
@@ -56,18 +58,11 @@ func replayTrace(n int) []byte {
 // in userspace, as falco-run does by default; "every-rule" evaluates every
 // candidate rule of the event type, as --prefilter=off does.
 func BenchmarkReplay(b *testing.B) {
-	rs, ds := rules.Load([]rules.Source{{Name: "gen.yaml", Data: prefilter.GenerateRules(100, 1)}}, nil)
-	if rs == nil {
-		b.Fatalf("load: %v", ds)
+	art, ds := compiler.Compile([]rules.Source{{Name: "gen.yaml", Data: rulegen.Generate(100, 1)}}, nil)
+	if art == nil {
+		b.Fatalf("compile: %v", ds)
 	}
-	art, err := codegen.Build(rs)
-	if err != nil {
-		b.Fatal(err)
-	}
-	plan, err := prefilter.Build(rs, nil)
-	if err != nil {
-		b.Fatal(err)
-	}
+	kp := art.Plan
 	const n = 200000
 	trace := replayTrace(n)
 	for _, judged := range []bool{true, false} {
@@ -81,8 +76,8 @@ func BenchmarkReplay(b *testing.B) {
 			b.ReportAllocs()
 			b.SetBytes(int64(len(trace)))
 			for b.Loop() {
-				e := newReplayEngine(b, art, plan, judged)
-				r := event.NewReader(bytes.NewReader(trace))
+				e := newReplayEngine(b, art, kp, judged)
+				r := replay.NewReader(bytes.NewReader(trace))
 				var ev event.Event
 				var pc event.ProcContext
 				for {
@@ -94,7 +89,7 @@ func BenchmarkReplay(b *testing.B) {
 						b.Fatal(err)
 					}
 					if pc.Present() {
-						event.ApplyProc(e.Table(), ev.Ts, ev.Tid, ev.Pid, &pc)
+						state.ApplyProc(e.Table(), ev.Ts, ev.Tid, ev.Pid, &pc)
 					}
 					e.Process(&ev)
 					events++
@@ -107,7 +102,7 @@ func BenchmarkReplay(b *testing.B) {
 	}
 }
 
-func newReplayEngine(b *testing.B, art *artifact.Artifact, plan *prefilter.Plan, judged bool) *engine.Engine {
+func newReplayEngine(b *testing.B, art *artifact.Artifact, kp *plan.Plan, judged bool) *engine.Engine {
 	opts := engine.Options{
 		Table:       state.NewTable(&state.Options{ProcReadsPerSec: -1}),
 		Users:       state.NewUsers(nil),
@@ -115,8 +110,8 @@ func newReplayEngine(b *testing.B, art *artifact.Artifact, plan *prefilter.Plan,
 		MinPriority: output.PriorityDebug,
 	}
 	if judged {
-		opts.Judge = kplan.NewUserJudge(plan)
-		opts.RuleMasks = masksOf(plan, art)
+		opts.Judge = kplan.NewUserJudge(kp)
+		opts.RuleMasks = kp.RuleMasks(ruleNames(art))
 	}
 	e, err := engine.New(art, opts)
 	if err != nil {
@@ -125,12 +120,12 @@ func newReplayEngine(b *testing.B, art *artifact.Artifact, plan *prefilter.Plan,
 	return e
 }
 
-func masksOf(plan *prefilter.Plan, art *artifact.Artifact) [][4]uint64 {
+func ruleNames(art *artifact.Artifact) []string {
 	names := make([]string, len(art.Rules))
 	for i, r := range art.Rules {
 		names[i] = r.Name
 	}
-	return plan.RuleMasks(names)
+	return names
 }
 
 // formatSink formats each alert as text, as the stdout output would.
@@ -147,7 +142,7 @@ func BenchmarkReplayDecodeOnly(b *testing.B) {
 	events := 0
 	b.ReportAllocs()
 	for b.Loop() {
-		r := event.NewReader(bytes.NewReader(trace))
+		r := replay.NewReader(bytes.NewReader(trace))
 		var ev event.Event
 		var pc event.ProcContext
 		for r.Next(&ev, &pc) == nil {

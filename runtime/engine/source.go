@@ -2,7 +2,6 @@ package engine
 
 import (
 	"fmt"
-	"sync/atomic"
 
 	"github.com/falcoc/falcoc/compiler/artifact"
 	"github.com/falcoc/falcoc/runtime/output"
@@ -36,16 +35,9 @@ type Source struct {
 	art   *artifact.Artifact
 	opts  SourceOptions
 	vm    *vm.VM
-	xvm   *vm.VM
 	rules []int32
-
-	alert  output.Alert
-	msg    []byte
-	fields []output.Field
-
-	stats struct {
-		events, evaluated, matches, alerts, evalErrors atomic.Uint64
-	}
+	stats counters
+	out   *emitter
 }
 
 // NewSource builds an evaluator for art's enabled rules of opts.Source
@@ -59,10 +51,8 @@ func NewSource(art *artifact.Artifact, opts SourceOptions) (*Source, error) {
 		return nil, fmt.Errorf("engine: %w", err)
 	}
 	s := &Source{art: art, opts: opts, vm: m}
-	if x := opts.Extras; x != nil && x.Consts != nil && len(x.List) > 0 {
-		if s.xvm, err = vm.New(x.Consts); err != nil {
-			return nil, fmt.Errorf("engine: append_output: %w", err)
-		}
+	if s.out, err = newEmitter(opts.Hostname, opts.Sink, opts.Extras, &s.stats); err != nil {
+		return nil, err
 	}
 	for i := range art.Rules {
 		r := &art.Rules[i]
@@ -90,7 +80,6 @@ func (s *Source) Process(ts int64, env, xenv vm.Env) {
 		return
 	}
 	s.vm.BeginEvent()
-	xbegun := false
 	for _, ri := range s.rules {
 		r := &s.art.Rules[ri]
 		s.stats.evaluated.Add(1)
@@ -103,67 +92,12 @@ func (s *Source) Process(ts int64, env, xenv vm.Env) {
 			continue
 		}
 		s.stats.matches.Add(1)
-		s.msg, s.fields = appendTemplate(s.msg[:0], s.fields[:0], s.vm, env, &r.Template, true)
-		if s.xvm != nil && xenv != nil {
-			for i := range s.opts.Extras.List {
-				x := &s.opts.Extras.List[i]
-				if !x.matches(r) {
-					continue
-				}
-				if !xbegun {
-					xbegun = true
-					s.xvm.BeginEvent()
-				}
-				s.appendExtra(x, xenv)
-			}
-		}
-		a := &s.alert
-		a.Time = ts
-		a.Rule = r.Name
-		a.Priority = output.Priority(r.Priority)
-		a.Source = r.Source
-		a.Tags = r.Tags
-		a.Hostname = s.opts.Hostname
-		a.Message = string(s.msg)
-		a.Fields = s.fields
-		s.stats.alerts.Add(1)
-		if s.opts.Sink != nil {
-			s.opts.Sink.Send(a)
-		}
+		s.out.emit(ts, r, s.vm, env, xenv, nil)
 		if !s.opts.MatchAll {
 			return
 		}
 	}
 }
 
-// appendExtra adds one append_output entry to the alert being built.
-func (s *Source) appendExtra(x *Extra, xenv vm.Env) {
-	if len(x.Text.Segments) > 0 {
-		s.msg = append(s.msg, ' ')
-		s.msg, s.fields = appendTemplate(s.msg, s.fields, s.xvm, xenv, &x.Text, true)
-	}
-	for j := range x.Fields {
-		f := &x.Fields[j]
-		if f.Bare && len(f.Template.Segments) == 1 && f.Template.Segments[0].Operand >= 0 {
-			v, ok := s.xvm.Operand(xenv, int(f.Template.Segments[0].Operand))
-			s.fields = append(s.fields, output.Field{Name: f.Name, Value: toOutput(v, ok)})
-			continue
-		}
-		start := len(s.msg)
-		s.msg, _ = appendTemplate(s.msg, nil, s.xvm, xenv, &f.Template, false)
-		v := string(s.msg[start:])
-		s.msg = s.msg[:start]
-		s.fields = append(s.fields, output.Field{Name: f.Name, Value: output.String(v)})
-	}
-}
-
 // Stats returns a snapshot of the counters.
-func (s *Source) Stats() Stats {
-	return Stats{
-		Events:     s.stats.events.Load(),
-		Evaluated:  s.stats.evaluated.Load(),
-		Matches:    s.stats.matches.Load(),
-		Alerts:     s.stats.alerts.Load(),
-		EvalErrors: s.stats.evalErrors.Load(),
-	}
-}
+func (s *Source) Stats() Stats { return s.stats.snapshot() }

@@ -9,11 +9,12 @@
 // The package also holds:
 //   - Falco's text rendering of parameters (what evt.arg.NAME and evt.args
 //     print), see [Event.AppendArg] and [Event.AppendArgs], with tables of
-//     flag values ([FlagNames], [ParseFlags]);
-//   - the replay format, one JSON object per line ([Reader], [Writer];
-//     docs/replay-format.md);
-//   - the state updates an event implies ([ApplyBefore], [ApplyAfter]).
+//     flag values ([FlagNames], [ParseFlags], [FlagSet]);
+//   - a trace's process context ([ProcContext]).
 //
-// Nothing here is safe for concurrent use: one goroutine owns an Event, a
-// Reader or a Writer.
+// The state updates an event implies are runtime/state's (ApplyBefore,
+// ApplyAfter, ApplyProc); the replay format (one JSON object per line) is
+// read and written by runtime/replay.
+//
+// Nothing here is safe for concurrent use: one goroutine owns an Event.
 package event

@@ -1,10 +1,10 @@
 package event
 
 import (
-	"math"
 	"net/netip"
 
 	"github.com/falcoc/falcoc/compiler/catalog"
+	"github.com/falcoc/falcoc/compiler/plan"
 )
 
 // SourceSyscall is the event source of syscall events.
@@ -12,7 +12,7 @@ const SourceSyscall = "syscall"
 
 // AllRules is the kernel clause mask of an event whose mask is unknown
 // (replays): every rule is a candidate.
-var AllRules = [4]uint64{math.MaxUint64, math.MaxUint64, math.MaxUint64, math.MaxUint64}
+var AllRules = plan.AllClauses
 
 // Event is one decoded exit event. It is reused between events: see
 // [Event.Reset]. Strings and buffers it holds are only valid until the
@@ -36,7 +36,7 @@ type Event struct {
 	Params []Param
 	// Mask is the kernel's clause mask: bit i set when rule clause i may
 	// match. [AllRules] when unknown.
-	Mask [4]uint64
+	Mask plan.Mask
 	// Source is the event source, [SourceSyscall] for syscall events.
 	Source string
 }
@@ -147,7 +147,7 @@ func (ev *Event) Int(name string) (int64, bool) {
 	if !ok || i >= len(ev.Params) || !ev.Params[i].Set {
 		return 0, false
 	}
-	if isSigned(ev.Info.Params[i].Type) {
+	if IsSigned(ev.Info.Params[i].Type) {
 		return ev.Params[i].I, true
 	}
 	return int64(ev.Params[i].U), true
@@ -159,7 +159,7 @@ func (ev *Event) Uint(name string) (uint64, bool) {
 	if !ok || i >= len(ev.Params) || !ev.Params[i].Set {
 		return 0, false
 	}
-	if isSigned(ev.Info.Params[i].Type) {
+	if IsSigned(ev.Info.Params[i].Type) {
 		return uint64(ev.Params[i].I), true
 	}
 	return ev.Params[i].U, true
@@ -215,8 +215,9 @@ func (ev *Event) SetRes(res int64) {
 // Failed reports evt.failed: the syscall returned an error.
 func (ev *Event) Failed() bool { return ev.HasRes() && ev.Res < 0 }
 
-// isSigned reports whether values of t are held in Param.I.
-func isSigned(t catalog.ParamType) bool {
+// IsSigned reports whether values of parameter type t are held in
+// [Param].I (otherwise numbers are in [Param].U).
+func IsSigned(t catalog.ParamType) bool {
 	switch t {
 	case catalog.ParamInt8, catalog.ParamInt16, catalog.ParamInt32, catalog.ParamInt64,
 		catalog.ParamErrno, catalog.ParamFD, catalog.ParamPID:
@@ -224,10 +225,6 @@ func isSigned(t catalog.ParamType) bool {
 	}
 	return false
 }
-
-// IsSigned reports whether values of parameter type t are held in
-// [Param].I (otherwise numbers are in [Param].U).
-func IsSigned(t catalog.ParamType) bool { return isSigned(t) }
 
 // SplitNUL calls fn for every NUL-terminated (or final) element of b, as
 // execve's args and env are encoded. It allocates nothing.

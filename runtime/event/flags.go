@@ -160,8 +160,10 @@ const (
 	FDLowerLayer = 1 << 30
 )
 
-// flagSet is one set of names with their values, in catalog order.
-type flagSet struct {
+// FlagSet is the flag names of a catalog parameter with their values, in
+// catalog order (see [FlagsOf]). It is read-only and safe for concurrent
+// use.
+type FlagSet struct {
 	enum  bool
 	names []string
 	bits  []flagBit
@@ -171,8 +173,8 @@ type flagSet struct {
 // flagSets maps the first element of a catalog flag-name slice to its set.
 var flagSets = buildFlagSets()
 
-func buildFlagSets() map[*string]*flagSet {
-	sets := make(map[*string]*flagSet)
+func buildFlagSets() map[*string]*FlagSet {
+	sets := make(map[*string]*FlagSet)
 	for _, e := range catalog.Events() {
 		for _, p := range e.Params {
 			if len(p.Flags) == 0 || sets[&p.Flags[0]] != nil {
@@ -182,7 +184,7 @@ func buildFlagSets() map[*string]*flagSet {
 			if !ok {
 				continue
 			}
-			fs := &flagSet{index: make(map[string]int, len(p.Flags))}
+			fs := &FlagSet{index: make(map[string]int, len(p.Flags))}
 			switch p.Type {
 			case catalog.ParamEnumFlags8, catalog.ParamEnumFlags16, catalog.ParamEnumFlags32:
 				fs.enum = true
@@ -205,7 +207,9 @@ func buildFlagSets() map[*string]*flagSet {
 	return sets
 }
 
-func setOf(p *catalog.Param) *flagSet {
+// FlagsOf returns the flag set of parameter p; nil when p has no flag
+// names this package knows.
+func FlagsOf(p *catalog.Param) *FlagSet {
 	if len(p.Flags) == 0 {
 		return nil
 	}
@@ -215,7 +219,7 @@ func setOf(p *catalog.Param) *flagSet {
 // appendNames appends the names of the flags set in v, "|"-separated in
 // the catalog's order; for an enumeration, the first name whose value is
 // v. It appends nothing when no name matches.
-func (fs *flagSet) appendNames(dst []byte, v uint64) []byte {
+func (fs *FlagSet) appendNames(dst []byte, v uint64) []byte {
 	first := true
 	for i, fb := range fs.bits {
 		if fb.mask == 0 || v&fb.mask != fb.bits {
@@ -240,7 +244,7 @@ func (fs *flagSet) appendNames(dst []byte, v uint64) []byte {
 // them ("O_RDONLY|O_CLOEXEC", "AF_INET", "PTRACE_ATTACH"): "" when p has
 // no named values we know or no name matches.
 func FlagNames(p *catalog.Param, v uint64) string {
-	fs := setOf(p)
+	fs := FlagsOf(p)
 	if fs == nil {
 		return ""
 	}
@@ -249,7 +253,7 @@ func FlagNames(p *catalog.Param, v uint64) string {
 
 // AppendFlagNames is [FlagNames] appending to dst.
 func AppendFlagNames(dst []byte, p *catalog.Param, v uint64) []byte {
-	fs := setOf(p)
+	fs := FlagsOf(p)
 	if fs == nil {
 		return dst
 	}
@@ -258,7 +262,7 @@ func AppendFlagNames(dst []byte, p *catalog.Param, v uint64) []byte {
 
 // FlagValue returns the Linux value of one flag name of parameter p.
 func FlagValue(p *catalog.Param, name string) (uint64, bool) {
-	fs := setOf(p)
+	fs := FlagsOf(p)
 	if fs == nil {
 		return 0, false
 	}
@@ -291,4 +295,59 @@ func ParseFlags(p *catalog.Param, s string) (uint64, error) {
 		v |= n
 	}
 	return v, nil
+}
+
+// Parse is [ParseFlags] for a parameter with flag set fs (nil when it has
+// none we know: only numbers parse), without allocating; false where
+// ParseFlags fails.
+func (fs *FlagSet) Parse(s string) (uint64, bool) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return 0, false
+	}
+	var v uint64
+	for len(s) > 0 {
+		part := s
+		if i := strings.IndexByte(s, '|'); i >= 0 {
+			part, s = s[:i], s[i+1:]
+			if s == "" {
+				return 0, false // a trailing empty name
+			}
+		} else {
+			s = ""
+		}
+		part = strings.TrimSpace(part)
+		if part != "" && '0' <= part[0] && part[0] <= '9' {
+			n, err := strconv.ParseUint(part, 0, 64)
+			if err != nil {
+				return 0, false
+			}
+			v |= n
+			continue
+		}
+		if fs == nil {
+			return 0, false
+		}
+		j, ok := fs.index[part]
+		if !ok || fs.bits[j].mask == 0 {
+			return 0, false
+		}
+		v |= fs.bits[j].bits
+	}
+	return v, true
+}
+
+// Names returns the names of fs that [FlagSet.Parse] accepts, in catalog
+// order.
+func (fs *FlagSet) Names() []string {
+	if fs == nil {
+		return nil
+	}
+	var out []string
+	for i, n := range fs.names {
+		if fs.bits[i].mask != 0 {
+			out = append(out, n)
+		}
+	}
+	return out
 }

@@ -91,7 +91,7 @@ func TestFlagTablesConsistent(t *testing.T) {
 	for _, e := range catalog.Events() {
 		for i := range e.Params {
 			p := &e.Params[i]
-			fs := setOf(p)
+			fs := FlagsOf(p)
 			if len(p.Flags) == 0 || fs == nil {
 				continue
 			}

@@ -118,7 +118,7 @@ func (ev *Event) AppendResolved(dst []byte, i int, r Resolver) []byte {
 			}
 		}
 	case catalog.ParamSigType:
-		return append(dst, signalName(p.U)...)
+		return append(dst, SignalName(p.U)...)
 	default:
 		if d.Type.IsFlags() {
 			return AppendFlagNames(dst, d, p.U)
@@ -247,7 +247,8 @@ func appendPrintable(dst, b []byte) []byte {
 
 // signalName returns the name of a Linux signal ("SIGKILL"), "" when
 // unknown.
-func signalName(n uint64) string {
+// SignalName returns the name of signal n ("SIGKILL"); "" when unknown.
+func SignalName(n uint64) string {
 	if n == 0 || n > 64 {
 		return ""
 	}

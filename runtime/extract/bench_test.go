@@ -5,6 +5,8 @@ import (
 	"testing"
 
 	"github.com/falcoc/falcoc/runtime/event"
+	"github.com/falcoc/falcoc/runtime/replay"
+	"github.com/falcoc/falcoc/runtime/state"
 	"github.com/falcoc/falcoc/runtime/vm"
 )
 
@@ -12,15 +14,15 @@ import (
 // process tree of treeTrace is built: no allocation in steady state.
 func BenchmarkExtract(b *testing.B) {
 	deps := testDeps(b)
-	r := event.NewReader(strings.NewReader(treeTrace))
+	r := replay.NewReader(strings.NewReader(treeTrace))
 	var ev event.Event
 	var ctx event.ProcContext
 	for i := 0; i < 9; i++ { // up to and including the first openat by python3
 		if err := r.Next(&ev, &ctx); err != nil {
 			b.Fatal(err)
 		}
-		event.ApplyProc(deps.Table, ev.Ts, ev.Tid, ev.Pid, &ctx)
-		event.ApplyBefore(deps.Table, &ev)
+		state.ApplyProc(deps.Table, ev.Ts, ev.Tid, ev.Pid, &ctx)
+		state.ApplyBefore(deps.Table, &ev)
 	}
 	fields := []string{"proc.name", "proc.cmdline", "proc.aname[2]", "fd.name", "evt.arg.flags"}
 	refs := make([]vm.FieldRef, len(fields))

@@ -5,7 +5,7 @@
 //
 // Lifecycle: [New] resolves every [vm.FieldRef] of a program once to an
 // extractor (a bad argument is an error then, never at run time); for
-// every event the engine calls [Env.Reset] after [event.ApplyBefore], then
+// every event the engine calls [Env.Reset] after [state.ApplyBefore], then
 // the VM calls [Env.Extract]. Values handed out are borrowed: strings are
 // immutable, but the backing arrays of lists and byte buffers are reused
 // by the next event.

@@ -163,7 +163,7 @@ func Unsupported(name string) (reason string, ok bool) {
 }
 
 // Reset makes ev the current event. Call it once per event, after
-// [event.ApplyBefore].
+// [state.ApplyBefore].
 func (e *Env) Reset(ev *event.Event) {
 	if e.ev == nil {
 		e.lastTs = ev.Ts

@@ -42,6 +42,13 @@ func (e *Env) deltaTime() uint64 {
 }
 
 func evtFields(r map[string]builder) {
+	evtTimeFields(r)
+	evtTypeFields(r)
+	evtIOFields(r)
+}
+
+// evtTimeFields registers the event number and time fields.
+func evtTimeFields(r map[string]builder) {
 	r["evt.num"] = uintF(func(e *Env) (uint64, bool) { return e.ev.Num, true })
 	r["evt.time"] = timeF("15:04:05.000000000", false)
 	r["evt.time.s"] = timeF("15:04:05", false)
@@ -60,6 +67,10 @@ func evtFields(r map[string]builder) {
 	r["evt.deltatime"] = uintF(func(e *Env) (uint64, bool) { return e.deltaTime(), true })
 	r["evt.deltatime.s"] = uintF(func(e *Env) (uint64, bool) { return e.deltaTime() / 1e9, true })
 	r["evt.deltatime.ns"] = uintF(func(e *Env) (uint64, bool) { return e.deltaTime() % 1e9, true })
+}
+
+// evtTypeFields registers the type, source, argument and result fields.
+func evtTypeFields(r map[string]builder) {
 	// Plugin fields: syscall events come from no plugin.
 	r["evt.pluginname"] = none
 	r["evt.plugininfo"] = none
@@ -123,6 +134,10 @@ func evtFields(r map[string]builder) {
 	})
 	r["evt.rawres"] = intF(func(e *Env) (int64, bool) { return e.ev.Res, e.ev.HasRes() })
 	r["evt.failed"] = boolF(func(e *Env) (bool, bool) { return e.ev.Failed(), e.ev.HasRes() })
+}
+
+// evtIOFields registers the I/O, count, open and latency fields.
+func evtIOFields(r map[string]builder) {
 	isRead := func(e *Env) bool { return e.ev.Info.Category == "io_read" }
 	isWrite := func(e *Env) bool { return e.ev.Info.Category == "io_write" }
 	r["evt.is_io"] = boolF(func(e *Env) (bool, bool) { return isRead(e) || isWrite(e), true })

@@ -13,6 +13,7 @@ import (
 
 	"github.com/falcoc/falcoc/compiler/catalog"
 	"github.com/falcoc/falcoc/runtime/event"
+	"github.com/falcoc/falcoc/runtime/replay"
 	"github.com/falcoc/falcoc/runtime/state"
 	"github.com/falcoc/falcoc/runtime/vm"
 )
@@ -215,7 +216,7 @@ func runTrace(t *testing.T, deps Deps, trace string, want map[int]map[string]str
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := event.NewReader(strings.NewReader(trace))
+	r := replay.NewReader(strings.NewReader(trace))
 	var ev event.Event
 	var ctx event.ProcContext
 	for i := 0; ; i++ {
@@ -226,8 +227,8 @@ func runTrace(t *testing.T, deps Deps, trace string, want map[int]map[string]str
 		if err != nil {
 			t.Fatal(err)
 		}
-		event.ApplyProc(deps.Table, ev.Ts, ev.Tid, ev.Pid, &ctx)
-		event.ApplyBefore(deps.Table, &ev)
+		state.ApplyProc(deps.Table, ev.Ts, ev.Tid, ev.Pid, &ctx)
+		state.ApplyBefore(deps.Table, &ev)
 		env.Reset(&ev)
 		if fields, ok := want[i]; ok {
 			got := map[string]string{}
@@ -239,7 +240,7 @@ func runTrace(t *testing.T, deps Deps, trace string, want map[int]map[string]str
 				t.Errorf("event %d (%s, line %d) (-want +got):\n%s", i, ev.Type(), r.Line(), d)
 			}
 		}
-		event.ApplyAfter(deps.Table, &ev)
+		state.ApplyAfter(deps.Table, &ev)
 	}
 }
 

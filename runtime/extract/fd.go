@@ -137,6 +137,13 @@ var fdTypeChars = func() map[byte]string {
 }()
 
 func fdFields(r map[string]builder) {
+	fdNameFields(r)
+	fdSockFields(r)
+	fdFileFields(r)
+}
+
+// fdNameFields registers the descriptor number, type and name fields.
+func fdNameFields(r map[string]builder) {
 	r["fd.num"] = intF(func(e *Env) (int64, bool) {
 		e.fdInfo()
 		return e.fdNum, e.fdHas
@@ -155,6 +162,10 @@ func fdFields(r map[string]builder) {
 	// fd.ip, fd.port and fd.net match "either end" in Falco; a single
 	// value can only hold one, so they give the server end. See the
 	// package report for what the VM would need for both.
+}
+
+// fdSockFields registers the socket address, port and protocol fields.
+func fdSockFields(r map[string]builder) {
 	r["fd.ip"] = fdAddr(server)
 	r["fd.cip"] = fdAddr(client)
 	r["fd.sip"] = fdAddr(server)
@@ -186,6 +197,11 @@ func fdFields(r map[string]builder) {
 		}
 		return "", false
 	})
+}
+
+// fdFileFields registers the connection, owner, container and file
+// fields.
+func fdFileFields(r map[string]builder) {
 	r["fd.is_server"] = fdBool(func(fd *state.FD) (bool, bool) { return fd.Server, fd.Type.IsSocket() })
 	r["fd.connected"] = fdBool(func(fd *state.FD) (bool, bool) { return fd.Connected, fd.Type.IsSocket() })
 	r["fd.name_changed"] = fdBool(func(fd *state.FD) (bool, bool) { return fd.NameChanged, true })

@@ -8,6 +8,8 @@ import (
 
 	"github.com/falcoc/falcoc/compiler/catalog"
 	"github.com/falcoc/falcoc/runtime/event"
+	"github.com/falcoc/falcoc/runtime/replay"
+	"github.com/falcoc/falcoc/runtime/state"
 	"github.com/falcoc/falcoc/runtime/vm"
 )
 
@@ -37,7 +39,7 @@ func FuzzReplay(f *testing.F) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		r := event.NewReader(strings.NewReader(text))
+		r := replay.NewReader(strings.NewReader(text))
 		var ev event.Event
 		var ctx event.ProcContext
 		for n := 0; n < 100; n++ {
@@ -48,15 +50,15 @@ func FuzzReplay(f *testing.F) {
 			if err != nil {
 				continue
 			}
-			event.ApplyProc(deps.Table, ev.Ts, ev.Tid, ev.Pid, &ctx)
-			event.ApplyBefore(deps.Table, &ev)
+			state.ApplyProc(deps.Table, ev.Ts, ev.Tid, ev.Pid, &ctx)
+			state.ApplyBefore(deps.Table, &ev)
 			env.Reset(&ev)
 			for id := range refs {
 				var v vm.Value
 				env.Extract(id, &v)
 			}
 			ev.AppendArgs(nil, env)
-			event.ApplyAfter(deps.Table, &ev)
+			state.ApplyAfter(deps.Table, &ev)
 		}
 	})
 }

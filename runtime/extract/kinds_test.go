@@ -8,6 +8,8 @@ import (
 
 	"github.com/falcoc/falcoc/compiler/catalog"
 	"github.com/falcoc/falcoc/runtime/event"
+	"github.com/falcoc/falcoc/runtime/replay"
+	"github.com/falcoc/falcoc/runtime/state"
 	"github.com/falcoc/falcoc/runtime/vm"
 )
 
@@ -78,7 +80,7 @@ func TestExtractorKinds(t *testing.T) {
 	c.ImageID, c.ImageDigest, c.HealthCheck, c.LivenessProbe, c.ReadinessProbe = "sha256:1", "sha256:2", "nginx -t", "curl -f", "curl -r"
 	c.StartTS, c.IP, c.CNIJSON, c.PodUID, c.PodIP, c.PodCNIJSON = 500, "172.17.0.2", "{}", "uid-1", "10.1.0.2", "{}"
 	c.PodLabels = map[string]string{"a": "x"}
-	r := event.NewReader(strings.NewReader(treeTrace + extraTrace))
+	r := replay.NewReader(strings.NewReader(treeTrace + extraTrace))
 	var ev event.Event
 	var ctx event.ProcContext
 	for {
@@ -89,8 +91,8 @@ func TestExtractorKinds(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		event.ApplyProc(deps.Table, ev.Ts, ev.Tid, ev.Pid, &ctx)
-		event.ApplyBefore(deps.Table, &ev)
+		state.ApplyProc(deps.Table, ev.Ts, ev.Tid, ev.Pid, &ctx)
+		state.ApplyBefore(deps.Table, &ev)
 		env.Reset(&ev)
 		for id, e := range entries {
 			var v vm.Value
@@ -109,7 +111,7 @@ func TestExtractorKinds(t *testing.T) {
 				t.Errorf("%s on %s: kind %s, want %s", e.ref, ev.Type(), v.Kind, want)
 			}
 		}
-		event.ApplyAfter(deps.Table, &ev)
+		state.ApplyAfter(deps.Table, &ev)
 	}
 	var never []string
 	for id, e := range entries {

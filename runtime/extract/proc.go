@@ -94,6 +94,15 @@ var shells = map[string]bool{
 }
 
 func procFields(r map[string]builder) {
+	procExeFields(r)
+	procIDFields(r)
+	procTimeFields(r)
+	threadFields(r)
+}
+
+// procExeFields registers the program fields: exe, name, args, command
+// line, environment, cwd.
+func procExeFields(r map[string]builder) {
 	r["proc.exe"] = thStr(exe)
 	r["proc.pexe"] = parentF(exe)
 	r["proc.aexe"] = ancestorF(exe)
@@ -142,6 +151,11 @@ func procFields(r map[string]builder) {
 	}
 	r["proc.aenv"] = aenvField
 	r["proc.cwd"] = thStr(func(th *state.Thread) string { return th.Cwd() })
+}
+
+// procIDFields registers the id fields: login shell, tty, pids, session
+// and process group and their leaders.
+func procIDFields(r map[string]builder) {
 	r["proc.loginshellid"] = intF(func(e *Env) (int64, bool) {
 		th := e.thread()
 		if th == nil {
@@ -227,6 +241,11 @@ func procFields(r map[string]builder) {
 	r["proc.pgid.name"] = leaderF(pg, comm)
 	r["proc.pgid.exe"] = leaderF(pg, exe)
 	r["proc.pgid.exepath"] = leaderF(pg, exePath)
+}
+
+// procTimeFields registers the start times, durations and executable
+// file facts.
+func procTimeFields(r map[string]builder) {
 	r["proc.duration"] = uintF(func(e *Env) (uint64, bool) {
 		th := e.thread()
 		if th == nil || th.Proc().StartTS == 0 {
@@ -297,6 +316,10 @@ func procFields(r map[string]builder) {
 		return p.ExeCtime - p.PidNSInitStart, true
 	})
 	r["proc.pidns_init_start_ts"] = exeTime(func(p *state.Process) (uint64, bool) { return p.PidNSInitStart, p.PidNSInitStart != 0 })
+}
+
+// threadFields registers the capability, descriptor, memory and thread fields.
+func threadFields(r map[string]builder) {
 	r["thread.cap_permitted"] = thStr(func(th *state.Thread) string { return th.CapPermitted() })
 	r["thread.cap_inheritable"] = thStr(func(th *state.Thread) string { return th.CapInheritable() })
 	r["thread.cap_effective"] = thStr(func(th *state.Thread) string { return th.CapEffective() })

@@ -7,8 +7,8 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/falcoc/falcoc/compiler"
 	"github.com/falcoc/falcoc/compiler/artifact"
-	"github.com/falcoc/falcoc/compiler/codegen"
 	"github.com/falcoc/falcoc/compiler/rules"
 	"github.com/falcoc/falcoc/runtime/engine"
 	"github.com/falcoc/falcoc/runtime/output"
@@ -16,13 +16,9 @@ import (
 
 func compile(tb testing.TB, yaml string) *artifact.Artifact {
 	tb.Helper()
-	rs, ds := rules.Load([]rules.Source{{Name: "rules.yaml", Data: []byte(yaml)}}, nil)
-	if rs == nil {
-		tb.Fatalf("load: %v", ds)
-	}
-	art, err := codegen.Build(rs)
-	if err != nil {
-		tb.Fatal(err)
+	art, ds := compiler.Compile([]rules.Source{{Name: "rules.yaml", Data: []byte(yaml)}}, nil)
+	if art == nil {
+		tb.Fatalf("compile: %v", ds)
 	}
 	return art
 }

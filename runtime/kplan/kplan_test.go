@@ -1,19 +1,20 @@
 package kplan
 
 import (
-	"errors"
 	"math/rand"
 	"strings"
 	"testing"
 
 	"github.com/falcoc/falcoc/bpf"
+	"github.com/falcoc/falcoc/compiler/plan"
 	"github.com/falcoc/falcoc/compiler/prefilter"
 	"github.com/falcoc/falcoc/compiler/rules"
+	"github.com/falcoc/falcoc/internal/rulegen"
 )
 
 // judgeTables evaluates bpf.Tables the way capture.c does, independently
 // of the prefilter package's simulator, for the dimensions planned.
-func judgeTables(t *bpf.Tables, v prefilter.KernelView) bpf.Mask {
+func judgeTables(t *bpf.Tables, v plan.KernelView) bpf.Mask {
 	m := t.Gate[v.Syscall]
 	if m.IsZero() {
 		return m
@@ -39,19 +40,19 @@ func judgeTables(t *bpf.Tables, v prefilter.KernelView) bpf.Mask {
 	}
 	if dims&bpf.DimContainer != 0 {
 		switch v.Container {
-		case prefilter.ContainerHost:
+		case plan.ContainerHost:
 			m = m.And(t.ContainerHost)
-		case prefilter.ContainerInside:
+		case plan.ContainerInside:
 			m = m.And(t.ContainerInside)
 		default:
 			m = m.And(t.ContainerUnknown)
 		}
 	}
 	if dims&bpf.DimPtrace != 0 {
-		if x, ok := t.Ptrace[uint32(v.Arg0)]; ok {
+		if x, ok := t.Arg0[uint32(v.Arg0)]; ok {
 			m = m.And(x)
 		} else {
-			m = m.And(t.PtraceDefault)
+			m = m.And(t.Arg0Default)
 		}
 	}
 	if (v.Syscall == 42 || v.Syscall == 49) && dims&bpf.DimSock != 0 {
@@ -70,7 +71,7 @@ func judgeTables(t *bpf.Tables, v prefilter.KernelView) bpf.Mask {
 	}
 	if (v.Syscall == 59 || v.Syscall == 322) && dims&bpf.DimExe != 0 {
 		p := v.Path
-		if !prefilter.PathKnown(p) || strings.HasSuffix(p, "/") || v.PathUnreadable {
+		if !plan.PathKnown(p) || strings.HasSuffix(p, "/") || v.PathUnreadable {
 			m = m.And(t.ExeUnknown)
 		} else {
 			best, bestLen := t.ExeDefault, -1
@@ -91,10 +92,10 @@ func judgeTables(t *bpf.Tables, v prefilter.KernelView) bpf.Mask {
 		if v.Syscall == 85 {
 			f = 0o1101
 		}
-		m = m.And(t.OpenFlags[prefilter.OpenClass(f)])
+		m = m.And(t.OpenFlags[plan.OpenClass(f)])
 	}
 	if open && dims&bpf.DimPath != 0 {
-		if !prefilter.PathKnown(v.Path) || v.PathUnreadable {
+		if !plan.PathKnown(v.Path) || v.PathUnreadable {
 			m = m.And(t.PathUnknown)
 		} else {
 			best, bestLen := t.PathDefault, -1
@@ -148,8 +149,10 @@ var (
 	}{{2, 22, false}, {10, 22, false}, {2, 80, false}, {1, 0, false}, {0, 0, false}, {2, 443, false}, {16, 0, false}, {2, 0, true}}
 )
 
-func TestToTablesMatchesSimulator(t *testing.T) {
-	data := prefilter.GenerateRules(200, 7)
+// TestTablesMatchSimulator checks the plan's tables, which bpf loads as
+// they are, evaluated as capture.c does, against the planner's simulator.
+func TestTablesMatchSimulator(t *testing.T) {
+	data := rulegen.Generate(200, 7)
 	rs, ds := rules.Load([]rules.Source{{Name: "gen.yaml", Data: data}, {Name: "more.yaml", Data: []byte(moreRules)}}, nil)
 	if rs == nil {
 		t.Fatalf("load: %v", ds)
@@ -158,18 +161,18 @@ func TestToTablesMatchesSimulator(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tab, err := ToTables(p)
-	if err != nil {
+	tab := &p.Tables
+	if err := tab.Validate(); err != nil {
 		t.Fatal(err)
 	}
 	r := rand.New(rand.NewSource(1))
 	kept := 0
 	for range 20000 {
-		v := prefilter.KernelView{
+		v := plan.KernelView{
 			Syscall:   ids[r.Intn(len(ids))],
 			Comm:      comms[r.Intn(len(comms))],
 			EUID:      uint32([]int{0, 33, 1000}[r.Intn(3)]),
-			Container: prefilter.ContainerClass(r.Intn(3)),
+			Container: plan.ContainerClass(r.Intn(3)),
 			OpenFlags: uint64(r.Intn(4)) | uint64(r.Intn(2))*0o100 | uint64(r.Intn(2))*0o1000,
 			Path:      paths[r.Intn(len(paths))],
 			Arg0:      []uint64{2, 16, 17, 0x4206, 0x10010, 7}[r.Intn(6)],
@@ -179,9 +182,9 @@ func TestToTablesMatchesSimulator(t *testing.T) {
 		}
 		sk := socks[r.Intn(len(socks))]
 		v.SockFamily, v.SockPort, v.SockUnknown = sk.fam, sk.port, sk.unknown
-		want := prefilter.Judge(p, v)
+		want := plan.Judge(p, v)
 		got := judgeTables(tab, v)
-		if prefilter.Mask(got) != want {
+		if got != want {
 			t.Fatalf("view %+v: tables give %v, simulator %v", v, got, want)
 		}
 		if !want.IsZero() {
@@ -191,21 +194,7 @@ func TestToTablesMatchesSimulator(t *testing.T) {
 	if kept == 0 || kept == 20000 {
 		t.Errorf("weak test: %d of 20000 views kept", kept)
 	}
-	if len(tab.Sock) == 0 || len(tab.Ptrace) == 0 || len(tab.ExeExact) == 0 {
-		t.Errorf("weak test: %d sock, %d ptrace, %d exe entries", len(tab.Sock), len(tab.Ptrace), len(tab.ExeExact))
-	}
-}
-
-func TestToTablesErrors(t *testing.T) {
-	if _, err := ToTables(nil); err == nil || err.Error() != "kernel tables: nil plan" {
-		t.Errorf("ToTables(nil) = %v", err)
-	}
-	p := &prefilter.Plan{Tables: prefilter.Tables{Gate: map[int]prefilter.Mask{600: {1}}}}
-	_, err := ToTables(p)
-	if !errors.Is(err, bpf.ErrInvalidTables) {
-		t.Fatalf("err = %v, want ErrInvalidTables", err)
-	}
-	if want := "kernel tables: invalid prefilter tables: gate: syscall id 600 out of range [0,512)"; err.Error() != want {
-		t.Errorf("err = %q, want %q", err, want)
+	if len(tab.Sock) == 0 || len(tab.Arg0) == 0 || len(tab.ExeExact) == 0 {
+		t.Errorf("weak test: %d sock, %d ptrace, %d exe entries", len(tab.Sock), len(tab.Arg0), len(tab.ExeExact))
 	}
 }

@@ -2,7 +2,7 @@ package kplan
 
 import (
 	"github.com/falcoc/falcoc/compiler/catalog"
-	"github.com/falcoc/falcoc/compiler/prefilter"
+	"github.com/falcoc/falcoc/compiler/plan"
 	"github.com/falcoc/falcoc/runtime/event"
 	"github.com/falcoc/falcoc/runtime/state"
 )
@@ -17,11 +17,11 @@ import (
 // exe dimension proc.exepath as the exec left it, and the socket
 // dimension the address the descriptor table holds after connect or bind
 // (the remote or local end), when the call updated them; see the mapping
-// in compiler/prefilter.
+// in compiler/plan.
 //
 // A UserJudge is not safe for concurrent use.
 type UserJudge struct {
-	j   *prefilter.Judger
+	j   *plan.Judger
 	sys map[*catalog.Event]judgeInfo
 	// recent caches the sys entries of recent event types; next is the
 	// entry a miss replaces.
@@ -54,8 +54,8 @@ type judgeInfo struct {
 }
 
 // NewUserJudge prepares the judge for plan p.
-func NewUserJudge(p *prefilter.Plan) *UserJudge {
-	u := &UserJudge{j: prefilter.NewJudger(p), sys: map[*catalog.Event]judgeInfo{}}
+func NewUserJudge(p *plan.Plan) *UserJudge {
+	u := &UserJudge{j: plan.NewJudger(p), sys: map[*catalog.Event]judgeInfo{}}
 	for _, ev := range catalog.Events() {
 		id, ok := catalog.SyscallID(ev.Name)
 		if !ok || !ev.Syscall {
@@ -80,26 +80,24 @@ func NewUserJudge(p *prefilter.Plan) *UserJudge {
 	return u
 }
 
-var allClauses = [4]uint64{^uint64(0), ^uint64(0), ^uint64(0), ^uint64(0)}
-
 // Mask returns the clauses that survive for ev, whose thread is th (nil
 // when unknown: then nothing can be judged and every clause survives).
-func (u *UserJudge) Mask(ev *event.Event, th *state.Thread) [4]uint64 {
+func (u *UserJudge) Mask(ev *event.Event, th *state.Thread) plan.Mask {
 	info, ok := u.infoOf(ev.Info)
 	if !ok || th == nil {
-		return allClauses
+		return plan.AllClauses
 	}
-	v := prefilter.KernelView{
+	v := plan.KernelView{
 		Syscall:   info.id,
 		Comm:      th.Comm(),
 		EUID:      th.Creds.EUID,
-		Container: prefilter.ContainerUnknown,
+		Container: plan.ContainerUnknown,
 	}
 	if p := th.Proc(); p != nil && p.ContainerID != "" {
 		if p.ContainerID == "host" {
-			v.Container = prefilter.ContainerHost
+			v.Container = plan.ContainerHost
 		} else {
-			v.Container = prefilter.ContainerInside
+			v.Container = plan.ContainerInside
 		}
 	}
 	if i := info.flags; i >= 0 && i < len(ev.Params) && ev.Params[i].Set {

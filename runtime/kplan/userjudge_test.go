@@ -5,11 +5,13 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
+
 	"github.com/falcoc/falcoc/compiler/prefilter"
 	"github.com/falcoc/falcoc/compiler/rules"
 	"github.com/falcoc/falcoc/runtime/event"
+	"github.com/falcoc/falcoc/runtime/replay"
 	"github.com/falcoc/falcoc/runtime/state"
-	"github.com/google/go-cmp/cmp"
 )
 
 const judgeRules = `
@@ -93,24 +95,24 @@ func TestUserJudgeState(t *testing.T) {
 		{`{"ts":13,"type":"execve","tid":30,"res":-2,"args":{"exe":"nc","filename":"/usr/bin/nc"}}`, []string{"exec nc"}},
 	}
 	for _, tc := range tests {
-		r := event.NewReader(strings.NewReader(tc.line))
+		r := replay.NewReader(strings.NewReader(tc.line))
 		var ev event.Event
 		var pc event.ProcContext
 		if err := r.Next(&ev, &pc); err != nil && err != io.EOF {
 			t.Fatalf("%s: %v", tc.line, err)
 		}
 		if pc.Present() {
-			event.ApplyProc(tab, ev.Ts, ev.Tid, ev.Pid, &pc)
+			state.ApplyProc(tab, ev.Ts, ev.Tid, ev.Pid, &pc)
 		}
-		event.ApplyBefore(tab, &ev)
+		state.ApplyBefore(tab, &ev)
 		m := u.Mask(&ev, tab.Get(ev.Tid))
 		var got []string
-		for _, ri := range p.RulesOf(prefilter.Mask(m)) {
+		for _, ri := range p.RulesOf(m) {
 			got = append(got, p.Rules[ri].Name)
 		}
 		if d := cmp.Diff(tc.want, got); d != "" {
 			t.Errorf("%s: rules kept (-want +got):\n%s", tc.line, d)
 		}
-		event.ApplyAfter(tab, &ev)
+		state.ApplyAfter(tab, &ev)
 	}
 }

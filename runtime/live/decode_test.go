@@ -335,7 +335,7 @@ func TestCgroups(t *testing.T) {
 		t.Fatal(err)
 	}
 	tbl := state.NewTable(&state.Options{ProcReadsPerSec: -1})
-	event.ApplyBefore(tbl, &ev)
+	state.ApplyBefore(tbl, &ev)
 	th := tbl.Get(20)
 	if th == nil {
 		t.Fatal("exec created no thread")
@@ -442,7 +442,7 @@ func TestForkState(t *testing.T) {
 		if err := d.decode(&v, &ev); err != nil {
 			t.Fatal(err)
 		}
-		event.ApplyBefore(tbl, &ev)
+		state.ApplyBefore(tbl, &ev)
 	}
 	th := tbl.Get(200)
 	if th == nil {

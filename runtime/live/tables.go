@@ -7,24 +7,13 @@ import (
 )
 
 // StateSyscalls are the syscalls the userspace state needs whatever the
-// rules say: descriptors (open family, close, dup family, fcntl, sockets,
-// pipes), the current directory, credentials, sessions, the task name,
-// namespaces, and execve (the new program's arguments and details come
-// only from its exit). Process creation and exit come from the scheduler
-// tracepoints; the clone family is here for the child's side, which
-// tells the child's ids in its own pid namespace.
-var StateSyscalls = []string{
-	"execve", "execveat",
-	"clone", "clone3", "fork", "vfork",
-	"chdir", "fchdir",
-	"open", "openat", "openat2", "creat",
-	"close", "close_range",
-	"dup", "dup2", "dup3", "fcntl",
-	"socket", "socketpair", "connect", "accept", "accept4", "bind", "listen",
-	"pipe", "pipe2", "memfd_create",
-	"setuid", "setgid", "setresuid", "setreuid", "setresgid", "setregid", "setsid",
-	"prctl", "unshare",
-}
+// rules say ([catalog.StateSyscalls]: descriptors, the current directory,
+// credentials, sessions, the task name, namespaces, and execve, whose new
+// program's arguments and details come only from its exit). Process
+// creation and exit come from the scheduler tracepoints; the clone family
+// is here for the child's side, which tells the child's ids in its own pid
+// namespace.
+var StateSyscalls = catalog.StateSyscallNames(0)
 
 // CapturedSyscalls are sent in [bpf.ModeOff] besides the rules' syscalls
 // and [StateSyscalls]: the events Falco captures by default, less the

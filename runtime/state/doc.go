@@ -6,7 +6,14 @@
 // with plain values as it decodes events; the field extractors read
 // [Thread], [Process] and [FD] values through lookups.
 //
-// The package knows nothing of BPF or of the event encoding.
+// The state updates an event implies live here, next to the tables they
+// change: [ApplyBefore] and [ApplyAfter] (through an [Updater], which
+// remembers per event type what to do) turn a decoded event
+// (runtime/event) into the update calls, and [ApplyProc] applies a
+// trace's process context. Which syscalls update the state is the
+// catalog's one list (catalog.StateSyscalls).
+//
+// The package knows nothing of BPF or of the replay encoding.
 //
 // Lifecycle hazards:
 //   - A [Table] is not safe for concurrent use; one goroutine owns it.

@@ -3,6 +3,7 @@ package state
 import (
 	"strings"
 
+	"github.com/falcoc/falcoc/runtime/event"
 	"github.com/falcoc/falcoc/runtime/state/container"
 )
 
@@ -13,9 +14,7 @@ type Creds struct {
 }
 
 // Caps are a thread's capability sets, one bit per capability number.
-type Caps struct {
-	Effective, Permitted, Inheritable uint64
-}
+type Caps = event.Caps
 
 // Process is the part of a thread's state that the threads of one
 // process (one tgid) share. Its exported fields are read-only for

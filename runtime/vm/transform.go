@@ -14,119 +14,144 @@ func (m *VM) transform(env Env, s *slot, o *Operand) bool {
 	s.lst = s.lst[:0]
 	switch o.Transform {
 	case TransformToLower, TransformToUpper, TransformBasename:
-		x, ok := m.load(env, int(o.Args[0]))
-		if !ok {
-			return false
-		}
-		switch x.Kind {
-		case KindString:
-			s.v = Value{Kind: KindString, S: s.mapString(o.Transform, x.S)}
-		case KindBytes:
-			str := s.mapString(o.Transform, bstr(x.B))
-			s.v = Value{Kind: KindBytes, B: s.buf[len(s.buf)-len(str):]}
-		case KindList:
-			for _, e := range x.L {
-				s.lst = append(s.lst, s.mapString(o.Transform, e))
-			}
-			s.v = Value{Kind: KindList, L: s.lst}
-		default:
-			return false
-		}
-		return true
+		return m.transformMap(env, s, o)
 	case TransformB64:
-		x, ok := m.load(env, int(o.Args[0]))
-		if !ok {
-			return false
-		}
-		var in string
-		switch x.Kind {
-		case KindString:
-			in = x.S
-		case KindBytes:
-			in = bstr(x.B)
-		default:
-			return false
-		}
-		out, ok := s.b64(in)
-		if !ok {
-			return false
-		}
-		if x.Kind == KindBytes {
-			s.v = Value{Kind: KindBytes, B: out}
-		} else {
-			s.v = Value{Kind: KindString, S: bstr(out)}
-		}
-		return true
+		return m.transformB64(env, s, o)
 	case TransformLen:
-		x, ok := m.load(env, int(o.Args[0]))
-		if !ok {
-			return false
-		}
-		var n int
-		switch x.Kind {
-		case KindString:
-			n = len(x.S)
-		case KindBytes:
-			n = len(x.B)
-		case KindList:
-			n = len(x.L)
-		default:
-			return false
-		}
-		s.v = Value{Kind: KindUint, U: uint64(n)}
-		return true
+		return m.transformLen(env, s, o)
 	case TransformJoin:
-		if len(o.Args) != 2 {
-			return false
+		return m.transformJoin(env, s, o)
+	case TransformConcat:
+		return m.transformConcat(env, s, o)
+	case TransformGetopt:
+		return m.getopt(env, s, o)
+	}
+	return false
+}
+
+// transformMap applies tolower, toupper or basename to a string, bytes or list.
+func (m *VM) transformMap(env Env, s *slot, o *Operand) bool {
+	x, ok := m.load(env, int(o.Args[0]))
+	if !ok {
+		return false
+	}
+	switch x.Kind {
+	case KindString:
+		s.v = Value{Kind: KindString, S: s.mapString(o.Transform, x.S)}
+	case KindBytes:
+		str := s.mapString(o.Transform, bstr(x.B))
+		s.v = Value{Kind: KindBytes, B: s.buf[len(s.buf)-len(str):]}
+	case KindList:
+		for _, e := range x.L {
+			s.lst = append(s.lst, s.mapString(o.Transform, e))
 		}
-		sep, ok := m.load(env, int(o.Args[0]))
-		if !ok || sep.Kind != KindString {
-			return false
+		s.v = Value{Kind: KindList, L: s.lst}
+	default:
+		return false
+	}
+	return true
+}
+
+// transformB64 decodes base64.
+func (m *VM) transformB64(env Env, s *slot, o *Operand) bool {
+	x, ok := m.load(env, int(o.Args[0]))
+	if !ok {
+		return false
+	}
+	var in string
+	switch x.Kind {
+	case KindString:
+		in = x.S
+	case KindBytes:
+		in = bstr(x.B)
+	default:
+		return false
+	}
+	out, ok := s.b64(in)
+	if !ok {
+		return false
+	}
+	if x.Kind == KindBytes {
+		s.v = Value{Kind: KindBytes, B: out}
+	} else {
+		s.v = Value{Kind: KindString, S: bstr(out)}
+	}
+	return true
+}
+
+// transformLen gives the length of a string, bytes or list.
+func (m *VM) transformLen(env Env, s *slot, o *Operand) bool {
+	x, ok := m.load(env, int(o.Args[0]))
+	if !ok {
+		return false
+	}
+	var n int
+	switch x.Kind {
+	case KindString:
+		n = len(x.S)
+	case KindBytes:
+		n = len(x.B)
+	case KindList:
+		n = len(x.L)
+	default:
+		return false
+	}
+	s.v = Value{Kind: KindUint, U: uint64(n)}
+	return true
+}
+
+// transformJoin joins a list with a separator.
+func (m *VM) transformJoin(env Env, s *slot, o *Operand) bool {
+	if len(o.Args) != 2 {
+		return false
+	}
+	sep, ok := m.load(env, int(o.Args[0]))
+	if !ok || sep.Kind != KindString {
+		return false
+	}
+	x, ok := m.load(env, int(o.Args[1]))
+	if !ok {
+		return false
+	}
+	switch x.Kind {
+	case KindString:
+		s.buf = append(s.buf, x.S...)
+	case KindList:
+		for i, e := range x.L {
+			if i > 0 {
+				s.buf = append(s.buf, sep.S...)
+			}
+			s.buf = append(s.buf, e...)
 		}
-		x, ok := m.load(env, int(o.Args[1]))
+	default:
+		return false
+	}
+	s.v = Value{Kind: KindString, S: bstr(s.buf)}
+	return true
+}
+
+// transformConcat concatenates its operands.
+func (m *VM) transformConcat(env Env, s *slot, o *Operand) bool {
+	for _, a := range o.Args {
+		x, ok := m.load(env, int(a))
 		if !ok {
 			return false
 		}
 		switch x.Kind {
 		case KindString:
 			s.buf = append(s.buf, x.S...)
+		case KindBytes:
+			s.buf = append(s.buf, x.B...)
 		case KindList:
-			for i, e := range x.L {
-				if i > 0 {
-					s.buf = append(s.buf, sep.S...)
-				}
+			for _, e := range x.L {
 				s.buf = append(s.buf, e...)
 			}
 		default:
 			return false
 		}
-		s.v = Value{Kind: KindString, S: bstr(s.buf)}
-		return true
-	case TransformConcat:
-		for _, a := range o.Args {
-			x, ok := m.load(env, int(a))
-			if !ok {
-				return false
-			}
-			switch x.Kind {
-			case KindString:
-				s.buf = append(s.buf, x.S...)
-			case KindBytes:
-				s.buf = append(s.buf, x.B...)
-			case KindList:
-				for _, e := range x.L {
-					s.buf = append(s.buf, e...)
-				}
-			default:
-				return false
-			}
-		}
-		s.v = Value{Kind: KindString, S: bstr(s.buf)}
-		return true
-	case TransformGetopt:
-		return m.getopt(env, s, o)
 	}
-	return false
+	s.v = Value{Kind: KindString, S: bstr(s.buf)}
+	return true
 }
 
 // mapString appends f(x) to s.buf and returns a view of it.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"math"
+	"net/netip"
 	"strconv"
 	"strings"
 	"unsafe"
@@ -133,16 +134,7 @@ func (m *VM) Eval(p *Program, env Env) (result bool, err error) {
 				_, acc = c.addrSets[arg][reg.A.Unmap()]
 			}
 		case OpInNetSet:
-			acc = false
-			if ok && reg.Kind == KindAddr {
-				a := reg.A.Unmap()
-				for _, n := range c.NetSets[arg] {
-					if n.Contains(a) {
-						acc = true
-						break
-					}
-				}
-			}
+			acc = ok && reg.Kind == KindAddr && inNetSet(c.NetSets[arg], reg.A.Unmap())
 		case OpCmpRegs:
 			acc = ok && ok2 && cmpValues(CmpOp(arg), reg, reg2)
 		case OpOneOf, OpAnyOf, OpAllOf:
@@ -152,6 +144,16 @@ func (m *VM) Eval(p *Program, env Env) (result bool, err error) {
 		}
 	}
 	return acc, nil
+}
+
+// inNetSet reports whether one of nets contains a.
+func inNetSet(nets []netip.Prefix, a netip.Addr) bool {
+	for _, n := range nets {
+		if n.Contains(a) {
+			return true
+		}
+	}
+	return false
 }
 
 // load returns the value of operand i for the current event, extracting or

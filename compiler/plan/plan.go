@@ -1,4 +1,4 @@
-package prefilter
+package plan
 
 import (
 	"math/bits"
@@ -10,6 +10,10 @@ type Mask [4]uint64
 
 // MaskBits is the number of clauses a [Mask] can hold.
 const MaskBits = 256
+
+// AllClauses is the mask with every bit set: nothing judged, every rule a
+// candidate.
+var AllClauses = Mask{^uint64(0), ^uint64(0), ^uint64(0), ^uint64(0)}
 
 // IsZero reports whether no bit is set.
 func (m Mask) IsZero() bool { return m[0]|m[1]|m[2]|m[3] == 0 }
@@ -32,6 +36,11 @@ func (m Mask) With(i int) Mask {
 
 // And returns m & o.
 func (m Mask) And(o Mask) Mask { return Mask{m[0] & o[0], m[1] & o[1], m[2] & o[2], m[3] & o[3]} }
+
+// Intersects reports whether m and o have a bit in common.
+func (m *Mask) Intersects(o *Mask) bool {
+	return m[0]&o[0]|m[1]&o[1]|m[2]&o[2]|m[3]&o[3] != 0
+}
 
 // Or returns m | o.
 func (m Mask) Or(o Mask) Mask { return Mask{m[0] | o[0], m[1] | o[1], m[2] | o[2], m[3] | o[3]} }
@@ -248,20 +257,20 @@ func (p *Plan) RulesOf(m Mask) []int {
 // artifact's rules), the clause bits the plan gives that rule. A rule the
 // plan does not cover (disabled, another source) gets every bit, so that a
 // consumer filtering rules by the kernel's mask never skips it.
-func (p *Plan) RuleMasks(names []string) [][4]uint64 {
+func (p *Plan) RuleMasks(names []string) []Mask {
 	byName := make(map[string][]int, len(p.Rules))
 	for _, rp := range p.Rules {
 		byName[rp.Name] = rp.Clauses
 	}
-	masks := make([][4]uint64, len(names))
+	masks := make([]Mask, len(names))
 	for i, n := range names {
 		cl, ok := byName[n]
 		if !ok {
-			masks[i] = [4]uint64{^uint64(0), ^uint64(0), ^uint64(0), ^uint64(0)}
+			masks[i] = AllClauses
 			continue
 		}
 		for _, bit := range cl {
-			masks[i][bit>>6] |= 1 << (bit & 63)
+			masks[i] = masks[i].With(bit)
 		}
 	}
 	return masks

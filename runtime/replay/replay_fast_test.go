@@ -1,4 +1,4 @@
-package event
+package replay
 
 import (
 	"bufio"
@@ -21,13 +21,14 @@ import (
 	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/falcoc/falcoc/compiler/catalog"
+	"github.com/falcoc/falcoc/runtime/event"
 )
 
 // decoded is what reading one line gave.
 type decoded struct {
 	Line int
-	Ev   Event
-	Ctx  ProcContext
+	Ev   event.Event
+	Ctx  event.ProcContext
 	Err  string
 }
 
@@ -38,9 +39,9 @@ var decodedOpts = cmp.Options{
 }
 
 // snapshot copies ev so that reusing ev does not change the copy.
-func snapshot(ev *Event) Event {
+func snapshot(ev *event.Event) event.Event {
 	c := *ev
-	c.Params = make([]Param, len(ev.Params))
+	c.Params = make([]event.Param, len(ev.Params))
 	for i, p := range ev.Params {
 		p.B = bytes.Clone(p.B)
 		c.Params[i] = p
@@ -52,8 +53,8 @@ func snapshot(ev *Event) Event {
 func readFast(text string) []decoded {
 	r := NewReader(strings.NewReader(text))
 	var out []decoded
-	var ev Event
-	var ctx ProcContext
+	var ev event.Event
+	var ctx event.ProcContext
 	for {
 		err := r.Next(&ev, &ctx)
 		if errors.Is(err, io.EOF) {
@@ -89,7 +90,7 @@ func readRef(text string) []decoded {
 		d := decoded{Line: r.line}
 		if err := r.decodeSlow(b, &d.Ev, &d.Ctx); err != nil {
 			d.Err = err.Error()
-			d.Ev, d.Ctx = Event{}, ProcContext{}
+			d.Ev, d.Ctx = event.Event{}, event.ProcContext{}
 		}
 		out = append(out, d)
 	}
@@ -114,12 +115,12 @@ func checkLine(t testing.TB, line string) bool {
 		return false
 	}
 	slow := &Reader{line: 7, num: 41, slowOnly: true}
-	var want Event
-	wantErr := slow.decodeSlow(b, &want, &ProcContext{})
+	var want event.Event
+	wantErr := slow.decodeSlow(b, &want, &event.ProcContext{})
 
 	fast := NewReader(strings.NewReader(""))
 	fast.line, fast.num = 7, 41
-	var got Event
+	var got event.Event
 	got.Reset(mustEventTB(t, "execve")) // stale content must not leak
 	got.Params[1].B = append(got.Params[1].B, "stale"...)
 	if !fast.decodeFast(b, &got) {
@@ -357,14 +358,10 @@ func (g *lineGen) value(p *catalog.Param) string {
 	if p.Type == catalog.ParamSigType && g.pick(2) == 0 {
 		return `"` + []string{"SIGKILL", "SIGTERM", "SIGHUP"}[g.pick(3)] + `"`
 	}
-	if fs := setOf(p); fs != nil && g.pick(2) == 0 {
+	if known := event.FlagsOf(p).Names(); len(known) > 0 && g.pick(2) == 0 {
 		var names []string
 		for range 1 + g.pick(3) {
-			i := g.pick(len(fs.names))
-			if fs.bits[i].mask == 0 {
-				continue
-			}
-			names = append(names, fs.names[i])
+			names = append(names, known[g.pick(len(known))])
 		}
 		if g.pick(5) == 0 {
 			names = append(names, strconv.Itoa(g.pick(64)))
@@ -415,7 +412,7 @@ func (g *lineGen) line() (string, bool) {
 	if g.pick(4) == 0 {
 		kv("num", strconv.Itoa(g.pick(1000)))
 	}
-	ri := RetParam(info)
+	ri := event.RetParam(info)
 	res := ""
 	if g.pick(2) == 0 {
 		res = strconv.FormatInt(g.int(), 10)
@@ -494,7 +491,7 @@ func TestGeneratedFastMatchesSlow(t *testing.T) {
 		if checkLine(t, l) {
 			took++
 		} else if isCommon {
-			slowErr := (&Reader{slowOnly: true}).decodeSlow(bytes.TrimSpace([]byte(l)), &Event{}, &ProcContext{})
+			slowErr := (&Reader{slowOnly: true}).decodeSlow(bytes.TrimSpace([]byte(l)), &event.Event{}, &event.ProcContext{})
 			if slowErr == nil {
 				t.Errorf("fast decoder left an ordinary line to encoding/json: %s", l)
 			}
@@ -643,7 +640,7 @@ func (f *failingReader) Read(p []byte) (int, error) {
 func TestReaderReadError(t *testing.T) {
 	boom := errors.New("boom")
 	r := NewReader(&failingReader{data: []byte("{\"type\": \"close\", \"tid\": 1}\n{\"type\": \"close\", \"tid\": 2}"), err: boom})
-	var ev Event
+	var ev event.Event
 	var got []string
 	for range 4 {
 		err := r.Next(&ev, nil)
@@ -671,7 +668,7 @@ func TestReaderStrings(t *testing.T) {
 {"type": "openat", "tid": 1, "args": {"name": "/etc/a\u00e9"}}
 `
 	r := NewReader(strings.NewReader(text))
-	var ev Event
+	var ev event.Event
 	var names []string
 	for r.Next(&ev, nil) == nil {
 		s, _ := ev.Str("name")
@@ -689,7 +686,7 @@ func TestReaderNextAllocs(t *testing.T) {
 	for _, bc := range benchLines {
 		t.Run(bc.name, func(t *testing.T) {
 			r := NewReader(&cycleReader{data: []byte(bc.line + "\n")})
-			var ev Event
+			var ev event.Event
 			if err := r.Next(&ev, nil); err != nil {
 				t.Fatal(err)
 			}
@@ -737,7 +734,7 @@ func BenchmarkReaderNext(b *testing.B) {
 	for _, bc := range benchLines {
 		b.Run(bc.name, func(b *testing.B) {
 			r := NewReader(&cycleReader{data: []byte(bc.line + "\n")})
-			var ev Event
+			var ev event.Event
 			b.ReportAllocs()
 			b.SetBytes(int64(len(bc.line) + 1))
 			n := 0
@@ -759,7 +756,7 @@ func BenchmarkReaderNextSlow(b *testing.B) {
 		b.Run(bc.name, func(b *testing.B) {
 			r := NewReader(&cycleReader{data: []byte(bc.line + "\n")})
 			r.slowOnly = true
-			var ev Event
+			var ev event.Event
 			b.ReportAllocs()
 			b.SetBytes(int64(len(bc.line) + 1))
 			n := 0

@@ -1,4 +1,4 @@
-package event
+package replay
 
 import (
 	"bufio"
@@ -11,6 +11,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/falcoc/falcoc/compiler/catalog"
+	"github.com/falcoc/falcoc/runtime/event"
 	"github.com/falcoc/falcoc/runtime/state"
 )
 
@@ -32,11 +33,11 @@ func NewWriter(w io.Writer) *Writer {
 // Write writes ev. th is the event's thread as the state table has it
 // BEFORE the event is applied (nil when unknown): the first time th's tid
 // is written, a "proc" object describing it is added.
-func (w *Writer) Write(ev *Event, th *state.Thread) error {
-	var ctx *ProcContext
+func (w *Writer) Write(ev *event.Event, th *state.Thread) error {
+	var ctx *event.ProcContext
 	if th != nil {
 		if _, ok := w.seen[ev.Tid]; !ok {
-			c := ProcContextOf(th)
+			c := state.ProcContextOf(th)
 			ctx = &c
 		}
 	}
@@ -44,7 +45,7 @@ func (w *Writer) Write(ev *Event, th *state.Thread) error {
 }
 
 // WriteContext writes ev with the given process context (nil for none).
-func (w *Writer) WriteContext(ev *Event, ctx *ProcContext) error {
+func (w *Writer) WriteContext(ev *event.Event, ctx *event.ProcContext) error {
 	if ev.Info == nil {
 		return fmt.Errorf("write event %d: no event type", ev.Num)
 	}
@@ -66,7 +67,7 @@ func (w *Writer) WriteContext(ev *Event, ctx *ProcContext) error {
 		b = append(b, `,"cpu":`...)
 		b = strconv.AppendInt(b, int64(ev.CPU), 10)
 	}
-	if RetParam(ev.Info) < 0 && ev.Res != 0 {
+	if event.RetParam(ev.Info) < 0 && ev.Res != 0 {
 		b = append(b, `,"res":`...)
 		b = strconv.AppendInt(b, ev.Res, 10)
 	}
@@ -117,21 +118,21 @@ func appendJSONString(b []byte, s string) []byte {
 	return append(b, q...)
 }
 
-func appendParamJSON(b []byte, d *catalog.Param, p *Param) []byte {
+func appendParamJSON(b []byte, d *catalog.Param, p *event.Param) []byte {
 	switch t := d.Type; {
-	case isSigned(t):
+	case event.IsSigned(t):
 		return strconv.AppendInt(b, p.I, 10)
 	case t == catalog.ParamCharBuf || t == catalog.ParamFSPath || t == catalog.ParamFSRelPath || t == catalog.ParamFDList:
 		return appendJSONString(b, p.S)
 	case t == catalog.ParamByteBuf || t == catalog.ParamCharBufArray || t == catalog.ParamCharBufPairArray:
 		return appendBytesJSON(b, p.B)
 	case t == catalog.ParamSockAddr:
-		if p.Family == AFUnix || !p.Addr.IsValid() {
+		if p.Family == event.AFUnix || !p.Addr.IsValid() {
 			return appendJSONString(b, unixText(p.S))
 		}
 		return appendJSONString(b, p.Addr.String())
 	case t == catalog.ParamSockTuple:
-		if p.Family == AFUnix || !p.Client.IsValid() {
+		if p.Family == event.AFUnix || !p.Client.IsValid() {
 			return appendJSONString(b, unixText(p.S))
 		}
 		return appendJSONString(b, p.Client.String()+"->"+p.Server.String())
@@ -151,8 +152,8 @@ func appendParamJSON(b []byte, d *catalog.Param, p *Param) []byte {
 		return append(b, "false"...)
 	case len(d.Flags) > 0:
 		// The names when they say exactly the value, else the number.
-		if names := FlagNames(d, p.U); names != "" {
-			if v, err := ParseFlags(d, names); err == nil && v == p.U {
+		if names := event.FlagNames(d, p.U); names != "" {
+			if v, err := event.ParseFlags(d, names); err == nil && v == p.U {
 				return appendJSONString(b, names)
 			}
 		}
@@ -179,7 +180,7 @@ func appendBytesJSON(b, v []byte) []byte {
 	if len(v) > 0 && v[len(v)-1] == 0 {
 		b = append(b, '[')
 		first := true
-		SplitNUL(v, func(s []byte) {
+		event.SplitNUL(v, func(s []byte) {
 			if !first {
 				b = append(b, ',')
 			}
@@ -198,47 +199,47 @@ func appendBytesJSON(b, v []byte) []byte {
 	return appendJSONString(b, string(v))
 }
 
-func procJSONOf(c *ProcContext) *procJSON {
+func procJSONOf(c *event.ProcContext) *procJSON {
 	p := &procJSON{}
-	i := func(k ProcKnown, v int64) *int64 {
+	i := func(k event.ProcKnown, v int64) *int64 {
 		if c.Known&k == 0 {
 			return nil
 		}
 		return &v
 	}
-	u := func(k ProcKnown, v uint32) *uint32 {
+	u := func(k event.ProcKnown, v uint32) *uint32 {
 		if c.Known&k == 0 {
 			return nil
 		}
 		return &v
 	}
-	s := func(k ProcKnown, v string) *string {
+	s := func(k event.ProcKnown, v string) *string {
 		if c.Known&k == 0 {
 			return nil
 		}
 		return &v
 	}
-	p.PPid, p.Vpid, p.Vtid, p.Start = i(KnownPPid, c.PPid), i(KnownVpid, c.Vpid), i(KnownVtid, c.Vtid), i(KnownStart, c.Start)
-	p.Sid, p.Pgid, p.Vpgid = i(KnownSession, c.Sid), i(KnownSession, c.Pgid), i(KnownSession, c.Vpgid)
-	p.Comm, p.Exe, p.ExePath, p.Cwd = s(KnownComm, c.Comm), s(KnownExe, c.Exe), s(KnownExePath, c.ExePath), s(KnownCwd, c.Cwd)
-	p.UID, p.GID, p.EUID, p.EGID = u(KnownUID, c.UID), u(KnownGID, c.GID), u(KnownEUID, c.EUID), u(KnownEGID, c.EGID)
-	p.TTY = u(KnownTTY, c.TTY)
-	if c.Known&KnownLoginUID != 0 {
+	p.PPid, p.Vpid, p.Vtid, p.Start = i(event.KnownPPid, c.PPid), i(event.KnownVpid, c.Vpid), i(event.KnownVtid, c.Vtid), i(event.KnownStart, c.Start)
+	p.Sid, p.Pgid, p.Vpgid = i(event.KnownSession, c.Sid), i(event.KnownSession, c.Pgid), i(event.KnownSession, c.Vpgid)
+	p.Comm, p.Exe, p.ExePath, p.Cwd = s(event.KnownComm, c.Comm), s(event.KnownExe, c.Exe), s(event.KnownExePath, c.ExePath), s(event.KnownCwd, c.Cwd)
+	p.UID, p.GID, p.EUID, p.EGID = u(event.KnownUID, c.UID), u(event.KnownGID, c.GID), u(event.KnownEUID, c.EUID), u(event.KnownEGID, c.EGID)
+	p.TTY = u(event.KnownTTY, c.TTY)
+	if c.Known&event.KnownLoginUID != 0 {
 		l := int64(c.LoginUID)
 		if c.LoginUID == math.MaxUint32 {
 			l = -1
 		}
 		p.LoginUID = &l
 	}
-	if c.Known&KnownArgs != 0 {
+	if c.Known&event.KnownArgs != 0 {
 		a := append([]string{}, c.Args...)
 		p.Args = &a
 	}
-	if c.Known&KnownEnv != 0 {
+	if c.Known&event.KnownEnv != 0 {
 		e := append([]string{}, c.Env...)
 		p.Env = &e
 	}
-	if c.Known&KnownCgroups != 0 {
+	if c.Known&event.KnownCgroups != 0 {
 		if len(c.Cgroups) == 1 && c.Cgroups[0].Controllers == "" {
 			p.Cgroup = &c.Cgroups[0].Path
 		} else {
@@ -248,7 +249,7 @@ func procJSONOf(c *ProcContext) *procJSON {
 			}
 		}
 	}
-	if c.Known&KnownCaps != 0 {
+	if c.Known&event.KnownCaps != 0 {
 		hex := func(v uint64) *string { s := "0x" + strconv.FormatUint(v, 16); return &s }
 		p.CapEffective, p.CapPermitted, p.CapInheritable = hex(c.Caps.Effective), hex(c.Caps.Permitted), hex(c.Caps.Inheritable)
 	}

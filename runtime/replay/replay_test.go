@@ -1,4 +1,4 @@
-package event
+package replay
 
 import (
 	"bytes"
@@ -12,13 +12,14 @@ import (
 	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/falcoc/falcoc/compiler/catalog"
+	"github.com/falcoc/falcoc/runtime/event"
 	"github.com/falcoc/falcoc/runtime/state"
 	"github.com/falcoc/falcoc/runtime/state/container"
 )
 
 type readEvent struct {
-	Ev  Event
-	Ctx ProcContext
+	Ev  event.Event
+	Ctx event.ProcContext
 }
 
 func readAll(t *testing.T, text string) []readEvent {
@@ -59,18 +60,18 @@ func TestReaderDecodes(t *testing.T) {
 		open.Ev.Res != 3 || open.Ev.Ts != 1767323045000000006 {
 		t.Errorf("openat header = num %d tid %d pid %d res %d ts %d", open.Ev.Num, open.Ev.Tid, open.Ev.Pid, open.Ev.Res, open.Ev.Ts)
 	}
-	if fl, _ := open.Ev.Uint("flags"); fl != OCloexec {
+	if fl, _ := open.Ev.Uint("flags"); fl != event.OCloexec {
 		t.Errorf("flags = %#o, want O_CLOEXEC", fl)
 	}
-	if d, _ := open.Ev.Int("dirfd"); d != AtFDCWD {
+	if d, _ := open.Ev.Int("dirfd"); d != event.AtFDCWD {
 		t.Errorf("dirfd = %d", d)
 	}
 	if fd, _ := open.Ev.Int("fd"); fd != 3 {
 		t.Errorf("fd param = %d, want the res 3", fd)
 	}
-	wantCtx := ProcContext{
-		Known: KnownPPid | KnownComm | KnownExe | KnownArgs | KnownEnv | KnownCwd | KnownUID | KnownGID |
-			KnownLoginUID | KnownTTY | KnownCgroups | KnownCaps | KnownStart,
+	wantCtx := event.ProcContext{
+		Known: event.KnownPPid | event.KnownComm | event.KnownExe | event.KnownArgs | event.KnownEnv | event.KnownCwd | event.KnownUID | event.KnownGID |
+			event.KnownLoginUID | event.KnownTTY | event.KnownCgroups | event.KnownCaps | event.KnownStart,
 		PPid: 1, Comm: "bash", Exe: "/bin/bash", Args: []string{"-c", "cat"}, Env: []string{"HOME=/root"},
 		Cwd: "/root", LoginUID: 0xffffffff, TTY: 34816,
 		Cgroups: []container.Cgroup{{Path: "/docker/" + dockerID}},
@@ -85,7 +86,7 @@ func TestReaderDecodes(t *testing.T) {
 		t.Errorf("connect: pid %d res %d proc %v", conn.Ev.Pid, conn.Ev.Res, conn.Ctx.Present())
 	}
 	tp := conn.Ev.Param("tuple")
-	if tp == nil || tp.Client.String() != "10.0.0.1:5000" || tp.Server.String() != "1.2.3.4:443" || tp.Family != AFInet {
+	if tp == nil || tp.Client.String() != "10.0.0.1:5000" || tp.Server.String() != "1.2.3.4:443" || tp.Family != event.AFInet {
 		t.Errorf("tuple = %+v", tp)
 	}
 	exec := got[2]
@@ -133,8 +134,8 @@ func TestReaderErrors(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			r := NewReader(strings.NewReader(tc.in))
-			var ev Event
-			err := r.Next(&ev, &ProcContext{})
+			var ev event.Event
+			err := r.Next(&ev, &event.ProcContext{})
 			if err == nil {
 				t.Fatalf("no error, want %q", tc.want)
 			}
@@ -151,7 +152,7 @@ func TestReaderErrors(t *testing.T) {
 
 func TestReaderContinuesAfterError(t *testing.T) {
 	r := NewReader(strings.NewReader("{\"type\": \"nope\", \"tid\": 1}\n{\"type\": \"close\", \"tid\": 2, \"res\": 0}\n"))
-	var ev Event
+	var ev event.Event
 	if err := r.Next(&ev, nil); err == nil {
 		t.Fatal("no error on line 1")
 	}
@@ -168,7 +169,7 @@ func TestWriterRoundTrip(t *testing.T) {
 	var buf bytes.Buffer
 	w := NewWriter(&buf)
 	for i := range first {
-		var ctx *ProcContext
+		var ctx *event.ProcContext
 		if first[i].Ctx.Present() {
 			ctx = &first[i].Ctx
 		}
@@ -196,13 +197,13 @@ func TestWriterRoundTrip(t *testing.T) {
 // state, so that the replay rebuilds it.
 func TestWriterProcOnce(t *testing.T) {
 	tab := state.NewTable(&state.Options{ProcReadsPerSec: -1})
-	ApplyProc(tab, 1, 10, 10, &ProcContext{Known: KnownPPid | KnownComm | KnownExe | KnownArgs | KnownCwd,
+	state.ApplyProc(tab, 1, 10, 10, &event.ProcContext{Known: event.KnownPPid | event.KnownComm | event.KnownExe | event.KnownArgs | event.KnownCwd,
 		PPid: 1, Comm: "sh", Exe: "/bin/sh", Args: []string{"-c", "true"}, Cwd: "/tmp"})
 	var buf bytes.Buffer
 	w := NewWriter(&buf)
 	info := mustEvent(t, "close")
 	for i := range 2 {
-		var ev Event
+		var ev event.Event
 		ev.Reset(info)
 		ev.Ts, ev.Tid, ev.Pid = int64(i+2), 10, 10
 		ev.SetRes(0)
@@ -231,7 +232,7 @@ func TestResetAfterGivingUp(t *testing.T) {
 {"ts":3,"type":"openat","tid":5,"res":4,"args":{}}
 `
 	r := NewReader(strings.NewReader(text))
-	var ev Event
+	var ev event.Event
 	var errs []string
 	for {
 		err := r.Next(&ev, nil)
@@ -245,7 +246,7 @@ func TestResetAfterGivingUp(t *testing.T) {
 	if len(errs) != 1 {
 		t.Fatalf("errors %q, want one for line 2", errs)
 	}
-	var want Event
+	var want event.Event
 	want.Reset(ev.Info)
 	want.Num, want.Ts, want.Tid, want.Pid = 3, 3, 5, 5
 	want.SetRes(4)
@@ -260,19 +261,28 @@ func TestResetAfterGivingUp(t *testing.T) {
 func TestResetFields(t *testing.T) {
 	info, _ := catalog.EventByName("connect")
 	ap := netip.MustParseAddrPort("10.0.0.1:80")
-	for _, p := range []Param{
+	for _, p := range []event.Param{
 		{Set: true, I: -1, U: 2, S: "x", B: []byte("y")},
 		{Set: true, Addr: ap},
 		{Set: true, Client: ap},
 		{Set: true, Server: ap},
-		{Set: true, Family: AFUnix, S: "/run/sock"},
+		{Set: true, Family: event.AFUnix, S: "/run/sock"},
 	} {
-		var ev Event
+		var ev event.Event
 		ev.Reset(info)
 		ev.Params[1] = p
 		ev.Reset(info)
-		if d := cmp.Diff(Param{}, ev.Params[1], cmpopts.EquateEmpty(), cmpopts.EquateComparable(netip.AddrPort{})); d != "" {
+		if d := cmp.Diff(event.Param{}, ev.Params[1], cmpopts.EquateEmpty(), cmpopts.EquateComparable(netip.AddrPort{})); d != "" {
 			t.Errorf("after Reset of %+v (-want +got):\n%s", p, d)
 		}
 	}
+}
+
+func mustEvent(t *testing.T, name string) *catalog.Event {
+	t.Helper()
+	e, ok := catalog.EventByName(name)
+	if !ok {
+		t.Fatalf("no event %s", name)
+	}
+	return e
 }

@@ -1,20 +1,22 @@
-package event
+package state_test
 
 import (
 	"strings"
 	"testing"
 
+	"github.com/falcoc/falcoc/runtime/event"
+	"github.com/falcoc/falcoc/runtime/replay"
 	"github.com/falcoc/falcoc/runtime/state"
 )
 
 // replay applies a trace to a fresh table, calling check after each
 // event's ApplyBefore (where rules run) with the event's position.
-func replay(t *testing.T, trace string, check func(i int, ev *Event, tab *state.Table)) *state.Table {
+func applyTrace(t *testing.T, trace string, check func(i int, ev *event.Event, tab *state.Table)) *state.Table {
 	t.Helper()
 	tab := state.NewTable(&state.Options{ProcReadsPerSec: -1})
-	r := NewReader(strings.NewReader(trace))
-	var ev Event
-	var ctx ProcContext
+	r := replay.NewReader(strings.NewReader(trace))
+	var ev event.Event
+	var ctx event.ProcContext
 	for i := 0; ; i++ {
 		if err := r.Next(&ev, &ctx); err != nil {
 			if err.Error() == "EOF" {
@@ -22,12 +24,12 @@ func replay(t *testing.T, trace string, check func(i int, ev *Event, tab *state.
 			}
 			t.Fatal(err)
 		}
-		ApplyProc(tab, ev.Ts, ev.Tid, ev.Pid, &ctx)
-		ApplyBefore(tab, &ev)
+		state.ApplyProc(tab, ev.Ts, ev.Tid, ev.Pid, &ctx)
+		state.ApplyBefore(tab, &ev)
 		if check != nil {
 			check(i, &ev, tab)
 		}
-		ApplyAfter(tab, &ev)
+		state.ApplyAfter(tab, &ev)
 	}
 }
 
@@ -37,7 +39,7 @@ func TestApplyCloseAfterRules(t *testing.T) {
 {"ts": 3, "type": "close", "tid": 5, "res": 0, "args": {"fd": 3}}
 `
 	var names []string
-	replay(t, trace, func(i int, ev *Event, tab *state.Table) {
+	applyTrace(t, trace, func(i int, ev *event.Event, tab *state.Table) {
 		name := "<none>"
 		if f := tab.FD(ev.Tid, 3); f != nil {
 			name = f.Name
@@ -58,7 +60,7 @@ func TestApplyCloneBothSides(t *testing.T) {
 {"ts": 5, "type": "close", "tid": 99, "res": 0, "args": {"fd": 1}}
 `
 	var exitedDuring bool
-	tab := replay(t, trace, func(i int, ev *Event, tab *state.Table) {
+	tab := applyTrace(t, trace, func(i int, ev *event.Event, tab *state.Table) {
 		if i == 3 {
 			th := tab.Get(11)
 			exitedDuring = th != nil && th.Exited()
@@ -86,7 +88,7 @@ func TestApplyExecFromThread(t *testing.T) {
 {"ts": 2, "type": "execve", "tid": 11, "pid": 10, "res": 0, "args": {"exe": "/bin/true", "filename": "/bin/true"}}
 `
 	var tids []int64
-	tab := replay(t, trace, func(i int, ev *Event, tab *state.Table) { tids = append(tids, ev.Tid) })
+	tab := applyTrace(t, trace, func(i int, ev *event.Event, tab *state.Table) { tids = append(tids, ev.Tid) })
 	if tids[1] != 10 {
 		t.Errorf("execve by thread 11: event tid after ApplyBefore = %d, want the leader 10", tids[1])
 	}
@@ -97,24 +99,24 @@ func TestApplyExecFromThread(t *testing.T) {
 
 func TestApplyProcRefresh(t *testing.T) {
 	tab := state.NewTable(&state.Options{ProcReadsPerSec: -1})
-	ApplyProc(tab, 1, 7, 7, &ProcContext{Known: KnownComm | KnownExe | KnownArgs | KnownCwd | KnownUID,
+	state.ApplyProc(tab, 1, 7, 7, &event.ProcContext{Known: event.KnownComm | event.KnownExe | event.KnownArgs | event.KnownCwd | event.KnownUID,
 		Comm: "a", Exe: "/bin/a", Args: []string{"1"}, Cwd: "/x", UID: 5})
-	tab.Open(7, 3, "f", OCloexec, 0, AtFDCWD)
-	tab.Open(7, 4, "g", 0, 0, AtFDCWD)
+	tab.Open(7, 3, "f", event.OCloexec, 0, event.AtFDCWD)
+	tab.Open(7, 4, "g", 0, 0, event.AtFDCWD)
 	// Same image, new name and uid: no exec, descriptors stay.
-	ApplyProc(tab, 2, 7, 7, &ProcContext{Known: KnownComm | KnownExe | KnownUID | KnownVpid, Comm: "b", Exe: "/bin/a", UID: 6, Vpid: 1})
+	state.ApplyProc(tab, 2, 7, 7, &event.ProcContext{Known: event.KnownComm | event.KnownExe | event.KnownUID | event.KnownVpid, Comm: "b", Exe: "/bin/a", UID: 6, Vpid: 1})
 	th := tab.Get(7)
 	if th.Comm() != "b" || th.Creds.UID != 6 || th.Creds.EUID != 6 || th.Proc().Vpid != 1 || th.Vtid != 1 || th.FD(3) == nil {
 		t.Errorf("refresh: comm %q uid %d euid %d vpid %d vtid %d fd3 %v", th.Comm(), th.Creds.UID, th.Creds.EUID, th.Proc().Vpid, th.Vtid, th.FD(3))
 	}
 	// New arguments: an exec, which closes close-on-exec descriptors.
-	ApplyProc(tab, 3, 7, 7, &ProcContext{Known: KnownArgs, Args: []string{"2"}})
+	state.ApplyProc(tab, 3, 7, 7, &event.ProcContext{Known: event.KnownArgs, Args: []string{"2"}})
 	th = tab.Get(7)
 	if got := th.Cmdline(); got != "b 2" || th.FD(3) != nil || th.FD(4) == nil || th.Cwd() != "/x/" || th.Exe() != "/bin/a" {
 		t.Errorf("exec refresh: cmdline %q fd3 %v fd4 %v cwd %q exe %q", got, th.FD(3), th.FD(4), th.Cwd(), th.Exe())
 	}
 	// A thread of an unknown process creates both.
-	ApplyProc(tab, 4, 21, 20, &ProcContext{Known: KnownComm | KnownPPid, Comm: "w", PPid: 7})
+	state.ApplyProc(tab, 4, 21, 20, &event.ProcContext{Known: event.KnownComm | event.KnownPPid, Comm: "w", PPid: 7})
 	if th := tab.Get(21); th == nil || th.Pid() != 20 || tab.Get(20) == nil || th.Proc().PPid != 7 {
 		t.Errorf("thread of a new process: %v", th)
 	}

@@ -1,9 +1,9 @@
-package event
+package state
 
 import (
 	"net/netip"
 
-	"github.com/falcoc/falcoc/runtime/state"
+	"github.com/falcoc/falcoc/runtime/event"
 	"github.com/falcoc/falcoc/runtime/state/container"
 )
 
@@ -14,7 +14,7 @@ const (
 	fDupFDCloexec   = 1030
 	prSetName       = 15
 	prSetSubreaper  = 36
-	oWronlyCreatTru = OWronly | OCreat | OTrunc
+	oWronlyCreatTru = event.OWronly | event.OCreat | event.OTrunc
 )
 
 // ApplyBefore makes the state changes of ev that rules must already see,
@@ -28,14 +28,14 @@ const (
 // ev.Tid to the leader's tid, as the kernel does. Failed syscalls change
 // nothing. Events that do not change state are
 // ignored. Threads that exited in an earlier event are removed first
-// ([state.Table.Flush]).
-func ApplyBefore(t *state.Table, ev *Event) {
+// ([Table.Flush]).
+func ApplyBefore(t *Table, ev *event.Event) {
 	var u Updater
 	u.Before(t, ev)
 }
 
 // Before is [ApplyBefore].
-func (u *Updater) Before(t *state.Table, ev *Event) {
+func (u *Updater) Before(t *Table, ev *event.Event) {
 	if t == nil || ev == nil || ev.Info == nil {
 		return
 	}
@@ -48,6 +48,16 @@ func (u *Updater) Before(t *state.Table, ev *Event) {
 		applyOpen(t, ev, ai)
 		return
 	}
+	if applyProcEvent(t, ev) || applySockEvent(t, ev) {
+		return
+	}
+	applyFDEvent(t, ev)
+}
+
+// applyProcEvent applies the process events (creation, exec, exit, cwd,
+// credentials, session, name, namespaces). It reports whether ev's type
+// is one of them.
+func applyProcEvent(t *Table, ev *event.Event) bool {
 	ts := uint64(ev.Ts)
 	tid := ev.Tid
 	switch ev.Info.Name {
@@ -71,96 +81,6 @@ func (u *Updater) Before(t *state.Table, ev *Event) {
 				t.Fchdir(tid, fd)
 			}
 		}
-	case "dup", "dup2", "dup3":
-		if ok(ev) {
-			old, _ := ev.Int("oldfd")
-			flags, _ := ev.Uint("flags")
-			t.Dup(tid, old, ev.Res, flags&OCloexec != 0)
-		}
-	case "fcntl":
-		cmd, _ := ev.Uint("cmd")
-		if ok(ev) && (cmd == fDupFD || cmd == fDupFDCloexec) {
-			fd, _ := ev.Int("fd")
-			t.Dup(tid, fd, ev.Res, cmd == fDupFDCloexec)
-		}
-	case "socket":
-		if ok(ev) {
-			dom, _ := ev.Uint("domain")
-			typ, _ := ev.Uint("type")
-			proto, _ := ev.Uint("proto")
-			t.Socket(tid, ev.Res, int(dom), int(typ), int(proto))
-		}
-	case "socketpair":
-		if ok(ev) {
-			dom, _ := ev.Uint("domain")
-			typ, _ := ev.Uint("type")
-			proto, _ := ev.Uint("proto")
-			for _, n := range [2]string{"fd1", "fd2"} {
-				if fd, has := ev.Int(n); has {
-					t.Socket(tid, fd, int(dom), int(typ), int(proto))
-				}
-			}
-		}
-	case "connect":
-		if ev.HasRes() && (ev.Res == 0 || ev.Res == -eInProgress) {
-			applyConnect(t, ev)
-		}
-	case "accept", "accept4":
-		if ok(ev) {
-			applyAccept(t, ev)
-		}
-	case "bind":
-		if ok(ev) {
-			fd, _ := ev.Int("fd")
-			if a := ev.Param("addr"); a != nil {
-				if a.Family == AFUnix {
-					t.BindUnix(tid, fd, a.S)
-				} else if a.Addr.IsValid() {
-					t.Bind(tid, fd, a.Addr)
-				}
-			}
-		}
-	case "listen":
-		if ok(ev) {
-			fd, _ := ev.Int("fd")
-			t.Listen(tid, fd)
-		}
-	case "pipe", "pipe2":
-		if ok(ev) {
-			r, hasR := ev.Int("fd1")
-			w, hasW := ev.Int("fd2")
-			if !hasR {
-				r = -1
-			}
-			if !hasW {
-				w = -1
-			}
-			ino, _ := ev.Uint("ino")
-			flags, _ := ev.Uint("flags")
-			t.Pipe(tid, r, w, ino, uint32(flags))
-		}
-	case "memfd_create":
-		if ok(ev) {
-			name, _ := ev.Str("name")
-			flags, _ := ev.Uint("flags")
-			t.Memfd(tid, ev.Res, name, uint32(flags))
-		}
-	case "eventfd", "eventfd2":
-		addFD(t, ev, state.FDEvent)
-	case "signalfd", "signalfd4":
-		addFD(t, ev, state.FDSignalfd)
-	case "timerfd_create":
-		addFD(t, ev, state.FDTimerfd)
-	case "inotify_init", "inotify_init1":
-		addFD(t, ev, state.FDInotify)
-	case "epoll_create", "epoll_create1":
-		addFD(t, ev, state.FDEventPoll)
-	case "userfaultfd":
-		addFD(t, ev, state.FDUserfaultfd)
-	case "io_uring_setup":
-		addFD(t, ev, state.FDIOUring)
-	case "bpf":
-		addFD(t, ev, state.FDBPF)
 	case "setuid":
 		if ok(ev) {
 			if u, has := ev.Uint("uid"); has {
@@ -207,28 +127,144 @@ func (u *Updater) Before(t *state.Table, ev *Event) {
 	case "unshare":
 		if ok(ev) {
 			flags, _ := ev.Uint("flags")
-			t.Unshare(tid, state.CloneFlags(flags))
+			t.Unshare(tid, CloneFlags(flags))
 		}
+	default:
+		return false
 	}
+	return true
+}
+
+// applySockEvent applies the socket events (creation, connection,
+// accept, bind, listen). It reports whether ev's type is one of them.
+func applySockEvent(t *Table, ev *event.Event) bool {
+	tid := ev.Tid
+	switch ev.Info.Name {
+	case "socket":
+		if ok(ev) {
+			dom, _ := ev.Uint("domain")
+			typ, _ := ev.Uint("type")
+			proto, _ := ev.Uint("proto")
+			t.Socket(tid, ev.Res, int(dom), int(typ), int(proto))
+		}
+	case "socketpair":
+		if ok(ev) {
+			dom, _ := ev.Uint("domain")
+			typ, _ := ev.Uint("type")
+			proto, _ := ev.Uint("proto")
+			for _, n := range [2]string{"fd1", "fd2"} {
+				if fd, has := ev.Int(n); has {
+					t.Socket(tid, fd, int(dom), int(typ), int(proto))
+				}
+			}
+		}
+	case "connect":
+		if ev.HasRes() && (ev.Res == 0 || ev.Res == -eInProgress) {
+			applyConnect(t, ev)
+		}
+	case "accept", "accept4":
+		if ok(ev) {
+			applyAccept(t, ev)
+		}
+	case "bind":
+		if ok(ev) {
+			fd, _ := ev.Int("fd")
+			if a := ev.Param("addr"); a != nil {
+				if a.Family == event.AFUnix {
+					t.BindUnix(tid, fd, a.S)
+				} else if a.Addr.IsValid() {
+					t.Bind(tid, fd, a.Addr)
+				}
+			}
+		}
+	case "listen":
+		if ok(ev) {
+			fd, _ := ev.Int("fd")
+			t.Listen(tid, fd)
+		}
+	default:
+		return false
+	}
+	return true
+}
+
+// applyFDEvent applies the other descriptor events (dup, fcntl, pipes,
+// memfd, the anonymous descriptors). It reports whether ev's type is one
+// of them.
+func applyFDEvent(t *Table, ev *event.Event) bool {
+	tid := ev.Tid
+	switch ev.Info.Name {
+	case "dup", "dup2", "dup3":
+		if ok(ev) {
+			old, _ := ev.Int("oldfd")
+			flags, _ := ev.Uint("flags")
+			t.Dup(tid, old, ev.Res, flags&event.OCloexec != 0)
+		}
+	case "fcntl":
+		cmd, _ := ev.Uint("cmd")
+		if ok(ev) && (cmd == fDupFD || cmd == fDupFDCloexec) {
+			fd, _ := ev.Int("fd")
+			t.Dup(tid, fd, ev.Res, cmd == fDupFDCloexec)
+		}
+	case "pipe", "pipe2":
+		if ok(ev) {
+			r, hasR := ev.Int("fd1")
+			w, hasW := ev.Int("fd2")
+			if !hasR {
+				r = -1
+			}
+			if !hasW {
+				w = -1
+			}
+			ino, _ := ev.Uint("ino")
+			flags, _ := ev.Uint("flags")
+			t.Pipe(tid, r, w, ino, uint32(flags))
+		}
+	case "memfd_create":
+		if ok(ev) {
+			name, _ := ev.Str("name")
+			flags, _ := ev.Uint("flags")
+			t.Memfd(tid, ev.Res, name, uint32(flags))
+		}
+	case "eventfd", "eventfd2":
+		addFD(t, ev, FDEvent)
+	case "signalfd", "signalfd4":
+		addFD(t, ev, FDSignalfd)
+	case "timerfd_create":
+		addFD(t, ev, FDTimerfd)
+	case "inotify_init", "inotify_init1":
+		addFD(t, ev, FDInotify)
+	case "epoll_create", "epoll_create1":
+		addFD(t, ev, FDEventPoll)
+	case "userfaultfd":
+		addFD(t, ev, FDUserfaultfd)
+	case "io_uring_setup":
+		addFD(t, ev, FDIOUring)
+	case "bpf":
+		addFD(t, ev, FDBPF)
+	default:
+		return false
+	}
+	return true
 }
 
 // ApplyAfter makes the state changes of ev that rules must not see yet:
 // close and close_range remove descriptors only after the rules that look
 // at the closing descriptor ran.
-func ApplyAfter(t *state.Table, ev *Event) {
+func ApplyAfter(t *Table, ev *event.Event) {
 	var u Updater
 	u.After(t, ev)
 }
 
 // After is [ApplyAfter].
-func (u *Updater) After(t *state.Table, ev *Event) {
+func (u *Updater) After(t *Table, ev *event.Event) {
 	if t == nil || ev == nil || ev.Info == nil {
 		return
 	}
 	switch ai := u.infoOf(ev.Info); ai.op {
 	case opClose:
-		if _, has := ev.setParam(ai.ret); has && ev.Res == 0 {
-			if fd, has := ev.intAt(ai.fd); has {
+		if _, has := setParam(ev, ai.ret); has && ev.Res == 0 {
+			if fd, has := intAt(ev, ai.fd); has {
 				t.Close(ev.Tid, fd)
 			}
 		}
@@ -244,11 +280,11 @@ func (u *Updater) After(t *state.Table, ev *Event) {
 
 // ok reports a successful syscall: a return value that is set and not
 // negative.
-func ok(ev *Event) bool { return ev.HasRes() && ev.Res >= 0 }
+func ok(ev *event.Event) bool { return ev.HasRes() && ev.Res >= 0 }
 
 // id returns an id parameter as setresuid takes it: -1 when absent or
 // 0xffffffff.
-func id(ev *Event, name string) int64 {
+func id(ev *event.Event, name string) int64 {
 	v, has := ev.Uint(name)
 	if !has || uint32(v) == 0xffffffff {
 		return -1
@@ -256,27 +292,27 @@ func id(ev *Event, name string) int64 {
 	return int64(uint32(v))
 }
 
-func addFD(t *state.Table, ev *Event, typ state.FDType) {
+func addFD(t *Table, ev *event.Event, typ FDType) {
 	if ok(ev) {
 		t.Add(ev.Tid, ev.Res, typ, "", 0)
 	}
 }
 
-func applyClone(t *state.Table, ev *Event) {
+func applyClone(t *Table, ev *event.Event) {
 	if !ev.HasRes() || ev.Res < 0 {
 		return
 	}
 	flags, _ := ev.Uint("flags")
-	cf := state.CloneFlags(flags)
+	cf := CloneFlags(flags)
 	if ev.Info.Name == "vfork" {
-		cf |= state.CloneVM
+		cf |= CloneVM
 	}
 	ts := uint64(ev.Ts)
 	if ev.Res > 0 {
 		// Parent side: the child's host tid is the result.
 		child := ev.Res
 		childPid := child
-		if cf&state.CloneThread != 0 {
+		if cf&CloneThread != 0 {
 			childPid = ev.Pid
 		}
 		if t.Get(child) == nil {
@@ -293,11 +329,11 @@ func applyClone(t *state.Table, ev *Event) {
 	if !has {
 		parent = 0
 	}
-	if cf&state.CloneThread == 0 && parent > 0 {
+	if cf&CloneThread == 0 && parent > 0 {
 		// ptid is the parent thread; without CLONE_THREAD the child is a
 		// new process.
 		if pth := t.Get(parent); pth != nil && pth.Pid() == ev.Pid {
-			cf |= state.CloneThread
+			cf |= CloneThread
 		}
 	}
 	th := t.Fork(ts, parent, ev.Tid, ev.Pid, cf)
@@ -307,32 +343,32 @@ func applyClone(t *state.Table, ev *Event) {
 	setVirtual(t, ev)
 	if parent <= 0 || t.Get(parent) == nil {
 		// The parent is unknown: the event says what the child is.
-		ctx := ProcContext{}
+		ctx := event.ProcContext{}
 		if s, has := ev.Str("exe"); has {
-			ctx.Known |= KnownExe
+			ctx.Known |= event.KnownExe
 			ctx.Exe = s
 		}
 		if a := ev.Param("args"); a != nil {
-			ctx.Known |= KnownArgs
-			ctx.Args = Strings(a.B)
+			ctx.Known |= event.KnownArgs
+			ctx.Args = event.Strings(a.B)
 		}
 		if s, has := ev.Str("cwd"); has && s != "" {
-			ctx.Known |= KnownCwd
+			ctx.Known |= event.KnownCwd
 			ctx.Cwd = s
 		}
 		if s, has := ev.Str("comm"); has && s != "" {
-			ctx.Known |= KnownComm
+			ctx.Known |= event.KnownComm
 			ctx.Comm = s
 		}
 		if cg := cgroupsOf(ev); cg != nil {
-			ctx.Known |= KnownCgroups
+			ctx.Known |= event.KnownCgroups
 			ctx.Cgroups = cg
 		}
 		ApplyProc(t, ev.Ts, ev.Tid, ev.Pid, &ctx)
 	}
 }
 
-func setVirtual(t *state.Table, ev *Event) {
+func setVirtual(t *Table, ev *event.Event) {
 	vtid, hasT := ev.Int("vtid")
 	vpid, hasP := ev.Int("vpid")
 	if hasT && hasP && vtid > 0 && vpid > 0 {
@@ -342,13 +378,13 @@ func setVirtual(t *state.Table, ev *Event) {
 
 // cgroupsOf decodes a "cgroups" parameter: NUL-separated
 // "controllers=path" entries.
-func cgroupsOf(ev *Event) []container.Cgroup {
+func cgroupsOf(ev *event.Event) []container.Cgroup {
 	p := ev.Param("cgroups")
 	if p == nil || len(p.B) == 0 {
 		return nil
 	}
 	var out []container.Cgroup
-	SplitNUL(p.B, func(s []byte) {
+	event.SplitNUL(p.B, func(s []byte) {
 		for i, c := range s {
 			if c == '=' {
 				out = append(out, container.Cgroup{Controllers: string(s[:i]), Path: string(s[i+1:])})
@@ -362,7 +398,7 @@ func cgroupsOf(ev *Event) []container.Cgroup {
 	return out
 }
 
-func applyExec(t *state.Table, ev *Event) {
+func applyExec(t *Table, ev *event.Event) {
 	exe, _ := ev.Str("exe")
 	filename, hasFile := ev.Str("filename")
 	if !hasFile || filename == "" {
@@ -370,16 +406,16 @@ func applyExec(t *state.Table, ev *Event) {
 	}
 	var args []string
 	if a := ev.Param("args"); a != nil {
-		args = Strings(a.B)
+		args = event.Strings(a.B)
 	}
 	argv := make([]string, 0, len(args)+1)
 	argv = append(argv, exe)
 	argv = append(argv, args...)
 	var env []string
 	if e := ev.Param("env"); e != nil {
-		env = Strings(e.B)
+		env = event.Strings(e.B)
 	}
-	info := &state.ExecInfo{}
+	info := &ExecInfo{}
 	if s, has := ev.Str("comm"); has {
 		info.Comm = s
 	}
@@ -393,9 +429,9 @@ func applyExec(t *state.Table, ev *Event) {
 	}
 	info.Cgroups = cgroupsOf(ev)
 	if u, has := ev.Uint("uid"); has {
-		info.Known |= state.ExecCreds
+		info.Known |= ExecCreds
 		g, _ := ev.Uint("gid")
-		info.Creds = state.Creds{UID: uint32(u), EUID: uint32(u), SUID: uint32(u), FSUID: uint32(u),
+		info.Creds = Creds{UID: uint32(u), EUID: uint32(u), SUID: uint32(u), FSUID: uint32(u),
 			GID: uint32(g), EGID: uint32(g), SGID: uint32(g), FSGID: uint32(g)}
 		if th := t.Get(ev.Tid); th != nil {
 			// The event reports the effective ids; keep the thread's
@@ -410,21 +446,21 @@ func applyExec(t *state.Table, ev *Event) {
 		}
 	}
 	if ce, has := ev.Uint("cap_effective"); has {
-		info.Known |= state.ExecCaps
+		info.Known |= ExecCaps
 		cp, _ := ev.Uint("cap_permitted")
 		ci, _ := ev.Uint("cap_inheritable")
-		info.Caps = state.Caps{Effective: ce, Permitted: cp, Inheritable: ci}
+		info.Caps = Caps{Effective: ce, Permitted: cp, Inheritable: ci}
 	}
 	if v, has := ev.Uint("tty"); has {
-		info.Known |= state.ExecTTY
+		info.Known |= ExecTTY
 		info.TTY = uint32(v)
 	}
 	if v, has := ev.Uint("loginuid"); has {
-		info.Known |= state.ExecLoginUID
+		info.Known |= ExecLoginUID
 		info.LoginUID = uint32(v)
 	}
 	if ino, has := ev.Uint("exe_ino"); has {
-		info.Known |= state.ExecExeFile
+		info.Known |= ExecExeFile
 		info.ExeIno = ino
 		info.ExeCtime, _ = ev.Uint("exe_ino_ctime")
 		info.ExeMtime, _ = ev.Uint("exe_ino_mtime")
@@ -441,7 +477,7 @@ func applyExec(t *state.Table, ev *Event) {
 			p := th.Proc()
 			info.Pgid, info.Vpgid, info.Sid = p.Pgid, p.Vpgid, p.Sid
 		}
-		info.Known |= state.ExecSession
+		info.Known |= ExecSession
 		if hasPg {
 			info.Pgid = pg
 		}
@@ -456,24 +492,24 @@ func applyExec(t *state.Table, ev *Event) {
 	}
 }
 
-func applyOpen(t *state.Table, ev *Event, ai *applyInfo) {
-	if !ev.okAt(ai) {
+func applyOpen(t *Table, ev *event.Event, ai *applyInfo) {
+	if !okAt(ev, ai) {
 		return
 	}
 	var name string
-	if p, has := ev.setParam(ai.name); has {
+	if p, has := setParam(ev, ai.name); has {
 		name = p.S
 	}
-	flags, _ := ev.uintAt(ai.flags)
-	mode, _ := ev.uintAt(ai.mode)
-	dirfd := int64(AtFDCWD)
+	flags, _ := uintAt(ev, ai.flags)
+	mode, _ := uintAt(ev, ai.mode)
+	dirfd := int64(event.AtFDCWD)
 	switch {
 	case ai.creat:
 		flags = oWronlyCreatTru
 	case ai.at:
-		if d, has := ev.intAt(ai.dirfd); has {
+		if d, has := intAt(ev, ai.dirfd); has {
 			dirfd = d
-		} else if d, has := ev.intAt(ai.mountfd); has {
+		} else if d, has := intAt(ev, ai.mountfd); has {
 			dirfd = d
 		}
 	}
@@ -481,29 +517,29 @@ func applyOpen(t *state.Table, ev *Event, ai *applyInfo) {
 	if f == nil {
 		return
 	}
-	if dev, has := ev.uintAt(ai.dev); has {
+	if dev, has := uintAt(ev, ai.dev); has {
 		f.Dev = uint32(dev)
 	}
-	if ino, has := ev.uintAt(ai.ino); has {
+	if ino, has := uintAt(ev, ai.ino); has {
 		f.Ino = ino
 	}
-	f.UpperLayer = flags&FDUpperLayer != 0
-	f.LowerLayer = flags&FDLowerLayer != 0
+	f.UpperLayer = flags&event.FDUpperLayer != 0
+	f.LowerLayer = flags&event.FDLowerLayer != 0
 	if ai.creat {
-		if cf, has := ev.uintAt(ai.creatFl); has {
+		if cf, has := uintAt(ev, ai.creatFl); has {
 			f.UpperLayer = cf&1 != 0
 			f.LowerLayer = cf&2 != 0
 		}
 	}
 }
 
-func applyConnect(t *state.Table, ev *Event) {
+func applyConnect(t *Table, ev *event.Event) {
 	fd, has := ev.Int("fd")
 	if !has {
 		return
 	}
 	if tp := ev.Param("tuple"); tp != nil {
-		if tp.Family == AFUnix {
+		if tp.Family == event.AFUnix {
 			t.ConnectUnix(ev.Tid, fd, tp.S)
 			return
 		}
@@ -513,7 +549,7 @@ func applyConnect(t *state.Table, ev *Event) {
 		}
 	}
 	if a := ev.Param("addr"); a != nil {
-		if a.Family == AFUnix {
+		if a.Family == event.AFUnix {
 			t.ConnectUnix(ev.Tid, fd, a.S)
 		} else if a.Addr.IsValid() {
 			t.Connect(ev.Tid, fd, netip.AddrPort{}, a.Addr)
@@ -521,11 +557,11 @@ func applyConnect(t *state.Table, ev *Event) {
 	}
 }
 
-func applyAccept(t *state.Table, ev *Event) {
+func applyAccept(t *Table, ev *event.Event) {
 	tp := ev.Param("tuple")
-	if tp != nil && tp.Family == AFUnix {
-		if f := t.Add(ev.Tid, ev.Res, state.FDUnix, tp.S, 0); f != nil {
-			f.UnixPath, f.Server, f.Connected, f.Family = tp.S, true, true, AFUnix
+	if tp != nil && tp.Family == event.AFUnix {
+		if f := t.Add(ev.Tid, ev.Res, FDUnix, tp.S, 0); f != nil {
+			f.UnixPath, f.Server, f.Connected, f.Family = tp.S, true, true, event.AFUnix
 		}
 		return
 	}

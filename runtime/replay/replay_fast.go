@@ -1,4 +1,4 @@
-package event
+package replay
 
 import (
 	"encoding/binary"
@@ -11,6 +11,7 @@ import (
 	"unsafe"
 
 	"github.com/falcoc/falcoc/compiler/catalog"
+	"github.com/falcoc/falcoc/runtime/event"
 )
 
 // The fast replay decoder.
@@ -54,7 +55,7 @@ type typeDesc struct {
 	// bits (UID, GID, UINT32).
 	wrap32 []bool
 	// flags are the named values of flag parameters, nil for others.
-	flags []*flagSet
+	flags []*event.FlagSet
 	// ret is RetParam(info).
 	ret int
 	// keys are the parameters' `"name":` as little-endian words, for
@@ -122,13 +123,13 @@ var typeDescs = sync.OnceValue(func() map[string]*typeDesc {
 		if !ok || m[e.Name] != nil {
 			continue
 		}
-		d := &typeDesc{info: info, ret: RetParam(info)}
+		d := &typeDesc{info: info, ret: event.RetParam(info)}
 		for i := range info.Params {
 			p := &info.Params[i]
 			d.names = append(d.names, p.Name)
 			d.kinds = append(d.kinds, kindOf(p.Type))
 			d.wrap32 = append(d.wrap32, p.Type == catalog.ParamUID || p.Type == catalog.ParamGID || p.Type == catalog.ParamUint32)
-			d.flags = append(d.flags, setOf(p))
+			d.flags = append(d.flags, event.FlagsOf(p))
 			d.keys = append(d.keys, keyWordOf(p.Name))
 		}
 		m[e.Name] = d
@@ -138,7 +139,7 @@ var typeDescs = sync.OnceValue(func() map[string]*typeDesc {
 
 func kindOf(t catalog.ParamType) paramKind {
 	switch {
-	case isSigned(t):
+	case event.IsSigned(t):
 		return kindSigned
 	case t == catalog.ParamCharBuf || t == catalog.ParamFSPath || t == catalog.ParamFSRelPath || t == catalog.ParamFDList:
 		return kindString
@@ -192,79 +193,24 @@ const (
 // decodeFast decodes line b (trimmed, not a comment) into ev. It returns
 // false, having changed nothing but ev, when the line is not one it
 // handles; the caller then decodes it with decodeSlow.
-func (r *Reader) decodeFast(b []byte, ev *Event) bool {
+func (r *Reader) decodeFast(b []byte, ev *event.Event) bool {
 	s := scanner{b: b}
 	if !s.lit('{') {
 		return false
 	}
-	var (
-		desc                   *typeDesc
-		seen                   uint
-		ts, tid, pid, res, cpu int64
-		num                    uint64
-		ok                     bool
-	)
+	var top fastTop
 	s.ws()
 	for {
-		key, ok1 := s.topKey()
-		if !ok1 {
+		key, ok := s.topKey()
+		if !ok {
 			return false
 		}
 		s.ws()
-		var bit uint
-		switch string(key) {
-		case "type":
-			bit = keyType
-			v, ok1 := s.key()
-			if !ok1 {
-				return false
-			}
-			if desc = r.last; desc == nil || string(v) != desc.info.Name {
-				if desc = typeDescs()[string(v)]; desc == nil {
-					return false
-				}
-				r.last = desc
-			}
-			ev.Reset(desc.info)
-			ok = true
-		case "tid":
-			bit = keyTid
-			tid, ok = s.int64()
-		case "pid":
-			bit = keyPid
-			pid, ok = s.int64()
-		case "res":
-			bit = keyRes
-			res, ok = s.int64()
-		case "cpu":
-			bit = keyCPU
-			cpu, ok = s.int64()
-		case "num":
-			bit = keyNum
-			num, ok = s.uint64()
-		case "ts":
-			bit = keyTs
-			if s.peek() == '"' {
-				v, ok1 := s.plainString()
-				if !ok1 {
-					return false
-				}
-				ts, ok = parseRFC3339(v)
-			} else {
-				ts, ok = s.int64()
-			}
-		case "args":
-			bit = keyArgs
-			// The parameters need the type: a line that gives it later
-			// goes the slow way.
-			ok = desc != nil && r.fastArgs(&s, desc, ev)
-		default:
+		bit, ok := r.fastKey(&s, key, &top, ev)
+		if !ok || top.seen&bit != 0 {
 			return false
 		}
-		if !ok || seen&bit != 0 {
-			return false
-		}
-		seen |= bit
+		top.seen |= bit
 		s.ws()
 		if s.lit(',') {
 			s.ws()
@@ -276,40 +222,104 @@ func (r *Reader) decodeFast(b []byte, ev *Event) bool {
 		break
 	}
 	s.ws()
-	if s.i != len(s.b) || desc == nil || seen&keyTid == 0 {
+	if s.i != len(s.b) || top.desc == nil || top.seen&keyTid == 0 {
 		return false
 	}
-	// Everything below mirrors decodeSlow.
+	return r.fastFinish(&top, ev)
+}
+
+// fastTop is what decodeFast has read of a line's top-level keys.
+type fastTop struct {
+	desc                   *typeDesc
+	seen                   uint
+	ts, tid, pid, res, cpu int64
+	num                    uint64
+}
+
+// fastKey reads the value of one top-level key into t (the type and the
+// arguments into ev) and returns the key's bit.
+func (r *Reader) fastKey(s *scanner, key []byte, t *fastTop, ev *event.Event) (bit uint, ok bool) {
+	switch string(key) {
+	case "type":
+		v, ok := s.key()
+		if !ok {
+			return 0, false
+		}
+		if t.desc = r.last; t.desc == nil || string(v) != t.desc.info.Name {
+			if t.desc = typeDescs()[string(v)]; t.desc == nil {
+				return 0, false
+			}
+			r.last = t.desc
+		}
+		ev.Reset(t.desc.info)
+		return keyType, true
+	case "tid":
+		t.tid, ok = s.int64()
+		return keyTid, ok
+	case "pid":
+		t.pid, ok = s.int64()
+		return keyPid, ok
+	case "res":
+		t.res, ok = s.int64()
+		return keyRes, ok
+	case "cpu":
+		t.cpu, ok = s.int64()
+		return keyCPU, ok
+	case "num":
+		t.num, ok = s.uint64()
+		return keyNum, ok
+	case "ts":
+		if s.peek() == '"' {
+			v, ok := s.plainString()
+			if !ok {
+				return 0, false
+			}
+			t.ts, ok = parseRFC3339(v)
+			return keyTs, ok
+		}
+		t.ts, ok = s.int64()
+		return keyTs, ok
+	case "args":
+		// The parameters need the type: a line that gives it later
+		// goes the slow way.
+		return keyArgs, t.desc != nil && r.fastArgs(s, t.desc, ev)
+	}
+	return 0, false
+}
+
+// fastFinish fills ev's header from t; everything here mirrors
+// decodeSlow.
+func (r *Reader) fastFinish(t *fastTop, ev *event.Event) bool {
 	ev.Num = r.num + 1
-	if num != 0 {
-		ev.Num = num
+	if t.num != 0 {
+		ev.Num = t.num
 	}
-	ev.Ts = ts
-	ev.Tid, ev.Pid = tid, tid
-	if seen&keyPid != 0 {
-		ev.Pid = pid
+	ev.Ts = t.ts
+	ev.Tid, ev.Pid = t.tid, t.tid
+	if t.seen&keyPid != 0 {
+		ev.Pid = t.pid
 	}
-	ev.CPU = int(cpu)
-	hasRes := seen&keyRes != 0
-	if ri := desc.ret; ri >= 0 {
+	ev.CPU = int(t.cpu)
+	hasRes := t.seen&keyRes != 0
+	if ri := t.desc.ret; ri >= 0 {
 		ev.Res = ev.Params[ri].I
 		if hasRes {
-			if ev.Params[ri].Set && ev.Params[ri].I != res {
+			if ev.Params[ri].Set && ev.Params[ri].I != t.res {
 				return false
 			}
-			ev.Res = res // as SetRes
+			ev.Res = t.res // as SetRes
 			ev.Params[ri].Set = true
-			ev.Params[ri].I = res
+			ev.Params[ri].I = t.res
 		}
 	} else if hasRes {
-		ev.Res = res
+		ev.Res = t.res
 	}
 	r.num++
 	return true
 }
 
 // fastArgs decodes the "args" object.
-func (r *Reader) fastArgs(s *scanner, d *typeDesc, ev *Event) bool {
+func (r *Reader) fastArgs(s *scanner, d *typeDesc, ev *event.Event) bool {
 	if !s.lit('{') {
 		return false
 	}
@@ -358,7 +368,7 @@ func (r *Reader) fastArgs(s *scanner, d *typeDesc, ev *Event) bool {
 }
 
 // fastParam decodes the value of parameter i into p, as parseParam does.
-func (r *Reader) fastParam(s *scanner, d *typeDesc, i int, p *Param) bool {
+func (r *Reader) fastParam(s *scanner, d *typeDesc, i int, p *event.Param) bool {
 	kind := d.kinds[i]
 	switch c := s.peek(); {
 	case c == '"':
@@ -423,7 +433,7 @@ func (r *Reader) fastParam(s *scanner, d *typeDesc, i int, p *Param) bool {
 }
 
 // fastStringParam decodes string value v of parameter i.
-func (r *Reader) fastStringParam(d *typeDesc, i int, kind paramKind, p *Param, v []byte) bool {
+func (r *Reader) fastStringParam(d *typeDesc, i int, kind paramKind, p *event.Param, v []byte) bool {
 	str := unsafeString(v) // only for parsing: nothing may keep it
 	switch kind {
 	case kindSigned:
@@ -434,11 +444,11 @@ func (r *Reader) fastStringParam(d *typeDesc, i int, kind paramKind, p *Param, v
 		}
 		t := d.info.Params[i].Type
 		if t == catalog.ParamFD && str == "AT_FDCWD" {
-			p.I = AtFDCWD
+			p.I = event.AtFDCWD
 			return true
 		}
 		if t == catalog.ParamErrno || t == catalog.ParamFD {
-			if e, ok := errnoByName[str]; ok {
+			if e, ok := event.ParseErrno(str); ok {
 				p.I = -e
 				return true
 			}
@@ -459,7 +469,7 @@ func (r *Reader) fastStringParam(d *typeDesc, i int, kind paramKind, p *Param, v
 		return true
 	case kindSockAddr, kindTuple:
 		if isUnixPath(str) {
-			p.Family, p.S = AFUnix, r.strs.get(v[len(v)-len(strings.TrimPrefix(str, "unix:")):])
+			p.Family, p.S = event.AFUnix, r.strs.get(v[len(v)-len(strings.TrimPrefix(str, "unix:")):])
 			return true
 		}
 		if kind == kindSockAddr {
@@ -505,7 +515,7 @@ func (r *Reader) fastStringParam(d *typeDesc, i int, kind paramKind, p *Param, v
 			p.U = c.v
 			return true
 		}
-		n, ok := fastFlags(d.flags[i], str)
+		n, ok := d.flags[i].Parse(str)
 		p.U = n
 		if ok {
 			c.fs, c.s, c.v = d.flags[i], r.strs.get(v), n
@@ -539,45 +549,6 @@ func fastAddrPort(s string) (netip.AddrPort, bool) {
 	return netip.AddrPortFrom(a, uint16(port)), true
 }
 
-// fastFlags is [ParseFlags] for a parameter with flag set fs (nil when it
-// has none we know), without allocating; false where ParseFlags fails.
-func fastFlags(fs *flagSet, s string) (uint64, bool) {
-	s = strings.TrimSpace(s)
-	if s == "" {
-		return 0, false
-	}
-	var v uint64
-	for len(s) > 0 {
-		part := s
-		if i := strings.IndexByte(s, '|'); i >= 0 {
-			part, s = s[:i], s[i+1:]
-			if s == "" {
-				return 0, false // a trailing empty name
-			}
-		} else {
-			s = ""
-		}
-		part = strings.TrimSpace(part)
-		if part != "" && '0' <= part[0] && part[0] <= '9' {
-			n, err := strconv.ParseUint(part, 0, 64)
-			if err != nil {
-				return 0, false
-			}
-			v |= n
-			continue
-		}
-		if fs == nil {
-			return 0, false
-		}
-		j, ok := fs.index[part]
-		if !ok || fs.bits[j].mask == 0 {
-			return 0, false
-		}
-		v |= fs.bits[j].bits
-	}
-	return v, true
-}
-
 // isNumberStart reports whether strconv may parse s as a number: it starts
 // with a digit or a sign.
 func isNumberStart(s string) bool {
@@ -600,7 +571,7 @@ func (r *Reader) stringValue(s *scanner) ([]byte, bool) {
 }
 
 // stringArray reads an array of strings into p.B, each followed by a NUL.
-func (r *Reader) stringArray(s *scanner, p *Param) bool {
+func (r *Reader) stringArray(s *scanner, p *event.Param) bool {
 	s.lit('[')
 	p.B = p.B[:0]
 	s.ws()

@@ -1,4 +1,4 @@
-package cli
+package agent
 
 import (
 	"context"
@@ -10,12 +10,11 @@ import (
 	"time"
 
 	"github.com/falcoc/falcoc/compiler/artifact"
-	"github.com/falcoc/falcoc/runtime/config"
 	"github.com/falcoc/falcoc/runtime/engine"
 	"github.com/falcoc/falcoc/runtime/k8saudit"
 )
 
-// k8sSource is the Kubernetes audit webhook of a falco-run session: the
+// k8sSource is the Kubernetes audit webhook of an agent: the
 // HTTP server and one goroutine that runs the k8s_audit rules (its own
 // VM, apart from the syscall engine) on the events the server queues.
 // Alerts go to the same outputs, which are safe for concurrent use.
@@ -32,8 +31,8 @@ type k8sSource struct {
 // startK8sAudit starts the webhook when the configuration loads the
 // k8saudit plugin or when art has an enabled k8s_audit rule; otherwise it
 // returns nil and opens no port.
-func startK8sAudit(cfg *config.Config, art *artifact.Artifact, opts engine.SourceOptions, errOut io.Writer) (*k8sSource, error) {
-	plugin, index, load := cfg.K8sAudit()
+func startK8sAudit(ko *K8sAuditOptions, art *artifact.Artifact, opts engine.SourceOptions, errOut io.Writer) (*k8sSource, error) {
+	plugin, index, load := ko.Plugin, ko.Index, ko.Load
 	if !load && !k8saudit.HasRules(art) {
 		return nil, nil
 	}

@@ -1,4 +1,4 @@
-package prefilter
+package plan
 
 import "strings"
 
@@ -114,7 +114,8 @@ func pathArg(id int) bool {
 	return false
 }
 
-func isExec(id int) bool { return id == 59 || id == 322 }
+// IsExec reports whether the syscall is execve or execveat.
+func IsExec(id int) bool { return id == 59 || id == 322 }
 
 func isSock(id int) bool {
 	switch id {
@@ -130,7 +131,7 @@ func isSock(id int) bool {
 // syscall, see [Plan.Sends]).
 func Judge(p *Plan, v KernelView) Mask {
 	t := &p.Tables
-	if v.Syscall < 0 || v.Syscall >= numSyscalls {
+	if v.Syscall < 0 || v.Syscall >= NumSyscalls {
 		return Mask{}
 	}
 	m := t.Gate[v.Syscall]
@@ -182,7 +183,7 @@ func judgeRest(t *Tables, v *KernelView, m Mask, dims Dim, j *Judger) Mask {
 		}
 	}
 	switch {
-	case isExec(v.Syscall):
+	case IsExec(v.Syscall):
 		if dims&DimExe != 0 {
 			m = m.And(lookupExe(t, v))
 		}
@@ -191,7 +192,7 @@ func judgeRest(t *Tables, v *KernelView, m Mask, dims Dim, j *Judger) Mask {
 			m = m.And(lookupSock(t, v))
 		}
 	case pathArg(v.Syscall):
-		if isOpenFamily(v.Syscall) && dims&DimOpenFlags != 0 {
+		if IsOpenFamily(v.Syscall) && dims&DimOpenFlags != 0 {
 			flags := v.OpenFlags
 			if v.Syscall == sysCreat {
 				flags = oCreat | oWronly | oTrunc
@@ -266,4 +267,28 @@ func lookupPath(t *Tables, v *KernelView, j *Judger) Mask {
 // mode: some clause survives, or the syscall is always sent.
 func (p *Plan) Sends(v KernelView) bool {
 	return !Judge(p, v).IsZero() || (v.Syscall >= 0 && p.Tables.Always[v.Syscall])
+}
+
+// ExeKnown reports whether the kernel matches an exec'd program's path p
+// against the exe table: a path the path table would match ([PathKnown])
+// that does not end in "/".
+func ExeKnown(p string) bool {
+	if i := strings.IndexByte(p, 0); i >= 0 {
+		p = p[:i]
+	}
+	return PathKnown(p) && !strings.HasSuffix(p, "/")
+}
+
+// The open family's x86_64 syscall ids.
+const (
+	sysOpen    = 2
+	sysCreat   = 85
+	sysOpenat  = 257
+	sysOpenat2 = 437
+)
+
+// IsOpenFamily reports whether the syscall is open, creat, openat or
+// openat2: the syscalls the open flags dimension applies to.
+func IsOpenFamily(id int) bool {
+	return id == sysOpen || id == sysCreat || id == sysOpenat || id == sysOpenat2
 }

@@ -1,4 +1,4 @@
-package prefilter
+package plan
 
 import (
 	"cmp"
@@ -15,8 +15,8 @@ import (
 // change while it is in use.
 type Judger struct {
 	p    *Plan
-	gate [numSyscalls]Mask
-	dims [numSyscalls]Dim
+	gate [NumSyscalls]Mask
+	dims [NumSyscalls]Dim
 	// byHead holds the prefix entries of at least headLen bytes, keyed by
 	// their first headLen bytes; short holds the shorter ones. Both are
 	// sorted longest first.
@@ -35,12 +35,12 @@ type prefixEntry struct {
 func NewJudger(p *Plan) *Judger {
 	j := &Judger{p: p, byHead: map[string][]prefixEntry{}}
 	for id, m := range p.Tables.Gate {
-		if id >= 0 && id < numSyscalls {
+		if id >= 0 && id < NumSyscalls {
 			j.gate[id] = m
 		}
 	}
 	for id, d := range p.Tables.DimsPerSyscall {
-		if id >= 0 && id < numSyscalls {
+		if id >= 0 && id < NumSyscalls {
 			j.dims[id] = d
 		}
 	}
@@ -70,7 +70,7 @@ func (j *Judger) Judge(v KernelView) Mask { return j.JudgeView(&v) }
 
 // JudgeView is [Judger.Judge] without copying the view.
 func (j *Judger) JudgeView(v *KernelView) Mask {
-	if v.Syscall < 0 || v.Syscall >= numSyscalls {
+	if v.Syscall < 0 || v.Syscall >= NumSyscalls {
 		return Mask{}
 	}
 	m := j.gate[v.Syscall]

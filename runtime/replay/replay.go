@@ -1,4 +1,4 @@
-package event
+package replay
 
 import (
 	"bufio"
@@ -17,6 +17,8 @@ import (
 	"time"
 
 	"github.com/falcoc/falcoc/compiler/catalog"
+	"github.com/falcoc/falcoc/runtime/event"
+	"github.com/falcoc/falcoc/runtime/state"
 	"github.com/falcoc/falcoc/runtime/state/container"
 )
 
@@ -69,7 +71,7 @@ type Reader struct {
 	// flagMemo holds the last flags string decoded at each parameter
 	// position, with its flag set and value.
 	flagMemo [4]struct {
-		fs *flagSet
+		fs *event.FlagSet
 		s  string
 		v  uint64
 	}
@@ -136,7 +138,7 @@ type procJSON struct {
 // repeats its paths and names allocates nothing for them. Param.B is ev's
 // own buffer, reused by the next Next into the same Event (see
 // [Event.Reset]): copy it to keep it.
-func (r *Reader) Next(ev *Event, ctx *ProcContext) error {
+func (r *Reader) Next(ev *event.Event, ctx *event.ProcContext) error {
 	for {
 		raw, err := r.readLine()
 		if err != nil {
@@ -148,7 +150,7 @@ func (r *Reader) Next(ev *Event, ctx *ProcContext) error {
 			continue
 		}
 		if ctx != nil {
-			*ctx = ProcContext{}
+			*ctx = event.ProcContext{}
 		}
 		if !r.slowOnly && r.decodeFast(b, ev) {
 			return nil
@@ -215,7 +217,7 @@ func (r *Reader) fail(key string, format string, args ...any) error {
 
 // decodeSlow decodes line b with encoding/json. It is the reference for
 // the fast decoder and handles every line that decoder does not.
-func (r *Reader) decodeSlow(b []byte, ev *Event, ctx *ProcContext) error {
+func (r *Reader) decodeSlow(b []byte, ev *event.Event, ctx *event.ProcContext) error {
 	var l lineJSON
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.DisallowUnknownFields()
@@ -267,7 +269,7 @@ func (r *Reader) decodeSlow(b []byte, ev *Event, ctx *ProcContext) error {
 		ev.Params[i].Set = true
 	}
 	ret := info.Params
-	if ri := RetParam(info); ri >= 0 {
+	if ri := event.RetParam(info); ri >= 0 {
 		ev.Res = ev.Params[ri].I
 		if l.Res != nil {
 			if ev.Params[ri].Set && ev.Params[ri].I != *l.Res {
@@ -303,65 +305,65 @@ func (r *Reader) jsonError(err error) error {
 	return r.fail("", "invalid JSON: %v", err)
 }
 
-func (r *Reader) procContext(p *procJSON, c *ProcContext) error {
-	setI := func(dst *int64, v *int64, k ProcKnown) {
+func (r *Reader) procContext(p *procJSON, c *event.ProcContext) error {
+	setI := func(dst *int64, v *int64, k event.ProcKnown) {
 		if v != nil {
 			*dst = *v
 			c.Known |= k
 		}
 	}
-	setU := func(dst *uint32, v *uint32, k ProcKnown) {
+	setU := func(dst *uint32, v *uint32, k event.ProcKnown) {
 		if v != nil {
 			*dst = *v
 			c.Known |= k
 		}
 	}
-	setS := func(dst *string, v *string, k ProcKnown) {
+	setS := func(dst *string, v *string, k event.ProcKnown) {
 		if v != nil {
 			*dst = *v
 			c.Known |= k
 		}
 	}
-	setI(&c.PPid, p.PPid, KnownPPid)
-	setI(&c.Vpid, p.Vpid, KnownVpid)
-	setI(&c.Vtid, p.Vtid, KnownVtid)
-	setI(&c.Start, p.Start, KnownStart)
-	setS(&c.Comm, p.Comm, KnownComm)
-	setS(&c.Exe, p.Exe, KnownExe)
-	setS(&c.ExePath, p.ExePath, KnownExePath)
-	setS(&c.Cwd, p.Cwd, KnownCwd)
-	setU(&c.UID, p.UID, KnownUID)
-	setU(&c.GID, p.GID, KnownGID)
-	setU(&c.EUID, p.EUID, KnownEUID)
-	setU(&c.EGID, p.EGID, KnownEGID)
-	setU(&c.TTY, p.TTY, KnownTTY)
+	setI(&c.PPid, p.PPid, event.KnownPPid)
+	setI(&c.Vpid, p.Vpid, event.KnownVpid)
+	setI(&c.Vtid, p.Vtid, event.KnownVtid)
+	setI(&c.Start, p.Start, event.KnownStart)
+	setS(&c.Comm, p.Comm, event.KnownComm)
+	setS(&c.Exe, p.Exe, event.KnownExe)
+	setS(&c.ExePath, p.ExePath, event.KnownExePath)
+	setS(&c.Cwd, p.Cwd, event.KnownCwd)
+	setU(&c.UID, p.UID, event.KnownUID)
+	setU(&c.GID, p.GID, event.KnownGID)
+	setU(&c.EUID, p.EUID, event.KnownEUID)
+	setU(&c.EGID, p.EGID, event.KnownEGID)
+	setU(&c.TTY, p.TTY, event.KnownTTY)
 	if p.Sid != nil || p.Pgid != nil || p.Vpgid != nil {
-		c.Known |= KnownSession
+		c.Known |= event.KnownSession
 		setI(&c.Sid, p.Sid, 0)
 		setI(&c.Pgid, p.Pgid, 0)
 		setI(&c.Vpgid, p.Vpgid, 0)
 	}
 	if p.LoginUID != nil {
-		c.Known |= KnownLoginUID
+		c.Known |= event.KnownLoginUID
 		c.LoginUID = uint32(*p.LoginUID) // -1 is "unset", 0xffffffff
 	}
 	if p.Args != nil {
-		c.Known |= KnownArgs
+		c.Known |= event.KnownArgs
 		c.Args = *p.Args
 	}
 	if p.Env != nil {
-		c.Known |= KnownEnv
+		c.Known |= event.KnownEnv
 		c.Env = *p.Env
 	}
 	if p.Cgroup != nil && p.Cgroups != nil {
 		return r.fail("proc.cgroups", "give either cgroup or cgroups")
 	}
 	if p.Cgroup != nil {
-		c.Known |= KnownCgroups
+		c.Known |= event.KnownCgroups
 		c.Cgroups = []container.Cgroup{{Path: *p.Cgroup}}
 	}
 	if p.Cgroups != nil {
-		c.Known |= KnownCgroups
+		c.Known |= event.KnownCgroups
 		for i, s := range p.Cgroups {
 			ctrl, path, ok := strings.Cut(s, "=")
 			if !ok {
@@ -382,12 +384,12 @@ func (r *Reader) procContext(p *procJSON, c *ProcContext) error {
 		if cp.v == nil {
 			continue
 		}
-		v, err := ParseCaps(*cp.v)
+		v, err := state.ParseCaps(*cp.v)
 		if err != nil {
 			return r.fail(cp.key, "%v", err)
 		}
 		*cp.dst = v
-		c.Known |= KnownCaps
+		c.Known |= event.KnownCaps
 	}
 	return nil
 }
@@ -417,7 +419,7 @@ func parseTs(raw json.RawMessage) (int64, error) {
 }
 
 // parseParam converts one JSON value to parameter p of type d.
-func parseParam(d *catalog.Param, p *Param, raw json.RawMessage) error {
+func parseParam(d *catalog.Param, p *event.Param, raw json.RawMessage) error {
 	raw = bytes.TrimSpace(raw)
 	if len(raw) == 0 {
 		return errors.New("empty value")
@@ -429,84 +431,105 @@ func parseParam(d *catalog.Param, p *Param, raw json.RawMessage) error {
 			return err
 		}
 	}
-	switch t := d.Type; {
-	case isSigned(t):
-		if !isStr {
-			n, err := strconv.ParseInt(string(raw), 10, 64)
-			if err != nil {
-				return fmt.Errorf("%s is not an integer", raw)
-			}
-			p.I = n
+	if event.IsSigned(d.Type) {
+		return parseSigned(d.Type, p, raw, isStr, s)
+	}
+	if done, err := parseOther(d.Type, p, raw, isStr, s); done {
+		return err
+	}
+	return parseUnsigned(d, p, raw, isStr, s)
+}
+
+// parseSigned parses a signed number: an integer, AT_FDCWD for a
+// descriptor, or an errno name for a descriptor or an errno.
+func parseSigned(t catalog.ParamType, p *event.Param, raw json.RawMessage, isStr bool, s string) error {
+	if !isStr {
+		n, err := strconv.ParseInt(string(raw), 10, 64)
+		if err != nil {
+			return fmt.Errorf("%s is not an integer", raw)
+		}
+		p.I = n
+		return nil
+	}
+	if n, err := strconv.ParseInt(s, 0, 64); err == nil {
+		p.I = n
+		return nil
+	}
+	if t == catalog.ParamFD && s == "AT_FDCWD" {
+		p.I = event.AtFDCWD
+		return nil
+	}
+	if t == catalog.ParamErrno || t == catalog.ParamFD {
+		if e, ok := event.ParseErrno(s); ok {
+			p.I = -e
 			return nil
 		}
-		if n, err := strconv.ParseInt(s, 0, 64); err == nil {
-			p.I = n
-			return nil
-		}
-		if t == catalog.ParamFD && s == "AT_FDCWD" {
-			p.I = AtFDCWD
-			return nil
-		}
-		if t == catalog.ParamErrno || t == catalog.ParamFD {
-			if e, ok := ParseErrno(s); ok {
-				p.I = -e
-				return nil
-			}
-		}
-		return fmt.Errorf("%q is not an integer", s)
+	}
+	return fmt.Errorf("%q is not an integer", s)
+}
+
+// parseOther parses the strings, buffers, addresses, numbers, booleans and
+// times; done is false for the other types (unsigned numbers, flags, ids,
+// signals) and for an absolute time that is not a time stamp.
+func parseOther(t catalog.ParamType, p *event.Param, raw json.RawMessage, isStr bool, s string) (done bool, err error) {
+	switch {
 	case t == catalog.ParamCharBuf || t == catalog.ParamFSPath || t == catalog.ParamFSRelPath || t == catalog.ParamFDList:
 		if !isStr {
-			return fmt.Errorf("%s is not a string", raw)
+			return true, fmt.Errorf("%s is not a string", raw)
 		}
 		p.S = s
-		return nil
+		return true, nil
 	case t == catalog.ParamByteBuf || t == catalog.ParamCharBufArray || t == catalog.ParamCharBufPairArray:
-		return parseBytes(p, raw, isStr, s)
+		return true, parseBytes(p, raw, isStr, s)
 	case t == catalog.ParamSockAddr:
 		if !isStr {
-			return fmt.Errorf("%s is not a string", raw)
+			return true, fmt.Errorf("%s is not a string", raw)
 		}
-		return parseSockAddr(p, s)
+		return true, parseSockAddr(p, s)
 	case t == catalog.ParamSockTuple:
 		if !isStr {
-			return fmt.Errorf("%s is not a string", raw)
+			return true, fmt.Errorf("%s is not a string", raw)
 		}
-		return parseTuple(p, s)
+		return true, parseTuple(p, s)
 	case t == catalog.ParamIPv4Addr || t == catalog.ParamIPv6Addr || t == catalog.ParamIPAddr ||
 		t == catalog.ParamIPv4Net || t == catalog.ParamIPv6Net || t == catalog.ParamIPNet:
 		if !isStr {
-			return fmt.Errorf("%s is not a string", raw)
+			return true, fmt.Errorf("%s is not a string", raw)
 		}
 		a, err := netip.ParseAddr(s)
 		if err != nil {
-			return fmt.Errorf("%q is not an IP address", s)
+			return true, fmt.Errorf("%q is not an IP address", s)
 		}
 		p.Addr = netip.AddrPortFrom(a, 0)
-		return nil
+		return true, nil
 	case t == catalog.ParamDouble:
 		f, err := strconv.ParseFloat(strings.Trim(string(raw), `"`), 64)
 		if err != nil {
-			return fmt.Errorf("%s is not a number", raw)
+			return true, fmt.Errorf("%s is not a number", raw)
 		}
 		p.U = math.Float64bits(f)
-		return nil
+		return true, nil
 	case t == catalog.ParamBool:
 		switch string(raw) {
 		case "true", "1":
 			p.U = 1
-			return nil
+			return true, nil
 		case "false", "0":
 			p.U = 0
-			return nil
+			return true, nil
 		}
-		return fmt.Errorf("%s is not a boolean", raw)
+		return true, fmt.Errorf("%s is not a boolean", raw)
 	case t == catalog.ParamAbsTime && isStr:
 		if ts, err := parseTs(raw); err == nil {
 			p.U = uint64(ts)
-			return nil
+			return true, nil
 		}
 	}
-	// Unsigned numbers, flags, ids, signals.
+	return false, nil
+}
+
+// parseUnsigned parses unsigned numbers, flags, ids and signals.
+func parseUnsigned(d *catalog.Param, p *event.Param, raw json.RawMessage, isStr bool, s string) error {
 	if !isStr {
 		n, err := strconv.ParseUint(string(raw), 10, 64)
 		if err != nil {
@@ -534,7 +557,7 @@ func parseParam(d *catalog.Param, p *Param, raw json.RawMessage) error {
 		}
 	}
 	if len(d.Flags) > 0 {
-		v, err := ParseFlags(d, s)
+		v, err := event.ParseFlags(d, s)
 		if err != nil {
 			return err
 		}
@@ -544,7 +567,7 @@ func parseParam(d *catalog.Param, p *Param, raw json.RawMessage) error {
 	return fmt.Errorf("%q is not an unsigned integer", s)
 }
 
-func parseBytes(p *Param, raw json.RawMessage, isStr bool, s string) error {
+func parseBytes(p *event.Param, raw json.RawMessage, isStr bool, s string) error {
 	if isStr {
 		p.B = append(p.B[:0], s...)
 		return nil
@@ -603,18 +626,18 @@ func ParseAddrPort(s string) (netip.AddrPort, error) {
 
 func familyOf(a netip.Addr) uint16 {
 	if a.Is4() || a.Is4In6() {
-		return AFInet
+		return event.AFInet
 	}
-	return AFInet6
+	return event.AFInet6
 }
 
 func isUnixPath(s string) bool {
 	return s == "" || s[0] == '/' || s[0] == '@' || strings.HasPrefix(s, "unix:")
 }
 
-func parseSockAddr(p *Param, s string) error {
+func parseSockAddr(p *event.Param, s string) error {
 	if isUnixPath(s) {
-		p.Family, p.S = AFUnix, strings.TrimPrefix(s, "unix:")
+		p.Family, p.S = event.AFUnix, strings.TrimPrefix(s, "unix:")
 		return nil
 	}
 	ap, err := ParseAddrPort(s)
@@ -625,9 +648,9 @@ func parseSockAddr(p *Param, s string) error {
 	return nil
 }
 
-func parseTuple(p *Param, s string) error {
+func parseTuple(p *event.Param, s string) error {
 	if isUnixPath(s) {
-		p.Family, p.S = AFUnix, strings.TrimPrefix(s, "unix:")
+		p.Family, p.S = event.AFUnix, strings.TrimPrefix(s, "unix:")
 		return nil
 	}
 	c, sv, ok := strings.Cut(s, "->")
@@ -649,7 +672,7 @@ func parseTuple(p *Param, s string) error {
 var signalByName = func() map[string]uint64 {
 	m := make(map[string]uint64, 64)
 	for i := uint64(1); i < 65; i++ {
-		m[string(signalName(i))] = i
+		m[string(event.SignalName(i))] = i
 	}
 	return m
 }()

@@ -1,4 +1,4 @@
-package prefilter
+package plan
 
 import (
 	"fmt"
@@ -16,7 +16,7 @@ func (p *Plan) Describe(w io.Writer, ruleNames []string) error {
 	for _, n := range p.Notes {
 		fmt.Fprintf(&b, "note: %s\n", n)
 	}
-	fmt.Fprintf(&b, "always sent (state): %s\n", syscallNames(sortedKeysInt(p.Tables.Always)))
+	fmt.Fprintf(&b, "always sent (state): %s\n", SyscallNames(sortedKeysInt(p.Tables.Always)))
 	describeRule := func(r *RulePlan) {
 		fmt.Fprintf(&b, "\nrule %q\n", r.Name)
 		switch {
@@ -25,7 +25,7 @@ func (p *Plan) Describe(w io.Writer, ruleNames []string) error {
 		case len(r.Syscalls) == 0:
 			fmt.Fprintf(&b, "  syscalls: none (no syscall event type: only scheduler or non-syscall events)\n")
 		default:
-			fmt.Fprintf(&b, "  syscalls: %s\n", syscallNames(r.Syscalls))
+			fmt.Fprintf(&b, "  syscalls: %s\n", SyscallNames(r.Syscalls))
 		}
 		if len(r.Clauses) == 0 && len(r.Syscalls) > 0 {
 			fmt.Fprintf(&b, "  kernel: never true (no clause survives)\n")

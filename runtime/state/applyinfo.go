@@ -1,9 +1,10 @@
-package event
+package state
 
 import (
 	"sync"
 
 	"github.com/falcoc/falcoc/compiler/catalog"
+	"github.com/falcoc/falcoc/runtime/event"
 )
 
 // applyOp is what ApplyBefore and ApplyAfter do for an event type,
@@ -31,16 +32,6 @@ type applyInfo struct {
 	fd                                                   int
 	// ret is RetParam(info).
 	ret int
-}
-
-// stateEvents are the event types ApplyBefore handles by name.
-var stateEvents = []string{
-	"clone", "clone3", "fork", "vfork", "execve", "execveat", "procexit", "chdir", "fchdir",
-	"dup", "dup2", "dup3", "fcntl", "socket", "socketpair", "connect", "accept", "accept4", "bind",
-	"listen", "pipe", "pipe2", "memfd_create", "eventfd", "eventfd2", "signalfd", "signalfd4",
-	"timerfd_create", "inotify_init", "inotify_init1", "epoll_create", "epoll_create1", "userfaultfd",
-	"io_uring_setup", "bpf", "setuid", "setgid", "setresuid", "setreuid", "setresgid", "setregid",
-	"setsid", "prctl", "unshare",
 }
 
 // applyInfos maps every catalog event to its applyInfo. It is built once
@@ -72,7 +63,7 @@ func newApplyInfo(e *catalog.Event) *applyInfo {
 		info: e,
 		name: idx("name"), flags: idx("flags"), mode: idx("mode"), dirfd: idx("dirfd"),
 		mountfd: idx("mountfd"), dev: idx("dev"), ino: idx("ino"), creatFl: idx("creat_flags"),
-		fd: idx("fd"), ret: RetParam(e),
+		fd: idx("fd"), ret: event.RetParam(e),
 	}
 	switch e.Name {
 	case "open", "openat", "openat2", "creat", "open_by_handle_at":
@@ -84,15 +75,17 @@ func newApplyInfo(e *catalog.Event) *applyInfo {
 	case "close_range":
 		ai.op = opCloseRange
 	default:
-		for _, n := range stateEvents {
-			if e.Name == n {
-				ai.op = opOther
-				break
-			}
+		// The state syscalls of the catalog, and the scheduler's exit.
+		if _, ok := catalog.IsStateSyscall(e.Name); ok || e.Name == "procexit" {
+			ai.op = opOther
 		}
 	}
 	return ai
 }
+
+// UpdatesState reports whether events of type e change the state tables
+// (ApplyBefore or ApplyAfter do something for them).
+func UpdatesState(e *catalog.Event) bool { return applyInfoOf(e).op != opNone }
 
 // Updater applies the state changes of events as [ApplyBefore] and
 // [ApplyAfter] do, remembering what it decided for the last event type,
@@ -118,38 +111,38 @@ func (u *Updater) infoOf(info *catalog.Event) *applyInfo {
 }
 
 // okAt is [ok] with the return parameter's position known.
-func (ev *Event) okAt(ai *applyInfo) bool {
-	_, has := ev.setParam(ai.ret)
+func okAt(ev *event.Event, ai *applyInfo) bool {
+	_, has := setParam(ev, ai.ret)
 	return has && ev.Res >= 0
 }
 
 // setParam returns parameter i when ev carries it.
-func (ev *Event) setParam(i int) (*Param, bool) {
+func setParam(ev *event.Event, i int) (*event.Param, bool) {
 	if i < 0 || i >= len(ev.Params) || !ev.Params[i].Set {
 		return nil, false
 	}
 	return &ev.Params[i], true
 }
 
-// intAt is [Event.Int] for the parameter at position i.
-func (ev *Event) intAt(i int) (int64, bool) {
-	p, ok := ev.setParam(i)
+// intAt is [event.Event.Int] for the parameter at position i.
+func intAt(ev *event.Event, i int) (int64, bool) {
+	p, ok := setParam(ev, i)
 	if !ok {
 		return 0, false
 	}
-	if isSigned(ev.Info.Params[i].Type) {
+	if event.IsSigned(ev.Info.Params[i].Type) {
 		return p.I, true
 	}
 	return int64(p.U), true
 }
 
-// uintAt is [Event.Uint] for the parameter at position i.
-func (ev *Event) uintAt(i int) (uint64, bool) {
-	p, ok := ev.setParam(i)
+// uintAt is [event.Event.Uint] for the parameter at position i.
+func uintAt(ev *event.Event, i int) (uint64, bool) {
+	p, ok := setParam(ev, i)
 	if !ok {
 		return 0, false
 	}
-	if isSigned(ev.Info.Params[i].Type) {
+	if event.IsSigned(ev.Info.Params[i].Type) {
 		return uint64(p.I), true
 	}
 	return p.U, true

@@ -1,0 +1,76 @@
+package compiler_test
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+
+	"github.com/falcoc/falcoc/compiler"
+	"github.com/falcoc/falcoc/compiler/artifact"
+	"github.com/falcoc/falcoc/compiler/rules"
+	"github.com/falcoc/falcoc/compiler/selection"
+)
+
+const twoRules = `
+- rule: Write below etc
+  desc: d
+  condition: evt.type = openat and fd.name startswith /etc/
+  output: "%proc.name wrote %fd.name"
+  priority: WARNING
+  tags: [filesystem]
+- rule: Shell
+  desc: d
+  condition: evt.type = execve and proc.name in (bash, sh)
+  output: shell
+  priority: NOTICE
+`
+
+func TestCompile(t *testing.T) {
+	src := []rules.Source{{Name: "r.yaml", Data: []byte(twoRules)}}
+	a, ds := compiler.Compile(src, nil)
+	if a == nil || ds.HasErrors() {
+		t.Fatalf("compile: %v", ds)
+	}
+	if len(a.Rules) != 2 || a.Plan == nil || len(a.Plan.Rules) != 2 {
+		t.Fatalf("%d rules, plan %v", len(a.Rules), a.Plan)
+	}
+	// What Compile returns is what a .fbc holds: writing it again gives
+	// the same bytes, and compiling again gives the same artifact.
+	var b1, b2 bytes.Buffer
+	if err := artifact.Write(&b1, a); err != nil {
+		t.Fatal(err)
+	}
+	a2, _ := compiler.Compile(src, nil)
+	if err := artifact.Write(&b2, a2); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(b1.Bytes(), b2.Bytes()) {
+		t.Error("two compiles of the same rules differ")
+	}
+	back, err := artifact.Read(b1.Bytes())
+	if err != nil || back.Plan == nil || back.Plan.Describe(&bytes.Buffer{}, nil) != nil {
+		t.Errorf("read back: %v", err)
+	}
+}
+
+func TestCompileSelection(t *testing.T) {
+	src := []rules.Source{{Name: "r.yaml", Data: []byte(twoRules)}}
+	a, ds := compiler.Compile(src, &compiler.Options{Selection: &selection.Selection{DisabledRules: []string{"Write below*"}}})
+	if a == nil {
+		t.Fatalf("compile: %v", ds)
+	}
+	if a.Rules[0].Enabled || !a.Rules[1].Enabled {
+		t.Errorf("enabled: %v %v, want false true", a.Rules[0].Enabled, a.Rules[1].Enabled)
+	}
+	// The plan covers the enabled syscall rules only.
+	if len(a.Plan.Rules) != 1 || a.Plan.Rules[0].Name != "Shell" {
+		t.Errorf("plan rules %+v", a.Plan.Rules)
+	}
+}
+
+func TestCompileErrors(t *testing.T) {
+	a, ds := compiler.Compile([]rules.Source{{Name: "bad.yaml", Data: []byte("- rule: x\n  desc: x\n  condition: nosuch.field = 1\n  output: x\n  priority: INFO\n")}}, nil)
+	if a != nil || !ds.HasErrors() || ds.Err() == nil || !strings.Contains(ds.Err().Error(), "bad.yaml:3:") {
+		t.Errorf("Compile = %v, %v; want no artifact and a positioned error", a, ds)
+	}
+}

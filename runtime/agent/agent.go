@@ -1,0 +1,339 @@
+package agent
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"slices"
+	"syscall"
+	"time"
+
+	"github.com/falcoc/falcoc/bpf"
+	"github.com/falcoc/falcoc/compiler/artifact"
+	"github.com/falcoc/falcoc/compiler/plan"
+	"github.com/falcoc/falcoc/runtime/config"
+	"github.com/falcoc/falcoc/runtime/containers"
+	"github.com/falcoc/falcoc/runtime/engine"
+	"github.com/falcoc/falcoc/runtime/event"
+	"github.com/falcoc/falcoc/runtime/extract"
+	"github.com/falcoc/falcoc/runtime/kplan"
+	"github.com/falcoc/falcoc/runtime/output"
+	"github.com/falcoc/falcoc/runtime/state"
+)
+
+// Options configure an [Agent]: what falco-run's flags and falco.yaml say.
+type Options struct {
+	// Rules is the compiled rule set; required.
+	Rules *artifact.Artifact
+	// Reload compiles the rule files again; it is called on SIGHUP. A
+	// rule set that does not compile is reported and the running one
+	// stays. Nil: SIGHUP is not handled.
+	Reload func() (*artifact.Artifact, error)
+
+	// Trace is a trace file to replay (-e): the syscall source reads it
+	// instead of the live kernel.
+	Trace string
+	// Syscall turns the syscall source (live or Trace) on.
+	Syscall bool
+	// K8sAudit configures the Kubernetes audit webhook; nil: off. It
+	// starts only when falco.yaml loads the k8saudit plugin or the rules
+	// have an enabled k8s_audit rule.
+	K8sAudit *K8sAuditOptions
+	// DryRun builds everything and runs no source.
+	DryRun bool
+	// Duration stops the agent after this long (-M); 0: until ctx ends.
+	Duration time.Duration
+
+	// Prefilter is the kernel prefilter mode; with [bpf.ModeFull] only the
+	// rules the plan keeps for an event are evaluated (live: the kernel's
+	// mask; replay: the same judgement in userspace).
+	Prefilter bpf.Mode
+	// RingBufferSize and BatchDelay tune the live capture (see
+	// live.Options).
+	RingBufferSize int
+	BatchDelay     time.Duration
+	// Capture records every processed live event to this file in the
+	// replay format (--capture); "" for none.
+	Capture string
+
+	// Outputs receive the alerts; required. [Agent.Run] closes them
+	// (flushing what is queued) before it prints the counters.
+	Outputs *output.Outputs
+	// MatchAll, MinPriority, Extras and Hostname are the engine's (see
+	// engine.Options).
+	MatchAll    bool
+	MinPriority output.Priority
+	Extras      *engine.Extras
+	Hostname    string
+
+	// Log receives progress messages and the final counters (stderr).
+	Log io.Writer
+}
+
+// K8sAuditOptions are falco.yaml's k8saudit plugin settings.
+type K8sAuditOptions struct {
+	// Plugin is the plugins entry named k8saudit (nil: none) and Index
+	// its position, for messages.
+	Plugin *config.Plugin
+	Index  int
+	// Load is true when load_plugins names k8saudit.
+	Load bool
+}
+
+// Agent runs one falco-run session. See the package documentation.
+type Agent struct {
+	opts Options
+	log  io.Writer
+	// eng is the syscall engine in use: a reload replaces it between
+	// events, on the goroutine of the syscall source.
+	eng     *engine.Engine
+	engOpts engine.Options
+	k8s     *k8sSource
+	ctrs    *containers.Lookup
+}
+
+// New builds the agent's engine for opts.Rules. Nothing runs until
+// [Agent.Run].
+func New(opts Options) (*Agent, error) {
+	if opts.Rules == nil {
+		return nil, errors.New("agent: no rules")
+	}
+	if opts.Outputs == nil {
+		return nil, errors.New("agent: no outputs")
+	}
+	a := &Agent{opts: opts, log: opts.Log}
+	if a.log == nil {
+		a.log = io.Discard
+	}
+	tableOpts := &state.Options{}
+	if opts.Trace != "" {
+		tableOpts.ProcReadsPerSec = -1 // a replay must not mix in this host's /proc
+	}
+	var ctrs extract.ContainerLookup // stays a nil interface for replays
+	if opts.Trace == "" && !opts.DryRun {
+		a.ctrs = containers.New(nil)
+		ctrs = a.ctrs
+	}
+	a.engOpts = engine.Options{
+		Table:       state.NewTable(tableOpts),
+		Users:       state.NewUsers(nil),
+		Containers:  ctrs,
+		Hostname:    opts.Hostname,
+		Sink:        opts.Outputs,
+		MatchAll:    opts.MatchAll,
+		MinPriority: opts.MinPriority,
+		Extras:      opts.Extras,
+	}
+	if p := a.plan(opts.Rules); p != nil && opts.Trace != "" {
+		a.engOpts.Judge = kplan.NewUserJudge(p)
+	}
+	eng, err := a.newEngine(opts.Rules, a.ruleMasks(opts.Rules))
+	if err != nil {
+		a.close()
+		return nil, err
+	}
+	a.eng = eng
+	return a, nil
+}
+
+// plan returns the kernel plan the agent uses for art: its plan with
+// --prefilter=full, else none.
+func (a *Agent) plan(art *artifact.Artifact) *plan.Plan {
+	if a.opts.Prefilter != bpf.ModeFull {
+		return nil
+	}
+	return art.Plan
+}
+
+// ruleMasks gives, per rule of art, the clause bits of the plan in use;
+// nil without one (every candidate rule is evaluated).
+func (a *Agent) ruleMasks(art *artifact.Artifact) []plan.Mask {
+	p := a.plan(art)
+	if p == nil {
+		return nil
+	}
+	names := make([]string, len(art.Rules))
+	for i, r := range art.Rules {
+		names[i] = r.Name
+	}
+	return p.RuleMasks(names)
+}
+
+func (a *Agent) newEngine(art *artifact.Artifact, masks []plan.Mask) (*engine.Engine, error) {
+	opts := a.engOpts
+	opts.RuleMasks = masks
+	return engine.New(art, opts)
+}
+
+func (a *Agent) close() {
+	if a.ctrs != nil {
+		a.ctrs.Close()
+	}
+}
+
+// Engine returns the syscall engine in use (a reload replaces it).
+func (a *Agent) Engine() *engine.Engine { return a.eng }
+
+// Run runs the sources until they end, ctx is done, SIGINT or SIGTERM
+// arrives, or the duration passes; then it stops the webhook and prints
+// the counters. A dry run returns at once.
+func (a *Agent) Run(ctx context.Context) error {
+	defer a.close()
+	if a.opts.DryRun {
+		return a.opts.Outputs.Close()
+	}
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if a.opts.Duration > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, a.opts.Duration)
+		defer cancel()
+	}
+	if a.opts.K8sAudit != nil {
+		var err error
+		if a.k8s, err = startK8sAudit(a.opts.K8sAudit, a.opts.Rules, a.sourceOptions(), a.log); err != nil {
+			return err
+		}
+	}
+	defer a.k8s.stop()
+	err := a.runSources(ctx)
+	if kerr := a.k8s.stop(); kerr != nil && err == nil {
+		err = kerr
+	}
+	closeErr := a.opts.Outputs.Close()
+	a.printStats()
+	a.k8s.printStats(a.log)
+	if err != nil {
+		return err
+	}
+	return closeErr
+}
+
+// runSources runs the syscall source, if any, and then serves the
+// webhook, a source without an end, until ctx is done.
+func (a *Agent) runSources(ctx context.Context) error {
+	if !a.opts.Syscall {
+		if a.k8s == nil {
+			return errors.New("--disable-source syscall: no other event source to run (load k8s_audit rules or the k8saudit plugin)")
+		}
+		<-ctx.Done()
+		return nil
+	}
+	var w *captureWriter
+	if a.opts.Capture != "" && a.opts.Trace == "" {
+		f, err := os.Create(a.opts.Capture)
+		if err != nil {
+			return fmt.Errorf("--capture: %w", err)
+		}
+		defer f.Close()
+		w = newCaptureWriter(f)
+	}
+	var src eventSource
+	var err error
+	if a.opts.Trace != "" {
+		src, err = openReplay(a.opts.Trace)
+	} else {
+		src, err = a.openLive()
+	}
+	if err != nil {
+		return err
+	}
+	err = a.runSyscall(ctx, src, w)
+	if cerr := src.Close(); cerr != nil && err == nil {
+		err = cerr
+	}
+	if err == nil && a.opts.Trace != "" && a.k8s != nil {
+		// The webhook keeps serving until a signal or -M, as Falco
+		// does with several sources.
+		<-ctx.Done()
+	}
+	return err
+}
+
+// runSyscall feeds the syscall engine from src until it ends or ctx is
+// done: between two events it installs a reloaded rule set, and each
+// event goes to the --capture file w (nil: none) and then to the engine.
+func (a *Agent) runSyscall(ctx context.Context, src eventSource, w *captureWriter) error {
+	table := a.eng.Table()
+	reloads := a.watchReload(ctx, src)
+	var sw swap
+	var ev event.Event
+	var runErr error
+	for ctx.Err() == nil {
+		select {
+		case r := <-reloads:
+			a.eng = r.eng
+			sw.begin(r, src, a.log)
+		default:
+		}
+		sw.maybeFinish(a.eng)
+		err := src.Next(ctx, &ev, table)
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			if ctx.Err() == nil {
+				runErr = err
+			}
+			break
+		}
+		if w != nil {
+			if werr := w.write(&ev, table.Lookup(ev.Tid), a.eng); werr != nil && runErr == nil {
+				runErr = fmt.Errorf("--capture: %w", werr)
+			}
+		}
+		a.eng.Process(&ev)
+	}
+	if w != nil {
+		if err := w.w.Flush(); err != nil && runErr == nil {
+			runErr = fmt.Errorf("--capture: %w", err)
+		}
+	}
+	return runErr
+}
+
+func (a *Agent) sourceOptions() engine.SourceOptions {
+	return engine.SourceOptions{
+		Hostname:    a.opts.Hostname,
+		Sink:        a.opts.Outputs,
+		MatchAll:    a.opts.MatchAll,
+		MinPriority: a.opts.MinPriority,
+		Extras:      a.opts.Extras,
+	}
+}
+
+// printStats prints the engine's and the outputs' counters.
+func (a *Agent) printStats() {
+	eng, w := a.eng, a.log // the engine last in use: a SIGHUP may have replaced it
+	s := eng.Stats()
+	fmt.Fprintf(w, "Events processed: %d, rules evaluated: %d, matches: %d, alerts: %d",
+		s.Events, s.Evaluated, s.Matches, s.Alerts)
+	if s.EvalErrors > 0 {
+		fmt.Fprintf(w, ", evaluation errors: %d", s.EvalErrors)
+	}
+	fmt.Fprintln(w)
+	if m := eng.MatchesByEvent(); len(m) > 0 {
+		names := make([]string, 0, len(m))
+		for n := range m {
+			names = append(names, n)
+		}
+		slices.Sort(names)
+		fmt.Fprint(w, "Matches by event type:")
+		for _, n := range names {
+			fmt.Fprintf(w, " %s %d", n, m[n])
+		}
+		fmt.Fprintln(w)
+	}
+	for _, cs := range a.opts.Outputs.Stats() {
+		if cs.Dropped > 0 || cs.Failed > 0 {
+			fmt.Fprintf(w, "Output %s: sent %d, dropped %d, failed %d", cs.Name, cs.Sent, cs.Dropped, cs.Failed)
+			if cs.LastError != "" {
+				fmt.Fprintf(w, " (last error: %s)", cs.LastError)
+			}
+			fmt.Fprintln(w)
+		}
+	}
+}
