@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/falcoc/falcoc/internal/testutil"
 	"github.com/google/go-cmp/cmp"
 )
 
@@ -67,7 +68,7 @@ func TestParseFeatures(t *testing.T) {
 // the kernel matrix runs this on each.
 func TestProbeFeatures(t *testing.T) {
 	if _, err := os.Stat("/sys/kernel/btf/vmlinux"); err != nil {
-		t.Skip("no kernel BTF")
+		testutil.SkipOrFail(t, "no kernel BTF")
 	}
 	k, err := ProbeFeatures()
 	if err != nil {
