@@ -372,3 +372,44 @@ func TestNotRoot(t *testing.T) {
 		t.Errorf("output does not end with %q:\n%s", want, out)
 	}
 }
+
+// TestRedirectPorts dups a connected TCP socket onto standard output (a
+// reverse shell's move) and checks the redirect rule's ports: the client
+// on this machine is the local end, so fd.lport is its own port and
+// fd.rport the server's, as Falco has them.
+func TestRedirectPorts(t *testing.T) {
+	requireLive(t)
+	f := startFalco(t, "-r", filepath.Join("testdata", "redirect_rules.yaml"))
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	go func() {
+		if c, err := l.Accept(); err == nil {
+			c.Close()
+		}
+	}()
+	from := len(f.all())
+	out, err := exec.Command(filepath.Join(bin, "redirect"), l.Addr().String()).CombinedOutput()
+	if err != nil {
+		t.Fatalf("redirect: %v\n%s", err, out)
+	}
+	_, clientPort, err := net.SplitHostPort(strings.TrimSpace(string(out)))
+	if err != nil {
+		t.Fatalf("redirect printed %q: %v", out, err)
+	}
+	_, serverPort, _ := net.SplitHostPort(l.Addr().String())
+	a, ok := f.wait(from, 5*time.Second, func(a *alert) bool { return a.Rule == "Redirect STDOUT/STDIN to Network Connection" })
+	if !ok {
+		t.Fatalf("no redirect alert; falco-run stderr:\n%s", f.errText())
+	}
+	want := map[string]string{"fd.lport": clientPort, "fd.rport": serverPort, "fd.sip": "127.0.0.1", "fd.type": "ipv4"}
+	got := map[string]string{}
+	for k := range want {
+		got[k] = a.field(k)
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("redirect alert (-want +got):\n%s\noutput: %s", diff, a.Output)
+	}
+}

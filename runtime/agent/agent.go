@@ -113,15 +113,23 @@ func New(opts Options) (*Agent, error) {
 		tableOpts.ProcReadsPerSec = -1 // a replay must not mix in this host's /proc
 	}
 	var ctrs extract.ContainerLookup // stays a nil interface for replays
+	var local *extract.LocalAddrs
 	if opts.Trace == "" && !opts.DryRun {
 		a.ctrs = containers.New(nil)
 		ctrs = a.ctrs
+		// Read once at start, as Falco reads its interface list.
+		if l, err := extract.HostLocalAddrs(); err == nil {
+			local = l
+		} else {
+			fmt.Fprintf(a.log, "falco-run: interface addresses: %v (fd.lip and fd.lport take the socket's own end)\n", err)
+		}
 	}
 	a.engOpts = engine.Options{
 		Table:       state.NewTable(tableOpts),
 		Users:       state.NewUsers(nil),
 		Containers:  ctrs,
 		Hostname:    opts.Hostname,
+		LocalAddrs:  local,
 		Sink:        opts.Outputs,
 		MatchAll:    opts.MatchAll,
 		MinPriority: opts.MinPriority,

@@ -37,6 +37,9 @@ type Options struct {
 	Containers extract.ContainerLookup
 	// Hostname is the alert's hostname and evt.hostname.
 	Hostname string
+	// LocalAddrs are the machine's addresses, for fd.lip/fd.lport and the
+	// like (see extract.LocalAddrs); nil for replays.
+	LocalAddrs *extract.LocalAddrs
 	// Sink receives alerts; nil drops them (they are still counted).
 	Sink Sink
 	// MatchAll evaluates every candidate rule (rule_matching: all); by
@@ -123,6 +126,7 @@ func New(art *artifact.Artifact, opts Options) (*Engine, error) {
 		Users:      opts.Users,
 		Containers: opts.Containers,
 		Hostname:   opts.Hostname,
+		LocalAddrs: opts.LocalAddrs,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("engine: %w", err)
@@ -134,6 +138,7 @@ func New(art *artifact.Artifact, opts Options) (*Engine, error) {
 			Users:      opts.Users,
 			Containers: opts.Containers,
 			Hostname:   opts.Hostname,
+			LocalAddrs: opts.LocalAddrs,
 		}); err != nil {
 			return nil, fmt.Errorf("engine: append_output: %w", err)
 		}

@@ -69,6 +69,10 @@ type Deps struct {
 	Containers ContainerLookup
 	// Hostname is evt.hostname.
 	Hostname string
+	// LocalAddrs are the machine's addresses, which orient fd.lip,
+	// fd.lport and the like as Falco does; nil takes the socket's own end
+	// as local (replays).
+	LocalAddrs *LocalAddrs
 	// Start is when the capture started, ns since the epoch
 	// (evt.reltime counts from it).
 	Start int64

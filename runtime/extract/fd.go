@@ -90,14 +90,14 @@ func isIP(fd *state.FD) bool { return fd.Type == state.FDIPv4 || fd.Type == stat
 
 // fdAddr builds the address fields (fd.cip, fd.snet, ...): IP sockets
 // only.
-func fdAddr(f func(fd *state.FD) netip.AddrPort) builder {
+func fdAddr(f func(e *Env, fd *state.FD) netip.AddrPort) builder {
 	return func(vm.FieldRef) (extractor, error) {
 		return func(e *Env, v *vm.Value) bool {
 			fd := e.fdInfo()
 			if fd == nil || !isIP(fd) {
 				return false
 			}
-			a := f(fd).Addr()
+			a := f(e, fd).Addr()
 			if !a.IsValid() {
 				return false
 			}
@@ -107,13 +107,13 @@ func fdAddr(f func(fd *state.FD) netip.AddrPort) builder {
 	}
 }
 
-func fdPort(f func(fd *state.FD) netip.AddrPort) builder {
+func fdPort(f func(e *Env, fd *state.FD) netip.AddrPort) builder {
 	return uintF(func(e *Env) (uint64, bool) {
 		fd := e.fdInfo()
 		if fd == nil || !isIP(fd) {
 			return 0, false
 		}
-		ap := f(fd)
+		ap := f(e, fd)
 		if !ap.IsValid() {
 			return 0, false
 		}
@@ -121,10 +121,24 @@ func fdPort(f func(fd *state.FD) netip.AddrPort) builder {
 	})
 }
 
-func client(fd *state.FD) netip.AddrPort { return fd.Client() }
-func server(fd *state.FD) netip.AddrPort { return fd.ServerAddr() }
-func local(fd *state.FD) netip.AddrPort  { return fd.Local }
-func remote(fd *state.FD) netip.AddrPort { return fd.Remote }
+func client(_ *Env, fd *state.FD) netip.AddrPort { return fd.Client() }
+func server(_ *Env, fd *state.FD) netip.AddrPort { return fd.ServerAddr() }
+
+// local and remote orient a connected socket's ends as Falco does (see
+// LocalAddrs), not as the kernel does.
+func local(e *Env, fd *state.FD) netip.AddrPort {
+	if e.clientIsLocal(fd) {
+		return fd.Client()
+	}
+	return fd.ServerAddr()
+}
+
+func remote(e *Env, fd *state.FD) netip.AddrPort {
+	if e.clientIsLocal(fd) {
+		return fd.ServerAddr()
+	}
+	return fd.Client()
+}
 
 // fdTypeChars are fd.typechar values as strings, so that extracting
 // them allocates nothing.
