@@ -20,7 +20,8 @@ import (
 //
 //	apt/SUITE/           private apt configuration and state per suite
 //	debs/                .deb files kept between runs (QEMU, busybox)
-//	kernels/PKG_VER/     a kernel's vmlinuz (its .deb is not kept)
+//	kernels/PKG_VER/     a kernel's vmlinuz and modules/, the modules the
+//	                     guest loads (the .debs are not kept)
 //	qemu/VER/root/       QEMU and its firmware, unpacked
 //	busybox/VER/busybox  busybox-static's binary
 //
@@ -62,6 +63,8 @@ type kernelImage struct {
 	Package, Version string
 	// Vmlinuz is the kernel image's path in the cache.
 	Vmlinuz string
+	// Modules are the [neededModules] and their dependencies, unpacked.
+	Modules *kernelModules
 }
 
 // cloudImage matches the versioned cloud kernel packages
@@ -70,9 +73,11 @@ type kernelImage struct {
 var cloudImage = regexp.MustCompile(`^linux-image-([0-9][^ ]*)-cloud-amd64$`)
 
 // kernel resolves the newest cloud kernel of k's suite and series from
-// the suite's package lists and returns its vmlinuz, fetching it unless
-// cached. Since 7.x the image lives in linux-binary-ABI-cloud-amd64; the
-// linux-image package of older kernels holds it.
+// the suite's package lists and returns its vmlinuz and the modules the
+// guest loads ([neededModules]), fetching them unless cached. Since 7.x
+// the image lives in linux-binary-ABI-cloud-amd64 and the modules in
+// linux-modules-ABI-cloud-amd64; the linux-image package of older
+// kernels holds both.
 func (f *fetcher) kernel(ctx context.Context, k Kernel) (*kernelImage, error) {
 	a, err := f.suite(ctx, k.Archive, k.Suite)
 	if err != nil {
@@ -87,27 +92,51 @@ func (f *fetcher) kernel(ctx context.Context, k Kernel) (*kernelImage, error) {
 		return nil, fmt.Errorf("%s: %w", k.Suite, err)
 	}
 	abi := cloudImage.FindStringSubmatch(best.Name)[1]
-	pkg := best
+	pkg, modPkg := best, best
 	if bin, err := a.show(ctx, "linux-binary-"+abi+"-cloud-amd64"); err == nil && len(bin) == 1 {
 		pkg = bin[0]
+	}
+	if mods, err := a.show(ctx, "linux-modules-"+abi+"-cloud-amd64"); err == nil && len(mods) == 1 {
+		modPkg = mods[0]
 	}
 	img := &kernelImage{Package: pkg.Name, Version: pkg.Version}
 	dir := filepath.Join(f.cache, "kernels", pkg.Name+"_"+pkg.Version)
 	img.Vmlinuz = filepath.Join(dir, "vmlinuz")
-	if _, err := os.Stat(img.Vmlinuz); err == nil {
+	modDir := filepath.Join(dir, "modules")
+	_, verr := os.Stat(img.Vmlinuz)
+	img.Modules, err = readKernelModules(modDir)
+	if verr == nil && err == nil {
 		return img, nil
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("kernel cache: %w", err)
 	}
-	fmt.Fprintf(f.log, "downloading %s %s\n", pkg.Name, pkg.Version)
-	deb, err := a.download(ctx, pkg, dir)
-	if err != nil {
-		return nil, err
-	}
-	defer os.Remove(deb)
-	if err := extractVmlinuz(ctx, deb, img.Vmlinuz); err != nil {
-		return nil, err
+	// One download per package: the modules come from the image's
+	// package too when it holds them.
+	for _, p := range []pkgVersion{pkg, modPkg} {
+		needV := verr != nil && p == pkg
+		needM := img.Modules == nil && p == modPkg
+		if !needV && !needM {
+			continue
+		}
+		fmt.Fprintf(f.log, "downloading %s %s\n", p.Name, p.Version)
+		deb, err := a.download(ctx, p, dir)
+		if err != nil {
+			return nil, err
+		}
+		defer os.Remove(deb)
+		if needV {
+			if err := extractVmlinuz(ctx, deb, img.Vmlinuz); err != nil {
+				return nil, err
+			}
+			verr = nil
+		}
+		if needM {
+			if img.Modules, err = extractModules(ctx, deb, modDir, neededModules()); err != nil {
+				return nil, err
+			}
+			fmt.Fprintf(f.log, "%s: unpacked %s\n", p.Name, strings.Join(img.Modules.Sources, ", "))
+		}
 	}
 	return img, nil
 }

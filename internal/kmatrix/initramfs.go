@@ -50,7 +50,11 @@ type guestInputs struct {
 	// TestData is the bpf package's testdata directory ("" or missing:
 	// none); the tests run in a directory holding it.
 	TestData string
-	Config   guestConfig
+	// Modules are the kernels' modules for /init to insmod: below
+	// kmatrix/modules/RELEASE, with their order file, where /init finds
+	// those of the kernel it runs on (`uname -r`).
+	Modules []*kernelModules
+	Config  guestConfig
 }
 
 // hostPrograms are the machine's programs the bpf tests and the workload
@@ -110,6 +114,11 @@ func buildInitramfs(ctx context.Context, in guestInputs, dst string) error {
 			return err
 		}
 	}
+	for _, km := range in.Modules {
+		if err := addModules(t, km); err != nil {
+			return err
+		}
+	}
 	seen := map[string]bool{}
 	for _, p := range hostPrograms() {
 		if err := addHostProgram(ctx, t, p, seen); err != nil {
@@ -135,6 +144,22 @@ func buildInitramfs(ctx context.Context, in guestInputs, dst string) error {
 	if err != nil {
 		return fmt.Errorf("initramfs %s: %w", dst, err)
 	}
+	return nil
+}
+
+// guestModules is the initramfs directory of the kernels' modules.
+const guestModules = "kmatrix/modules"
+
+// addModules adds a kernel's modules and their order file below
+// guestModules/RELEASE.
+func addModules(t tree, km *kernelModules) error {
+	dst := path.Join(guestModules, km.Release)
+	for _, n := range km.Names {
+		if err := addHostFile(t, filepath.Join(km.Dir, n+".ko"), path.Join(dst, n+".ko")); err != nil {
+			return err
+		}
+	}
+	t.addFile(path.Join(dst, modulesOrder), 0o644, []byte(strings.Join(km.Names, "\n")+"\n"))
 	return nil
 }
 

@@ -17,6 +17,9 @@ import (
 //
 //	@@kmatrix begin
 //	@@kmatrix uname RELEASE
+//	@@kmatrix module NAME loaded     insmod of a kernel module worked
+//	@@kmatrix module NAME error MSG  or failed, with insmod's message
+//	@@kmatrix modules none           no modules for this release
 //	@@kmatrix step NAME begin        the step's output follows, live
 //	@@kmatrix step NAME end rc=N
 //	@@kmatrix file NAME begin        a file's content follows
@@ -60,6 +63,11 @@ type Report struct {
 	FalcoReady, FalcoReadyKnown bool
 	// Workloads maps a workload's name to its exit status.
 	Workloads map[string]int
+	// Modules maps each kernel module /init loaded to "" or, when insmod
+	// failed, its error message; ModulesNone tells that the initramfs had
+	// no modules for the guest's release.
+	Modules     map[string]string
+	ModulesNone bool
 	// Unknown counts marker lines the parser did not understand.
 	Unknown []string
 }
@@ -67,7 +75,7 @@ type Report struct {
 // ParseReport reads a guest's results port. It never fails on content: a
 // truncated or garbled stream gives a report with what came through.
 func ParseReport(r io.Reader) (*Report, error) {
-	rep := &Report{Steps: map[string]*Section{}, Files: map[string]*Section{}, Workloads: map[string]int{}}
+	rep := &Report{Steps: map[string]*Section{}, Files: map[string]*Section{}, Workloads: map[string]int{}, Modules: map[string]string{}}
 	var cur *Section
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 64*1024), 16*1024*1024)
@@ -116,6 +124,16 @@ func ParseReport(r io.Reader) (*Report, error) {
 			cur = nil
 		case len(f) == 2 && f[0] == "falco-run" && (f[1] == "ready" || f[1] == "not-ready"):
 			rep.FalcoReadyKnown, rep.FalcoReady = true, f[1] == "ready"
+		case len(f) == 3 && f[0] == "module" && f[2] == "loaded":
+			rep.Modules[f[1]] = ""
+		case len(f) >= 3 && f[0] == "module" && f[2] == "error":
+			msg := strings.Join(f[3:], " ")
+			if msg == "" {
+				msg = "insmod failed"
+			}
+			rep.Modules[f[1]] = msg
+		case len(f) == 2 && f[0] == "modules" && f[1] == "none":
+			rep.ModulesNone = true
 		case len(f) == 3 && f[0] == "workload":
 			rep.Workloads[f[1]] = parseRC(f[2])
 		default:

@@ -12,6 +12,8 @@ import (
 // falco-run's step with its files.
 const sampleLog = "@@kmatrix begin\r\n" +
 	"@@kmatrix uname 6.1.0-57-cloud-amd64\r\n" +
+	"@@kmatrix module overlay error insmod: can't insert '/kmatrix/modules/6.1.0-57-cloud-amd64/overlay.ko': invalid module format \r\n" +
+	"@@kmatrix module foo loaded\r\n" +
 	"@@kmatrix step bpf-tests begin\r\n" +
 	"=== RUN   TestABILayout\r\n" +
 	"=== RUN   TestABILayout/falcoc_hdr\r\n" +
@@ -62,6 +64,10 @@ func TestParseReport(t *testing.T) {
 	if !rep.Begun || !rep.Ended || rep.Release != "6.1.0-57-cloud-amd64" || len(rep.Unknown) != 0 {
 		t.Errorf("report: begun %v ended %v release %q unknown %q", rep.Begun, rep.Ended, rep.Release, rep.Unknown)
 	}
+	wantModules := map[string]string{"overlay": "insmod: can't insert '/kmatrix/modules/6.1.0-57-cloud-amd64/overlay.ko': invalid module format", "foo": ""}
+	if diff := cmp.Diff(wantModules, rep.Modules); diff != "" || rep.ModulesNone {
+		t.Errorf("modules (none %v) (-want +got):\n%s", rep.ModulesNone, diff)
+	}
 	if s := rep.Steps[stepTests]; s == nil || !s.Ended || s.RC != 1 || len(s.Lines) != 20 {
 		t.Errorf("bpf-tests section: %+v", s)
 	}
@@ -103,15 +109,15 @@ func TestParseReport(t *testing.T) {
 // (a kernel panic, the VM's timeout) leaves an unfinished test and no
 // falco-run step.
 func TestParseReportTruncated(t *testing.T) {
-	log := "noise from the console\n\x00@@kmatrix begin\n@@kmatrix uname 5.10.0-46-cloud-amd64\n" +
+	log := "noise from the console\n\x00@@kmatrix begin\n@@kmatrix uname 5.10.0-46-cloud-amd64\n@@kmatrix modules none\n" +
 		"@@kmatrix step bpf-tests begin\n=== RUN   TestA\n--- PASS: TestA (0.1s)\n=== RUN   TestB\n" +
 		"panic: test timed out after 3m0s\n\trunning tests:\n\t\tTestB (3m0s)\n"
 	rep, err := ParseReport(strings.NewReader(log))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !rep.Begun || rep.Ended {
-		t.Errorf("begun %v ended %v", rep.Begun, rep.Ended)
+	if !rep.Begun || rep.Ended || !rep.ModulesNone || len(rep.Unknown) != 0 {
+		t.Errorf("begun %v ended %v modules none %v unknown %q", rep.Begun, rep.Ended, rep.ModulesNone, rep.Unknown)
 	}
 	tests := summarizeTests(rep.Steps[stepTests])
 	if tests.Finished || tests.RC != -1 || tests.Panic != "panic: test timed out after 3m0s" {

@@ -88,6 +88,7 @@ func (r *Result) Failures() []string {
 	if !r.Report.Ended {
 		out = append(out, "the guest did not finish its steps")
 	}
+	out = append(out, r.moduleFailures()...)
 	switch t := &r.Tests; {
 	case !t.Ran:
 		out = append(out, "bpf tests did not run")
@@ -115,6 +116,29 @@ func (r *Result) Failures() []string {
 	}
 	if r.Headroom.Failed() {
 		out = append(out, fmt.Sprintf("headroom %s: %s", r.Headroom.Status, r.Headroom.Note))
+	}
+	return out
+}
+
+// moduleFailures says, one line each, which of the kernel's modules (in
+// the initramfs for its release) the guest did not load, and why.
+func (r *Result) moduleFailures() []string {
+	if r.Image == nil || r.Image.Modules == nil || r.Report == nil || !r.Report.Begun {
+		return nil
+	}
+	var out []string
+	for _, name := range r.Image.Modules.Names {
+		msg, reported := r.Report.Modules[name]
+		switch {
+		case reported && msg == "":
+		case reported:
+			out = append(out, fmt.Sprintf("module %s did not load: %s", name, msg))
+		case r.Report.ModulesNone:
+			out = append(out, fmt.Sprintf("module %s not loaded: the guest (release %s) found no modules for its release; the host's are for %s",
+				name, r.Report.Release, r.Image.Modules.Release))
+		default:
+			out = append(out, fmt.Sprintf("module %s not loaded: the guest did not report it", name))
+		}
 	}
 	return out
 }
@@ -196,7 +220,13 @@ func Run(ctx context.Context, o Options) ([]*Result, error) {
 	for _, s := range skippedTests() {
 		skip = append(skip, s.Name)
 	}
-	in := guestInputs{Busybox: bb, TestBinary: o.TestBinary, FalcoRun: o.FalcoRun, TestData: o.TestData,
+	var mods []*kernelModules
+	for _, r := range results {
+		if r.Image != nil && r.Image.Modules != nil {
+			mods = append(mods, r.Image.Modules)
+		}
+	}
+	in := guestInputs{Busybox: bb, TestBinary: o.TestBinary, FalcoRun: o.FalcoRun, TestData: o.TestData, Modules: mods,
 		Config: guestConfig{TestTimeout: o.TestTimeout, TestRun: o.TestRun, TestSkip: anchoredAlternation(skip),
 			ReadyTimeout: 90 * time.Second, StopTimeout: 20 * time.Second}}
 	if err := buildInitramfs(ctx, in, initrd); err != nil {

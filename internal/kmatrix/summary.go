@@ -16,9 +16,9 @@ import (
 // logs to read.
 func WriteSummary(w io.Writer, results []*Result) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "KERNEL\tRELEASE\tBPF TESTS\tFALCO-RUN\tALERTS\tHEADROOM\tTIME\tRESULT")
+	fmt.Fprintln(tw, "KERNEL\tRELEASE\tMODULES\tBPF TESTS\tFALCO-RUN\tALERTS\tHEADROOM\tTIME\tRESULT")
 	for _, r := range results {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Kernel.ID, r.release(), r.testsCell(), r.falcoCell(),
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Kernel.ID, r.release(), r.modulesCell(), r.testsCell(), r.falcoCell(),
 			r.alertsCell(), r.headroomCell(), r.Duration.Round(time.Second), r.verdict())
 	}
 	if err := tw.Flush(); err != nil {
@@ -45,6 +45,23 @@ func (r *Result) release() string {
 		return "(" + r.Image.Version + ")"
 	}
 	return "-"
+}
+
+// modulesCell names the modules the guest loaded, or those it did not.
+func (r *Result) modulesCell() string {
+	if r.Image == nil || r.Image.Modules == nil || r.Report == nil || !r.Report.Begun {
+		return "-"
+	}
+	var failed []string
+	for _, name := range r.Image.Modules.Names {
+		if msg, ok := r.Report.Modules[name]; !ok || msg != "" {
+			failed = append(failed, name)
+		}
+	}
+	if len(failed) > 0 {
+		return "FAIL " + abbreviateList(failed, 2)
+	}
+	return abbreviateList(r.Image.Modules.Names, 2)
 }
 
 func (r *Result) testsCell() string {
@@ -112,6 +129,9 @@ func writeDetails(w io.Writer, r *Result) {
 	}
 	if r.Report != nil && r.Report.Begun && !r.Report.Ended {
 		fmt.Fprintln(w, "  the guest did not finish its steps")
+	}
+	for _, m := range r.moduleFailures() {
+		fmt.Fprintf(w, "  %s\n", m)
 	}
 	if t := &r.Tests; t.Ran {
 		if failing := t.Failing(); len(failing) > 0 {

@@ -15,8 +15,9 @@ func TestWriteSummary(t *testing.T) {
 		t.Fatal(err)
 	}
 	failing := &Result{
-		Kernel:     Kernel{ID: "bookworm-6.1"},
-		Image:      &kernelImage{Package: "linux-image-6.1.0-57-cloud-amd64", Version: "6.1.192-3"},
+		Kernel: Kernel{ID: "bookworm-6.1"},
+		Image: &kernelImage{Package: "linux-image-6.1.0-57-cloud-amd64", Version: "6.1.192-3",
+			Modules: &kernelModules{Release: "6.1.0-57-cloud-amd64", Names: []string{"foo", "overlay"}}},
 		Duration:   83 * time.Second,
 		Report:     rep,
 		Tests:      summarizeTests(rep.Steps[stepTests]),
@@ -33,11 +34,12 @@ func TestWriteSummary(t *testing.T) {
 	if err := WriteSummary(&b, []*Result{failing, broken}); err != nil {
 		t.Fatal(err)
 	}
-	want := `KERNEL        RELEASE               BPF TESTS                                  FALCO-RUN  ALERTS  HEADROOM   TIME   RESULT
-bookworm-6.1  6.1.0-57-cloud-amd64  FAIL 2 of 5: TestPathPrefilter, TestModes  started    2/3     no golden  1m23s  FAIL
-sid           -                     -                                          -          -       -          0s     FAIL
+	want := `KERNEL        RELEASE               MODULES       BPF TESTS                                  FALCO-RUN  ALERTS  HEADROOM   TIME   RESULT
+bookworm-6.1  6.1.0-57-cloud-amd64  FAIL overlay  FAIL 2 of 5: TestPathPrefilter, TestModes  started    2/3     no golden  1m23s  FAIL
+sid           -                     -             -                                          -          -       -          0s     FAIL
 
 == bookworm-6.1 (linux-image-6.1.0-57-cloud-amd64 6.1.192-3): FAIL
+  module overlay did not load: insmod: can't insert '/kmatrix/modules/6.1.0-57-cloud-amd64/overlay.ko': invalid module format
   bpf tests failing (2): TestPathPrefilter, TestModes
     Load: kernel 6.1.0-57-cloud-amd64 refused on_sys_exit: func 'sched_process_exit' doesn't have 2-th argument
       in TestPathPrefilter, TestModes
@@ -54,12 +56,43 @@ sid           -                     -                                          -
 		t.Errorf("summary (-want +got):\n%s", diff)
 	}
 	wantFailures := []string{
+		"module overlay did not load: insmod: can't insert '/kmatrix/modules/6.1.0-57-cloud-amd64/overlay.ko': invalid module format",
 		"bpf tests failed: TestPathPrefilter, TestModes",
 		"alerts missing: Execution from /dev/shm",
 		"headroom no golden: no golden file: run the matrix with -update and commit x/bookworm-6.1.txt",
 	}
 	if diff := cmp.Diff(wantFailures, failing.Failures()); diff != "" {
 		t.Errorf("failures (-want +got):\n%s", diff)
+	}
+}
+
+// TestModuleFailures: a module the guest found nothing for, or never
+// reported, fails the kernel; loaded modules do not.
+func TestModuleFailures(t *testing.T) {
+	img := &kernelImage{Modules: &kernelModules{Release: "6.12.95+deb12-cloud-amd64", Names: []string{"overlay"}}}
+	tests := []struct {
+		log  string
+		want []string
+		cell string
+	}{
+		{"@@kmatrix begin\n@@kmatrix uname 6.12.95+deb12-cloud-amd64\n@@kmatrix module overlay loaded\n", nil, "overlay"},
+		{"@@kmatrix begin\n@@kmatrix uname 6.12.96+deb12-cloud-amd64\n@@kmatrix modules none\n",
+			[]string{"module overlay not loaded: the guest (release 6.12.96+deb12-cloud-amd64) found no modules for its release; the host's are for 6.12.95+deb12-cloud-amd64"}, "FAIL overlay"},
+		{"@@kmatrix begin\n", []string{"module overlay not loaded: the guest did not report it"}, "FAIL overlay"},
+		{"", nil, "-"},
+	}
+	for _, tc := range tests {
+		rep, err := ParseReport(strings.NewReader(tc.log))
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := &Result{Image: img, Report: rep}
+		if diff := cmp.Diff(tc.want, r.moduleFailures()); diff != "" {
+			t.Errorf("%q: module failures (-want +got):\n%s", tc.log, diff)
+		}
+		if got := r.modulesCell(); got != tc.cell {
+			t.Errorf("%q: cell %q, want %q", tc.log, got, tc.cell)
+		}
 	}
 }
 

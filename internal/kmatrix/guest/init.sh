@@ -64,6 +64,23 @@ finish() {
 say begin
 say "uname $(uname -r)"
 
+# The kernel modules the tests need (overlay: TestExecFlags mounts an
+# overlayfs, a module in Debian's cloud kernels), built for this kernel and
+# listed in load order by the host.
+mods=/kmatrix/modules/$(uname -r)
+if [ -f "$mods/order" ]; then
+	while read -r name; do
+		[ -n "$name" ] || continue
+		if err=$(insmod "$mods/$name.ko" 2>&1); then
+			say "module $name loaded"
+		else
+			say "module $name error $(echo "$err" | tr '\n' ' ')"
+		fi
+	done <"$mods/order"
+else
+	say "modules none"
+fi
+
 # Step 1: the bpf package's tests, privileged tests required.
 say "step bpf-tests begin"
 cd /kmatrix/work/bpf
