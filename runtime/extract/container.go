@@ -51,6 +51,22 @@ func ctrStr(f func(c *Container) string) builder {
 	})
 }
 
+// hostEmpty makes b give "" for an event on the host.
+func hostEmpty(b builder) builder {
+	return func(ref vm.FieldRef) (extractor, error) {
+		x, err := b(ref)
+		if err != nil {
+			return nil, err
+		}
+		return func(e *Env, v *vm.Value) bool {
+			if id, ok := e.containerID(); ok && id == container.HostID {
+				return setStr(v, "")
+			}
+			return x(e, v)
+		}, nil
+	}
+}
+
 func ctrBool(f func(c *Container) bool) builder {
 	return boolF(func(e *Env) (bool, bool) {
 		c := e.container()
@@ -205,8 +221,10 @@ func containerFields(r map[string]builder) {
 	})
 	r["container.image"] = ctrStr(func(c *Container) string { return c.Image })
 	r["container.image.id"] = ctrStr(func(c *Container) string { return c.ImageID })
-	r["container.image.repository"] = ctrStr(func(c *Container) string { return c.ImageRepository })
-	r["container.image.tag"] = ctrStr(func(c *Container) string { return c.ImageTag })
+	// On the host the container plugin gives an empty repository and tag
+	// (present, not missing: "" in JSON).
+	r["container.image.repository"] = hostEmpty(ctrStr(func(c *Container) string { return c.ImageRepository }))
+	r["container.image.tag"] = hostEmpty(ctrStr(func(c *Container) string { return c.ImageTag }))
 	r["container.image.digest"] = ctrStr(func(c *Container) string { return c.ImageDigest })
 	r["container.privileged"] = ctrBool(func(c *Container) bool { return c.Privileged })
 	r["container.mounts"] = ctrCached(func(c *Container) string {

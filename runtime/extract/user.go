@@ -35,8 +35,16 @@ func userFields(r map[string]builder) {
 		if th == nil || e.deps.Users == nil {
 			return "", false
 		}
-		u, ok := e.deps.Users.ThreadLoginUser(th)
-		return u.Name, ok
+		// As Falco: the login user's name, "root" for login uid 0
+		// without a passwd entry, else the string <NA> (a value, not a
+		// missing field: JSON shows "<NA>", not null).
+		if u, ok := e.deps.Users.ThreadLoginUser(th); ok {
+			return u.Name, true
+		}
+		if th.LoginUID() == 0 {
+			return "root", true
+		}
+		return "<NA>", true
 	})
 	r["group.gid"] = thUint(func(th *state.Thread) uint64 { return uint64(th.Creds.EGID) })
 	r["group.name"] = strF(func(e *Env) (string, bool) {

@@ -38,7 +38,7 @@ var fdTypeInfo = [fdTypeEnd]struct {
 	name string
 	char byte
 }{
-	FDUnknown:     {"unknown", 'o'},
+	FDUnknown:     {"<NA>", 'o'}, // Falco's fd.type for a type it cannot name
 	FDFile:        {"file", 'f'},
 	FDDirectory:   {"directory", 'd'},
 	FDIPv4:        {"ipv4", '4'},

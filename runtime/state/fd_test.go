@@ -85,7 +85,7 @@ func TestFDTypes(t *testing.T) {
 		{FDUnix, "unix", 'u'}, {FDPipe, "pipe", 'p'}, {FDEvent, "event", 'e'}, {FDSignalfd, "signalfd", 's'},
 		{FDEventPoll, "eventpoll", 'l'}, {FDInotify, "inotify", 'i'}, {FDTimerfd, "timerfd", 't'},
 		{FDNetlink, "netlink", 'n'}, {FDMemfd, "memfd", 'm'}, {FDBPF, "bpf", 'b'}, {FDIOUring, "io_uring", 'r'},
-		{FDUnknown, "unknown", 'o'}, {FDType(200), "unknown", 'o'},
+		{FDUnknown, "<NA>", 'o'}, {FDType(200), "<NA>", 'o'},
 	}
 	for _, tc := range tests {
 		if tc.typ.String() != tc.name || tc.typ.Char() != tc.char {

@@ -302,7 +302,7 @@ func TestFDFromLink(t *testing.T) {
 		{"anon_inode:[timerfd]", &fdView{Type: "timerfd", Name: "anon_inode:[timerfd]", NameRaw: "anon_inode:[timerfd]"}},
 		{"anon_inode:bpf-map", &fdView{Type: "bpf", Name: "anon_inode:bpf-map", NameRaw: "anon_inode:bpf-map"}},
 		{"/memfd:evil (deleted)", &fdView{Type: "memfd", Name: "memfd:evil", NameRaw: "memfd:evil", File: "memfd:evil"}},
-		{"socket:[99999999]", &fdView{Type: "unknown"}},
+		{"socket:[99999999]", &fdView{Type: "<NA>"}},
 		{"/", &fdView{Type: "directory", Name: "/", NameRaw: "/", Dir: "/"}},
 	}
 	for _, tc := range tests {
