@@ -319,7 +319,7 @@ func (o *RunOptions) agentOptions(art *artifact.Artifact, paths []string) (agent
 	}
 	if o.sourceEnabled("k8s_audit") {
 		plugin, index, load := o.cfg.K8sAudit()
-		opts.K8sAudit = &agent.K8sAuditOptions{Plugin: plugin, Index: index, Load: load}
+		opts.K8sAudit = &agent.K8sAuditOptions{Plugin: plugin, Index: index, Load: load, Replay: o.Trace != ""}
 	}
 	return opts, nil
 }

@@ -81,6 +81,10 @@ type K8sAuditOptions struct {
 	Index  int
 	// Load is true when load_plugins names k8saudit.
 	Load bool
+	// Replay is true when the syscall events come from a trace (-e):
+	// then k8s_audit rules alone do not start the webhook, so that a
+	// replay ends with its trace; load_plugins naming k8saudit still does.
+	Replay bool
 }
 
 // Agent runs one falco-run session. See the package documentation.

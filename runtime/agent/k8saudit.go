@@ -33,7 +33,7 @@ type k8sSource struct {
 // returns nil and opens no port.
 func startK8sAudit(ko *K8sAuditOptions, art *artifact.Artifact, opts engine.SourceOptions, errOut io.Writer) (*k8sSource, error) {
 	plugin, index, load := ko.Plugin, ko.Index, ko.Load
-	if !load && !k8saudit.HasRules(art) {
+	if !load && (ko.Replay || !k8saudit.HasRules(art)) {
 		return nil, nil
 	}
 	params := ""
