@@ -70,6 +70,10 @@ type Stats struct {
 	Dropped uint64
 	// Failed counts writes that returned an error.
 	Failed uint64
+	// NoReceiver counts alerts a channel had nobody to give to (see
+	// ErrNoReceiver): not failures, as syslog(3) does not fail when no
+	// syslog daemon runs.
+	NoReceiver uint64
 	// LastError is the most recent write error, or "".
 	LastError string
 }
@@ -94,8 +98,14 @@ type worker struct {
 	sent    atomic.Uint64
 	dropped atomic.Uint64
 	failed  atomic.Uint64
+	nobody  atomic.Uint64
 	lastErr atomic.Pointer[string]
 }
+
+// ErrNoReceiver is returned by a channel's Write when nobody listens where
+// it writes (no syslog daemon): the alert is counted in
+// Stats.NoReceiver, not as a failure.
+var ErrNoReceiver = errors.New("no receiver")
 
 // shared is a formatted alert referenced by every queue it was put on.
 type shared struct {
@@ -182,6 +192,10 @@ func (o *Outputs) run(w *worker) {
 		}
 		err := w.ch.Write(o.ctx, &s.msg)
 		o.release(s)
+		if errors.Is(err, ErrNoReceiver) {
+			w.nobody.Add(1)
+			continue
+		}
 		if err != nil {
 			o.fail(w, err)
 			continue
@@ -213,7 +227,8 @@ func (o *Outputs) Reopen() {
 func (o *Outputs) Stats() []Stats {
 	out := make([]Stats, 0, len(o.chans))
 	for _, w := range o.chans {
-		s := Stats{Name: w.ch.Name(), Sent: w.sent.Load(), Dropped: w.dropped.Load(), Failed: w.failed.Load()}
+		s := Stats{Name: w.ch.Name(), Sent: w.sent.Load(), Dropped: w.dropped.Load(), Failed: w.failed.Load(),
+			NoReceiver: w.nobody.Load()}
 		if p := w.lastErr.Load(); p != nil {
 			s.LastError = *p
 		}

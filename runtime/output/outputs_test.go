@@ -392,8 +392,7 @@ func TestSyslogNoDaemon(t *testing.T) {
 	addr := filepath.Join(t.TempDir(), "nothing")
 	o := newOutputs(t, utcConfig(), NewSyslog(SyslogConfig{Address: addr}))
 	sendAndClose(t, o, 1)
-	wantStats(t, o, Stats{Name: "syslog", Failed: 1,
-		LastError: "connect to syslog: dial unixgram " + addr + ": connect: no such file or directory"})
+	wantStats(t, o, Stats{Name: "syslog", NoReceiver: 1})
 }
 
 // gateChannel blocks every write until released.

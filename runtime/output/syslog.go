@@ -2,10 +2,12 @@ package output
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"os"
 	"strconv"
+	"syscall"
 	"time"
 )
 
@@ -55,6 +57,11 @@ func (c *syslogChannel) Name() string { return "syslog" }
 func (c *syslogChannel) Write(_ context.Context, m *Message) error {
 	if c.conn == nil {
 		conn, err := net.DialUnix("unixgram", nil, &net.UnixAddr{Name: c.cfg.Address, Net: "unixgram"})
+		if errors.Is(err, syscall.ENOENT) || errors.Is(err, syscall.ECONNREFUSED) {
+			// No syslog daemon: syslog(3), which Falco uses, drops the
+			// record without an error.
+			return fmt.Errorf("connect to syslog: %w: %w", ErrNoReceiver, err)
+		}
 		if err != nil {
 			return fmt.Errorf("connect to syslog: %w", err)
 		}
