@@ -32,14 +32,7 @@ func writeFalcoList(w io.Writer, rs *rules.Ruleset, asJSON bool) error {
 		rs = &rules.Ruleset{}
 	}
 	if !asJSON {
-		var b strings.Builder
-		fmt.Fprintf(&b, "%-50s %s\n", "Rule", "Description")
-		fmt.Fprintf(&b, "%-50s %s\n", "----", "-----------")
-		for _, r := range rs.Rules {
-			fmt.Fprintf(&b, "%-50s %s \n\n", r.Name, r.Desc)
-		}
-		_, err := io.WriteString(w, b.String())
-		return err
+		return writeRuleTable(w, len(rs.Rules), func(i int) (string, string) { return rs.Rules[i].Name, rs.Rules[i].Desc })
 	}
 	doc := flDoc{
 		Lists:                  []flList{},
@@ -223,14 +216,7 @@ type flRuleInfo struct {
 // condition).
 func writeArtifactList(w io.Writer, art *artifact.Artifact, asJSON bool) error {
 	if !asJSON {
-		var b strings.Builder
-		fmt.Fprintf(&b, "%-50s %s\n", "Rule", "Description")
-		fmt.Fprintf(&b, "%-50s %s\n", "----", "-----------")
-		for _, r := range art.Rules {
-			fmt.Fprintf(&b, "%-50s %s \n\n", r.Name, r.Desc)
-		}
-		_, err := io.WriteString(w, b.String())
-		return err
+		return writeRuleTable(w, len(art.Rules), func(i int) (string, string) { return art.Rules[i].Name, art.Rules[i].Desc })
 	}
 	doc := flDoc{
 		Lists:                  []flList{},
@@ -270,4 +256,18 @@ func templateFields(t vm.Template) []string {
 		}
 	}
 	return out
+}
+
+// writeRuleTable writes -L's text table, as Falco prints it, of n rules
+// whose name and description rule(i) gives.
+func writeRuleTable(w io.Writer, n int, rule func(i int) (name, desc string)) error {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%-50s %s\n", "Rule", "Description")
+	fmt.Fprintf(&b, "%-50s %s\n", "----", "-----------")
+	for i := range n {
+		name, desc := rule(i)
+		fmt.Fprintf(&b, "%-50s %s \n\n", name, desc)
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
 }
