@@ -246,7 +246,19 @@ func (a *Agent) runSources(ctx context.Context) error {
 	var src eventSource
 	var err error
 	if a.opts.Trace != "" {
-		src, err = openReplay(a.opts.Trace)
+		var rs *replaySource
+		if rs, err = openReplay(a.opts.Trace); err == nil {
+			src = rs
+			if users, groups, ok := rs.Users(); ok && a.engOpts.Users != nil {
+				// A capture's own user table, as Falco's replay uses it.
+				a.engOpts.Users.SetStatic(users, groups)
+			}
+			defer func() {
+				if s := rs.Summary(); s != "" {
+					fmt.Fprintln(a.log, s)
+				}
+			}()
+		}
 	} else {
 		src, err = a.openLive()
 	}

@@ -61,6 +61,8 @@ type Users struct {
 	mu         sync.Mutex
 	host       *userDB
 	containers map[string]*userDB
+	// static, when set, answers every lookup (see SetStatic).
+	static *userDB
 	// Loads counts database (re)loads, for tests and stats.
 	loads uint64
 }
@@ -159,6 +161,9 @@ func (u *Users) Loads() uint64 {
 }
 
 func (u *Users) db(containerID string, pid int64) *userDB {
+	if u.static != nil {
+		return u.static
+	}
 	now := u.opts.Now()
 	if containerID == "" || containerID == container.HostID {
 		u.refresh(u.host, now)
@@ -292,4 +297,24 @@ func parseGroup(b []byte) map[uint32]Group {
 		out[uint32(gid)] = Group{GID: uint32(gid), Name: f[0]}
 	}
 	return out
+}
+
+// SetStatic makes u answer from these users and groups alone, for the
+// host and every container, and never read a file: a capture's user
+// table (libscap's user list block) replayed elsewhere.
+func (u *Users) SetStatic(users []User, groups []Group) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	db := &userDB{users: make(map[uint32]User, len(users)), groups: make(map[uint32]Group, len(groups))}
+	for _, usr := range users {
+		if _, dup := db.users[usr.UID]; !dup {
+			db.users[usr.UID] = usr
+		}
+	}
+	for _, g := range groups {
+		if _, dup := db.groups[g.GID]; !dup {
+			db.groups[g.GID] = g
+		}
+	}
+	u.static = db
 }
