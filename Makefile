@@ -3,7 +3,7 @@ GO ?= go
 PREFIX ?= /usr/local
 BENCHTIME ?= 1s
 
-.PHONY: build test test-short bench kernel-matrix generate install clean
+.PHONY: build test test-short fuzz bench kernel-matrix generate install clean
 
 build:
 	$(GO) build -o bin/ ./cmd/...
@@ -15,6 +15,17 @@ build:
 test:
 	$(GO) vet ./...
 	$(GO) test -count=1 -p 1 ./...
+	$(MAKE) fuzz
+
+# A short run of each fuzz target (FUZZTIME each; new crashers land in the
+# package's testdata/fuzz and fail the run). Go runs one target per command.
+FUZZTIME ?= 10s
+FUZZ_TARGETS ?= ./runtime/scap:FuzzReader ./runtime/scap:FuzzDecode
+fuzz:
+	@set -e; for t in $(FUZZ_TARGETS); do \
+		echo "fuzz $${t#*:} ($${t%%:*}, $(FUZZTIME))"; \
+		$(GO) test -run '^$$' -fuzz "^$${t#*:}$$" -fuzztime $(FUZZTIME) "$${t%%:*}"; \
+	done
 
 test-short:
 	$(GO) test -short ./...

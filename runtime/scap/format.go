@@ -81,9 +81,15 @@ type FormatError struct {
 	// list", "event", ...).
 	Block string
 	Msg   string
+	// Decompressed is true when Offset counts the bytes of a gzip
+	// capture once decompressed.
+	Decompressed bool
 }
 
 func (e *FormatError) Error() string {
+	if e.Decompressed {
+		return fmt.Sprintf("offset %d (decompressed): %s: %s", e.Offset, e.Block, e.Msg)
+	}
 	return fmt.Sprintf("offset %d: %s: %s", e.Offset, e.Block, e.Msg)
 }
 

@@ -70,7 +70,7 @@ func NewReader(r io.Reader) (*Reader, error) {
 		rd.br = bufio.NewReaderSize(gz, 64<<10)
 	}
 	if err := rd.readHeader(); err != nil {
-		return nil, err
+		return nil, rd.mark(err)
 	}
 	return rd, nil
 }
@@ -149,6 +149,9 @@ func (r *Reader) blockHeader() (*blockHeader, error) {
 		return nil, fmt.Errorf("offset %d: %w", off, err)
 	}
 	h := &blockHeader{typ: binary.LittleEndian.Uint32(b[:]), total: binary.LittleEndian.Uint32(b[4:]), off: off}
+	if off == 0 && h.typ != blockSHB {
+		return nil, r.fail(0, "section header", "the file does not start with a section header block (type %#x): not a scap capture", h.typ)
+	}
 	if h.total < blockHeaderLen+blockTrailerLen {
 		return nil, r.fail(off, blockName(h.typ), "block length %d is shorter than a block's header and trailer (12)", h.total)
 	}
@@ -284,6 +287,7 @@ func (r *Reader) Next(ev *RawEvent) error {
 	}
 	err := r.next(ev)
 	if err != nil {
+		err = r.mark(err)
 		r.sticky = err
 	}
 	return err
@@ -452,6 +456,15 @@ func guessParams(b []byte, n, lenSize int) (int, bool) {
 		}
 	}
 	return 0, false
+}
+
+// mark flags the offsets of a gzip capture's errors as decompressed.
+func (r *Reader) mark(err error) error {
+	var fe *FormatError
+	if r.gz != nil && errors.As(err, &fe) {
+		fe.Decompressed = true
+	}
+	return err
 }
 
 // Close releases the gzip reader, if any (not the underlying reader).
