@@ -19,6 +19,7 @@ import (
 	"github.com/falcoc/falcoc/runtime/agent"
 	"github.com/falcoc/falcoc/runtime/config"
 	"github.com/falcoc/falcoc/runtime/output"
+	"github.com/falcoc/falcoc/runtime/replay"
 )
 
 // RunOptions are falco-run's options; the flags follow Falco's where Falco
@@ -76,7 +77,7 @@ func newCmdRun(s Streams) *cobra.Command {
 	f.StringArrayVarP(&o.Rules, "rules", "r", nil, "rules file, folder of rules files, or .fbc artifact (repeatable)")
 	f.StringArrayVarP(&o.Overrides, "option", "o", nil, "set a falco.yaml key: -o json_output=true (repeatable)")
 	f.StringVarP(&o.ConfigFile, "config", "c", "", "configuration file (falco.yaml format)")
-	f.StringVarP(&o.Trace, "trace", "e", "", "replay this trace file (falcoc replay format) instead of watching the kernel")
+	f.StringVarP(&o.Trace, "trace", "e", "", "replay this trace file (a libscap .scap capture, gzip or not, or the falcoc replay format) instead of watching the kernel")
 	f.StringArrayVarP(&o.ValidateFiles, "validate", "V", nil, "validate rules files and exit (repeatable)")
 	f.BoolVarP(&o.List, "list-rules", "L", false, "list the loaded rules and exit")
 	f.StringVarP(&o.DescribeRule, "describe-rule", "l", "", "show the name and description of this rule (JSON with json_output) and exit")
@@ -88,7 +89,7 @@ func newCmdRun(s Streams) *cobra.Command {
 	f.BoolVar(&o.ListFields, "list", false, "list the supported fields and exit")
 	f.BoolVar(&o.Version, "version", false, "print version information and exit")
 	f.BoolVar(&o.Support, "support", false, "print a JSON support document (version, kernel, features and fallbacks, configuration, rule files) and exit")
-	f.StringVar(&o.Capture, "capture", "", "also record every processed event to FILE in the replay format")
+	f.StringVar(&o.Capture, "capture", "", "also record every processed event to FILE: a libscap capture when FILE ends in .scap, else the replay format")
 	f.BoolVar(&o.DryRun, "dry-run", false, "load the configuration and the rules, set up the outputs, and exit without processing events")
 	f.StringArrayVar(&o.EnableSource, "enable-source", nil, "enable only this event source: syscall or k8s_audit (repeatable; not with --disable-source)")
 	f.StringArrayVar(&o.DisableSource, "disable-source", nil, "turn off this event source: syscall or k8s_audit (repeatable; not with --enable-source)")
@@ -116,6 +117,14 @@ func (o *RunOptions) Complete(cmd *cobra.Command) error {
 		}
 	}
 	o.cfg = cfg
+	// Falco's spelling of -e (issue 13): engine.kind=replay with
+	// engine.replay.capture_file.
+	if cfg.Engine.Kind == "replay" && o.Trace == "" {
+		if cfg.Engine.Replay.CaptureFile == "" {
+			return &ExitError{Code: 1, Err: errors.New("engine.kind=replay needs engine.replay.capture_file")}
+		}
+		o.Trace = cfg.Engine.Replay.CaptureFile
+	}
 	return nil
 }
 
@@ -127,8 +136,8 @@ func (o *RunOptions) Validate() error {
 	if o.Duration < 0 {
 		return &ExitError{Code: 1, Err: fmt.Errorf("-M: %d is negative", o.Duration)}
 	}
-	if o.Capture != "" && o.Trace != "" {
-		return &ExitError{Code: 1, Err: errors.New("--capture records a live session; it cannot be used with -e")}
+	if o.Capture != "" && o.Trace != "" && !replay.IsScap(o.Capture) {
+		return &ExitError{Code: 1, Err: errors.New("--capture records a live session; with -e only a .scap capture can be written")}
 	}
 	if _, err := o.cfg.MinPriority(); err != nil {
 		return &ExitError{Code: 1, Err: fmt.Errorf("priority: %w", err)}

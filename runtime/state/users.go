@@ -3,8 +3,10 @@ package state
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -317,4 +319,27 @@ func (u *Users) SetStatic(users []User, groups []Group) {
 		}
 	}
 	u.static = db
+}
+
+// HostTable returns the host's users and groups (those of SetStatic when
+// set), sorted by id: for a capture's user list.
+func (u *Users) HostTable() ([]User, []Group) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	db := u.static
+	if db == nil {
+		u.refresh(u.host, u.opts.Now())
+		db = u.host
+	}
+	users := make([]User, 0, len(db.users))
+	for _, usr := range db.users {
+		users = append(users, usr)
+	}
+	groups := make([]Group, 0, len(db.groups))
+	for _, g := range db.groups {
+		groups = append(groups, g)
+	}
+	slices.SortFunc(users, func(a, b User) int { return cmp.Compare(a.UID, b.UID) })
+	slices.SortFunc(groups, func(a, b Group) int { return cmp.Compare(a.GID, b.GID) })
+	return users, groups
 }
