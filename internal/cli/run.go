@@ -40,6 +40,7 @@ type RunOptions struct {
 	Version       bool     // --version
 	Support       bool     // --support
 	Capture       string   // --capture
+	Dump          bool     // --dump
 	Prefilter     string   // --prefilter
 	DryRun        bool     // --dry-run
 	DescribeRule  string   // -l
@@ -90,6 +91,7 @@ func newCmdRun(s Streams) *cobra.Command {
 	f.BoolVar(&o.Version, "version", false, "print version information and exit")
 	f.BoolVar(&o.Support, "support", false, "print a JSON support document (version, kernel, features and fallbacks, configuration, rule files) and exit")
 	f.StringVar(&o.Capture, "capture", "", "also record every processed event to FILE: a libscap capture when FILE ends in .scap, else the replay format")
+	f.BoolVar(&o.Dump, "dump", false, "with -e: print the trace's events, one line each (evt.num evt.time evt.cpu proc.name (thread.tid) evt.dir evt.type evt.args), and exit")
 	f.BoolVar(&o.DryRun, "dry-run", false, "load the configuration and the rules, set up the outputs, and exit without processing events")
 	f.StringArrayVar(&o.EnableSource, "enable-source", nil, "enable only this event source: syscall or k8s_audit (repeatable; not with --disable-source)")
 	f.StringArrayVar(&o.DisableSource, "disable-source", nil, "turn off this event source: syscall or k8s_audit (repeatable; not with --enable-source)")
@@ -218,6 +220,8 @@ func (o *RunOptions) Run(ctx context.Context) error {
 		return fo.Run()
 	case len(o.ValidateFiles) > 0:
 		return runFalcoValidate(o.out, o.ValidateFiles, o.cfg.JSONOutput)
+	case o.Dump:
+		return o.runDump(ctx)
 	}
 	paths := o.rulePaths()
 	if o.List || o.DescribeRule != "" {
@@ -356,4 +360,25 @@ func (o *RunOptions) configNamesRules() bool {
 		}
 	}
 	return false
+}
+
+// runDump prints the events of the -e trace (--dump, issue 13).
+func (o *RunOptions) runDump(ctx context.Context) error {
+	if o.Trace == "" {
+		return &ExitError{Code: 1, Err: errors.New("--dump needs a trace: -e FILE")}
+	}
+	src, err := replay.Open(o.Trace)
+	if err != nil {
+		return &ExitError{Code: 1, Err: fmt.Errorf("-e: %w", err)}
+	}
+	defer src.Close()
+	n, err := replay.Dump(ctx, o.out, src)
+	if s := src.Summary(); s != "" {
+		fmt.Fprintln(o.errOut, s)
+	}
+	if err != nil {
+		return &ExitError{Code: 1, Err: err}
+	}
+	fmt.Fprintf(o.errOut, "Events: %d\n", n)
+	return nil
 }
