@@ -8,8 +8,8 @@ import (
 	"net/netip"
 	"slices"
 	"strings"
-	"time"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
