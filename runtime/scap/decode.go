@@ -173,6 +173,13 @@ func (d *Decoder) Decode(raw *RawEvent, ev *event.Event) bool {
 			}
 		}
 	}
+	if ci.generic && len(ev.Params) > 0 && ev.Info.Params[0].Type == catalog.ParamSyscallID {
+		// The x86_64 syscall id, as the live source has it, rather than
+		// libscap's PPM_SC code.
+		if id, ok := catalog.SyscallID(ev.Info.Name); ok {
+			ev.Params[0].U, ev.Params[0].Set = uint64(id), true
+		}
+	}
 	if r := ev.RetParam(); r >= 0 && ev.Params[r].Set {
 		ev.Res = ev.Params[r].I
 	}
@@ -342,7 +349,9 @@ func (d *Decoder) setParam(pp *ppmParam, cp *catalog.Param, p *event.Param, b []
 		}
 		v = uint64(sv)
 	}
-	if pp.Names != nil && cp.Type.IsFlags() {
+	if pp.Names != nil && cp.Type.IsFlags() && event.FlagsOf(cp) != nil {
+		// Linux values where the engine knows them; a set it has no
+		// Linux values for keeps libscap's (rendered as numbers).
 		v = d.linuxFlags(pp, cp, v)
 	}
 	switch {

@@ -204,7 +204,7 @@ func encodeParam(b []byte, pp *ppmParam, cp *catalog.Param, p *event.Param) []by
 	if pp.Type == catalog.ParamDouble && cp.Type != catalog.ParamDouble {
 		v = math.Float64bits(float64(v))
 	}
-	if pp.Names != nil && cp.Type.IsFlags() {
+	if pp.Names != nil && cp.Type.IsFlags() && event.FlagsOf(cp) != nil {
 		v = ppmFlags(pp, cp, v)
 	}
 	switch n {
