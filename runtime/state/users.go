@@ -76,6 +76,8 @@ type userDB struct {
 	stamp     [2]fileStamp
 	lastCheck time.Time
 	lastUse   time.Time
+	// lastMissCheck is when a lookup that missed last checked the files.
+	lastMissCheck time.Time
 }
 
 type fileStamp struct {
@@ -120,6 +122,9 @@ func (u *Users) User(containerID string, pid int64, uid uint32) (User, bool) {
 		return User{}, false
 	}
 	usr, ok := db.users[uid]
+	if !ok && u.recheck(db) {
+		usr, ok = db.users[uid]
+	}
 	return usr, ok
 }
 
@@ -133,6 +138,9 @@ func (u *Users) Group(containerID string, pid int64, gid uint32) (Group, bool) {
 		return Group{}, false
 	}
 	g, ok := db.groups[gid]
+	if !ok && u.recheck(db) {
+		g, ok = db.groups[gid]
+	}
 	return g, ok
 }
 
@@ -234,6 +242,30 @@ func (u *Users) refresh(db *userDB, now time.Time) {
 	} else if db.groups == nil {
 		db.groups = map[uint32]Group{}
 	}
+}
+
+// MissRecheckInterval bounds how often a lookup that misses checks the
+// files again before the check interval is up.
+const MissRecheckInterval = time.Millisecond
+
+// recheck is for a lookup that missed: a user created just before its
+// process runs (useradd, then the program) must resolve as Falco resolves
+// it, not after the check interval. It reloads db when the files changed,
+// checking at most once per MissRecheckInterval, and reports whether it
+// reloaded.
+func (u *Users) recheck(db *userDB) bool {
+	if db == u.static || db.etc == "" {
+		return false
+	}
+	now := u.opts.Now()
+	if now.Sub(db.lastMissCheck) < MissRecheckInterval {
+		return false
+	}
+	db.lastMissCheck = now
+	loads := u.loads
+	db.lastCheck = time.Time{}
+	u.refresh(db, now)
+	return u.loads != loads
 }
 
 func stampOf(name string) fileStamp {
