@@ -10,8 +10,12 @@ import (
 )
 
 // MaxPendingEnters bounds the enter events the [Decoder] keeps, one per
-// thread, waiting for their exit events.
-const MaxPendingEnters = 1 << 16
+// thread, waiting for their exit events, and MaxPendingEnterBytes the
+// bytes of their parameters.
+const (
+	MaxPendingEnters     = 1 << 16
+	MaxPendingEnterBytes = 64 << 20
+)
 
 // DecodeStats count what the [Decoder] did with the events it was given.
 type DecodeStats struct {
@@ -70,6 +74,33 @@ type Decoder struct {
 	enters map[int64]*storedEnter
 	free   []*storedEnter
 	stats  DecodeStats
+	// enterBytes is the size of the parameters of the stored enters.
+	enterBytes int
+	// strs interns decoded strings (paths and names repeat).
+	strs map[string]string
+}
+
+// maxInterned bounds the interned strings; the table starts over when
+// full.
+const maxInterned = 1 << 16
+
+// str returns b up to its first NUL as an interned string.
+func (d *Decoder) str(b []byte) string {
+	for i, c := range b {
+		if c == 0 {
+			b = b[:i]
+			break
+		}
+	}
+	if s, ok := d.strs[string(b)]; ok {
+		return s
+	}
+	if d.strs == nil || len(d.strs) >= maxInterned {
+		d.strs = make(map[string]string, 1024)
+	}
+	s := string(b)
+	d.strs[s] = s
+	return s
 }
 
 // NewDecoder returns a Decoder.
@@ -157,10 +188,11 @@ func (d *Decoder) Decode(raw *RawEvent, ev *event.Event) bool {
 	if raw.Type%2 == 1 {
 		if se, ok := d.enters[raw.Tid]; ok {
 			delete(d.enters, raw.Tid)
+			d.enterBytes -= len(se.buf)
 			if se.code == raw.Type-1 {
 				d.mergeEnter(se, cat, ev)
 			}
-			d.free = append(d.free, se)
+			d.release(se)
 		}
 	}
 	if ci.execve {
@@ -203,9 +235,26 @@ func (d *Decoder) genericInfo(raw *RawEvent) (*catalog.Event, []int) {
 }
 
 func (d *Decoder) storeEnter(raw *RawEvent) {
+	size := 0
+	for _, p := range raw.Params {
+		size += len(p)
+	}
 	se, ok := d.enters[raw.Tid]
+	if ok {
+		d.enterBytes -= len(se.buf)
+	}
+	if d.enterBytes+size > MaxPendingEnterBytes {
+		if ok {
+			delete(d.enters, raw.Tid)
+			d.release(se)
+		}
+		d.stats.EntersDropped++
+		return
+	}
+	d.enterBytes += size
 	if !ok {
 		if len(d.enters) >= MaxPendingEnters {
+			d.enterBytes -= size
 			d.stats.EntersDropped++
 			return
 		}
@@ -228,6 +277,18 @@ func (d *Decoder) storeEnter(raw *RawEvent) {
 		se.params = append(se.params, se.buf[off:off+len(p):off+len(p)])
 		off += len(p)
 	}
+}
+
+// release keeps se for reuse, within bounds: a few entries, small
+// buffers.
+func (d *Decoder) release(se *storedEnter) {
+	if len(d.free) >= 256 {
+		return
+	}
+	if cap(se.buf) > 64<<10 {
+		se.buf = nil
+	}
+	d.free = append(d.free, se)
 }
 
 func (d *Decoder) mergeEnter(se *storedEnter, cat *catalog.Event, ev *event.Event) {
@@ -258,7 +319,7 @@ func (d *Decoder) setParam(pp *ppmParam, cp *catalog.Param, p *event.Param, b []
 	}
 	switch pp.Type {
 	case catalog.ParamCharBuf, catalog.ParamFSPath, catalog.ParamFSRelPath:
-		p.S = cstr(b)
+		p.S = d.str(b)
 		p.Set = true
 		if isBytes(cp.Type) {
 			p.B = append(p.B[:0], b...)
@@ -266,7 +327,7 @@ func (d *Decoder) setParam(pp *ppmParam, cp *catalog.Param, p *event.Param, b []
 		return
 	case catalog.ParamByteBuf, catalog.ParamCharBufArray, catalog.ParamCharBufPairArray:
 		if isString(cp.Type) {
-			p.S = cstr(b)
+			p.S = d.str(b)
 		} else {
 			p.B = append(p.B[:0], b...)
 		}
@@ -429,7 +490,7 @@ func (d *Decoder) sockaddr(p *event.Param, b []byte) {
 		}
 		p.Addr = netip.AddrPortFrom(netip.AddrFrom16([16]byte(b[1:17])).Unmap(), binary.LittleEndian.Uint16(b[17:]))
 	case event.AFUnix:
-		p.S = cstr(b[1:])
+		p.S = d.str(b[1:])
 	default:
 		// other families carry nothing the engine reads
 	}
@@ -459,7 +520,7 @@ func (d *Decoder) socktuple(p *event.Param, b []byte) {
 			d.stats.BadParams++
 			return
 		}
-		p.S = cstr(b[17:])
+		p.S = d.str(b[17:])
 	}
 	p.Family = uint16(fam)
 	p.Set = true

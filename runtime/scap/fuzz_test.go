@@ -19,6 +19,17 @@ import (
 func seedCaptures(tb testing.TB) [][]byte {
 	tb.Helper()
 	var out [][]byte
+	for _, b := range fullCaptures(tb) {
+		// The tables and the first events: small inputs fuzz faster.
+		out = append(out, b[:min(len(b), 24<<10)])
+	}
+	return append(out, minimalCapture())
+}
+
+// fullCaptures returns the test captures, decompressed.
+func fullCaptures(tb testing.TB) [][]byte {
+	tb.Helper()
+	var out [][]byte
 	files, _ := filepath.Glob("testdata/*.scap")
 	for _, f := range files {
 		b, err := os.ReadFile(f)
@@ -30,10 +41,8 @@ func seedCaptures(tb testing.TB) [][]byte {
 				b = d
 			}
 		}
-		// The tables and the first events: small inputs fuzz faster.
-		out = append(out, b[:min(len(b), 24<<10)])
+		out = append(out, b)
 	}
-	out = append(out, minimalCapture())
 	return out
 }
 

@@ -49,6 +49,11 @@ type Reader struct {
 	tablesGen  int
 	sticky     error
 	headerDone bool
+	// hdrBuf holds the block header being read (pending points to a
+	// copy).
+	hdrBuf blockHeader
+	// scratch holds block headers and trailers as they are read.
+	scratch [8]byte
 }
 
 type blockHeader struct {
@@ -124,8 +129,13 @@ func (r *Reader) readBody(n int, block string) ([]byte, error) {
 			r.buf = nb
 		}
 		seg := r.buf[len(r.buf) : len(r.buf)+want]
-		if err := r.read(seg, block, fmt.Sprintf("block body (%d bytes)", n)); err != nil {
-			return nil, err
+		got, err := io.ReadFull(r.br, seg)
+		r.off += int64(got)
+		if err != nil {
+			if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
+				return nil, r.fail(r.off, block, "block body (%d bytes): the file ends %d bytes into %d (truncated?)", n, len(r.buf)+got, n)
+			}
+			return nil, fmt.Errorf("offset %d: %s: %w", r.off, block, err)
 		}
 		r.buf = r.buf[:len(r.buf)+want]
 	}
@@ -135,9 +145,9 @@ func (r *Reader) readBody(n int, block string) ([]byte, error) {
 // blockHeader reads the next block's type and total length; io.EOF at a
 // clean end of file.
 func (r *Reader) blockHeader() (*blockHeader, error) {
-	var b [8]byte
+	b := r.scratch[:8]
 	off := r.off
-	n, err := io.ReadFull(r.br, b[:])
+	n, err := io.ReadFull(r.br, b)
 	r.off += int64(n)
 	if err == io.EOF {
 		return nil, io.EOF
@@ -148,7 +158,8 @@ func (r *Reader) blockHeader() (*blockHeader, error) {
 		}
 		return nil, fmt.Errorf("offset %d: %w", off, err)
 	}
-	h := &blockHeader{typ: binary.LittleEndian.Uint32(b[:]), total: binary.LittleEndian.Uint32(b[4:]), off: off}
+	h := &r.hdrBuf
+	*h = blockHeader{typ: binary.LittleEndian.Uint32(b[:]), total: binary.LittleEndian.Uint32(b[4:]), off: off}
 	if off == 0 && h.typ != blockSHB {
 		return nil, r.fail(0, "section header", "the file does not start with a section header block (type %#x): not a scap capture", h.typ)
 	}
@@ -166,11 +177,11 @@ func (r *Reader) blockHeader() (*blockHeader, error) {
 }
 
 func (r *Reader) trailer(h *blockHeader) error {
-	var b [4]byte
-	if err := r.read(b[:], blockName(h.typ), "block trailer"); err != nil {
+	b := r.scratch[:4]
+	if err := r.read(b, blockName(h.typ), "block trailer"); err != nil {
 		return err
 	}
-	if t := binary.LittleEndian.Uint32(b[:]); t != h.total {
+	if t := binary.LittleEndian.Uint32(b); t != h.total {
 		return r.fail(r.off-4, blockName(h.typ), "block trailer says length %d, the header %d", t, h.total)
 	}
 	return nil
@@ -199,7 +210,8 @@ func (r *Reader) readHeader() error {
 			return err
 		}
 		if isEventBlock(h.typ) {
-			r.pending = h
+			p := *h
+			r.pending = &p
 			r.headerDone = true
 			return nil
 		}
@@ -420,11 +432,11 @@ func (r *Reader) eventBlock(h *blockHeader, ev *RawEvent) error {
 		r.lens = append(r.lens, l)
 	}
 	for i, l := range r.lens {
-		b, err := pc.bytes(int(l), fmt.Sprintf("parameter %d", i))
-		if err != nil {
-			return err
+		if int(l) > pc.left() {
+			return pc.fail("parameter %d: need %d bytes, %d left in the block", i, l, pc.left())
 		}
-		ev.Params = append(ev.Params, b)
+		ev.Params = append(ev.Params, pc.b[pc.i:pc.i+int(l)])
+		pc.i += int(l)
 	}
 	return nil
 }

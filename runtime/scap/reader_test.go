@@ -8,6 +8,8 @@ import (
 	"os"
 	"strings"
 	"testing"
+
+	"github.com/falcoc/falcoc/runtime/event"
 )
 
 // build writes a capture: a header with one thread and its fd, then the
@@ -142,5 +144,28 @@ func TestGzip(t *testing.T) {
 	}
 	if !r.Compressed() || r.Header().Major != 1 || r.Header().Minor != 0 || len(r.Header().Threads) != 73 {
 		t.Fatalf("compressed %v, header %d.%d with %d threads", r.Compressed(), r.Header().Major, r.Header().Minor, len(r.Header().Threads))
+	}
+}
+
+// TestEnterMemoryBounded: enter events of many threads that never exit
+// are kept within MaxPendingEnters and MaxPendingEnterBytes, the rest
+// counted as dropped.
+func TestEnterMemoryBounded(t *testing.T) {
+	d := NewDecoder()
+	big := make([]byte, 60000)
+	var ev event.Event
+	// PPME_SYSCALL_WRITE_E (8): fd, size; a 60 kB parameter each
+	for tid := int64(1); tid <= 3000; tid++ {
+		raw := RawEvent{Tid: tid, Type: 8, Params: [][]byte{big, le32(1)}}
+		if d.Decode(&raw, &ev) {
+			t.Fatal("an enter event was passed on")
+		}
+	}
+	if d.enterBytes > MaxPendingEnterBytes || len(d.enters) > MaxPendingEnters {
+		t.Fatalf("%d bytes in %d enters kept", d.enterBytes, len(d.enters))
+	}
+	want := uint64(3000 - MaxPendingEnterBytes/60004)
+	if got := d.Stats().EntersDropped; got != want {
+		t.Errorf("dropped %d, want %d", got, want)
 	}
 }
