@@ -100,6 +100,8 @@ type scapSource struct {
 	seed   scap.SeedStats
 	// created counts threads created for events of unknown threads.
 	created int
+	// num numbers the events passed on (evt.num), from 1.
+	num uint64
 }
 
 func (s *scapSource) Next(ctx context.Context, ev *event.Event, table *state.Table) error {
@@ -124,6 +126,8 @@ func (s *scapSource) Next(ctx context.Context, ev *event.Event, table *state.Tab
 		if !s.d.Decode(&s.raw, ev) {
 			continue
 		}
+		s.num++
+		ev.Num = s.num
 		th := table.Get(ev.Tid)
 		if th == nil {
 			th = s.unknownThread(ev, table)

@@ -143,6 +143,8 @@ func TestFalcoCases(t *testing.T) {
 				checkAlerts(t, c, diffs)
 			case "counts":
 				checkCounts(t, c)
+			case "fields":
+				checkFields(t, c, diffs)
 			default:
 				t.Fatalf("cases.txt:%d: unknown kind %q", c.line, c.kind)
 			}
@@ -285,4 +287,59 @@ func falcoRun(t *testing.T, args ...string) string {
 		t.Fatalf("falco-run %s: exit %d\n%s", strings.Join(args, " "), rc, errb.String())
 	}
 	return out.String()
+}
+
+// checkFields: every alert of each rule named in the EXPECT file gives the
+// values listed there; rules whose alerts the capture cannot give (another
+// capture of the same expectations) must have none.
+func checkFields(t *testing.T, c falcoCase, diffs []*difference) {
+	b, err := os.ReadFile(filepath.Join("testdata/falco", c.expect))
+	if err != nil {
+		t.Fatal(err)
+	}
+	alerts := parseAlerts(t, "falco-run", runFalcoRun(t, c.capture, c.rules, append(slices.Clone(c.args), "-o", "json_output=true")))
+	byRule := map[string][]alert{}
+	for _, a := range alerts {
+		byRule[a.Rule] = append(byRule[a.Rule], a)
+	}
+	checked := 0
+	for i, l := range strings.Split(string(b), "\n") {
+		l = strings.TrimSpace(l)
+		if l == "" || l[0] == '#' {
+			continue
+		}
+		f := strings.Split(l, "|")
+		if len(f) != 3 {
+			t.Fatalf("%s:%d: want RULE | MIN | field=value ...", c.expect, i+1)
+		}
+		rule := strings.TrimSpace(f[0])
+		min, err := strconv.Atoi(strings.TrimSpace(f[1]))
+		if err != nil {
+			t.Fatalf("%s:%d: %v", c.expect, i+1, err)
+		}
+		got := byRule[rule]
+		if len(got) == 0 {
+			continue // this capture does not hold that case
+		}
+		checked++
+		if len(got) < min {
+			t.Errorf("%s: %d alerts, want at least %d", rule, len(got), min)
+		}
+		for _, kv := range strings.Fields(f[2]) {
+			field, want, _ := strings.Cut(kv, "=")
+			for j, a := range got {
+				v := a.OutputFields[field]
+				if fmt.Sprint(v) == want {
+					continue
+				}
+				if known(diffs, c.expect, rule, field) {
+					break
+				}
+				t.Errorf("%s alert %d (%s): %s = %v, libsinsp's test wants %s", rule, j+1, a.Time, field, v, want)
+			}
+		}
+	}
+	if checked == 0 {
+		t.Errorf("no rule of %s raised an alert on %s", c.expect, c.capture)
+	}
 }
