@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/falcoc/falcoc/runtime/event"
 	"github.com/falcoc/falcoc/runtime/state"
@@ -130,5 +131,26 @@ func FuzzDecode(f *testing.F) {
 		d.Decode(&raw, &ev)
 		raw.Type = typ%ppmEventMax | 1 // its exit, merging the enter
 		d.Decode(&raw, &ev)
+	})
+}
+
+// FuzzReplay: as FuzzReader, with each decoded event applied to the state
+// as a replay applies it: a capture's content may not crash the state.
+func FuzzReplay(f *testing.F) {
+	for _, b := range seedCaptures(f) {
+		f.Add(b)
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			_ = readAllState(data, 10000, true)
+		}()
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			os.WriteFile("/tmp/fuzzhang.bin", data, 0o644)
+			t.Fatalf("no result after 10 s (%d bytes of input)", len(data))
+		}
 	})
 }
