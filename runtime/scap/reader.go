@@ -48,7 +48,6 @@ type Reader struct {
 	pending    *blockHeader
 	tablesGen  int
 	sticky     error
-	headerDone bool
 	// hdrBuf holds the block header being read (pending points to a
 	// copy).
 	hdrBuf blockHeader
@@ -166,10 +165,6 @@ func (r *Reader) blockHeader() (*blockHeader, error) {
 	if h.total < blockHeaderLen+blockTrailerLen {
 		return nil, r.fail(off, blockName(h.typ), "block length %d is shorter than a block's header and trailer (12)", h.total)
 	}
-	if h.total%4 != 0 && !isEventBlock(h.typ) {
-		// libscap pads every block to 4 bytes; it does not check, and
-		// neither do we beyond this note.
-	}
 	if h.total > MaxBlock {
 		return nil, r.fail(off, blockName(h.typ), "block length %d is over the reader's limit %d", h.total, MaxBlock)
 	}
@@ -212,7 +207,6 @@ func (r *Reader) readHeader() error {
 		if isEventBlock(h.typ) {
 			p := *h
 			r.pending = &p
-			r.headerDone = true
 			return nil
 		}
 		if err := r.tableBlock(h); err != nil {

@@ -103,10 +103,6 @@ func ProcContext(th *Thread) event.ProcContext {
 			pc.Cgroups = append(pc.Cgroups, container.Cgroup{Controllers: ctl, Path: path})
 		}
 	}
-	if th.PidnsInitStart > 0 {
-		// not a field of the process context: start time comes from the
-		// capture's first event
-	}
 	return pc
 }
 

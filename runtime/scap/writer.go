@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"net/netip"
-	"strings"
 )
 
 // Writer writes a capture in the current format version: a section
@@ -314,6 +313,3 @@ func (w *Writer) WriteRaw(ev *RawEvent) error {
 	}
 	return w.block(typ, e.b)
 }
-
-// cleanName keeps a table string within libscap's limits.
-func cleanName(s string) string { return strings.ToValidUTF8(s, "?") }
