@@ -169,3 +169,68 @@ func TestEnterMemoryBounded(t *testing.T) {
 		t.Errorf("dropped %d, want %d", got, want)
 	}
 }
+
+// TestLargePayload: an event libscap marks as large payload travels in an
+// EV_V2_LARGE block with 32-bit parameter lengths, past 64 KiB.
+func TestLargePayload(t *testing.T) {
+	json := []byte(`{"container":{"id":"` + strings.Repeat("a", 200000) + `"}}` + "\x00")
+	data := build(t, RawEvent{Ts: 5, Tid: 10, Type: 324, Params: [][]byte{json}}, openatX(6))
+	if !bytes.Contains(data, le32(blockEVV2Large)) {
+		t.Fatal("no EV_V2_LARGE block written")
+	}
+	r, err := NewReader(bytes.NewReader(data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var raw RawEvent
+	if err := r.Next(&raw); err != nil {
+		t.Fatal(err)
+	}
+	if raw.Type != 324 || len(raw.Params) != 1 || !bytes.Equal(raw.Params[0], json) {
+		t.Fatalf("large event: type %d, %d params", raw.Type, len(raw.Params))
+	}
+	d := NewDecoder()
+	var ev event.Event
+	if !d.Decode(&raw, &ev) || ev.Type() != "container" || len(ev.Params[0].S)+len(ev.Params[0].B) < 200000 {
+		t.Fatalf("decoded %s %+v", ev.Type(), d.Stats())
+	}
+	if err := r.Next(&raw); err != nil || raw.Type != 307 {
+		t.Fatalf("after the large event: %v, type %d", err, raw.Type)
+	}
+	// A parameter over 64 KiB in an event that is not large payload is
+	// refused by the writer.
+	if err := NewWriter(io.Discard).WriteRaw(&RawEvent{Type: 307, Params: [][]byte{make([]byte, 70000)}}); err == nil {
+		t.Error("a 70 kB parameter of a non-large event was written")
+	}
+}
+
+// TestEVFBlock: EVF_V2 blocks (events with 32 bits of dump flags) read as
+// events, their flags kept.
+func TestEVFBlock(t *testing.T) {
+	data := build(t, openatX(7))
+	ev := bytes.LastIndex(data, le32(blockEVV2))
+	total := binary.LittleEndian.Uint32(data[ev+4:])
+	body := data[ev+8 : ev+int(total)-4]
+	var e enc
+	e.b = append(e.b, body[:2]...) // cpu
+	e.u32(0x8)                     // flags
+	e.b = append(e.b, body[2:]...)
+	var blk bytes.Buffer
+	w := NewWriter(&blk)
+	if err := w.block(blockEVFV2, e.b); err != nil {
+		t.Fatal(err)
+	}
+	w.Flush()
+	out := append(bytes.Clone(data[:ev]), blk.Bytes()...)
+	r, err := NewReader(bytes.NewReader(out))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var raw RawEvent
+	if err := r.Next(&raw); err != nil {
+		t.Fatal(err)
+	}
+	if raw.Flags != 8 || raw.Type != 307 || raw.Ts != 7 || string(raw.Params[2]) != "/etc/shadow\x00" {
+		t.Fatalf("EVF event %+v", raw)
+	}
+}
