@@ -45,9 +45,9 @@ type Reader struct {
 	lens  []uint32
 	stats Stats
 	// pending is an event block header read while loading the tables.
-	pending    *blockHeader
-	tablesGen  int
-	sticky     error
+	pending   *blockHeader
+	tablesGen int
+	sticky    error
 	// hdrBuf holds the block header being read (pending points to a
 	// copy).
 	hdrBuf blockHeader
