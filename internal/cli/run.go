@@ -20,6 +20,7 @@ import (
 	"github.com/falcoc/falcoc/runtime/config"
 	"github.com/falcoc/falcoc/runtime/output"
 	"github.com/falcoc/falcoc/runtime/replay"
+	"github.com/falcoc/falcoc/runtime/replay/dump"
 )
 
 // RunOptions are falco-run's options; the flags follow Falco's where Falco
@@ -372,7 +373,7 @@ func (o *RunOptions) runDump(ctx context.Context) error {
 		return &ExitError{Code: 1, Err: fmt.Errorf("-e: %w", err)}
 	}
 	defer src.Close()
-	n, err := replay.Dump(ctx, o.out, src)
+	n, err := dump.Dump(ctx, o.out, src)
 	if s := src.Summary(); s != "" {
 		fmt.Fprintln(o.errOut, s)
 	}

@@ -1,4 +1,7 @@
-package replay
+// Package dump prints a trace's events one line each (falco-run --dump).
+// It is its own package because it extracts fields (runtime/extract),
+// whose tests replay traces through runtime/replay.
+package dump
 
 import (
 	"bufio"
@@ -8,13 +11,14 @@ import (
 
 	"github.com/falcoc/falcoc/runtime/event"
 	"github.com/falcoc/falcoc/runtime/extract"
+	"github.com/falcoc/falcoc/runtime/replay"
 	"github.com/falcoc/falcoc/runtime/state"
 	"github.com/falcoc/falcoc/runtime/vm"
 )
 
-// DumpFormat is the line [Dump] prints per event: sysdig's and Falco's
+// Format is the line [Dump] prints per event: sysdig's and Falco's
 // default event line (-p's fields).
-const DumpFormat = "%evt.num %evt.time %evt.cpu %proc.name (%thread.tid) %evt.dir %evt.type %evt.args"
+const Format = "%evt.num %evt.time %evt.cpu %proc.name (%thread.tid) %evt.dir %evt.type %evt.args"
 
 var dumpFields = []vm.FieldRef{
 	{Name: "evt.num", Index: -1}, {Name: "evt.time", Index: -1}, {Name: "evt.cpu", Index: -1},
@@ -22,11 +26,11 @@ var dumpFields = []vm.FieldRef{
 	{Name: "evt.type", Index: -1}, {Name: "evt.args", Index: -1},
 }
 
-// Dump prints every event of src, one line each in [DumpFormat], with the
+// Dump prints every event of src, one line each in [Format], with the
 // state (processes, descriptors, the trace's users) kept as a replay
 // keeps it, so that fd numbers resolve to names and proc.name is right.
 // It returns the number of events printed.
-func Dump(ctx context.Context, w io.Writer, src Source) (int, error) {
+func Dump(ctx context.Context, w io.Writer, src replay.Source) (int, error) {
 	table := state.NewTable(&state.Options{ProcReadsPerSec: -1})
 	deps := extract.Deps{Table: table}
 	if us, gs, ok := src.Users(); ok {
