@@ -79,6 +79,11 @@ func Dump(ctx context.Context, w io.Writer, src replay.Source) (int, error) {
 				line = append(line, ')')
 			}
 		}
+		for i, c := range line {
+			if c == '\n' || c == '\r' {
+				line[i] = '.' // one event, one line
+			}
+		}
 		line = append(line, '\n')
 		if _, err := bw.Write(line); err != nil {
 			return n, err
