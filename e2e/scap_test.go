@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -53,6 +54,20 @@ func TestCaptureReplayScap(t *testing.T) {
 	for i := range live {
 		if !reflect.DeepEqual(live[i], replayed[i]) {
 			t.Errorf("alert %d differs:\nlive   %+v\nreplay %+v", i+1, live[i], replayed[i])
+		}
+	}
+	// libscap itself (Falco's replay engine) reads the capture, when its
+	// checker is built (runtime/scap/testdata/libscapcheck).
+	if check := os.Getenv("FALCOC_LIBSCAP_CHECK"); check != "" {
+		b, err := exec.Command(check, capture).CombinedOutput()
+		if err != nil {
+			t.Fatalf("libscap: %v\n%s", err, b)
+		}
+		var written int
+		i := strings.Index(errText, "Capture written: ")
+		fmt.Sscanf(errText[i:], "Capture written: %d events", &written)
+		if written == 0 || !strings.Contains(string(b), fmt.Sprintf("\nevents %d (filtered 0)\n", written)) {
+			t.Errorf("libscap read something else than the %d events written:\n%s", written, b)
 		}
 	}
 	rules := map[string]bool{}
