@@ -1,6 +1,8 @@
 package scap
 
 import (
+	"strings"
+
 	"github.com/falcoc/falcoc/compiler/catalog"
 	"github.com/falcoc/falcoc/runtime/state"
 )
@@ -36,6 +38,10 @@ func threadOf(th *state.Thread) *Thread {
 		ExeWritable: p.ExeWritable, CapInheritable: th.Caps.Inheritable, CapPermitted: th.Caps.Permitted,
 		CapEffective: th.Caps.Effective, ExeUpperLayer: p.ExeUpperLayer, ExeLowerLayer: p.ExeLowerLayer,
 		ExeFromMemfd: p.ExeFromMemfd, ExeIno: p.ExeIno, ExeInoCtime: p.ExeCtime, ExeInoMtime: p.ExeMtime,
+	}
+	if len(out.Cwd) > 1 {
+		// as libscap writes it (/proc/PID/cwd); proc.cwd adds the slash
+		out.Cwd = strings.TrimSuffix(out.Cwd, "/")
 	}
 	for _, cg := range p.Cgroups() {
 		out.Cgroups = append(out.Cgroups, cg.Controllers+"="+cg.Path)
