@@ -224,6 +224,7 @@ func checkCounts(t *testing.T, c falcoCase) {
 	jout := runFalcoRun(t, c.capture, c.rules, append(slices.Clone(c.args), "-o", "json_output=true"))
 	for _, a := range parseAlerts(t, "falco-run", jout) {
 		counts[a.Rule]++
+		counts["*"]++ // every rule
 	}
 	for _, e := range strings.Split(c.expect, ",") {
 		rule, n, ok := strings.Cut(e, "=")
