@@ -166,11 +166,10 @@ func (s *scapSource) unknownThread(ev *event.Event, table *state.Table) *state.T
 	return table.Get(ev.Tid)
 }
 
+// Users returns the capture's user list, possibly empty: a replayed
+// capture never reads this host's /etc/passwd (neither does Falco's).
 func (s *scapSource) Users() ([]state.User, []state.Group, bool) {
 	h := s.r.Header()
-	if len(h.Users) == 0 && len(h.Groups) == 0 {
-		return nil, nil, false
-	}
 	users := make([]state.User, len(h.Users))
 	for i, u := range h.Users {
 		users[i] = state.User{UID: u.UID, GID: u.GID, Name: u.Name, Home: u.Home, Shell: u.Shell}
