@@ -527,8 +527,8 @@ func (d *Decoder) socktuple(p *event.Param, b []byte) {
 }
 
 // fdList renders an FDLIST parameter (u16 count, then fd u64 and flags
-// u16 per entry) as libsinsp does: "fd:flags" entries separated by
-// spaces.
+// u16 per entry) as text: "fd:flags" entries separated by spaces (the
+// flags as a number; libsinsp names them).
 func fdList(b []byte) string {
 	if len(b) < 2 {
 		return ""
