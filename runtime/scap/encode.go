@@ -81,7 +81,11 @@ func (e *Encoder) Encode(ev *event.Event, raw *RawEvent) bool {
 		if generic && i == 0 {
 			b = binary.LittleEndian.AppendUint16(b, e.scCodes[name])
 		} else if j, ok := ev.Info.Param(pp.Name); ok && j < len(ev.Params) && ev.Params[j].Set {
-			b = encodeParam(b, pp, &ev.Info.Params[j], &ev.Params[j])
+			// An empty trusted_exepath means "unknown" (see the
+			// decoder): written empty, libsinsp keeps the thread's path.
+			if !(pp.Name == "trusted_exepath" && ev.Params[j].S == "") {
+				b = encodeParam(b, pp, &ev.Info.Params[j], &ev.Params[j])
+			}
 		}
 		e.bufs[i] = b
 		raw.Params = append(raw.Params, b)
