@@ -369,7 +369,9 @@ func (t *Table) Fork(ts uint64, parentTid, childTid, childPid int64, flags Clone
 		if th := t.loadLazy(childTid); th != nil {
 			return th
 		}
-		p := &Process{Pid: childPid, Vpid: childPid, PPid: parentTid, StartTS: ts, fds: newFDTable()}
+		// Neither the table nor /proc knows the parent: ppid 0, as
+		// libsinsp gives a thread whose parent it cannot find.
+		p := &Process{Pid: childPid, Vpid: childPid, StartTS: ts, fds: newFDTable()}
 		th := &Thread{Tid: childTid, Vtid: childTid, StartTS: ts, proc: p, table: t}
 		t.insert(th)
 		return th
