@@ -315,6 +315,7 @@ func (o *RunOptions) agentOptions(art *artifact.Artifact, paths []string) (agent
 		MinPriority:    minPrio,
 		Extras:         extras,
 		Hostname:       output.Hostname(),
+		MaxThreads:     o.cfg.FalcoLibs.ThreadTableSize,
 		Log:            o.errOut,
 	}
 	if o.sourceEnabled("k8s_audit") {

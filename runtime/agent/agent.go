@@ -8,6 +8,8 @@ import (
 	"os"
 	"os/signal"
 	"slices"
+	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -69,6 +71,10 @@ type Options struct {
 	Extras      *engine.Extras
 	Hostname    string
 
+	// MaxThreads bounds the process table (falco_libs.thread_table_size);
+	// 0 for the default.
+	MaxThreads int
+
 	// Log receives progress messages and the final counters (stderr).
 	Log io.Writer
 }
@@ -112,7 +118,7 @@ func New(opts Options) (*Agent, error) {
 	if a.log == nil {
 		a.log = io.Discard
 	}
-	tableOpts := &state.Options{}
+	tableOpts := &state.Options{MaxThreads: opts.MaxThreads}
 	if opts.Trace != "" {
 		tableOpts.ProcReadsPerSec = -1 // a replay must not mix in this host's /proc
 	}
@@ -327,6 +333,13 @@ func (a *Agent) printStats() {
 		fmt.Fprintf(w, ", evaluation errors: %d", s.EvalErrors)
 	}
 	fmt.Fprintln(w)
+	ts := eng.Table().Stats()
+	fmt.Fprintf(w, "State: threads %d, processes %d, removed %d, evicted %d (bound %d threads), /proc reads %d (failed %d, rate-limited %d)",
+		ts.Threads, ts.Processes, ts.Removed, ts.Evicted, eng.Table().MaxThreads(), ts.ProcReads, ts.ProcFailures, ts.ProcLimited)
+	if kb := peakRSSKiB(); kb > 0 {
+		fmt.Fprintf(w, "; peak memory %d MiB", kb/1024)
+	}
+	fmt.Fprintln(w)
 	if m := eng.MatchesByEvent(); len(m) > 0 {
 		names := make([]string, 0, len(m))
 		for n := range m {
@@ -348,4 +361,19 @@ func (a *Agent) printStats() {
 			fmt.Fprintln(w)
 		}
 	}
+}
+
+// peakRSSKiB is the process's peak resident set (VmHWM), 0 when unknown.
+func peakRSSKiB() int64 {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			n, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
+			return n
+		}
+	}
+	return 0
 }

@@ -50,6 +50,9 @@ type Config struct {
 
 	Engine Engine `yaml:"engine"`
 
+	// FalcoLibs holds falco_libs; falcoc reads thread_table_size.
+	FalcoLibs FalcoLibs `yaml:"falco_libs"`
+
 	// LoadPlugins names the plugins to load (load_plugins). falcoc has no
 	// plugin loader: "k8saudit" turns on its built-in Kubernetes audit
 	// webhook; other names are accepted and ignored.
@@ -186,6 +189,14 @@ type BaseSyscalls struct {
 type Engine struct {
 	Kind   string       `yaml:"kind"`
 	Replay EngineReplay `yaml:"replay"`
+}
+
+// FalcoLibs is falco_libs.
+type FalcoLibs struct {
+	// ThreadTableSize bounds the threads the process table keeps; a new
+	// thread beyond it evicts one (counted). 0: falcoc's default,
+	// state.DefaultMaxThreads (131072; Falco's default is 262144).
+	ThreadTableSize int `yaml:"thread_table_size"`
 }
 
 // EngineReplay is engine.replay.

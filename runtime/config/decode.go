@@ -254,6 +254,7 @@ var nonNegative = map[string]bool{
 	"outputs_queue.capacity":               true,
 	"output_timeout":                       true,
 	"http_output.max_consecutive_timeouts": true,
+	"falco_libs.thread_table_size":         true,
 }
 
 // validate checks keys whose strings have a fixed set of values.

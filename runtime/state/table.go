@@ -128,6 +128,9 @@ func (t *Table) Stats() Stats {
 	return s
 }
 
+// MaxThreads is the bound on the number of threads kept (Options.MaxThreads).
+func (t *Table) MaxThreads() int { return t.opts.MaxThreads }
+
 // Len returns the number of threads in the table.
 func (t *Table) Len() int { return len(t.threads) }
 
