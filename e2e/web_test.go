@@ -400,3 +400,83 @@ func TestFalcoCIFlagsMetrics(t *testing.T) {
 		t.Errorf("Falco's CI flags were warned about:\n%s", stderr)
 	}
 }
+
+// watch_config_files (on by default, as Falco): a change to falco.yaml or
+// to a rules file reloads the rules without a restart. Shown on a replay
+// read from a FIFO, so that the events come after each change.
+func TestWatchConfigFiles(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, body string) {
+		t.Helper()
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	const ruleA = "- rule: Shadow read\n  desc: d\n  condition: evt.type = openat and fd.name = /etc/shadow and proc.name = cat\n  output: \"A %proc.name\"\n  priority: WARNING\n"
+	const ruleB = "- rule: Head read\n  desc: d\n  condition: evt.type = openat and proc.name = head\n  output: \"B %proc.name\"\n  priority: WARNING\n"
+	write("rules.yaml", ruleA)
+	cfg := "rules_files: [" + filepath.Join(dir, "rules.yaml") + "]\nsyslog_output: {enabled: false}\nappend_output: []\n"
+	write("falco.yaml", cfg)
+	fifo := filepath.Join(dir, "trace.fifo")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(filepath.Join(bin, "falco-run"), "-c", filepath.Join(dir, "falco.yaml"), "-e", fifo)
+	stdout, stderr := &syncBuffer{}, &syncBuffer{}
+	cmd.Stdout, cmd.Stderr = stdout, stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if cmd.ProcessState == nil {
+			_ = cmd.Process.Kill()
+			_ = cmd.Wait()
+		}
+	})
+	w, err := os.OpenFile(fifo, os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	catShadow := replayLine
+	headLine := strings.ReplaceAll(strings.ReplaceAll(replayLine, `"cat"`, `"head"`), "/usr/bin/cat", "/usr/bin/head")
+	headLine = strings.Replace(headLine, `"tid":101`, `"tid":102`, 1)
+	waitFor := func(b *syncBuffer, text string, n int) {
+		t.Helper()
+		deadline := time.Now().Add(15 * time.Second)
+		for strings.Count(b.String(), text) < n {
+			if time.Now().After(deadline) {
+				t.Fatalf("no %d× %q after 15s\nstdout:\n%s\nstderr:\n%s", n, text, stdout, stderr)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	send := func(line string) {
+		t.Helper()
+		if _, err := io.WriteString(w, line); err != nil {
+			t.Fatal(err)
+		}
+	}
+	send(catShadow)
+	waitFor(stdout, "Warning A cat", 1)
+
+	// A rules file changes: rule B appears.
+	write("rules.yaml", ruleA+ruleB)
+	waitFor(stderr, "rules reloaded", 1)
+	send(headLine)
+	waitFor(stdout, "Warning B head", 1)
+
+	// falco.yaml changes: its rule selection now disables rule A.
+	write("falco.yaml", cfg+"rules:\n  - disable: {rule: Shadow read}\n")
+	waitFor(stderr, "rules reloaded", 2)
+	send(catShadow)
+	send(headLine)
+	waitFor(stdout, "Warning B head", 2)
+	if n := strings.Count(stdout.String(), "Warning A cat"); n != 1 {
+		t.Errorf("rule A raised %d alerts, want 1 (it was disabled before the second read)\n%s", n, stdout)
+	}
+	w.Close()
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("falco-run: %v\n%s", err, stderr)
+	}
+}

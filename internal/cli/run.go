@@ -101,7 +101,7 @@ func newCmdRun(s Streams) *cobra.Command {
 	f.BoolVarP(&o.NamesOnly, "names-only", "N", false, "with --list, print only the field names")
 	f.BoolVarP(&o.AllEvents, "all-events", "A", false, "monitor all events, also those ignored by default (falcoc always captures the syscalls its rules name: accepted for Falco's sake)")
 	f.BoolVarP(&o.PrintIgnored, "print-ignored-events", "i", false, "print the syscalls ignored by default (see -A) and exit")
-	f.StringVarP(&o.PidFile, "pidfile", "P", "", "write the process id to this file (removed at exit)")
+	f.StringVarP(&o.PidFile, "pidfile", "P", "", "write the process id to this file")
 	f.StringVar(&o.PluginInfo, "plugin-info", "", "print what falcoc provides for this plugin (container, k8saudit: built in) and exit")
 	f.BoolVar(&o.Version, "version", false, "print version information and exit")
 	f.BoolVar(&o.Support, "support", false, "print a JSON support document (version, kernel, features and fallbacks, configuration, rule files) and exit")
@@ -231,8 +231,8 @@ func (o *RunOptions) Run(ctx context.Context) error {
 		if o.ListFields != listAll {
 			fo.Source = o.ListFields
 		}
-		if err := fo.Validate(); err != nil {
-			return &ExitError{Code: 1, Err: fmt.Errorf("--list: %w", err)}
+		if fo.Source != "" && !slices.Contains(eventSources, fo.Source) {
+			return &ExitError{Code: 1, Err: fmt.Errorf("--list: unknown event source %q (known: %s)", fo.Source, strings.Join(eventSources, ", "))}
 		}
 		return fo.Run()
 	case o.ListEvents:
@@ -257,7 +257,7 @@ func (o *RunOptions) Run(ctx context.Context) error {
 		return &ExitError{Code: 1, Err: err}
 	}
 	defer opts.Outputs.Close()
-	if o.cfg.WatchConfigFiles && !o.DryRun && o.Trace == "" {
+	if o.cfg.WatchConfigFiles && !o.DryRun {
 		trigger := make(chan struct{}, 1)
 		opts.ReloadTrigger = trigger
 		stop := o.watchFiles(paths, trigger)
@@ -271,7 +271,6 @@ func (o *RunOptions) Run(ctx context.Context) error {
 		if err := os.WriteFile(o.PidFile, []byte(strconv.Itoa(os.Getpid())+"\n"), 0o644); err != nil {
 			return &ExitError{Code: 1, Err: fmt.Errorf("-P: %w", err)}
 		}
-		defer os.Remove(o.PidFile)
 	}
 	return a.Run(ctx)
 }

@@ -326,14 +326,6 @@ func (a *Agent) runSyscall(ctx context.Context, src eventSource, w *captureWrite
 	var ev event.Event
 	var runErr error
 	for ctx.Err() == nil {
-		select {
-		case r := <-reloads:
-			a.eng = r.eng
-			a.obs.setEngine(r.eng)
-			sw.begin(r, src, a.log)
-		default:
-		}
-		sw.maybeFinish(a.eng)
 		err := src.Next(ctx, &ev, table)
 		if err == io.EOF {
 			break
@@ -344,6 +336,15 @@ func (a *Agent) runSyscall(ctx context.Context, src eventSource, w *captureWrite
 			}
 			break
 		}
+		// A reload prepared while Next waited applies to this event.
+		select {
+		case r := <-reloads:
+			a.eng = r.eng
+			a.obs.setEngine(r.eng)
+			sw.begin(r, src, a.log)
+		default:
+		}
+		sw.maybeFinish(a.eng)
 		if w != nil {
 			if werr := w.write(&ev, table.Lookup(ev.Tid), a.eng); werr != nil && runErr == nil {
 				runErr = fmt.Errorf("--capture: %w", werr)
