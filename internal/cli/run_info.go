@@ -113,7 +113,7 @@ func writeIgnoredEvents(w io.Writer) error {
 // falcoc provides natively, with the plugin version they match.
 var builtinPlugins = []struct {
 	name, version, desc, source string
-	fieldClasses               []string
+	fieldClasses                []string
 }{
 	{"container", "0.7.1", "Container metadata (docker, podman, containerd, CRI-O, Kubernetes pods) for syscall events: the container.* and k8s.* fields.",
 		"", []string{"container", "k8s"}},

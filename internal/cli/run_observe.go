@@ -213,4 +213,3 @@ func fingerprint(paths []string) [32]byte {
 	copy(out[:], h.Sum(nil))
 	return out
 }
-
