@@ -323,6 +323,7 @@ func (a *Agent) runSyscall(ctx context.Context, src eventSource, w *captureWrite
 	table := a.eng.Table()
 	reloads := a.watchReload(ctx, src)
 	var sw swap
+	var n uint64
 	var ev event.Event
 	var runErr error
 	for ctx.Err() == nil {
@@ -345,6 +346,9 @@ func (a *Agent) runSyscall(ctx context.Context, src eventSource, w *captureWrite
 		default:
 		}
 		sw.maybeFinish(a.eng)
+		if n++; n%stateEvery == 1 {
+			a.obs.publishState(table)
+		}
 		if w != nil {
 			if werr := w.write(&ev, table.Lookup(ev.Tid), a.eng); werr != nil && runErr == nil {
 				runErr = fmt.Errorf("--capture: %w", werr)
@@ -352,6 +356,7 @@ func (a *Agent) runSyscall(ctx context.Context, src eventSource, w *captureWrite
 		}
 		a.eng.Process(&ev)
 	}
+	a.obs.publishState(table)
 	if w != nil {
 		if err := w.w.Flush(); err != nil && runErr == nil {
 			runErr = fmt.Errorf("--capture: %w", err)

@@ -19,6 +19,7 @@ import (
 	"github.com/falcoc/falcoc/runtime/engine"
 	"github.com/falcoc/falcoc/runtime/metrics"
 	"github.com/falcoc/falcoc/runtime/output"
+	"github.com/falcoc/falcoc/runtime/state"
 	"github.com/falcoc/falcoc/runtime/web"
 )
 
@@ -70,6 +71,8 @@ type observer struct {
 
 	// eng is the syscall engine in use, for readers off the event loop.
 	eng atomic.Pointer[engine.Engine]
+	// state is the state table's counters, published by the event loop.
+	state atomic.Pointer[metrics.State]
 
 	liveMu sync.Mutex
 	live   *liveSource
@@ -239,6 +242,9 @@ func (a *Agent) snapshot() *metrics.Snapshot {
 		s.Outputs = append(s.Outputs, metrics.OutputCount{Name: cs.Name, Sent: cs.Sent, Dropped: cs.Dropped, Failed: cs.Failed})
 	}
 	s.Kernel = o.kernel()
+	if a.opts.Syscall {
+		s.State = o.state.Load()
+	}
 	return s
 }
 
@@ -344,4 +350,16 @@ func (a *Agent) runMetricsTicker(ctx context.Context) {
 			prev = s
 		}
 	}()
+}
+
+// stateEvery is how many events the event loop processes between two
+// publications of the state table's counters.
+const stateEvery = 4096
+
+// publishState publishes the state table's counters for the metrics; the
+// event loop calls it (the table is not safe for concurrent use).
+func (o *observer) publishState(t *state.Table) {
+	st := t.Stats()
+	o.state.Store(&metrics.State{Threads: uint64(st.Threads), Processes: uint64(st.Processes),
+		Removed: st.Removed, Evicted: st.Evicted, ProcReads: st.ProcReads})
 }

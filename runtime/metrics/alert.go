@@ -75,7 +75,8 @@ func Alert(s, prev *Snapshot, g Groups, memoryMB bool) *output.Alert {
 	}
 	if g.State && s.State != nil {
 		add("falco.n_threads", output.Uint(s.State.Threads))
-		add("falco.n_fds", output.Uint(s.State.Fds))
+		add("falco.n_removed_threads", output.Uint(s.State.Removed))
+		add("falco.n_drops_full_threadtable", output.Uint(s.State.Evicted))
 	}
 	if k := s.Kernel; g.Kernel && k != nil {
 		evts, drops := k.Total.Sent+k.Total.Lost, k.Total.Lost

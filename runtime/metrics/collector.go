@@ -122,7 +122,10 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	}
 	if c.groups.State && s.State != nil {
 		e.gauge(fs+"n_threads_total", "threads in the state table", float64(s.State.Threads), nil)
-		e.gauge(fs+"n_fds_total", "file descriptors in the state table", float64(s.State.Fds), nil)
+		e.counter(fs+"n_removed_threads_total", "exited threads removed from the state table", s.State.Removed, nil)
+		e.counter(fs+"n_drops_full_threadtable_total", "threads dropped because the state table was full", s.State.Evicted, nil)
+		e.gauge("falcoc_state_processes", "processes in the state table", float64(s.State.Processes), nil)
+		e.counter("falcoc_state_proc_reads_total", "lazy /proc reads for threads the table did not know", s.State.ProcReads, nil)
 	}
 	if k := s.Kernel; c.groups.Kernel && k != nil {
 		// Falco's scap counters: every event the kernel tried to send,

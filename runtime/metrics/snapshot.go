@@ -98,9 +98,13 @@ type K8sAudit struct {
 	Events, Malformed, Dropped uint64
 }
 
-// State is the size of the syscall state tables.
+// State is the syscall state table's size and counters (published by
+// the event loop every few thousand events).
 type State struct {
-	Threads, Fds uint64
+	Threads, Processes uint64
+	// Removed are exited threads removed; Evicted threads dropped because
+	// the table was full; ProcReads lazy /proc reads on a miss.
+	Removed, Evicted, ProcReads uint64
 }
 
 // MatchesTotal is the sum of the rules' matches.
