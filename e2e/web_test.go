@@ -157,7 +157,10 @@ func TestHealthzReady(t *testing.T) {
 	if code != http.StatusOK || json.Unmarshal([]byte(body), &v) != nil {
 		t.Fatalf("/versions: %d %s", code, body)
 	}
-	for k, want := range map[string]any{"engine_version": "62", "engine_version_semver": "0.62.0", "falco_version": "0.44.1"} {
+	if p, _ := v["plugin_versions"].(map[string]any); p["container"] != "0.7.1" || p["k8saudit"] == nil {
+		t.Errorf("/versions plugin_versions = %v", v["plugin_versions"])
+	}
+	for k, want := range map[string]any{"engine_version": "62", "engine_version_semver": "0.62.0", "falco_version": "0.44.1", "driver_schema_version": "4.3.0"} {
 		if v[k] != want {
 			t.Errorf("/versions %s = %v, want %v (%s)", k, v[k], want, body)
 		}

@@ -67,15 +67,23 @@ func (o *RunOptions) warnConfig() {
 	}
 }
 
-// versionsDoc is the /versions document: Falco's keys, with falcoc's own
-// version beside the Falco release it follows.
+// versionsDoc is the /versions document: Falco's keys that have a meaning
+// here, with falcoc's own version beside the Falco release it follows (no
+// driver, libs or plugin API versions: falcoc has none of them).
 func versionsDoc() map[string]any {
+	plugins := map[string]string{}
+	for _, p := range builtinPlugins {
+		plugins[p.name] = p.version
+	}
 	return map[string]any{
 		"falco_version":         FalcoVersion,
 		"falcoc_version":        strings.TrimPrefix(codegen.CompilerVersion, "falcoc "),
 		"engine_version":        strings.Split(artifact.EngineVersion, ".")[1],
 		"engine_version_semver": artifact.EngineVersion,
-		"plugin_versions":       map[string]string{},
+		// The event schema the catalog follows; there is no driver.
+		"driver_schema_version": schemaVersion,
+		// The plugins built in, at the version whose fields they provide.
+		"plugin_versions": plugins,
 	}
 }
 
