@@ -46,8 +46,9 @@ type AlertData struct {
 	Source   string
 	Hostname string
 	Tags     []string
-	// Fields are output_fields rendered as text (as Falco's gRPC output
-	// carries them), including the prefix time field.
+	// Fields are output_fields as Falco's gRPC output carries them:
+	// strings as they are, other values as their JSON text (a missing
+	// value is "null"), including the prefix time field.
 	Fields map[string]string
 }
 
@@ -264,7 +265,11 @@ func alertData(a *Alert, opts *Options) *AlertData {
 		if _, dup := d.Fields[f.Name]; dup {
 			continue
 		}
-		buf = AppendText(buf[:0], f.Value, opts)
+		if f.Value.Kind == KindString {
+			d.Fields[f.Name] = f.Value.Str
+			continue
+		}
+		buf = appendJSONValue(buf[:0], f.Value, 0)
 		d.Fields[f.Name] = string(buf)
 	}
 	return d
