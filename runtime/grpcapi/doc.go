@@ -6,8 +6,10 @@
 // A [Server] listens on a unix socket (no authentication, as Falco) or on
 // TCP with mutual TLS, and is an [output.Channel]: falco-run's outputs
 // hand it every alert through its own queue like any other output.
-// Every sub stream receives every alert from the moment it subscribed; get
-// returns the alerts queued since the previous get (a bounded backlog).
+// Every sub stream receives every alert from the moment it subscribed. An
+// alert raised while no sub stream is open is kept for get (a bounded
+// backlog), which returns what was kept and ends: as in Falco, where sub
+// and get drain one queue.
 // Write never blocks on a client: a subscriber that cannot keep up, and a
 // backlog that overflows, lose alerts, and [Server.Stats] counts them.
 package grpcapi

@@ -2,14 +2,17 @@ package grpcapi
 
 import (
 	"context"
+	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -20,6 +23,7 @@ import (
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
+	"github.com/falcoc/falcoc/compiler/catalog"
 	"github.com/falcoc/falcoc/runtime/grpcapi/pb/outputs"
 	"github.com/falcoc/falcoc/runtime/grpcapi/pb/schema"
 	"github.com/falcoc/falcoc/runtime/grpcapi/pb/version"
@@ -62,7 +66,7 @@ type VersionInfo struct {
 	Version string
 	// EngineVersion is the rule engine's "MAJOR.MINOR.PATCH".
 	EngineVersion string
-	// FieldsChecksum identifies the field catalog.
+	// FieldsChecksum identifies the field catalog; "" is [FieldsChecksum].
 	FieldsChecksum string
 }
 
@@ -206,7 +210,8 @@ func (s *Server) Name() string { return "grpc" }
 func (s *Server) WantsData() bool { return s.cfg.Outputs }
 
 // Write implements [output.Channel]: it hands the alert to every sub
-// stream and to the get backlog without waiting for any client.
+// stream, or to the get backlog when there is none, without waiting for
+// any client.
 func (s *Server) Write(_ context.Context, m *output.Message) error {
 	if !s.cfg.Outputs || m.Data == nil {
 		return nil
@@ -214,12 +219,16 @@ func (s *Server) Write(_ context.Context, m *output.Message) error {
 	r := response(m)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for sub := range s.subs {
-		select {
-		case sub.ch <- r:
-		default:
-			s.subDrops.Add(1)
+	if len(s.subs) > 0 {
+		// Subscribers take the alert, as they drain Falco's one queue.
+		for sub := range s.subs {
+			select {
+			case sub.ch <- r:
+			default:
+				s.subDrops.Add(1)
+			}
 		}
+		return nil
 	}
 	if s.blen == len(s.backlog) && len(s.backlog) == s.cfg.Backlog {
 		// Full: the oldest alert makes room.
@@ -322,6 +331,10 @@ func (s *Server) Get(_ *outputs.Request, stream grpc.ServerStreamingServer[outpu
 	return nil
 }
 
+// ChannelDropped implements [output.DropReporter]: the alerts sub streams
+// and the get backlog lost.
+func (s *Server) ChannelDropped() uint64 { return s.subDrops.Load() + s.backlogDrops.Load() }
+
 // Stats returns the server's counters.
 func (s *Server) Stats() Stats {
 	s.mu.Lock()
@@ -374,6 +387,9 @@ func (v *versionServer) Version(context.Context, *version.Request) (*version.Res
 // response fills the version service's answer: the numbers parsed from
 // the version strings.
 func (vi VersionInfo) response() *version.Response {
+	if vi.FieldsChecksum == "" {
+		vi.FieldsChecksum = FieldsChecksum()
+	}
 	r := &version.Response{Version: vi.Version, EngineVersion: vi.EngineVersion, EngineFieldsChecksum: vi.FieldsChecksum}
 	var pre, build string
 	r.Major, r.Minor, r.Patch, pre, build = parseSemver(vi.Version)
@@ -399,4 +415,20 @@ func parseSemver(v string) (major, minor, patch uint32, pre, build string) {
 		return uint32(n)
 	}
 	return get(0), get(1), get(2), pre, build
+}
+
+// FieldsChecksum is a SHA-256 over the field catalog (source, name and type
+// of every field, sorted), as the version service's engine_fields_checksum:
+// it changes when the fields a rule can use change.
+func FieldsChecksum() string {
+	var lines []string
+	for _, f := range catalog.Fields() {
+		lines = append(lines, f.Source+" "+f.Name+" "+f.Type.String()+"\n")
+	}
+	slices.Sort(lines)
+	h := sha256.New()
+	for _, l := range lines {
+		io.WriteString(h, l)
+	}
+	return hex.EncodeToString(h.Sum(nil))
 }

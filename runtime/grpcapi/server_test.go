@@ -152,7 +152,17 @@ func TestUnixSocket(t *testing.T) {
 			got = append(got, r)
 		}
 	}
-	if diff := cmp.Diff([]*outputs.Response{wantResponse(0), wantResponse(1)}, get(), protocmp.Transform()); diff != "" {
+	// The subscriber took alerts 0 and 1; with no subscriber left, 2 and
+	// 3 wait for get.
+	for s.Stats().Subscribers != 0 {
+		time.Sleep(5 * time.Millisecond)
+	}
+	o.Send(testAlert(2))
+	o.Send(testAlert(3))
+	for s.blenLocked() != 2 {
+		time.Sleep(5 * time.Millisecond)
+	}
+	if diff := cmp.Diff([]*outputs.Response{wantResponse(2), wantResponse(3)}, get(), protocmp.Transform()); diff != "" {
 		t.Errorf("get (-want +got)\n%s", diff)
 	}
 	if got := get(); len(got) != 0 {
@@ -238,26 +248,32 @@ func TestStartErrors(t *testing.T) {
 	}
 }
 
-// TestWriteNeverWaits: a subscriber that does not read loses alerts, and
-// the loss is counted; the backlog keeps the newest alerts and counts what
-// it pushed out.
+// TestWriteNeverWaits: the backlog keeps the newest alerts while nobody
+// subscribes and counts what it pushed out; a subscriber that does not
+// read loses alerts, and the loss is counted.
 func TestWriteNeverWaits(t *testing.T) {
 	s := startServer(t, Config{BindAddress: "unix://" + filepath.Join(t.TempDir(), "s.sock"), Outputs: true, Backlog: 3})
-	stuck := &subscriber{ch: make(chan *outputs.Response, 1)}
-	s.mu.Lock()
-	s.subs[stuck] = struct{}{}
-	s.mu.Unlock()
-	for i := range 5 {
+	write := func(i int) {
+		t.Helper()
 		m := &output.Message{Line: []byte("x"), Data: &output.AlertData{Time: int64(i), Rule: "r", Source: "k8s_audit"}}
 		if err := s.Write(context.Background(), m); err != nil {
 			t.Fatal(err)
 		}
 	}
-	st := s.Stats()
-	if st.SubscriberDrops != 4 || st.BacklogDrops != 2 {
-		t.Errorf("stats = %+v, want 4 subscriber drops and 2 backlog drops", st)
+	for i := range 5 {
+		write(i)
 	}
-	if r := <-stuck.ch; r.Time.AsTime().UnixNano() != 0 || r.SourceDeprecated != schema.Source_K8S_AUDIT {
+	stuck := &subscriber{ch: make(chan *outputs.Response, 1)}
+	s.mu.Lock()
+	s.subs[stuck] = struct{}{}
+	s.mu.Unlock()
+	write(5)
+	write(6)
+	st := s.Stats()
+	if st.SubscriberDrops != 1 || st.BacklogDrops != 2 || s.ChannelDropped() != 3 {
+		t.Errorf("stats = %+v, want 1 subscriber drop and 2 backlog drops", st)
+	}
+	if r := <-stuck.ch; r.Time.AsTime().UnixNano() != 5 || r.SourceDeprecated != schema.Source_K8S_AUDIT {
 		t.Errorf("subscriber got %v", r)
 	}
 	var times []string
@@ -265,6 +281,12 @@ func TestWriteNeverWaits(t *testing.T) {
 		times = append(times, s.backlog[(s.bhead+i)%len(s.backlog)].Time.AsTime().Format(".000000000"))
 	}
 	if got := strings.Join(times, " "); got != ".000000002 .000000003 .000000004" {
-		t.Errorf("backlog = %s, want the 3 newest", got)
+		t.Errorf("backlog = %s, want the 3 newest from before the subscription", got)
 	}
+}
+
+func (s *Server) blenLocked() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.blen
 }

@@ -69,6 +69,12 @@ type DataChannel interface {
 	WantsData() bool
 }
 
+// DropReporter is implemented by channels that can lose alerts after
+// Write returned (the gRPC server's per-client buffers).
+type DropReporter interface {
+	ChannelDropped() uint64
+}
+
 // Reopener is implemented by channels that reopen their target on SIGHUP or
 // SIGUSR1 (log rotation). Reopen may be called from any goroutine.
 type Reopener interface {
@@ -117,6 +123,9 @@ type Stats struct {
 	// ErrNoReceiver): not failures, as syslog(3) does not fail when no
 	// syslog daemon runs.
 	NoReceiver uint64
+	// ChannelDropped counts alerts the channel took and then lost (see
+	// [DropReporter]: a gRPC client that does not keep up).
+	ChannelDropped uint64
 	// Queued is the number of alerts waiting in the queue now, and
 	// Capacity its bound (0: none).
 	Queued   int
@@ -415,6 +424,9 @@ func (o *Outputs) Stats() []Stats {
 	for _, w := range o.chans {
 		s := Stats{Name: w.ch.Name(), Sent: w.sent.Load(), Dropped: w.dropped.Load(), Failed: w.failed.Load(),
 			NoReceiver: w.nobody.Load(), Queued: w.queue.len(), Capacity: o.cfg.QueueCapacity}
+		if d, ok := w.ch.(DropReporter); ok {
+			s.ChannelDropped = d.ChannelDropped()
+		}
 		if p := w.lastErr.Load(); p != nil {
 			s.LastError = *p
 		}
