@@ -98,4 +98,3 @@ func (c *Config) grpcChannel(o ChannelOptions) (output.Channel, error) {
 	}
 	return s, nil
 }
-

@@ -88,7 +88,7 @@ type Server struct {
 	cfg  Config
 	srv  *grpc.Server
 	lis  net.Listener
-	sock string // unix socket path to remove at Close
+	sock string        // unix socket path to remove at Close
 	done chan struct{} // closed when Serve returned
 	stop chan struct{} // closed when Close starts: sub streams end
 
