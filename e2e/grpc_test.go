@@ -106,7 +106,9 @@ func checkGRPC(t *testing.T, f *falco, target string, creds credentials.Transpor
 	}
 
 	client := outputs.NewServiceClient(cc)
-	sub, err := client.Sub(ctx)
+	subCtx, subCancel := context.WithCancel(ctx)
+	defer subCancel()
+	sub, err := client.Sub(subCtx)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -161,9 +163,7 @@ wait:
 	if _, ok := f.wait(0, 5*time.Second, func(a *alert) bool { return a.Output == line.Output }); !ok {
 		t.Errorf("no stdout alert %q", line.Output)
 	}
-	if err := sub.CloseSend(); err != nil {
-		t.Fatal(err)
-	}
+	subCancel()
 	for range got {
 	}
 

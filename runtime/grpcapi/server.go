@@ -271,7 +271,7 @@ func response(m *output.Message) *outputs.Response {
 }
 
 // Sub implements outputs.sub: every alert from now on, until the client
-// closes its side or the server stops.
+// cancels the call or the server stops.
 func (s *Server) Sub(stream grpc.BidiStreamingServer[outputs.Request, outputs.Response]) error {
 	sub := &subscriber{ch: make(chan *outputs.Response, subscriberBuffer)}
 	s.mu.Lock()
@@ -283,11 +283,11 @@ func (s *Server) Sub(stream grpc.BidiStreamingServer[outputs.Request, outputs.Re
 		s.mu.Unlock()
 	}()
 	ctx := stream.Context()
-	// The client's requests only keep the stream alive; its end of the
-	// stream (or an error) ends the subscription.
-	clientDone := make(chan struct{})
+	// The client's requests only keep the stream alive: they are read and
+	// dropped. Its half-close changes nothing (a client that sends one
+	// request and closes its side still gets the alerts); cancelling the
+	// call ends the subscription.
 	go func() {
-		defer close(clientDone)
 		for {
 			if _, err := stream.Recv(); err != nil {
 				return
@@ -301,8 +301,6 @@ func (s *Server) Sub(stream grpc.BidiStreamingServer[outputs.Request, outputs.Re
 				return err
 			}
 			s.delivered.Add(1)
-		case <-clientDone:
-			return nil
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-s.stop:
