@@ -149,6 +149,7 @@ const (
 	Source_K8S_AUDIT Source = 1
 	Source_k8s_audit Source = 1
 	Source_K8s_audit Source = 1
+	Source_K8S_audit Source = 1
 	Source_INTERNAL  Source = 2
 	Source_internal  Source = 2
 	Source_Internal  Source = 2
@@ -166,6 +167,7 @@ var (
 		1: "K8S_AUDIT",
 		// Duplicate value: 1: "k8s_audit",
 		// Duplicate value: 1: "K8s_audit",
+		// Duplicate value: 1: "K8S_audit",
 		2: "INTERNAL",
 		// Duplicate value: 2: "internal",
 		// Duplicate value: 2: "Internal",
@@ -180,6 +182,7 @@ var (
 		"K8S_AUDIT": 1,
 		"k8s_audit": 1,
 		"K8s_audit": 1,
+		"K8S_audit": 1,
 		"INTERNAL":  2,
 		"internal":  2,
 		"Internal":  2,
@@ -248,14 +251,15 @@ const file_schema_proto_rawDesc = "" +
 	"\rInformational\x10\x06\x12\t\n" +
 	"\x05DEBUG\x10\a\x12\t\n" +
 	"\x05debug\x10\a\x12\t\n" +
-	"\x05Debug\x10\a\x1a\x02\x10\x01*\xae\x01\n" +
+	"\x05Debug\x10\a\x1a\x02\x10\x01*\xbd\x01\n" +
 	"\x06source\x12\v\n" +
 	"\aSYSCALL\x10\x00\x12\v\n" +
 	"\asyscall\x10\x00\x12\v\n" +
 	"\aSyscall\x10\x00\x12\r\n" +
 	"\tK8S_AUDIT\x10\x01\x12\r\n" +
 	"\tk8s_audit\x10\x01\x12\r\n" +
-	"\tK8s_audit\x10\x01\x12\f\n" +
+	"\tK8s_audit\x10\x01\x12\r\n" +
+	"\tK8S_audit\x10\x01\x12\f\n" +
 	"\bINTERNAL\x10\x02\x12\f\n" +
 	"\binternal\x10\x02\x12\f\n" +
 	"\bInternal\x10\x02\x12\n" +
