@@ -4,8 +4,8 @@ package output
 const InternalSource = "internal"
 
 // FormatInternalText appends an internal alert's text line as Falco prints
-// its "Falco internal: ..." messages: "<time>: <Priority> <msg> (k="v" ...)",
-// the time always as evt.time, the values JSON strings.
+// its "Falco internal: ..." messages: "<time>: <Priority> <msg> (k="v" n=1 ...)",
+// the time always as evt.time, each value as its JSON text.
 func FormatInternalText(dst []byte, ts int64, p Priority, msg string, fields []InternalField, opts *Options) []byte {
 	if opts == nil {
 		opts = &defaultOptions
@@ -22,7 +22,7 @@ func FormatInternalText(dst []byte, ts int64, p Priority, msg string, fields []I
 		}
 		dst = appendEscaped(dst, f.Name)
 		dst = append(dst, '=')
-		dst = appendJSONString(dst, f.Value)
+		dst = appendJSONValue(dst, f.Value, 0)
 	}
 	return append(dst, ')')
 }
@@ -43,7 +43,7 @@ func FormatInternalJSON(dst []byte, ts int64, p Priority, rule, msg, hostname st
 		}
 		dst = appendJSONString(dst, f.Name)
 		dst = append(dst, ':')
-		dst = appendJSONString(dst, f.Value)
+		dst = appendJSONValue(dst, f.Value, 0)
 	}
 	dst = append(dst, `},"priority":`...)
 	dst = appendJSONString(dst, p.String())

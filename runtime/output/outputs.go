@@ -284,9 +284,11 @@ func alertData(a *Alert, opts *Options) *AlertData {
 	return d
 }
 
-// InternalField is one output field of an internal alert.
+// InternalField is one output field of an internal alert. Falco gives its
+// drop counters as strings ([String]) and its metrics as numbers.
 type InternalField struct {
-	Name, Value string
+	Name  string
+	Value Value
 }
 
 // SendInternal queues an internal alert (source "internal", as Falco's
@@ -310,8 +312,14 @@ func (o *Outputs) SendInternal(ts int64, p Priority, rule, msg string, fields []
 	if o.wantData {
 		d := &AlertData{Time: ts, Priority: p, Rule: rule, Source: InternalSource, Hostname: o.cfg.Hostname,
 			Fields: make(map[string]string, len(fields))}
+		var buf []byte
 		for _, f := range fields {
-			d.Fields[f.Name] = f.Value
+			if f.Value.Kind == KindString {
+				d.Fields[f.Name] = f.Value.Str
+				continue
+			}
+			buf = appendJSONValue(buf[:0], f.Value, 0)
+			d.Fields[f.Name] = string(buf)
 		}
 		s.msg.Data = d
 	}
@@ -344,10 +352,10 @@ func (o *Outputs) monitor() {
 			name := w.ch.Name()
 			msg := fmt.Sprintf("%s. %d alerts dropped for output %s in the last %s.", DropAlertRule, delta, name, o.cfg.DropAlertInterval)
 			o.SendInternal(time.Now().UnixNano(), PriorityCritical, DropAlertRule, msg, []InternalField{
-				{"n_drops", strconv.FormatUint(delta, 10)},
-				{"n_drops_total", strconv.FormatUint(total, 10)},
-				{"output", name},
-				{"queue_capacity", strconv.Itoa(o.cfg.QueueCapacity)},
+				{"n_drops", String(strconv.FormatUint(delta, 10))},
+				{"n_drops_total", String(strconv.FormatUint(total, 10))},
+				{"output", String(name)},
+				{"queue_capacity", String(strconv.Itoa(o.cfg.QueueCapacity))},
 			})
 		}
 	}

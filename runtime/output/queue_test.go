@@ -118,14 +118,14 @@ func TestDropAlert(t *testing.T) {
 
 func TestFormatInternal(t *testing.T) {
 	opts := utcOptions()
-	fields := []InternalField{{"n_drops", "3"}, {"output", `a"b`}}
+	fields := []InternalField{{"n_drops", String("3")}, {"n_evts", Uint(12)}, {"output", String(`a"b`)}}
 	ts := int64(1_700_000_000_123_456_789)
 	text := string(FormatInternalText(nil, ts, PriorityCritical, "Falco internal: x. 3 dropped.", fields, &opts))
-	if want := `22:13:20.123456789: Critical Falco internal: x. 3 dropped. (n_drops="3" output="a\"b")`; text != want {
+	if want := `22:13:20.123456789: Critical Falco internal: x. 3 dropped. (n_drops="3" n_evts=12 output="a\"b")`; text != want {
 		t.Errorf("text\n got %s\nwant %s", text, want)
 	}
 	js := string(FormatInternalJSON(nil, ts, PriorityCritical, "Falco internal: x", "Falco internal: x. 3 dropped.", "h", fields))
-	want := `{"hostname":"h","output":"Falco internal: x. 3 dropped.","output_fields":{"n_drops":"3","output":"a\"b"},"priority":"Critical","rule":"Falco internal: x","source":"internal","time":"2023-11-14T22:13:20.123456789Z"}`
+	want := `{"hostname":"h","output":"Falco internal: x. 3 dropped.","output_fields":{"n_drops":"3","n_evts":12,"output":"a\"b"},"priority":"Critical","rule":"Falco internal: x","source":"internal","time":"2023-11-14T22:13:20.123456789Z"}`
 	if js != want {
 		t.Errorf("json\n got %s\nwant %s", js, want)
 	}
