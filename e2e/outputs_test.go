@@ -103,11 +103,13 @@ func TestSlowHTTPOutput(t *testing.T) {
 	}
 
 	// The drops are reported: Falco's log line once, and the internal alert.
-	drop, ok := f.wait(0, 5*time.Second, func(a *alert) bool { return a.Rule == "Falco internal: outputs queue drop" })
+	drop, ok := f.wait(0, 5*time.Second, func(a *alert) bool {
+		return a.Rule == "Falco internal: outputs queue drop" && a.field("output") == "http"
+	})
 	if !ok {
 		t.Fatalf("no internal drop alert\n%s", f.errText())
 	}
-	if drop.field("output") != "http" || drop.Priority != "Critical" {
+	if drop.Priority != "Critical" {
 		t.Errorf("internal drop alert = %+v", drop)
 	}
 	if n, _ := strconv.Atoi(drop.field("n_drops")); n < 1 {
@@ -132,7 +134,9 @@ func TestSlowHTTPOutput(t *testing.T) {
 		t.Errorf("http dropped %d alerts, want at least %d\n%s", dropped, more-1, stderr)
 	}
 
-	// Falcosidekick's payload: the JSON alert, as stdout printed it.
+	// Falcosidekick's payload: the JSON alert, as stdout printed it (the
+	// first read's, unless another process on this machine raised an
+	// alert just before).
 	e.mu.Lock()
 	body, hdr := e.bodies[0], e.headers[0]
 	e.mu.Unlock()
@@ -140,8 +144,12 @@ func TestSlowHTTPOutput(t *testing.T) {
 	if err := json.Unmarshal(body, &got); err != nil {
 		t.Fatalf("payload %q: %v", body, err)
 	}
-	if got.Output != first.Output || got.Rule != shadowRule || got.Priority != "Warning" {
-		t.Errorf("payload = %+v, want the stdout alert %q", got, first.Output)
+	same := false
+	for _, a := range f.all() {
+		same = same || (a.Output == got.Output && a.Rule == got.Rule && a.Priority == got.Priority)
+	}
+	if !same || got.Output == "" {
+		t.Errorf("payload = %+v, not an alert of stdout (the first read's was %q)", got, first.Output)
 	}
 	var raw map[string]any
 	json.Unmarshal(body, &raw)
