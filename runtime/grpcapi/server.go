@@ -21,6 +21,7 @@ import (
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials"
+	"google.golang.org/grpc/keepalive"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/falcoc/falcoc/compiler/catalog"
@@ -117,7 +118,10 @@ func Start(cfg Config) (*Server, error) {
 		cfg.Backlog = DefaultBacklog
 	}
 	s := &Server{cfg: cfg, subs: map[*subscriber]struct{}{}, done: make(chan struct{}), stop: make(chan struct{})}
-	var opts []grpc.ServerOption
+	// Long sub streams: accept clients' keepalive pings down to every 10 s
+	// (gRPC's default refuses more than one per 5 minutes).
+	opts := []grpc.ServerOption{grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{
+		MinTime: 10 * time.Second, PermitWithoutStream: true})}
 	if cfg.Threadiness > 0 {
 		opts = append(opts, grpc.NumStreamWorkers(uint32(cfg.Threadiness)))
 	}
