@@ -20,6 +20,7 @@ import (
 	"github.com/falcoc/falcoc/compiler/selection"
 	"github.com/falcoc/falcoc/runtime/agent"
 	"github.com/falcoc/falcoc/runtime/config"
+	"github.com/falcoc/falcoc/runtime/grpcapi"
 	"github.com/falcoc/falcoc/runtime/output"
 )
 
@@ -326,7 +327,8 @@ func (o *RunOptions) runList(paths []string) error {
 // sources, and the reload of the rule files.
 func (o *RunOptions) agentOptions(art *artifact.Artifact, paths []string) (agent.Options, error) {
 	minPrio, _ := o.cfg.MinPriority()
-	chans, err := o.cfg.Channels(config.ChannelOptions{Stdout: o.out, ProgramStdout: o.out, Unbuffered: o.Unbuffered})
+	chans, err := o.cfg.Channels(config.ChannelOptions{Stdout: o.out, ProgramStdout: o.out, Unbuffered: o.Unbuffered,
+		GRPCVersion: grpcVersion(), Log: o.errOut})
 	if err != nil {
 		return agent.Options{}, err
 	}
@@ -334,7 +336,9 @@ func (o *RunOptions) agentOptions(art *artifact.Artifact, paths []string) (agent
 	if err != nil {
 		return agent.Options{}, err
 	}
-	outs, err := output.New(o.cfg.OutputsConfig(), chans...)
+	outsCfg := o.cfg.OutputsConfig()
+	outsCfg.Log, outsCfg.Hostname = o.errOut, output.Hostname()
+	outs, err := output.New(outsCfg, chans...)
 	if err != nil {
 		return agent.Options{}, err
 	}
@@ -381,6 +385,11 @@ func (o *RunOptions) agentOptions(art *artifact.Artifact, paths []string) (agent
 		opts.K8sAudit = &agent.K8sAuditOptions{Plugin: plugin, Index: index, Load: load, Replay: o.Trace != ""}
 	}
 	return opts, nil
+}
+
+// grpcVersion is what the gRPC version service answers.
+func grpcVersion() grpcapi.VersionInfo {
+	return grpcapi.VersionInfo{Version: strings.TrimPrefix(codegen.CompilerVersion, "falcoc "), EngineVersion: artifact.EngineVersion}
 }
 
 func prefilterMode(s string) bpf.Mode {

@@ -239,6 +239,7 @@ func (a *Agent) Run(ctx context.Context) error {
 		return err
 	}
 	defer a.stopWeb()
+	a.watchReopen(ctx)
 	if a.opts.K8sAudit != nil {
 		var err error
 		if a.k8s, err = startK8sAudit(a.opts.K8sAudit, a.opts.Rules, a.sourceOptions(), a.log); err != nil {
@@ -423,8 +424,11 @@ func (a *Agent) printStats() {
 		fmt.Fprintln(w)
 	}
 	for _, cs := range a.opts.Outputs.Stats() {
-		if cs.Dropped > 0 || cs.Failed > 0 {
+		if cs.Dropped > 0 || cs.Failed > 0 || cs.ChannelDropped > 0 {
 			fmt.Fprintf(w, "Output %s: sent %d, dropped %d, failed %d", cs.Name, cs.Sent, cs.Dropped, cs.Failed)
+			if cs.ChannelDropped > 0 {
+				fmt.Fprintf(w, ", lost by the channel %d", cs.ChannelDropped)
+			}
 			if cs.LastError != "" {
 				fmt.Fprintf(w, " (last error: %s)", cs.LastError)
 			}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/prometheus/common/model"
 
+	"github.com/falcoc/falcoc/runtime/grpcapi"
 	"github.com/falcoc/falcoc/runtime/output"
 )
 
@@ -39,6 +40,8 @@ type Config struct {
 	ProgramOutput ProgramOutput `yaml:"program_output"`
 	SyslogOutput  SyslogOutput  `yaml:"syslog_output"`
 	HTTPOutput    HTTPOutput    `yaml:"http_output"`
+	GRPC          GRPC          `yaml:"grpc"`
+	GRPCOutput    GRPCOutput    `yaml:"grpc_output"`
 
 	AppendOutput []AppendOutput `yaml:"append_output"`
 	// Rules enables and disables loaded rules by name or tag, in order.
@@ -166,7 +169,7 @@ func (c *Config) K8sAudit() (p *Plugin, index int, load bool) {
 
 // OutputsQueue is outputs_queue.
 type OutputsQueue struct {
-	// Capacity bounds each output's queue; 0 means the default bound.
+	// Capacity bounds each output's queue; 0 means no bound, as in Falco.
 	Capacity int `yaml:"capacity"`
 }
 
@@ -210,6 +213,8 @@ type HTTPOutput struct {
 	CompressUploads        bool   `yaml:"compress_uploads"`
 	KeepAlive              bool   `yaml:"keep_alive"`
 	MaxConsecutiveTimeouts int    `yaml:"max_consecutive_timeouts"`
+	// CustomHeaders is falcoc's own key: headers added to every request.
+	CustomHeaders Headers `yaml:"custom_headers"`
 }
 
 // AppendOutput is one append_output entry: for rules matching Match, add
@@ -316,6 +321,7 @@ func Default() *Config {
 			KernelEventCountersEnabled: true,
 			ConvertMemoryToMB:          true,
 		},
+		GRPC:      defaultGRPC(),
 		LogLevel:  "info",
 		LogStderr: true,
 		LogSyslog: true,
@@ -364,6 +370,10 @@ type ChannelOptions struct {
 	Unbuffered bool
 	// SyslogAddress overrides /dev/log.
 	SyslogAddress string
+	// GRPCVersion is what the gRPC version service answers.
+	GRPCVersion grpcapi.VersionInfo
+	// Log receives the gRPC server's address (stderr); nil discards it.
+	Log io.Writer
 }
 
 // Channels builds the enabled output channels.
@@ -388,17 +398,19 @@ func (c *Config) Channels(o ChannelOptions) ([]output.Channel, error) {
 			Stdout: o.ProgramStdout, Stderr: o.ProgramStdout}))
 	}
 	if c.HTTPOutput.Enabled {
-		h := c.HTTPOutput
-		ch, err := output.NewHTTP(output.HTTPConfig{
-			URL: h.URL, UserAgent: h.UserAgent, Insecure: h.Insecure,
-			CACert: h.CACert, CABundle: h.CABundle, CAPath: h.CAPath,
-			MTLS: h.MTLS, ClientCert: h.ClientCert, ClientKey: h.ClientKey,
-			KeepAlive: h.KeepAlive,
-		})
+		ch, err := output.NewHTTP(c.httpConfig(o))
 		if err != nil {
 			return nil, fmt.Errorf("http_output: %w", err)
 		}
 		chans = append(chans, ch)
+	}
+	// Last: it listens, and nothing after it can fail.
+	g, err := c.grpcChannel(o)
+	if err != nil {
+		return nil, err
+	}
+	if g != nil {
+		chans = append(chans, g)
 	}
 	return chans, nil
 }

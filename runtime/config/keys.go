@@ -158,8 +158,6 @@ var freeForm = map[string]bool{
 }
 
 // elsewhere are Falco keys read by a part of falco-run outside this
-// package's [Config] for now (the gRPC server and output): not warned.
-var elsewhere = map[string]bool{
-	"grpc":        true,
-	"grpc_output": true,
-}
+// package's [Config]: not warned. None today (grpc and grpc_output are
+// Config's now, so a typo under them is warned).
+var elsewhere = map[string]bool{}
