@@ -4,7 +4,6 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
-	"time"
 
 	"github.com/falcoc/falcoc/runtime/engine"
 	"github.com/falcoc/falcoc/runtime/output"
@@ -18,10 +17,9 @@ func BenchmarkDecode(b *testing.B) {
 	}
 	b.ReportAllocs()
 	b.SetBytes(int64(len(data)))
-	now := time.Unix(0, 0)
 	var n int
 	for b.Loop() {
-		evs, err := Decode(data, now)
+		evs, _, err := Decode(data, DecodeOptions{})
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"os"
 	"testing"
-	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -26,14 +25,14 @@ func TestProjectRules(t *testing.T) {
 		t.Fatal(err)
 	}
 	art := compile(t, string(data))
-	anon := `{"kind":"Event","apiVersion":"audit.k8s.io/v1","auditID":"n-1","stage":"ResponseComplete","verb":"get",
+	anon := `{"kind":"Event","apiVersion":"audit.k8s.io/v1","auditID":"n-1","stageTimestamp":"2026-11-26T10:00:00Z","stage":"ResponseComplete","verb":"get",
  "requestURI":"/api/v1/secrets","user":{"username":"system:anonymous","groups":["system:unauthenticated"]},
  "objectRef":{"resource":"secrets"},"sourceIPs":["203.0.113.9"],
  "annotations":{"authorization.k8s.io/decision":"allow","authorization.k8s.io/reason":"misconfigured"}}`
-	health := `{"kind":"Event","apiVersion":"audit.k8s.io/v1","auditID":"n-2","stage":"ResponseComplete","verb":"get",
+	health := `{"kind":"Event","apiVersion":"audit.k8s.io/v1","auditID":"n-2","stageTimestamp":"2026-11-26T10:00:00Z","stage":"ResponseComplete","verb":"get",
  "requestURI":"/healthz","user":{"username":"system:anonymous"},
  "annotations":{"authorization.k8s.io/decision":"allow"}}`
-	systemPod := `{"kind":"Event","apiVersion":"audit.k8s.io/v1","auditID":"n-3","stage":"ResponseComplete","verb":"create",
+	systemPod := `{"kind":"Event","apiVersion":"audit.k8s.io/v1","auditID":"n-3","stageTimestamp":"2026-11-26T10:00:00Z","stage":"ResponseComplete","verb":"create",
  "objectRef":{"resource":"pods","namespace":"kube-system","name":"cni"},
  "requestObject":{"kind":"Pod","spec":{"containers":[{"name":"c","image":"cni","securityContext":{"privileged":true}}]}}}`
 	tests := []struct {
@@ -74,9 +73,9 @@ func TestProjectRules(t *testing.T) {
 
 func decodeOneEvent(tb testing.TB, s string) *Event {
 	tb.Helper()
-	evs, err := Decode([]byte(s), time.Unix(0, 42))
+	evs, refused, err := Decode([]byte(s), DecodeOptions{})
 	if err != nil || len(evs) != 1 {
-		tb.Fatalf("decode: %d events, %v", len(evs), err)
+		tb.Fatalf("decode: %d events, %v %v", len(evs), err, refused)
 	}
 	return evs[0]
 }
