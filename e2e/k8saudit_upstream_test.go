@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -45,6 +46,11 @@ func TestK8sAuditUpstreamRules(t *testing.T) {
 	rules, err := filepath.Abs(upstreamRules)
 	if err != nil {
 		t.Fatal(err)
+	}
+	// falco-run -V validates it as Falco does: no error, no warning.
+	out, err := exec.Command(filepath.Join(bin, "falco-run"), "-V", rules).CombinedOutput()
+	if err != nil || string(out) != rules+": Ok\n" {
+		t.Fatalf("falco-run -V: %v\n%s", err, out)
 	}
 	traces, err := filepath.Glob(filepath.Join(regressionDir, "trace_files", "k8s_audit", "*.json"))
 	if err != nil || len(traces) == 0 {

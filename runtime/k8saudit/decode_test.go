@@ -1,9 +1,12 @@
 package k8saudit
 
 import (
+	"bytes"
+	"encoding/json"
 	"errors"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -164,6 +167,47 @@ func FuzzDecode(f *testing.F) {
 					env.Extract(0, &v)
 				}
 			}
+		}
+	})
+}
+
+// FuzzParseJSON: every valid JSON document parses, each node's text is its
+// compact JSON, and a (valid UTF-8) string node's value is what
+// encoding/json decodes.
+func FuzzParseJSON(f *testing.F) {
+	f.Add(`{"a":[1,"x\u00e9\"",{"b":null}],"c":true,"a":-1.5e3}`)
+	f.Add(`[[],{},""]`)
+	f.Fuzz(func(t *testing.T, src string) {
+		var compact bytes.Buffer
+		if json.Compact(&compact, []byte(src)) != nil {
+			return
+		}
+		n, err := parseJSON(compact.String())
+		if err != nil {
+			if errors.Is(err, errDepth) {
+				return
+			}
+			t.Fatalf("%q: %v", compact.String(), err)
+		}
+		var check func(n *node)
+		check = func(n *node) {
+			var c bytes.Buffer
+			if err := json.Compact(&c, []byte(n.raw)); err != nil || c.String() != n.raw {
+				t.Fatalf("node text %q is not compact JSON", n.raw)
+			}
+			if n.k == kString && utf8.ValidString(n.raw) { // invalid UTF-8 is kept as sent, as the plugin's parser does
+				var s string
+				if err := json.Unmarshal([]byte(n.raw), &s); err != nil || s != n.s {
+					t.Fatalf("string %q: value %q, want %q", n.raw, n.s, s)
+				}
+			}
+			for _, v := range n.vals {
+				check(v)
+			}
+		}
+		check(n)
+		if n.raw != compact.String() {
+			t.Fatalf("root text %q, want %q", n.raw, compact.String())
 		}
 	})
 }
