@@ -3,6 +3,7 @@ package e2e
 import (
 	"bufio"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -203,8 +204,13 @@ func TestK8sAuditWebhook(t *testing.T) {
 			if d := cmp.Diff(tc.want, stdout); d != "" {
 				t.Errorf("alerts (-want +got):\n%s\nstderr:\n%s", d, stderr)
 			}
-			if !strings.Contains(stderr, "K8s audit: events 3, malformed 1, dropped 0\n") {
+			// The exit summary counts the k8s audit alerts too.
+			n := strings.Count(tc.want, "\n")
+			if !strings.Contains(stderr, fmt.Sprintf("K8s audit: events 3, malformed 1, dropped 0, matches %d, alerts %d\n", n, n)) {
 				t.Errorf("no webhook counters in stderr:\n%s", stderr)
+			}
+			if !strings.Contains(stderr, fmt.Sprintf(", alerts: %d\n", n)) {
+				t.Errorf("the exit summary does not count %d k8s audit alerts:\n%s", n, stderr)
 			}
 		})
 	}
@@ -269,7 +275,7 @@ func TestK8sAuditLive(t *testing.T) {
 	if d := cmp.Diff(want, got); d != "" {
 		t.Errorf("k8s alerts (-want +got):\n%s\nstderr:\n%s", d, stderr)
 	}
-	if !strings.Contains(stderr, "K8s audit: events 1, malformed 0, dropped 0\n") {
+	if !strings.Contains(stderr, "K8s audit: events 1, malformed 0, dropped 0, matches 1, alerts 1\n") {
 		t.Errorf("no webhook counters in stderr:\n%s", stderr)
 	}
 }

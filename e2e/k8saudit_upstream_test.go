@@ -87,7 +87,7 @@ func TestK8sAuditUpstreamRules(t *testing.T) {
 		}
 	}
 	if !strings.Contains(r.stderr, "data not recognized as a k8s audit event\n") ||
-		!strings.Contains(r.stderr, "K8s audit: events 53, malformed 1, dropped 0\n") {
+		!strings.Contains(r.stderr, "K8s audit: events 53, malformed 1, dropped 0, ") {
 		t.Errorf("stderr lacks the refusal or the counters:\n%s", r.stderr)
 	}
 	var alerts []alert

@@ -19,10 +19,13 @@ import (
 // VM, apart from the syscall engine) on the events the server queues.
 // Alerts go to the same outputs, which are safe for concurrent use.
 type k8sSource struct {
-	srv      *k8saudit.Server
-	opts     engine.SourceOptions
-	envOpts  k8saudit.EnvOptions
-	cur      atomic.Pointer[k8saudit.Pipeline]
+	srv     *k8saudit.Server
+	opts    engine.SourceOptions
+	envOpts k8saudit.EnvOptions
+	cur     atomic.Pointer[k8saudit.Pipeline]
+	// base are the counters of the pipelines a reload replaced.
+	baseMu   sync.Mutex
+	base     engine.Stats
 	serveErr chan error
 	stopRun  chan struct{}
 	done     chan struct{}
@@ -150,8 +153,30 @@ func (k *k8sSource) reload(art *artifact.Artifact) error {
 	if err != nil {
 		return err
 	}
-	k.cur.Store(p)
+	old := k.cur.Swap(p)
+	st := old.Stats()
+	k.baseMu.Lock()
+	k.base.Events += st.Events
+	k.base.Evaluated += st.Evaluated
+	k.base.Matches += st.Matches
+	k.base.Alerts += st.Alerts
+	k.base.EvalErrors += st.EvalErrors
+	k.baseMu.Unlock()
 	return nil
+}
+
+// engineStats are the k8s_audit rules' counters since the start, over
+// reloads.
+func (k *k8sSource) engineStats() engine.Stats {
+	s := k.cur.Load().Stats()
+	k.baseMu.Lock()
+	defer k.baseMu.Unlock()
+	s.Events += k.base.Events
+	s.Evaluated += k.base.Evaluated
+	s.Matches += k.base.Matches
+	s.Alerts += k.base.Alerts
+	s.EvalErrors += k.base.EvalErrors
+	return s
 }
 
 // stop closes the server (requests in progress finish), evaluates what is
@@ -184,5 +209,6 @@ func (k *k8sSource) printStats(w io.Writer) {
 		return
 	}
 	s := k.srv.Stats()
-	fmt.Fprintf(w, "K8s audit: events %d, malformed %d, dropped %d\n", s.Events, s.Malformed, s.Dropped)
+	fmt.Fprintf(w, "K8s audit: events %d, malformed %d, dropped %d, matches %d, alerts %d\n",
+		s.Events, s.Malformed, s.Dropped, k.engineStats().Matches, k.engineStats().Alerts)
 }
