@@ -141,3 +141,46 @@ func TestK8sAuditUpstreamRules(t *testing.T) {
 		t.Logf("stdout:\n%s\nstderr:\n%s", r.stdout, r.stderr)
 	}
 }
+
+// TestK8sAuditRendering prints plugin fields as Falco prints them, in the
+// text and the JSON alert: an indexed list field is still a list, add
+// capabilities one JSON array per container, host_port the containerPort
+// when there is no hostPort, image.repository cut at the first ':',
+// jevt.rawtime text, jevt.value objects in the event's key order, and
+// jevt.obj the indented event.
+func TestK8sAuditRendering(t *testing.T) {
+	rules := filepath.Join(t.TempDir(), "render.yaml")
+	if err := os.WriteFile(rules, []byte(`
+- rule: Render
+  desc: plugin field rendering
+  condition: ka.req.pod.initContainers.privileged intersects (true)
+  output: "img0=%ka.req.pod.containers.image[0] repo=%ka.req.pod.containers.image.repository caps=%ka.req.pod.initContainers.add_capabilities ports=%ka.req.pod.containers.host_port raw=%jevt.rawtime ctr=%jevt.value[/requestObject/spec/containers/0] uid=%ka.req.pod.containers.eff_run_as_user"
+  priority: NOTICE
+  source: k8s_audit
+- rule: Object
+  desc: jevt.obj
+  condition: ka.verb = get
+  output: "%jevt.obj"
+  priority: NOTICE
+  source: k8s_audit
+`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	pod := `{"kind":"Event","auditID":"r-1","verb":"create","stageTimestamp":"2026-11-26T09:20:00Z",
+ "requestObject":{"spec":{"securityContext":{"runAsUser":1000},
+   "initContainers":[{"name":"i","image":"busybox","securityContext":{"privileged":true,"capabilities":{"add":["NET_ADMIN","SYS_TIME"]}}}],
+   "containers":[{"name":"web","image":"registry.local:5000/web:1.2","ports":[{"containerPort":8080,"protocol":"TCP"}]},
+                 {"name":"side","image":"side:2","ports":[{"hostPort":9090,"containerPort":90}]}]}}}`
+	get := `{"kind":"Event","auditID":"r-2","verb":"get","user":{"username":"a","groups":["x"]},"stageTimestamp":"2026-11-26T09:20:01Z"}`
+	r := runWebhook(t, []string{rules}, []string{pod, get}, "-o", "json_output=true")
+	if r.err != nil {
+		t.Fatalf("falco-run: %v\n%s", r.err, r.stderr)
+	}
+	want := []string{
+		`{"hostname":"test-host","output":"09:20:00.000000000: Notice img0=(registry.local:5000/web:1.2) repo=(registry.local,side) caps=([\"NET_ADMIN\",\"SYS_TIME\"]) ports=(8080,9090) raw=1795684800000000000 ctr={\"name\":\"web\",\"image\":\"registry.local:5000/web:1.2\",\"ports\":[{\"containerPort\":8080,\"protocol\":\"TCP\"}]} uid=(0,0)","output_fields":{"evt.time":1795684800000000000,"jevt.rawtime":"1795684800000000000","jevt.value[/requestObject/spec/containers/0]":"{\"name\":\"web\",\"image\":\"registry.local:5000/web:1.2\",\"ports\":[{\"containerPort\":8080,\"protocol\":\"TCP\"}]}","ka.req.pod.containers.eff_run_as_user":["0","0"],"ka.req.pod.containers.host_port":["8080","9090"],"ka.req.pod.containers.image.repository":["registry.local","side"],"ka.req.pod.containers.image[0]":["registry.local:5000/web:1.2"],"ka.req.pod.initContainers.add_capabilities":["[\"NET_ADMIN\",\"SYS_TIME\"]"]},"priority":"Notice","rule":"Render","source":"k8s_audit","tags":[],"time":"2026-11-26T09:20:00.000000000Z"}`,
+		`{"hostname":"test-host","output":"09:20:01.000000000: Notice {\n  \"kind\": \"Event\",\n  \"auditID\": \"r-2\",\n  \"verb\": \"get\",\n  \"user\": {\n    \"username\": \"a\",\n    \"groups\": [\n      \"x\"\n    ]\n  },\n  \"stageTimestamp\": \"2026-11-26T09:20:01Z\"\n}","output_fields":{"evt.time":1795684801000000000,"jevt.obj":"{\n  \"kind\": \"Event\",\n  \"auditID\": \"r-2\",\n  \"verb\": \"get\",\n  \"user\": {\n    \"username\": \"a\",\n    \"groups\": [\n      \"x\"\n    ]\n  },\n  \"stageTimestamp\": \"2026-11-26T09:20:01Z\"\n}"},"priority":"Notice","rule":"Object","source":"k8s_audit","tags":[],"time":"2026-11-26T09:20:01.000000000Z"}`,
+	}
+	if d := cmp.Diff(want, strings.Split(strings.TrimSpace(r.stdout), "\n")); d != "" {
+		t.Errorf("alerts (-want +got):\n%s\nstderr:\n%s", d, r.stderr)
+	}
+}
