@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"strings"
 	"sync/atomic"
 	"time"
 )
@@ -80,7 +81,7 @@ type Stats struct {
 	// Events counts the audit events queued for the engine.
 	Events uint64
 	// Malformed counts the requests refused whole as not an audit Event
-	// or EventList (400) or too large (413), and the events of a request
+	// or EventList or not application/json (400) or too large (413), and the events of a request
 	// refused alone (no stageTimestamp, too large, not of kind Event).
 	Malformed uint64
 	// Dropped counts the events of requests refused because the queue was
@@ -167,6 +168,13 @@ func (s *Server) handle(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", http.MethodPost)
 		http.Error(w, "method not allowed: POST audit events", http.StatusMethodNotAllowed)
+		return
+	}
+	// As the plugin: the API server sends application/json.
+	if !strings.Contains(r.Header.Get("Content-Type"), "application/json") {
+		s.malformed.Add(1)
+		s.logf("k8s audit: request from %s refused: wrong Content Type %q", r.RemoteAddr, r.Header.Get("Content-Type"))
+		http.Error(w, "wrong Content Type", http.StatusBadRequest)
 		return
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.opts.MaxBodyBytes))

@@ -77,6 +77,7 @@ func TestServer(t *testing.T) {
 	}{
 		{"list", "application/json", list, reply{200, ""}},
 		{"broken", "application/json", `{"kind":"Event",`, reply{400, "malformed audit event: unexpected end of JSON input\n"}},
+		{"not JSON content", "application/x-www-form-urlencoded", event("watch"), reply{400, "wrong Content Type\n"}},
 		// Refused as the plugin refuses them, and counted.
 		{"kind 0", "application/json", `{"kind": 0}`, reply{400, "data not recognized as a k8s audit event\n"}},
 		{"no stageTimestamp", "application/json", `{"kind":"Event","auditID":"x","verb":"get"}`, reply{400, "can't read stageTimestamp\n"}},
@@ -100,11 +101,11 @@ func TestServer(t *testing.T) {
 	if resp.StatusCode != http.StatusMethodNotAllowed {
 		t.Errorf("GET: status %d, want 405", resp.StatusCode)
 	}
-	if d := cmp.Diff(Stats{Events: 3, Malformed: 5, Dropped: 3}, s.Stats()); d != "" {
+	if d := cmp.Diff(Stats{Events: 3, Malformed: 6, Dropped: 3}, s.Stats()); d != "" {
 		t.Errorf("stats (-want +got):\n%s", d)
 	}
 	mu.Lock()
-	wantLog := []string{"malformed audit event: unexpected end of JSON input", "data not recognized as a k8s audit event",
+	wantLog := []string{"malformed audit event: unexpected end of JSON input", `wrong Content Type "application/x-www-form-urlencoded"`, "data not recognized as a k8s audit event",
 		"can't read stageTimestamp", "items[0]: data not recognized as a k8s audit event"}
 	if d := cmp.Diff(wantLog, logged); d != "" {
 		t.Errorf("logged (-want +got):\n%s", d)
