@@ -51,3 +51,26 @@ func BenchmarkPipeline(b *testing.B) {
 		b.Fatal("no alerts")
 	}
 }
+
+// BenchmarkUpstreamRules evaluates the k8saudit plugin's 48 rules
+// (testdata/upstream) on a pod creation event, alerts included.
+func BenchmarkUpstreamRules(b *testing.B) {
+	data, err := os.ReadFile("testdata/upstream/k8s_audit_rules.yaml")
+	if err != nil {
+		b.Fatal(err)
+	}
+	art := compile(b, string(data))
+	ev := loadEvent(b, "pod_create")
+	var sink countSink
+	p, err := NewPipeline(art, engine.SourceOptions{Sink: &sink, MinPriority: output.PriorityDebug}, EnvOptions{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		p.Process(ev)
+	}
+	if sink.n == 0 {
+		b.Fatal("no alerts")
+	}
+}
