@@ -165,23 +165,32 @@ func kaField(name string, corrected bool) (field, bool) {
 	return field{}, false
 }
 
-// Fields returns the names of the ka.*, jevt.* and json.* catalog fields
-// this package extracts, sorted.
+// Fields returns the names of the ka.*, jevt.* and json.* fields this
+// package extracts, sorted.
 func Fields() []string {
 	var out []string
-	for _, f := range catalog.Fields() {
-		if f.Source != catalog.SourceK8sAudit {
-			continue
-		}
-		if _, ok := jsonFields[f.Name]; ok {
-			out = append(out, f.Name)
-		} else if _, ok := kaField(f.Name, false); ok {
-			out = append(out, f.Name)
+	for n := range kaFields {
+		out = append(out, n)
+	}
+	for n := range jsonFields {
+		out = append(out, n)
+	}
+	for _, l := range containerLists {
+		for _, sub := range containerSubs {
+			if _, ok := containerFields(l, sub); ok {
+				out = append(out, "ka.req.pod."+l+"."+sub)
+			}
 		}
 	}
 	slices.Sort(out)
 	return out
 }
+
+// containerSubs are the ka.req.pod.<list>.* fields (host_port not for
+// ephemeral containers).
+var containerSubs = [...]string{"name", "image", "image.repository", "command", "args", "privileged",
+	"allow_privilege_escalation", "read_only_fs", "run_as_user", "eff_run_as_user", "run_as_group",
+	"eff_run_as_group", "proc_mount", "add_capabilities", "host_port"}
 
 func setStr(v *vm.Value, s string) bool {
 	*v = vm.Value{Kind: vm.KindString, S: s}
