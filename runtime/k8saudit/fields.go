@@ -208,26 +208,26 @@ func setList(v *vm.Value, l []string) bool {
 	return true
 }
 
-// walk follows keys from n as the plugin does (its getValuesRecursive):
-// an array met on the way is entered element by element (each element
-// gives one value, nil when the rest of the path is missing in it), or,
-// with idx >= 0, only at element idx. An empty key stays on the value.
-// ok is false when the path is missing.
-func walk(n *node, idx int, keys ...string) (vals []*node, ok bool) {
+// walk follows keys from n as the plugin does (its getValuesRecursive)
+// and appends what it finds to dst: an array met on the way is entered
+// element by element (each element gives one value, nil when the rest of
+// the path is missing in it), or, with idx >= 0, only at element idx. An
+// empty key stays on the value. ok is false when the path is missing.
+// Callers pass a small array on their stack as dst.
+func walk(dst []*node, n *node, idx int, keys []string) (vals []*node, ok bool) {
 	for i, k := range keys {
 		if n.k == kArray {
 			if idx == noIndex {
 				for _, el := range n.vals {
-					sub, ok := walk(el, idx, keys[i:]...)
-					if !ok {
-						sub = []*node{nil}
+					before := len(dst)
+					if dst, ok = walk(dst, el, idx, keys[i:]); !ok {
+						dst = append(dst[:before], nil)
 					}
-					vals = append(vals, sub...)
 				}
-				return vals, true
+				return dst, true
 			}
 			if idx >= len(n.vals) {
-				return nil, false
+				return dst, false
 			}
 			n = n.vals[idx]
 		}
@@ -235,10 +235,22 @@ func walk(n *node, idx int, keys ...string) (vals []*node, ok bool) {
 			n = n.get(k)
 		}
 		if n == nil {
-			return nil, false
+			return dst, false
 		}
 	}
-	return []*node{n}, true
+	return append(dst, n), true
+}
+
+// scratch is the stack room for the values one walk finds.
+type scratch [16]*node
+
+// path joins path pieces into one slice, once, when a field is resolved.
+func path(parts ...[]string) []string {
+	var p []string
+	for _, x := range parts {
+		p = append(p, x...)
+	}
+	return p
 }
 
 // texts renders values, skipping missing ones.
@@ -288,7 +300,8 @@ func strList(keys ...string) field {
 // missing ones skipped.
 func walked(keys ...string) field {
 	return field{list: func(root *node, idx int) []string {
-		vals, _ := walk(root, idx, keys...)
+		var buf scratch
+		vals, _ := walk(buf[:0], root, idx, keys)
 		return texts(vals)
 	}}
 }
@@ -296,8 +309,10 @@ func walked(keys ...string) field {
 // ruleKey is ka.req.role.rules.<key>: the elements of every rule's key
 // (the rule's with an index).
 func ruleKey(keys ...string) field {
+	p := path([]string{"requestObject", "rules"}, keys)
 	return field{list: func(root *node, idx int) []string {
-		vals, _ := walk(root, idx, append([]string{"requestObject", "rules"}, keys...)...)
+		var buf scratch
+		vals, _ := walk(buf[:0], root, idx, p)
 		var out []string
 		for _, v := range vals {
 			if v != nil && v.k == kArray {
@@ -344,20 +359,28 @@ func subjectNames(kind string) field {
 // containerLists are the pod's container lists that have ka.req.pod.<list>.* fields.
 var containerLists = [...]string{"containers", "initContainers", "ephemeralContainers"}
 
-// ctr walks a path under each container of list (or container idx).
-func ctr(root *node, list string, idx int, keys ...string) ([]*node, bool) {
-	return walk(root, idx, append([]string{"requestObject", "spec", list}, keys...)...)
+// ctrPath is the path of keys under each container of list.
+func ctrPath(list string, keys ...string) []string {
+	return path([]string{"requestObject", "spec", list}, keys)
 }
 
 // images are the containers' images; nil when one has none (the plugin
 // then fails the extraction).
 func images(root *node, list string, idx int) []string {
-	vals, ok := ctr(root, list, idx, "image")
+	var buf scratch
+	vals, ok := walk(buf[:0], root, idx, imagePaths[list])
 	if !ok {
 		return nil
 	}
 	l, _ := allTexts(vals)
 	return l
+}
+
+// imagePaths are the image paths of each container list.
+var imagePaths = map[string][]string{
+	"containers":          ctrPath("containers", "image"),
+	"initContainers":      ctrPath("initContainers", "image"),
+	"ephemeralContainers": ctrPath("ephemeralContainers", "image"),
 }
 
 // repository cuts an image reference as the plugin does: before the first
@@ -372,8 +395,9 @@ func repository(image string) string {
 // joined is the containers' command or args, each container's words
 // joined by spaces; a container without one is skipped, and a value that
 // is not a list of strings makes the field missing.
-func joined(root *node, list string, idx int, key string) []string {
-	vals, ok := ctr(root, list, idx, key)
+func joined(root *node, p []string, idx int) []string {
+	var buf scratch
+	vals, ok := walk(buf[:0], root, idx, p)
 	if !ok {
 		return nil
 	}
@@ -399,8 +423,9 @@ func joined(root *node, list string, idx int, key string) []string {
 
 // hostPorts are the containers' ports' hostPort, or containerPort when a
 // port has no hostPort (with hostNetwork the two are the same).
-func hostPorts(root *node, list string, idx int) []string {
-	vals, ok := ctr(root, list, idx, "ports")
+func hostPorts(root *node, p []string, idx int) []string {
+	var buf scratch
+	vals, ok := walk(buf[:0], root, idx, p)
 	if !ok {
 		return nil
 	}
@@ -431,20 +456,23 @@ func hostPorts(root *node, list string, idx int) []string {
 // index the plugin's value is missing when the container lacks the key;
 // corrected gives that container's effective id.
 func effID(list, key string, corrected bool) func(*node, int) []string {
+	podPath := []string{"requestObject", "spec", key}
+	cp := ctrPath(list, key)
+	if corrected {
+		podPath = []string{"requestObject", "spec", "securityContext", key}
+		cp = ctrPath(list, "securityContext", key)
+	}
 	return func(root *node, idx int) []string {
-		podPath := []string{"requestObject", "spec", key}
-		ctrPath := []string{key}
 		walkIdx := idx
 		if corrected {
-			podPath = []string{"requestObject", "spec", "securityContext", key}
-			ctrPath = []string{"securityContext", key}
 			walkIdx = noIndex
 		}
 		pod := "0"
 		if s, ok := root.at(podPath...).text(); ok {
 			pod = s
 		}
-		vals, ok := ctr(root, list, walkIdx, ctrPath...)
+		var buf scratch
+		vals, ok := walk(buf[:0], root, walkIdx, cp)
 		if !ok {
 			return nil
 		}
@@ -468,15 +496,19 @@ func effID(list, key string, corrected bool) func(*node, int) []string {
 // containerFields are the ka.req.pod.<list>.<sub> fields.
 func containerFields(list, sub string) (func(*node, int) []string, bool) {
 	sc := func(keys ...string) func(*node, int) []string {
+		p := ctrPath(list, append([]string{"securityContext"}, keys...)...)
 		return func(root *node, idx int) []string {
-			vals, _ := ctr(root, list, idx, append([]string{"securityContext"}, keys...)...)
+			var buf scratch
+			vals, _ := walk(buf[:0], root, idx, p)
 			return texts(vals)
 		}
 	}
 	switch sub {
 	case "name":
+		p := ctrPath(list, "name")
 		return func(root *node, idx int) []string {
-			vals, ok := ctr(root, list, idx, "name")
+			var buf scratch
+			vals, ok := walk(buf[:0], root, idx, p)
 			if !ok {
 				return nil
 			}
@@ -494,12 +526,14 @@ func containerFields(list, sub string) (func(*node, int) []string, bool) {
 			return l
 		}, true
 	case "command", "args":
-		return func(root *node, idx int) []string { return joined(root, list, idx, sub) }, true
+		p := ctrPath(list, sub)
+		return func(root *node, idx int) []string { return joined(root, p, idx) }, true
 	case "host_port":
 		if list == "ephemeralContainers" {
 			return nil, false // ephemeral containers have no ports
 		}
-		return func(root *node, idx int) []string { return hostPorts(root, list, idx) }, true
+		p := ctrPath(list, "ports")
+		return func(root *node, idx int) []string { return hostPorts(root, p, idx) }, true
 	case "privileged":
 		return sc("privileged"), true
 	case "allow_privilege_escalation":
@@ -598,7 +632,8 @@ var kaFields = map[string]field{
 	"ka.req.container.host_network":     str("requestObject", "spec", "hostNetwork"),
 	"ka.req.pod.host_pid":               str("requestObject", "spec", "hostPID"),
 	"ka.req.container.privileged": {str: func(root *node, _ string) (string, bool) {
-		vals, ok := ctr(root, "containers", noIndex, "securityContext", "privileged")
+		var buf scratch
+		vals, ok := walk(buf[:0], root, noIndex, privilegedPath)
 		if !ok {
 			return "", false
 		}
@@ -626,7 +661,8 @@ var kaFields = map[string]field{
 	// for an argument ending in '*'). The plugin passes the argument's
 	// index (0 for a key) as an index: only the first volume is looked at.
 	"ka.req.volume.hostpath": {str: func(root *node, arg string) (string, bool) {
-		vals, ok := walk(root, 0, "requestObject", "spec", "volumes", "hostPath", "path")
+		var buf scratch
+		vals, ok := walk(buf[:0], root, 0, volumeHostPath)
 		if !ok {
 			return "", false
 		}
@@ -634,7 +670,8 @@ var kaFields = map[string]field{
 	}},
 	// The keys of each volume but "name": its source (hostPath, secret...).
 	"ka.req.pod.volumes.volume_type": {list: func(root *node, idx int) []string {
-		vals, _ := walk(root, idx, "requestObject", "spec", "volumes", "")
+		var buf scratch
+		vals, _ := walk(buf[:0], root, idx, volumeObjects)
 		var out []string
 		for _, v := range vals {
 			if v == nil || v.k != kObject {
@@ -656,6 +693,13 @@ var kaFields = map[string]field{
 	"ka.sourceips":    ruleKey("sourceIPs"),
 	"ka.cluster.name": str("annotations", "cluster_name"),
 }
+
+// Paths of kaFields, built once.
+var (
+	privilegedPath = ctrPath("containers", "securityContext", "privileged")
+	volumeHostPath = []string{"requestObject", "spec", "volumes", "hostPath", "path"}
+	volumeObjects  = []string{"requestObject", "spec", "volumes", ""}
+)
 
 // hostPathIn reports whether a path is arg, or starts with arg minus its
 // trailing '*'.
