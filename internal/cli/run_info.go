@@ -117,7 +117,7 @@ var builtinPlugins = []struct {
 }{
 	{"container", "0.7.1", "Container metadata (docker, podman, containerd, CRI-O, Kubernetes pods) for syscall events: the container.* and k8s.* fields.",
 		"", []string{"container", "k8s"}},
-	{"k8saudit", "0.16.0", "Kubernetes audit events received on a webhook: the k8s_audit event source and its ka.* and jevt.* fields.",
+	{"k8saudit", "0.18.0", "Kubernetes audit events received on a webhook: the k8s_audit event source and its ka.* and jevt.* fields.",
 		catalog.SourceK8sAudit, nil},
 }
 
