@@ -146,7 +146,7 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	}
 	if k := s.K8sAudit; k != nil {
 		e.counter("falcoc_k8saudit_events_total", "audit events the webhook received", k.Events, nil)
-		e.counter("falcoc_k8saudit_malformed_total", "webhook requests that were malformed", k.Malformed, nil)
+		e.counter("falcoc_k8saudit_malformed_total", "webhook requests, and events within them, refused as not audit events or too large", k.Malformed, nil)
 		e.counter("falcoc_k8saudit_dropped_total", "audit events dropped (engine busy)", k.Dropped, nil)
 	}
 }
