@@ -167,9 +167,16 @@ func (c *Config) K8sAudit() (p *Plugin, index int, load bool) {
 	return p, index, load
 }
 
+// DefaultQueueCapacity is each output queue's bound when no falco.yaml
+// sets outputs_queue.capacity.
+const DefaultQueueCapacity = 16384
+
 // OutputsQueue is outputs_queue.
 type OutputsQueue struct {
 	// Capacity bounds each output's queue; 0 means no bound, as in Falco.
+	// Without a falco.yaml falcoc bounds it (DefaultQueueCapacity), so a
+	// dead output cannot grow memory without limit; Falco's shipped file
+	// says 0.
 	Capacity int `yaml:"capacity"`
 }
 
@@ -289,6 +296,7 @@ func Default() *Config {
 		Priority:                        "debug",
 		RuleMatching:                    "first",
 		OutputTimeout:                   2000,
+		OutputsQueue:                    OutputsQueue{Capacity: DefaultQueueCapacity},
 		StdoutOutput:                    StdoutOutput{Enabled: true},
 		FileOutput:                      FileOutput{Filename: "./events.txt"},
 		ProgramOutput: ProgramOutput{
