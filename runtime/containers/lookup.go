@@ -4,6 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"path/filepath"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -40,19 +43,29 @@ type Options struct {
 	// Backends are asked in order; nil means [DefaultBackends] with the
 	// sockets below.
 	Backends []Backend
-	// DockerSocket is the docker API socket (default
-	// /var/run/docker.sock).
-	DockerSocket string
-	// PodmanSocket is podman's docker-compatible API socket (default
-	// /run/podman/podman.sock); `podman inspect` is used when it is
-	// missing.
-	PodmanSocket string
-	// ContainerdAddress is containerd's socket, given to ctr (default
-	// /run/containerd/containerd.sock).
-	ContainerdAddress string
+	// DockerSockets are docker API sockets (default
+	// /var/run/docker.sock): engines.docker.sockets of the container
+	// plugin's init_config.
+	DockerSockets []string
+	// PodmanSockets are podman API sockets (default
+	// /run/podman/podman.sock, served by `podman system service` or
+	// podman.socket): engines.podman.sockets.
+	PodmanSockets []string
+	// ContainerdSockets are containerd sockets for containers made
+	// without CRI (ctr, nerdctl; default /run/containerd/containerd.sock):
+	// engines.containerd.sockets.
+	ContainerdSockets []string
 	// ContainerdNamespaces are searched for containerd containers
 	// (default "default", "k8s.io").
 	ContainerdNamespaces []string
+	// CRISockets are CRI (v1, gRPC) sockets (default
+	// /run/containerd/containerd.sock, /run/crio/crio.sock,
+	// /run/k3s/containerd/containerd.sock,
+	// /run/host-containerd/containerd.sock): engines.cri.sockets.
+	CRISockets []string
+	// HostRoot is prefixed to every socket path (falco-run in a container
+	// with the host's / mounted at HostRoot; the HOST_ROOT variable).
+	HostRoot string
 	// Workers is the number of concurrent fetches (default 2).
 	Workers int
 	// QueueSize bounds the fetches waiting for a worker (default 256);
@@ -66,23 +79,53 @@ type Options struct {
 	// RetryAfter is how long a failed lookup is remembered before the
 	// next attempt (default 10s).
 	RetryAfter time.Duration
-	// NoWatch turns off following docker's container events. By default,
-	// when Backends is nil, the Lookup follows them on DockerSocket: a
-	// container is fetched when docker creates it, before its first
-	// process runs, and again when it starts (for its address).
+	// FirstWait bounds how long [Lookup.Container] waits, in total and
+	// once per container, for the first fetch of a container it has not
+	// seen before (default 250ms; negative: never wait). It is what lets
+	// the alert on a container's first exec carry its metadata when no
+	// runtime event announced the container; a container announced by
+	// its runtime's create event is usually cached before then.
+	FirstWait time.Duration
+	// NoWatch turns off following the runtimes' container events. By
+	// default, when Backends is nil, the Lookup follows docker's and
+	// podman's event streams on their sockets: a container is fetched
+	// when it is created, before its first process runs, and again when
+	// it starts (for its address).
 	NoWatch bool
 }
 
+// Default sockets, as Falco's container plugin has them.
+var (
+	DefaultDockerSockets     = []string{"/var/run/docker.sock"}
+	DefaultPodmanSockets     = []string{"/run/podman/podman.sock"}
+	DefaultContainerdSockets = []string{"/run/containerd/containerd.sock"}
+	DefaultCRISockets        = []string{"/run/containerd/containerd.sock", "/run/crio/crio.sock",
+		"/run/k3s/containerd/containerd.sock", "/run/host-containerd/containerd.sock"}
+)
+
 func (o *Options) withDefaults() Options {
 	r := *o
-	if r.DockerSocket == "" {
-		r.DockerSocket = "/var/run/docker.sock"
+	if r.DockerSockets == nil {
+		r.DockerSockets = DefaultDockerSockets
 	}
-	if r.PodmanSocket == "" {
-		r.PodmanSocket = "/run/podman/podman.sock"
+	if r.PodmanSockets == nil {
+		r.PodmanSockets = DefaultPodmanSockets
 	}
-	if r.ContainerdAddress == "" {
-		r.ContainerdAddress = "/run/containerd/containerd.sock"
+	if r.ContainerdSockets == nil {
+		r.ContainerdSockets = DefaultContainerdSockets
+	}
+	if r.CRISockets == nil {
+		r.CRISockets = DefaultCRISockets
+	}
+	if r.HostRoot != "" {
+		for _, l := range []*[]string{&r.DockerSockets, &r.PodmanSockets, &r.ContainerdSockets, &r.CRISockets} {
+			rooted := make([]string, len(*l))
+			for i, s := range *l {
+				rooted[i] = filepath.Join(r.HostRoot, s)
+			}
+			*l = rooted
+		}
+		r.HostRoot = ""
 	}
 	if r.ContainerdNamespaces == nil {
 		r.ContainerdNamespaces = []string{"default", "k8s.io"}
@@ -102,8 +145,11 @@ func (o *Options) withDefaults() Options {
 	if r.RetryAfter <= 0 {
 		r.RetryAfter = 10 * time.Second
 	}
+	if r.FirstWait == 0 {
+		r.FirstWait = 250 * time.Millisecond
+	}
 	if r.Backends == nil {
-		r.Backends = DefaultBackends(&r)
+		r.Backends = defaultBackends(&r)
 	} else {
 		r.NoWatch = true
 	}
@@ -111,21 +157,29 @@ func (o *Options) withDefaults() Options {
 }
 
 // DefaultBackends returns the backends [New] uses when
-// [Options.Backends] is nil: docker, podman, CRI (crictl), containerd.
+// [Options.Backends] is nil: docker's sockets, podman's, CRI, containerd.
 func DefaultBackends(o *Options) []Backend {
-	d := o.withDefaultsNoBackends()
-	return []Backend{
-		NewDocker(d.DockerSocket),
-		NewPodman(d.PodmanSocket),
-		NewCRI(),
-		NewContainerd(d.ContainerdAddress, d.ContainerdNamespaces),
-	}
-}
-
-func (o *Options) withDefaultsNoBackends() Options {
 	c := *o
 	c.Backends = []Backend{}
-	return c.withDefaults()
+	d := c.withDefaults()
+	return defaultBackends(&d)
+}
+
+func defaultBackends(o *Options) []Backend {
+	var bs []Backend
+	for _, s := range o.DockerSockets {
+		bs = append(bs, NewDocker(s))
+	}
+	for _, s := range o.PodmanSockets {
+		bs = append(bs, NewPodman(s))
+	}
+	if len(o.CRISockets) > 0 {
+		bs = append(bs, NewCRI(o.CRISockets))
+	}
+	for _, s := range o.ContainerdSockets {
+		bs = append(bs, NewContainerd(s, o.ContainerdNamespaces))
+	}
+	return bs
 }
 
 // Stats counts what a [Lookup] did. All counters only grow.
@@ -138,7 +192,12 @@ type Stats struct {
 	Errors    uint64 // backend errors other than not-found/unavailable
 	Dropped   uint64 // fetches dropped because the queue was full
 	Evictions uint64 // cache entries evicted to stay within CacheSize
-	Events    uint64 // docker container events received
+	Events    uint64 // docker and podman container events received
+	// Waits counts Container calls that waited for a new container's
+	// first fetch (see [Options.FirstWait]); WaitTimeouts those that gave
+	// up without metadata.
+	Waits        uint64
+	WaitTimeouts uint64
 }
 
 type entryState uint8
@@ -157,6 +216,9 @@ type entry struct {
 	ctr      *extract.Container
 	failedAt time.Time
 	done     chan struct{} // closed when the fetch in flight ends
+	// waitUntil ends the time Container may wait for this entry's first
+	// fetch (see Options.FirstWait); zero: no waiting.
+	waitUntil time.Time
 }
 
 type request struct {
@@ -179,6 +241,7 @@ type Lookup struct {
 	lastErr error
 
 	hits, misses, fetches, found, notFound, errs, dropped, evictions, events atomic.Uint64
+	waits, waitTimeouts                                                 atomic.Uint64
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -208,8 +271,23 @@ func New(opts *Options) *Lookup {
 		go l.worker()
 	}
 	if !o.NoWatch {
-		l.wg.Add(1)
-		go l.watchDocker(newAPIClient(o.DockerSocket))
+		for _, s := range o.DockerSockets {
+			l.wg.Add(1)
+			go l.watchEvents(newAPIClient(s), container.TypeDocker)
+		}
+		for _, s := range o.PodmanSockets {
+			l.wg.Add(1)
+			go l.watchEvents(newAPIClient(s), container.TypePodman)
+		}
+		// containerd's events, on every socket that may be containerd's.
+		seen := map[string]bool{}
+		for _, s := range append(slices.Clone(o.ContainerdSockets), o.CRISockets...) {
+			if !seen[s] {
+				seen[s] = true
+				l.wg.Add(1)
+				go l.watchContainerd(s, o.ContainerdNamespaces)
+			}
+		}
 	}
 	return l
 }
@@ -220,14 +298,22 @@ func (l *Lookup) Close() error {
 	l.once.Do(func() {
 		l.cancel()
 		l.wg.Wait()
+		for _, b := range l.opts.Backends {
+			if c, ok := b.(io.Closer); ok {
+				c.Close()
+			}
+		}
 	})
 	return nil
 }
 
 // Container returns the cached metadata of the container whose
-// container.id is id. It never blocks: when nothing is cached it queues a
-// fetch (unless one is in flight, or a failed one is younger than
-// [Options.RetryAfter]) and returns (nil, false).
+// container.id is id. When nothing is cached it queues a fetch (unless
+// one is in flight, or a failed one is younger than [Options.RetryAfter])
+// and returns (nil, false). The only wait is for a container not seen
+// before: its first fetch is waited for, up to [Options.FirstWait] in all
+// (the sum over every call), so that the alert on its first event carries
+// its metadata as Falco's does; after that a miss returns at once.
 func (l *Lookup) Container(id string) (*extract.Container, bool) {
 	if id == "" || id == container.HostID {
 		return nil, false
@@ -242,11 +328,40 @@ func (l *Lookup) Container(id string) (*extract.Container, bool) {
 	}
 	if e == nil {
 		e = l.insert(id)
+		if l.opts.FirstWait > 0 {
+			e.waitUntil = l.now().Add(l.opts.FirstWait)
+		}
 		l.schedule(e)
 	} else if e.state == stateFailed && l.now().Sub(e.failedAt) >= l.opts.RetryAfter {
 		l.schedule(e)
 	}
+	var done chan struct{}
+	var left time.Duration
+	if e.state == statePending && !e.waitUntil.IsZero() {
+		done, left = e.done, e.waitUntil.Sub(l.now())
+	}
 	l.mu.Unlock()
+	if done != nil && left > 0 {
+		l.waits.Add(1)
+		t := time.NewTimer(left)
+		select {
+		case <-done:
+		case <-t.C:
+		case <-l.ctx.Done():
+		}
+		t.Stop()
+		l.mu.Lock()
+		c := e.ctr
+		if c == nil {
+			e.waitUntil = time.Time{} // its budget is spent
+		}
+		l.mu.Unlock()
+		if c != nil {
+			l.hits.Add(1)
+			return c, true
+		}
+		l.waitTimeouts.Add(1)
+	}
 	l.misses.Add(1)
 	return nil, false
 }
@@ -266,6 +381,9 @@ func (l *Lookup) Prefetch(fullID, typ string) {
 	if e == nil {
 		e = l.insert(key)
 		e.fullID, e.typ = fullID, typ
+		if l.opts.FirstWait > 0 {
+			e.waitUntil = l.now().Add(l.opts.FirstWait)
+		}
 		l.schedule(e)
 		return
 	}
@@ -288,6 +406,9 @@ func (l *Lookup) refresh(fullID, typ string) {
 	e := l.entries[key]
 	if e == nil {
 		e = l.insert(key)
+		if l.opts.FirstWait > 0 {
+			e.waitUntil = l.now().Add(l.opts.FirstWait)
+		}
 	} else if e.state == statePending {
 		return
 	}
@@ -339,6 +460,7 @@ func (l *Lookup) Stats() Stats {
 		Hits: l.hits.Load(), Misses: l.misses.Load(), Fetches: l.fetches.Load(),
 		Found: l.found.Load(), NotFound: l.notFound.Load(), Errors: l.errs.Load(),
 		Dropped: l.dropped.Load(), Evictions: l.evictions.Load(), Events: l.events.Load(),
+		Waits: l.waits.Load(), WaitTimeouts: l.waitTimeouts.Load(),
 	}
 }
 
@@ -434,8 +556,10 @@ func (l *Lookup) fetch(id, typ string) (*extract.Container, error) {
 			if c.ID == "" {
 				c.ID = shortID(c.FullID)
 			}
-			if typ != "" {
-				// The cgroup layout decides container.type.
+			if typ != "" && (typ != container.TypeCRI || c.Type == "") {
+				// The cgroup layout decides container.type, except for
+				// Kubernetes' layout, which does not tell the runtime:
+				// then the CRI runtime's name does.
 				c.Type = typ
 			}
 			l.found.Add(1)
