@@ -36,8 +36,9 @@ type Containerd struct {
 }
 
 // NewContainerd returns the backend for the containerd socket at address,
-// searching the given namespaces in order. It serves containerd and CRI
-// containers, and containers of unknown type.
+// searching the given namespaces in order. It serves containerd
+// containers and containers of unknown type; CRI containers (Kubernetes'
+// cgroup layout) come from the CRI backend, which knows their pods.
 func NewContainerd(address string, namespaces []string) *Containerd {
 	return &Containerd{socket: address, namespaces: slices.Clone(namespaces)}
 }
@@ -47,7 +48,7 @@ func (c *Containerd) Name() string { return "containerd" }
 
 // Serves implements [Backend].
 func (c *Containerd) Serves(typ string) bool {
-	return typ == "" || typ == container.TypeContainerd || typ == container.TypeCRI
+	return typ == "" || typ == container.TypeContainerd
 }
 
 // Close closes the connection.

@@ -246,12 +246,13 @@ func TestLiveCRI(t *testing.T) {
 		defer l.Close()
 		time.Sleep(300 * time.Millisecond) // subscribed
 		id2 := cri.CreateContainer(t, pod, "sidecar", false, "sleep", "300")
+		cri.Start(t, id2)
 		deadline := time.Now().Add(30 * time.Second)
 		for l.Stats().Found < 1 && time.Now().Before(deadline) {
 			time.Sleep(10 * time.Millisecond)
 		}
 		c2, ok := l.Container(id2[:12])
-		if !ok || c2.Name != "sidecar" || c2.PodName != "web-0" || c2.Type != "containerd" {
+		if !ok || c2.Name != "sidecar" || c2.PodName != "web-0" || c2.PodNamespace != "shop" || c2.Type != "containerd" {
 			t.Errorf("after containerd's create event: %+v %v; stats %+v, last error %v", c2, ok, l.Stats(), l.LastError())
 		}
 		if st := l.Stats(); st.Misses != 0 {

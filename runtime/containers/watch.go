@@ -89,13 +89,13 @@ func (l *Lookup) followEvents(api *apiClient, typ string) bool {
 }
 
 // containerdTopics are the containerd events the Lookup follows.
-var containerdTopics = []string{`topic=="/containers/create"`, `topic=="/containers/delete"`}
+var containerdTopics = []string{`topic=="/containers/create"`, `topic=="/tasks/create"`, `topic=="/containers/delete"`}
 
 // watchContainerd follows containerd's container events on socket until
 // the Lookup closes, reconnecting like [Lookup.watchEvents] (every 10s
 // for a socket that does not serve containerd's events, such as CRI-O's).
-// A container created in the k8s.io namespace (by the CRI plugin) is
-// fetched as a CRI container, one created in another of namespaces as a
+// A container started in the k8s.io namespace (by the CRI plugin) is
+// fetched as a CRI container when its task is created, one created in another of namespaces as a
 // containerd container; other namespaces (docker's moby) are left to
 // their own runtime.
 func (l *Lookup) watchContainerd(socket string, namespaces []string) {
@@ -169,7 +169,16 @@ func (l *Lookup) followContainerd(socket string, namespaces []string) (bool, err
 		}
 		switch ev.topic {
 		case "/containers/create":
-			l.refresh(ev.id, typ)
+			// The CRI plugin records its container after containerd does:
+			// a CRI container is fetched when its task is created, which
+			// is still before its process runs.
+			if typ != container.TypeCRI {
+				l.refresh(ev.id, typ)
+			}
+		case "/tasks/create":
+			if typ == container.TypeCRI {
+				l.refresh(ev.id, typ)
+			}
 		case "/containers/delete":
 			l.forget(ev.id)
 		}
