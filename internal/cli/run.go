@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"slices"
 	"strings"
 	"time"
@@ -18,6 +19,7 @@ import (
 	"github.com/falcoc/falcoc/compiler/selection"
 	"github.com/falcoc/falcoc/runtime/agent"
 	"github.com/falcoc/falcoc/runtime/config"
+	"github.com/falcoc/falcoc/runtime/containers"
 	"github.com/falcoc/falcoc/runtime/output"
 )
 
@@ -317,6 +319,15 @@ func (o *RunOptions) agentOptions(art *artifact.Artifact, paths []string) (agent
 		Hostname:       output.Hostname(),
 		Log:            o.errOut,
 	}
+	ctrs := &containers.Options{HostRoot: os.Getenv("HOST_ROOT")}
+	for i, p := range o.cfg.Plugins {
+		if p.Name == config.ContainerPlugin {
+			if err := ctrs.ApplyInitConfig(p.InitConfig, fmt.Sprintf("plugins[%d].init_config", i)); err != nil {
+				return agent.Options{}, err
+			}
+		}
+	}
+	opts.Containers = ctrs
 	if o.sourceEnabled("k8s_audit") {
 		plugin, index, load := o.cfg.K8sAudit()
 		opts.K8sAudit = &agent.K8sAuditOptions{Plugin: plugin, Index: index, Load: load, Replay: o.Trace != ""}

@@ -42,6 +42,10 @@ type Options struct {
 	// starts only when falco.yaml loads the k8saudit plugin or the rules
 	// have an enabled k8s_audit rule.
 	K8sAudit *K8sAuditOptions
+	// Containers configures the container metadata lookups of a live
+	// capture (sockets per runtime, from the container plugin's
+	// init_config); nil: the defaults.
+	Containers *containers.Options
 	// DryRun builds everything and runs no source.
 	DryRun bool
 	// Duration stops the agent after this long (-M); 0: until ctx ends.
@@ -119,7 +123,7 @@ func New(opts Options) (*Agent, error) {
 	var ctrs extract.ContainerLookup // stays a nil interface for replays
 	var local *extract.LocalAddrs
 	if opts.Trace == "" && !opts.DryRun {
-		a.ctrs = containers.New(nil)
+		a.ctrs = containers.New(opts.Containers)
 		ctrs = a.ctrs
 		// Read once at start, as Falco reads its interface list.
 		if l, err := extract.HostLocalAddrs(); err == nil {
@@ -217,6 +221,7 @@ func (a *Agent) Run(ctx context.Context) error {
 	}
 	closeErr := a.opts.Outputs.Close()
 	a.printStats()
+	a.printContainerStats()
 	a.k8s.printStats(a.log)
 	if err != nil {
 		return err
@@ -314,6 +319,20 @@ func (a *Agent) sourceOptions() engine.SourceOptions {
 		MatchAll:    a.opts.MatchAll,
 		MinPriority: a.opts.MinPriority,
 		Extras:      a.opts.Extras,
+	}
+}
+
+// printContainerStats prints the container lookups' counters (live
+// capture only).
+func (a *Agent) printContainerStats() {
+	if a.ctrs == nil {
+		return
+	}
+	s := a.ctrs.Stats()
+	fmt.Fprintf(a.log, "Containers: fetched %d, not found %d, errors %d, dropped %d, runtime events %d, first-event waits %d (gave up %d)\n",
+		s.Found, s.NotFound, s.Errors, s.Dropped, s.Events, s.Waits, s.WaitTimeouts)
+	if err := a.ctrs.LastError(); err != nil {
+		fmt.Fprintf(a.log, "Containers: last error: %v\n", err)
 	}
 }
 

@@ -204,7 +204,15 @@ func containerFields(r map[string]builder) {
 		if th == nil {
 			return "", false
 		}
-		if t := th.Proc().ContainerType; t != "" {
+		t := th.Proc().ContainerType
+		if t == container.TypeCRI {
+			// Kubernetes' cgroup layout does not name the runtime; its
+			// CRI answer does (containerd, cri-o), as Falco reports it.
+			if c := e.container(); c != nil && c.Type != "" {
+				return c.Type, true
+			}
+		}
+		if t != "" {
 			return t, true
 		}
 		return container.TypeHost, true
