@@ -362,3 +362,7 @@ func imageArchive(w io.Writer) error {
 	}
 	return tw.Close()
 }
+
+// RuncWrapper is the runc wrapper that [RequireDocker] and [RequireCRI]
+// install: runc for this kind of machine (see the package documentation).
+const RuncWrapper = runcWrapper
