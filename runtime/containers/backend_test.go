@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
-
 )
 
 // serveUnix serves h on a unix socket in a temporary directory.
@@ -108,4 +107,3 @@ func TestDockerBackendUnavailable(t *testing.T) {
 		t.Errorf("dead socket: error %v, want ErrUnavailable", err)
 	}
 }
-

@@ -241,7 +241,7 @@ type Lookup struct {
 	lastErr error
 
 	hits, misses, fetches, found, notFound, errs, dropped, evictions, events atomic.Uint64
-	waits, waitTimeouts                                                 atomic.Uint64
+	waits, waitTimeouts                                                      atomic.Uint64
 
 	ctx    context.Context
 	cancel context.CancelFunc
