@@ -6,12 +6,16 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"sigs.k8s.io/yaml"
 
 	"github.com/falcoc/falcoc/internal/testutil"
 )
@@ -37,9 +41,10 @@ func buildImage(t *testing.T, tag string) string {
 	return filepath.Join(root, "bin", "falcoc-image.tar")
 }
 
-// TestImage builds falco-run's image with `make image` and runs it as
-// Falco's DaemonSet runs Falco, under docker: privileged, in the host's
-// pid namespace, with docker's socket below /host. It must see a read of
+// TestImage builds falco-run's image with `make image` and runs it as the
+// DaemonSet of deploy/kubernetes/falcoc.yaml runs it (its ConfigMap's
+// falco.yaml and its mounts), under docker: privileged, in the host's pid
+// namespace, with docker's socket below /host. It must see a read of
 // /etc/shadow on the host (container.id host) and one in a docker
 // container (with the container's name, from docker's socket through
 // HOST_ROOT). The same archive loads into podman and containerd, and runs
@@ -55,11 +60,28 @@ func TestImage(t *testing.T) {
 	// the daemon was started after the make's check.
 	d.Run(t, "load", "-i", tar)
 
+	// The image's own falco.yaml loads.
+	if out := d.Run(t, "run", "--rm", tag, "-c", "/etc/falco/falco.yaml", "--dry-run"); out != "" {
+		t.Logf("dry run: %s", out)
+	}
+
+	// Run as the DaemonSet runs it: its ConfigMap's falco.yaml, its
+	// mounts, privileged, in the host's pid namespace.
+	cfg := filepath.Join(t.TempDir(), "falco.yaml")
+	if err := os.WriteFile(cfg, []byte(daemonSetConfig(t)), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	name := fmt.Sprintf("falcoc-e2e-image-%d", os.Getpid())
 	t.Cleanup(func() { _ = exec.Command(d.Bin, "rm", "-f", name).Run() })
-	d.Run(t, "run", "-d", "--name", name, "--privileged", "--pid=host",
-		"-v", "/var/run/docker.sock:/host/var/run/docker.sock",
-		tag, "-c", "/etc/falco/falco.yaml", "-o", "json_output=true")
+	args := []string{"run", "-d", "--name", name, "--privileged", "--pid=host",
+		"-e", "FALCO_K8S_NODE_NAME=e2e",
+		"-v", cfg + ":/etc/falco/falco.yaml:ro",
+		"-v", "/proc:/host/proc:ro", "-v", "/etc:/host/etc:ro",
+		"-v", "/var/run/docker.sock:/host/var/run/docker.sock"}
+	if _, err := os.Stat("/run/containerd/containerd.sock"); err == nil {
+		args = append(args, "-v", "/run/containerd/containerd.sock:/host/run/containerd/containerd.sock")
+	}
+	d.Run(t, append(args, tag, "-c", "/etc/falco/falco.yaml")...)
 
 	logs := func() (string, string) {
 		var stdout, stderr bytes.Buffer
@@ -121,13 +143,42 @@ func TestImage(t *testing.T) {
 			hostAlert != nil, ctrAlert != nil, cid[:12], grepLines(stdout, "/etc/shadow", 20), stderr)
 	}
 	if got := ctrAlert.field("container.name"); got != victim {
-		t.Errorf("container alert: container.name %q, want %q (docker's socket through HOST_ROOT); output: %s", got, victim, ctrAlert.Output)
+		// falco-run prints its container lookup counters when stopped.
+		_ = exec.Command(d.Bin, "stop", "-t", "20", name).Run()
+		_, stderr := logs()
+		t.Errorf("container alert: container.name %q, want %q (docker's socket through HOST_ROOT); output: %s\nfalco-run's counters:\n%s",
+			got, victim, ctrAlert.Output, grepLines(stderr, "Containers", 5))
 	}
 	if got := hostAlert.field("container.name"); got != "host" {
 		t.Errorf("host alert: container.name %q, want host", got)
 	}
 	t.Logf("host: %s", hostAlert.Output)
 	t.Logf("container: %s", ctrAlert.Output)
+
+	// The DaemonSet's Service sends the API server's audit events to the
+	// container's k8s-audit port.
+	ip := d.Run(t, "inspect", "--format", "{{.NetworkSettings.IPAddress}}", name)
+	body, err := os.ReadFile(filepath.Join("..", "runtime", "k8saudit", "testdata", "exec.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.Post("http://"+net.JoinHostPort(ip, "9765")+"/k8s-audit", "application/json", bytes.NewReader(body))
+	if err != nil {
+		t.Fatalf("POST to the k8s audit webhook in the container: %v", err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Errorf("webhook answered %s", resp.Status)
+	}
+	found := false
+	for deadline := time.Now().Add(15 * time.Second); !found && time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
+		stdout, _ := logs()
+		found = strings.Contains(stdout, `"rule":"K8s exec or attach into a pod"`)
+	}
+	if !found {
+		_, stderr := logs()
+		t.Errorf("no K8s exec or attach into a pod alert from the webhook; stderr:\n%s", stderr)
+	}
 
 	t.Run("podman", func(t *testing.T) {
 		p := testutil.RequirePodman(t)
@@ -179,4 +230,28 @@ func grepLines(text, s string, n int) string {
 		out = out[len(out)-n:]
 	}
 	return strings.Join(out, "\n")
+}
+
+// daemonSetConfig returns falco.yaml of the ConfigMap in
+// deploy/kubernetes/falcoc.yaml.
+func daemonSetConfig(t *testing.T) string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("..", "deploy", "kubernetes", "falcoc.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, doc := range strings.Split(string(b), "\n---\n") {
+		var cm struct {
+			Kind string
+			Data map[string]string
+		}
+		if err := yaml.Unmarshal([]byte(doc), &cm); err != nil {
+			t.Fatal(err)
+		}
+		if cm.Kind == "ConfigMap" && cm.Data["falco.yaml"] != "" {
+			return cm.Data["falco.yaml"]
+		}
+	}
+	t.Fatal("deploy/kubernetes/falcoc.yaml: no ConfigMap with falco.yaml")
+	return ""
 }

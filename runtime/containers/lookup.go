@@ -217,8 +217,10 @@ type entry struct {
 	failedAt time.Time
 	done     chan struct{} // closed when the fetch in flight ends
 	// waitUntil ends the time Container may wait for this entry's first
-	// fetch (see Options.FirstWait); zero: no waiting.
+	// fetch (see Options.FirstWait), counted from the first Container
+	// call that found it pending; waitSpent is set once it has passed.
 	waitUntil time.Time
+	waitSpent bool
 }
 
 type request struct {
@@ -310,10 +312,11 @@ func (l *Lookup) Close() error {
 // Container returns the cached metadata of the container whose
 // container.id is id. When nothing is cached it queues a fetch (unless
 // one is in flight, or a failed one is younger than [Options.RetryAfter])
-// and returns (nil, false). The only wait is for a container not seen
-// before: its first fetch is waited for, up to [Options.FirstWait] in all
-// (the sum over every call), so that the alert on its first event carries
-// its metadata as Falco's does; after that a miss returns at once.
+// and returns (nil, false). The only wait is for a container whose first
+// fetch is in flight: it is waited for, up to [Options.FirstWait] in all
+// (from the first call that finds it pending, summed over every call), so
+// that the alert on the container's first event carries its metadata as
+// Falco's does; after that a miss returns at once.
 func (l *Lookup) Container(id string) (*extract.Container, bool) {
 	if id == "" || id == container.HostID {
 		return nil, false
@@ -328,16 +331,16 @@ func (l *Lookup) Container(id string) (*extract.Container, bool) {
 	}
 	if e == nil {
 		e = l.insert(id)
-		if l.opts.FirstWait > 0 {
-			e.waitUntil = l.now().Add(l.opts.FirstWait)
-		}
 		l.schedule(e)
 	} else if e.state == stateFailed && l.now().Sub(e.failedAt) >= l.opts.RetryAfter {
 		l.schedule(e)
 	}
 	var done chan struct{}
 	var left time.Duration
-	if e.state == statePending && !e.waitUntil.IsZero() {
+	if e.state == statePending && !e.waitSpent && l.opts.FirstWait > 0 {
+		if e.waitUntil.IsZero() {
+			e.waitUntil = l.now().Add(l.opts.FirstWait)
+		}
 		done, left = e.done, e.waitUntil.Sub(l.now())
 	}
 	l.mu.Unlock()
@@ -353,7 +356,7 @@ func (l *Lookup) Container(id string) (*extract.Container, bool) {
 		l.mu.Lock()
 		c := e.ctr
 		if c == nil {
-			e.waitUntil = time.Time{} // its budget is spent
+			e.waitSpent = true
 		}
 		l.mu.Unlock()
 		if c != nil {
@@ -381,9 +384,6 @@ func (l *Lookup) Prefetch(fullID, typ string) {
 	if e == nil {
 		e = l.insert(key)
 		e.fullID, e.typ = fullID, typ
-		if l.opts.FirstWait > 0 {
-			e.waitUntil = l.now().Add(l.opts.FirstWait)
-		}
 		l.schedule(e)
 		return
 	}
@@ -406,9 +406,6 @@ func (l *Lookup) refresh(fullID, typ string) {
 	e := l.entries[key]
 	if e == nil {
 		e = l.insert(key)
-		if l.opts.FirstWait > 0 {
-			e.waitUntil = l.now().Add(l.opts.FirstWait)
-		}
 	} else if e.state == statePending {
 		return
 	}
