@@ -281,6 +281,10 @@ func New(opts *Options) *Lookup {
 			l.wg.Add(1)
 			go l.watchEvents(newAPIClient(s), container.TypePodman)
 		}
+		for _, s := range o.CRISockets {
+			l.wg.Add(1)
+			go l.watchCRI(s)
+		}
 		// containerd's events, on every socket that may be containerd's.
 		seen := map[string]bool{}
 		for _, s := range append(slices.Clone(o.ContainerdSockets), o.CRISockets...) {

@@ -14,6 +14,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/encoding/protowire"
+	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 
 	"github.com/falcoc/falcoc/runtime/state/container"
 )
@@ -181,6 +182,70 @@ func (l *Lookup) followContainerd(socket string, namespaces []string) (bool, err
 			}
 		case "/containers/delete":
 			l.forget(ev.id)
+		}
+	}
+}
+
+// watchCRI follows CRI's container events (GetContainerEvents: containerd
+// 1.7+, CRI-O 1.26+) on socket until the Lookup closes; a runtime without
+// them (containerd 1.6 answers Unimplemented) is asked again every 10s.
+// containerd's own event service covers its CRI containers as well; this
+// stream is what announces CRI-O's.
+func (l *Lookup) watchCRI(socket string) {
+	defer l.wg.Done()
+	delay := 100 * time.Millisecond
+	for l.ctx.Err() == nil {
+		answered, err := l.followCRI(socket)
+		switch {
+		case answered:
+			delay = 100 * time.Millisecond
+		case err != nil && errors.Is(err, errNoEvents):
+			delay = 10 * time.Second
+		default:
+			delay = min(2*delay, time.Second)
+		}
+		select {
+		case <-l.ctx.Done():
+			return
+		case <-time.After(delay):
+		}
+	}
+}
+
+func (l *Lookup) followCRI(socket string) (bool, error) {
+	if _, err := os.Stat(socket); err != nil {
+		return false, err
+	}
+	cc, err := dialUnix(socket)
+	if err != nil {
+		return false, err
+	}
+	defer cc.Close()
+	ctx, cancel := context.WithCancel(l.ctx)
+	defer cancel()
+	st, err := runtimeapi.NewRuntimeServiceClient(cc).GetContainerEvents(ctx, &runtimeapi.GetEventsRequest{})
+	if err != nil {
+		return false, err
+	}
+	answered := false
+	for {
+		ev, err := st.Recv()
+		if err != nil {
+			if status.Code(err) == codes.Unimplemented {
+				return answered, errNoEvents
+			}
+			return answered, err
+		}
+		answered = true
+		if !validID(ev.ContainerId) {
+			continue
+		}
+		l.events.Add(1)
+		switch ev.ContainerEventType {
+		case runtimeapi.ContainerEventType_CONTAINER_CREATED_EVENT, runtimeapi.ContainerEventType_CONTAINER_STARTED_EVENT:
+			l.refresh(ev.ContainerId, container.TypeCRI)
+		case runtimeapi.ContainerEventType_CONTAINER_DELETED_EVENT:
+			l.forget(ev.ContainerId)
 		}
 	}
 }
