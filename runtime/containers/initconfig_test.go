@@ -1,6 +1,8 @@
 package containers
 
 import (
+	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -54,5 +56,34 @@ func TestApplyInitConfig(t *testing.T) {
 		if err == nil || err.Error() != tc.want {
 			t.Errorf("ApplyInitConfig(%v) = %v, want %s", tc.ic, err, tc.want)
 		}
+	}
+}
+
+func TestDefaultSockets(t *testing.T) {
+	root := t.TempDir()
+	for _, uid := range []string{"1000", "1001"} {
+		dir := filepath.Join(root, "run/user", uid, "podman")
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, "podman.sock"), nil, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	o := (&Options{HostRoot: root, Backends: []Backend{}}).withDefaults()
+	want := []string{root + "/run/podman/podman.sock", root + "/run/user/1000/podman/podman.sock", root + "/run/user/1001/podman/podman.sock"}
+	if diff := cmp.Diff(want, o.PodmanSockets); diff != "" {
+		t.Errorf("podman sockets (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff([]string{root + "/var/run/docker.sock"}, o.DockerSockets); diff != "" {
+		t.Errorf("docker sockets (-want +got):\n%s", diff)
+	}
+	if len(o.CRISockets) != len(DefaultCRISockets) || o.CRISockets[1] != root+"/run/crio/crio.sock" {
+		t.Errorf("cri sockets %v", o.CRISockets)
+	}
+	// Configured sockets are taken as they are, below HOST_ROOT.
+	o = (&Options{HostRoot: root, PodmanSockets: []string{"/x/p.sock"}, Backends: []Backend{}}).withDefaults()
+	if diff := cmp.Diff([]string{root + "/x/p.sock"}, o.PodmanSockets); diff != "" {
+		t.Errorf("configured podman sockets (-want +got):\n%s", diff)
 	}
 }

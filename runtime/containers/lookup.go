@@ -7,6 +7,7 @@ import (
 	"io"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -48,7 +49,8 @@ type Options struct {
 	// plugin's init_config.
 	DockerSockets []string
 	// PodmanSockets are podman API sockets (default
-	// /run/podman/podman.sock, served by `podman system service` or
+	// /run/podman/podman.sock and every /run/user/<uid>/podman/podman.sock
+	// present at start, served by `podman system service` or
 	// podman.socket): engines.podman.sockets.
 	PodmanSockets []string
 	// ContainerdSockets are containerd sockets for containers made
@@ -109,7 +111,15 @@ func (o *Options) withDefaults() Options {
 		r.DockerSockets = DefaultDockerSockets
 	}
 	if r.PodmanSockets == nil {
-		r.PodmanSockets = DefaultPodmanSockets
+		// root's, and each user's (rootless podman), as Falco's plugin.
+		r.PodmanSockets = slices.Clone(DefaultPodmanSockets)
+		users, _ := filepath.Glob(filepath.Join("/", r.HostRoot, "/run/user/*/podman/podman.sock"))
+		for _, u := range users {
+			if r.HostRoot != "" {
+				u = strings.TrimPrefix(u, filepath.Clean(r.HostRoot))
+			}
+			r.PodmanSockets = append(r.PodmanSockets, u)
+		}
 	}
 	if r.ContainerdSockets == nil {
 		r.ContainerdSockets = DefaultContainerdSockets

@@ -83,7 +83,7 @@ func (l *Lookup) followEvents(api *apiClient, typ string) bool {
 			// create: name, image, privileged, mounts and labels are set;
 			// start adds the address and start time.
 			l.refresh(ev.Actor.ID, typ)
-		case "destroy":
+		case "destroy", "remove": // docker says destroy, podman remove
 			l.forget(ev.Actor.ID)
 		}
 	}
