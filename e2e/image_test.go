@@ -152,6 +152,10 @@ func TestImage(t *testing.T) {
 	if got := hostAlert.field("container.name"); got != "host" {
 		t.Errorf("host alert: container.name %q, want host", got)
 	}
+	// The host's users, from the host's /etc below HOST_ROOT.
+	if got := hostAlert.field("user.name"); got != "root" {
+		t.Errorf("host alert: user.name %q, want root (from /host/etc/passwd)", got)
+	}
 	t.Logf("host: %s", hostAlert.Output)
 	t.Logf("container: %s", ctrAlert.Output)
 

@@ -319,7 +319,8 @@ func (o *RunOptions) agentOptions(art *artifact.Artifact, paths []string) (agent
 		Hostname:       output.Hostname(),
 		Log:            o.errOut,
 	}
-	ctrs := &containers.Options{HostRoot: os.Getenv("HOST_ROOT")}
+	opts.HostRoot = os.Getenv("HOST_ROOT")
+	ctrs := &containers.Options{}
 	for i, p := range o.cfg.Plugins {
 		if p.Name == config.ContainerPlugin {
 			if err := ctrs.ApplyInitConfig(p.InitConfig, fmt.Sprintf("plugins[%d].init_config", i)); err != nil {

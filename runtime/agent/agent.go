@@ -46,6 +46,11 @@ type Options struct {
 	// capture (sockets per runtime, from the container plugin's
 	// init_config); nil: the defaults.
 	Containers *containers.Options
+	// HostRoot is where the host's root file system is seen (falco-run in
+	// a container: the HOST_ROOT variable, /host in the image); "" is /.
+	// The host's users and groups are read below it, and the container
+	// runtimes' sockets are looked for below it.
+	HostRoot string
 	// DryRun builds everything and runs no source.
 	DryRun bool
 	// Duration stops the agent after this long (-M); 0: until ctx ends.
@@ -123,7 +128,14 @@ func New(opts Options) (*Agent, error) {
 	var ctrs extract.ContainerLookup // stays a nil interface for replays
 	var local *extract.LocalAddrs
 	if opts.Trace == "" && !opts.DryRun {
-		a.ctrs = containers.New(opts.Containers)
+		co := containers.Options{}
+		if opts.Containers != nil {
+			co = *opts.Containers
+		}
+		if co.HostRoot == "" {
+			co.HostRoot = opts.HostRoot
+		}
+		a.ctrs = containers.New(&co)
 		ctrs = a.ctrs
 		// Read once at start, as Falco reads its interface list.
 		if l, err := extract.HostLocalAddrs(); err == nil {
@@ -134,7 +146,7 @@ func New(opts Options) (*Agent, error) {
 	}
 	a.engOpts = engine.Options{
 		Table:       state.NewTable(tableOpts),
-		Users:       state.NewUsers(nil),
+		Users:       state.NewUsers(&state.UsersOptions{Root: opts.HostRoot}),
 		Containers:  ctrs,
 		Hostname:    opts.Hostname,
 		LocalAddrs:  local,
