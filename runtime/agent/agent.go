@@ -341,8 +341,8 @@ func (a *Agent) printContainerStats() {
 		return
 	}
 	s := a.ctrs.Stats()
-	fmt.Fprintf(a.log, "Containers: fetched %d, not found %d, errors %d, dropped %d, runtime events %d, first-event waits %d (gave up %d)\n",
-		s.Found, s.NotFound, s.Errors, s.Dropped, s.Events, s.Waits, s.WaitTimeouts)
+	fmt.Fprintf(a.log, "Containers: fetched %d, not found %d, errors %d, dropped %d, runtime events %d, first-event waits %d (gave up %d, skipped %d)\n",
+		s.Found, s.NotFound, s.Errors, s.Dropped, s.Events, s.Waits, s.WaitTimeouts, s.WaitsSkipped)
 	if err := a.ctrs.LastError(); err != nil {
 		fmt.Fprintf(a.log, "Containers: last error: %v\n", err)
 	}

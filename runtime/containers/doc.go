@@ -6,7 +6,8 @@
 // answers from a bounded in-memory cache. On a miss it queues an
 // asynchronous fetch; the only time it waits is for a container whose
 // first fetch is in flight, and then at most [Options.FirstWait] (250ms)
-// in all for that container, so that the alert on a container's first
+// in all for that container (and all waits together at most a tenth of
+// the time, in bursts up to a second), so that the alert on a container's first
 // exec carries its metadata, as Falco's does. Most containers are cached
 // before their first process runs: the Lookup follows the runtimes'
 // create events (docker's and podman's /events streams, containerd's event

@@ -83,7 +83,9 @@ type Options struct {
 	RetryAfter time.Duration
 	// FirstWait bounds how long [Lookup.Container] waits, in total and
 	// once per container, for the first fetch of a container it has not
-	// seen before (default 250ms; negative: never wait). It is what lets
+	// seen before (default 250ms; negative: never wait). All such waits
+	// together take at most a tenth of the time, in bursts up to a
+	// second ([Stats.WaitsSkipped] counts the others). It is what lets
 	// the alert on a container's first exec carry its metadata when no
 	// runtime event announced the container; a container announced by
 	// its runtime's create event is usually cached before then.
@@ -208,6 +210,9 @@ type Stats struct {
 	// up without metadata.
 	Waits        uint64
 	WaitTimeouts uint64
+	// WaitsSkipped counts first fetches not waited for because waiting
+	// had used its share of time (a tenth, in bursts up to a second).
+	WaitsSkipped uint64
 }
 
 type entryState uint8
@@ -251,9 +256,12 @@ type Lookup struct {
 	order   []string // keys in insertion order, for eviction
 	head    int      // index of the oldest key in order
 	lastErr error
+	// budget is what waiting may still take (see waitBudget).
+	budget   time.Duration
+	budgetAt time.Time
 
 	hits, misses, fetches, found, notFound, errs, dropped, evictions, events atomic.Uint64
-	waits, waitTimeouts                                                      atomic.Uint64
+	waits, waitTimeouts, waitsSkipped                                        atomic.Uint64
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -352,14 +360,21 @@ func (l *Lookup) Container(id string) (*extract.Container, bool) {
 	var done chan struct{}
 	var left time.Duration
 	if e.state == statePending && !e.waitSpent && l.opts.FirstWait > 0 {
+		now := l.now()
 		if e.waitUntil.IsZero() {
-			e.waitUntil = l.now().Add(l.opts.FirstWait)
+			e.waitUntil = now.Add(l.opts.FirstWait)
 		}
-		done, left = e.done, e.waitUntil.Sub(l.now())
+		left = min(e.waitUntil.Sub(now), l.waitBudget(now))
+		if left > 0 {
+			done = e.done
+		} else if e.waitUntil.After(now) {
+			l.waitsSkipped.Add(1)
+		}
 	}
 	l.mu.Unlock()
-	if done != nil && left > 0 {
+	if done != nil {
 		l.waits.Add(1)
+		start := time.Now()
 		t := time.NewTimer(left)
 		select {
 		case <-done:
@@ -368,6 +383,7 @@ func (l *Lookup) Container(id string) (*extract.Container, bool) {
 		}
 		t.Stop()
 		l.mu.Lock()
+		l.budget -= time.Since(start)
 		c := e.ctr
 		if c == nil {
 			e.waitSpent = true
@@ -471,7 +487,7 @@ func (l *Lookup) Stats() Stats {
 		Hits: l.hits.Load(), Misses: l.misses.Load(), Fetches: l.fetches.Load(),
 		Found: l.found.Load(), NotFound: l.notFound.Load(), Errors: l.errs.Load(),
 		Dropped: l.dropped.Load(), Evictions: l.evictions.Load(), Events: l.events.Load(),
-		Waits: l.waits.Load(), WaitTimeouts: l.waitTimeouts.Load(),
+		Waits: l.waits.Load(), WaitTimeouts: l.waitTimeouts.Load(), WaitsSkipped: l.waitsSkipped.Load(),
 	}
 }
 
@@ -481,6 +497,26 @@ func (l *Lookup) LastError() error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.lastErr
+}
+
+// Waiting for first fetches may take at most waitShare of the engine's
+// time, with bursts up to maxWaitBudget: a storm of new containers behind
+// a slow runtime must not stall the event path.
+const (
+	waitShare     = 10 // 1/10: 100ms per second
+	maxWaitBudget = time.Second
+)
+
+// waitBudget refills and returns the time Container may still spend
+// waiting. l.mu is held.
+func (l *Lookup) waitBudget(now time.Time) time.Duration {
+	if l.budgetAt.IsZero() {
+		l.budget = maxWaitBudget
+	} else if d := now.Sub(l.budgetAt); d > 0 {
+		l.budget = min(maxWaitBudget, l.budget+d/waitShare)
+	}
+	l.budgetAt = now
+	return l.budget
 }
 
 // insert adds an entry for key, evicting the oldest beyond CacheSize.

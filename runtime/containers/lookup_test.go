@@ -372,3 +372,31 @@ func TestLookupFirstWait(t *testing.T) {
 		t.Errorf("stats %+v: want 2 waits (1 timed out), 2 misses", st)
 	}
 }
+
+// TestLookupWaitBudget: behind a runtime that never answers, a storm of
+// new containers does not stall the caller for more than the wait budget
+// (a second in a burst), however many there are.
+func TestLookupWaitBudget(t *testing.T) {
+	release := make(chan struct{})
+	b := &fakeBackend{name: "hang", fetch: func(ctx context.Context, id, typ string) (*extract.Container, error) {
+		select {
+		case <-release:
+		case <-ctx.Done():
+		}
+		return nil, ErrNotFound
+	}}
+	l := New(&Options{Backends: []Backend{b}, FirstWait: 100 * time.Millisecond, Workers: 64, QueueSize: 1024, Timeout: time.Hour})
+	defer l.Close()
+	defer close(release)
+	for i := range 60 {
+		if _, ok := l.Container(fmt.Sprintf("c%d", i)); ok {
+			t.Fatal("hung fetch answered")
+		}
+	}
+	st := l.Stats()
+	// A second of budget, 100ms per wait, plus what refilled meanwhile (a
+	// tenth of the time spent, given to the last, shorter waits).
+	if st.Waits < 10 || st.Waits > 16 || st.WaitsSkipped != 60-st.Waits || st.WaitTimeouts != st.Waits {
+		t.Errorf("stats %+v: want 10 to 16 waits, the other first fetches not waited for", st)
+	}
+}
