@@ -193,3 +193,46 @@ func TestHostProcessIsHost(t *testing.T) {
 		t.Errorf("host fields (-want +got):\n%s\noutput: %s", diff, a.Output)
 	}
 }
+
+// TestContainerRuntimeContainerd: a container made with ctr (no CRI) in
+// containerd's default namespace, whose cgroup is /default/<name>: its
+// metadata comes from containerd's own API (Containers/Get), announced by
+// containerd's event service. ctr needs a terminal of its own for -t, so
+// the shell runs without one: Shell spawned in container instead of the
+// terminal rule.
+func TestContainerRuntimeContainerd(t *testing.T) {
+	requireLive(t)
+	cri := testutil.RequireCRI(t)
+	cri.ImportImages(t, "default")
+	f := startFalco(t, "-c", runtimeConfig(t, nil, nil, []string{cri.Socket}))
+	name := fmt.Sprintf("falcoc-e2e-ctr-%d", os.Getpid())
+	from := len(f.all())
+	t.Cleanup(func() { _, _ = exec.Command("ctr", "-a", cri.Socket, "-n", "default", "containers", "rm", name).CombinedOutput() })
+	cri.Ctr(t, "default", append([]string{"run", "--rm", "--runc-binary", testutil.RuncWrapper, testutil.CRIImage, name}, containerWorkload...)...)
+	want := map[string]string{
+		"container.id": name, "container.name": name, "container.type": "containerd",
+		"container.image": testutil.CRIImage, "container.image.repository": "docker.io/library/falcoc-busybox",
+	}
+	for _, rule := range []string{"Shell spawned in container", "Write below etc", "Read sensitive file untrusted"} {
+		a, ok := f.wait(from, containerAlertTimeout, func(a *alert) bool {
+			return a.Rule == rule && a.field("container.id") == name
+		})
+		if !ok {
+			t.Errorf("no %q alert for container %s; alerts since: %s\nfalco-run stderr:\n%s", rule, name, rulesSince(f, from), f.errText())
+			continue
+		}
+		got := map[string]string{}
+		for k := range want {
+			got[k] = a.field(k)
+		}
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("%s: fields (-want +got):\n%s\noutput: %s", rule, diff, a.Output)
+		}
+	}
+	stderr, _ := f.stop()
+	for _, line := range strings.Split(stderr, "\n") {
+		if strings.HasPrefix(line, "Containers:") {
+			t.Log(line)
+		}
+	}
+}

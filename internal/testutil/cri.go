@@ -39,6 +39,7 @@ type CRI struct {
 	Images  runtimeapi.ImageServiceClient
 
 	dir string
+	ctr string
 }
 
 // CRI image names: docker's normalised forms of the local images.
@@ -169,18 +170,39 @@ func RequireCRI(tb testing.TB) *CRI {
 			tb.Fatalf("containerd CRI not answering after 60s (%v); log %s:\n%s", err, logPath, tail(logPath))
 		}
 	}
+	c.ctr = ctr
+	c.ImportImages(tb, "k8s.io")
+	return c
+}
+
+// ImportImages imports [CRIImage] and [CRIPauseImage] into a containerd
+// namespace of the daemon (RequireCRI does it for k8s.io, CRI's).
+func (c *CRI) ImportImages(tb testing.TB, namespace string) {
+	tb.Helper()
 	var img bytes.Buffer
 	if err := imageArchive(&img); err != nil {
 		tb.Fatal(err)
 	}
 	ictx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	imp := exec.CommandContext(ictx, ctr, "-a", c.Socket, "-n", "k8s.io", "images", "import", "-")
+	imp := exec.CommandContext(ictx, c.ctr, "-a", c.Socket, "-n", namespace, "images", "import", "-")
 	imp.Stdin = &img
 	if out, err := imp.CombinedOutput(); err != nil {
 		tb.Fatalf("ctr images import: %v\n%s", err, out)
 	}
-	return c
+}
+
+// Ctr runs ctr on the daemon's socket in namespace with args and returns
+// its combined output; a failure fails the test.
+func (c *CRI) Ctr(tb testing.TB, namespace string, args ...string) string {
+	tb.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, c.ctr, append([]string{"-a", c.Socket, "-n", namespace}, args...)...).CombinedOutput()
+	if err != nil {
+		tb.Fatalf("ctr -n %s %s: %v\n%s", namespace, strings.Join(args, " "), err, out)
+	}
+	return string(out)
 }
 
 // stop removes every pod (and so every container) of the private
