@@ -17,10 +17,6 @@ var engineKeys = []string{"docker", "podman", "containerd", "cri"}
 // for every layout it recognises): accepted, nothing to configure.
 var otherEngines = []string{"lxc", "libvirt_lxc", "bpm"}
 
-// otherKeys are the container plugin's other init_config keys: accepted
-// and ignored (falcoc reports every label, never sizes, and always
-// fetches a container when it is created).
-var otherKeys = []string{"label_max_len", "with_size", "hooks", "verbosity"}
 
 // ApplyInitConfig sets o's sockets from the container plugin's
 // init_config as falco.yaml's plugins entry gives it (flattened: see
@@ -40,13 +36,21 @@ func (o *Options) ApplyInitConfig(ic map[string]string, where string) error {
 		v := ic[k]
 		rest, ok := strings.CutPrefix(k, "engines.")
 		if !ok {
-			if !slices.Contains(otherKeys, k) {
-				return fmt.Errorf("%s.%s: unknown key", where, k)
-			}
+			// label_max_len, with_size, hooks, log_level: accepted and
+			// ignored (falcoc keeps every label, never inspects sizes,
+			// and fetches a container when it is created); the plugin's
+			// schema allows other top-level keys too.
 			continue
 		}
 		engine, attr, _ := strings.Cut(rest, ".")
 		if slices.Contains(otherEngines, engine) && attr == "enabled" {
+			continue
+		}
+		if engine == "static" {
+			// One static container for every event: not supported.
+			if attr == "enabled" && v == "true" {
+				return fmt.Errorf("%s.%s: the static engine is not supported by falcoc", where, k)
+			}
 			continue
 		}
 		var list *[]string
@@ -60,7 +64,7 @@ func (o *Options) ApplyInitConfig(ic map[string]string, where string) error {
 		case "cri":
 			list = &o.CRISockets
 		default:
-			return fmt.Errorf("%s.%s: unknown engine %q (want one of %s)", where, k, engine,
+			return fmt.Errorf("%s.%s: unknown engine %q (want one of %s, static)", where, k, engine,
 				strings.Join(append(slices.Clone(engineKeys), otherEngines...), ", "))
 		}
 		switch attr {

@@ -12,6 +12,8 @@ func TestApplyInitConfig(t *testing.T) {
 	got := Options{}
 	err := got.ApplyInitConfig(map[string]string{
 		"label_max_len":              "100",
+		"log_level":                  "info",
+		"engines.static.enabled":     "false",
 		"hooks":                      `["create"]`,
 		"engines.docker.enabled":     "true",
 		"engines.docker.sockets":     `["/a/docker.sock","/b/docker.sock"]`,
@@ -46,10 +48,11 @@ func TestApplyInitConfig(t *testing.T) {
 		{map[string]string{"engines.cri.enabled": `yes please`},
 			`plugins[0].init_config.engines.cri.enabled: "yes please" is not true or false`},
 		{map[string]string{"engines.rkt.enabled": `true`},
-			`plugins[0].init_config.engines.rkt.enabled: unknown engine "rkt" (want one of docker, podman, containerd, cri, lxc, libvirt_lxc, bpm)`},
+			`plugins[0].init_config.engines.rkt.enabled: unknown engine "rkt" (want one of docker, podman, containerd, cri, lxc, libvirt_lxc, bpm, static)`},
+		{map[string]string{"engines.static.enabled": `true`, "engines.static.container_id": "x"},
+			`plugins[0].init_config.engines.static.enabled: the static engine is not supported by falcoc`},
 		{map[string]string{"engines.docker.socket": `/x`},
 			`plugins[0].init_config.engines.docker.socket: unknown key (want enabled or sockets)`},
-		{map[string]string{"engine": `x`}, `plugins[0].init_config.engine: unknown key`},
 	} {
 		var o Options
 		err := o.ApplyInitConfig(tc.ic, "plugins[0].init_config")
