@@ -17,7 +17,6 @@ var engineKeys = []string{"docker", "podman", "containerd", "cri"}
 // for every layout it recognises): accepted, nothing to configure.
 var otherEngines = []string{"lxc", "libvirt_lxc", "bpm"}
 
-
 // ApplyInitConfig sets o's sockets from the container plugin's
 // init_config as falco.yaml's plugins entry gives it (flattened: see
 // runtime/config.InitConfig): engines.<engine>.sockets (a list of paths)
