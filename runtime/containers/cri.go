@@ -40,10 +40,11 @@ type CRI struct {
 }
 
 type criConn struct {
-	cc   *grpc.ClientConn
-	rt   runtimeapi.RuntimeServiceClient
-	typ  string // container.type; "" until Version answered
-	name string // the runtime's name, for errors
+	cc *grpc.ClientConn
+	rt runtimeapi.RuntimeServiceClient
+
+	mu  sync.Mutex
+	typ string // container.type; "" until Version answered
 }
 
 // NewCRI returns the CRI backend for the given sockets (paths). It serves
@@ -146,13 +147,18 @@ func grpcErr(what string, err error) error {
 }
 
 func (cn *criConn) fetch(ctx context.Context, id string) (*extract.Container, error) {
-	if cn.typ == "" {
+	cn.mu.Lock()
+	typ := cn.typ
+	cn.mu.Unlock()
+	if typ == "" {
 		v, err := cn.rt.Version(ctx, &runtimeapi.VersionRequest{})
 		if err != nil {
 			return nil, grpcErr("version", err)
 		}
-		cn.name = v.RuntimeName
-		cn.typ = criType(v.RuntimeName)
+		typ = criType(v.RuntimeName)
+		cn.mu.Lock()
+		cn.typ = typ
+		cn.mu.Unlock()
 	}
 	list, err := cn.rt.ListContainers(ctx, &runtimeapi.ListContainersRequest{Filter: &runtimeapi.ContainerFilter{Id: id}})
 	if err != nil {
@@ -178,7 +184,7 @@ func (cn *criConn) fetch(ctx context.Context, id string) (*extract.Container, er
 		sb, _ = cn.rt.PodSandboxStatus(ctx, &runtimeapi.PodSandboxStatusRequest{PodSandboxId: ls.PodSandboxId, Verbose: true})
 	}
 	c := criContainer(st, sb)
-	c.Type = cn.typ
+	c.Type = typ
 	if c.PodSandboxID == "" {
 		c.PodSandboxID = ls.PodSandboxId
 	}
