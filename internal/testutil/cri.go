@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -27,7 +28,10 @@ import (
 // CRI client on its socket: what a kubelet talks to. [RequireCRI] starts
 // it with a private root, state and socket, so that it neither reads nor
 // changes the machine's containerd (which docker may share) and can run
-// beside it. Pods run with the host's network, so no CNI plugin is needed.
+// beside it. [CRI.RunPod] runs pods with the host's network;
+// [CRI.RunPodNetwork] gives a pod a network namespace of its own on a
+// bridge of the instance's own (CNI's bridge and host-local plugins, from
+// containernetworking-plugins), removed when the test ends.
 type CRI struct {
 	// Socket is the daemon's gRPC socket (CRI and containerd's own API).
 	Socket string
@@ -38,8 +42,12 @@ type CRI struct {
 	Runtime runtimeapi.RuntimeServiceClient
 	Images  runtimeapi.ImageServiceClient
 
-	dir string
-	ctr string
+	// Subnet is the /24 that RunPodNetwork's pods get addresses from.
+	Subnet string
+
+	dir    string
+	ctr    string
+	bridge string
 }
 
 // CRI image names: docker's normalised forms of the local images.
@@ -70,7 +78,7 @@ state = "%[1]s/state"
   stream_server_port = "0"
   enable_selinux = false
   [plugins."io.containerd.grpc.v1.cri".cni]
-    bin_dir = "%[1]s/cni-bin"
+    bin_dir = "%[4]s"
     conf_dir = "%[1]s/net.d"
   [plugins."io.containerd.grpc.v1.cri".containerd]
     default_runtime_name = "runc"
@@ -82,9 +90,14 @@ state = "%[1]s/state"
         SystemdCgroup = false
 `
 
-// criCNI is a CNI configuration the CRI plugin accepts (it reports the
-// network not ready without one); host-network pods never use it.
-const criCNI = `{"cniVersion": "0.4.0", "name": "falcoc-unused", "plugins": [{"type": "loopback"}]}`
+// criCNI is the instance's CNI network: a bridge of its own (%[1]s) with
+// addresses from %[2]s, leases kept below the instance's directory (%[3]s),
+// no masquerading (nothing is routed out).
+const criCNI = `{"cniVersion": "0.4.0", "name": "falcoc-cri", "plugins": [{"type": "bridge", "bridge": "%[1]s",
+  "isGateway": true, "ipMasq": false, "ipam": {"type": "host-local", "ranges": [[{"subnet": "%[2]s"}]], "dataDir": "%[3]s"}}]}`
+
+// cniBinDir holds CNI's plugins (containernetworking-plugins).
+const cniBinDir = "/usr/lib/cni"
 
 // RequireCRI starts a containerd with CRI for this test (stopped, and its
 // directories removed, when the test ends) and imports the busybox and
@@ -116,16 +129,22 @@ func RequireCRI(tb testing.TB) *CRI {
 		tb.Fatal(err)
 	}
 	c := &CRI{Socket: filepath.Join(dir, "containerd.sock"), Image: CRIImage, PauseImage: CRIPauseImage, dir: dir}
-	for _, d := range []string{"net.d", "cni-bin"} {
+	for _, d := range []string{"net.d", "cni-ipam"} {
 		if err := os.MkdirAll(filepath.Join(dir, d), 0o755); err != nil {
 			tb.Fatal(err)
 		}
 	}
-	if err := os.WriteFile(filepath.Join(dir, "net.d", "10-falcoc.conflist"), []byte(criCNI), 0o644); err != nil {
+	// A bridge name and a /24 of the instance's own (an interface name
+	// has at most 15 bytes).
+	n, _ := strconv.Atoi(filepath.Base(dir))
+	c.bridge = fmt.Sprintf("fcri%d", n%100000000)
+	c.Subnet = fmt.Sprintf("10.213.%d.0/24", n%250)
+	cni := fmt.Sprintf(criCNI, c.bridge, c.Subnet, filepath.Join(dir, "cni-ipam"))
+	if err := os.WriteFile(filepath.Join(dir, "net.d", "10-falcoc.conflist"), []byte(cni), 0o644); err != nil {
 		tb.Fatal(err)
 	}
 	cfg := filepath.Join(dir, "config.toml")
-	if err := os.WriteFile(cfg, fmt.Appendf(nil, criConfig, dir, CRIPauseImage, runcWrapper), 0o644); err != nil {
+	if err := os.WriteFile(cfg, fmt.Appendf(nil, criConfig, dir, CRIPauseImage, runcWrapper, cniBinDir), 0o644); err != nil {
 		tb.Fatal(err)
 	}
 	logPath := filepath.Join(dir, "containerd.log")
@@ -233,6 +252,10 @@ func (c *CRI) stop(tb testing.TB, pid int, exited chan error) {
 			}
 		}
 	}
+	if c.bridge != "" {
+		// The bridge CNI made for the pods (if any pod had a network).
+		exec.Command("ip", "link", "del", c.bridge).Run()
+	}
 	if err := os.RemoveAll(c.dir); err != nil {
 		tb.Logf("remove %s: %v", c.dir, err)
 	}
@@ -249,6 +272,23 @@ type Pod struct {
 // makes it. It is removed when the test ends.
 func (c *CRI) RunPod(tb testing.TB, name, namespace string, labels map[string]string) *Pod {
 	tb.Helper()
+	return c.runPod(tb, name, namespace, labels, runtimeapi.NamespaceMode_NODE)
+}
+
+// RunPodNetwork is [CRI.RunPod] with a network namespace of the pod's own,
+// set up by CNI on the instance's bridge (an address in [CRI.Subnet]).
+// It needs containernetworking-plugins and iproute2.
+func (c *CRI) RunPodNetwork(tb testing.TB, name, namespace string, labels map[string]string) *Pod {
+	tb.Helper()
+	if _, err := os.Stat(filepath.Join(cniBinDir, "bridge")); err != nil {
+		SkipOrFail(tb, "needs containernetworking-plugins: %v", err)
+	}
+	RequireCommand(tb, "ip")
+	return c.runPod(tb, name, namespace, labels, runtimeapi.NamespaceMode_POD)
+}
+
+func (c *CRI) runPod(tb testing.TB, name, namespace string, labels map[string]string, network runtimeapi.NamespaceMode) *Pod {
+	tb.Helper()
 	uid := newUID()
 	cfg := &runtimeapi.PodSandboxConfig{
 		Metadata:     &runtimeapi.PodSandboxMetadata{Name: name, Namespace: namespace, Uid: uid},
@@ -257,7 +297,7 @@ func (c *CRI) RunPod(tb testing.TB, name, namespace string, labels map[string]st
 		Linux: &runtimeapi.LinuxPodSandboxConfig{
 			CgroupParent: "/kubepods/besteffort/pod" + uid,
 			SecurityContext: &runtimeapi.LinuxSandboxSecurityContext{
-				NamespaceOptions: &runtimeapi.NamespaceOption{Network: runtimeapi.NamespaceMode_NODE},
+				NamespaceOptions: &runtimeapi.NamespaceOption{Network: network},
 			},
 		},
 	}

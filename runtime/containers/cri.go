@@ -225,7 +225,10 @@ type criInfo struct {
 // holding it.
 type criSandboxInfo struct {
 	CNIResult *struct {
-		Interfaces map[string]json.RawMessage `json:"Interfaces"`
+		Interfaces map[string]struct {
+			IPConfigs json.RawMessage `json:"IPConfigs"`
+			Sandbox   string          `json:"Sandbox"`
+		} `json:"Interfaces"`
 	} `json:"cniResult"`
 	RuntimeSpec *struct {
 		Annotations map[string]string `json:"annotations"`
@@ -343,8 +346,9 @@ func criContainer(st *runtimeapi.ContainerStatusResponse, sb *runtimeapi.PodSand
 }
 
 // sandboxCNI returns the pod's CNI result as JSON from a verbose
-// PodSandboxStatus's "info": containerd's cniResult interfaces without
-// the loopback, or CRI-O's annotation; at most maxCNIJSON bytes.
+// PodSandboxStatus's "info": containerd's cniResult, reduced to the pod's
+// own interfaces (those in its network namespace, but the loopback) and
+// their addresses, or CRI-O's annotation; at most maxCNIJSON bytes.
 func sandboxCNI(raw string) string {
 	if raw == "" {
 		return ""
@@ -356,8 +360,16 @@ func sandboxCNI(raw string) string {
 	var s string
 	switch {
 	case info.CNIResult != nil && len(info.CNIResult.Interfaces) > 0:
-		ifs := maps.Clone(info.CNIResult.Interfaces)
-		delete(ifs, "lo")
+		type iface struct {
+			IPConfigs json.RawMessage `json:"IPConfigs"`
+		}
+		ifs := map[string]iface{}
+		for name, i := range info.CNIResult.Interfaces {
+			// The host's end (bridge, veth) has no sandbox.
+			if name != "lo" && i.Sandbox != "" && len(i.IPConfigs) > 0 && string(i.IPConfigs) != "null" {
+				ifs[name] = iface{i.IPConfigs}
+			}
+		}
 		if len(ifs) == 0 {
 			return ""
 		}

@@ -158,8 +158,11 @@ func TestSandboxCNI(t *testing.T) {
 	for _, tc := range []struct{ in, want string }{
 		{``, ``},
 		{`nope`, ``},
-		{`{"cniResult": {"Interfaces": {"lo": {"IPConfigs": [{"IP": "127.0.0.1"}]}, "eth0": {"IPConfigs": [{"IP": "10.1.0.7"}]}}}}`,
-			`{"eth0":{"IPConfigs":[{"IP":"10.1.0.7"}]}}`},
+		// containerd 1.6 with CNI's bridge plugin (TestLiveCRI/network).
+		{`{"cniResult": {"Interfaces": {"eth0": {"IPConfigs": [{"IP": "10.213.6.2", "Gateway": "10.213.6.1"}], "Mac": "26:f1:54:5e:f6:40", "Sandbox": "/var/run/netns/cni-87a5"},
+		  "fcri45389006": {"IPConfigs": null, "Mac": "76:3b:a9:ae:88:3c", "Sandbox": ""}, "veth68821d53": {"IPConfigs": null, "Mac": "b2:25:42:c7:95:fa", "Sandbox": ""},
+		  "lo": {"IPConfigs": [{"IP": "127.0.0.1"}], "Sandbox": "/var/run/netns/cni-87a5"}}}}`,
+			`{"eth0":{"IPConfigs":[{"IP":"10.213.6.2","Gateway":"10.213.6.1"}]}}`},
 		{`{"cniResult": {"Interfaces": {"lo": {}}}}`, ``},
 	} {
 		if got := sandboxCNI(tc.in); got != tc.want {

@@ -3,6 +3,7 @@ package containers
 import (
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -224,6 +225,31 @@ func TestLiveCRI(t *testing.T) {
 	if _, err := NewCRI([]string{filepath.Join(dir, "none.sock")}).Fetch(t.Context(), id, ""); !errors.Is(err, ErrUnavailable) {
 		t.Errorf("no socket: %v, want ErrUnavailable", err)
 	}
+
+	// A pod with a network of its own (CNI's bridge): its address and CNI
+	// result.
+	t.Run("network", func(t *testing.T) {
+		pod := cri.RunPodNetwork(t, "db-0", "shop", map[string]string{"app": "db"})
+		id := cri.CreateContainer(t, pod, "db", false, "sleep", "300")
+		cri.Start(t, id)
+		b := NewCRI([]string{cri.Socket})
+		defer b.Close()
+		c, err := b.Fetch(t.Context(), id, container.TypeCRI)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, subnet, err := net.ParseCIDR(cri.Subnet)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ip := net.ParseIP(c.PodIP); ip == nil || !subnet.Contains(ip) || c.IP != c.PodIP {
+			t.Errorf("pod ip %q, container ip %q: want one address in %s", c.PodIP, c.IP, cri.Subnet)
+		}
+		if c.HostNetwork || !strings.Contains(c.CNIJSON, `"IP":"`+c.PodIP+`"`) || strings.Contains(c.CNIJSON, "veth") || c.PodCNIJSON != c.CNIJSON {
+			t.Errorf("host network %v, cni %q", c.HostNetwork, c.CNIJSON)
+		}
+		t.Logf("pod ip %s, cni %s", c.PodIP, c.CNIJSON)
+	})
 
 	// containerd's own API sees the same container in the k8s.io
 	// namespace, and its events announce a new one to the Lookup.
