@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 
 	"github.com/falcoc/falcoc/internal/testutil"
 )
@@ -37,7 +38,7 @@ func runtimeConfig(t *testing.T, docker, podman, cri []string) string {
 	cfg := fmt.Sprintf(`append_output:
   - suggested_output: true
   - match: {source: syscall}
-    extra_fields: [container.image, container.image.repository, container.type, k8s.pod.name, k8s.ns.name, k8s.pod.uid]
+    extra_fields: [container.image, container.image.repository, container.type, k8s.pod.name, k8s.ns.name, k8s.pod.uid, k8s.pod.ip]
 load_plugins: [container]
 plugins:
   - name: container
@@ -141,14 +142,19 @@ func TestContainerRuntimePodman(t *testing.T) {
 }
 
 // TestContainerRuntimeCRI: a Kubernetes pod through CRI, as a kubelet
-// makes it (RunPodSandbox with the host's network, CreateContainer,
-// StartContainer) on a containerd with its CRI plugin that the test
-// starts. The alerts carry the pod's name, namespace and uid from CRI.
+// makes it (RunPodSandbox, with a network of its own set up by CNI's
+// bridge plugin; CreateContainer, StartContainer) on a containerd with its
+// CRI plugin that the test starts. The alerts carry the pod's name,
+// namespace, uid and address from CRI.
 func TestContainerRuntimeCRI(t *testing.T) {
 	requireLive(t)
 	cri := testutil.RequireCRI(t)
 	f := startFalco(t, "-c", runtimeConfig(t, nil, nil, []string{cri.Socket}))
-	pod := cri.RunPod(t, "falcoc-e2e-web", "falcoc-e2e", map[string]string{"app": "web"})
+	pod := cri.RunPodNetwork(t, "falcoc-e2e-web", "falcoc-e2e", map[string]string{"app": "web"})
+	sb, err := cri.Runtime.PodSandboxStatus(t.Context(), &runtimeapi.PodSandboxStatusRequest{PodSandboxId: pod.ID})
+	if err != nil || sb.GetStatus().GetNetwork().GetIp() == "" {
+		t.Fatalf("pod sandbox status: %v %v", sb, err)
+	}
 	from := len(f.all())
 	cid := cri.CreateContainer(t, pod, "shell", true, containerWorkload...)
 	cri.Start(t, cid)
@@ -157,6 +163,7 @@ func TestContainerRuntimeCRI(t *testing.T) {
 		"container.id": id, "container.name": "shell", "container.type": "containerd",
 		"container.image": testutil.CRIImage, "container.image.repository": "docker.io/library/falcoc-busybox",
 		"k8s.pod.name": "falcoc-e2e-web", "k8s.ns.name": "falcoc-e2e", "k8s.pod.uid": pod.Config.Metadata.Uid,
+		"k8s.pod.ip": sb.Status.Network.Ip,
 	})
 }
 
