@@ -46,8 +46,10 @@ kernel-matrix:
 	$(GO) build -o bin/falcoc-kmatrix ./cmd/falcoc-kmatrix
 	bin/falcoc-kmatrix -bpf-test bin/bpf.test -falco-run bin/falco-run-static -keep bin/kernel-matrix $(KMATRIX_FLAGS)
 
-# Rebuild generated files (bpf2go objects, stringer output). Needs clang,
-# llvm and libbpf-dev; `go build` never does.
+# Rebuild generated files (bpf2go objects, stringer output, the gRPC code
+# from runtime/grpcapi/proto). Needs clang, llvm, libbpf-dev and
+# protobuf-compiler (protoc; its Go plugins are go.mod tools); `go build`
+# never does.
 generate:
 	$(GO) generate ./...
 

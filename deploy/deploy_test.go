@@ -438,18 +438,11 @@ func TestChartDefaults(t *testing.T) {
 	if !load || k8s == nil || k8s.OpenParams != "http://:9765/k8s-audit" {
 		t.Errorf("k8saudit: load %v, entry %+v", load, k8s)
 	}
-	var raw struct {
-		Webserver struct {
-			Enabled  bool   `json:"enabled"`
-			Port     int32  `json:"listen_port"`
-			Endpoint string `json:"k8s_healthz_endpoint"`
-		} `json:"webserver"`
-	}
-	if err := yaml.Unmarshal([]byte(o.ConfigMaps["falcoc"].Data["falco.yaml"]), &raw); err != nil {
-		t.Fatal(err)
-	}
-	if !raw.Webserver.Enabled || raw.Webserver.Port != ports["web"] || raw.Webserver.Endpoint != c.LivenessProbe.HTTPGet.Path {
-		t.Errorf("webserver %+v does not serve the probes (port %d, %s)", raw.Webserver, ports["web"], c.LivenessProbe.HTTPGet.Path)
+	// The web server serves the probes: on the pod's address (the
+	// kubelet probes it), the port and the path they name.
+	ws := cfg.Webserver
+	if !ws.Enabled || ws.ListenAddress != "0.0.0.0" || int32(ws.ListenPort) != ports["web"] || ws.K8sHealthzEndpoint != c.LivenessProbe.HTTPGet.Path {
+		t.Errorf("webserver %+v does not serve the probes (port %d, %s)", ws, ports["web"], c.LivenessProbe.HTTPGet.Path)
 	}
 }
 
