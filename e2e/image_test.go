@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -159,9 +160,22 @@ func TestImage(t *testing.T) {
 	t.Logf("host: %s", hostAlert.Output)
 	t.Logf("container: %s", ctrAlert.Output)
 
+	// The DaemonSet's probes: GET /healthz on the pod's address, port 8765.
+	ip := d.Run(t, "inspect", "--format", "{{.NetworkSettings.IPAddress}}", name)
+	hz, err := http.Get("http://" + net.JoinHostPort(ip, "8765") + "/healthz")
+	if err != nil {
+		t.Errorf("the probes' GET /healthz: %v", err)
+	} else {
+		b, _ := io.ReadAll(hz.Body)
+		hz.Body.Close()
+		if hz.StatusCode != http.StatusOK {
+			t.Errorf("GET /healthz: %s %s", hz.Status, b)
+		}
+		t.Logf("GET /healthz: %s %s", hz.Status, bytes.TrimSpace(b))
+	}
+
 	// The DaemonSet's Service sends the API server's audit events to the
 	// container's k8s-audit port.
-	ip := d.Run(t, "inspect", "--format", "{{.NetworkSettings.IPAddress}}", name)
 	body, err := os.ReadFile(filepath.Join("..", "runtime", "k8saudit", "testdata", "exec.json"))
 	if err != nil {
 		t.Fatal(err)
