@@ -510,6 +510,35 @@ func TestChartValues(t *testing.T) {
 	}
 }
 
+// TestChartConfigChecksum: the pods' checksum/config annotation changes
+// with every value that changes falco.yaml (so a helm upgrade restarts
+// them), and only with those.
+func TestChartConfigChecksum(t *testing.T) {
+	sum := func(over map[string]any) string {
+		t.Helper()
+		v := readValues(t)
+		merge(v, over)
+		o := decode(t, renderChart(t, defaultRelease, v))
+		return o.DaemonSet.Spec.Template.Annotations["checksum/config"]
+	}
+	base := sum(nil)
+	if len(base) != 64 {
+		t.Fatalf("checksum %q", base)
+	}
+	for name, over := range map[string]map[string]any{
+		"falco":      {"falco": map[string]any{"priority": "warning"}},
+		"collectors": {"collectors": map[string]any{"crio": map[string]any{"enabled": false}}},
+		"k8saudit":   {"k8saudit": map[string]any{"enabled": false}},
+	} {
+		if sum(over) == base {
+			t.Errorf("%s: the checksum did not change", name)
+		}
+	}
+	if got := sum(map[string]any{"resources": map[string]any{"limits": map[string]any{"cpu": "2"}}}); got != base {
+		t.Error("resources changed the config checksum")
+	}
+}
+
 // loadConfig reads the falco.yaml of a ConfigMap with falco-run's loader.
 func loadConfig(t *testing.T, cm *corev1.ConfigMap) *config.Config {
 	t.Helper()

@@ -44,3 +44,40 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version }}
 {{- define "falcoc.image" -}}
 {{- printf "%s/%s:%s" .Values.image.registry .Values.image.repository (default .Chart.AppVersion .Values.image.tag) -}}
 {{- end -}}
+
+{{/* falco.yaml: values.falco, then the rule files, the container plugin's
+sockets and the k8saudit entry from the other values. */}}
+{{- define "falcoc.falcoYaml" -}}
+{{ toYaml .Values.falco }}
+rules_files:
+  - /etc/falco/falco_rules.yaml
+{{- if .Values.k8saudit.enabled }}
+  - /etc/falco/k8s_audit_rules.yaml
+{{- end }}
+{{- if .Values.customRules }}
+  - /etc/falco/rules.d
+{{- end }}
+load_plugins: [container{{ if .Values.k8saudit.enabled }}, k8saudit{{ end }}]
+plugins:
+  - name: container
+    library_path: libcontainer.so
+    init_config:
+      engines:
+        docker: {enabled: {{ .Values.collectors.docker.enabled }}, sockets: [{{ .Values.collectors.docker.socket }}]}
+        podman: {enabled: {{ .Values.collectors.podman.enabled }}, sockets: [{{ .Values.collectors.podman.socket }}]}
+        containerd: {enabled: {{ .Values.collectors.containerd.enabled }}, sockets: [{{ .Values.collectors.containerd.socket }}]}
+        cri:
+          enabled: {{ or .Values.collectors.containerd.enabled .Values.collectors.crio.enabled }}
+          sockets:
+          {{- if .Values.collectors.containerd.enabled }}
+            - {{ .Values.collectors.containerd.socket }}
+          {{- end }}
+          {{- if .Values.collectors.crio.enabled }}
+            - {{ .Values.collectors.crio.socket }}
+          {{- end }}
+{{- if .Values.k8saudit.enabled }}
+  - name: k8saudit
+    library_path: libk8saudit.so
+    open_params: {{ printf "http://:%v%s" .Values.k8saudit.port .Values.k8saudit.path | quote }}
+{{- end }}
+{{- end -}}
