@@ -214,7 +214,9 @@ func TestContainerRuntimeContainerd(t *testing.T) {
 	f := startFalco(t, "-c", runtimeConfig(t, nil, nil, []string{cri.Socket}))
 	name := fmt.Sprintf("falcoc-e2e-ctr-%d", os.Getpid())
 	from := len(f.all())
-	t.Cleanup(func() { _, _ = exec.Command("ctr", "-a", cri.Socket, "-n", "default", "containers", "rm", name).CombinedOutput() })
+	t.Cleanup(func() {
+		_, _ = exec.Command("ctr", "-a", cri.Socket, "-n", "default", "containers", "rm", name).CombinedOutput()
+	})
 	cri.Ctr(t, "default", append([]string{"run", "--rm", "--runc-binary", testutil.RuncWrapper, testutil.CRIImage, name}, containerWorkload...)...)
 	want := map[string]string{
 		"container.id": name, "container.name": name, "container.type": "containerd",
