@@ -20,6 +20,7 @@ import (
 	"github.com/falcoc/falcoc/compiler/selection"
 	"github.com/falcoc/falcoc/runtime/agent"
 	"github.com/falcoc/falcoc/runtime/config"
+	"github.com/falcoc/falcoc/runtime/containers"
 	"github.com/falcoc/falcoc/runtime/grpcapi"
 	"github.com/falcoc/falcoc/runtime/output"
 )
@@ -377,6 +378,16 @@ func (o *RunOptions) agentOptions(art *artifact.Artifact, paths []string) (agent
 		MaxThreads:     o.cfg.FalcoLibs.ThreadTableSize,
 		Log:            o.errOut,
 	}
+	opts.HostRoot = os.Getenv("HOST_ROOT")
+	ctrs := &containers.Options{}
+	for i, p := range o.cfg.Plugins {
+		if p.Name == config.ContainerPlugin {
+			if err := ctrs.ApplyInitConfig(p.InitConfig, fmt.Sprintf("plugins[%d].init_config", i)); err != nil {
+				return agent.Options{}, err
+			}
+		}
+	}
+	opts.Containers = ctrs
 	if err := o.observeOptions(&opts, paths); err != nil {
 		return agent.Options{}, err
 	}

@@ -46,6 +46,15 @@ type Options struct {
 	// starts only when falco.yaml loads the k8saudit plugin or the rules
 	// have an enabled k8s_audit rule.
 	K8sAudit *K8sAuditOptions
+	// Containers configures the container metadata lookups of a live
+	// capture (sockets per runtime, from the container plugin's
+	// init_config); nil: the defaults.
+	Containers *containers.Options
+	// HostRoot is where the host's root file system is seen (falco-run in
+	// a container: the HOST_ROOT variable, /host in the image); "" is /.
+	// The host's users and groups are read below it, and the container
+	// runtimes' sockets are looked for below it.
+	HostRoot string
 	// DryRun builds everything and runs no source.
 	DryRun bool
 	// Duration stops the agent after this long (-M); 0: until ctx ends.
@@ -149,7 +158,14 @@ func New(opts Options) (*Agent, error) {
 	var ctrs extract.ContainerLookup // stays a nil interface for replays
 	var local *extract.LocalAddrs
 	if opts.Trace == "" && !opts.DryRun {
-		a.ctrs = containers.New(nil)
+		co := containers.Options{}
+		if opts.Containers != nil {
+			co = *opts.Containers
+		}
+		if co.HostRoot == "" {
+			co.HostRoot = opts.HostRoot
+		}
+		a.ctrs = containers.New(&co)
 		ctrs = a.ctrs
 		// Read once at start, as Falco reads its interface list.
 		if l, err := extract.HostLocalAddrs(); err == nil {
@@ -160,7 +176,7 @@ func New(opts Options) (*Agent, error) {
 	}
 	a.engOpts = engine.Options{
 		Table:       state.NewTable(tableOpts),
-		Users:       state.NewUsers(nil),
+		Users:       state.NewUsers(&state.UsersOptions{Root: opts.HostRoot}),
 		Containers:  ctrs,
 		Hostname:    opts.Hostname,
 		LocalAddrs:  local,
@@ -265,6 +281,7 @@ func (a *Agent) Run(ctx context.Context) error {
 	}
 	closeErr := a.opts.Outputs.Close()
 	a.printStats()
+	a.printContainerStats()
 	a.k8s.printStats(a.log)
 	if err != nil {
 		return err
@@ -379,6 +396,20 @@ func (a *Agent) sourceOptions() engine.SourceOptions {
 		MatchAll:    a.opts.MatchAll,
 		MinPriority: a.opts.MinPriority,
 		Extras:      a.opts.Extras,
+	}
+}
+
+// printContainerStats prints the container lookups' counters (live
+// capture only).
+func (a *Agent) printContainerStats() {
+	if a.ctrs == nil {
+		return
+	}
+	s := a.ctrs.Stats()
+	fmt.Fprintf(a.log, "Containers: fetched %d, not found %d, errors %d, dropped %d, runtime events %d, first-event waits %d (gave up %d, skipped %d)\n",
+		s.Found, s.NotFound, s.Errors, s.Dropped, s.Events, s.Waits, s.WaitTimeouts, s.WaitsSkipped)
+	if err := a.ctrs.LastError(); err != nil {
+		fmt.Fprintf(a.log, "Containers: last error: %v\n", err)
 	}
 }
 

@@ -139,10 +139,28 @@ type Plugin struct {
 	OpenParams  string     `yaml:"open_params"`
 }
 
-// InitConfig is a plugin's init_config: its top-level scalar values as
-// text, by key. Falco accepts a mapping or a JSON object in a string; both
-// are read, nested values are ignored.
+// InitConfig is a plugin's init_config: its scalar values as text, by key.
+// Falco accepts a mapping or a JSON object in a string; both are read.
+// Nested values are stored under their dotted paths, and lists as JSON
+// arrays: the container plugin's
+// engines: {docker: {enabled: true, sockets: [/var/run/docker.sock]}}
+// gives "engines.docker.enabled" = "true" and
+// "engines.docker.sockets" = `["/var/run/docker.sock"]`.
 type InitConfig map[string]string
+
+// ContainerPlugin is the name of Falco's container plugin, whose fields
+// falcoc provides natively; its init_config names the runtimes' sockets.
+const ContainerPlugin = "container"
+
+// Plugin returns the plugins entry with the given name, or nil.
+func (c *Config) Plugin(name string) *Plugin {
+	for i := range c.Plugins {
+		if c.Plugins[i].Name == name {
+			return &c.Plugins[i]
+		}
+	}
+	return nil
+}
 
 // K8sAuditPlugin is the name of the Kubernetes audit log plugin, whose
 // source falcoc provides natively.

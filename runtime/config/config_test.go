@@ -386,7 +386,7 @@ plugins:
 plugins:
   - name: k8saudit
     init_config: '{"webhookMaxBatchSize": 1024, "sslCertificate": "/etc/falco/cert.pem", "nested": {"a": 1}}'
-`, got{&Plugin{Name: "k8saudit", InitConfig: InitConfig{"webhookMaxBatchSize": "1024", "sslCertificate": "/etc/falco/cert.pem"}}, 0, false}},
+`, got{&Plugin{Name: "k8saudit", InitConfig: InitConfig{"webhookMaxBatchSize": "1024", "sslCertificate": "/etc/falco/cert.pem", "nested.a": "1"}}, 0, false}},
 		{"entry not loaded", `
 load_plugins: []
 plugins:
@@ -421,5 +421,55 @@ func TestInitConfigErrors(t *testing.T) {
 		if err == nil || err.Error() != tc.want {
 			t.Errorf("Apply(%q) = %v\nwant %s", tc.yaml, err, tc.want)
 		}
+	}
+}
+
+func TestContainerPluginInitConfig(t *testing.T) {
+	for _, tc := range []struct{ name, yaml string }{
+		{"mapping", `
+plugins:
+  - name: container
+    library_path: libcontainer.so
+    init_config:
+      label_max_len: 100
+      engines:
+        docker: {enabled: true, sockets: ['/var/run/docker.sock']}
+        cri:
+          enabled: true
+          sockets: ['/run/crio/crio.sock', '/run/containerd/containerd.sock']
+        lxc: {enabled: false}
+`},
+		{"JSON string", `
+plugins:
+  - name: container
+    library_path: libcontainer.so
+    init_config: '{"label_max_len": 100, "engines": {"docker": {"enabled": true, "sockets": ["/var/run/docker.sock"]},
+      "cri": {"enabled": true, "sockets": ["/run/crio/crio.sock", "/run/containerd/containerd.sock"]}, "lxc": {"enabled": false}}}'
+`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := Default()
+			if err := c.Apply("falco.yaml", []byte(tc.yaml)); err != nil {
+				t.Fatal(err)
+			}
+			p := c.Plugin(ContainerPlugin)
+			if p == nil {
+				t.Fatal("no container plugin entry")
+			}
+			want := InitConfig{
+				"label_max_len":          "100",
+				"engines.docker.enabled": "true",
+				"engines.docker.sockets": `["/var/run/docker.sock"]`,
+				"engines.cri.enabled":    "true",
+				"engines.cri.sockets":    `["/run/crio/crio.sock","/run/containerd/containerd.sock"]`,
+				"engines.lxc.enabled":    "false",
+			}
+			if diff := cmp.Diff(want, p.InitConfig); diff != "" {
+				t.Errorf("init_config (-want +got):\n%s", diff)
+			}
+			if c.Plugin("k8saudit") != nil {
+				t.Error("Plugin(k8saudit) found an entry")
+			}
+		})
 	}
 }

@@ -355,26 +355,56 @@ func (c *InitConfig) decodeNode(d *decoder, n *yaml.Node, key string) error {
 		if err := dec.Decode(&obj); err != nil {
 			return d.errorf(n, key, "expected a mapping or a JSON object: %v", err)
 		}
-		for k, v := range obj {
-			switch x := v.(type) {
-			case string:
-				(*c)[k] = x
-			case json.Number:
-				(*c)[k] = x.String()
-			case bool:
-				(*c)[k] = strconv.FormatBool(x)
-			}
-		}
+		c.flattenJSON("", obj)
 		return nil
 	case n.Kind == yaml.MappingNode:
-		for i := 0; i+1 < len(n.Content); i += 2 {
-			if v := resolveAlias(n.Content[i+1]); v.Kind == yaml.ScalarNode && !isNull(v) {
-				(*c)[n.Content[i].Value] = v.Value
-			}
-		}
+		c.flattenYAML("", n)
 		return nil
 	}
 	return d.errorf(n, key, "expected a mapping or a JSON object, got %s", kindName(n))
+}
+
+// flattenJSON stores the values of obj under their dotted paths (see
+// [InitConfig]).
+func (c InitConfig) flattenJSON(prefix string, obj map[string]any) {
+	for k, v := range obj {
+		key := prefix + k
+		switch x := v.(type) {
+		case string:
+			c[key] = x
+		case json.Number:
+			c[key] = x.String()
+		case bool:
+			c[key] = strconv.FormatBool(x)
+		case map[string]any:
+			c.flattenJSON(key+".", x)
+		case []any:
+			if b, err := json.Marshal(x); err == nil {
+				c[key] = string(b)
+			}
+		}
+	}
+}
+
+// flattenYAML stores the values of the mapping n under their dotted paths
+// (see [InitConfig]).
+func (c InitConfig) flattenYAML(prefix string, n *yaml.Node) {
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		key := prefix + n.Content[i].Value
+		switch v := resolveAlias(n.Content[i+1]); {
+		case v.Kind == yaml.ScalarNode && !isNull(v):
+			c[key] = v.Value
+		case v.Kind == yaml.MappingNode:
+			c.flattenYAML(key+".", v)
+		case v.Kind == yaml.SequenceNode:
+			var items []any
+			if v.Decode(&items) == nil {
+				if b, err := json.Marshal(items); err == nil {
+					c[key] = string(b)
+				}
+			}
+		}
+	}
 }
 
 func (r *RuleSelection) decodeNode(d *decoder, n *yaml.Node, key string) error {
