@@ -3,7 +3,7 @@ GO ?= go
 PREFIX ?= /usr/local
 BENCHTIME ?= 1s
 
-.PHONY: build test test-short fuzz bench kernel-matrix generate install clean
+.PHONY: build test test-short fuzz bench kernel-matrix generate image install uninstall clean
 
 build:
 	$(GO) build -o bin/ ./cmd/...
@@ -58,13 +58,49 @@ kernel-matrix:
 	$(GO) build -o bin/falcoc-kmatrix ./cmd/falcoc-kmatrix
 	bin/falcoc-kmatrix -bpf-test bin/bpf.test -falco-run bin/falco-run-static -keep bin/kernel-matrix $(KMATRIX_FLAGS)
 
-# Rebuild generated files (bpf2go objects, stringer output). Needs clang,
-# llvm and libbpf-dev; `go build` never does.
+# Rebuild generated files (bpf2go objects, stringer output, the gRPC code
+# from runtime/grpcapi/proto). Needs clang, llvm, libbpf-dev and
+# protobuf-compiler (protoc; its Go plugins are go.mod tools); `go build`
+# never does.
 generate:
 	$(GO) generate ./...
 
+# The container image (issue 12): static binaries (CGO_ENABLED=0), the rules
+# and deploy/falco.yaml, from scratch (no base image, nothing pulled), as a
+# `docker save` archive in bin/falcoc-image.tar that `docker load`,
+# `podman load` and `ctr -n k8s.io images import` read. When a docker daemon
+# answers, the image is loaded into it.
+IMAGE ?= falcoc/falco-run:latest
+image:
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags='-s -w' -o bin/static/ ./cmd/falco-run ./cmd/falcoc
+	$(GO) run ./cmd/falcoc-image -o bin/falcoc-image.tar -tag $(IMAGE) -bin bin/static -rules rules -config deploy/falco.yaml
+	@if command -v docker >/dev/null 2>&1 && docker info >/dev/null 2>&1; then \
+		docker load -i bin/falcoc-image.tar; \
+	else \
+		echo "make image: no docker daemon: load bin/falcoc-image.tar with docker load, podman load or ctr images import"; \
+	fi
+
+# Install the binaries, the rules, falco.yaml and the systemd unit
+# (deploy/systemd/falcoc.service runs $(PREFIX)/bin/falco-run -c
+# $(SYSCONFDIR)/falcoc/falco.yaml). An existing falco.yaml is kept.
+# DESTDIR stages the files elsewhere (packaging, tests).
+SYSCONFDIR ?= /etc
+SYSTEMDDIR ?= /lib/systemd/system
 install: build
-	install -m 0755 bin/falcoc bin/falco-run $(PREFIX)/bin/
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(SYSCONFDIR)/falcoc $(DESTDIR)$(SYSTEMDDIR)
+	install -m 0755 bin/falcoc bin/falco-run $(DESTDIR)$(PREFIX)/bin/
+	install -m 0644 rules/falco_rules.yaml rules/k8s_audit_rules.yaml $(DESTDIR)$(SYSCONFDIR)/falcoc/
+	@if [ -e $(DESTDIR)$(SYSCONFDIR)/falcoc/falco.yaml ]; then \
+		echo "keeping $(DESTDIR)$(SYSCONFDIR)/falcoc/falco.yaml"; \
+	else \
+		sed 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' deploy/systemd/falco.yaml > $(DESTDIR)$(SYSCONFDIR)/falcoc/falco.yaml; \
+	fi
+	sed 's|@PREFIX@|$(PREFIX)|g; s|@SYSCONFDIR@|$(SYSCONFDIR)|g' deploy/systemd/falcoc.service > $(DESTDIR)$(SYSTEMDDIR)/falcoc.service
+	chmod 0644 $(DESTDIR)$(SYSTEMDDIR)/falcoc.service
+
+uninstall:
+	rm -f $(DESTDIR)$(PREFIX)/bin/falcoc $(DESTDIR)$(PREFIX)/bin/falco-run $(DESTDIR)$(SYSTEMDDIR)/falcoc.service
+	rm -f $(DESTDIR)$(SYSCONFDIR)/falcoc/falco_rules.yaml $(DESTDIR)$(SYSCONFDIR)/falcoc/k8s_audit_rules.yaml
 
 clean:
 	rm -rf bin/

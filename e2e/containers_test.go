@@ -14,8 +14,8 @@ import (
 	"github.com/falcoc/falcoc/internal/testutil"
 )
 
-// containerAlertTimeout is how long a container rule's alert may take: the
-// metadata comes from docker asynchronously.
+// containerAlertTimeout is how long a container rule's alert may take to
+// reach the test.
 const containerAlertTimeout = 15 * time.Second
 
 // TestContainerRules runs real docker containers under falco-run and
@@ -73,10 +73,10 @@ func TestContainerRules(t *testing.T) {
 			name := fmt.Sprintf("falcoc-e2e-%d-%d", os.Getpid(), i)
 			cidFile := filepath.Join(t.TempDir(), "cid")
 			from := len(f.all())
-			// Created, then started a moment later: falco-run fetches the
-			// metadata when docker reports the creation, asynchronously (as
-			// Falco does: a container's very first events may lack it), and
-			// the test is about the metadata reaching the alert.
+			// Created, then started at once: falco-run fetches the metadata
+			// when docker reports the creation, or waits (bounded) for the
+			// fetch at the first alert; either way the container's first
+			// exec's alert carries it.
 			args := append([]string{"create", "--name", name, "--cidfile", cidFile}, tc.args...)
 			args = append(append(args, d.Image), tc.cmd...)
 			docker := func(args ...string) {
@@ -87,7 +87,6 @@ func TestContainerRules(t *testing.T) {
 			}
 			docker(args...)
 			t.Cleanup(func() { _ = exec.Command(d.Bin, "rm", "-f", name).Run() })
-			time.Sleep(time.Second)
 			docker("start", "-a", name)
 			cid, err := os.ReadFile(cidFile)
 			if err != nil || len(cid) < 12 {

@@ -40,6 +40,9 @@ func run(m *testing.M) int {
 	}
 	defer os.RemoveAll(dir)
 	bin = dir
+	// The falco-run processes read no /etc/falco/falco.yaml of this
+	// machine's (a Falco installed beside would turn its web server on).
+	os.Setenv("FALCOC_DEFAULT_CONFIG", "")
 	root, err := filepath.Abs("..")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)

@@ -41,6 +41,9 @@ func TestScripts(t *testing.T) {
 			// Alerts carry this host name; no syslog socket in tests.
 			env.Setenv("FALCO_HOSTNAME", "test-host")
 			env.Setenv("TZ", "UTC")
+			// No /etc/falco/falco.yaml of this machine's: scripts name
+			// their configuration (or set this to test the default).
+			env.Setenv("FALCOC_DEFAULT_CONFIG", "")
 			return nil
 		},
 	})

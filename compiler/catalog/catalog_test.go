@@ -185,7 +185,11 @@ func TestCatalogFieldProperties(t *testing.T) {
 		{"ka.req.pod.containers.privileged", TypeString, ArgIndexOptional, FlagList},
 		{"ka.req.pod.volumes.hostpath", TypeString, ArgIndexOptional, FlagList},
 		{"jevt.value", TypeString, ArgKeyRequired, 0},
-		{"jevt.rawtime", TypeUint64, ArgNone, 0},
+		{"jevt.rawtime", TypeString, ArgNone, 0}, // text in the json plugin
+		{"json.value", TypeString, ArgKeyRequired, 0},
+		{"ka.req.pod.containers.run_as_user", TypeString, ArgIndexOptional, FlagList},
+		{"ka.req.pod.initContainers.privileged", TypeString, ArgIndexOptional, FlagList},
+		{"ka.req.volume.hostpath", TypeString, ArgKeyRequired, 0},
 	}
 	for _, tc := range tests {
 		f, ok := byName[tc.name]

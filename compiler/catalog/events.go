@@ -126,6 +126,10 @@ type Event struct {
 	// Default is true when Falco captures the event by default; I/O
 	// events such as read and write are not.
 	Default bool
+	// ID is the event's dense index, 1 to NumEvents, for tables indexed
+	// by event type on the per-event path; 0 for an Event that is not
+	// the catalog's (a test's own).
+	ID int
 }
 
 // Param returns the position of the parameter called name.
@@ -152,12 +156,16 @@ func EventByName(name string) (*Event, bool) {
 // The slice must not be modified.
 func Events() []*Event { return eventList }
 
+// NumEvents is the number of catalog events: IDs run from 1 to it.
+func NumEvents() int { return len(eventList) }
+
 var eventList, eventByName = indexEvents(eventTable)
 
 func indexEvents(t []Event) ([]*Event, map[string]*Event) {
 	l := make([]*Event, len(t))
 	m := make(map[string]*Event, len(t))
 	for i := range t {
+		t[i].ID = i + 1
 		l[i] = &t[i]
 		m[t[i].Name] = &t[i]
 	}

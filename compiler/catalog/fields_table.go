@@ -15,7 +15,7 @@ const (
 	ClassFDList    = "fdlist"
 	ClassContainer = "container" // container plugin fields, including k8s.*
 	ClassK8sAudit  = "k8saudit"  // ka.* fields of Kubernetes audit events
-	ClassJSONEvent = "jevt"      // jevt.* fields of JSON events (k8s audit)
+	ClassJSONEvent = "jevt"      // the json plugin's json.* and jevt.* fields (k8s audit)
 )
 
 // Event sources.

@@ -382,6 +382,15 @@ func TestReadDiagnostics(t *testing.T) {
 				"  - name: k8saudit\n    version: 0.1.0\n  - name: cloudtrail\n    version: 0.1.0\n    alternatives:\n      - name: json\n        version: 0.7.0\n"},
 		},
 		{
+			name:  "k8saudit 0.18 rules (falcosecurity/plugins)",
+			files: []string{"- required_plugin_versions:\n  - name: k8saudit\n    version: 0.18.0\n  - name: json\n    version: 0.7.0\n"},
+		},
+		{
+			name:  "k8saudit too new",
+			files: []string{"- required_plugin_versions:\n  - name: k8saudit\n    version: 0.19.0\n"},
+			want:  []string{"a.yaml:2:5: Plugin 'k8saudit' version '0.18.x' is not compatible with required plugin version '0.19.0'\n |   - name: k8saudit\n |     ^\n"},
+		},
+		{
 			name:  "plugin too new",
 			files: []string{"- required_plugin_versions:\n  - name: container\n    version: 0.8.0\n"},
 			want:  []string{"a.yaml:2:5: Plugin 'container' version '0.7.x' is not compatible with required plugin version '0.8.0'\n |   - name: container\n |     ^\n"},

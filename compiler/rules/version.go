@@ -17,7 +17,7 @@ const EngineVersion = "0.62.0"
 // not newer than major.minor.x.
 var nativePlugins = map[string]semver{
 	"container": {0, 7, math.MaxUint64},
-	"k8saudit":  {0, 16, math.MaxUint64},
+	"k8saudit":  {0, 18, math.MaxUint64},
 	"json":      {0, 7, math.MaxUint64},
 }
 

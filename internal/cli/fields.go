@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"strings"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
@@ -15,6 +16,10 @@ import (
 type FieldsOptions struct {
 	JSON   bool
 	Source string
+	// NamesOnly prints the field names alone, one a line (falco-run -N).
+	NamesOnly bool
+	// Markdown prints a Markdown table per class (falco-run --markdown).
+	Markdown bool
 
 	out io.Writer
 }
@@ -79,8 +84,18 @@ func (o *FieldsOptions) Run() error {
 		}
 		fields = append(fields, f)
 	}
-	if o.JSON {
+	switch {
+	case o.NamesOnly:
+		for _, f := range fields {
+			if _, err := fmt.Fprintln(o.out, f.Name); err != nil {
+				return fmt.Errorf("write fields: %w", err)
+			}
+		}
+		return nil
+	case o.JSON:
 		return o.printJSON(fields)
+	case o.Markdown:
+		return o.printMarkdown(fields)
 	}
 	return o.printText(fields)
 }
@@ -151,8 +166,9 @@ func argUsage(f *catalog.Field) string {
 	return s + " (optional)"
 }
 
-func (o *FieldsOptions) printText(fields []*catalog.Field) error {
-	// Classes in the order they first appear in the catalog.
+// byClass groups fields by class, classes in the order they first
+// appear in the catalog.
+func byClassOrder(fields []*catalog.Field) ([]string, map[string][]*catalog.Field) {
 	var classes []string
 	byClass := map[string][]*catalog.Field{}
 	for _, f := range fields {
@@ -161,6 +177,42 @@ func (o *FieldsOptions) printText(fields []*catalog.Field) error {
 		}
 		byClass[f.Class] = append(byClass[f.Class], f)
 	}
+	return classes, byClass
+}
+
+func fieldType(f *catalog.Field) string {
+	if f.Flags&catalog.FlagList != 0 {
+		return "LIST(" + f.Type.String() + ")"
+	}
+	return f.Type.String()
+}
+
+// printMarkdown prints one Markdown table per class, the layout of
+// Falco's --list --markdown.
+func (o *FieldsOptions) printMarkdown(fields []*catalog.Field) error {
+	classes, byClass := byClassOrder(fields)
+	var b strings.Builder
+	for _, class := range classes {
+		fs := byClass[class]
+		fmt.Fprintf(&b, "## Field Class: %s\n\nSource: %s\n\n", class, fs[0].Source)
+		b.WriteString("Name | Type | Description\n:----|:-----|:-----------\n")
+		for _, f := range fs {
+			desc := strings.ReplaceAll(f.Desc, "|", "\\|")
+			if f.Flags&catalog.FlagDeprecated != 0 {
+				desc += " (deprecated)"
+			}
+			fmt.Fprintf(&b, "`%s` | %s | %s\n", f.Name, fieldType(f), desc)
+		}
+		b.WriteString("\n")
+	}
+	if _, err := io.WriteString(o.out, b.String()); err != nil {
+		return fmt.Errorf("write fields: %w", err)
+	}
+	return nil
+}
+
+func (o *FieldsOptions) printText(fields []*catalog.Field) error {
+	classes, byClass := byClassOrder(fields)
 	tw := tabwriter.NewWriter(o.out, 0, 4, 2, ' ', 0)
 	for i, class := range classes {
 		if i > 0 {

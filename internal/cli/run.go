@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -18,6 +20,8 @@ import (
 	"github.com/falcoc/falcoc/compiler/selection"
 	"github.com/falcoc/falcoc/runtime/agent"
 	"github.com/falcoc/falcoc/runtime/config"
+	"github.com/falcoc/falcoc/runtime/containers"
+	"github.com/falcoc/falcoc/runtime/grpcapi"
 	"github.com/falcoc/falcoc/runtime/output"
 	"github.com/falcoc/falcoc/runtime/replay"
 	"github.com/falcoc/falcoc/runtime/replay/dump"
@@ -37,7 +41,14 @@ type RunOptions struct {
 	DisableTags   []string // -T
 	EnableTags    []string // -t
 	DisableRules  []string // -D
-	ListFields    bool     // --list
+	ListFields    string   // --list[=SOURCE]; listAll for every source
+	ListEvents    bool     // --list-events
+	Markdown      bool     // --markdown
+	NamesOnly     bool     // -N
+	AllEvents     bool     // -A
+	PrintIgnored  bool     // -i
+	PidFile       string   // -P
+	PluginInfo    string   // --plugin-info
 	Version       bool     // --version
 	Support       bool     // --support
 	Capture       string   // --capture
@@ -88,7 +99,15 @@ func newCmdRun(s Streams) *cobra.Command {
 	f.StringArrayVarP(&o.DisableTags, "disable-tag", "T", nil, "disable the rules with this tag (repeatable)")
 	f.StringArrayVarP(&o.EnableTags, "enable-tag", "t", nil, "enable only the rules with this tag (repeatable)")
 	f.StringArrayVarP(&o.DisableRules, "disable-rule", "D", nil, "disable the rules whose name contains this text, as Falco's -D (repeatable; * wildcards)")
-	f.BoolVar(&o.ListFields, "list", false, "list the supported fields and exit")
+	f.StringVar(&o.ListFields, "list", "", "list the supported fields and exit; --list=SOURCE lists one source's (syscall or k8s_audit)")
+	f.Lookup("list").NoOptDefVal = listAll
+	f.BoolVar(&o.ListEvents, "list-events", false, "list the events falcoc knows, with their parameters, and exit")
+	f.BoolVar(&o.Markdown, "markdown", false, "with --list or --list-events, print Markdown")
+	f.BoolVarP(&o.NamesOnly, "names-only", "N", false, "with --list, print only the field names")
+	f.BoolVarP(&o.AllEvents, "all-events", "A", false, "monitor all events, also those ignored by default (falcoc always captures the syscalls its rules name: accepted for Falco's sake)")
+	f.BoolVarP(&o.PrintIgnored, "print-ignored-events", "i", false, "print the syscalls ignored by default (see -A) and exit")
+	f.StringVarP(&o.PidFile, "pidfile", "P", "", "write the process id to this file")
+	f.StringVar(&o.PluginInfo, "plugin-info", "", "print what falcoc provides for this plugin (container, k8saudit: built in) and exit")
 	f.BoolVar(&o.Version, "version", false, "print version information and exit")
 	f.BoolVar(&o.Support, "support", false, "print a JSON support document (version, kernel, features and fallbacks, configuration, rule files) and exit")
 	f.StringVar(&o.Capture, "capture", "", "also record every processed event to FILE: a libscap capture when FILE ends in .scap, else the replay format")
@@ -106,18 +125,22 @@ func newCmdRun(s Streams) *cobra.Command {
 // Complete loads the configuration and applies -o overrides.
 func (o *RunOptions) Complete(cmd *cobra.Command) error {
 	o.out, o.errOut = cmd.OutOrStdout(), cmd.ErrOrStderr()
-	cfg := config.Default()
-	if o.ConfigFile != "" {
-		c, err := config.Load(o.ConfigFile)
-		if err != nil {
-			return &ExitError{Code: 1, Err: err}
+	if o.ConfigFile == "" {
+		// Falco's default, when it exists; FALCOC_DEFAULT_CONFIG moves
+		// it ("" for none).
+		def, ok := os.LookupEnv("FALCOC_DEFAULT_CONFIG")
+		if !ok {
+			def = config.DefaultPath
 		}
-		cfg = c
+		if def != "" {
+			if _, err := os.Stat(def); err == nil {
+				o.ConfigFile = def
+			}
+		}
 	}
-	for _, kv := range o.Overrides {
-		if err := cfg.Set(kv); err != nil {
-			return &ExitError{Code: 1, Err: err}
-		}
+	cfg, err := loadConfig(o.ConfigFile, o.Overrides)
+	if err != nil {
+		return &ExitError{Code: 1, Err: err}
 	}
 	o.cfg = cfg
 	// Falco's spelling of -e (issue 13): engine.kind=replay with
@@ -128,6 +151,7 @@ func (o *RunOptions) Complete(cmd *cobra.Command) error {
 		}
 		o.Trace = cfg.Engine.Replay.CaptureFile
 	}
+	o.warnConfig()
 	return nil
 }
 
@@ -216,9 +240,21 @@ func (o *RunOptions) Run(ctx context.Context) error {
 		return nil
 	case o.Support:
 		return o.runSupport(o.out)
-	case o.ListFields:
-		fo := &FieldsOptions{out: o.out}
+	case o.ListFields != "":
+		fo := &FieldsOptions{out: o.out, NamesOnly: o.NamesOnly, Markdown: o.Markdown}
+		if o.ListFields != listAll {
+			fo.Source = o.ListFields
+		}
+		if fo.Source != "" && !slices.Contains(eventSources, fo.Source) {
+			return &ExitError{Code: 1, Err: fmt.Errorf("--list: unknown event source %q (known: %s)", fo.Source, strings.Join(eventSources, ", "))}
+		}
 		return fo.Run()
+	case o.ListEvents:
+		return writeEventList(o.out, o.Markdown)
+	case o.PrintIgnored:
+		return writeIgnoredEvents(o.out)
+	case o.PluginInfo != "":
+		return writePluginInfo(o.out, o.PluginInfo)
 	case len(o.ValidateFiles) > 0:
 		return runFalcoValidate(o.out, o.ValidateFiles, o.cfg.JSONOutput)
 	case o.Dump:
@@ -237,9 +273,20 @@ func (o *RunOptions) Run(ctx context.Context) error {
 		return &ExitError{Code: 1, Err: err}
 	}
 	defer opts.Outputs.Close()
+	if o.cfg.WatchConfigFiles && !o.DryRun {
+		trigger := make(chan struct{}, 1)
+		opts.ReloadTrigger = trigger
+		stop := o.watchFiles(paths, trigger)
+		defer stop()
+	}
 	a, err := agent.New(opts)
 	if err != nil {
 		return err
+	}
+	if o.PidFile != "" && !o.DryRun {
+		if err := os.WriteFile(o.PidFile, []byte(strconv.Itoa(os.Getpid())+"\n"), 0o644); err != nil {
+			return &ExitError{Code: 1, Err: fmt.Errorf("-P: %w", err)}
+		}
 	}
 	return a.Run(ctx)
 }
@@ -295,7 +342,8 @@ func (o *RunOptions) runList(paths []string) error {
 // sources, and the reload of the rule files.
 func (o *RunOptions) agentOptions(art *artifact.Artifact, paths []string) (agent.Options, error) {
 	minPrio, _ := o.cfg.MinPriority()
-	chans, err := o.cfg.Channels(config.ChannelOptions{Stdout: o.out, ProgramStdout: o.out, Unbuffered: o.Unbuffered})
+	chans, err := o.cfg.Channels(config.ChannelOptions{Stdout: o.out, ProgramStdout: o.out, Unbuffered: o.Unbuffered,
+		GRPCVersion: grpcVersion(), Log: o.errOut})
 	if err != nil {
 		return agent.Options{}, err
 	}
@@ -303,13 +351,25 @@ func (o *RunOptions) agentOptions(art *artifact.Artifact, paths []string) (agent
 	if err != nil {
 		return agent.Options{}, err
 	}
-	outs, err := output.New(o.cfg.OutputsConfig(), chans...)
+	outsCfg := o.cfg.OutputsConfig()
+	outsCfg.Log, outsCfg.Hostname = o.errOut, output.Hostname()
+	outs, err := output.New(outsCfg, chans...)
 	if err != nil {
 		return agent.Options{}, err
 	}
 	opts := agent.Options{
 		Rules: art,
 		Reload: func() (*artifact.Artifact, error) {
+			if o.cfg.WatchConfigFiles && o.ConfigFile != "" {
+				// The configuration may have changed: its rules files
+				// and rule selection apply; other settings at restart.
+				cfg, err := loadConfig(o.ConfigFile, o.Overrides)
+				if err != nil {
+					return nil, err
+				}
+				o.cfg = cfg
+				paths = o.rulePaths()
+			}
 			lr, err := loadRules(paths, o.selection(), o.errOut)
 			if err != nil {
 				return nil, err
@@ -329,13 +389,32 @@ func (o *RunOptions) agentOptions(art *artifact.Artifact, paths []string) (agent
 		MinPriority:    minPrio,
 		Extras:         extras,
 		Hostname:       output.Hostname(),
+		MaxThreads:     o.cfg.FalcoLibs.ThreadTableSize,
 		Log:            o.errOut,
+	}
+	opts.HostRoot = os.Getenv("HOST_ROOT")
+	ctrs := &containers.Options{}
+	for i, p := range o.cfg.Plugins {
+		if p.Name == config.ContainerPlugin {
+			if err := ctrs.ApplyInitConfig(p.InitConfig, fmt.Sprintf("plugins[%d].init_config", i)); err != nil {
+				return agent.Options{}, err
+			}
+		}
+	}
+	opts.Containers = ctrs
+	if err := o.observeOptions(&opts, paths); err != nil {
+		return agent.Options{}, err
 	}
 	if o.sourceEnabled("k8s_audit") {
 		plugin, index, load := o.cfg.K8sAudit()
 		opts.K8sAudit = &agent.K8sAuditOptions{Plugin: plugin, Index: index, Load: load, Replay: o.Trace != ""}
 	}
 	return opts, nil
+}
+
+// grpcVersion is what the gRPC version service answers.
+func grpcVersion() grpcapi.VersionInfo {
+	return grpcapi.VersionInfo{Version: strings.TrimPrefix(codegen.CompilerVersion, "falcoc "), EngineVersion: artifact.EngineVersion}
 }
 
 func prefilterMode(s string) bpf.Mode {

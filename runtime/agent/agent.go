@@ -8,6 +8,9 @@ import (
 	"os"
 	"os/signal"
 	"slices"
+	"strconv"
+	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -23,6 +26,7 @@ import (
 	"github.com/falcoc/falcoc/runtime/output"
 	"github.com/falcoc/falcoc/runtime/replay"
 	"github.com/falcoc/falcoc/runtime/state"
+	"github.com/falcoc/falcoc/runtime/web"
 )
 
 // Options configure an [Agent]: what falco-run's flags and falco.yaml say.
@@ -43,6 +47,15 @@ type Options struct {
 	// starts only when falco.yaml loads the k8saudit plugin or the rules
 	// have an enabled k8s_audit rule.
 	K8sAudit *K8sAuditOptions
+	// Containers configures the container metadata lookups of a live
+	// capture (sockets per runtime, from the container plugin's
+	// init_config); nil: the defaults.
+	Containers *containers.Options
+	// HostRoot is where the host's root file system is seen (falco-run in
+	// a container: the HOST_ROOT variable, /host in the image); "" is /.
+	// The host's users and groups are read below it, and the container
+	// runtimes' sockets are looked for below it.
+	HostRoot string
 	// DryRun builds everything and runs no source.
 	DryRun bool
 	// Duration stops the agent after this long (-M); 0: until ctx ends.
@@ -70,6 +83,22 @@ type Options struct {
 	MinPriority output.Priority
 	Extras      *engine.Extras
 	Hostname    string
+
+	// MaxThreads bounds the process table (falco_libs.thread_table_size);
+	// 0 for the default.
+	MaxThreads int
+
+	// Web starts the web server (/healthz, /versions, /metrics); nil: off.
+	Web *WebOptions
+	// Metrics are falco.yaml's metrics settings; nil: metrics.enabled is
+	// false (no /metrics, no snapshot alerts).
+	Metrics *MetricsOptions
+	// Info describes the session (version, configuration and rules
+	// files) for the metrics.
+	Info Info
+	// ReloadTrigger reloads the rules like SIGHUP on every receive (a
+	// configuration or rules file changed: watch_config_files).
+	ReloadTrigger <-chan struct{}
 
 	// Log receives progress messages and the final counters (stderr).
 	Log io.Writer
@@ -99,6 +128,14 @@ type Agent struct {
 	engOpts engine.Options
 	k8s     *k8sSource
 	ctrs    *containers.Lookup
+
+	// obs and sink are what the web server and the metrics read; k8sPtr
+	// is k8s for them.
+	obs    *observer
+	sink   *countingSink
+	k8sPtr atomic.Pointer[k8sSource]
+	web    *web.Server
+	webErr chan error
 }
 
 // New builds the agent's engine for opts.Rules. Nothing runs until
@@ -114,14 +151,23 @@ func New(opts Options) (*Agent, error) {
 	if a.log == nil {
 		a.log = io.Discard
 	}
-	tableOpts := &state.Options{}
+	a.obs = newObserver(opts.Info)
+	a.sink = &countingSink{next: opts.Outputs, obs: a.obs}
+	tableOpts := &state.Options{MaxThreads: opts.MaxThreads}
 	if opts.Trace != "" {
 		tableOpts.ProcReadsPerSec = -1 // a replay must not mix in this host's /proc
 	}
 	var ctrs extract.ContainerLookup // stays a nil interface for replays
 	var local *extract.LocalAddrs
 	if opts.Trace == "" && !opts.DryRun {
-		a.ctrs = containers.New(nil)
+		co := containers.Options{}
+		if opts.Containers != nil {
+			co = *opts.Containers
+		}
+		if co.HostRoot == "" {
+			co.HostRoot = opts.HostRoot
+		}
+		a.ctrs = containers.New(&co)
 		ctrs = a.ctrs
 		// Read once at start, as Falco reads its interface list.
 		if l, err := extract.HostLocalAddrs(); err == nil {
@@ -132,11 +178,11 @@ func New(opts Options) (*Agent, error) {
 	}
 	a.engOpts = engine.Options{
 		Table:       state.NewTable(tableOpts),
-		Users:       state.NewUsers(nil),
+		Users:       state.NewUsers(&state.UsersOptions{Root: opts.HostRoot}),
 		Containers:  ctrs,
 		Hostname:    opts.Hostname,
 		LocalAddrs:  local,
-		Sink:        opts.Outputs,
+		Sink:        a.sink,
 		MatchAll:    opts.MatchAll,
 		MinPriority: opts.MinPriority,
 		Extras:      opts.Extras,
@@ -150,6 +196,7 @@ func New(opts Options) (*Agent, error) {
 		return nil, err
 	}
 	a.eng = eng
+	a.obs.setEngine(eng)
 	return a, nil
 }
 
@@ -206,19 +253,37 @@ func (a *Agent) Run(ctx context.Context) error {
 		ctx, cancel = context.WithTimeout(ctx, a.opts.Duration)
 		defer cancel()
 	}
+	if err := a.startWeb(); err != nil {
+		return err
+	}
+	defer a.stopWeb()
+	a.watchReopen(ctx)
 	if a.opts.K8sAudit != nil {
 		var err error
 		if a.k8s, err = startK8sAudit(a.opts.K8sAudit, a.opts.Rules, a.sourceOptions(), a.log); err != nil {
 			return err
 		}
+		if a.k8s != nil {
+			a.k8sPtr.Store(a.k8s)
+			if !a.opts.Syscall {
+				a.setReady()
+			}
+		}
 	}
 	defer a.k8s.stop()
+	tickCtx, stopTick := context.WithCancel(ctx)
+	a.runMetricsTicker(tickCtx)
 	err := a.runSources(ctx)
+	stopTick()
 	if kerr := a.k8s.stop(); kerr != nil && err == nil {
 		err = kerr
 	}
+	if werr := a.stopWeb(); werr != nil && err == nil {
+		err = werr
+	}
 	closeErr := a.opts.Outputs.Close()
 	a.printStats()
+	a.printContainerStats()
 	a.k8s.printStats(a.log)
 	if err != nil {
 		return err
@@ -264,14 +329,22 @@ func (a *Agent) runSources(ctx context.Context) error {
 					fmt.Fprintln(a.log, s)
 				}
 			}()
+			a.setReady()
 		}
 	} else {
-		src, err = a.openLive()
+		var ls *liveSource
+		ls, err = a.openLive()
+		if err == nil {
+			ls.onReady = a.setReady
+			a.obs.setLive(ls)
+			src = ls
+		}
 	}
 	if err != nil {
 		return err
 	}
 	err = a.runSyscall(ctx, src, w)
+	a.obs.setLive(nil)
 	if cerr := src.Close(); cerr != nil && err == nil {
 		err = cerr
 	}
@@ -290,16 +363,10 @@ func (a *Agent) runSyscall(ctx context.Context, src eventSource, w *captureWrite
 	table := a.eng.Table()
 	reloads := a.watchReload(ctx, src)
 	var sw swap
+	var n uint64
 	var ev event.Event
 	var runErr error
 	for ctx.Err() == nil {
-		select {
-		case r := <-reloads:
-			a.eng = r.eng
-			sw.begin(r, src, a.log)
-		default:
-		}
-		sw.maybeFinish(a.eng)
 		err := src.Next(ctx, &ev, table)
 		if err == io.EOF {
 			break
@@ -310,6 +377,18 @@ func (a *Agent) runSyscall(ctx context.Context, src eventSource, w *captureWrite
 			}
 			break
 		}
+		// A reload prepared while Next waited applies to this event.
+		select {
+		case r := <-reloads:
+			a.eng = r.eng
+			a.obs.setEngine(r.eng)
+			sw.begin(r, src, a.log)
+		default:
+		}
+		sw.maybeFinish(a.eng)
+		if n++; n%stateEvery == 1 {
+			a.obs.publishState(table)
+		}
 		if w != nil {
 			if werr := w.write(&ev, table.Lookup(ev.Tid), a.eng); werr != nil && runErr == nil {
 				runErr = fmt.Errorf("--capture: %w", werr)
@@ -317,6 +396,7 @@ func (a *Agent) runSyscall(ctx context.Context, src eventSource, w *captureWrite
 		}
 		a.eng.Process(&ev)
 	}
+	a.obs.publishState(table)
 	if w != nil {
 		if err := w.flush(table); err != nil && runErr == nil {
 			runErr = fmt.Errorf("--capture: %w", err)
@@ -328,21 +408,54 @@ func (a *Agent) runSyscall(ctx context.Context, src eventSource, w *captureWrite
 func (a *Agent) sourceOptions() engine.SourceOptions {
 	return engine.SourceOptions{
 		Hostname:    a.opts.Hostname,
-		Sink:        a.opts.Outputs,
+		Sink:        a.sink,
 		MatchAll:    a.opts.MatchAll,
 		MinPriority: a.opts.MinPriority,
 		Extras:      a.opts.Extras,
 	}
 }
 
+// printContainerStats prints the container lookups' counters (live
+// capture only).
+func (a *Agent) printContainerStats() {
+	if a.ctrs == nil {
+		return
+	}
+	s := a.ctrs.Stats()
+	fmt.Fprintf(a.log, "Containers: fetched %d, not found %d, errors %d, dropped %d, runtime events %d, first-event waits %d (gave up %d, skipped %d)\n",
+		s.Found, s.NotFound, s.Errors, s.Dropped, s.Events, s.Waits, s.WaitTimeouts, s.WaitsSkipped)
+	if err := a.ctrs.LastError(); err != nil {
+		fmt.Fprintf(a.log, "Containers: last error: %v\n", err)
+	}
+}
+
 // printStats prints the engine's and the outputs' counters.
 func (a *Agent) printStats() {
 	eng, w := a.eng, a.log // the engine last in use: a SIGHUP may have replaced it
-	s := eng.Stats()
+	// Every source: the syscall engines (over reloads) and the webhook.
+	var s engine.Stats
+	if a.opts.Syscall {
+		s = a.obs.syscallStats()
+	}
+	if a.k8s != nil {
+		ks := a.k8s.engineStats()
+		s.Events += ks.Events
+		s.Evaluated += ks.Evaluated
+		s.Matches += ks.Matches
+		s.Alerts += ks.Alerts
+		s.EvalErrors += ks.EvalErrors
+	}
 	fmt.Fprintf(w, "Events processed: %d, rules evaluated: %d, matches: %d, alerts: %d",
 		s.Events, s.Evaluated, s.Matches, s.Alerts)
 	if s.EvalErrors > 0 {
 		fmt.Fprintf(w, ", evaluation errors: %d", s.EvalErrors)
+	}
+	fmt.Fprintln(w)
+	ts := eng.Table().Stats()
+	fmt.Fprintf(w, "State: threads %d, processes %d, removed %d, evicted %d (bound %d threads), /proc reads %d (failed %d, rate-limited %d)",
+		ts.Threads, ts.Processes, ts.Removed, ts.Evicted, eng.Table().MaxThreads(), ts.ProcReads, ts.ProcFailures, ts.ProcLimited)
+	if kb := peakRSSKiB(); kb > 0 {
+		fmt.Fprintf(w, "; peak memory %d MiB", kb/1024)
 	}
 	fmt.Fprintln(w)
 	if m := eng.MatchesByEvent(); len(m) > 0 {
@@ -358,12 +471,30 @@ func (a *Agent) printStats() {
 		fmt.Fprintln(w)
 	}
 	for _, cs := range a.opts.Outputs.Stats() {
-		if cs.Dropped > 0 || cs.Failed > 0 {
+		if cs.Dropped > 0 || cs.Failed > 0 || cs.ChannelDropped > 0 {
 			fmt.Fprintf(w, "Output %s: sent %d, dropped %d, failed %d", cs.Name, cs.Sent, cs.Dropped, cs.Failed)
+			if cs.ChannelDropped > 0 {
+				fmt.Fprintf(w, ", lost by the channel %d", cs.ChannelDropped)
+			}
 			if cs.LastError != "" {
 				fmt.Fprintf(w, " (last error: %s)", cs.LastError)
 			}
 			fmt.Fprintln(w)
 		}
 	}
+}
+
+// peakRSSKiB is the process's peak resident set (VmHWM), 0 when unknown.
+func peakRSSKiB() int64 {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			n, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
+			return n
+		}
+	}
+	return 0
 }

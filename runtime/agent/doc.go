@@ -20,6 +20,18 @@
 // process context) on. The webhook is a second source with its own
 // goroutine and VM ([k8saudit.Pipeline]), writing to the same outputs.
 //
+// # Web server and metrics
+//
+// With [Options.Web] the agent starts the web server (runtime/web) before
+// its sources: /healthz answers "not ready" until the live capture
+// delivered its first event, the replay's trace is open, or the webhook
+// alone listens. /metrics and the metrics.interval snapshot alert read a
+// snapshot of the counters (runtime/metrics) gathered off the event loop:
+// the engines' atomics (kept over reloads), the alerts counted by rule on
+// their way to the outputs (every source), the outputs' and the webhook's
+// counters, the kernel's counters, and the state table's, which the event
+// loop publishes every few thousand events.
+//
 // # Lifecycle
 //
 // [New] builds the engine; [Agent.Run] runs the sources until they end,

@@ -19,9 +19,13 @@ import (
 // VM, apart from the syscall engine) on the events the server queues.
 // Alerts go to the same outputs, which are safe for concurrent use.
 type k8sSource struct {
-	srv      *k8saudit.Server
-	opts     engine.SourceOptions
-	cur      atomic.Pointer[k8saudit.Pipeline]
+	srv     *k8saudit.Server
+	opts    engine.SourceOptions
+	envOpts k8saudit.EnvOptions
+	cur     atomic.Pointer[k8saudit.Pipeline]
+	// base are the counters of the pipelines a reload replaced.
+	baseMu   sync.Mutex
+	base     engine.Stats
 	serveErr chan error
 	stopRun  chan struct{}
 	done     chan struct{}
@@ -46,6 +50,7 @@ func startK8sAudit(ko *K8sAuditOptions, art *artifact.Artifact, opts engine.Sour
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
+	var envOpts k8saudit.EnvOptions
 	if plugin != nil {
 		if v, ok := plugin.InitConfig["webhookMaxBatchSize"]; ok {
 			n, err := strconv.ParseInt(v, 10, 64)
@@ -54,8 +59,31 @@ func startK8sAudit(ko *K8sAuditOptions, art *artifact.Artifact, opts engine.Sour
 			}
 			sopts.MaxBodyBytes = n
 		}
+		if v, ok := plugin.InitConfig["maxEventSize"]; ok {
+			n, err := strconv.ParseInt(v, 10, 32)
+			if err != nil || n <= 0 {
+				return nil, fmt.Errorf("plugins[%d].init_config.maxEventSize: %q is not a positive number of bytes", index, v)
+			}
+			sopts.MaxEventBytes = int(n)
+		}
+		// falcoc's own key: ka.sourceips, eff_run_as_user/group and
+		// binding.subject.has_name as described, not as the plugin
+		// gives them (README, "Kubernetes audit log").
+		if v, ok := plugin.InitConfig[k8saudit.CorrectedFieldsKey]; ok {
+			b, err := strconv.ParseBool(v)
+			if err != nil {
+				return nil, fmt.Errorf("plugins[%d].init_config.%s: %q is not true or false", index, k8saudit.CorrectedFieldsKey, v)
+			}
+			envOpts.Corrected = b
+		}
 	}
-	p, err := k8saudit.NewPipeline(art, opts, k8saudit.EnvOptions{})
+	var logMu sync.Mutex // requests are handled concurrently
+	sopts.Logf = func(format string, args ...any) {
+		logMu.Lock()
+		defer logMu.Unlock()
+		fmt.Fprintf(errOut, "falco-run: "+format+"\n", args...)
+	}
+	p, err := k8saudit.NewPipeline(art, opts, envOpts)
 	if err != nil {
 		return nil, err
 	}
@@ -66,6 +94,7 @@ func startK8sAudit(ko *K8sAuditOptions, art *artifact.Artifact, opts engine.Sour
 	k := &k8sSource{
 		srv:      srv,
 		opts:     opts,
+		envOpts:  envOpts,
 		serveErr: make(chan error, 1),
 		stopRun:  make(chan struct{}),
 		done:     make(chan struct{}),
@@ -120,12 +149,34 @@ func (k *k8sSource) reload(art *artifact.Artifact) error {
 	if k == nil {
 		return nil
 	}
-	p, err := k8saudit.NewPipeline(art, k.opts, k8saudit.EnvOptions{})
+	p, err := k8saudit.NewPipeline(art, k.opts, k.envOpts)
 	if err != nil {
 		return err
 	}
-	k.cur.Store(p)
+	old := k.cur.Swap(p)
+	st := old.Stats()
+	k.baseMu.Lock()
+	k.base.Events += st.Events
+	k.base.Evaluated += st.Evaluated
+	k.base.Matches += st.Matches
+	k.base.Alerts += st.Alerts
+	k.base.EvalErrors += st.EvalErrors
+	k.baseMu.Unlock()
 	return nil
+}
+
+// engineStats are the k8s_audit rules' counters since the start, over
+// reloads.
+func (k *k8sSource) engineStats() engine.Stats {
+	s := k.cur.Load().Stats()
+	k.baseMu.Lock()
+	defer k.baseMu.Unlock()
+	s.Events += k.base.Events
+	s.Evaluated += k.base.Evaluated
+	s.Matches += k.base.Matches
+	s.Alerts += k.base.Alerts
+	s.EvalErrors += k.base.EvalErrors
+	return s
 }
 
 // stop closes the server (requests in progress finish), evaluates what is
@@ -158,5 +209,6 @@ func (k *k8sSource) printStats(w io.Writer) {
 		return
 	}
 	s := k.srv.Stats()
-	fmt.Fprintf(w, "K8s audit: events %d, malformed %d, dropped %d\n", s.Events, s.Malformed, s.Dropped)
+	fmt.Fprintf(w, "K8s audit: events %d, malformed %d, dropped %d, matches %d, alerts %d\n",
+		s.Events, s.Malformed, s.Dropped, k.engineStats().Matches, k.engineStats().Alerts)
 }

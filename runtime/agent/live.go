@@ -33,6 +33,8 @@ type liveSource struct {
 	mode  bpf.Mode
 	seed  state.SeedStats
 	ready bool
+	// onReady is called once, with the first event.
+	onReady func()
 }
 
 // openLive loads and attaches the capture with the kernel tables of the
@@ -82,6 +84,9 @@ func (s *liveSource) Next(ctx context.Context, ev *event.Event, table *state.Tab
 		s.ready = true
 		fmt.Fprintf(s.log, "falco-run: live capture ready (prefilter %s, %d processes and %d threads from /proc)\n",
 			s.mode, s.seed.Processes, s.seed.Threads)
+		if s.onReady != nil {
+			s.onReady()
+		}
 	}
 	if th := table.Get(ev.Tid); th != nil {
 		if c := s.src.Comm(); len(c) > 0 && string(c) != th.Comm() {

@@ -48,6 +48,7 @@ func (a *Agent) watchReload(ctx context.Context, src eventSource) <-chan reload 
 			case <-ctx.Done():
 				return
 			case <-hup:
+			case <-a.opts.ReloadTrigger:
 			}
 			r, err := a.prepareReload(isLive)
 			if err != nil {

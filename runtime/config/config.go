@@ -5,6 +5,9 @@ import (
 	"io"
 	"time"
 
+	"github.com/prometheus/common/model"
+
+	"github.com/falcoc/falcoc/runtime/grpcapi"
 	"github.com/falcoc/falcoc/runtime/output"
 )
 
@@ -37,6 +40,8 @@ type Config struct {
 	ProgramOutput ProgramOutput `yaml:"program_output"`
 	SyslogOutput  SyslogOutput  `yaml:"syslog_output"`
 	HTTPOutput    HTTPOutput    `yaml:"http_output"`
+	GRPC          GRPC          `yaml:"grpc"`
+	GRPCOutput    GRPCOutput    `yaml:"grpc_output"`
 
 	AppendOutput []AppendOutput `yaml:"append_output"`
 	// Rules enables and disables loaded rules by name or tag, in order.
@@ -50,6 +55,9 @@ type Config struct {
 
 	Engine Engine `yaml:"engine"`
 
+	// FalcoLibs holds falco_libs; falcoc reads thread_table_size.
+	FalcoLibs FalcoLibs `yaml:"falco_libs"`
+
 	// LoadPlugins names the plugins to load (load_plugins). falcoc has no
 	// plugin loader: "k8saudit" turns on its built-in Kubernetes audit
 	// webhook; other names are accepted and ignored.
@@ -57,6 +65,70 @@ type Config struct {
 	// Plugins are the plugins entries; falcoc reads the k8saudit entry's
 	// open_params.
 	Plugins []Plugin `yaml:"plugins"`
+
+	// ConfigFiles are the files and folders included after this file
+	// (config_files); see [Load].
+	ConfigFiles []ConfigFile `yaml:"config_files"`
+	// WatchConfigFiles reloads the rules when a configuration or rules
+	// file changes (watch_config_files).
+	WatchConfigFiles bool `yaml:"watch_config_files"`
+
+	Webserver Webserver `yaml:"webserver"`
+	Metrics   Metrics   `yaml:"metrics"`
+
+	// Warnings are the keys that were ignored: unknown to Falco, or
+	// Falco's but not supported by falcoc. Each key appears once.
+	Warnings []Warning `yaml:"-"`
+	// Files are the configuration files read, the main one first.
+	Files []string `yaml:"-"`
+}
+
+// ConfigFile is one config_files entry: a file or a folder (its regular
+// files in name order) merged with Strategy: "append" (the default:
+// sequences are extended, other keys replaced), "override" (top-level
+// keys replaced) or "add-only" (only keys not yet set).
+type ConfigFile struct {
+	Path     string `yaml:"path"`
+	Strategy string `yaml:"strategy"`
+}
+
+// Webserver is webserver: the health, versions and metrics endpoints.
+type Webserver struct {
+	Enabled bool `yaml:"enabled"`
+	// Threadiness is accepted for Falco's sake; Go's server has no fixed
+	// thread pool.
+	Threadiness        int    `yaml:"threadiness"`
+	ListenPort         int    `yaml:"listen_port"`
+	ListenAddress      string `yaml:"listen_address"`
+	K8sHealthzEndpoint string `yaml:"k8s_healthz_endpoint"`
+	// PrometheusMetricsEnabled serves /metrics (with metrics.enabled).
+	PrometheusMetricsEnabled bool `yaml:"prometheus_metrics_enabled"`
+	SSLEnabled               bool `yaml:"ssl_enabled"`
+	// SSLCertificate is one PEM file with the certificate and its key.
+	SSLCertificate string `yaml:"ssl_certificate"`
+}
+
+// Metrics is metrics.
+type Metrics struct {
+	Enabled bool `yaml:"enabled"`
+	// Interval is a Prometheus duration ("1h", "30s", "1m30s"), between
+	// two metrics snapshot alerts.
+	Interval                   string `yaml:"interval"`
+	OutputRule                 bool   `yaml:"output_rule"`
+	RulesCountersEnabled       bool   `yaml:"rules_counters_enabled"`
+	ResourceUtilizationEnabled bool   `yaml:"resource_utilization_enabled"`
+	StateCountersEnabled       bool   `yaml:"state_counters_enabled"`
+	KernelEventCountersEnabled bool   `yaml:"kernel_event_counters_enabled"`
+	ConvertMemoryToMB          bool   `yaml:"convert_memory_to_mb"`
+}
+
+// IntervalDuration parses Interval.
+func (m *Metrics) IntervalDuration() (time.Duration, error) {
+	d, err := model.ParseDuration(m.Interval)
+	if err != nil {
+		return 0, fmt.Errorf("metrics.interval: %w", err)
+	}
+	return time.Duration(d), nil
 }
 
 // Plugin is one plugins entry.
@@ -67,10 +139,28 @@ type Plugin struct {
 	OpenParams  string     `yaml:"open_params"`
 }
 
-// InitConfig is a plugin's init_config: its top-level scalar values as
-// text, by key. Falco accepts a mapping or a JSON object in a string; both
-// are read, nested values are ignored.
+// InitConfig is a plugin's init_config: its scalar values as text, by key.
+// Falco accepts a mapping or a JSON object in a string; both are read.
+// Nested values are stored under their dotted paths, and lists as JSON
+// arrays: the container plugin's
+// engines: {docker: {enabled: true, sockets: [/var/run/docker.sock]}}
+// gives "engines.docker.enabled" = "true" and
+// "engines.docker.sockets" = `["/var/run/docker.sock"]`.
 type InitConfig map[string]string
+
+// ContainerPlugin is the name of Falco's container plugin, whose fields
+// falcoc provides natively; its init_config names the runtimes' sockets.
+const ContainerPlugin = "container"
+
+// Plugin returns the plugins entry with the given name, or nil.
+func (c *Config) Plugin(name string) *Plugin {
+	for i := range c.Plugins {
+		if c.Plugins[i].Name == name {
+			return &c.Plugins[i]
+		}
+	}
+	return nil
+}
 
 // K8sAuditPlugin is the name of the Kubernetes audit log plugin, whose
 // source falcoc provides natively.
@@ -95,9 +185,16 @@ func (c *Config) K8sAudit() (p *Plugin, index int, load bool) {
 	return p, index, load
 }
 
+// DefaultQueueCapacity is each output queue's bound when no falco.yaml
+// sets outputs_queue.capacity.
+const DefaultQueueCapacity = 16384
+
 // OutputsQueue is outputs_queue.
 type OutputsQueue struct {
-	// Capacity bounds each output's queue; 0 means the default bound.
+	// Capacity bounds each output's queue; 0 means no bound, as in Falco.
+	// Without a falco.yaml falcoc bounds it (DefaultQueueCapacity), so a
+	// dead output cannot grow memory without limit; Falco's shipped file
+	// says 0.
 	Capacity int `yaml:"capacity"`
 }
 
@@ -141,6 +238,8 @@ type HTTPOutput struct {
 	CompressUploads        bool   `yaml:"compress_uploads"`
 	KeepAlive              bool   `yaml:"keep_alive"`
 	MaxConsecutiveTimeouts int    `yaml:"max_consecutive_timeouts"`
+	// CustomHeaders is falcoc's own key: headers added to every request.
+	CustomHeaders Headers `yaml:"custom_headers"`
 }
 
 // AppendOutput is one append_output entry: for rules matching Match, add
@@ -188,6 +287,14 @@ type Engine struct {
 	Replay EngineReplay `yaml:"replay"`
 }
 
+// FalcoLibs is falco_libs.
+type FalcoLibs struct {
+	// ThreadTableSize bounds the threads the process table keeps; a new
+	// thread beyond it evicts one (counted). 0: falcoc's default,
+	// state.DefaultMaxThreads (131072; Falco's default is 262144).
+	ThreadTableSize int `yaml:"thread_table_size"`
+}
+
 // EngineReplay is engine.replay.
 type EngineReplay struct {
 	CaptureFile string `yaml:"capture_file"`
@@ -207,6 +314,7 @@ func Default() *Config {
 		Priority:                        "debug",
 		RuleMatching:                    "first",
 		OutputTimeout:                   2000,
+		OutputsQueue:                    OutputsQueue{Capacity: DefaultQueueCapacity},
 		StdoutOutput:                    StdoutOutput{Enabled: true},
 		FileOutput:                      FileOutput{Filename: "./events.txt"},
 		ProgramOutput: ProgramOutput{
@@ -220,6 +328,26 @@ func Default() *Config {
 			ClientKey:              "/etc/falco/certs/client/client.key",
 			MaxConsecutiveTimeouts: 5,
 		},
+		WatchConfigFiles: true,
+		Webserver: Webserver{
+			// Falco's shipped falco.yaml enables the server on 0.0.0.0;
+			// without a configuration falcoc keeps it off, and on
+			// loopback when only enabled.
+			ListenPort:         8765,
+			ListenAddress:      "127.0.0.1",
+			K8sHealthzEndpoint: "/healthz",
+			SSLCertificate:     "/etc/falco/falco.pem",
+		},
+		Metrics: Metrics{
+			Interval:                   "1h",
+			OutputRule:                 true,
+			RulesCountersEnabled:       true,
+			ResourceUtilizationEnabled: true,
+			StateCountersEnabled:       true,
+			KernelEventCountersEnabled: true,
+			ConvertMemoryToMB:          true,
+		},
+		GRPC:      defaultGRPC(),
 		LogLevel:  "info",
 		LogStderr: true,
 		LogSyslog: true,
@@ -268,6 +396,10 @@ type ChannelOptions struct {
 	Unbuffered bool
 	// SyslogAddress overrides /dev/log.
 	SyslogAddress string
+	// GRPCVersion is what the gRPC version service answers.
+	GRPCVersion grpcapi.VersionInfo
+	// Log receives the gRPC server's address (stderr); nil discards it.
+	Log io.Writer
 }
 
 // Channels builds the enabled output channels.
@@ -292,17 +424,19 @@ func (c *Config) Channels(o ChannelOptions) ([]output.Channel, error) {
 			Stdout: o.ProgramStdout, Stderr: o.ProgramStdout}))
 	}
 	if c.HTTPOutput.Enabled {
-		h := c.HTTPOutput
-		ch, err := output.NewHTTP(output.HTTPConfig{
-			URL: h.URL, UserAgent: h.UserAgent, Insecure: h.Insecure,
-			CACert: h.CACert, CABundle: h.CABundle, CAPath: h.CAPath,
-			MTLS: h.MTLS, ClientCert: h.ClientCert, ClientKey: h.ClientKey,
-			KeepAlive: h.KeepAlive,
-		})
+		ch, err := output.NewHTTP(c.httpConfig(o))
 		if err != nil {
 			return nil, fmt.Errorf("http_output: %w", err)
 		}
 		chans = append(chans, ch)
+	}
+	// Last: it listens, and nothing after it can fail.
+	g, err := c.grpcChannel(o)
+	if err != nil {
+		return nil, err
+	}
+	if g != nil {
+		chans = append(chans, g)
 	}
 	return chans, nil
 }

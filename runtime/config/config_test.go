@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/falcoc/falcoc/runtime/output"
 )
@@ -148,13 +149,14 @@ base_syscalls:
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			got, err := Load(writeFile(t, tc.yaml))
+			got, err := Load(writeFile(t, tc.yaml), nil)
 			if err != nil {
 				t.Fatal(err)
 			}
 			want := Default()
 			tc.edit(want)
-			if diff := cmp.Diff(want, got); diff != "" {
+			// Warnings and Files: TestLoadWarnings and TestConfigFiles.
+			if diff := cmp.Diff(want, got, cmpopts.IgnoreFields(Config{}, "Warnings", "Files")); diff != "" {
 				t.Errorf("(-want +got)\n%s", diff)
 			}
 		})
@@ -185,7 +187,7 @@ func TestLoadErrors(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			p := writeFile(t, tc.yaml)
-			_, err := Load(p)
+			_, err := Load(p, nil)
 			if err == nil {
 				t.Fatal("no error")
 			}
@@ -198,7 +200,7 @@ func TestLoadErrors(t *testing.T) {
 
 func TestLoadMissingFile(t *testing.T) {
 	p := filepath.Join(t.TempDir(), "none.yaml")
-	_, err := Load(p)
+	_, err := Load(p, nil)
 	if diff := cmp.Diff("read config: open "+p+": no such file or directory", err.Error()); diff != "" {
 		t.Error(diff)
 	}
@@ -238,7 +240,20 @@ func TestSet(t *testing.T) {
 			func(c *Config) { c.AppendOutput = []AppendOutput{{}} }},
 		{"int", []string{"outputs_queue.capacity=100"}, func(c *Config) { c.OutputsQueue.Capacity = 100 }},
 		{"empty string", []string{"http_output.url="}, func(c *Config) {}},
-		{"unknown ignored", []string{"webserver.enabled=true", "engine.kmod.buf_size_preset=4"}, func(c *Config) {}},
+		{"unknown and unsupported recorded", []string{"webserver.enabled=true", "engine.kmod.buf_size_preset=4", "no_such.key=1", "engine.kmod.drop_failed_exit=true"}, func(c *Config) {
+			c.Webserver.Enabled = true
+			c.Warnings = []Warning{
+				{Source: "-o engine.kmod.buf_size_preset=4", Key: "engine.kmod", Known: true},
+				{Source: "-o no_such.key=1", Key: "no_such"},
+			}
+		}},
+		{"metrics and webserver", []string{"metrics.enabled=true", "metrics.interval=5s", "webserver.listen_port=0", "webserver.ssl_enabled=true", "webserver.ssl_certificate=/x.pem"}, func(c *Config) {
+			c.Metrics.Enabled, c.Metrics.Interval = true, "5s"
+			c.Webserver.ListenPort, c.Webserver.SSLEnabled, c.Webserver.SSLCertificate = 0, true, "/x.pem"
+		}},
+		{"config_files", []string{"config_files=a.yaml", "config_files[]={path: d, strategy: override}"}, func(c *Config) {
+			c.ConfigFiles = []ConfigFile{{Path: "a.yaml", Strategy: "append"}, {Path: "d", Strategy: "override"}}
+		}},
 		{"plugin init_config", []string{"plugins[0].init_config.maxEventSize=4", "plugins[0].init_config.useAsync=false"}, func(c *Config) {
 			c.Plugins = []Plugin{{InitConfig: InitConfig{"maxEventSize": "4", "useAsync": "false"}}}
 		}},
@@ -371,7 +386,7 @@ plugins:
 plugins:
   - name: k8saudit
     init_config: '{"webhookMaxBatchSize": 1024, "sslCertificate": "/etc/falco/cert.pem", "nested": {"a": 1}}'
-`, got{&Plugin{Name: "k8saudit", InitConfig: InitConfig{"webhookMaxBatchSize": "1024", "sslCertificate": "/etc/falco/cert.pem"}}, 0, false}},
+`, got{&Plugin{Name: "k8saudit", InitConfig: InitConfig{"webhookMaxBatchSize": "1024", "sslCertificate": "/etc/falco/cert.pem", "nested.a": "1"}}, 0, false}},
 		{"entry not loaded", `
 load_plugins: []
 plugins:
@@ -406,5 +421,55 @@ func TestInitConfigErrors(t *testing.T) {
 		if err == nil || err.Error() != tc.want {
 			t.Errorf("Apply(%q) = %v\nwant %s", tc.yaml, err, tc.want)
 		}
+	}
+}
+
+func TestContainerPluginInitConfig(t *testing.T) {
+	for _, tc := range []struct{ name, yaml string }{
+		{"mapping", `
+plugins:
+  - name: container
+    library_path: libcontainer.so
+    init_config:
+      label_max_len: 100
+      engines:
+        docker: {enabled: true, sockets: ['/var/run/docker.sock']}
+        cri:
+          enabled: true
+          sockets: ['/run/crio/crio.sock', '/run/containerd/containerd.sock']
+        lxc: {enabled: false}
+`},
+		{"JSON string", `
+plugins:
+  - name: container
+    library_path: libcontainer.so
+    init_config: '{"label_max_len": 100, "engines": {"docker": {"enabled": true, "sockets": ["/var/run/docker.sock"]},
+      "cri": {"enabled": true, "sockets": ["/run/crio/crio.sock", "/run/containerd/containerd.sock"]}, "lxc": {"enabled": false}}}'
+`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := Default()
+			if err := c.Apply("falco.yaml", []byte(tc.yaml)); err != nil {
+				t.Fatal(err)
+			}
+			p := c.Plugin(ContainerPlugin)
+			if p == nil {
+				t.Fatal("no container plugin entry")
+			}
+			want := InitConfig{
+				"label_max_len":          "100",
+				"engines.docker.enabled": "true",
+				"engines.docker.sockets": `["/var/run/docker.sock"]`,
+				"engines.cri.enabled":    "true",
+				"engines.cri.sockets":    `["/run/crio/crio.sock","/run/containerd/containerd.sock"]`,
+				"engines.lxc.enabled":    "false",
+			}
+			if diff := cmp.Diff(want, p.InitConfig); diff != "" {
+				t.Errorf("init_config (-want +got):\n%s", diff)
+			}
+			if c.Plugin("k8saudit") != nil {
+				t.Error("Plugin(k8saudit) found an entry")
+			}
+		})
 	}
 }

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
 	"reflect"
 	"regexp"
 	"strconv"
@@ -44,19 +43,6 @@ func (e *Error) Error() string {
 	return b.String()
 }
 
-// Load reads a falco.yaml and overlays it on [Default].
-func Load(path string) (*Config, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("read config: %w", err)
-	}
-	c := Default()
-	if err := c.Apply(path, data); err != nil {
-		return nil, err
-	}
-	return c, nil
-}
-
 var yamlLineRe = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
 
 // Apply overlays the YAML document data (named name in errors) on c. Keys
@@ -78,7 +64,7 @@ func (c *Config) Apply(name string, data []byte) error {
 	if root.Kind == yaml.ScalarNode && root.Tag == "!!null" {
 		return nil
 	}
-	d := decoder{source: name, positions: true}
+	d := decoder{source: name, positions: true, warn: c.addWarning}
 	return d.decode(root, reflect.ValueOf(c).Elem(), "")
 }
 
@@ -88,6 +74,65 @@ type decoder struct {
 	positions bool
 	// raw is the unparsed -o value.
 	raw string
+	// warn receives the keys that were ignored; nil: none are recorded.
+	warn func(Warning)
+}
+
+// Warning is a key that was ignored: unknown to Falco, or Falco's but not
+// supported by falcoc (Known).
+type Warning struct {
+	// Source is the file name, or "-o key=value".
+	Source       string
+	Line, Column int
+	// Key is the dotted key, list indexes removed ("plugins.foo").
+	Key   string
+	Known bool
+}
+
+func (w Warning) String() string {
+	pos := w.Source
+	if w.Line > 0 {
+		pos += fmt.Sprintf(":%d:%d", w.Line, w.Column)
+	}
+	if w.Known {
+		return fmt.Sprintf("%s: %s: not supported by falcoc (ignored)", pos, w.Key)
+	}
+	return fmt.Sprintf("%s: %s: unknown key (ignored)", pos, w.Key)
+}
+
+var indexRe = regexp.MustCompile(`\[[0-9]*\]`)
+
+// ignored records that key (at node n) has no field in Config.
+func (d *decoder) ignored(n *yaml.Node, key string) {
+	if d.warn == nil {
+		return
+	}
+	k := indexRe.ReplaceAllString(key, "")
+	for p := k; p != ""; {
+		if freeForm[p] || elsewhere[p] {
+			return
+		}
+		i := strings.LastIndexByte(p, '.')
+		if i < 0 {
+			break
+		}
+		p = p[:i]
+	}
+	w := Warning{Source: d.source, Key: k, Known: falcoKeys[k]}
+	if d.positions && n != nil {
+		w.Line, w.Column = n.Line, n.Column
+	}
+	d.warn(w)
+}
+
+// addWarning records w unless its key was already warned about.
+func (c *Config) addWarning(w Warning) {
+	for _, x := range c.Warnings {
+		if x.Key == w.Key {
+			return
+		}
+	}
+	c.Warnings = append(c.Warnings, w)
 }
 
 func (d *decoder) errorf(n *yaml.Node, key, format string, args ...any) error {
@@ -147,7 +192,10 @@ func fieldByKey(v reflect.Value, key string) (reflect.Value, bool) {
 	return reflect.Value{}, false
 }
 
-var nodeDecoderType = reflect.TypeFor[nodeDecoder]()
+var (
+	nodeDecoderType = reflect.TypeFor[nodeDecoder]()
+	configFileType  = reflect.TypeFor[ConfigFile]()
+)
 
 func (d *decoder) decode(n *yaml.Node, v reflect.Value, key string) error {
 	n = resolveAlias(n)
@@ -178,7 +226,8 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, key string) error {
 			}
 			f, ok := fieldByKey(v, k)
 			if !ok {
-				continue // unknown keys are ignored, as Falco does
+				d.ignored(n.Content[i], joinKey(key, k))
+				continue
 			}
 			if err := d.decode(n.Content[i+1], f, joinKey(key, k)); err != nil {
 				return err
@@ -191,7 +240,7 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, key string) error {
 			return nil
 		}
 		items := n.Content
-		if n.Kind == yaml.ScalarNode && v.Type().Elem().Kind() == reflect.String {
+		if n.Kind == yaml.ScalarNode && (v.Type().Elem().Kind() == reflect.String || v.Type().Elem() == configFileType) {
 			items = []*yaml.Node{n} // a single string for a list of one
 		} else if n.Kind != yaml.SequenceNode {
 			return d.errorf(n, key, "expected a sequence, got %s", kindName(n))
@@ -254,6 +303,7 @@ var nonNegative = map[string]bool{
 	"outputs_queue.capacity":               true,
 	"output_timeout":                       true,
 	"http_output.max_consecutive_timeouts": true,
+	"falco_libs.thread_table_size":         true,
 }
 
 // validate checks keys whose strings have a fixed set of values.
@@ -305,26 +355,56 @@ func (c *InitConfig) decodeNode(d *decoder, n *yaml.Node, key string) error {
 		if err := dec.Decode(&obj); err != nil {
 			return d.errorf(n, key, "expected a mapping or a JSON object: %v", err)
 		}
-		for k, v := range obj {
-			switch x := v.(type) {
-			case string:
-				(*c)[k] = x
-			case json.Number:
-				(*c)[k] = x.String()
-			case bool:
-				(*c)[k] = strconv.FormatBool(x)
-			}
-		}
+		c.flattenJSON("", obj)
 		return nil
 	case n.Kind == yaml.MappingNode:
-		for i := 0; i+1 < len(n.Content); i += 2 {
-			if v := resolveAlias(n.Content[i+1]); v.Kind == yaml.ScalarNode && !isNull(v) {
-				(*c)[n.Content[i].Value] = v.Value
-			}
-		}
+		c.flattenYAML("", n)
 		return nil
 	}
 	return d.errorf(n, key, "expected a mapping or a JSON object, got %s", kindName(n))
+}
+
+// flattenJSON stores the values of obj under their dotted paths (see
+// [InitConfig]).
+func (c InitConfig) flattenJSON(prefix string, obj map[string]any) {
+	for k, v := range obj {
+		key := prefix + k
+		switch x := v.(type) {
+		case string:
+			c[key] = x
+		case json.Number:
+			c[key] = x.String()
+		case bool:
+			c[key] = strconv.FormatBool(x)
+		case map[string]any:
+			c.flattenJSON(key+".", x)
+		case []any:
+			if b, err := json.Marshal(x); err == nil {
+				c[key] = string(b)
+			}
+		}
+	}
+}
+
+// flattenYAML stores the values of the mapping n under their dotted paths
+// (see [InitConfig]).
+func (c InitConfig) flattenYAML(prefix string, n *yaml.Node) {
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		key := prefix + n.Content[i].Value
+		switch v := resolveAlias(n.Content[i+1]); {
+		case v.Kind == yaml.ScalarNode && !isNull(v):
+			c[key] = v.Value
+		case v.Kind == yaml.MappingNode:
+			c.flattenYAML(key+".", v)
+		case v.Kind == yaml.SequenceNode:
+			var items []any
+			if v.Decode(&items) == nil {
+				if b, err := json.Marshal(items); err == nil {
+					c[key] = string(b)
+				}
+			}
+		}
+	}
 }
 
 func (r *RuleSelection) decodeNode(d *decoder, n *yaml.Node, key string) error {
@@ -366,3 +446,37 @@ func (r *RuleSelection) decodeNode(d *decoder, n *yaml.Node, key string) error {
 }
 
 var errNoValue = errors.New("missing '=' in key=value")
+
+func (f *ConfigFile) decodeNode(d *decoder, n *yaml.Node, key string) error {
+	*f = ConfigFile{Strategy: "append"}
+	switch {
+	case n.Kind == yaml.ScalarNode && !isNull(n):
+		f.Path = n.Value
+		return nil
+	case n.Kind == yaml.MappingNode:
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k, v := n.Content[i].Value, resolveAlias(n.Content[i+1])
+			if v.Kind != yaml.ScalarNode {
+				return d.errorf(v, joinKey(key, k), "expected a string, got %s", kindName(v))
+			}
+			switch k {
+			case "path":
+				f.Path = v.Value
+			case "strategy":
+				switch v.Value {
+				case "append", "override", "add-only":
+				default:
+					return d.errorf(v, joinKey(key, k), "expected append, override or add-only, got %q", v.Value)
+				}
+				f.Strategy = v.Value
+			default:
+				return d.errorf(n.Content[i], key, "expected path or strategy, got %q", k)
+			}
+		}
+		if f.Path == "" {
+			return d.errorf(n, key, "no path")
+		}
+		return nil
+	}
+	return d.errorf(n, key, "expected a path or a mapping with path and strategy, got %s", kindName(n))
+}

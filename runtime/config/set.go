@@ -15,7 +15,7 @@ import (
 // append) and "name[]" to append. The value is read as YAML, so lists and
 // mappings can be given inline ("rules_files=[a.yaml, b.yaml]"); a value
 // that is not valid YAML is taken as a plain string. Keys falcoc does not
-// use are ignored. On error c is unchanged.
+// use are ignored and recorded in c.Warnings. On error c is unchanged.
 func (c *Config) Set(kv string) error {
 	key, val, ok := strings.Cut(kv, "=")
 	if !ok {
@@ -29,7 +29,7 @@ func (c *Config) Set(kv string) error {
 	n := parseValue(val)
 	tmp := *c
 	tmp.deepCopyLists(c)
-	d := decoder{source: src, raw: val}
+	d := decoder{source: src, raw: val, warn: tmp.addWarning}
 	if err := d.set(reflect.ValueOf(&tmp).Elem(), segs, "", n); err != nil {
 		return err
 	}
@@ -114,7 +114,8 @@ func (d *decoder) set(v reflect.Value, segs []keySeg, key string, n *yaml.Node) 
 	}
 	f, ok := fieldByKey(v, name)
 	if !ok {
-		return nil // unknown key: ignored
+		d.ignored(nil, joinKey(key, name))
+		return nil
 	}
 	key = joinKey(key, name)
 	if !s.hasIdx {
@@ -152,6 +153,9 @@ func (c *Config) deepCopyLists(src *Config) {
 	c.Rules = append([]RuleSelection(nil), src.Rules...)
 	c.BaseSyscalls.CustomSet = append([]string(nil), src.BaseSyscalls.CustomSet...)
 	c.LoadPlugins = append([]string(nil), src.LoadPlugins...)
+	c.ConfigFiles = append([]ConfigFile(nil), src.ConfigFiles...)
+	c.Warnings = append([]Warning(nil), src.Warnings...)
+	c.Files = append([]string(nil), src.Files...)
 	c.Plugins = append([]Plugin(nil), src.Plugins...)
 	for i := range c.Plugins {
 		if ic := c.Plugins[i].InitConfig; ic != nil {

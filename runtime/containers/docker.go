@@ -88,12 +88,12 @@ func apiMessage(body []byte) string {
 	return s
 }
 
-// Docker fetches containers from a docker-compatible API socket.
+// Docker fetches containers from a docker-compatible API socket (docker's
+// or podman's), with plain HTTP over the unix socket.
 type Docker struct {
-	name  string
-	typ   string
-	api   *apiClient
-	local func(ctx context.Context, id string) (*extract.Container, error) // fallback, may be nil
+	name string
+	typ  string
+	api  *apiClient
 }
 
 // NewDocker returns the backend for docker's API socket (usually
@@ -118,11 +118,7 @@ func (d *Docker) Fetch(ctx context.Context, id, typ string) (*extract.Container,
 		return nil, fmt.Errorf("%s: container %q: %w", d.name, id, ErrNotFound)
 	}
 	var in dockerInspect
-	err := d.api.get(ctx, "/containers/"+url.PathEscape(id)+"/json", &in)
-	if errors.Is(err, ErrUnavailable) && d.local != nil {
-		return d.local(ctx, id)
-	}
-	if err != nil {
+	if err := d.api.get(ctx, "/containers/"+url.PathEscape(id)+"/json", &in); err != nil {
 		return nil, fmt.Errorf("%s: %w", d.name, err)
 	}
 	var img *dockerImage

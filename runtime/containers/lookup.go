@@ -4,6 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"path/filepath"
+	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -40,19 +44,30 @@ type Options struct {
 	// Backends are asked in order; nil means [DefaultBackends] with the
 	// sockets below.
 	Backends []Backend
-	// DockerSocket is the docker API socket (default
-	// /var/run/docker.sock).
-	DockerSocket string
-	// PodmanSocket is podman's docker-compatible API socket (default
-	// /run/podman/podman.sock); `podman inspect` is used when it is
-	// missing.
-	PodmanSocket string
-	// ContainerdAddress is containerd's socket, given to ctr (default
-	// /run/containerd/containerd.sock).
-	ContainerdAddress string
+	// DockerSockets are docker API sockets (default
+	// /var/run/docker.sock): engines.docker.sockets of the container
+	// plugin's init_config.
+	DockerSockets []string
+	// PodmanSockets are podman API sockets (default
+	// /run/podman/podman.sock and every /run/user/<uid>/podman/podman.sock
+	// present at start, served by `podman system service` or
+	// podman.socket): engines.podman.sockets.
+	PodmanSockets []string
+	// ContainerdSockets are containerd sockets for containers made
+	// without CRI (ctr, nerdctl; default /run/containerd/containerd.sock):
+	// engines.containerd.sockets.
+	ContainerdSockets []string
 	// ContainerdNamespaces are searched for containerd containers
 	// (default "default", "k8s.io").
 	ContainerdNamespaces []string
+	// CRISockets are CRI (v1, gRPC) sockets (default
+	// /run/containerd/containerd.sock, /run/crio/crio.sock,
+	// /run/k3s/containerd/containerd.sock,
+	// /run/host-containerd/containerd.sock): engines.cri.sockets.
+	CRISockets []string
+	// HostRoot is prefixed to every socket path (falco-run in a container
+	// with the host's / mounted at HostRoot; the HOST_ROOT variable).
+	HostRoot string
 	// Workers is the number of concurrent fetches (default 2).
 	Workers int
 	// QueueSize bounds the fetches waiting for a worker (default 256);
@@ -66,23 +81,63 @@ type Options struct {
 	// RetryAfter is how long a failed lookup is remembered before the
 	// next attempt (default 10s).
 	RetryAfter time.Duration
-	// NoWatch turns off following docker's container events. By default,
-	// when Backends is nil, the Lookup follows them on DockerSocket: a
-	// container is fetched when docker creates it, before its first
-	// process runs, and again when it starts (for its address).
+	// FirstWait bounds how long [Lookup.Container] waits, in total and
+	// once per container, for the first fetch of a container it has not
+	// seen before (default 250ms; negative: never wait). All such waits
+	// together take at most a tenth of the time, in bursts up to a
+	// second ([Stats.WaitsSkipped] counts the others). It is what lets
+	// the alert on a container's first exec carry its metadata when no
+	// runtime event announced the container; a container announced by
+	// its runtime's create event is usually cached before then.
+	FirstWait time.Duration
+	// NoWatch turns off following the runtimes' container events. By
+	// default, when Backends is nil, the Lookup follows docker's and
+	// podman's event streams on their sockets: a container is fetched
+	// when it is created, before its first process runs, and again when
+	// it starts (for its address).
 	NoWatch bool
 }
 
+// Default sockets, as Falco's container plugin has them.
+var (
+	DefaultDockerSockets     = []string{"/var/run/docker.sock"}
+	DefaultPodmanSockets     = []string{"/run/podman/podman.sock"}
+	DefaultContainerdSockets = []string{"/run/containerd/containerd.sock"}
+	DefaultCRISockets        = []string{"/run/containerd/containerd.sock", "/run/crio/crio.sock",
+		"/run/k3s/containerd/containerd.sock", "/run/host-containerd/containerd.sock"}
+)
+
 func (o *Options) withDefaults() Options {
 	r := *o
-	if r.DockerSocket == "" {
-		r.DockerSocket = "/var/run/docker.sock"
+	if r.DockerSockets == nil {
+		r.DockerSockets = DefaultDockerSockets
 	}
-	if r.PodmanSocket == "" {
-		r.PodmanSocket = "/run/podman/podman.sock"
+	if r.PodmanSockets == nil {
+		// root's, and each user's (rootless podman), as Falco's plugin.
+		r.PodmanSockets = slices.Clone(DefaultPodmanSockets)
+		users, _ := filepath.Glob(filepath.Join("/", r.HostRoot, "/run/user/*/podman/podman.sock"))
+		for _, u := range users {
+			if r.HostRoot != "" {
+				u = strings.TrimPrefix(u, filepath.Clean(r.HostRoot))
+			}
+			r.PodmanSockets = append(r.PodmanSockets, u)
+		}
 	}
-	if r.ContainerdAddress == "" {
-		r.ContainerdAddress = "/run/containerd/containerd.sock"
+	if r.ContainerdSockets == nil {
+		r.ContainerdSockets = DefaultContainerdSockets
+	}
+	if r.CRISockets == nil {
+		r.CRISockets = DefaultCRISockets
+	}
+	if r.HostRoot != "" {
+		for _, l := range []*[]string{&r.DockerSockets, &r.PodmanSockets, &r.ContainerdSockets, &r.CRISockets} {
+			rooted := make([]string, len(*l))
+			for i, s := range *l {
+				rooted[i] = filepath.Join(r.HostRoot, s)
+			}
+			*l = rooted
+		}
+		r.HostRoot = ""
 	}
 	if r.ContainerdNamespaces == nil {
 		r.ContainerdNamespaces = []string{"default", "k8s.io"}
@@ -102,8 +157,11 @@ func (o *Options) withDefaults() Options {
 	if r.RetryAfter <= 0 {
 		r.RetryAfter = 10 * time.Second
 	}
+	if r.FirstWait == 0 {
+		r.FirstWait = 250 * time.Millisecond
+	}
 	if r.Backends == nil {
-		r.Backends = DefaultBackends(&r)
+		r.Backends = defaultBackends(&r)
 	} else {
 		r.NoWatch = true
 	}
@@ -111,21 +169,29 @@ func (o *Options) withDefaults() Options {
 }
 
 // DefaultBackends returns the backends [New] uses when
-// [Options.Backends] is nil: docker, podman, CRI (crictl), containerd.
+// [Options.Backends] is nil: docker's sockets, podman's, CRI, containerd.
 func DefaultBackends(o *Options) []Backend {
-	d := o.withDefaultsNoBackends()
-	return []Backend{
-		NewDocker(d.DockerSocket),
-		NewPodman(d.PodmanSocket),
-		NewCRI(),
-		NewContainerd(d.ContainerdAddress, d.ContainerdNamespaces),
-	}
-}
-
-func (o *Options) withDefaultsNoBackends() Options {
 	c := *o
 	c.Backends = []Backend{}
-	return c.withDefaults()
+	d := c.withDefaults()
+	return defaultBackends(&d)
+}
+
+func defaultBackends(o *Options) []Backend {
+	var bs []Backend
+	for _, s := range o.DockerSockets {
+		bs = append(bs, NewDocker(s))
+	}
+	for _, s := range o.PodmanSockets {
+		bs = append(bs, NewPodman(s))
+	}
+	if len(o.CRISockets) > 0 {
+		bs = append(bs, NewCRI(o.CRISockets))
+	}
+	for _, s := range o.ContainerdSockets {
+		bs = append(bs, NewContainerd(s, o.ContainerdNamespaces))
+	}
+	return bs
 }
 
 // Stats counts what a [Lookup] did. All counters only grow.
@@ -138,7 +204,15 @@ type Stats struct {
 	Errors    uint64 // backend errors other than not-found/unavailable
 	Dropped   uint64 // fetches dropped because the queue was full
 	Evictions uint64 // cache entries evicted to stay within CacheSize
-	Events    uint64 // docker container events received
+	Events    uint64 // docker and podman container events received
+	// Waits counts Container calls that waited for a new container's
+	// first fetch (see [Options.FirstWait]); WaitTimeouts those that gave
+	// up without metadata.
+	Waits        uint64
+	WaitTimeouts uint64
+	// WaitsSkipped counts first fetches not waited for because waiting
+	// had used its share of time (a tenth, in bursts up to a second).
+	WaitsSkipped uint64
 }
 
 type entryState uint8
@@ -157,6 +231,11 @@ type entry struct {
 	ctr      *extract.Container
 	failedAt time.Time
 	done     chan struct{} // closed when the fetch in flight ends
+	// waitUntil ends the time Container may wait for this entry's first
+	// fetch (see Options.FirstWait), counted from the first Container
+	// call that found it pending; waitSpent is set once it has passed.
+	waitUntil time.Time
+	waitSpent bool
 }
 
 type request struct {
@@ -177,8 +256,12 @@ type Lookup struct {
 	order   []string // keys in insertion order, for eviction
 	head    int      // index of the oldest key in order
 	lastErr error
+	// budget is what waiting may still take (see waitBudget).
+	budget   time.Duration
+	budgetAt time.Time
 
 	hits, misses, fetches, found, notFound, errs, dropped, evictions, events atomic.Uint64
+	waits, waitTimeouts, waitsSkipped                                        atomic.Uint64
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -208,8 +291,27 @@ func New(opts *Options) *Lookup {
 		go l.worker()
 	}
 	if !o.NoWatch {
-		l.wg.Add(1)
-		go l.watchDocker(newAPIClient(o.DockerSocket))
+		for _, s := range o.DockerSockets {
+			l.wg.Add(1)
+			go l.watchEvents(newAPIClient(s), container.TypeDocker)
+		}
+		for _, s := range o.PodmanSockets {
+			l.wg.Add(1)
+			go l.watchEvents(newAPIClient(s), container.TypePodman)
+		}
+		for _, s := range o.CRISockets {
+			l.wg.Add(1)
+			go l.watchCRI(s)
+		}
+		// containerd's events, on every socket that may be containerd's.
+		seen := map[string]bool{}
+		for _, s := range append(slices.Clone(o.ContainerdSockets), o.CRISockets...) {
+			if !seen[s] {
+				seen[s] = true
+				l.wg.Add(1)
+				go l.watchContainerd(s, o.ContainerdNamespaces)
+			}
+		}
 	}
 	return l
 }
@@ -220,14 +322,23 @@ func (l *Lookup) Close() error {
 	l.once.Do(func() {
 		l.cancel()
 		l.wg.Wait()
+		for _, b := range l.opts.Backends {
+			if c, ok := b.(io.Closer); ok {
+				c.Close()
+			}
+		}
 	})
 	return nil
 }
 
 // Container returns the cached metadata of the container whose
-// container.id is id. It never blocks: when nothing is cached it queues a
-// fetch (unless one is in flight, or a failed one is younger than
-// [Options.RetryAfter]) and returns (nil, false).
+// container.id is id. When nothing is cached it queues a fetch (unless
+// one is in flight, or a failed one is younger than [Options.RetryAfter])
+// and returns (nil, false). The only wait is for a container whose first
+// fetch is in flight: it is waited for, up to [Options.FirstWait] in all
+// (from the first call that finds it pending, summed over every call), so
+// that the alert on the container's first event carries its metadata as
+// Falco's does; after that a miss returns at once.
 func (l *Lookup) Container(id string) (*extract.Container, bool) {
 	if id == "" || id == container.HostID {
 		return nil, false
@@ -246,7 +357,44 @@ func (l *Lookup) Container(id string) (*extract.Container, bool) {
 	} else if e.state == stateFailed && l.now().Sub(e.failedAt) >= l.opts.RetryAfter {
 		l.schedule(e)
 	}
+	var done chan struct{}
+	var left time.Duration
+	if e.state == statePending && !e.waitSpent && l.opts.FirstWait > 0 {
+		now := l.now()
+		if e.waitUntil.IsZero() {
+			e.waitUntil = now.Add(l.opts.FirstWait)
+		}
+		left = min(e.waitUntil.Sub(now), l.waitBudget(now))
+		if left > 0 {
+			done = e.done
+		} else if e.waitUntil.After(now) {
+			l.waitsSkipped.Add(1)
+		}
+	}
 	l.mu.Unlock()
+	if done != nil {
+		l.waits.Add(1)
+		start := time.Now()
+		t := time.NewTimer(left)
+		select {
+		case <-done:
+		case <-t.C:
+		case <-l.ctx.Done():
+		}
+		t.Stop()
+		l.mu.Lock()
+		l.budget -= time.Since(start)
+		c := e.ctr
+		if c == nil {
+			e.waitSpent = true
+		}
+		l.mu.Unlock()
+		if c != nil {
+			l.hits.Add(1)
+			return c, true
+		}
+		l.waitTimeouts.Add(1)
+	}
 	l.misses.Add(1)
 	return nil, false
 }
@@ -339,6 +487,7 @@ func (l *Lookup) Stats() Stats {
 		Hits: l.hits.Load(), Misses: l.misses.Load(), Fetches: l.fetches.Load(),
 		Found: l.found.Load(), NotFound: l.notFound.Load(), Errors: l.errs.Load(),
 		Dropped: l.dropped.Load(), Evictions: l.evictions.Load(), Events: l.events.Load(),
+		Waits: l.waits.Load(), WaitTimeouts: l.waitTimeouts.Load(), WaitsSkipped: l.waitsSkipped.Load(),
 	}
 }
 
@@ -348,6 +497,26 @@ func (l *Lookup) LastError() error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.lastErr
+}
+
+// Waiting for first fetches may take at most waitShare of the engine's
+// time, with bursts up to maxWaitBudget: a storm of new containers behind
+// a slow runtime must not stall the event path.
+const (
+	waitShare     = 10 // 1/10: 100ms per second
+	maxWaitBudget = time.Second
+)
+
+// waitBudget refills and returns the time Container may still spend
+// waiting. l.mu is held.
+func (l *Lookup) waitBudget(now time.Time) time.Duration {
+	if l.budgetAt.IsZero() {
+		l.budget = maxWaitBudget
+	} else if d := now.Sub(l.budgetAt); d > 0 {
+		l.budget = min(maxWaitBudget, l.budget+d/waitShare)
+	}
+	l.budgetAt = now
+	return l.budget
 }
 
 // insert adds an entry for key, evicting the oldest beyond CacheSize.
@@ -434,8 +603,10 @@ func (l *Lookup) fetch(id, typ string) (*extract.Container, error) {
 			if c.ID == "" {
 				c.ID = shortID(c.FullID)
 			}
-			if typ != "" {
-				// The cgroup layout decides container.type.
+			if typ != "" && (typ != container.TypeCRI || c.Type == "") {
+				// The cgroup layout decides container.type, except for
+				// Kubernetes' layout, which does not tell the runtime:
+				// then the CRI runtime's name does.
 				c.Type = typ
 			}
 			l.found.Add(1)

@@ -186,7 +186,9 @@ func TestLookupNeverBlocks(t *testing.T) {
 		<-release
 		return nil, ErrNotFound
 	}}
-	l := New(&Options{Backends: []Backend{b}, Workers: 2, QueueSize: 4, Timeout: time.Hour})
+	// FirstWait off: the wait for a new container's first fetch is
+	// bounded by it (see TestLookupFirstWait).
+	l := New(&Options{Backends: []Backend{b}, Workers: 2, QueueSize: 4, Timeout: time.Hour, FirstWait: -1})
 	defer l.Close()
 	defer close(release)
 
@@ -229,7 +231,7 @@ func TestLookupTimeout(t *testing.T) {
 
 func TestLookupEviction(t *testing.T) {
 	b := &fakeBackend{name: "fake", fetch: known("a", "b", "c")}
-	l := New(&Options{Backends: []Backend{b}, CacheSize: 2})
+	l := New(&Options{Backends: []Backend{b}, CacheSize: 2, FirstWait: -1})
 	defer l.Close()
 	for _, id := range []string{"a", "b", "c"} {
 		if _, ok := l.Wait(id, 10*time.Second); !ok {
@@ -329,5 +331,72 @@ func TestLookupClose(t *testing.T) {
 	}
 	if n := len(b.Calls()); n != 0 {
 		t.Errorf("%d fetches after Close", n)
+	}
+}
+
+// TestLookupFirstWait: the first Container call for a container not seen
+// before waits for its fetch (so the first alert has the metadata); the
+// wait is bounded by FirstWait over all calls, and spent once.
+func TestLookupFirstWait(t *testing.T) {
+	release := make(chan struct{})
+	b := &fakeBackend{name: "fake", fetch: func(ctx context.Context, id, typ string) (*extract.Container, error) {
+		if id == "hang" {
+			select {
+			case <-release:
+			case <-ctx.Done():
+			}
+			return nil, ErrNotFound
+		}
+		time.Sleep(5 * time.Millisecond) // a socket round trip
+		return &extract.Container{ID: id, FullID: id, Name: "n-" + id}, nil
+	}}
+	l := New(&Options{Backends: []Backend{b}, FirstWait: 50 * time.Millisecond, Timeout: time.Hour})
+	defer l.Close()
+	defer close(release)
+
+	c, ok := l.Container("fast")
+	if !ok || c.Name != "n-fast" {
+		t.Fatalf("Container(fast) = %+v, %v: want the fetched container", c, ok)
+	}
+	if st := l.Stats(); st.Waits != 1 || st.WaitTimeouts != 0 || st.Hits != 1 || st.Misses != 0 {
+		t.Errorf("stats %+v: want 1 wait, 1 hit", st)
+	}
+	// A fetch that does not end in time: one wait, then none.
+	if _, ok := l.Container("hang"); ok {
+		t.Fatal("hung fetch answered")
+	}
+	if _, ok := l.Container("hang"); ok {
+		t.Fatal("hung fetch answered")
+	}
+	if st := l.Stats(); st.Waits != 2 || st.WaitTimeouts != 1 || st.Misses != 2 {
+		t.Errorf("stats %+v: want 2 waits (1 timed out), 2 misses", st)
+	}
+}
+
+// TestLookupWaitBudget: behind a runtime that never answers, a storm of
+// new containers does not stall the caller for more than the wait budget
+// (a second in a burst), however many there are.
+func TestLookupWaitBudget(t *testing.T) {
+	release := make(chan struct{})
+	b := &fakeBackend{name: "hang", fetch: func(ctx context.Context, id, typ string) (*extract.Container, error) {
+		select {
+		case <-release:
+		case <-ctx.Done():
+		}
+		return nil, ErrNotFound
+	}}
+	l := New(&Options{Backends: []Backend{b}, FirstWait: 100 * time.Millisecond, Workers: 64, QueueSize: 1024, Timeout: time.Hour})
+	defer l.Close()
+	defer close(release)
+	for i := range 60 {
+		if _, ok := l.Container(fmt.Sprintf("c%d", i)); ok {
+			t.Fatal("hung fetch answered")
+		}
+	}
+	st := l.Stats()
+	// A second of budget, 100ms per wait, plus what refilled meanwhile (a
+	// tenth of the time spent, given to the last, shorter waits).
+	if st.Waits < 10 || st.Waits > 16 || st.WaitsSkipped != 60-st.Waits || st.WaitTimeouts != st.Waits {
+		t.Errorf("stats %+v: want 10 to 16 waits, the other first fetches not waited for", st)
 	}
 }

@@ -2,12 +2,15 @@ package containers
 
 import (
 	"encoding/json"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"google.golang.org/protobuf/encoding/protowire"
 
 	"github.com/falcoc/falcoc/runtime/extract"
 )
@@ -157,39 +160,45 @@ func TestParseDockerInspect(t *testing.T) {
 	}
 }
 
-func TestParsePodmanInspect(t *testing.T) {
-	// podman inspect --type container falcoc-probe, same container as the
-	// compatible API case above.
-	got, err := parsePodmanInspect(readTestdata(t, "podman-inspect.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := &extract.Container{
-		ID:              "0478bd92cc87",
-		FullID:          "0478bd92cc87c4d4a9cfce0eaf3d2ca8cdf5bc8b7c7c1a7107ed4e25cc299894",
-		Name:            "falcoc-probe",
-		Type:            "podman",
-		Image:           "localhost/falcoc-busybox:latest",
-		ImageID:         "9ad1892561c7249a71893c2dd1781a71eaccc7c83a0a1b1a6f21ec32666ce5f3",
-		ImageRepository: "localhost/falcoc-busybox",
-		ImageTag:        "latest",
-		Privileged:      true,
-		Mounts:          []extract.Mount{{Source: "/etc", Dest: "/host-etc", RW: false, Propagation: "rprivate"}},
-		Labels:          map[string]string{"app": "probe"},
-		IP:              "10.88.0.3",
-		StartTS:         at(66, 131348828),
-	}
-	if diff := cmp.Diff(want, got); diff != "" {
-		t.Errorf("container (-want +got):\n%s", diff)
-	}
-}
-
 func TestParseContainerdInfo(t *testing.T) {
 	// ctr -n default run -d --privileged --mount type=bind,src=/etc,dst=/host-etc,options=rbind:ro
 	//   --label app=probe --label io.kubernetes.pod.name=web-0 ... docker.io/library/falcoc-busybox:latest falcoc-probe sleep 300
 	// then ctr -n default containers info falcoc-probe. The pod labels were
-	// set by hand the way containerd's CRI plugin sets them.
-	got, err := parseContainerdInfo(readTestdata(t, "containerd-info.json"))
+	// set by hand the way containerd's CRI plugin sets them. The record is
+	// encoded here as containerd's Containers/Get answers it (protobuf,
+	// the spec as JSON in an Any), then decoded as the backend does.
+	var info struct {
+		ID, Image string
+		Labels    map[string]string
+		CreatedAt time.Time
+		Spec      json.RawMessage
+	}
+	if err := json.Unmarshal(readTestdata(t, "containerd-info.json"), &info); err != nil {
+		t.Fatal(err)
+	}
+	str := func(b []byte, n protowire.Number, s string) []byte {
+		return protowire.AppendString(protowire.AppendTag(b, n, protowire.BytesType), s)
+	}
+	msg := func(b []byte, n protowire.Number, m []byte) []byte {
+		return protowire.AppendBytes(protowire.AppendTag(b, n, protowire.BytesType), m)
+	}
+	var ctr []byte
+	ctr = str(ctr, 1, info.ID)
+	for _, k := range slices.Sorted(maps.Keys(info.Labels)) {
+		ctr = msg(ctr, 2, str(str(nil, 1, k), 2, info.Labels[k]))
+	}
+	ctr = str(ctr, 3, info.Image)
+	ctr = msg(ctr, 4, str(nil, 1, "io.containerd.runc.v2")) // skipped
+	ctr = msg(ctr, 5, msg(str(nil, 1, "types.containerd.io/opencontainers/runtime-spec/1/Spec"), 2, info.Spec))
+	ts := protowire.AppendVarint(protowire.AppendTag(nil, 1, protowire.VarintType), uint64(info.CreatedAt.Unix()))
+	ts = protowire.AppendVarint(protowire.AppendTag(ts, 2, protowire.VarintType), uint64(info.CreatedAt.Nanosecond()))
+	ctr = msg(ctr, 8, ts)
+	ctr = protowire.AppendVarint(protowire.AppendTag(ctr, 99, protowire.VarintType), 7) // unknown, skipped
+	in, err := decodeGetContainerResponse(msg(nil, 1, ctr))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := in.container()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -219,93 +228,13 @@ func TestParseContainerdInfo(t *testing.T) {
 	}
 }
 
-func TestParseCRIInspect(t *testing.T) {
-	// Written by hand in the shape of `crictl inspect -o json` for a
-	// containerd CRI container (crictl is not packaged for this machine,
-	// so no real capture exists).
-	const in = `{
-  "status": {
-    "id": "3ad7b26ded6d8e7b23da7d48fe889434573036c27ae5a74837233de441c3601e",
-    "metadata": {"attempt": 0, "name": "web"},
-    "state": "CONTAINER_RUNNING",
-    "createdAt": "2026-11-26T18:27:00.5Z",
-    "startedAt": "2026-11-26T18:27:01Z",
-    "image": {"image": "docker.io/library/nginx:1.25"},
-    "imageRef": "docker.io/library/nginx@sha256:0d17",
-    "labels": {
-      "io.kubernetes.container.name": "web",
-      "io.kubernetes.pod.name": "web-0",
-      "io.kubernetes.pod.namespace": "shop",
-      "io.kubernetes.pod.uid": "0f2c5a8e-1111-4222-8333-944455556666"
-    },
-    "mounts": [
-      {"containerPath": "/host-etc", "hostPath": "/etc", "propagation": "PROPAGATION_HOST_TO_CONTAINER", "readonly": true, "selinuxRelabel": false}
-    ]
-  },
-  "info": {
-    "sandboxID": "9e4f3b1c2d7a8e6f5a4b3c2d1e0f9a8b7c6d5e4f3a2b1c0d9e8f7a6b5c4d3e2f",
-    "pid": 4242,
-    "config": {"linux": {"security_context": {"privileged": true}}}
-  }
-}`
-	got, err := parseCRIInspect([]byte(in))
+// parseContainerd decodes a GetContainerResponse and converts it.
+func parseContainerd(b []byte) (*extract.Container, error) {
+	in, err := decodeGetContainerResponse(b)
 	if err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
-	want := &extract.Container{
-		ID:              "3ad7b26ded6d",
-		FullID:          "3ad7b26ded6d8e7b23da7d48fe889434573036c27ae5a74837233de441c3601e",
-		Name:            "web",
-		Type:            "cri",
-		Image:           "docker.io/library/nginx:1.25",
-		ImageRepository: "docker.io/library/nginx",
-		ImageTag:        "1.25",
-		ImageDigest:     "sha256:0d17",
-		Privileged:      true,
-		Mounts:          []extract.Mount{{Source: "/etc", Dest: "/host-etc", Mode: "ro", Propagation: "rslave"}},
-		Labels: map[string]string{
-			"io.kubernetes.container.name": "web",
-			"io.kubernetes.pod.name":       "web-0",
-			"io.kubernetes.pod.namespace":  "shop",
-			"io.kubernetes.pod.uid":        "0f2c5a8e-1111-4222-8333-944455556666",
-		},
-		PodName:      "web-0",
-		PodNamespace: "shop",
-		PodUID:       "0f2c5a8e-1111-4222-8333-944455556666",
-		PodSandboxID: "9e4f3b1c2d7a8e6f5a4b3c2d1e0f9a8b7c6d5e4f3a2b1c0d9e8f7a6b5c4d3e2f",
-		StartTS:      at(1, 0),
-	}
-	if diff := cmp.Diff(want, got); diff != "" {
-		t.Errorf("container (-want +got):\n%s", diff)
-	}
-}
-
-func TestParseErrors(t *testing.T) {
-	tests := []struct {
-		name  string
-		parse func([]byte) (*extract.Container, error)
-		in    string
-		want  string
-	}{
-		{"podman garbage", parsePodmanInspect, `{`, "podman: decode inspect: unexpected end of JSON input"},
-		{"podman empty", parsePodmanInspect, `[]`, "podman: inspect returned nothing: container not found"},
-		{"podman object", parsePodmanInspect, `{}`, "podman: decode inspect: json: cannot unmarshal object into Go value of type []containers.dockerInspect"},
-		{"containerd garbage", parseContainerdInfo, `nope`, "containerd: decode info: invalid character 'o' in literal null (expecting 'u')"},
-		{"containerd no id", parseContainerdInfo, `{"Labels":{}}`, "containerd: info without an id: container not found"},
-		{"cri garbage", parseCRIInspect, `[1]`, "cri: decode inspect: json: cannot unmarshal array into Go value of type containers.criInspect"},
-		{"cri no id", parseCRIInspect, `{"status":{}}`, "cri: inspect without an id: container not found"},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			c, err := tc.parse([]byte(tc.in))
-			if err == nil {
-				t.Fatalf("got %+v, want error %q", c, tc.want)
-			}
-			if err.Error() != tc.want {
-				t.Errorf("error = %q, want %q", err, tc.want)
-			}
-		})
-	}
+	return in.container()
 }
 
 func TestSplitImage(t *testing.T) {
@@ -350,5 +279,30 @@ func TestHealthCheck(t *testing.T) {
 		if got := healthCheck(tc.test); got != tc.want {
 			t.Errorf("healthCheck(%q) = %q, want %q", tc.test, got, tc.want)
 		}
+	}
+}
+
+func TestParseErrors(t *testing.T) {
+	tests := []struct {
+		name  string
+		parse func([]byte) (*extract.Container, error)
+		in    string
+		want  string
+	}{
+		{"containerd truncated", parseContainerd, "\x0a\x05ab", "protobuf field 1: unexpected EOF"},
+		{"containerd no container", parseContainerd, "", "answer without a container: container not found"},
+		{"containerd no id", parseContainerd, "\x0a\x02\x1a\x00", "containerd: a container without an id: container not found"},
+		{"containerd bad spec", parseContainerd, "\x0a\x0b\x0a\x01x\x2a\x06\x12\x04nope", "decode spec: invalid character 'o' in literal null (expecting 'u')"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := tc.parse([]byte(tc.in))
+			if err == nil {
+				t.Fatalf("got %+v, want error %q", c, tc.want)
+			}
+			if err.Error() != tc.want {
+				t.Errorf("error = %q, want %q", err, tc.want)
+			}
+		})
 	}
 }

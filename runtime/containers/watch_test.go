@@ -42,7 +42,7 @@ func TestWatchDocker(t *testing.T) {
 		}
 	}))
 	dir := t.TempDir()
-	l := New(&Options{DockerSocket: sock, PodmanSocket: dir + "/p.sock", ContainerdAddress: dir + "/c.sock"})
+	l := New(&Options{DockerSockets: []string{sock}, PodmanSockets: []string{dir + "/p.sock"}, ContainerdSockets: []string{dir + "/c.sock"}, CRISockets: []string{}})
 	defer l.Close()
 
 	ev := func(action string) string {

@@ -92,13 +92,10 @@ type Engine struct {
 	xbegin func()
 	upd    state.Updater
 
-	// byType maps an event type to the candidate rules, in load order.
-	byType map[*catalog.Event][]int32
-	// recent caches the byType entries of recent event types (a few
-	// types make most events); nextRecent is the entry a miss replaces.
-	recent     [4]typeCands
-	nextRecent int
-	perRule    []atomic.Uint64
+	// byType holds the candidate rules of each event type, in load
+	// order, indexed by catalog.Event.ID.
+	byType  [][]int32
+	perRule []atomic.Uint64
 
 	// matchedBy counts matches per event type; read it with
 	// [Engine.MatchesByEvent] once Process is no longer being called.
@@ -149,7 +146,7 @@ func New(art *artifact.Artifact, opts Options) (*Engine, error) {
 		opts:    opts,
 		vm:      m,
 		env:     env,
-		byType:  map[*catalog.Event][]int32{},
+		byType:  make([][]int32, catalog.NumEvents()+1),
 		perRule: make([]atomic.Uint64, len(art.Rules)),
 	}
 	if e.out, err = newEmitter(opts.Hostname, opts.Sink, opts.Extras, &e.stats); err != nil {
@@ -168,7 +165,7 @@ func New(art *artifact.Artifact, opts Options) (*Engine, error) {
 		}
 		if r.EventTypes == nil {
 			for _, ev := range catalog.Events() {
-				e.byType[ev] = append(e.byType[ev], int32(i))
+				e.byType[ev.ID] = append(e.byType[ev.ID], int32(i))
 			}
 			continue
 		}
@@ -177,7 +174,7 @@ func New(art *artifact.Artifact, opts Options) (*Engine, error) {
 			if !ok {
 				continue // the checker refused unknown types; a .fbc from another version may not
 			}
-			e.byType[ev] = append(e.byType[ev], int32(i))
+			e.byType[ev.ID] = append(e.byType[ev.ID], int32(i))
 		}
 	}
 	return e, nil
@@ -254,22 +251,12 @@ func (e *Engine) evaluate(ev *event.Event) {
 	}
 }
 
-type typeCands struct {
-	info  *catalog.Event
-	cands []int32
-}
-
-// candidates returns byType[info], through the recent cache.
+// candidates returns the rules that may match events of type info.
 func (e *Engine) candidates(info *catalog.Event) []int32 {
-	for i := range e.recent {
-		if c := &e.recent[i]; c.info == info && info != nil {
-			return c.cands
-		}
+	if info == nil || info.ID <= 0 || info.ID >= len(e.byType) {
+		return nil // not a catalog event: no rule names it
 	}
-	cands := e.byType[info]
-	e.recent[e.nextRecent] = typeCands{info, cands}
-	e.nextRecent = (e.nextRecent + 1) % len(e.recent)
-	return cands
+	return e.byType[info.ID]
 }
 
 // ruleSurvived reports whether any clause bit of rule ri is set in mask.

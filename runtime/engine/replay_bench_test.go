@@ -102,7 +102,7 @@ func BenchmarkReplay(b *testing.B) {
 	}
 }
 
-func newReplayEngine(b *testing.B, art *artifact.Artifact, kp *plan.Plan, judged bool) *engine.Engine {
+func newReplayEngine(b testing.TB, art *artifact.Artifact, kp *plan.Plan, judged bool) *engine.Engine {
 	opts := engine.Options{
 		Table:       state.NewTable(&state.Options{ProcReadsPerSec: -1}),
 		Users:       state.NewUsers(nil),

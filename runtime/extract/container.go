@@ -172,19 +172,10 @@ func labelF(get func(c *Container) map[string]string) builder {
 	}
 }
 
-func probeF(get func(c *Container) string) builder {
-	return boolF(func(e *Env) (bool, bool) {
-		th := e.thread()
-		if th == nil {
-			return false, false
-		}
-		c := e.container()
-		if c == nil {
-			return false, true
-		}
-		p := get(c)
-		return p != "" && th.Proc().Exeline() == p, true
-	})
+// missingF is a field that is always missing (Falco's deprecated
+// container fields).
+func missingF(vm.FieldRef) (extractor, error) {
+	return func(*Env, *vm.Value) bool { return false }, nil
 }
 
 func containerFields(r map[string]builder) {
@@ -204,7 +195,15 @@ func containerFields(r map[string]builder) {
 		if th == nil {
 			return "", false
 		}
-		if t := th.Proc().ContainerType; t != "" {
+		t := th.Proc().ContainerType
+		if t == container.TypeCRI {
+			// Kubernetes' cgroup layout does not name the runtime; its
+			// CRI answer does (containerd, cri-o), as Falco reports it.
+			if c := e.container(); c != nil && c.Type != "" {
+				return c.Type, true
+			}
+		}
+		if t != "" {
 			return t, true
 		}
 		return container.TypeHost, true
@@ -243,22 +242,34 @@ func containerFields(r map[string]builder) {
 	r["container.mount.mode"] = mountF(false, func(m *Mount) string { return m.Mode })
 	r["container.mount.rdwr"] = mountF(false, func(m *Mount) string { return strconv.FormatBool(m.RW) })
 	r["container.mount.propagation"] = mountF(false, func(m *Mount) string { return m.Propagation })
-	r["container.healthcheck"] = ctrStr(func(c *Container) string { return c.HealthCheck })
-	r["container.liveness_probe"] = ctrStr(func(c *Container) string { return c.LivenessProbe })
-	r["container.readiness_probe"] = ctrStr(func(c *Container) string { return c.ReadinessProbe })
-	r["container.start_ts"] = uintF(func(e *Env) (uint64, bool) {
-		c := e.container()
-		if c == nil || c.StartTS <= 0 {
+	// Deprecated upstream: Falco's container plugin extracts nothing for
+	// them, whatever the runtime knows.
+	r["container.healthcheck"] = missingF
+	r["container.liveness_probe"] = missingF
+	r["container.readiness_probe"] = missingF
+	// As the container plugin: the start of the process's pid namespace
+	// (its init's start), when the state knows it; else the start the
+	// runtime reported.
+	pidnsStart := func(e *Env) (uint64, bool) {
+		th := e.thread()
+		if th == nil {
 			return 0, false
 		}
-		return uint64(c.StartTS), true
-	})
+		if s := th.Proc().PidNSInitStart; s != 0 {
+			return s, true
+		}
+		if c := e.container(); c != nil && c.StartTS > 0 {
+			return uint64(c.StartTS), true
+		}
+		return 0, false
+	}
+	r["container.start_ts"] = uintF(pidnsStart)
 	r["container.duration"] = uintF(func(e *Env) (uint64, bool) {
-		c := e.container()
-		if c == nil || c.StartTS <= 0 || e.ev.Ts < c.StartTS {
+		start, ok := pidnsStart(e)
+		if !ok || e.ev.Ts < 0 || uint64(e.ev.Ts) < start {
 			return 0, false
 		}
-		return uint64(e.ev.Ts - c.StartTS), true
+		return uint64(e.ev.Ts) - start, true
 	})
 	r["container.ip"] = ctrStr(func(c *Container) string { return c.IP })
 	r["container.cni.json"] = ctrStr(func(c *Container) string { return c.CNIJSON })
@@ -267,9 +278,9 @@ func containerFields(r map[string]builder) {
 	r["container.host_ipc"] = ctrBool(func(c *Container) bool { return c.HostIPC })
 	r["container.label"] = labelF(func(c *Container) map[string]string { return c.Labels })
 	r["container.labels"] = ctrCached(func(c *Container) string { return joinLabels(c.Labels) })
-	r["proc.is_container_healthcheck"] = probeF(func(c *Container) string { return c.HealthCheck })
-	r["proc.is_container_liveness_probe"] = probeF(func(c *Container) string { return c.LivenessProbe })
-	r["proc.is_container_readiness_probe"] = probeF(func(c *Container) string { return c.ReadinessProbe })
+	r["proc.is_container_healthcheck"] = missingF
+	r["proc.is_container_liveness_probe"] = missingF
+	r["proc.is_container_readiness_probe"] = missingF
 	r["k8s.pod.name"] = ctrStr(func(c *Container) string { return c.PodName })
 	r["k8s.ns.name"] = ctrStr(func(c *Container) string { return c.PodNamespace })
 	r["k8s.pod.id"] = ctrStr(func(c *Container) string { return c.PodUID })

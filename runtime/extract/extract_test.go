@@ -294,6 +294,8 @@ func TestProcessTree(t *testing.T) {
 			"container.mount.source[/var/run/*]": "/var/run/docker.sock", "container.mount[0]": "/var/run/docker.sock:/var/run/docker.sock::true:rprivate",
 			"user.uid": "33", "user.name": "<NA>", "proc.cmdline": "nginx -g daemon off;", "proc.pname": "systemd",
 			"evt.is_open_write": "true", "fd.name": "/var/log/nginx/access.log", "k8s.rc.name": "<missing>",
+			// Deprecated upstream: Falco's container plugin gives nothing.
+			"container.healthcheck": "<missing>", "proc.is_container_healthcheck": "<missing>",
 		},
 		17: {"evt.arg.request": "PTRACE_ATTACH", "evt.arg.pid": "nginx", "evt.rawarg.request": "16", "fd.name": "<missing>",
 			"evt.is_open_read": "<missing>", "evt.type.is.ptrace": "1", "evt.type.is.open": "0"},

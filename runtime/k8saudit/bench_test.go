@@ -4,7 +4,6 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
-	"time"
 
 	"github.com/falcoc/falcoc/runtime/engine"
 	"github.com/falcoc/falcoc/runtime/output"
@@ -18,10 +17,9 @@ func BenchmarkDecode(b *testing.B) {
 	}
 	b.ReportAllocs()
 	b.SetBytes(int64(len(data)))
-	now := time.Unix(0, 0)
 	var n int
 	for b.Loop() {
-		evs, err := Decode(data, now)
+		evs, _, err := Decode(data, DecodeOptions{})
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -39,6 +37,29 @@ func (c *countSink) Send(*output.Alert) { c.n++ }
 // BenchmarkPipeline evaluates the test rules on one pod creation event.
 func BenchmarkPipeline(b *testing.B) {
 	art := compile(b, pipelineRules)
+	ev := loadEvent(b, "pod_create")
+	var sink countSink
+	p, err := NewPipeline(art, engine.SourceOptions{Sink: &sink, MinPriority: output.PriorityDebug}, EnvOptions{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		p.Process(ev)
+	}
+	if sink.n == 0 {
+		b.Fatal("no alerts")
+	}
+}
+
+// BenchmarkUpstreamRules evaluates the k8saudit plugin's 48 rules
+// (testdata/upstream) on a pod creation event, alerts included.
+func BenchmarkUpstreamRules(b *testing.B) {
+	data, err := os.ReadFile("testdata/upstream/k8s_audit_rules.yaml")
+	if err != nil {
+		b.Fatal(err)
+	}
+	art := compile(b, string(data))
 	ev := loadEvent(b, "pod_create")
 	var sink countSink
 	p, err := NewPipeline(art, engine.SourceOptions{Sink: &sink, MinPriority: output.PriorityDebug}, EnvOptions{})

@@ -5,114 +5,128 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"time"
 )
 
 // Event is one decoded audit event. It is immutable once decoded and may
 // be read from several goroutines.
 type Event struct {
-	// Raw is the event's JSON as it was sent, compacted (jevt.obj).
+	// Raw is the event's JSON, compacted, key order and escapes as sent.
 	Raw []byte
-	// Time is the event time in ns since the epoch: stageTimestamp, else
-	// requestReceivedTimestamp, else the time it was decoded.
+	// Time is the event's stageTimestamp in ns since the epoch.
 	Time int64
 
-	root map[string]any
+	root *node
 }
 
-// ErrMalformed is wrapped by the errors of [Decode] for a body that is not
-// an audit Event or EventList.
-var ErrMalformed = errors.New("malformed audit event")
+// Errors of [Decode]. The texts of ErrNotAudit and ErrNoTimestamp are the
+// k8saudit plugin's.
+var (
+	// ErrMalformed: the body is not JSON.
+	ErrMalformed = errors.New("malformed audit event")
+	// ErrNotAudit: the body (or an item of an EventList) is not an audit
+	// Event or EventList.
+	ErrNotAudit = errors.New("data not recognized as a k8s audit event")
+	// ErrNoTimestamp: an event has no stageTimestamp.
+	ErrNoTimestamp = errors.New("can't read stageTimestamp")
+	// ErrTooLarge: an event is larger than DecodeOptions.MaxEventBytes.
+	ErrTooLarge = errors.New("event larger than maxEventSize")
+)
 
-// Decode decodes a request body: one audit Event object, or an EventList
-// whose "items" are Event objects. Every item becomes one Event. now is
-// the time given to events that carry no timestamp.
-func Decode(body []byte, now time.Time) ([]*Event, error) {
-	var top map[string]json.RawMessage
-	if err := decodeOne(body, &top); err != nil {
-		return nil, err
-	}
-	items, isList := top["items"]
-	if !isList {
-		if k, _ := unquote(top["kind"]); k == "EventList" {
-			return nil, nil // an empty list may omit items
-		}
-		ev, err := newEvent(body, now)
-		if err != nil {
-			return nil, err
-		}
-		return []*Event{ev}, nil
-	}
-	var list []json.RawMessage
-	if err := json.Unmarshal(items, &list); err != nil {
-		return nil, fmt.Errorf("%w: items is not a list", ErrMalformed)
-	}
-	evs := make([]*Event, 0, len(list))
-	for i, it := range list {
-		ev, err := newEvent(it, now)
-		if err != nil {
-			return nil, fmt.Errorf("items[%d]: %w", i, err)
-		}
-		evs = append(evs, ev)
-	}
-	return evs, nil
+// DefaultMaxEventBytes is the k8saudit plugin's maxEventSize.
+const DefaultMaxEventBytes = 256 << 10
+
+// DecodeOptions configure [Decode].
+type DecodeOptions struct {
+	// MaxEventBytes bounds one event's compact JSON; a larger event is
+	// refused. 0 means DefaultMaxEventBytes.
+	MaxEventBytes int
 }
 
-// decodeOne decodes data, which must hold exactly one JSON object, into v.
-func decodeOne(data []byte, v any) error {
-	d := json.NewDecoder(bytes.NewReader(data))
-	d.UseNumber()
-	if err := d.Decode(v); err != nil {
-		var te *json.UnmarshalTypeError
-		if errors.As(err, &te) {
-			return fmt.Errorf("%w: not a JSON object", ErrMalformed)
+// Decode decodes a request body as the k8saudit plugin does. The body is
+// an audit Event, an EventList whose items are Events, or a JSON array of
+// those. A body that is none of them is refused whole (err is
+// ErrMalformed or ErrNotAudit and no event is returned), as is an array
+// with one element that is none of them. An item of an EventList without
+// a valid stageTimestamp, larger than the limit, or whose kind is not the
+// string "Event" is refused alone: refused has one error per such item,
+// and the other items are returned.
+func Decode(body []byte, opts DecodeOptions) (evs []*Event, refused []error, err error) {
+	if opts.MaxEventBytes <= 0 {
+		opts.MaxEventBytes = DefaultMaxEventBytes
+	}
+	var compact bytes.Buffer
+	if err := json.Compact(&compact, body); err != nil {
+		return nil, nil, fmt.Errorf("%w: %v", ErrMalformed, err)
+	}
+	root, err := parseJSON(compact.String())
+	if err != nil {
+		return nil, nil, fmt.Errorf("%w: %v", ErrMalformed, err)
+	}
+	d := decoder{opts: opts}
+	if err := d.value(root); err != nil {
+		return nil, nil, err
+	}
+	return d.evs, d.refused, nil
+}
+
+type decoder struct {
+	opts    DecodeOptions
+	evs     []*Event
+	refused []error
+}
+
+// value takes an Event, an EventList or an array of them.
+func (d *decoder) value(n *node) error {
+	if n.k == kArray {
+		for _, el := range n.vals {
+			if err := d.value(el); err != nil {
+				return err
+			}
 		}
-		return fmt.Errorf("%w: %v", ErrMalformed, err)
+		return nil
 	}
-	if _, err := d.Token(); err != io.EOF {
-		return fmt.Errorf("%w: data after the JSON value", ErrMalformed)
+	switch k := n.get("kind"); {
+	case k == nil || k.k != kString:
+	case k.s == "Event":
+		if err := d.item(n); err != nil {
+			d.refused = append(d.refused, err)
+		}
+		return nil
+	case k.s == "EventList":
+		if items := n.get("items"); items != nil && items.k == kArray {
+			for i, it := range items.vals {
+				if k := it.get("kind"); k != nil && (k.k != kString || k.s != "Event") {
+					d.refused = append(d.refused, fmt.Errorf("items[%d]: %w", i, ErrNotAudit))
+					continue
+				}
+				if err := d.item(it); err != nil {
+					d.refused = append(d.refused, fmt.Errorf("items[%d]: %w", i, err))
+				}
+			}
+			return nil
+		}
 	}
+	return ErrNotAudit
+}
+
+// item takes one event or says why not.
+func (d *decoder) item(n *node) error {
+	ts := n.get("stageTimestamp")
+	if ts == nil {
+		return ErrNoTimestamp
+	}
+	s := ""
+	if ts.k == kString {
+		s = ts.s
+	}
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		return fmt.Errorf("stageTimestamp: %w", err)
+	}
+	if len(n.raw) > d.opts.MaxEventBytes {
+		return fmt.Errorf("%w: size=%d", ErrTooLarge, len(n.raw))
+	}
+	d.evs = append(d.evs, &Event{Raw: []byte(n.raw), Time: t.UnixNano(), root: n})
 	return nil
-}
-
-// unquote returns a JSON string's value.
-func unquote(raw json.RawMessage) (string, bool) {
-	var s string
-	if raw == nil || json.Unmarshal(raw, &s) != nil {
-		return "", false
-	}
-	return s, true
-}
-
-// newEvent decodes one Event object; Raw keeps its JSON as sent, compacted.
-func newEvent(data []byte, now time.Time) (*Event, error) {
-	var obj map[string]any
-	if err := decodeOne(data, &obj); err != nil {
-		return nil, err
-	}
-	if obj == nil {
-		return nil, fmt.Errorf("%w: not a JSON object", ErrMalformed)
-	}
-	if k, ok := obj["kind"].(string); ok && k != "Event" {
-		return nil, fmt.Errorf("%w: kind %q is not Event", ErrMalformed, k)
-	}
-	var raw bytes.Buffer
-	if err := json.Compact(&raw, data); err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrMalformed, err)
-	}
-	ev := &Event{Raw: raw.Bytes(), root: obj, Time: now.UnixNano()}
-	for _, k := range [...]string{"stageTimestamp", "requestReceivedTimestamp"} {
-		s, ok := obj[k].(string)
-		if !ok {
-			continue
-		}
-		t, err := time.Parse(time.RFC3339Nano, s)
-		if err != nil {
-			return nil, fmt.Errorf("%w: %s: %v", ErrMalformed, k, err)
-		}
-		ev.Time = t.UnixNano()
-		break
-	}
-	return ev, nil
 }

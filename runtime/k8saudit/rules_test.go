@@ -4,10 +4,11 @@ import (
 	"context"
 	"os"
 	"testing"
-	"time"
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/falcoc/falcoc/compiler"
+	"github.com/falcoc/falcoc/compiler/rules"
 	"github.com/falcoc/falcoc/runtime/engine"
 	"github.com/falcoc/falcoc/runtime/output"
 )
@@ -26,14 +27,14 @@ func TestProjectRules(t *testing.T) {
 		t.Fatal(err)
 	}
 	art := compile(t, string(data))
-	anon := `{"kind":"Event","apiVersion":"audit.k8s.io/v1","auditID":"n-1","stage":"ResponseComplete","verb":"get",
+	anon := `{"kind":"Event","apiVersion":"audit.k8s.io/v1","auditID":"n-1","stageTimestamp":"2026-11-26T10:00:00Z","stage":"ResponseComplete","verb":"get",
  "requestURI":"/api/v1/secrets","user":{"username":"system:anonymous","groups":["system:unauthenticated"]},
  "objectRef":{"resource":"secrets"},"sourceIPs":["203.0.113.9"],
  "annotations":{"authorization.k8s.io/decision":"allow","authorization.k8s.io/reason":"misconfigured"}}`
-	health := `{"kind":"Event","apiVersion":"audit.k8s.io/v1","auditID":"n-2","stage":"ResponseComplete","verb":"get",
+	health := `{"kind":"Event","apiVersion":"audit.k8s.io/v1","auditID":"n-2","stageTimestamp":"2026-11-26T10:00:00Z","stage":"ResponseComplete","verb":"get",
  "requestURI":"/healthz","user":{"username":"system:anonymous"},
  "annotations":{"authorization.k8s.io/decision":"allow"}}`
-	systemPod := `{"kind":"Event","apiVersion":"audit.k8s.io/v1","auditID":"n-3","stage":"ResponseComplete","verb":"create",
+	systemPod := `{"kind":"Event","apiVersion":"audit.k8s.io/v1","auditID":"n-3","stageTimestamp":"2026-11-26T10:00:00Z","stage":"ResponseComplete","verb":"create",
  "objectRef":{"resource":"pods","namespace":"kube-system","name":"cni"},
  "requestObject":{"kind":"Pod","spec":{"containers":[{"name":"c","image":"cni","securityContext":{"privileged":true}}]}}}`
 	tests := []struct {
@@ -74,9 +75,51 @@ func TestProjectRules(t *testing.T) {
 
 func decodeOneEvent(tb testing.TB, s string) *Event {
 	tb.Helper()
-	evs, err := Decode([]byte(s), time.Unix(0, 42))
+	evs, refused, err := Decode([]byte(s), DecodeOptions{})
 	if err != nil || len(evs) != 1 {
-		tb.Fatalf("decode: %d events, %v", len(evs), err)
+		tb.Fatalf("decode: %d events, %v %v", len(evs), err, refused)
 	}
 	return evs[0]
+}
+
+// TestUpstreamRules compiles the k8saudit plugin's own rules file (0.18.0,
+// testdata/upstream) without a diagnostic and runs it on the test events.
+func TestUpstreamRules(t *testing.T) {
+	data, err := os.ReadFile("testdata/upstream/k8s_audit_rules.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	art, ds := compiler.Compile([]rules.Source{{Name: "k8s_audit_rules.yaml", Data: data}}, nil)
+	if art == nil || len(ds) > 0 {
+		t.Fatalf("compile: %v", ds)
+	}
+	if n := len(art.Rules); n != 48 {
+		t.Errorf("%d rules, want the file's 48", n)
+	}
+	tests := []struct {
+		event string
+		want  []string
+	}{
+		{"pod_create", []string{"Disallowed K8s User", "Create Privileged Pod", "Create Sensitive Mount Pod", "Create HostNetwork Pod"}},
+		// No user: `not ka.user.name startswith "system:"` is true on a
+		// missing value, so Disallowed K8s User fires, as in Falco.
+		{"pod_ipc", []string{"Disallowed K8s User", "Create HostPid Pod", "Create HostIPC Pod", "Pod Created in Kube Namespace"}},
+		{"exec", []string{"Attach/Exec Pod"}},
+		{"binding", []string{"Attach to cluster-admin Role"}}, // admin is an allowed user
+		// No response code: K8s ClusterRole Created needs a 2xx.
+		{"role", []string{"Disallowed K8s User", "ClusterRole With Wildcard Created"}},
+		{"service", []string{"Disallowed K8s User", "Create NodePort Service"}},
+		{"configmap", []string{"Disallowed K8s User", "Create/Modify Configmap With Private Credentials"}},
+	}
+	for _, tc := range tests {
+		var got ruleNames
+		p, err := NewPipeline(art, engine.SourceOptions{Sink: &got, MatchAll: true, MinPriority: output.PriorityDebug}, EnvOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		p.Process(loadEvent(t, tc.event))
+		if d := cmp.Diff(tc.want, []string(got)); d != "" {
+			t.Errorf("%s: rules fired (-want +got):\n%s", tc.event, d)
+		}
+	}
 }

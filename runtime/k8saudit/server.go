@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"strings"
 	"sync/atomic"
 	"time"
 )
@@ -38,9 +39,13 @@ type Options struct {
 	// engine; a request that finds the queue full is refused (503) and
 	// its events are counted as dropped. 0 means DefaultQueueSize.
 	QueueSize int
-	// Now gives the time of events that carry no timestamp; nil is
-	// time.Now.
-	Now func() time.Time
+	// MaxEventBytes bounds one event (the plugin's maxEventSize); a
+	// larger one is refused and counted as malformed. 0 means
+	// DefaultMaxEventBytes.
+	MaxEventBytes int
+	// Logf, when set, is told why each body or event was refused (the
+	// plugin logs the same messages).
+	Logf func(format string, args ...any)
 }
 
 // ParseOpenParams reads the plugin's open_params, an http URL such as
@@ -75,8 +80,9 @@ func ParseOpenParams(s string) (Options, error) {
 type Stats struct {
 	// Events counts the audit events queued for the engine.
 	Events uint64
-	// Malformed counts requests refused as not an audit Event or
-	// EventList (400), or too large (413).
+	// Malformed counts the requests refused whole as not an audit Event
+	// or EventList or not application/json (400) or too large (413), and the events of a request
+	// refused alone (no stageTimestamp, too large, not of kind Event).
 	Malformed uint64
 	// Dropped counts the events of requests refused because the queue was
 	// full (503) or the server was closing.
@@ -104,9 +110,6 @@ func Listen(opts Options) (*Server, error) {
 	}
 	if opts.Path == "" {
 		opts.Path = "/"
-	}
-	if opts.Now == nil {
-		opts.Now = time.Now
 	}
 	ln, err := net.Listen("tcp", opts.Addr)
 	if err != nil {
@@ -155,10 +158,23 @@ func (s *Server) Stats() Stats {
 	return Stats{Events: s.events.Load(), Malformed: s.malformed.Load(), Dropped: s.dropped.Load()}
 }
 
+func (s *Server) logf(format string, args ...any) {
+	if s.opts.Logf != nil {
+		s.opts.Logf(format, args...)
+	}
+}
+
 func (s *Server) handle(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", http.MethodPost)
 		http.Error(w, "method not allowed: POST audit events", http.StatusMethodNotAllowed)
+		return
+	}
+	// As the plugin: the API server sends application/json.
+	if !strings.Contains(r.Header.Get("Content-Type"), "application/json") {
+		s.malformed.Add(1)
+		s.logf("k8s audit: request from %s refused: wrong Content Type %q", r.RemoteAddr, r.Header.Get("Content-Type"))
+		http.Error(w, "wrong Content Type", http.StatusBadRequest)
 		return
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.opts.MaxBodyBytes))
@@ -173,13 +189,22 @@ func (s *Server) handle(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "reading the request: "+err.Error(), http.StatusBadRequest)
 		return
 	}
-	evs, err := Decode(body, s.opts.Now())
+	evs, refused, err := Decode(body, DecodeOptions{MaxEventBytes: s.opts.MaxEventBytes})
 	if err != nil {
 		s.malformed.Add(1)
+		s.logf("k8s audit: request from %s refused: %v", r.RemoteAddr, err)
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
 	}
+	for _, e := range refused {
+		s.malformed.Add(1)
+		s.logf("k8s audit: event from %s refused: %v", r.RemoteAddr, e)
+	}
 	if len(evs) == 0 {
+		if len(refused) > 0 {
+			http.Error(w, errors.Join(refused...).Error(), http.StatusBadRequest)
+			return
+		}
 		w.WriteHeader(http.StatusOK)
 		return
 	}

@@ -2,10 +2,13 @@ package k8saudit
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 )
@@ -50,10 +53,22 @@ func post(t *testing.T, url, contentType, body string) reply {
 	return reply{resp.StatusCode, string(b)}
 }
 
+// event is an audit event with a verb.
+func event(verb string) string {
+	return `{"kind":"Event","auditID":"` + verb + `","verb":"` + verb + `","stageTimestamp":"2026-11-26T10:00:00Z"}`
+}
+
 func TestServer(t *testing.T) {
-	s := startServer(t, Options{Path: "/k8s-audit", MaxBodyBytes: 1024, QueueSize: 2})
+	var mu sync.Mutex
+	var logged []string
+	s := startServer(t, Options{Path: "/k8s-audit", MaxBodyBytes: 1024, QueueSize: 2, Logf: func(f string, args ...any) {
+		mu.Lock()
+		defer mu.Unlock()
+		msg := fmt.Sprintf(f, args...)
+		logged = append(logged, msg[strings.LastIndex(msg, "refused: ")+len("refused: "):])
+	}})
 	url := s.URL()
-	list := `{"kind":"EventList","apiVersion":"audit.k8s.io/v1","items":[{"kind":"Event","verb":"get"},{"kind":"Event","verb":"list"}]}`
+	list := `{"kind":"EventList","apiVersion":"audit.k8s.io/v1","items":[` + event("get") + `,` + event("list") + `]}`
 	steps := []struct {
 		name        string
 		contentType string
@@ -61,12 +76,16 @@ func TestServer(t *testing.T) {
 		want        reply
 	}{
 		{"list", "application/json", list, reply{200, ""}},
-		{"broken", "application/json", `{"kind":"Event",`, reply{400, "malformed audit event: unexpected EOF\n"}},
-		{"any content type", "application/x-www-form-urlencoded", `{"kind":"Event","verb":"watch"}`, reply{200, ""}},
+		{"broken", "application/json", `{"kind":"Event",`, reply{400, "malformed audit event: unexpected end of JSON input\n"}},
+		{"not JSON content", "application/x-www-form-urlencoded", event("watch"), reply{400, "wrong Content Type\n"}},
+		// Refused as the plugin refuses them, and counted.
+		{"kind 0", "application/json", `{"kind": 0}`, reply{400, "data not recognized as a k8s audit event\n"}},
+		{"no stageTimestamp", "application/json", `{"kind":"Event","auditID":"x","verb":"get"}`, reply{400, "can't read stageTimestamp\n"}},
+		{"list item whose kind is not a string", "application/json", `{"kind":"EventList","items":[{"kind":["Event"],"stageTimestamp":"2026-11-26T10:00:00Z"},` + event("watch") + `]}`, reply{200, ""}},
 		{"huge", "application/json", `{"kind":"Event","x":"` + strings.Repeat("a", 2000) + `"}`, reply{413, "request body larger than 1024 bytes\n"}},
 		{"empty list", "application/json", `{"kind":"EventList","items":[]}`, reply{200, ""}},
 		// The engine takes nothing: the queue of 2 requests is full.
-		{"queue full", "application/json", `{"kind":"Event","verb":"patch"}`, reply{503, "event queue full: retry later\n"}},
+		{"queue full", "application/json", event("patch"), reply{503, "event queue full: retry later\n"}},
 		{"queue full with a list", "application/json", list, reply{503, "event queue full: retry later\n"}},
 	}
 	for _, st := range steps {
@@ -82,13 +101,25 @@ func TestServer(t *testing.T) {
 	if resp.StatusCode != http.StatusMethodNotAllowed {
 		t.Errorf("GET: status %d, want 405", resp.StatusCode)
 	}
-	if d := cmp.Diff(Stats{Events: 3, Malformed: 2, Dropped: 3}, s.Stats()); d != "" {
+	if d := cmp.Diff(Stats{Events: 3, Malformed: 6, Dropped: 3}, s.Stats()); d != "" {
 		t.Errorf("stats (-want +got):\n%s", d)
 	}
+	mu.Lock()
+	wantLog := []string{"malformed audit event: unexpected end of JSON input", `wrong Content Type "application/x-www-form-urlencoded"`, "data not recognized as a k8s audit event",
+		"can't read stageTimestamp", "items[0]: data not recognized as a k8s audit event"}
+	if d := cmp.Diff(wantLog, logged); d != "" {
+		t.Errorf("logged (-want +got):\n%s", d)
+	}
+	mu.Unlock()
 	var verbs []string
 	for range 2 {
-		for _, ev := range <-s.Events() {
-			verbs = append(verbs, extract(t, ev, "ka.verb"))
+		select {
+		case evs := <-s.Events():
+			for _, ev := range evs {
+				verbs = append(verbs, extract(t, ev, "ka.verb"))
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatal("the queue holds less than 2 requests")
 		}
 	}
 	if d := cmp.Diff([]string{`"get"`, `"list"`, `"watch"`}, verbs); d != "" {

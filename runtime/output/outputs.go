@@ -4,18 +4,23 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
 )
 
-// DefaultQueueCapacity is the per-channel queue bound used when
-// outputs_queue.capacity is 0. Falco's 0 means unbounded; ours never is.
-const DefaultQueueCapacity = 4096
-
 // DefaultCloseTimeout bounds how long [Outputs.Close] waits for the queues to
 // drain (Falco's output_timeout default is 2000 ms).
 const DefaultCloseTimeout = 2 * time.Second
+
+// DefaultDropAlertInterval is how often, at most, [Outputs] raises its
+// internal alert about alerts an output's full queue dropped.
+const DefaultDropAlertInterval = time.Second
+
+// DropAlertRule is the rule name of the internal alert that reports drops.
+const DropAlertRule = "Falco internal: outputs queue drop"
 
 // Message is one formatted alert handed to a [Channel].
 type Message struct {
@@ -25,6 +30,26 @@ type Message struct {
 	Priority Priority
 	// JSON reports whether Line is JSON.
 	JSON bool
+	// Data is the alert as data, set only when a channel implements
+	// [DataChannel] (the gRPC output); read-only and shared.
+	Data *AlertData
+}
+
+// AlertData is an alert as structured data, for channels that send fields
+// rather than a line (Falco's gRPC outputs response).
+type AlertData struct {
+	// Time is the event time in nanoseconds since the epoch.
+	Time     int64
+	Priority Priority
+	Rule     string
+	// Source is "syscall", "k8s_audit", or "internal" for internal alerts.
+	Source   string
+	Hostname string
+	Tags     []string
+	// Fields are output_fields as Falco's gRPC output carries them:
+	// strings as they are, other values as their JSON text (a missing
+	// value is "null"), including the prefix time field.
+	Fields map[string]string
 }
 
 // Channel delivers formatted alerts somewhere. [Outputs] calls Write and
@@ -38,8 +63,20 @@ type Channel interface {
 	Close() error
 }
 
-// Reopener is implemented by channels that reopen their target on SIGUSR1.
-// Reopen may be called from any goroutine.
+// DataChannel is implemented by channels that need [Message.Data].
+type DataChannel interface {
+	Channel
+	WantsData() bool
+}
+
+// DropReporter is implemented by channels that can lose alerts after
+// Write returned (the gRPC server's per-client buffers).
+type DropReporter interface {
+	ChannelDropped() uint64
+}
+
+// Reopener is implemented by channels that reopen their target on SIGHUP or
+// SIGUSR1 (log rotation). Reopen may be called from any goroutine.
 type Reopener interface {
 	Reopen()
 }
@@ -50,14 +87,26 @@ type Config struct {
 	Format *Options
 	// JSON selects JSON output (falco.yaml json_output).
 	JSON bool
-	// QueueCapacity bounds each channel's queue; 0 is
-	// [DefaultQueueCapacity] (outputs_queue.capacity).
+	// QueueCapacity bounds each channel's queue (outputs_queue.capacity);
+	// 0 is no bound, as in Falco. When a queue is full the alert is
+	// dropped for that channel only and counted.
 	QueueCapacity int
 	// CloseTimeout bounds Close; 0 is [DefaultCloseTimeout].
 	CloseTimeout time.Duration
 	// OnError, if set, is called from the channel's goroutine for every
 	// failed write. It must not block for long.
 	OnError func(channel string, err error)
+	// Log receives Falco's log line at the first drop of each channel
+	// ("Outputs queue out of memory. Drop event and continue on ...");
+	// nil discards it.
+	Log io.Writer
+	// Hostname is carried by internal alerts.
+	Hostname string
+	// DropAlertInterval is how often, at most, the internal alert
+	// [DropAlertRule] is raised for a channel that dropped alerts since
+	// the last one; 0 is [DefaultDropAlertInterval], negative turns the
+	// alert off (the counters remain).
+	DropAlertInterval time.Duration
 }
 
 // Stats are one channel's counters.
@@ -74,32 +123,45 @@ type Stats struct {
 	// ErrNoReceiver): not failures, as syslog(3) does not fail when no
 	// syslog daemon runs.
 	NoReceiver uint64
+	// ChannelDropped counts alerts the channel took and then lost (see
+	// [DropReporter]: a gRPC client that does not keep up).
+	ChannelDropped uint64
+	// Queued is the number of alerts waiting in the queue now, and
+	// Capacity its bound (0: none).
+	Queued   int
+	Capacity int
 	// LastError is the most recent write error, or "".
 	LastError string
 }
 
-// Outputs fans alerts out to channels through bounded queues. Send, Stats and
-// Reopen are safe for concurrent use; Close must be called once.
+// Outputs fans alerts out to channels through one queue per channel. Send,
+// SendInternal, Stats, Dropped and Reopen are safe for concurrent use; Close
+// must be called once.
 type Outputs struct {
-	cfg    Config
-	opts   Options
-	chans  []*worker
-	pool   sync.Pool
-	mu     sync.RWMutex
-	closed bool
-	ctx    context.Context
-	cancel context.CancelFunc
-	wg     sync.WaitGroup
+	cfg      Config
+	opts     Options
+	chans    []*worker
+	wantData bool
+	pool     sync.Pool
+	mu       sync.RWMutex
+	closed   bool
+	ctx      context.Context
+	cancel   context.CancelFunc
+	wg       sync.WaitGroup
+	stopMon  chan struct{}
+	monDone  chan struct{}
+	logMu    sync.Mutex
 }
 
 type worker struct {
-	ch      Channel
-	queue   chan *shared
-	sent    atomic.Uint64
-	dropped atomic.Uint64
-	failed  atomic.Uint64
-	nobody  atomic.Uint64
-	lastErr atomic.Pointer[string]
+	ch       Channel
+	queue    *queue
+	sent     atomic.Uint64
+	dropped  atomic.Uint64
+	failed   atomic.Uint64
+	nobody   atomic.Uint64
+	lastErr  atomic.Pointer[string]
+	reported uint64 // drops covered by internal alerts (monitor goroutine only)
 }
 
 // ErrNoReceiver is returned by a channel's Write when nobody listens where
@@ -113,17 +175,18 @@ type shared struct {
 	refs atomic.Int32
 }
 
-// New starts one goroutine per channel. The Outputs owns the channels and
-// closes them in [Outputs.Close].
+// New starts one goroutine per channel, and one that raises the internal
+// drop alert. The Outputs owns the channels and closes them in
+// [Outputs.Close].
 func New(cfg Config, chans ...Channel) (*Outputs, error) {
 	if cfg.QueueCapacity < 0 {
 		return nil, fmt.Errorf("outputs queue capacity %d: must not be negative", cfg.QueueCapacity)
 	}
-	if cfg.QueueCapacity == 0 {
-		cfg.QueueCapacity = DefaultQueueCapacity
-	}
 	if cfg.CloseTimeout <= 0 {
 		cfg.CloseTimeout = DefaultCloseTimeout
+	}
+	if cfg.DropAlertInterval == 0 {
+		cfg.DropAlertInterval = DefaultDropAlertInterval
 	}
 	o := &Outputs{cfg: cfg, opts: DefaultOptions()}
 	if cfg.Format != nil {
@@ -132,11 +195,16 @@ func New(cfg Config, chans ...Channel) (*Outputs, error) {
 	o.pool.New = func() any { return &shared{msg: Message{Line: make([]byte, 0, 1024)}} }
 	o.ctx, o.cancel = context.WithCancel(context.Background())
 	for _, c := range chans {
-		w := &worker{ch: c, queue: make(chan *shared, cfg.QueueCapacity)}
+		if d, ok := c.(DataChannel); ok && d.WantsData() {
+			o.wantData = true
+		}
+		w := &worker{ch: c, queue: newQueue(cfg.QueueCapacity)}
 		o.chans = append(o.chans, w)
 		o.wg.Add(1)
 		go o.run(w)
 	}
+	o.stopMon, o.monDone = make(chan struct{}), make(chan struct{})
+	go o.monitor()
 	return o, nil
 }
 
@@ -163,15 +231,145 @@ func (o *Outputs) Send(a *Alert) {
 	}
 	s.msg.Priority = a.Priority
 	s.msg.JSON = o.cfg.JSON
+	s.msg.Data = nil
+	if o.wantData {
+		s.msg.Data = alertData(a, &o.opts)
+	}
+	o.enqueue(s)
+}
+
+// enqueue puts s on every channel's queue; o.mu is read-locked.
+func (o *Outputs) enqueue(s *shared) {
 	s.refs.Store(int32(len(o.chans)))
 	for _, w := range o.chans {
-		select {
-		case w.queue <- s:
-		default:
-			w.dropped.Add(1)
+		if !w.queue.push(s) {
+			if w.dropped.Add(1) == 1 {
+				o.logf("Outputs queue out of memory. Drop event and continue on ... (output %s, outputs_queue.capacity %d)", w.ch.Name(), o.cfg.QueueCapacity)
+			}
 			o.release(s)
 		}
 	}
+}
+
+func (o *Outputs) logf(format string, args ...any) {
+	if o.cfg.Log == nil {
+		return
+	}
+	o.logMu.Lock()
+	defer o.logMu.Unlock()
+	fmt.Fprintf(o.cfg.Log, "falco-run: "+format+"\n", args...)
+}
+
+// alertData copies a as data for [DataChannel]s.
+func alertData(a *Alert, opts *Options) *AlertData {
+	d := &AlertData{Time: a.Time, Priority: a.Priority, Rule: a.Rule, Source: a.Source, Hostname: a.Hostname,
+		Tags: append([]string(nil), a.Tags...), Fields: make(map[string]string, len(a.Fields)+1)}
+	timeName := "evt.time"
+	if opts.TimeFormatISO8601 {
+		timeName = "evt.time.iso8601"
+	}
+	d.Fields[timeName] = strconv.FormatInt(a.Time, 10)
+	var buf []byte
+	for _, f := range a.Fields {
+		if _, dup := d.Fields[f.Name]; dup {
+			continue
+		}
+		if f.Value.Kind == KindString {
+			d.Fields[f.Name] = f.Value.Str
+			continue
+		}
+		buf = appendJSONValue(buf[:0], f.Value, 0)
+		d.Fields[f.Name] = string(buf)
+	}
+	return d
+}
+
+// InternalField is one output field of an internal alert. Falco gives its
+// drop counters as strings ([String]) and its metrics as numbers.
+type InternalField struct {
+	Name  string
+	Value Value
+}
+
+// SendInternal queues an internal alert (source "internal", as Falco's
+// "Falco internal: ..." alerts) on every channel. msg is the message
+// without the time and priority; fields are sorted by name.
+func (o *Outputs) SendInternal(ts int64, p Priority, rule, msg string, fields []InternalField) {
+	o.mu.RLock()
+	defer o.mu.RUnlock()
+	if o.closed || len(o.chans) == 0 {
+		return
+	}
+	s := o.pool.Get().(*shared)
+	if o.cfg.JSON {
+		s.msg.Line = FormatInternalJSON(s.msg.Line[:0], ts, p, rule, msg, o.cfg.Hostname, fields)
+	} else {
+		s.msg.Line = FormatInternalText(s.msg.Line[:0], ts, p, msg, fields, &o.opts)
+	}
+	s.msg.Priority = p
+	s.msg.JSON = o.cfg.JSON
+	s.msg.Data = nil
+	if o.wantData {
+		d := &AlertData{Time: ts, Priority: p, Rule: rule, Source: InternalSource, Hostname: o.cfg.Hostname,
+			Fields: make(map[string]string, len(fields))}
+		var buf []byte
+		for _, f := range fields {
+			if f.Value.Kind == KindString {
+				d.Fields[f.Name] = f.Value.Str
+				continue
+			}
+			buf = appendJSONValue(buf[:0], f.Value, 0)
+			d.Fields[f.Name] = string(buf)
+		}
+		s.msg.Data = d
+	}
+	o.enqueue(s)
+}
+
+// monitor raises [DropAlertRule] for every channel that dropped alerts
+// since the last check, at most once per interval.
+func (o *Outputs) monitor() {
+	defer close(o.monDone)
+	if o.cfg.DropAlertInterval < 0 {
+		<-o.stopMon
+		return
+	}
+	t := time.NewTicker(o.cfg.DropAlertInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-o.stopMon:
+			return
+		case <-t.C:
+		}
+		for _, w := range o.chans {
+			total := w.dropped.Load()
+			delta := total - w.reported
+			if delta == 0 {
+				continue
+			}
+			w.reported = total
+			name := w.ch.Name()
+			msg := fmt.Sprintf("%s. %d alerts dropped for output %s in the last %s.", DropAlertRule, delta, name, o.cfg.DropAlertInterval)
+			o.SendInternal(time.Now().UnixNano(), PriorityCritical, DropAlertRule, msg, []InternalField{
+				{"n_drops", String(strconv.FormatUint(delta, 10))},
+				{"n_drops_total", String(strconv.FormatUint(total, 10))},
+				{"output", String(name)},
+				{"queue_capacity", String(strconv.Itoa(o.cfg.QueueCapacity))},
+			})
+		}
+	}
+}
+
+// Dropped returns the alerts dropped over all channels (Falco's
+// outputs_queue_num_drops counts its one queue's drops; here each
+// channel's queue counts its own, see [Outputs.Stats]).
+func (o *Outputs) Dropped() uint64 {
+	var n uint64
+	for _, w := range o.chans {
+		n += w.dropped.Load()
+	}
+	return n
 }
 
 func (o *Outputs) release(s *shared) {
@@ -184,7 +382,11 @@ func (o *Outputs) release(s *shared) {
 
 func (o *Outputs) run(w *worker) {
 	defer o.wg.Done()
-	for s := range w.queue {
+	for {
+		s, ok := w.queue.pop()
+		if !ok {
+			return
+		}
 		if o.ctx.Err() != nil {
 			w.dropped.Add(1)
 			o.release(s)
@@ -214,7 +416,8 @@ func (o *Outputs) fail(w *worker, err error) {
 }
 
 // Reopen asks every channel that supports it (the file channel) to reopen
-// its target before its next write, as Falco does on SIGUSR1.
+// its target before its next write (log rotation: falco-run calls it on
+// SIGHUP and SIGUSR1).
 func (o *Outputs) Reopen() {
 	for _, w := range o.chans {
 		if r, ok := w.ch.(Reopener); ok {
@@ -228,7 +431,10 @@ func (o *Outputs) Stats() []Stats {
 	out := make([]Stats, 0, len(o.chans))
 	for _, w := range o.chans {
 		s := Stats{Name: w.ch.Name(), Sent: w.sent.Load(), Dropped: w.dropped.Load(), Failed: w.failed.Load(),
-			NoReceiver: w.nobody.Load()}
+			NoReceiver: w.nobody.Load(), Queued: w.queue.len(), Capacity: o.cfg.QueueCapacity}
+		if d, ok := w.ch.(DropReporter); ok {
+			s.ChannelDropped = d.ChannelDropped()
+		}
 		if p := w.lastErr.Load(); p != nil {
 			s.LastError = *p
 		}
@@ -250,10 +456,12 @@ func (o *Outputs) Close() error {
 		return nil
 	}
 	o.closed = true
-	for _, w := range o.chans {
-		close(w.queue)
-	}
 	o.mu.Unlock()
+	close(o.stopMon)
+	<-o.monDone
+	for _, w := range o.chans {
+		w.queue.close()
+	}
 
 	var errs []error
 	drained := o.waitOrCancel(func() { o.wg.Wait() })

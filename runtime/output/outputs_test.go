@@ -430,7 +430,7 @@ func TestQueueOverflow(t *testing.T) {
 	}
 	// stdout may also drop when its worker lags; every alert is accounted for.
 	st := o.Stats()
-	if diff := cmp.Diff(Stats{Name: "gate", Sent: 3, Dropped: 7}, st[0]); diff != "" {
+	if diff := cmp.Diff(Stats{Name: "gate", Sent: 3, Dropped: 7, Capacity: 2}, st[0]); diff != "" {
 		t.Errorf("gate stats (-want +got)\n%s", diff)
 	}
 	if st[1].Sent+st[1].Dropped != 10 || st[1].Failed != 0 {

@@ -34,20 +34,21 @@ type applyInfo struct {
 	ret int
 }
 
-// applyInfos maps every catalog event to its applyInfo. It is built once
-// and only read afterwards, so it is safe for concurrent use.
-var applyInfos = sync.OnceValue(func() map[*catalog.Event]*applyInfo {
-	m := make(map[*catalog.Event]*applyInfo, len(catalog.Events()))
+// applyInfos holds every catalog event's applyInfo, indexed by
+// catalog.Event.ID. It is built once and only read afterwards, so it is
+// safe for concurrent use.
+var applyInfos = sync.OnceValue(func() []*applyInfo {
+	l := make([]*applyInfo, catalog.NumEvents()+1)
 	for _, e := range catalog.Events() {
-		m[e] = newApplyInfo(e)
+		l[e.ID] = newApplyInfo(e)
 	}
-	return m
+	return l
 })
 
 // applyInfoOf returns info's applyInfo.
 func applyInfoOf(info *catalog.Event) *applyInfo {
-	if ai := applyInfos()[info]; ai != nil {
-		return ai
+	if l := applyInfos(); info.ID > 0 && info.ID < len(l) && l[info.ID].info == info {
+		return l[info.ID]
 	}
 	return newApplyInfo(info) // not from the catalog: a test's own type
 }
@@ -88,26 +89,29 @@ func newApplyInfo(e *catalog.Event) *applyInfo {
 func UpdatesState(e *catalog.Event) bool { return applyInfoOf(e).op != opNone }
 
 // Updater applies the state changes of events as [ApplyBefore] and
-// [ApplyAfter] do, remembering what it decided for the last event type,
-// which saves a lookup per call when events of one type come in runs.
-// The zero value is ready to use. An Updater is not safe for concurrent
+// [ApplyAfter] do, finding what to do for an event type in a table
+// indexed by its catalog ID (no map lookup per event). The zero value is
+// ready to use. An Updater is not safe for concurrent
 // use.
 type Updater struct {
-	types [4]*catalog.Event // recent event types
-	infos [4]*applyInfo     // their applyInfos
-	next  int               // the entry a miss replaces
+	infos []*applyInfo // applyInfos()
+	// last is the applyInfo of a type that is not the catalog's (tests).
+	last *applyInfo
 }
 
 func (u *Updater) infoOf(info *catalog.Event) *applyInfo {
-	for i, t := range u.types {
-		if t == info && t != nil {
-			return u.infos[i]
+	if u.infos == nil {
+		u.infos = applyInfos()
+	}
+	if id := info.ID; id > 0 && id < len(u.infos) {
+		if ai := u.infos[id]; ai.info == info {
+			return ai
 		}
 	}
-	ai := applyInfoOf(info)
-	u.types[u.next], u.infos[u.next] = info, ai
-	u.next = (u.next + 1) % len(u.types)
-	return ai
+	if u.last == nil || u.last.info != info {
+		u.last = newApplyInfo(info)
+	}
+	return u.last
 }
 
 // okAt is [ok] with the return parameter's position known.

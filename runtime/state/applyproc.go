@@ -90,6 +90,12 @@ func procThread(t *Table, ts int64, tid, pid int64, c *event.ProcContext) (th *T
 			th = t.Fork(start, pid, tid, pid, CloneThread|CloneVM|CloneFiles|CloneFS)
 		} else {
 			th = t.Fork(start, ppid, tid, pid, 0)
+			// A ppid the trace states is kept even when that parent is
+			// not in the table (Fork gives such a child ppid 0); the
+			// ancestry still stops there, as Parent finds no process.
+			if th != nil && c.Known&event.KnownPPid != 0 && th.Proc().PPid == 0 {
+				th.Proc().PPid = ppid
+			}
 		}
 	}
 	return th, created, leaderCreated

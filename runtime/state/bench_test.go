@@ -1,6 +1,10 @@
 package state
 
 import (
+	"fmt"
+	"runtime"
+	"strconv"
+	"strings"
 	"testing"
 )
 
@@ -76,4 +80,47 @@ func BenchmarkSeed(b *testing.B) {
 		b.Fatal("no process seeded")
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(procs), "ns/process")
+}
+
+// BenchmarkFullTable measures the memory bound of the process table: a
+// fork storm whose exits were all lost fills it to MaxThreads with
+// processes that each exec'd with their own arguments and a 1 KiB
+// environment, then keeps going, so that every insert evicts. It reports
+// the heap per thread and the heap of the full table (MiB at the bound),
+// and checks that the evictions kept the table at its bound.
+func BenchmarkFullTable(b *testing.B) {
+	const bound = 1 << 15
+	env := make([]string, 20)
+	for i := range env {
+		env[i] = fmt.Sprintf("VAR%02d=%s", i, strings.Repeat("x", 45))
+	}
+	var perThread, full float64
+	for b.Loop() {
+		runtime.GC()
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		tb := newTestTable(&Options{MaxThreads: bound})
+		tb.Exec(1, 1, "/sbin/init", []string{"init"}, nil, ExecInfo{})
+		for i := int64(0); i < 2*bound; i++ {
+			tid := 1000 + i
+			tb.Fork(uint64(i), 1, tid, tid, 0)
+			// Each exec record brings its own strings, as decoded events do.
+			penv := make([]string, len(env))
+			for j, e := range env {
+				penv[j] = strings.Clone(e)
+			}
+			tb.Exec(uint64(i), tid, strings.Clone("/usr/bin/worker"), []string{"worker", "--id", strconv.FormatInt(i, 10)}, penv, ExecInfo{})
+		}
+		runtime.GC()
+		runtime.ReadMemStats(&after)
+		st := tb.Stats()
+		if st.Threads > bound || st.Evicted < bound-1 {
+			b.Fatalf("threads %d evicted %d, want at most %d threads and about %d evictions", st.Threads, st.Evicted, bound, bound)
+		}
+		perThread = float64(after.HeapAlloc-before.HeapAlloc) / float64(st.Threads)
+		full = perThread * DefaultMaxThreads / (1 << 20)
+		runtime.KeepAlive(tb)
+	}
+	b.ReportMetric(perThread, "B/thread")
+	b.ReportMetric(full, "MiB-at-default-bound")
 }

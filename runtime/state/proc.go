@@ -26,9 +26,6 @@ const clockTicks = 100
 // maxProcFile bounds what is read from one /proc file.
 const maxProcFile = 1 << 20
 
-// maxLazyAncestors bounds how many missing ancestors a lazy load adds.
-const maxLazyAncestors = 8
-
 // SeedStats report what [Table.Seed] found.
 type SeedStats struct {
 	Processes int
@@ -69,17 +66,24 @@ func (t *Table) Seed() (SeedStats, error) {
 			t.insert(th)
 		}
 	}
-	// Parents were possibly read after their children.
+	// Parents were possibly read after their children. A process whose
+	// parent is not in the table (it exited during the scan) gets ppid 0,
+	// as in libsinsp's dependencies after its /proc scan.
 	for _, p := range t.procs {
 		if pp := t.procs[p.PPid]; pp != nil && pp != p {
 			pp.addChild(p.Pid)
+			continue
 		}
+		orphanIfParentUnknown(t, p)
 	}
 	return st, nil
 }
 
-// loadLazy reads one thread (and its process, and a few missing
-// ancestors) from /proc on a lookup miss.
+// loadLazy reads one thread (and its process) from /proc on a lookup
+// miss. As libsinsp does when it adds a thread, the parent is looked up
+// in the table only: a thread whose parent is not there gets ppid 0, so
+// its ancestry stops at it (proc.pname and proc.aname[N] are then
+// unknown) instead of being read from /proc too.
 func (t *Table) loadLazy(tid int64) *Thread {
 	if !t.allowProcRead() {
 		return nil
@@ -89,23 +93,19 @@ func (t *Table) loadLazy(tid int64) *Thread {
 		t.stats.ProcFailures++
 		return nil
 	}
-	// Bring in missing ancestors, so that Parent works.
-	cur := th.proc
-	for range maxLazyAncestors {
-		if cur.PPid <= 0 || t.procs[cur.PPid] != nil {
-			break
-		}
-		if !t.allowProcRead() {
-			break
-		}
-		a := t.readOne(cur.PPid)
-		if a == nil {
-			t.stats.ProcFailures++
-			break
-		}
-		cur = a.proc
-	}
+	orphanIfParentUnknown(t, th.proc)
 	return th
+}
+
+// orphanIfParentUnknown clears p's ppid when its parent is not in the
+// table (init keeps its own, 0).
+func orphanIfParentUnknown(t *Table, p *Process) {
+	if p.Pid == 1 || p.PPid <= 0 {
+		return
+	}
+	if pp := t.procs[p.PPid]; pp == nil || pp == p {
+		p.PPid = 0
+	}
 }
 
 // readOne reads thread tid and inserts it with its process.

@@ -1,6 +1,7 @@
 package state
 
 import (
+	"fmt"
 	"net"
 	"net/netip"
 	"os"
@@ -214,14 +215,25 @@ func TestLazyLookup(t *testing.T) {
 	if th == nil {
 		t.Fatalf("lazy lookup of %d failed", sleepPid)
 	}
-	if p := th.Parent(); p == nil || p.Pid() != int64(shPid) {
-		t.Errorf("parent after lazy lookup = %v, want sh %d", view(p), shPid)
+	// As in libsinsp, the parent is looked for in the table only: sh was
+	// never seen, so the ancestry stops here.
+	if p := th.Parent(); p != nil || th.Proc().PPid != 0 {
+		t.Errorf("parent after lazy lookup = %v (ppid %d), want none and ppid 0", view(p), th.Proc().PPid)
 	}
 	if got := th.Cmdline(); got != "sleep 30" {
 		t.Errorf("Cmdline = %q", got)
 	}
-	if st := tb.Stats(); st.ProcReads < 2 {
-		t.Errorf("ProcReads = %d, want the thread and its ancestors", st.ProcReads)
+	if st := tb.Stats(); st.ProcReads != 1 {
+		t.Errorf("ProcReads = %d, want 1 (the thread, not its ancestors)", st.ProcReads)
+	}
+	// With the parent in the table first, the lazily read child has it.
+	tb2 := NewTable(&Options{ProcReadsPerSec: 100, Now: func() time.Time { return now }})
+	if tb2.Lookup(int64(shPid)) == nil {
+		t.Fatalf("lazy lookup of sh %d failed", shPid)
+	}
+	th2 := tb2.Lookup(int64(sleepPid))
+	if p := th2.Parent(); p == nil || p.Pid() != int64(shPid) {
+		t.Errorf("parent with sh known = %v, want sh %d", view(p), shPid)
 	}
 	// A pid that does not exist counts a failure.
 	before := tb.Stats().ProcFailures
@@ -336,4 +348,55 @@ func TestParseHexAddr(t *testing.T) {
 		}
 	}
 	_ = netip.Addr{}
+}
+
+// fakeProc writes the stat files of a /proc with one thread per process.
+func fakeProc(t *testing.T, procs map[int64]int64) string {
+	t.Helper()
+	root := t.TempDir()
+	for pid, ppid := range procs {
+		stat := fmt.Sprintf("%d (p%d) S %d %d %d 0 -1 4194304 0 0 0 0 0 0 0 0 20 0 1 0 100 0 0\n", pid, pid, ppid, pid, pid)
+		dir := filepath.Join(root, strconv.FormatInt(pid, 10))
+		tdir := filepath.Join(dir, "task", strconv.FormatInt(pid, 10))
+		if err := os.MkdirAll(tdir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range []string{filepath.Join(dir, "stat"), filepath.Join(tdir, "stat")} {
+			if err := os.WriteFile(f, []byte(stat), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	return root
+}
+
+// TestSeedAncestryStops: after the /proc scan, a process whose parent is
+// not in the table gets ppid 0 (libsinsp's thread dependencies), so
+// proc.aname stops there; init keeps ppid 0 and the rest keep theirs.
+func TestSeedAncestryStops(t *testing.T) {
+	root := fakeProc(t, map[int64]int64{1: 0, 10: 1, 11: 10, 20: 15, 21: 20})
+	tb := NewTable(&Options{ProcRoot: root})
+	if _, err := tb.Seed(); err != nil {
+		t.Fatal(err)
+	}
+	want := map[int64]int64{1: 0, 10: 1, 11: 10, 20: 0, 21: 20}
+	for pid, ppid := range want {
+		p := tb.Process(pid)
+		if p == nil {
+			t.Fatalf("pid %d not seeded", pid)
+		}
+		if p.PPid != ppid {
+			t.Errorf("pid %d: ppid %d, want %d", pid, p.PPid, ppid)
+		}
+	}
+	th := tb.Get(21)
+	if a := th.Ancestor(1); a == nil || a.Pid() != 20 {
+		t.Errorf("aname[1] of 21 = %v, want 20", view(a))
+	}
+	if a := th.Ancestor(2); a != nil {
+		t.Errorf("aname[2] of 21 = %v, want none (20's parent was never in the table)", view(a))
+	}
+	if a := tb.Get(11).Ancestor(2); a == nil || a.Pid() != 1 {
+		t.Errorf("aname[2] of 11 = %v, want init", view(a))
+	}
 }

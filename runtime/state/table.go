@@ -128,6 +128,9 @@ func (t *Table) Stats() Stats {
 	return s
 }
 
+// MaxThreads is the bound on the number of threads kept (Options.MaxThreads).
+func (t *Table) MaxThreads() int { return t.opts.MaxThreads }
+
 // Len returns the number of threads in the table.
 func (t *Table) Len() int { return len(t.threads) }
 
@@ -369,7 +372,9 @@ func (t *Table) Fork(ts uint64, parentTid, childTid, childPid int64, flags Clone
 		if th := t.loadLazy(childTid); th != nil {
 			return th
 		}
-		p := &Process{Pid: childPid, Vpid: childPid, PPid: parentTid, StartTS: ts, fds: newFDTable()}
+		// Neither the table nor /proc knows the parent: ppid 0, as
+		// libsinsp gives a thread whose parent it cannot find.
+		p := &Process{Pid: childPid, Vpid: childPid, StartTS: ts, fds: newFDTable()}
 		th := &Thread{Tid: childTid, Vtid: childTid, StartTS: ts, proc: p, table: t}
 		t.insert(th)
 		return th
