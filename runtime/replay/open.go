@@ -36,18 +36,24 @@ func IsScap(name string) bool {
 	return strings.HasSuffix(n, ".scap") || strings.HasSuffix(n, ".scap.gz")
 }
 
-// Open opens a trace for replay: a libscap capture when the file starts
-// like one (a section header block, or gzip) or is named *.scap, the
-// JSON lines format otherwise.
+// Open opens a trace for replay: a libscap capture when it is named
+// *.scap or *.scap.gz, or is a regular file that starts like one (a
+// section header block, or gzip); the JSON lines format otherwise. Only
+// a capture is read before Open returns (its tables).
 func Open(name string) (Source, error) {
 	f, err := os.Open(name)
 	if err != nil {
 		return nil, err
 	}
 	br := bufio.NewReaderSize(f, 64<<10)
-	head, _ := br.Peek(4)
-	isScap := IsScap(name) || len(head) >= 2 && head[0] == 0x1f && head[1] == 0x8b ||
-		len(head) == 4 && head[0] == 0x0a && head[1] == 0x0d && head[2] == 0x0d && head[3] == 0x0a
+	isScap := IsScap(name)
+	if fi, err := f.Stat(); !isScap && err == nil && fi.Mode().IsRegular() {
+		// A regular file may be a capture under another name; a pipe is
+		// not peeked at, as its writer may wait for falco-run first.
+		head, _ := br.Peek(4)
+		isScap = len(head) >= 2 && head[0] == 0x1f && head[1] == 0x8b ||
+			len(head) == 4 && head[0] == 0x0a && head[1] == 0x0d && head[2] == 0x0d && head[3] == 0x0a
+	}
 	if !isScap {
 		return &jsonSource{name: name, f: f, r: NewReader(br)}, nil
 	}
