@@ -3,7 +3,7 @@ GO ?= go
 PREFIX ?= /usr/local
 BENCHTIME ?= 1s
 
-.PHONY: build test test-short bench kernel-matrix generate image install uninstall clean
+.PHONY: build test test-short fuzz bench kernel-matrix generate image install uninstall clean
 
 build:
 	$(GO) build -o bin/ ./cmd/...
@@ -15,6 +15,18 @@ build:
 test:
 	$(GO) vet ./...
 	$(GO) test -count=1 -p 1 ./...
+	$(MAKE) fuzz
+
+# A short run of each fuzz target (FUZZTIME each; new crashers land in the
+# package's testdata/fuzz and fail the run). Go runs one target per command.
+# Minimizing a new input is capped at 2s, or it takes up the whole run.
+FUZZTIME ?= 10s
+FUZZ_TARGETS ?= ./runtime/scap:FuzzReader ./runtime/scap:FuzzDecode ./runtime/scap:FuzzReplay
+fuzz:
+	@set -e; for t in $(FUZZ_TARGETS); do \
+		echo "fuzz $${t#*:} ($${t%%:*}, $(FUZZTIME))"; \
+		$(GO) test -run '^$$' -fuzz "^$${t#*:}$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 2s "$${t%%:*}"; \
+	done
 
 test-short:
 	$(GO) test -short ./...

@@ -23,6 +23,8 @@ import (
 	"github.com/falcoc/falcoc/runtime/containers"
 	"github.com/falcoc/falcoc/runtime/grpcapi"
 	"github.com/falcoc/falcoc/runtime/output"
+	"github.com/falcoc/falcoc/runtime/replay"
+	"github.com/falcoc/falcoc/runtime/replay/dump"
 )
 
 // RunOptions are falco-run's options; the flags follow Falco's where Falco
@@ -50,6 +52,7 @@ type RunOptions struct {
 	Version       bool     // --version
 	Support       bool     // --support
 	Capture       string   // --capture
+	Dump          bool     // --dump
 	Prefilter     string   // --prefilter
 	DryRun        bool     // --dry-run
 	DescribeRule  string   // -l
@@ -87,7 +90,7 @@ func newCmdRun(s Streams) *cobra.Command {
 	f.StringArrayVarP(&o.Rules, "rules", "r", nil, "rules file, folder of rules files, or .fbc artifact (repeatable)")
 	f.StringArrayVarP(&o.Overrides, "option", "o", nil, "set a falco.yaml key: -o json_output=true (repeatable)")
 	f.StringVarP(&o.ConfigFile, "config", "c", "", "configuration file (falco.yaml format)")
-	f.StringVarP(&o.Trace, "trace", "e", "", "replay this trace file (falcoc replay format) instead of watching the kernel")
+	f.StringVarP(&o.Trace, "trace", "e", "", "replay this trace file (a libscap .scap capture, gzip or not, or the falcoc replay format) instead of watching the kernel")
 	f.StringArrayVarP(&o.ValidateFiles, "validate", "V", nil, "validate rules files and exit (repeatable)")
 	f.BoolVarP(&o.List, "list-rules", "L", false, "list the loaded rules and exit")
 	f.StringVarP(&o.DescribeRule, "describe-rule", "l", "", "show the name and description of this rule (JSON with json_output) and exit")
@@ -107,7 +110,8 @@ func newCmdRun(s Streams) *cobra.Command {
 	f.StringVar(&o.PluginInfo, "plugin-info", "", "print what falcoc provides for this plugin (container, k8saudit: built in) and exit")
 	f.BoolVar(&o.Version, "version", false, "print version information and exit")
 	f.BoolVar(&o.Support, "support", false, "print a JSON support document (version, kernel, features and fallbacks, configuration, rule files) and exit")
-	f.StringVar(&o.Capture, "capture", "", "also record every processed event to FILE in the replay format")
+	f.StringVar(&o.Capture, "capture", "", "also record every processed event to FILE: a libscap capture when FILE ends in .scap, else the replay format")
+	f.BoolVar(&o.Dump, "dump", false, "with -e: print the trace's events, one line each (evt.num evt.time evt.cpu proc.name (thread.tid) evt.dir evt.type evt.args), and exit")
 	f.BoolVar(&o.DryRun, "dry-run", false, "load the configuration and the rules, set up the outputs, and exit without processing events")
 	f.StringArrayVar(&o.EnableSource, "enable-source", nil, "enable only this event source: syscall or k8s_audit (repeatable; not with --disable-source)")
 	f.StringArrayVar(&o.DisableSource, "disable-source", nil, "turn off this event source: syscall or k8s_audit (repeatable; not with --enable-source)")
@@ -139,6 +143,14 @@ func (o *RunOptions) Complete(cmd *cobra.Command) error {
 		return &ExitError{Code: 1, Err: err}
 	}
 	o.cfg = cfg
+	// Falco's spelling of -e (issue 13): engine.kind=replay with
+	// engine.replay.capture_file.
+	if cfg.Engine.Kind == "replay" && o.Trace == "" {
+		if cfg.Engine.Replay.CaptureFile == "" {
+			return &ExitError{Code: 1, Err: errors.New("engine.kind=replay needs engine.replay.capture_file")}
+		}
+		o.Trace = cfg.Engine.Replay.CaptureFile
+	}
 	o.warnConfig()
 	return nil
 }
@@ -151,8 +163,8 @@ func (o *RunOptions) Validate() error {
 	if o.Duration < 0 {
 		return &ExitError{Code: 1, Err: fmt.Errorf("-M: %d is negative", o.Duration)}
 	}
-	if o.Capture != "" && o.Trace != "" {
-		return &ExitError{Code: 1, Err: errors.New("--capture records a live session; it cannot be used with -e")}
+	if o.Capture != "" && o.Trace != "" && !replay.IsScap(o.Capture) {
+		return &ExitError{Code: 1, Err: errors.New("--capture records a live session; with -e only a .scap capture can be written")}
 	}
 	if _, err := o.cfg.MinPriority(); err != nil {
 		return &ExitError{Code: 1, Err: fmt.Errorf("priority: %w", err)}
@@ -245,6 +257,8 @@ func (o *RunOptions) Run(ctx context.Context) error {
 		return writePluginInfo(o.out, o.PluginInfo)
 	case len(o.ValidateFiles) > 0:
 		return runFalcoValidate(o.out, o.ValidateFiles, o.cfg.JSONOutput)
+	case o.Dump:
+		return o.runDump(ctx)
 	}
 	paths := o.rulePaths()
 	if o.List || o.DescribeRule != "" {
@@ -426,4 +440,25 @@ func (o *RunOptions) configNamesRules() bool {
 		}
 	}
 	return false
+}
+
+// runDump prints the events of the -e trace (--dump, issue 13).
+func (o *RunOptions) runDump(ctx context.Context) error {
+	if o.Trace == "" {
+		return &ExitError{Code: 1, Err: errors.New("--dump needs a trace: -e FILE")}
+	}
+	src, err := replay.Open(o.Trace)
+	if err != nil {
+		return &ExitError{Code: 1, Err: fmt.Errorf("-e: %w", err)}
+	}
+	defer src.Close()
+	n, err := dump.Dump(ctx, o.out, src)
+	if s := src.Summary(); s != "" {
+		fmt.Fprintln(o.errOut, s)
+	}
+	if err != nil {
+		return &ExitError{Code: 1, Err: err}
+	}
+	fmt.Fprintf(o.errOut, "Events: %d\n", n)
+	return nil
 }

@@ -24,6 +24,7 @@ import (
 	"github.com/falcoc/falcoc/runtime/extract"
 	"github.com/falcoc/falcoc/runtime/kplan"
 	"github.com/falcoc/falcoc/runtime/output"
+	"github.com/falcoc/falcoc/runtime/replay"
 	"github.com/falcoc/falcoc/runtime/state"
 	"github.com/falcoc/falcoc/runtime/web"
 )
@@ -69,7 +70,8 @@ type Options struct {
 	RingBufferSize int
 	BatchDelay     time.Duration
 	// Capture records every processed live event to this file in the
-	// replay format (--capture); "" for none.
+	// replay format (--capture); "" for none. A name ending in .scap
+	// gives a libscap capture, which a replay (-e) may also write.
 	Capture string
 
 	// Outputs receive the alerts; required. [Agent.Run] closes them
@@ -300,19 +302,33 @@ func (a *Agent) runSources(ctx context.Context) error {
 		return nil
 	}
 	var w *captureWriter
-	if a.opts.Capture != "" && a.opts.Trace == "" {
+	if a.opts.Capture != "" && (a.opts.Trace == "" || replay.IsScap(a.opts.Capture)) {
 		f, err := os.Create(a.opts.Capture)
 		if err != nil {
 			return fmt.Errorf("--capture: %w", err)
 		}
 		defer f.Close()
 		w = newCaptureWriter(f)
+		if replay.IsScap(a.opts.Capture) {
+			w.scap = replay.NewScapCapture(f, a.engOpts.Users, a.opts.Hostname)
+			defer func() { fmt.Fprintln(a.log, w.scap.Summary()) }()
+		}
 	}
 	var src eventSource
 	var err error
 	if a.opts.Trace != "" {
-		src, err = openReplay(a.opts.Trace)
-		if err == nil {
+		var rs *replaySource
+		if rs, err = openReplay(a.opts.Trace); err == nil {
+			src = rs
+			if users, groups, ok := rs.Users(); ok && a.engOpts.Users != nil {
+				// A capture's own user table, as Falco's replay uses it.
+				a.engOpts.Users.SetStatic(users, groups)
+			}
+			defer func() {
+				if s := rs.Summary(); s != "" {
+					fmt.Fprintln(a.log, s)
+				}
+			}()
 			a.setReady()
 		}
 	} else {
@@ -382,7 +398,7 @@ func (a *Agent) runSyscall(ctx context.Context, src eventSource, w *captureWrite
 	}
 	a.obs.publishState(table)
 	if w != nil {
-		if err := w.w.Flush(); err != nil && runErr == nil {
+		if err := w.flush(table); err != nil && runErr == nil {
 			runErr = fmt.Errorf("--capture: %w", err)
 		}
 	}

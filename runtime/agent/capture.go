@@ -28,6 +28,10 @@ type captureWriter struct {
 	procinfo *catalog.Event
 	pev      event.Event
 	num      uint64
+	// scap, when set, records in a libscap capture instead (--capture
+	// FILE.scap): its tables describe every thread, so no procinfo
+	// events are written.
+	scap *replay.ScapCapture
 }
 
 func newCaptureWriter(f io.Writer) *captureWriter {
@@ -38,6 +42,9 @@ func newCaptureWriter(f io.Writer) *captureWriter {
 // write writes ev, whose thread (before ev is applied) is th; the
 // procinfo events it writes first go through eng.
 func (c *captureWriter) write(ev *event.Event, th *state.Thread, eng *engine.Engine) error {
+	if c.scap != nil {
+		return c.scap.Write(ev, eng.Table())
+	}
 	if th != nil && !c.seen[ev.Tid] && c.procinfo != nil {
 		c.chain = c.chain[:0]
 		for p := th.Parent(); p != nil && len(c.chain) < maxCapturedAncestors && !c.seen[p.Tid]; p = p.Parent() {
@@ -62,4 +69,12 @@ func (c *captureWriter) write(ev *event.Event, th *state.Thread, eng *engine.Eng
 	c.num++
 	ev.Num = c.num
 	return c.w.Write(ev, th)
+}
+
+// flush ends the capture file.
+func (c *captureWriter) flush(table *state.Table) error {
+	if c.scap != nil {
+		return c.scap.Close(table)
+	}
+	return c.w.Flush()
 }

@@ -3,8 +3,6 @@ package agent
 import (
 	"context"
 	"fmt"
-	"io"
-	"os"
 
 	"github.com/falcoc/falcoc/runtime/event"
 	"github.com/falcoc/falcoc/runtime/replay"
@@ -22,39 +20,16 @@ type eventSource interface {
 	Close() error
 }
 
-// replaySource reads a trace in the replay format (-e).
+// replaySource reads a trace (-e): JSON lines or a libscap capture
+// (replay.Open chooses).
 type replaySource struct {
-	name string
-	f    *os.File
-	r    *replay.Reader
-	pc   event.ProcContext
+	replay.Source
 }
 
 func openReplay(name string) (*replaySource, error) {
-	f, err := os.Open(name)
+	src, err := replay.Open(name)
 	if err != nil {
 		return nil, fmt.Errorf("-e: %w", err)
 	}
-	return &replaySource{name: name, f: f, r: replay.NewReader(f)}, nil
+	return &replaySource{src}, nil
 }
-
-// Next reads the next trace event and applies the process context it
-// carries, if any.
-func (s *replaySource) Next(ctx context.Context, ev *event.Event, table *state.Table) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	err := s.r.Next(ev, &s.pc)
-	if err == io.EOF {
-		return io.EOF
-	}
-	if err != nil {
-		return fmt.Errorf("%s:%w", s.name, err)
-	}
-	if s.pc.Present() {
-		state.ApplyProc(table, ev.Ts, ev.Tid, ev.Pid, &s.pc)
-	}
-	return nil
-}
-
-func (s *replaySource) Close() error { return s.f.Close() }

@@ -292,7 +292,7 @@ func TestProcessTree(t *testing.T) {
 			"container.labels": "a:1,b:2", "container.label.b": "2", "k8s.pod.name": "web-0", "k8s.ns.name": "prod",
 			"k8s.pod.sandbox_id": "aaaaaaaaaaaa", "container.mount.dest[/var/run/docker.sock]": "/var/run/docker.sock",
 			"container.mount.source[/var/run/*]": "/var/run/docker.sock", "container.mount[0]": "/var/run/docker.sock:/var/run/docker.sock::true:rprivate",
-			"user.uid": "33", "user.name": "<missing>", "proc.cmdline": "nginx -g daemon off;", "proc.pname": "systemd",
+			"user.uid": "33", "user.name": "<NA>", "proc.cmdline": "nginx -g daemon off;", "proc.pname": "systemd",
 			"evt.is_open_write": "true", "fd.name": "/var/log/nginx/access.log", "k8s.rc.name": "<missing>",
 			// Deprecated upstream: Falco's container plugin gives nothing.
 			"container.healthcheck": "<missing>", "proc.is_container_healthcheck": "<missing>",

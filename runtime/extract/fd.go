@@ -121,6 +121,41 @@ func fdPort(f func(e *Env, fd *state.FD) netip.AddrPort) builder {
 	})
 }
 
+func fdProto(f func(e *Env, fd *state.FD) netip.AddrPort, listening bool) builder {
+	return strF(func(e *Env) (string, bool) {
+		fd := e.fdInfo()
+		if fd == nil || !isIP(fd) {
+			return "", false
+		}
+		if fd.Server && !fd.Remote.IsValid() {
+			// a listening socket: libsinsp gives the server side "" and
+			// no client side
+			return "", listening
+		}
+		ap := f(e, fd)
+		if !ap.IsValid() {
+			return "", false
+		}
+		return portText(ap.Port()), true
+	})
+}
+
+// portTexts holds the text of the well-known ports, so that the common
+// cases allocate nothing.
+var portTexts = func() (t [1024]string) {
+	for i := range t {
+		t[i] = strconv.Itoa(i)
+	}
+	return t
+}()
+
+func portText(p uint16) string {
+	if int(p) < len(portTexts) {
+		return portTexts[p]
+	}
+	return strconv.Itoa(int(p))
+}
+
 func client(_ *Env, fd *state.FD) netip.AddrPort { return fd.Client() }
 func server(_ *Env, fd *state.FD) netip.AddrPort { return fd.ServerAddr() }
 
@@ -195,6 +230,13 @@ func fdSockFields(r map[string]builder) {
 	r["fd.sport"] = fdPort(server)
 	r["fd.lport"] = fdPort(local)
 	r["fd.rport"] = fdPort(remote)
+	// The *proto fields are the port as text: Falco turns off libsinsp's
+	// port-to-service resolution (hostname_and_port_resolution), so it
+	// prints "53", not "domain". A listening socket's fd.sproto is "".
+	r["fd.cproto"] = fdProto(client, false)
+	r["fd.sproto"] = fdProto(server, true)
+	r["fd.lproto"] = fdProto(local, false)
+	r["fd.rproto"] = fdProto(remote, false)
 	r["fd.l4proto"] = fdStr(func(fd *state.FD) (string, bool) {
 		if !isIP(fd) {
 			return "", false

@@ -17,3 +17,14 @@ func TestUnresolvedAsFalco(t *testing.T) {
 		19: {"user.loginuid": "0", "user.loginname": "root"},
 	})
 }
+
+// TestUnknownUserAsFalco: a uid without a passwd entry gives user.name,
+// user.homedir and user.shell as Falco 0.44 does: <NA>, and root's name
+// and home for uid 0 (libsinsp's sinsp_filter_check_user).
+func TestUnknownUserAsFalco(t *testing.T) {
+	runTrace(t, testDeps(t), treeTrace+
+		`{"ts": 19000, "type": "execve", "tid": 600, "res": 0, "args": {"exe": "x", "filename": "/usr/bin/x", "uid": 4242, "gid": 4242}, "proc": {"ppid": 1, "comm": "x", "exe": "x", "cwd": "/", "uid": 4242, "gid": 4242}}
+`, map[int]map[string]string{
+		18: {"user.uid": "4242", "user.name": "<NA>", "user.homedir": "<NA>", "user.shell": "<NA>"},
+	})
+}

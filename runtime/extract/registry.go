@@ -33,11 +33,7 @@ var unsupported = map[string]string{
 	"fd.lip.name": "needs a DNS reverse lookup cache, which falcoc does not keep",
 	"fd.rip.name": "needs a DNS reverse lookup cache, which falcoc does not keep",
 
-	"fd.proto":  "needs a port-to-service table (/etc/services), not loaded yet",
-	"fd.cproto": "needs a port-to-service table (/etc/services), not loaded yet",
-	"fd.sproto": "needs a port-to-service table (/etc/services), not loaded yet",
-	"fd.lproto": "needs a port-to-service table (/etc/services), not loaded yet",
-	"fd.rproto": "needs a port-to-service table (/etc/services), not loaded yet",
+	"fd.proto": "needs a port-to-service table (/etc/services), not loaded yet",
 
 	"fdlist.nums":   "poll's FDLIST parameter is not decoded",
 	"fdlist.names":  "poll's FDLIST parameter is not decoded",

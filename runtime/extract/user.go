@@ -17,17 +17,20 @@ func (e *Env) user() (state.User, bool) {
 
 func userFields(r map[string]builder) {
 	r["user.uid"] = thUint(func(th *state.Thread) uint64 { return uint64(th.Creds.EUID) })
+	// As Falco: a uid without a passwd entry is "root" (homedir "/root")
+	// for uid 0 and the string <NA> otherwise, a value and not a missing
+	// field.
 	r["user.name"] = strF(func(e *Env) (string, bool) {
 		u, ok := e.user()
-		return u.Name, ok
+		return userOr(e, u.Name, ok, "root")
 	})
 	r["user.homedir"] = strF(func(e *Env) (string, bool) {
 		u, ok := e.user()
-		return u.Home, ok
+		return userOr(e, u.Home, ok, "/root")
 	})
 	r["user.shell"] = strF(func(e *Env) (string, bool) {
 		u, ok := e.user()
-		return u.Shell, ok
+		return userOr(e, u.Shell, ok, "<NA>")
 	})
 	r["user.loginuid"] = thInt(func(th *state.Thread) int64 { return th.LoginUID() })
 	r["user.loginname"] = strF(func(e *Env) (string, bool) {
@@ -55,4 +58,20 @@ func userFields(r map[string]builder) {
 		g, ok := e.deps.Users.Group(th.Proc().ContainerID, th.Pid(), th.Creds.EGID)
 		return g.Name, ok
 	})
+}
+
+// userOr returns a user field as Falco does when the user is unknown:
+// root's value for uid 0, else <NA>; missing only without a thread.
+func userOr(e *Env, v string, ok bool, root string) (string, bool) {
+	if ok {
+		return v, true
+	}
+	th := e.thread()
+	if th == nil || e.deps.Users == nil {
+		return "", false
+	}
+	if th.Creds.EUID == 0 {
+		return root, true
+	}
+	return "<NA>", true
 }

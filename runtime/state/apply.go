@@ -421,6 +421,10 @@ func applyExec(t *Table, ev *event.Event) {
 	}
 	if s, has := ev.Str("trusted_exepath"); has && s != "" {
 		info.ExePath = s
+	} else if has && !hasFile {
+		// Set but empty, and no file name: the path is unknown (a
+		// libscap capture older than trusted_exepath).
+		info.Known |= ExecKeepExePath
 	}
 	if cwd, has := ev.Str("cwd"); has && cwd != "" {
 		if th := t.Get(ev.Tid); th == nil || th.Cwd() == "" {

@@ -142,6 +142,11 @@ func procExec(t *Table, th *Thread, c *event.ProcContext, created, leaderCreated
 		}
 		if c.Known&event.KnownExePath != 0 {
 			info.ExePath = c.ExePath
+			if c.ExePath == "" {
+				// stated empty: unknown, not to be derived (a libscap
+				// process table before PL_V7)
+				info.Known |= ExecEmptyExePath
+			}
 		} else if c.Known&event.KnownExe != 0 {
 			info.ExePath = ""
 		}

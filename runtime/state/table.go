@@ -448,6 +448,13 @@ const (
 	ExecLoginUID
 	ExecExeFile // ExeIno, ExeCtime, ExeMtime, ExeFromMemfd, ExeUpperLayer, ExeLowerLayer, ExeWritable
 	ExecSession // Pgid, Vpgid, Sid
+	// ExecKeepExePath: the event tells neither the executable's path nor
+	// the file name (old libscap captures); proc.exepath keeps its value,
+	// as libsinsp does.
+	ExecKeepExePath
+	// ExecEmptyExePath: proc.exepath becomes "" (a capture's process
+	// table older than exepath, as libsinsp has it).
+	ExecEmptyExePath
 )
 
 // ExecInfo carries what an execve event reports beyond the file name,
@@ -532,9 +539,13 @@ func (t *Table) Exec(ts uint64, tid int64, filename string, argv, env []string, 
 	}
 	p.env = env
 	p.gen++
-	p.exePath = info.ExePath
-	if p.exePath == "" {
-		p.exePath = ResolvePath(p.cwd, filename)
+	if info.Known&ExecEmptyExePath != 0 {
+		p.exePath = ""
+	} else if info.Known&ExecKeepExePath == 0 {
+		p.exePath = info.ExePath
+		if p.exePath == "" {
+			p.exePath = ResolvePath(p.cwd, filename)
+		}
 	}
 	comm := info.Comm
 	if comm == "" {

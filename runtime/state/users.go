@@ -3,8 +3,10 @@ package state
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -61,6 +63,8 @@ type Users struct {
 	mu         sync.Mutex
 	host       *userDB
 	containers map[string]*userDB
+	// static, when set, answers every lookup (see SetStatic).
+	static *userDB
 	// Loads counts database (re)loads, for tests and stats.
 	loads uint64
 }
@@ -72,6 +76,8 @@ type userDB struct {
 	stamp     [2]fileStamp
 	lastCheck time.Time
 	lastUse   time.Time
+	// lastMissCheck is when a lookup that missed last checked the files.
+	lastMissCheck time.Time
 }
 
 type fileStamp struct {
@@ -116,6 +122,9 @@ func (u *Users) User(containerID string, pid int64, uid uint32) (User, bool) {
 		return User{}, false
 	}
 	usr, ok := db.users[uid]
+	if !ok && u.recheck(db) {
+		usr, ok = db.users[uid]
+	}
 	return usr, ok
 }
 
@@ -129,6 +138,9 @@ func (u *Users) Group(containerID string, pid int64, gid uint32) (Group, bool) {
 		return Group{}, false
 	}
 	g, ok := db.groups[gid]
+	if !ok && u.recheck(db) {
+		g, ok = db.groups[gid]
+	}
 	return g, ok
 }
 
@@ -159,6 +171,9 @@ func (u *Users) Loads() uint64 {
 }
 
 func (u *Users) db(containerID string, pid int64) *userDB {
+	if u.static != nil {
+		return u.static
+	}
 	now := u.opts.Now()
 	if containerID == "" || containerID == container.HostID {
 		u.refresh(u.host, now)
@@ -229,6 +244,30 @@ func (u *Users) refresh(db *userDB, now time.Time) {
 	}
 }
 
+// MissRecheckInterval bounds how often a lookup that misses checks the
+// files again before the check interval is up.
+const MissRecheckInterval = time.Millisecond
+
+// recheck is for a lookup that missed: a user created just before its
+// process runs (useradd, then the program) must resolve as Falco resolves
+// it, not after the check interval. It reloads db when the files changed,
+// checking at most once per MissRecheckInterval, and reports whether it
+// reloaded.
+func (u *Users) recheck(db *userDB) bool {
+	if db == u.static || db.etc == "" {
+		return false
+	}
+	now := u.opts.Now()
+	if now.Sub(db.lastMissCheck) < MissRecheckInterval {
+		return false
+	}
+	db.lastMissCheck = now
+	loads := u.loads
+	db.lastCheck = time.Time{}
+	u.refresh(db, now)
+	return u.loads != loads
+}
+
 func stampOf(name string) fileStamp {
 	fi, err := os.Stat(name)
 	if err != nil {
@@ -292,4 +331,47 @@ func parseGroup(b []byte) map[uint32]Group {
 		out[uint32(gid)] = Group{GID: uint32(gid), Name: f[0]}
 	}
 	return out
+}
+
+// SetStatic makes u answer from these users and groups alone, for the
+// host and every container, and never read a file: a capture's user
+// table (libscap's user list block) replayed elsewhere.
+func (u *Users) SetStatic(users []User, groups []Group) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	db := &userDB{users: make(map[uint32]User, len(users)), groups: make(map[uint32]Group, len(groups))}
+	for _, usr := range users {
+		if _, dup := db.users[usr.UID]; !dup {
+			db.users[usr.UID] = usr
+		}
+	}
+	for _, g := range groups {
+		if _, dup := db.groups[g.GID]; !dup {
+			db.groups[g.GID] = g
+		}
+	}
+	u.static = db
+}
+
+// HostTable returns the host's users and groups (those of SetStatic when
+// set), sorted by id: for a capture's user list.
+func (u *Users) HostTable() ([]User, []Group) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	db := u.static
+	if db == nil {
+		u.refresh(u.host, u.opts.Now())
+		db = u.host
+	}
+	users := make([]User, 0, len(db.users))
+	for _, usr := range db.users {
+		users = append(users, usr)
+	}
+	groups := make([]Group, 0, len(db.groups))
+	for _, g := range db.groups {
+		groups = append(groups, g)
+	}
+	slices.SortFunc(users, func(a, b User) int { return cmp.Compare(a.UID, b.UID) })
+	slices.SortFunc(groups, func(a, b Group) int { return cmp.Compare(a.GID, b.GID) })
+	return users, groups
 }

@@ -200,3 +200,35 @@ func TestThreadUsers(t *testing.T) {
 		t.Errorf("unset loginuid: LoginUID = %d, login user found = %v", th.LoginUID(), ok)
 	}
 }
+
+// TestUsersNewUserResolves: a user added to /etc/passwd just before its
+// process runs resolves at once (issue 13 part 6: it was unknown for up
+// to the 5 s check interval), while lookups that hit never re-read, and
+// misses re-check the files at most once per MissRecheckInterval.
+func TestUsersNewUserResolves(t *testing.T) {
+	root := t.TempDir()
+	writeEtc(t, root, "root:x:0:0:root:/root:/bin/sh\n", "root:x:0:\n")
+	now := time.Unix(1000, 0)
+	u := NewUsers(&UsersOptions{Root: root, CheckInterval: 5 * time.Second, Now: func() time.Time { return now }})
+	if _, ok := u.User("", 0, 4321); ok {
+		t.Fatal("uid 4321 found before it exists")
+	}
+	now = now.Add(100 * time.Millisecond)
+	writeEtc(t, root, "root:x:0:0:root:/root:/bin/sh\nsvc:x:4321:4321::/nonexistent:/usr/sbin/nologin\n", "root:x:0:\nsvc:x:4321:\n")
+	now = now.Add(100 * time.Millisecond)
+	usr, ok := u.User("", 0, 4321)
+	if !ok || usr.Name != "svc" {
+		t.Fatalf("new user: %+v, %v; want svc at once", usr, ok)
+	}
+	if g, ok := u.Group("", 0, 4321); !ok || g.Name != "svc" {
+		t.Fatalf("new group: %+v, %v", g, ok)
+	}
+	loads := u.Loads()
+	for range 10 {
+		u.User("", 0, 0)     // hits: no check
+		u.User("", 0, 99999) // misses within the same instant: one check at most
+	}
+	if got := u.Loads(); got != loads {
+		t.Errorf("Loads went from %d to %d with unchanged files", loads, got)
+	}
+}
