@@ -2,9 +2,13 @@ package engine_test
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"io"
 	"math/rand"
+	"os"
+	"path/filepath"
+	"slices"
 	"testing"
 
 	"github.com/falcoc/falcoc/compiler"
@@ -99,6 +103,82 @@ func BenchmarkReplay(b *testing.B) {
 			b.ReportMetric(float64(events)/b.Elapsed().Seconds(), "events/s")
 			b.ReportMetric(float64(alerts)/float64(b.N), "alerts/run")
 		})
+	}
+}
+
+// BenchmarkReplayScap is BenchmarkReplay/judged with the trace written
+// as a libscap capture (the format falco-run -e FILE.scap reads): the
+// capture's tables, then its binary event blocks, decoded by runtime/scap.
+func BenchmarkReplayScap(b *testing.B) {
+	art, ds := compiler.Compile([]rules.Source{{Name: "gen.yaml", Data: rulegen.Generate(100, 1)}}, nil)
+	if art == nil {
+		b.Fatalf("compile: %v", ds)
+	}
+	file := filepath.Join(b.TempDir(), "trace.scap")
+	writeScapTrace(b, file, replayTrace(200000))
+	var alerts uint64
+	events := 0
+	b.ReportAllocs()
+	for b.Loop() {
+		e := newReplayEngine(b, art, art.Plan, true)
+		src, err := replay.Open(file)
+		if err != nil {
+			b.Fatal(err)
+		}
+		var ev event.Event
+		for {
+			err := src.Next(context.Background(), &ev, e.Table())
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				b.Fatal(err)
+			}
+			e.Process(&ev)
+			events++
+		}
+		src.Close()
+		alerts += e.Stats().Alerts
+	}
+	b.ReportMetric(float64(events)/b.Elapsed().Seconds(), "events/s")
+	b.ReportMetric(float64(alerts)/float64(b.N), "alerts/run")
+}
+
+// writeScapTrace writes a JSON lines trace as a libscap capture: the
+// processes its lines describe go into the capture's process table.
+func writeScapTrace(b *testing.B, file string, trace []byte) {
+	tab := state.NewTable(&state.Options{ProcReadsPerSec: -1})
+	r := replay.NewReader(bytes.NewReader(trace))
+	var evs []event.Event
+	for {
+		var ev event.Event
+		var pc event.ProcContext
+		err := r.Next(&ev, &pc)
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			b.Fatal(err)
+		}
+		if pc.Present() {
+			state.ApplyProc(tab, ev.Ts, ev.Tid, ev.Pid, &pc)
+		}
+		ev.Params = slices.Clone(ev.Params)
+		evs = append(evs, ev)
+	}
+	f, err := os.Create(file)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer f.Close()
+	w := replay.NewScapCapture(f, nil, "bench")
+	for i := range evs {
+		if err := w.Write(&evs[i], tab); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if err := w.Close(tab); err != nil {
+		b.Fatal(err)
 	}
 }
 
