@@ -150,7 +150,7 @@ func (p *planner) tables(cls []*clause, k *keySet, in []RuleInput, universe []in
 		Gate: map[int]plan.Mask{}, DimsPerSyscall: map[int]plan.Dim{}, Always: stateSyscalls(in, universe), Captured: map[int]bool{},
 		Comm: map[string]plan.Mask{}, UID: map[uint32]plan.Mask{}, PathExact: map[string]plan.Mask{}, PathPrefix: map[string]plan.Mask{},
 		Arg0: map[uint32]plan.Mask{}, Sock: map[plan.SockKey]plan.Mask{}, SockFamily: map[uint16]plan.Mask{},
-		ExeExact: map[string]plan.Mask{}, ExePrefix: map[string]plan.Mask{},
+		ExeExact: map[string]plan.Mask{}, ExePrefix: map[string]plan.Mask{}, Suffix: map[string]plan.Mask{},
 	}
 	var all plan.Mask
 	for bit, c := range cls {
@@ -274,6 +274,17 @@ func (p *planner) addrTables(t *plan.Tables, cls []*clause, k *keySet) {
 		}
 	}
 	dropDefault(t.ExeExact, t.ExeDefault)
+	for _, r := range regionsOf(plan.DimSuffix, k) {
+		m := p.maskIn(cls, k, plan.DimSuffix, r)
+		switch r.kind {
+		case rExact:
+			t.Suffix[r.key] = m
+		case rDefault:
+			t.SuffixDefault = m
+		default:
+			t.SuffixUnknown = m
+		}
+	}
 	for _, r := range regionsOf(plan.DimPath, k) {
 		m := p.maskIn(cls, k, plan.DimPath, r)
 		switch r.kind {
