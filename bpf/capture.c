@@ -64,6 +64,8 @@ extern void bpf_preempt_enable(void) __ksym __weak;
 #define SOCK_ENTRIES 8192
 #define PTRACE_ENTRIES 256
 #define PATH_ENTRIES 16384
+#define SUFFIX_ENTRIES 8192
+#define SUFFIX_MAX 64
 #define CGROUP_ENTRIES 16384
 #define STASH_ENTRIES 8192
 
@@ -140,6 +142,17 @@ struct {
 	__type(key, struct falcoc_path_key);
 	__type(value, struct falcoc_mask);
 } exe_tbl SEC(".maps");
+
+/* The suffix dimension: an LPM trie keyed by the last SUFFIX_MAX bytes of
+ * the open family's normalized path, reversed, so that the longest prefix
+ * match is the longest suffix (keys are falcoc_path_key, the set first). */
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, SUFFIX_ENTRIES);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct falcoc_path_key);
+	__type(value, struct falcoc_mask);
+} suffix_tbl SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -335,6 +348,8 @@ static __always_inline void comm_words(struct task_struct *t, __u64 *w)
  * record (computed in a subprogram of its own: its frame is not on the
  * execve handler's call chain). */
 #define EXE_FLAGS 0x6400
+/* Where the suffix dimension's key is built (a falcoc_path_key). */
+#define SUFFIX_KEY 0x6500
 
 /* key_at returns the LPM key at offset off of the scratch, or 0. */
 static __always_inline struct falcoc_path_key *key_at(struct falcoc_scratch *s, __u32 off)
@@ -356,8 +371,8 @@ static __always_inline struct falcoc_scratch *scratch_cur(void)
 
 /* path_known reports whether the n-byte path of the LPM key at scratch
  * offset off (n without NUL) is an absolute path with no "//", "/./",
- * "/../" and not ending in "/." or "/..": only such a path can be matched
- * against the tables. A trailing '/' counts as unknown too. It scans 8
+ * "../" and not ending in "/." or "..": only such a path can be matched
+ * against the tables. It scans 8
  * bytes at a time, with a '/' written over the NUL so that the endings
  * look like the inner patterns, and may read 16 bytes past the key.
  * Global, so the verifier checks it once; its arguments are scalars, which
@@ -382,10 +397,10 @@ static __always_inline int do_path_known(__u32 off, __u32 n)
 		__u64 s0 = eqmask(lo, '/'), sh = eqmask(hi, '/');
 		__u64 d0 = eqmask(lo, '.'), dh = eqmask(hi, '.');
 		__u64 s1 = (s0 >> 8) | (sh << 56), s2 = (s0 >> 16) | (sh << 48);
-		__u64 s3 = (s0 >> 24) | (sh << 40);
-		__u64 d1 = (d0 >> 8) | (dh << 56), d2 = (d0 >> 16) | (dh << 48);
-		/* "//", "/./", "/../" starting at each byte */
-		__u64 hit = s0 & (s1 | (d1 & (s2 | (d2 & s3))));
+		__u64 d1 = (d0 >> 8) | (dh << 56);
+		/* "//", "/./", "/../" starting at each byte, and "../" after
+		 * anything ("a../b": a known path never contains "../") */
+		__u64 hit = (s0 & (s1 | (d1 & s2))) | (d0 & d1 & s2);
 		__u32 left = n - o;
 		if (left < 8)
 			hit &= (1ULL << (left * 8)) - 1;
@@ -755,6 +770,34 @@ static __always_inline void and_openflags(struct falcoc_mask *m, __u32 set, __u6
 		__builtin_memset(m, 0, sizeof(*m));
 }
 
+/* suffix_key builds at SUFFIX_KEY the suffix table's key for the known
+ * path of the LPM key at scratch offset ko (plen bytes): its last
+ * SUFFIX_MAX bytes, a trailing '/' dropped, reversed eight at a time with
+ * a byte swap. Words that start before the path read the record's bytes
+ * in front of it, which land beyond the key's prefixlen. */
+static __always_inline struct falcoc_path_key *suffix_key(struct falcoc_scratch *s, __u32 ko, long plen,
+							    __u32 set)
+{
+	struct falcoc_path_key *sk = (struct falcoc_path_key *)(s->buf + SUFFIX_KEY);
+	__u64 l = plen;
+	asm volatile("%0 &= 0xff" : "+r"(l));
+	__u64 base = ko;
+	asm volatile("%0 &= 0x7fff" : "+r"(base));
+	base += 5; /* the key's path: after prefixlen and set */
+	if (l > 1 && s->buf[(base + l - 1) & 0x7fff] == '/')
+		l--;
+	__u64 n = l < SUFFIX_MAX ? l : SUFFIX_MAX;
+	for (__u32 k = 0; k < SUFFIX_MAX / 8; k++) {
+		__u64 o = base + l - 8 * (k + 1);
+		asm volatile("if %0 <= 0x7ff0 goto +1\n\t%0 = 0" : "+r"(o));
+		__u64 w = *(__u64 *)(s->buf + o);
+		*(__u64 *)(sk->path + 8 * k) = __builtin_bswap64(w);
+	}
+	sk->set = set;
+	sk->prefixlen = 8 * (1 + n);
+	return sk;
+}
+
 /* Result of a handler: the prefilter dropped the event, or it goes out. */
 #define DROP 0
 #define PASS 1
@@ -801,6 +844,16 @@ static __always_inline int do_handle_file(__u32 id, __u32 set, __u32 dims, __u32
 		else
 			and_value(m, bpf_map_lookup_elem(&path_tbl, pk), set,
 				  FALCOC_SLOT_PATH_DEFAULT);
+		if (mask_zero(m) && !capture)
+			return DROP;
+	}
+
+	if (dims & FALCOC_DIM_SUFFIX) {
+		if (plen < 0)
+			and_slot(m, set, FALCOC_SLOT_SUFFIX_UNKNOWN);
+		else
+			and_value(m, bpf_map_lookup_elem(&suffix_tbl, suffix_key(s, ko, plen, set)), set,
+				  FALCOC_SLOT_SUFFIX_DEFAULT);
 		if (mask_zero(m) && !capture)
 			return DROP;
 	}

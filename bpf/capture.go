@@ -425,6 +425,8 @@ func (c *Capture) writeArrays(set uint32, t *Tables) error {
 		slotPtraceDefault:    t.Arg0Default,
 		slotExeDefault:       t.ExeDefault,
 		slotExeUnknown:       t.ExeUnknown,
+		slotSuffixDefault:    t.SuffixDefault,
+		slotSuffixUnknown:    t.SuffixUnknown,
 	}
 	slotKeys := make([]uint32, numSlots)
 	slotVals := make([]captureFalcocMask, numSlots)
@@ -524,6 +526,15 @@ func (c *Capture) writeHashes(set uint32, t *Tables) error {
 			return fmt.Errorf("%s: %w", tbl.name, err)
 		}
 	}
+	var sufKeys []captureFalcocPathKey
+	vals = vals[:0]
+	for _, s := range sortedKeys(t.Suffix) {
+		sufKeys = append(sufKeys, suffixKey(uint8(set), s))
+		vals = append(vals, cmask(t.Suffix[s]))
+	}
+	if err := putAll(c.objs.SuffixTbl, sufKeys, vals, &k.suffix); err != nil {
+		return fmt.Errorf("suffix: %w", err)
+	}
 	return nil
 }
 
@@ -537,6 +548,7 @@ type setKeys struct {
 	ptrace []captureFalcocPtraceKey
 	path   []captureFalcocPathKey
 	exe    []captureFalcocPathKey
+	suffix []captureFalcocPathKey
 }
 
 // clearSet removes every hash and trie entry written into a set. Array
@@ -557,6 +569,9 @@ func (c *Capture) clearSet(set uint32) error {
 	}
 	if err := deleteAll(c.objs.PathTbl, k.path); err != nil {
 		return fmt.Errorf("path: %w", err)
+	}
+	if err := deleteAll(c.objs.SuffixTbl, k.suffix); err != nil {
+		return fmt.Errorf("suffix: %w", err)
 	}
 	if err := deleteAll(c.objs.ExeTbl, k.exe); err != nil {
 		return fmt.Errorf("exe: %w", err)

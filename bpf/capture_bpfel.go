@@ -181,6 +181,7 @@ const (
 	captureMapPtraceTbl              = "ptrace_tbl"
 	captureMapScratch                = "scratch"
 	captureMapSockTbl                = "sock_tbl"
+	captureMapSuffixTbl              = "suffix_tbl"
 	captureMapUidTbl                 = "uid_tbl"
 	captureProgOnSchedExec           = "on_sched_exec"
 	captureProgOnSchedExit           = "on_sched_exit"
@@ -273,6 +274,7 @@ type captureMapSpecs struct {
 	PtraceTbl    *ebpf.MapSpec `ebpf:"ptrace_tbl"`
 	Scratch      *ebpf.MapSpec `ebpf:"scratch"`
 	SockTbl      *ebpf.MapSpec `ebpf:"sock_tbl"`
+	SuffixTbl    *ebpf.MapSpec `ebpf:"suffix_tbl"`
 	UidTbl       *ebpf.MapSpec `ebpf:"uid_tbl"`
 }
 
@@ -331,6 +333,7 @@ type captureMaps struct {
 	PtraceTbl    *ebpf.Map `ebpf:"ptrace_tbl"`
 	Scratch      *ebpf.Map `ebpf:"scratch"`
 	SockTbl      *ebpf.Map `ebpf:"sock_tbl"`
+	SuffixTbl    *ebpf.Map `ebpf:"suffix_tbl"`
 	UidTbl       *ebpf.Map `ebpf:"uid_tbl"`
 }
 
@@ -353,6 +356,7 @@ func (m *captureMaps) Close() error {
 		m.PtraceTbl,
 		m.Scratch,
 		m.SockTbl,
+		m.SuffixTbl,
 		m.UidTbl,
 	)
 }
