@@ -72,6 +72,9 @@ extern void bpf_preempt_enable(void) __ksym __weak;
 /* Runtime configuration, written by userspace through the mmapped .bss. */
 volatile __u32 falcoc_mode;
 volatile __u32 falcoc_set;
+/* Non-zero once userspace has read its descriptor state from /proc: the fd
+ * marks below may then drop state events (full mode only). */
+volatile __u32 falcoc_fdmarks;
 
 /* Kernel features, decided by the loader from the kernel's BTF before the
  * programs load (features.go). They live in .rodata, which is frozen
@@ -167,6 +170,47 @@ struct {
 	__type(key, struct falcoc_ptrace_key);
 	__type(value, struct falcoc_mask);
 } ptrace_tbl SEC(".maps");
+
+/* Descriptor marks: per process (tgid), one byte per descriptor below
+ * FDMARK_FDS, zero when userspace holds no state about that descriptor,
+ * so that a close, dup or fcntl of it changes nothing there and need not
+ * be sent. A missing entry (never written, evicted) means every byte is
+ * one; poison means the same for good (the process shares its descriptor
+ * table with another process). Bytes, not bits: a byte store cannot lose a
+ * neighbour's update, and 5.10 has no atomic OR.
+ *
+ *   - a sent, successful close of fd by a single-threaded process clears
+ *     its byte (creating the entry all ones), after the record is in the
+ *     ring: userspace removes the descriptor when it applies the record;
+ *   - every other sent event sets the bytes of its first argument and of
+ *     its return value (and of the pair pipe and socketpair wrote), which
+ *     covers every descriptor userspace can learn of from an event;
+ *   - fork copies the parent's entry to a new process when the parent is
+ *     single-threaded (userspace copies its table too), else removes the
+ *     child's (stale: pid reuse); a shared table poisons both; the
+ *     process's exit removes its entry. */
+#define FDMARK_FDS 512
+#define FDMARK_ENTRIES 8192
+struct fdmark {
+	__u8 fd[FDMARK_FDS];
+	__u64 poison;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, FDMARK_ENTRIES);
+	__type(key, __u32);
+	__type(value, struct fdmark);
+} fdmarks SEC(".maps");
+
+/* The two fresh entries (every byte one; index 1 poisoned), written once
+ * by the loader: the source of every entry the programs create. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 2);
+	__type(key, __u32);
+	__type(value, struct fdmark);
+} fdmark_fresh SEC(".maps");
 
 /* cgroup id -> FALCOC_CGROUP_*; a missing id is "unknown". Not
  * double-buffered: it holds facts about the host, not rules. */
@@ -601,21 +645,25 @@ static __noinline int fill_hdr_s(__u32 kind)
 
 /* send writes the record into this CPU's ring. Every record stamped by
  * fill_hdr must go through send, which ends its in-flight count. */
-static __always_inline void send(struct falcoc_scratch *s, struct falcoc_counters *cnt)
+static __always_inline int send(struct falcoc_scratch *s, struct falcoc_counters *cnt)
 {
 	__u32 size = hdr_of(s)->size & SCRATCH_MASK;
 	hdr_of(s)->size = size;
 	__u32 cpu = bpf_get_smp_processor_id();
+	int ok = 0;
 	if (size >= sizeof(struct falcoc_hdr)) {
 		void *ring = bpf_map_lookup_elem(&events, &cpu);
-		if (ring && bpf_ringbuf_output(ring, s->buf, size, 0) == 0)
+		if (ring && bpf_ringbuf_output(ring, s->buf, size, 0) == 0) {
 			cnt->sent++;
-		else
+			ok = 1;
+		} else {
 			cnt->lost++;
+		}
 	}
 	struct inflight_slot *fl = bpf_map_lookup_elem(&inflight, &cpu);
 	if (fl)
 		__sync_fetch_and_add(&fl->n, -1);
+	return ok;
 }
 
 /* Which arguments of a file syscall are paths (argument index, or -1). */
@@ -797,6 +845,128 @@ static __always_inline struct falcoc_path_key *suffix_key(struct falcoc_scratch 
 	sk->prefixlen = 8 * (1 + n);
 	return sk;
 }
+
+/* fd_untracked reports whether the mark says userspace holds no state
+ * about descriptor fd of the process. */
+static __always_inline int fd_untracked(struct fdmark *e, __s64 fd)
+{
+	if (!e || e->poison || fd < 0 || fd >= FDMARK_FDS)
+		return 0;
+	return e->fd[fd & (FDMARK_FDS - 1)] == 0;
+}
+
+/* fd_mark sets the byte of fd (no entry: already all ones). */
+static __always_inline void fd_mark(struct fdmark *e, __s64 fd)
+{
+	if (e && fd >= 0 && fd < FDMARK_FDS)
+		e->fd[fd & (FDMARK_FDS - 1)] = 1;
+}
+
+/* fdmark_new writes an entry for tgid, every byte one, poisoned or not,
+ * and returns it. */
+static __always_inline struct fdmark *fdmark_new(__u32 tgid, __u32 poison)
+{
+	__u32 i = poison ? 1 : 0;
+	struct fdmark *b = bpf_map_lookup_elem(&fdmark_fresh, &i);
+	if (!b || (b->poison != 0) != (poison != 0)) {
+		/* Not written yet: forget the process instead (all ones). */
+		bpf_map_delete_elem(&fdmarks, &tgid);
+		return 0;
+	}
+	bpf_map_update_elem(&fdmarks, &tgid, b, BPF_ANY);
+	return bpf_map_lookup_elem(&fdmarks, &tgid);
+}
+
+/* single_threaded reports whether the current process has one thread. */
+static __always_inline int single_threaded(void)
+{
+	struct task_struct *t = (void *)bpf_get_current_task();
+	return BPF_CORE_READ(t, signal, nr_threads) == 1;
+}
+
+/* state_unchanged reports whether a close, dup or fcntl changes nothing
+ * in userspace's descriptor table (runtime/state): a failed call, an fcntl
+ * other than F_DUPFD, a close of an untracked descriptor, a dup from and
+ * onto untracked descriptors. */
+static __always_inline int do_state_unchanged(__u32 id, __s64 fd, __u64 arg1, __s64 ret)
+{
+	if (id != 3 && id != 32 && id != 33 && id != 292 && id != 72)
+		return 0;
+	if (id == 72 && arg1 != 0 && arg1 != 1030) /* F_DUPFD, F_DUPFD_CLOEXEC */
+		return 1;
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+	struct fdmark *e = bpf_map_lookup_elem(&fdmarks, &tgid);
+	if (id == 3)
+		return ret != 0 || fd_untracked(e, fd);
+	return ret < 0 || (fd_untracked(e, fd) && fd_untracked(e, ret));
+}
+
+/* Global (verified once, scalar arguments) and static (for the flavour
+ * that runs with preemption disabled) copies. */
+__noinline int state_unchanged(__u32 id, __s64 fd, __u64 arg1, __s64 ret)
+{
+	return do_state_unchanged(id, fd, arg1, ret);
+}
+
+static __noinline int state_unchanged_s(__u32 id, __s64 fd, __u64 arg1, __s64 ret)
+{
+	return do_state_unchanged(id, fd, arg1, ret);
+}
+
+/* fd_marks_sent updates the marks for an event that was sent (see
+ * fdmarks), when the marks are on; pipe and socketpair's descriptors are
+ * read again from user memory (at pairp). */
+static __always_inline void do_fd_marks_sent(__u32 id, __s64 arg0, __s64 ret, __u32 ok, __u64 pairp)
+{
+	if (falcoc_mode != FALCOC_MODE_FULL || !falcoc_fdmarks)
+		return;
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+	struct fdmark *e = bpf_map_lookup_elem(&fdmarks, &tgid);
+	if (id == 3) {
+		if (ret != 0 || !ok || arg0 < 0 || arg0 >= FDMARK_FDS || !single_threaded())
+			return;
+		if (!e)
+			e = fdmark_new(tgid, 0);
+		if (e && !e->poison)
+			e->fd[arg0 & (FDMARK_FDS - 1)] = 0;
+		return;
+	}
+	if (!e)
+		return;
+	fd_mark(e, arg0);
+	fd_mark(e, ret);
+	if (pairp && ret == 0) {
+		__s32 pair[2] = {-1, -1};
+		if (bpf_probe_read_user(pair, sizeof(pair), (const void *)pairp) != 0) {
+			fdmark_new(tgid, 1); /* not known: track nothing in this process */
+			return;
+		}
+		fd_mark(e, pair[0]);
+		fd_mark(e, pair[1]);
+	}
+}
+
+__noinline int fd_marks_sent(__u32 id, __s64 arg0, __s64 ret, __u32 ok, __u64 pairp)
+{
+	do_fd_marks_sent(id, arg0, ret, ok, pairp);
+	return 0;
+}
+
+/* pair_ptr is the user address of the two descriptors pipe, pipe2 and
+ * socketpair wrote, or 0 for other syscalls. */
+static __always_inline __u64 pair_ptr(__u32 id, int compat, __u64 a0, __u64 a3)
+{
+	__u64 p = id == 22 || id == 293 ? a0 : id == 53 ? a3 : 0;
+	return compat ? p & 0xffffffffULL : p;
+}
+
+/* sys_exit's result in the preempt-disabled flavour when a record was
+ * built: the syscall id, whether it was sent, and whether it is a 32-bit
+ * call, so that the marks are updated once preemption is enabled again
+ * (the verifier walks a static subprogram once per caller state, which
+ * there cost more than half a million instructions). */
+#define MARKS_PENDING (1 << 20)
+#define MARKS_SLOT 0x6700
 
 /* Result of a handler: the prefilter dropped the event, or it goes out. */
 #define DROP 0
@@ -1624,6 +1794,15 @@ static __always_inline int sys_exit(struct pt_regs *regs, long ret, const int fl
 	cnt->gate_pass++;
 	__u32 dims = mode == FALCOC_MODE_FULL ? g->dims : 0;
 
+	/* A state event no rule looks at, that changes nothing userspace
+	 * holds: dropped before any record is built. */
+	if (mode == FALCOC_MODE_FULL && mask_zero(&m) && falcoc_fdmarks) {
+		__s64 a0 = sys_arg(regs, compat, 0);
+		__u64 a1 = sys_arg(regs, compat, 1);
+		if ((fl & FL_STATIC) ? state_unchanged_s(id, a0, a1, ret) : state_unchanged(id, a0, a1, ret))
+			goto drop;
+	}
+
 	/* The open flags class first: an array lookup, cheaper than the hash
 	 * lookups below (openat2 keeps its flags in user memory: its class is
 	 * looked up in handle_file). */
@@ -1726,7 +1905,10 @@ static __always_inline int sys_exit(struct pt_regs *regs, long ret, const int fl
 		fill_hdr_s(id);
 	else
 		fill_hdr(id);
-	send(s, cnt);
+	__u32 sent = send(s, cnt);
+	if (fl & FL_STATIC) /* the caller updates the marks, preemptible */
+		return MARKS_PENDING | (sent << 16) | (compat << 17) | id;
+	fd_marks_sent(id, a[0], ret, sent, pair_ptr(id, compat, a[0], a[3]));
 	return 0;
 
 drop:
@@ -1757,9 +1939,24 @@ int BPF_PROG(on_sys_exit_preempt, struct pt_regs *regs, long ret)
 	if (gate_unwatched(regs))
 		return 0;
 	bpf_preempt_disable();
-	int r = sys_exit(regs, ret, FL_LOOP | FL_STATIC);
+	__u32 r = sys_exit(regs, ret, FL_LOOP | FL_STATIC);
+	/* Through the scratch, so that the verifier continues with one state
+	 * instead of one per value r can have. */
+	struct falcoc_scratch *s = scratch_cur();
+	if (s) {
+		*(volatile __u32 *)(s->buf + MARKS_SLOT) = r;
+		r = *(volatile __u32 *)(s->buf + MARKS_SLOT);
+	} else {
+		r = 0;
+	}
 	bpf_preempt_enable();
-	return r;
+	if (r & MARKS_PENDING) {
+		__u32 id = r & 0xffff;
+		int compat = (r >> 17) & 1;
+		__u64 a0 = sys_arg(regs, compat, 0);
+		fd_marks_sent(id, a0, ret, (r >> 16) & 1, pair_ptr(id, compat, a0, sys_arg(regs, compat, 3)));
+	}
+	return 0;
 }
 
 static __always_inline struct falcoc_scratch *sched_begin(__u32 kind)
@@ -1822,6 +2019,24 @@ static __always_inline __u64 fork_flags(struct task_struct *t)
 	return 0;
 }
 
+/* fork_marks gives a new process the marks of its parent (see fdmarks). */
+static __always_inline void fork_marks(struct task_struct *parent, struct task_struct *child)
+{
+	__u32 ctgid = BPF_CORE_READ(child, tgid), ptgid = BPF_CORE_READ(parent, tgid);
+	if (ctgid == ptgid)
+		return; /* a thread */
+	if (BPF_CORE_READ(child, files) == BPF_CORE_READ(parent, files)) {
+		fdmark_new(ptgid, 1);
+		fdmark_new(ctgid, 1);
+		return;
+	}
+	struct fdmark *pe = bpf_map_lookup_elem(&fdmarks, &ptgid);
+	if (pe && BPF_CORE_READ(parent, signal, nr_threads) == 1)
+		bpf_map_update_elem(&fdmarks, &ctgid, pe, BPF_ANY);
+	else
+		bpf_map_delete_elem(&fdmarks, &ctgid);
+}
+
 SEC("tp_btf/sched_process_fork")
 int BPF_PROG(on_sched_fork, struct task_struct *parent, struct task_struct *child)
 {
@@ -1840,6 +2055,7 @@ int BPF_PROG(on_sched_fork, struct task_struct *parent, struct task_struct *chil
 	f->clone_flags = fork_flags(parent);
 	item_commit(s, sizeof(struct falcoc_fork));
 	send(s, cnt);
+	fork_marks(parent, child);
 	return 0;
 }
 
@@ -1896,5 +2112,9 @@ int on_sched_exit(__u64 *ctx)
 	e->group_dead = group_dead;
 	item_commit(s, sizeof(struct falcoc_exit));
 	send(s, cnt);
+	if (group_dead) {
+		__u32 tgid = BPF_CORE_READ(p, tgid);
+		bpf_map_delete_elem(&fdmarks, &tgid);
+	}
 	return 0;
 }

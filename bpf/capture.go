@@ -132,6 +132,10 @@ func Load(opts *Options) (*Capture, error) {
 	for nr, id := range ia32Table() {
 		ia32.Contents = append(ia32.Contents, ebpf.MapKV{Key: uint32(nr), Value: id})
 	}
+	fresh := spec.Maps[captureMapFdmarkFresh]
+	for i := range uint32(2) {
+		fresh.Contents = append(fresh.Contents, ebpf.MapKV{Key: i, Value: freshFDMark(i == 1)})
+	}
 
 	active, err := specialize(spec, kernel, fallback)
 	if err != nil {
@@ -313,6 +317,43 @@ func (c *Capture) SetCgroupClass(id uint64, class ContainerClass) error {
 func (c *Capture) DeleteCgroup(id uint64) error {
 	if err := c.objs.Cgroups.Delete(id); err != nil && !errors.Is(err, ebpf.ErrKeyNotExist) {
 		return fmt.Errorf("delete cgroup %d: %w", id, err)
+	}
+	return nil
+}
+
+// fdMarkFDs is the number of descriptors a process's fd mark covers
+// (FDMARK_FDS in capture.c).
+const fdMarkFDs = 512
+
+// freshFDMark is the value of a new fd mark entry: every descriptor
+// possibly tracked, poisoned or not.
+func freshFDMark(poison bool) []byte {
+	b := make([]byte, fdMarkFDs+8)
+	for i := range fdMarkFDs {
+		b[i] = 1
+	}
+	if poison {
+		b[fdMarkFDs] = 1
+	}
+	return b
+}
+
+// SetFDMarks turns the descriptor marks on or off (full prefilter mode
+// only): with them on, the kernel drops a close, dup or fcntl that changes
+// nothing in userspace's descriptor table (see fdmarks in capture.c).
+// Turn them on only once the descriptor state has been read from /proc.
+func (c *Capture) SetFDMarks(on bool) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return ErrClosed
+	}
+	v := uint32(0)
+	if on {
+		v = 1
+	}
+	if err := c.objs.FalcocFdmarks.Set(v); err != nil {
+		return fmt.Errorf("set fd marks: %w", err)
 	}
 	return nil
 }

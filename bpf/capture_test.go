@@ -2,6 +2,7 @@ package bpf
 
 import (
 	"os"
+	"os/exec"
 	"runtime"
 	"strings"
 	"testing"
@@ -365,5 +366,62 @@ func TestSuffixScan(t *testing.T) {
 		if n[b] == 0 {
 			t.Errorf("no path reached suffix region %d", b)
 		}
+	}
+}
+
+// TestFDMarks runs a single-threaded shell that opens and closes one file
+// 100 times on the live kernel, with the opens not watched (so userspace
+// never tracks the descriptor): with the marks off every close is sent
+// for the state; with them on, at most the first close of the descriptor
+// is (the mark starts all ones).
+func TestFDMarks(t *testing.T) {
+	sh, err := exec.LookPath("busybox")
+	args := []string{"sh", "-c"}
+	if err != nil {
+		if sh, err = exec.LookPath("dash"); err != nil {
+			t.Skip("no busybox or dash")
+		}
+		args = []string{"-c"}
+	}
+	c := load(t, &Options{NoSchedEvents: true})
+	tbl := &Tables{
+		Gate:   map[int]Mask{},
+		Always: map[int]bool{sysClose: true, sysFcntl: true, sysDup2: true},
+	}
+	setTables(t, c, tbl, ModeFull)
+	script := `i=0; while [ $i -lt 100 ]; do exec 7</etc/hostname; exec 7<&-; i=$((i+1)); done`
+	run := func(marks bool) (closes, fcntls int) {
+		if err := c.SetFDMarks(marks); err != nil {
+			t.Fatal(err)
+		}
+		cmd := exec.Command(sh, append(args, script)...)
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		pid := uint32(cmd.Process.Pid)
+		if err := cmd.Wait(); err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range drain(t, c, 300*time.Millisecond, func(r *Record) bool { return r.Tgid == pid }) {
+			switch {
+			case r.Kind == sysClose && r.Args[0] == 7:
+				closes++
+			case r.Kind == sysFcntl:
+				fcntls++
+			}
+		}
+		return closes, fcntls
+	}
+	offCloses, offFcntls := run(false)
+	onCloses, onFcntls := run(true)
+	t.Logf("closes of fd 7 sent: %d without the marks, %d with; fcntl: %d, %d", offCloses, onCloses, offFcntls, onFcntls)
+	if offCloses < 100 {
+		t.Errorf("without the marks: %d closes of fd 7 sent, want at least 100", offCloses)
+	}
+	if onCloses > 1 {
+		t.Errorf("with the marks: %d closes of fd 7 sent, want at most 1", onCloses)
+	}
+	if offFcntls > 0 && onFcntls >= offFcntls {
+		t.Errorf("with the marks: %d fcntl sent, as many as without (%d)", onFcntls, offFcntls)
 	}
 }
