@@ -25,17 +25,17 @@ import (
 var testSyscalls = []int{0, 2, 41, 42, 49, 53, 59, 83, 85, 101, 257, 322, 437}
 
 var (
-	commPool   = []string{"cat", "bash", "sshd", "find", "a-very-long-pro", "a-very-long-program", "", "x", "dpkg"}
-	uidPool    = []uint64{0, 33, 1000, 65534}
-	ctrPool    = []string{"host", "abc123", "def456", ""}
-	pathPool   = []string{"/etc/shadow", "/etc/passwd", "/etc", "/etc/", "/etc/ssh/sshd_config", "/etcfoo", "/tmp/x", "/tmp", "/", "/dev/null", "/dev/shm/a", "/dev", "/dev/", "/usr/bin/ls", "/usr/bin", "/var/log/syslog", "/var/log/a/b.log", "/root/.ssh/id_rsa",
+	commPool = []string{"cat", "bash", "sshd", "find", "a-very-long-pro", "a-very-long-program", "", "x", "dpkg"}
+	uidPool  = []uint64{0, 33, 1000, 65534}
+	ctrPool  = []string{"host", "abc123", "def456", ""}
+	pathPool = []string{"/etc/shadow", "/etc/passwd", "/etc", "/etc/", "/etc/ssh/sshd_config", "/etcfoo", "/tmp/x", "/tmp", "/", "/dev/null", "/dev/shm/a", "/dev", "/dev/", "/usr/bin/ls", "/usr/bin", "/var/log/syslog", "/var/log/a/b.log", "/root/.ssh/id_rsa",
 		"/home/u/.ssh/id_rsa", "/home/u/.ssh/host_key", "/proc/12/mem", "/sys/fs/cgroup/x/release_agent", "/home/u/.kube/config",
 		"/etc/x.dpkg-new", "/root/.bash_history", "/tmp/a.pem", "/tmp/" + strings.Repeat("b", 80) + "/id_rsa", "/var/log/syslog/"}
-	rawPaths   = append(append([]string{}, pathPool...), "etc/shadow", "x", "/etc//shadow", "/etc/./shadow", "/tmp/../etc/shadow", "/etc/..", "/etc/.", "./x", "/"+strings.Repeat("a", 260), "/usr/bin/", "/var/log/",
+	rawPaths = append(append([]string{}, pathPool...), "etc/shadow", "x", "/etc//shadow", "/etc/./shadow", "/tmp/../etc/shadow", "/etc/..", "/etc/.", "./x", "/"+strings.Repeat("a", 260), "/usr/bin/", "/var/log/",
 		"/tmp/a../etc/shadow", "/etc/x..", "/etc/..x", "/home/u/../u/.ssh/id_rsa", "/tmp/../../etc/passwd", "../../etc/shadow", "/proc/1/mem/")
 	pathValues = []string{"/etc", "/etc/", "/etc/shadow", "/dev", "/dev/shm/", "/usr/bin", "/", "/tmp/x", "/var/log", "/etcfoo", "etc", "", "/e", ".log", "/root/.ssh",
 		"id_rsa", "/.ssh/", "_key", "syslog", "../", "/mem", "release_agent", "mem", "/id_rsa", "shadow", "/.kube/config", ".pem", "a../", "config"}
-	valuePool  = append(append([]string{}, pathPool...), "/etc/", "/dev/shm/", "/usr", "/var/log", "/root/.ssh", "", "/e", "etc", "cat", "bash", "sshd", "host", "abc123", "a-very-long-pro", "a-very-long-program", ".log", "sh")
+	valuePool = append(append([]string{}, pathPool...), "/etc/", "/dev/shm/", "/usr", "/var/log", "/root/.ssh", "", "/e", "etc", "cat", "bash", "sshd", "host", "abc123", "a-very-long-pro", "a-very-long-program", ".log", "sh")
 )
 
 type world struct {

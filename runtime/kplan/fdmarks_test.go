@@ -36,15 +36,15 @@ func (p *kproc) lowest() int64 {
 }
 
 type marksSim struct {
-	r      *rand.Rand
-	procs  []*kproc
-	next   int64
-	marks  *FDMarks
-	all    *state.Table // every event
-	kept   *state.Table // the events the marks keep
+	r                 *rand.Rand
+	procs             []*kproc
+	next              int64
+	marks             *FDMarks
+	all               *state.Table // every event
+	kept              *state.Table // the events the marks keep
 	dropped, sent, ts int
-	byMarks           int // dropped by the marks alone
-	seen   map[int64]bool // processes userspace has met
+	byMarks           int            // dropped by the marks alone
+	seen              map[int64]bool // processes userspace has met
 }
 
 func (s *marksSim) apply(t *testing.T, tab *state.Table, line string) {
