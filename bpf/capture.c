@@ -179,12 +179,14 @@ struct {
  * table with another process). Bytes, not bits: a byte store cannot lose a
  * neighbour's update, and 5.10 has no atomic OR.
  *
- *   - a sent, successful close of fd by a single-threaded process clears
- *     its byte (creating the entry all ones), after the record is in the
- *     ring: userspace removes the descriptor when it applies the record;
+ *   - a successful close of fd, always sent for the state, clears its
+ *     byte (creating the entry all ones) before its record is stamped:
+ *     userspace removes the descriptor when it applies the record (see
+ *     close_mark for other threads);
  *   - every other sent event sets the bytes of its first argument and of
- *     its return value (and of the pair pipe and socketpair wrote), which
- *     covers every descriptor userspace can learn of from an event;
+ *     its return value (and of the pair pipe and socketpair wrote) after
+ *     it is sent, which covers every descriptor userspace can learn of
+ *     from an event;
  *   - fork copies the parent's entry to a new process when the parent is
  *     single-threaded (userspace copies its table too), else removes the
  *     child's (stale: pid reuse); a shared table poisons both; the
@@ -877,13 +879,6 @@ static __always_inline struct fdmark *fdmark_new(__u32 tgid, __u32 poison)
 	return bpf_map_lookup_elem(&fdmarks, &tgid);
 }
 
-/* single_threaded reports whether the current process has one thread. */
-static __always_inline int single_threaded(void)
-{
-	struct task_struct *t = (void *)bpf_get_current_task();
-	return BPF_CORE_READ(t, signal, nr_threads) == 1;
-}
-
 /* state_unchanged reports whether a close, dup or fcntl changes nothing
  * in userspace's descriptor table (runtime/state): a failed call, an fcntl
  * other than F_DUPFD, a close of an untracked descriptor, a dup from and
@@ -901,6 +896,36 @@ static __always_inline int do_state_unchanged(__u32 id, __s64 fd, __u64 arg1, __
 	return ret < 0 || (fd_untracked(e, fd) && fd_untracked(e, ret));
 }
 
+/* close_mark clears the byte of fd for a successful close that will be
+ * sent (the syscall is always sent for the state), before the record is
+ * stamped: a thread that gets the same number from an open afterwards
+ * stamps its record later and sets the byte after sending it, so the
+ * byte ends at one whenever userspace, applying the records in time
+ * order, ends up holding the descriptor. */
+static __always_inline void do_close_mark(__s64 fd)
+{
+	if (fd < 0 || fd >= FDMARK_FDS)
+		return;
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+	struct fdmark *e = bpf_map_lookup_elem(&fdmarks, &tgid);
+	if (!e)
+		e = fdmark_new(tgid, 0);
+	if (e && !e->poison)
+		e->fd[fd & (FDMARK_FDS - 1)] = 0;
+}
+
+__noinline int close_mark(__s64 fd)
+{
+	do_close_mark(fd);
+	return 0;
+}
+
+static __noinline int close_mark_s(__s64 fd)
+{
+	do_close_mark(fd);
+	return 0;
+}
+
 /* Global (verified once, scalar arguments) and static (for the flavour
  * that runs with preemption disabled) copies. */
 __noinline int state_unchanged(__u32 id, __s64 fd, __u64 arg1, __s64 ret)
@@ -916,21 +941,14 @@ static __noinline int state_unchanged_s(__u32 id, __s64 fd, __u64 arg1, __s64 re
 /* fd_marks_sent updates the marks for an event that was sent (see
  * fdmarks), when the marks are on; pipe and socketpair's descriptors are
  * read again from user memory (at pairp). */
-static __always_inline void do_fd_marks_sent(__u32 id, __s64 arg0, __s64 ret, __u32 ok, __u64 pairp)
+static __always_inline void do_fd_marks_sent(__u32 id, __s64 arg0, __s64 ret, __u64 pairp)
 {
 	if (falcoc_mode != FALCOC_MODE_FULL || !falcoc_fdmarks)
 		return;
+	if (id == 3)
+		return; /* see close_mark */
 	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
 	struct fdmark *e = bpf_map_lookup_elem(&fdmarks, &tgid);
-	if (id == 3) {
-		if (ret != 0 || !ok || arg0 < 0 || arg0 >= FDMARK_FDS || !single_threaded())
-			return;
-		if (!e)
-			e = fdmark_new(tgid, 0);
-		if (e && !e->poison)
-			e->fd[arg0 & (FDMARK_FDS - 1)] = 0;
-		return;
-	}
 	if (!e)
 		return;
 	fd_mark(e, arg0);
@@ -946,9 +964,9 @@ static __always_inline void do_fd_marks_sent(__u32 id, __s64 arg0, __s64 ret, __
 	}
 }
 
-__noinline int fd_marks_sent(__u32 id, __s64 arg0, __s64 ret, __u32 ok, __u64 pairp)
+__noinline int fd_marks_sent(__u32 id, __s64 arg0, __s64 ret, __u64 pairp)
 {
-	do_fd_marks_sent(id, arg0, ret, ok, pairp);
+	do_fd_marks_sent(id, arg0, ret, pairp);
 	return 0;
 }
 
@@ -1796,11 +1814,18 @@ static __always_inline int sys_exit(struct pt_regs *regs, long ret, const int fl
 
 	/* A state event no rule looks at, that changes nothing userspace
 	 * holds: dropped before any record is built. */
-	if (mode == FALCOC_MODE_FULL && mask_zero(&m) && falcoc_fdmarks) {
+	if (mode == FALCOC_MODE_FULL && falcoc_fdmarks && (mask_zero(&m) || id == 3)) {
 		__s64 a0 = sys_arg(regs, compat, 0);
 		__u64 a1 = sys_arg(regs, compat, 1);
-		if ((fl & FL_STATIC) ? state_unchanged_s(id, a0, a1, ret) : state_unchanged(id, a0, a1, ret))
+		if (mask_zero(&m) &&
+		    ((fl & FL_STATIC) ? state_unchanged_s(id, a0, a1, ret) : state_unchanged(id, a0, a1, ret)))
 			goto drop;
+		if (id == 3 && ret == 0 && capture) {
+			if (fl & FL_STATIC)
+				close_mark_s(a0);
+			else
+				close_mark(a0);
+		}
 	}
 
 	/* The open flags class first: an array lookup, cheaper than the hash
@@ -1908,7 +1933,7 @@ static __always_inline int sys_exit(struct pt_regs *regs, long ret, const int fl
 	__u32 sent = send(s, cnt);
 	if (fl & FL_STATIC) /* the caller updates the marks, preemptible */
 		return MARKS_PENDING | (sent << 16) | (compat << 17) | id;
-	fd_marks_sent(id, a[0], ret, sent, pair_ptr(id, compat, a[0], a[3]));
+	fd_marks_sent(id, a[0], ret, pair_ptr(id, compat, a[0], a[3]));
 	return 0;
 
 drop:
@@ -1954,7 +1979,7 @@ int BPF_PROG(on_sys_exit_preempt, struct pt_regs *regs, long ret)
 		__u32 id = r & 0xffff;
 		int compat = (r >> 17) & 1;
 		__u64 a0 = sys_arg(regs, compat, 0);
-		fd_marks_sent(id, a0, ret, (r >> 16) & 1, pair_ptr(id, compat, a0, sys_arg(regs, compat, 3)));
+		fd_marks_sent(id, a0, ret, pair_ptr(id, compat, a0, sys_arg(regs, compat, 3)));
 	}
 	return 0;
 }

@@ -424,4 +424,29 @@ func TestFDMarks(t *testing.T) {
 	if offFcntls > 0 && onFcntls >= offFcntls {
 		t.Errorf("with the marks: %d fcntl sent, as many as without (%d)", onFcntls, offFcntls)
 	}
+
+	// A multi-threaded process: this one. Its closes are cleared too.
+	if err := c.SetFDMarks(true); err != nil {
+		t.Fatal(err)
+	}
+	pid := uint32(os.Getpid())
+	fds := map[uint64]bool{}
+	for range 100 {
+		fd, err := unix.Open("/etc/hostname", unix.O_RDONLY, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fds[uint64(fd)] = true
+		unix.Close(fd)
+	}
+	sent := 0
+	for _, r := range drain(t, c, 300*time.Millisecond, func(r *Record) bool { return r.Tgid == pid && r.Kind == sysClose }) {
+		if fds[r.Args[0]] {
+			sent++
+		}
+	}
+	t.Logf("multi-threaded: %d closes of %d descriptor numbers sent for 100", sent, len(fds))
+	if sent > len(fds) {
+		t.Errorf("multi-threaded: %d closes sent, want at most one per descriptor number (%d)", sent, len(fds))
+	}
 }

@@ -59,15 +59,15 @@ func (m *FDMarks) Unchanged(tgid uint32, id int, arg0 int64, arg1 uint64, ret in
 	return ret < 0 || m.untracked(e, arg0) && m.untracked(e, ret)
 }
 
-// Sent updates the marks for an event that was sent (fd_marks_sent): ok
-// is whether the ring buffer took it, single whether the process has one
-// thread, pair the two descriptors pipe, pipe2 or socketpair wrote (nil
-// for other syscalls, or when they could not be read: then the process is
+// Sent updates the marks for an event that was sent (close_mark for a
+// close, which is always sent for the state; fd_marks_sent for the
+// others): pair holds the two descriptors pipe, pipe2 or socketpair wrote
+// (pairSyscall), nil when they could not be read (then the process is
 // poisoned).
-func (m *FDMarks) Sent(tgid uint32, id int, arg0, ret int64, ok, single bool, pair *[2]int32, pairSyscall bool) {
+func (m *FDMarks) Sent(tgid uint32, id int, arg0, ret int64, pair *[2]int32, pairSyscall bool) {
 	e := m.procs[tgid]
 	if id == sysClose {
-		if ret != 0 || !ok || arg0 < 0 || arg0 >= FDMarkFDs || !single {
+		if ret != 0 || arg0 < 0 || arg0 >= FDMarkFDs {
 			return
 		}
 		if e == nil {

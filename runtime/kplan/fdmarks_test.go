@@ -83,7 +83,7 @@ func (s *marksSim) emit(t *testing.T, p *kproc, id int, typ, args string, arg0 i
 	} else {
 		s.sent++
 		s.apply(t, s.kept, line)
-		s.marks.Sent(tgid, id, arg0, ret, true, p.single, pair, id == 22 || id == 293 || id == 53)
+		s.marks.Sent(tgid, id, arg0, ret, pair, id == 22 || id == 293 || id == 53)
 	}
 	s.compare(t, line)
 }
@@ -266,11 +266,11 @@ func TestFDMarksDrop(t *testing.T) {
 	if m.Unchanged(1, sysClose, 3, 0, 0) {
 		t.Error("close with no mark: dropped, want sent")
 	}
-	m.Sent(1, sysClose, 3, 0, true, true, nil, false)
+	m.Sent(1, sysClose, 3, 0, nil, false)
 	if !m.Unchanged(1, sysClose, 3, 0, 0) {
 		t.Error("close of a descriptor closed before and not reopened by a sent event: sent, want dropped")
 	}
-	m.Sent(1, 257, -100, 3, true, true, nil, false) // a sent openat returning 3
+	m.Sent(1, 257, -100, 3, nil, false) // a sent openat returning 3
 	if m.Unchanged(1, sysClose, 3, 0, 0) {
 		t.Error("close of a sent open's descriptor: dropped, want sent")
 	}
@@ -280,9 +280,10 @@ func TestFDMarksDrop(t *testing.T) {
 	if m.Unchanged(1, sysFcntl, 3, fDupFD, 4) {
 		t.Error("fcntl F_DUPFD of a tracked descriptor: dropped, want sent")
 	}
-	m.Sent(2, sysClose, 5, 0, true, false, nil, false) // multi-threaded: no clear
+	m.Sent(2, sysClose, 5, 0, nil, false)
+	m.Sent(2, sysDup, 4, 5, nil, false) // a sent dup onto 5
 	if m.Unchanged(2, sysClose, 5, 0, 0) {
-		t.Error("multi-threaded process: close dropped, want sent")
+		t.Error("close of a sent dup's descriptor: dropped, want sent")
 	}
 	m.Fork(1, 3, true, true)
 	if m.Unchanged(1, sysClose, 9, 0, 0) || m.Unchanged(3, sysClose, 9, 0, 0) {
