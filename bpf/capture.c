@@ -941,7 +941,7 @@ static __noinline int state_unchanged_s(__u32 id, __s64 fd, __u64 arg1, __s64 re
 /* fd_marks_sent updates the marks for an event that was sent (see
  * fdmarks), when the marks are on; pipe and socketpair's descriptors are
  * read again from user memory (at pairp). */
-static __always_inline void do_fd_marks_sent(__u32 id, __s64 arg0, __s64 ret, __u64 pairp)
+static __always_inline void do_fd_marks_sent(__u32 id, __s64 arg0, __u64 arg1, __s64 ret, __u64 pairp)
 {
 	if (falcoc_mode != FALCOC_MODE_FULL || !falcoc_fdmarks)
 		return;
@@ -951,6 +951,21 @@ static __always_inline void do_fd_marks_sent(__u32 id, __s64 arg0, __s64 ret, __
 	struct fdmark *e = bpf_map_lookup_elem(&fdmarks, &tgid);
 	if (!e)
 		return;
+	if (id == 32 || id == 33 || id == 292 || id == 72) {
+		/* dup, dup2, dup3, fcntl: userspace copies the old descriptor's
+		 * state onto the new one, or removes the new one when it does
+		 * not know the old (an fcntl other than F_DUPFD changes nothing,
+		 * its return value is no descriptor). */
+		if (ret >= 0 && ret < FDMARK_FDS && arg0 >= 0 && arg0 < FDMARK_FDS &&
+		    (id != 72 || arg1 == 0 || arg1 == 1030)) {
+			__u64 n = ret, o = arg0; /* masks the verifier sees */
+			asm volatile("%0 &= 511" : "+r"(n));
+			asm volatile("%0 &= 511" : "+r"(o));
+			e->fd[n] = e->fd[o];
+		} else if (id != 72)
+			fd_mark(e, ret);
+		return;
+	}
 	fd_mark(e, arg0);
 	fd_mark(e, ret);
 	if (pairp && ret == 0) {
@@ -964,9 +979,9 @@ static __always_inline void do_fd_marks_sent(__u32 id, __s64 arg0, __s64 ret, __
 	}
 }
 
-__noinline int fd_marks_sent(__u32 id, __s64 arg0, __s64 ret, __u64 pairp)
+__noinline int fd_marks_sent(__u32 id, __s64 arg0, __u64 arg1, __s64 ret, __u64 pairp)
 {
-	do_fd_marks_sent(id, arg0, ret, pairp);
+	do_fd_marks_sent(id, arg0, arg1, ret, pairp);
 	return 0;
 }
 
@@ -1933,7 +1948,7 @@ static __always_inline int sys_exit(struct pt_regs *regs, long ret, const int fl
 	__u32 sent = send(s, cnt);
 	if (fl & FL_STATIC) /* the caller updates the marks, preemptible */
 		return MARKS_PENDING | (sent << 16) | (compat << 17) | id;
-	fd_marks_sent(id, a[0], ret, pair_ptr(id, compat, a[0], a[3]));
+	fd_marks_sent(id, a[0], a[1], ret, pair_ptr(id, compat, a[0], a[3]));
 	return 0;
 
 drop:
@@ -1979,7 +1994,7 @@ int BPF_PROG(on_sys_exit_preempt, struct pt_regs *regs, long ret)
 		__u32 id = r & 0xffff;
 		int compat = (r >> 17) & 1;
 		__u64 a0 = sys_arg(regs, compat, 0);
-		fd_marks_sent(id, a0, ret, pair_ptr(id, compat, a0, sys_arg(regs, compat, 3)));
+		fd_marks_sent(id, a0, sys_arg(regs, compat, 1), ret, pair_ptr(id, compat, a0, sys_arg(regs, compat, 3)));
 	}
 	return 0;
 }

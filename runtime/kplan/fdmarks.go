@@ -64,7 +64,7 @@ func (m *FDMarks) Unchanged(tgid uint32, id int, arg0 int64, arg1 uint64, ret in
 // others): pair holds the two descriptors pipe, pipe2 or socketpair wrote
 // (pairSyscall), nil when they could not be read (then the process is
 // poisoned).
-func (m *FDMarks) Sent(tgid uint32, id int, arg0, ret int64, pair *[2]int32, pairSyscall bool) {
+func (m *FDMarks) Sent(tgid uint32, id int, arg0 int64, arg1 uint64, ret int64, pair *[2]int32, pairSyscall bool) {
 	e := m.procs[tgid]
 	if id == sysClose {
 		if ret != 0 || arg0 < 0 || arg0 >= FDMarkFDs {
@@ -85,6 +85,18 @@ func (m *FDMarks) Sent(tgid uint32, id int, arg0, ret int64, pair *[2]int32, pai
 		if fd >= 0 && fd < FDMarkFDs {
 			e.set[fd] = true
 		}
+	}
+	switch id {
+	case sysDup, sysDup2, sysDup3, sysFcntl:
+		// userspace copies the old descriptor onto the new one, or
+		// removes the new one when it does not know the old.
+		isDup := id != sysFcntl || arg1 == fDupFD || arg1 == fDupFDCloexec
+		if isDup && ret >= 0 && ret < FDMarkFDs && arg0 >= 0 && arg0 < FDMarkFDs {
+			e.set[ret] = e.set[arg0]
+		} else if id != sysFcntl {
+			mark(ret)
+		}
+		return
 	}
 	mark(arg0)
 	mark(ret)

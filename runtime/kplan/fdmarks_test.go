@@ -83,7 +83,7 @@ func (s *marksSim) emit(t *testing.T, p *kproc, id int, typ, args string, arg0 i
 	} else {
 		s.sent++
 		s.apply(t, s.kept, line)
-		s.marks.Sent(tgid, id, arg0, ret, pair, id == 22 || id == 293 || id == 53)
+		s.marks.Sent(tgid, id, arg0, arg1, ret, pair, id == 22 || id == 293 || id == 53)
 	}
 	s.compare(t, line)
 }
@@ -266,11 +266,11 @@ func TestFDMarksDrop(t *testing.T) {
 	if m.Unchanged(1, sysClose, 3, 0, 0) {
 		t.Error("close with no mark: dropped, want sent")
 	}
-	m.Sent(1, sysClose, 3, 0, nil, false)
+	m.Sent(1, sysClose, 3, 0, 0, nil, false)
 	if !m.Unchanged(1, sysClose, 3, 0, 0) {
 		t.Error("close of a descriptor closed before and not reopened by a sent event: sent, want dropped")
 	}
-	m.Sent(1, 257, -100, 3, nil, false) // a sent openat returning 3
+	m.Sent(1, 257, -100, 0, 3, nil, false) // a sent openat returning 3
 	if m.Unchanged(1, sysClose, 3, 0, 0) {
 		t.Error("close of a sent open's descriptor: dropped, want sent")
 	}
@@ -280,8 +280,8 @@ func TestFDMarksDrop(t *testing.T) {
 	if m.Unchanged(1, sysFcntl, 3, fDupFD, 4) {
 		t.Error("fcntl F_DUPFD of a tracked descriptor: dropped, want sent")
 	}
-	m.Sent(2, sysClose, 5, 0, nil, false)
-	m.Sent(2, sysDup, 4, 5, nil, false) // a sent dup onto 5
+	m.Sent(2, sysClose, 5, 0, 0, nil, false)
+	m.Sent(2, sysDup, 4, 0, 5, nil, false) // a sent dup of 4 (tracked: no entry before) onto 5
 	if m.Unchanged(2, sysClose, 5, 0, 0) {
 		t.Error("close of a sent dup's descriptor: dropped, want sent")
 	}
