@@ -342,17 +342,41 @@ func freshFDMark(poison bool) []byte {
 // only): with them on, the kernel drops a close, dup or fcntl that changes
 // nothing in userspace's descriptor table (see fdmarks in capture.c).
 // Turn them on only once the descriptor state has been read from /proc.
+// While they are off no mark is kept up to date, so turning them on first
+// forgets every mark (every descriptor counts as tracked again).
+// [Capture.SetMode] to a mode other than full turns them off.
 func (c *Capture) SetFDMarks(on bool) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.closed {
 		return ErrClosed
 	}
-	v := uint32(0)
-	if on {
-		v = 1
+	return c.setFDMarks(on)
+}
+
+func (c *Capture) setFDMarks(on bool) error {
+	if !on {
+		if err := c.objs.FalcocFdmarks.Set(uint32(0)); err != nil {
+			return fmt.Errorf("set fd marks: %w", err)
+		}
+		return nil
 	}
-	if err := c.objs.FalcocFdmarks.Set(v); err != nil {
+	var k uint32
+	var keys []uint32
+	v := make([]byte, fdMarkFDs+8)
+	it := c.objs.Fdmarks.Iterate()
+	for it.Next(&k, &v) {
+		keys = append(keys, k)
+	}
+	if err := it.Err(); err != nil {
+		return fmt.Errorf("reset fd marks: %w", err)
+	}
+	for _, k := range keys {
+		if err := c.objs.Fdmarks.Delete(k); err != nil && !errors.Is(err, ebpf.ErrKeyNotExist) {
+			return fmt.Errorf("reset fd marks: %w", err)
+		}
+	}
+	if err := c.objs.FalcocFdmarks.Set(uint32(1)); err != nil {
 		return fmt.Errorf("set fd marks: %w", err)
 	}
 	return nil
@@ -367,6 +391,11 @@ func (c *Capture) SetMode(m Mode) error {
 	defer c.mu.Unlock()
 	if c.closed {
 		return ErrClosed
+	}
+	if m != ModeFull {
+		if err := c.setFDMarks(false); err != nil {
+			return err
+		}
 	}
 	if err := c.objs.FalcocMode.Set(uint32(m)); err != nil {
 		return fmt.Errorf("set mode: %w", err)
