@@ -65,7 +65,8 @@ const (
 	DimSock      = plan.DimSock      // socket family and port
 	DimPtrace    = plan.DimArg0      // first argument: ptrace request, socket domain
 	DimExe       = plan.DimExe       // execve/execveat: the new program's path
-	dimAll       = DimComm | DimUID | DimContainer | DimOpenFlags | DimPath | DimSock | DimPtrace | DimExe
+	DimSuffix    = plan.DimSuffix    // open family: the path's end (LPM trie on the reversed path)
+	dimAll       = DimComm | DimUID | DimContainer | DimOpenFlags | DimPath | DimSock | DimPtrace | DimExe | DimSuffix
 )
 
 // Open flags classes: OpenFlags in [Tables] is indexed by an OR of these.
@@ -151,6 +152,8 @@ const (
 	slotPtraceDefault    = 9
 	slotExeDefault       = 10
 	slotExeUnknown       = 11
+	slotSuffixDefault    = 12
+	slotSuffixUnknown    = 13
 	numSlots             = 16
 	numOpenClasses       = 16
 	hdrSize              = 176

@@ -64,12 +64,17 @@ extern void bpf_preempt_enable(void) __ksym __weak;
 #define SOCK_ENTRIES 8192
 #define PTRACE_ENTRIES 256
 #define PATH_ENTRIES 16384
+#define SUFFIX_ENTRIES 8192
+#define SUFFIX_MAX 64
 #define CGROUP_ENTRIES 16384
 #define STASH_ENTRIES 8192
 
 /* Runtime configuration, written by userspace through the mmapped .bss. */
 volatile __u32 falcoc_mode;
 volatile __u32 falcoc_set;
+/* Non-zero once userspace has read its descriptor state from /proc: the fd
+ * marks below may then drop state events (full mode only). */
+volatile __u32 falcoc_fdmarks;
 
 /* Kernel features, decided by the loader from the kernel's BTF before the
  * programs load (features.go). They live in .rodata, which is frozen
@@ -141,6 +146,17 @@ struct {
 	__type(value, struct falcoc_mask);
 } exe_tbl SEC(".maps");
 
+/* The suffix dimension: an LPM trie keyed by the last SUFFIX_MAX bytes of
+ * the open family's normalized path, reversed, so that the longest prefix
+ * match is the longest suffix (keys are falcoc_path_key, the set first). */
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, SUFFIX_ENTRIES);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct falcoc_path_key);
+	__type(value, struct falcoc_mask);
+} suffix_tbl SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, SOCK_ENTRIES);
@@ -154,6 +170,49 @@ struct {
 	__type(key, struct falcoc_ptrace_key);
 	__type(value, struct falcoc_mask);
 } ptrace_tbl SEC(".maps");
+
+/* Descriptor marks: per process (tgid), one byte per descriptor below
+ * FDMARK_FDS, zero when userspace holds no state about that descriptor,
+ * so that a close, dup or fcntl of it changes nothing there and need not
+ * be sent. A missing entry (never written, evicted) means every byte is
+ * one; poison means the same for good (the process shares its descriptor
+ * table with another process). Bytes, not bits: a byte store cannot lose a
+ * neighbour's update, and 5.10 has no atomic OR.
+ *
+ *   - a successful close of fd, always sent for the state, clears its
+ *     byte (creating the entry all ones) before its record is stamped:
+ *     userspace removes the descriptor when it applies the record (see
+ *     close_mark for other threads);
+ *   - every other sent event sets the bytes of its first argument and of
+ *     its return value (and of the pair pipe and socketpair wrote) after
+ *     it is sent, which covers every descriptor userspace can learn of
+ *     from an event;
+ *   - fork copies the parent's entry to a new process when the parent is
+ *     single-threaded (userspace copies its table too), else removes the
+ *     child's (stale: pid reuse); a shared table poisons both; the
+ *     process's exit removes its entry. */
+#define FDMARK_FDS 512
+#define FDMARK_ENTRIES 8192
+struct fdmark {
+	__u8 fd[FDMARK_FDS];
+	__u64 poison;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, FDMARK_ENTRIES);
+	__type(key, __u32);
+	__type(value, struct fdmark);
+} fdmarks SEC(".maps");
+
+/* The two fresh entries (every byte one; index 1 poisoned), written once
+ * by the loader: the source of every entry the programs create. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 2);
+	__type(key, __u32);
+	__type(value, struct fdmark);
+} fdmark_fresh SEC(".maps");
 
 /* cgroup id -> FALCOC_CGROUP_*; a missing id is "unknown". Not
  * double-buffered: it holds facts about the host, not rules. */
@@ -335,6 +394,8 @@ static __always_inline void comm_words(struct task_struct *t, __u64 *w)
  * record (computed in a subprogram of its own: its frame is not on the
  * execve handler's call chain). */
 #define EXE_FLAGS 0x6400
+/* Where the suffix dimension's key is built (a falcoc_path_key). */
+#define SUFFIX_KEY 0x6500
 
 /* key_at returns the LPM key at offset off of the scratch, or 0. */
 static __always_inline struct falcoc_path_key *key_at(struct falcoc_scratch *s, __u32 off)
@@ -356,8 +417,8 @@ static __always_inline struct falcoc_scratch *scratch_cur(void)
 
 /* path_known reports whether the n-byte path of the LPM key at scratch
  * offset off (n without NUL) is an absolute path with no "//", "/./",
- * "/../" and not ending in "/." or "/..": only such a path can be matched
- * against the tables. A trailing '/' counts as unknown too. It scans 8
+ * "../" and not ending in "/." or "..": only such a path can be matched
+ * against the tables. It scans 8
  * bytes at a time, with a '/' written over the NUL so that the endings
  * look like the inner patterns, and may read 16 bytes past the key.
  * Global, so the verifier checks it once; its arguments are scalars, which
@@ -382,10 +443,10 @@ static __always_inline int do_path_known(__u32 off, __u32 n)
 		__u64 s0 = eqmask(lo, '/'), sh = eqmask(hi, '/');
 		__u64 d0 = eqmask(lo, '.'), dh = eqmask(hi, '.');
 		__u64 s1 = (s0 >> 8) | (sh << 56), s2 = (s0 >> 16) | (sh << 48);
-		__u64 s3 = (s0 >> 24) | (sh << 40);
-		__u64 d1 = (d0 >> 8) | (dh << 56), d2 = (d0 >> 16) | (dh << 48);
-		/* "//", "/./", "/../" starting at each byte */
-		__u64 hit = s0 & (s1 | (d1 & (s2 | (d2 & s3))));
+		__u64 d1 = (d0 >> 8) | (dh << 56);
+		/* "//", "/./", "/../" starting at each byte, and "../" after
+		 * anything ("a../b": a known path never contains "../") */
+		__u64 hit = (s0 & (s1 | (d1 & s2))) | (d0 & d1 & s2);
 		__u32 left = n - o;
 		if (left < 8)
 			hit &= (1ULL << (left * 8)) - 1;
@@ -586,21 +647,25 @@ static __noinline int fill_hdr_s(__u32 kind)
 
 /* send writes the record into this CPU's ring. Every record stamped by
  * fill_hdr must go through send, which ends its in-flight count. */
-static __always_inline void send(struct falcoc_scratch *s, struct falcoc_counters *cnt)
+static __always_inline int send(struct falcoc_scratch *s, struct falcoc_counters *cnt)
 {
 	__u32 size = hdr_of(s)->size & SCRATCH_MASK;
 	hdr_of(s)->size = size;
 	__u32 cpu = bpf_get_smp_processor_id();
+	int ok = 0;
 	if (size >= sizeof(struct falcoc_hdr)) {
 		void *ring = bpf_map_lookup_elem(&events, &cpu);
-		if (ring && bpf_ringbuf_output(ring, s->buf, size, 0) == 0)
+		if (ring && bpf_ringbuf_output(ring, s->buf, size, 0) == 0) {
 			cnt->sent++;
-		else
+			ok = 1;
+		} else {
 			cnt->lost++;
+		}
 	}
 	struct inflight_slot *fl = bpf_map_lookup_elem(&inflight, &cpu);
 	if (fl)
 		__sync_fetch_and_add(&fl->n, -1);
+	return ok;
 }
 
 /* Which arguments of a file syscall are paths (argument index, or -1). */
@@ -755,6 +820,187 @@ static __always_inline void and_openflags(struct falcoc_mask *m, __u32 set, __u6
 		__builtin_memset(m, 0, sizeof(*m));
 }
 
+/* suffix_key builds at SUFFIX_KEY the suffix table's key for the known
+ * path of the LPM key at scratch offset ko (plen bytes): its last
+ * SUFFIX_MAX bytes, a trailing '/' dropped, reversed eight at a time with
+ * a byte swap. Words that start before the path read the record's bytes
+ * in front of it, which land beyond the key's prefixlen. */
+static __always_inline struct falcoc_path_key *suffix_key(struct falcoc_scratch *s, __u32 ko, long plen,
+							    __u32 set)
+{
+	struct falcoc_path_key *sk = (struct falcoc_path_key *)(s->buf + SUFFIX_KEY);
+	__u64 l = plen;
+	asm volatile("%0 &= 0xff" : "+r"(l));
+	__u64 base = ko;
+	asm volatile("%0 &= 0x7fff" : "+r"(base));
+	base += 5; /* the key's path: after prefixlen and set */
+	if (l > 1 && s->buf[(base + l - 1) & 0x7fff] == '/')
+		l--;
+	__u64 n = l < SUFFIX_MAX ? l : SUFFIX_MAX;
+	for (__u32 k = 0; k < SUFFIX_MAX / 8; k++) {
+		__u64 o = base + l - 8 * (k + 1);
+		asm volatile("if %0 <= 0x7ff0 goto +1\n\t%0 = 0" : "+r"(o));
+		__u64 w = *(__u64 *)(s->buf + o);
+		*(__u64 *)(sk->path + 8 * k) = __builtin_bswap64(w);
+	}
+	sk->set = set;
+	sk->prefixlen = 8 * (1 + n);
+	return sk;
+}
+
+/* fd_untracked reports whether the mark says userspace holds no state
+ * about descriptor fd of the process. */
+static __always_inline int fd_untracked(struct fdmark *e, __s64 fd)
+{
+	if (!e || e->poison || fd < 0 || fd >= FDMARK_FDS)
+		return 0;
+	return e->fd[fd & (FDMARK_FDS - 1)] == 0;
+}
+
+/* fd_mark sets the byte of fd (no entry: already all ones). */
+static __always_inline void fd_mark(struct fdmark *e, __s64 fd)
+{
+	if (e && fd >= 0 && fd < FDMARK_FDS)
+		e->fd[fd & (FDMARK_FDS - 1)] = 1;
+}
+
+/* fdmark_new writes an entry for tgid, every byte one, poisoned or not,
+ * and returns it. */
+static __always_inline struct fdmark *fdmark_new(__u32 tgid, __u32 poison)
+{
+	__u32 i = poison ? 1 : 0;
+	struct fdmark *b = bpf_map_lookup_elem(&fdmark_fresh, &i);
+	if (!b || (b->poison != 0) != (poison != 0)) {
+		/* Not written yet: forget the process instead (all ones). */
+		bpf_map_delete_elem(&fdmarks, &tgid);
+		return 0;
+	}
+	bpf_map_update_elem(&fdmarks, &tgid, b, BPF_ANY);
+	return bpf_map_lookup_elem(&fdmarks, &tgid);
+}
+
+/* state_unchanged reports whether a close, dup or fcntl changes nothing
+ * in userspace's descriptor table (runtime/state): a failed call, an fcntl
+ * other than F_DUPFD, a close of an untracked descriptor, a dup from and
+ * onto untracked descriptors. */
+static __always_inline int do_state_unchanged(__u32 id, __s64 fd, __u64 arg1, __s64 ret)
+{
+	if (id != 3 && id != 32 && id != 33 && id != 292 && id != 72)
+		return 0;
+	if (id == 72 && arg1 != 0 && arg1 != 1030) /* F_DUPFD, F_DUPFD_CLOEXEC */
+		return 1;
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+	struct fdmark *e = bpf_map_lookup_elem(&fdmarks, &tgid);
+	if (id == 3)
+		return ret != 0 || fd_untracked(e, fd);
+	return ret < 0 || (fd_untracked(e, fd) && fd_untracked(e, ret));
+}
+
+/* close_mark clears the byte of fd for a successful close that will be
+ * sent (the syscall is always sent for the state), before the record is
+ * stamped: a thread that gets the same number from an open afterwards
+ * stamps its record later and sets the byte after sending it, so the
+ * byte ends at one whenever userspace, applying the records in time
+ * order, ends up holding the descriptor. */
+static __always_inline void do_close_mark(__s64 fd)
+{
+	if (fd < 0 || fd >= FDMARK_FDS)
+		return;
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+	struct fdmark *e = bpf_map_lookup_elem(&fdmarks, &tgid);
+	if (!e)
+		e = fdmark_new(tgid, 0);
+	if (e && !e->poison)
+		e->fd[fd & (FDMARK_FDS - 1)] = 0;
+}
+
+__noinline int close_mark(__s64 fd)
+{
+	do_close_mark(fd);
+	return 0;
+}
+
+static __noinline int close_mark_s(__s64 fd)
+{
+	do_close_mark(fd);
+	return 0;
+}
+
+/* Global (verified once, scalar arguments) and static (for the flavour
+ * that runs with preemption disabled) copies. */
+__noinline int state_unchanged(__u32 id, __s64 fd, __u64 arg1, __s64 ret)
+{
+	return do_state_unchanged(id, fd, arg1, ret);
+}
+
+static __noinline int state_unchanged_s(__u32 id, __s64 fd, __u64 arg1, __s64 ret)
+{
+	return do_state_unchanged(id, fd, arg1, ret);
+}
+
+/* fd_marks_sent updates the marks for an event that was sent (see
+ * fdmarks), when the marks are on; pipe and socketpair's descriptors are
+ * read again from user memory (at pairp). */
+static __always_inline void do_fd_marks_sent(__u32 id, __s64 arg0, __u64 arg1, __s64 ret, __u64 pairp)
+{
+	if (falcoc_mode != FALCOC_MODE_FULL || !falcoc_fdmarks)
+		return;
+	if (id == 3)
+		return; /* see close_mark */
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+	struct fdmark *e = bpf_map_lookup_elem(&fdmarks, &tgid);
+	if (!e)
+		return;
+	if (id == 32 || id == 33 || id == 292 || id == 72) {
+		/* dup, dup2, dup3, fcntl: userspace copies the old descriptor's
+		 * state onto the new one, or removes the new one when it does
+		 * not know the old (an fcntl other than F_DUPFD changes nothing,
+		 * its return value is no descriptor). */
+		if (ret >= 0 && ret < FDMARK_FDS && arg0 >= 0 && arg0 < FDMARK_FDS &&
+		    (id != 72 || arg1 == 0 || arg1 == 1030)) {
+			__u64 n = ret, o = arg0; /* masks the verifier sees */
+			asm volatile("%0 &= 511" : "+r"(n));
+			asm volatile("%0 &= 511" : "+r"(o));
+			e->fd[n] = e->fd[o];
+		} else if (id != 72)
+			fd_mark(e, ret);
+		return;
+	}
+	fd_mark(e, arg0);
+	fd_mark(e, ret);
+	if (pairp && ret == 0) {
+		__s32 pair[2] = {-1, -1};
+		if (bpf_probe_read_user(pair, sizeof(pair), (const void *)pairp) != 0) {
+			fdmark_new(tgid, 1); /* not known: track nothing in this process */
+			return;
+		}
+		fd_mark(e, pair[0]);
+		fd_mark(e, pair[1]);
+	}
+}
+
+__noinline int fd_marks_sent(__u32 id, __s64 arg0, __u64 arg1, __s64 ret, __u64 pairp)
+{
+	do_fd_marks_sent(id, arg0, arg1, ret, pairp);
+	return 0;
+}
+
+/* pair_ptr is the user address of the two descriptors pipe, pipe2 and
+ * socketpair wrote, or 0 for other syscalls. */
+static __always_inline __u64 pair_ptr(__u32 id, int compat, __u64 a0, __u64 a3)
+{
+	__u64 p = id == 22 || id == 293 ? a0 : id == 53 ? a3 : 0;
+	return compat ? p & 0xffffffffULL : p;
+}
+
+/* sys_exit's result in the preempt-disabled flavour when a record was
+ * built: the syscall id, whether it was sent, and whether it is a 32-bit
+ * call, so that the marks are updated once preemption is enabled again
+ * (the verifier walks a static subprogram once per caller state, which
+ * there cost more than half a million instructions). */
+#define MARKS_PENDING (1 << 20)
+#define MARKS_SLOT 0x6700
+
 /* Result of a handler: the prefilter dropped the event, or it goes out. */
 #define DROP 0
 #define PASS 1
@@ -801,6 +1047,16 @@ static __always_inline int do_handle_file(__u32 id, __u32 set, __u32 dims, __u32
 		else
 			and_value(m, bpf_map_lookup_elem(&path_tbl, pk), set,
 				  FALCOC_SLOT_PATH_DEFAULT);
+		if (mask_zero(m) && !capture)
+			return DROP;
+	}
+
+	if (dims & FALCOC_DIM_SUFFIX) {
+		if (plen < 0)
+			and_slot(m, set, FALCOC_SLOT_SUFFIX_UNKNOWN);
+		else
+			and_value(m, bpf_map_lookup_elem(&suffix_tbl, suffix_key(s, ko, plen, set)), set,
+				  FALCOC_SLOT_SUFFIX_DEFAULT);
 		if (mask_zero(m) && !capture)
 			return DROP;
 	}
@@ -1571,6 +1827,22 @@ static __always_inline int sys_exit(struct pt_regs *regs, long ret, const int fl
 	cnt->gate_pass++;
 	__u32 dims = mode == FALCOC_MODE_FULL ? g->dims : 0;
 
+	/* A state event no rule looks at, that changes nothing userspace
+	 * holds: dropped before any record is built. */
+	if (mode == FALCOC_MODE_FULL && falcoc_fdmarks && (mask_zero(&m) || id == 3)) {
+		__s64 a0 = sys_arg(regs, compat, 0);
+		__u64 a1 = sys_arg(regs, compat, 1);
+		if (mask_zero(&m) &&
+		    ((fl & FL_STATIC) ? state_unchanged_s(id, a0, a1, ret) : state_unchanged(id, a0, a1, ret)))
+			goto drop;
+		if (id == 3 && ret == 0 && capture) {
+			if (fl & FL_STATIC)
+				close_mark_s(a0);
+			else
+				close_mark(a0);
+		}
+	}
+
 	/* The open flags class first: an array lookup, cheaper than the hash
 	 * lookups below (openat2 keeps its flags in user memory: its class is
 	 * looked up in handle_file). */
@@ -1673,7 +1945,10 @@ static __always_inline int sys_exit(struct pt_regs *regs, long ret, const int fl
 		fill_hdr_s(id);
 	else
 		fill_hdr(id);
-	send(s, cnt);
+	__u32 sent = send(s, cnt);
+	if (fl & FL_STATIC) /* the caller updates the marks, preemptible */
+		return MARKS_PENDING | (sent << 16) | (compat << 17) | id;
+	fd_marks_sent(id, a[0], a[1], ret, pair_ptr(id, compat, a[0], a[3]));
 	return 0;
 
 drop:
@@ -1704,9 +1979,24 @@ int BPF_PROG(on_sys_exit_preempt, struct pt_regs *regs, long ret)
 	if (gate_unwatched(regs))
 		return 0;
 	bpf_preempt_disable();
-	int r = sys_exit(regs, ret, FL_LOOP | FL_STATIC);
+	__u32 r = sys_exit(regs, ret, FL_LOOP | FL_STATIC);
+	/* Through the scratch, so that the verifier continues with one state
+	 * instead of one per value r can have. */
+	struct falcoc_scratch *s = scratch_cur();
+	if (s) {
+		*(volatile __u32 *)(s->buf + MARKS_SLOT) = r;
+		r = *(volatile __u32 *)(s->buf + MARKS_SLOT);
+	} else {
+		r = 0;
+	}
 	bpf_preempt_enable();
-	return r;
+	if (r & MARKS_PENDING) {
+		__u32 id = r & 0xffff;
+		int compat = (r >> 17) & 1;
+		__u64 a0 = sys_arg(regs, compat, 0);
+		fd_marks_sent(id, a0, sys_arg(regs, compat, 1), ret, pair_ptr(id, compat, a0, sys_arg(regs, compat, 3)));
+	}
+	return 0;
 }
 
 static __always_inline struct falcoc_scratch *sched_begin(__u32 kind)
@@ -1769,6 +2059,24 @@ static __always_inline __u64 fork_flags(struct task_struct *t)
 	return 0;
 }
 
+/* fork_marks gives a new process the marks of its parent (see fdmarks). */
+static __always_inline void fork_marks(struct task_struct *parent, struct task_struct *child)
+{
+	__u32 ctgid = BPF_CORE_READ(child, tgid), ptgid = BPF_CORE_READ(parent, tgid);
+	if (ctgid == ptgid)
+		return; /* a thread */
+	if (BPF_CORE_READ(child, files) == BPF_CORE_READ(parent, files)) {
+		fdmark_new(ptgid, 1);
+		fdmark_new(ctgid, 1);
+		return;
+	}
+	struct fdmark *pe = bpf_map_lookup_elem(&fdmarks, &ptgid);
+	if (pe && BPF_CORE_READ(parent, signal, nr_threads) == 1)
+		bpf_map_update_elem(&fdmarks, &ctgid, pe, BPF_ANY);
+	else
+		bpf_map_delete_elem(&fdmarks, &ctgid);
+}
+
 SEC("tp_btf/sched_process_fork")
 int BPF_PROG(on_sched_fork, struct task_struct *parent, struct task_struct *child)
 {
@@ -1787,6 +2095,7 @@ int BPF_PROG(on_sched_fork, struct task_struct *parent, struct task_struct *chil
 	f->clone_flags = fork_flags(parent);
 	item_commit(s, sizeof(struct falcoc_fork));
 	send(s, cnt);
+	fork_marks(parent, child);
 	return 0;
 }
 
@@ -1843,5 +2152,9 @@ int on_sched_exit(__u64 *ctx)
 	e->group_dead = group_dead;
 	item_commit(s, sizeof(struct falcoc_exit));
 	send(s, cnt);
+	if (group_dead) {
+		__u32 tgid = BPF_CORE_READ(p, tgid);
+		bpf_map_delete_elem(&fdmarks, &tgid);
+	}
 	return 0;
 }

@@ -132,6 +132,10 @@ func Load(opts *Options) (*Capture, error) {
 	for nr, id := range ia32Table() {
 		ia32.Contents = append(ia32.Contents, ebpf.MapKV{Key: uint32(nr), Value: id})
 	}
+	fresh := spec.Maps[captureMapFdmarkFresh]
+	for i := range uint32(2) {
+		fresh.Contents = append(fresh.Contents, ebpf.MapKV{Key: i, Value: freshFDMark(i == 1)})
+	}
 
 	active, err := specialize(spec, kernel, fallback)
 	if err != nil {
@@ -317,6 +321,67 @@ func (c *Capture) DeleteCgroup(id uint64) error {
 	return nil
 }
 
+// fdMarkFDs is the number of descriptors a process's fd mark covers
+// (FDMARK_FDS in capture.c).
+const fdMarkFDs = 512
+
+// freshFDMark is the value of a new fd mark entry: every descriptor
+// possibly tracked, poisoned or not.
+func freshFDMark(poison bool) []byte {
+	b := make([]byte, fdMarkFDs+8)
+	for i := range fdMarkFDs {
+		b[i] = 1
+	}
+	if poison {
+		b[fdMarkFDs] = 1
+	}
+	return b
+}
+
+// SetFDMarks turns the descriptor marks on or off (full prefilter mode
+// only): with them on, the kernel drops a close, dup or fcntl that changes
+// nothing in userspace's descriptor table (see fdmarks in capture.c).
+// Turn them on only once the descriptor state has been read from /proc.
+// While they are off no mark is kept up to date, so turning them on first
+// forgets every mark (every descriptor counts as tracked again).
+// [Capture.SetMode] to a mode other than full turns them off.
+func (c *Capture) SetFDMarks(on bool) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return ErrClosed
+	}
+	return c.setFDMarks(on)
+}
+
+func (c *Capture) setFDMarks(on bool) error {
+	if !on {
+		if err := c.objs.FalcocFdmarks.Set(uint32(0)); err != nil {
+			return fmt.Errorf("set fd marks: %w", err)
+		}
+		return nil
+	}
+	var k uint32
+	var keys []uint32
+	v := make([]byte, fdMarkFDs+8)
+	it := c.objs.Fdmarks.Iterate()
+	for it.Next(&k, &v) {
+		keys = append(keys, k)
+	}
+	if err := it.Err(); err != nil {
+		return fmt.Errorf("reset fd marks: %w", err)
+	}
+	for _, k := range keys {
+		if err := c.objs.Fdmarks.Delete(k); err != nil && !errors.Is(err, ebpf.ErrKeyNotExist) {
+			return fmt.Errorf("reset fd marks: %w", err)
+		}
+	}
+	if err := c.objs.FalcocFdmarks.Set(uint32(1)); err != nil {
+		return fmt.Errorf("set fd marks: %w", err)
+	}
+	return nil
+}
+
 // SetMode changes the prefilter mode; it takes effect for the next syscall.
 func (c *Capture) SetMode(m Mode) error {
 	if m > ModeFull {
@@ -326,6 +391,11 @@ func (c *Capture) SetMode(m Mode) error {
 	defer c.mu.Unlock()
 	if c.closed {
 		return ErrClosed
+	}
+	if m != ModeFull {
+		if err := c.setFDMarks(false); err != nil {
+			return err
+		}
 	}
 	if err := c.objs.FalcocMode.Set(uint32(m)); err != nil {
 		return fmt.Errorf("set mode: %w", err)
@@ -425,6 +495,8 @@ func (c *Capture) writeArrays(set uint32, t *Tables) error {
 		slotPtraceDefault:    t.Arg0Default,
 		slotExeDefault:       t.ExeDefault,
 		slotExeUnknown:       t.ExeUnknown,
+		slotSuffixDefault:    t.SuffixDefault,
+		slotSuffixUnknown:    t.SuffixUnknown,
 	}
 	slotKeys := make([]uint32, numSlots)
 	slotVals := make([]captureFalcocMask, numSlots)
@@ -524,6 +596,15 @@ func (c *Capture) writeHashes(set uint32, t *Tables) error {
 			return fmt.Errorf("%s: %w", tbl.name, err)
 		}
 	}
+	var sufKeys []captureFalcocPathKey
+	vals = vals[:0]
+	for _, s := range sortedKeys(t.Suffix) {
+		sufKeys = append(sufKeys, suffixKey(uint8(set), s))
+		vals = append(vals, cmask(t.Suffix[s]))
+	}
+	if err := putAll(c.objs.SuffixTbl, sufKeys, vals, &k.suffix); err != nil {
+		return fmt.Errorf("suffix: %w", err)
+	}
 	return nil
 }
 
@@ -537,6 +618,7 @@ type setKeys struct {
 	ptrace []captureFalcocPtraceKey
 	path   []captureFalcocPathKey
 	exe    []captureFalcocPathKey
+	suffix []captureFalcocPathKey
 }
 
 // clearSet removes every hash and trie entry written into a set. Array
@@ -557,6 +639,9 @@ func (c *Capture) clearSet(set uint32) error {
 	}
 	if err := deleteAll(c.objs.PathTbl, k.path); err != nil {
 		return fmt.Errorf("path: %w", err)
+	}
+	if err := deleteAll(c.objs.SuffixTbl, k.suffix); err != nil {
+		return fmt.Errorf("suffix: %w", err)
 	}
 	if err := deleteAll(c.objs.ExeTbl, k.exe); err != nil {
 		return fmt.Errorf("exe: %w", err)

@@ -148,6 +148,12 @@ type captureFalcocUidKey struct {
 	Uid uint32
 }
 
+type captureFdmark struct {
+	_      structs.HostLayout
+	Fd     [512]uint8
+	Poison uint64
+}
+
 type captureInflightSlot struct {
 	_   structs.HostLayout
 	N   uint64
@@ -173,6 +179,8 @@ const (
 	captureMapEvents                 = "events"
 	captureMapExeTbl                 = "exe_tbl"
 	captureMapExecStash              = "exec_stash"
+	captureMapFdmarkFresh            = "fdmark_fresh"
+	captureMapFdmarks                = "fdmarks"
 	captureMapGate                   = "gate"
 	captureMapIa32Ids                = "ia32_ids"
 	captureMapInflight               = "inflight"
@@ -181,6 +189,7 @@ const (
 	captureMapPtraceTbl              = "ptrace_tbl"
 	captureMapScratch                = "scratch"
 	captureMapSockTbl                = "sock_tbl"
+	captureMapSuffixTbl              = "suffix_tbl"
 	captureMapUidTbl                 = "uid_tbl"
 	captureProgOnSchedExec           = "on_sched_exec"
 	captureProgOnSchedExit           = "on_sched_exit"
@@ -188,6 +197,7 @@ const (
 	captureProgOnSysExit             = "on_sys_exit"
 	captureProgOnSysExitNoloop       = "on_sys_exit_noloop"
 	captureProgOnSysExitPreempt      = "on_sys_exit_preempt"
+	captureVarFalcocFdmarks          = "falcoc_fdmarks"
 	captureVarFalcocHasExitGroupDead = "falcoc_has_exit_group_dead"
 	captureVarFalcocHasTaskBtf       = "falcoc_has_task_btf"
 	captureVarFalcocHasTaskPtRegs    = "falcoc_has_task_pt_regs"
@@ -265,6 +275,8 @@ type captureMapSpecs struct {
 	Events       *ebpf.MapSpec `ebpf:"events"`
 	ExeTbl       *ebpf.MapSpec `ebpf:"exe_tbl"`
 	ExecStash    *ebpf.MapSpec `ebpf:"exec_stash"`
+	FdmarkFresh  *ebpf.MapSpec `ebpf:"fdmark_fresh"`
+	Fdmarks      *ebpf.MapSpec `ebpf:"fdmarks"`
 	Gate         *ebpf.MapSpec `ebpf:"gate"`
 	Ia32Ids      *ebpf.MapSpec `ebpf:"ia32_ids"`
 	Inflight     *ebpf.MapSpec `ebpf:"inflight"`
@@ -273,6 +285,7 @@ type captureMapSpecs struct {
 	PtraceTbl    *ebpf.MapSpec `ebpf:"ptrace_tbl"`
 	Scratch      *ebpf.MapSpec `ebpf:"scratch"`
 	SockTbl      *ebpf.MapSpec `ebpf:"sock_tbl"`
+	SuffixTbl    *ebpf.MapSpec `ebpf:"suffix_tbl"`
 	UidTbl       *ebpf.MapSpec `ebpf:"uid_tbl"`
 }
 
@@ -280,6 +293,7 @@ type captureMapSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type captureVariableSpecs struct {
+	FalcocFdmarks          *ebpf.VariableSpec `ebpf:"falcoc_fdmarks"`
 	FalcocHasExitGroupDead *ebpf.VariableSpec `ebpf:"falcoc_has_exit_group_dead"`
 	FalcocHasTaskBtf       *ebpf.VariableSpec `ebpf:"falcoc_has_task_btf"`
 	FalcocHasTaskPtRegs    *ebpf.VariableSpec `ebpf:"falcoc_has_task_pt_regs"`
@@ -323,6 +337,8 @@ type captureMaps struct {
 	Events       *ebpf.Map `ebpf:"events"`
 	ExeTbl       *ebpf.Map `ebpf:"exe_tbl"`
 	ExecStash    *ebpf.Map `ebpf:"exec_stash"`
+	FdmarkFresh  *ebpf.Map `ebpf:"fdmark_fresh"`
+	Fdmarks      *ebpf.Map `ebpf:"fdmarks"`
 	Gate         *ebpf.Map `ebpf:"gate"`
 	Ia32Ids      *ebpf.Map `ebpf:"ia32_ids"`
 	Inflight     *ebpf.Map `ebpf:"inflight"`
@@ -331,6 +347,7 @@ type captureMaps struct {
 	PtraceTbl    *ebpf.Map `ebpf:"ptrace_tbl"`
 	Scratch      *ebpf.Map `ebpf:"scratch"`
 	SockTbl      *ebpf.Map `ebpf:"sock_tbl"`
+	SuffixTbl    *ebpf.Map `ebpf:"suffix_tbl"`
 	UidTbl       *ebpf.Map `ebpf:"uid_tbl"`
 }
 
@@ -345,6 +362,8 @@ func (m *captureMaps) Close() error {
 		m.Events,
 		m.ExeTbl,
 		m.ExecStash,
+		m.FdmarkFresh,
+		m.Fdmarks,
 		m.Gate,
 		m.Ia32Ids,
 		m.Inflight,
@@ -353,6 +372,7 @@ func (m *captureMaps) Close() error {
 		m.PtraceTbl,
 		m.Scratch,
 		m.SockTbl,
+		m.SuffixTbl,
 		m.UidTbl,
 	)
 }
@@ -361,6 +381,7 @@ func (m *captureMaps) Close() error {
 //
 // It can be passed to loadCaptureObjects or ebpf.CollectionSpec.LoadAndAssign.
 type captureVariables struct {
+	FalcocFdmarks          *ebpf.Variable `ebpf:"falcoc_fdmarks"`
 	FalcocHasExitGroupDead *ebpf.Variable `ebpf:"falcoc_has_exit_group_dead"`
 	FalcocHasTaskBtf       *ebpf.Variable `ebpf:"falcoc_has_task_btf"`
 	FalcocHasTaskPtRegs    *ebpf.Variable `ebpf:"falcoc_has_task_pt_regs"`

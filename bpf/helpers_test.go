@@ -12,6 +12,9 @@ import (
 const (
 	sysOpen    = 2
 	sysOpenat  = 257
+	sysClose   = 3
+	sysFcntl   = 72
+	sysDup2    = 33
 	sysConnect = 42
 	sysExecve  = 59
 	sysGetppid = 110

@@ -16,6 +16,7 @@ const (
 	MaxPtrace = plan.MaxArg0
 	MaxPath   = plan.MaxPath // exact and prefix entries together
 	MaxExe    = plan.MaxExe  // exact and prefix entries together
+	MaxSuffix = plan.MaxSuffix
 )
 
 // ErrInvalidTables is wrapped by every error of [Tables.Validate].
@@ -43,6 +44,16 @@ func sortedKeys[K ordered, V any](m map[K]V) []K {
 	}
 	sort.Slice(keys, func(i, j int) bool { return keys[i] < keys[j] })
 	return keys
+}
+
+// suffixKey builds the suffix table's key for suffix s: s reversed, as a
+// prefix of the reversed path the kernel looks up.
+func suffixKey(set uint8, s string) captureFalcocPathKey {
+	r := make([]byte, len(s))
+	for i := range len(s) {
+		r[i] = s[len(s)-1-i]
+	}
+	return pathKey(set, string(r), false)
 }
 
 // pathKey builds an LPM key; exact keys include the terminating NUL.

@@ -98,6 +98,11 @@ func largestTables(bit Mask) *Tables {
 		CommDefault:    bit,
 		UIDDefault:     bit,
 		Arg0Default:    bit,
+		Suffix:         map[string]Mask{},
+		SuffixDefault:  bit,
+	}
+	for i := range MaxSuffix {
+		t.Suffix[fmt.Sprintf("/s%d", i)] = bit
 	}
 	for id := range NumSyscalls {
 		t.Gate[id] = Mask{} // only openat passes

@@ -46,6 +46,7 @@
 #define FALCOC_DIM_SOCK (1u << 5)
 #define FALCOC_DIM_PTRACE (1u << 6)
 #define FALCOC_DIM_EXE (1u << 7)
+#define FALCOC_DIM_SUFFIX (1u << 8)
 
 /* Gate value flags. */
 #define FALCOC_GATE_CAPTURE (1u << 0)  /* always send, even when the mask is zero (state) */
@@ -65,6 +66,8 @@
 #define FALCOC_SLOT_PTRACE_DEFAULT 9
 #define FALCOC_SLOT_EXE_DEFAULT 10
 #define FALCOC_SLOT_EXE_UNKNOWN 11
+#define FALCOC_SLOT_SUFFIX_DEFAULT 12
+#define FALCOC_SLOT_SUFFIX_UNKNOWN 13
 #define FALCOC_NR_SLOTS 16
 
 /* Container classes (values of falcoc_cgroups). */

@@ -112,6 +112,9 @@ func (e *encoder) plan(p *plan.Plan) {
 	encodeMap(e, t.ExePrefix, e.str)
 	e.mask(t.ExeDefault)
 	e.mask(t.ExeUnknown)
+	encodeMap(e, t.Suffix, e.str)
+	e.mask(t.SuffixDefault)
+	e.mask(t.SuffixUnknown)
 }
 
 func trueKeys(m map[int]bool) []int {
@@ -241,6 +244,8 @@ func (d *decoder) plan() *plan.Plan {
 	t.ExeExact = decodeMap(d, d.str)
 	t.ExePrefix = decodeMap(d, d.str)
 	t.ExeDefault, t.ExeUnknown = d.mask(), d.mask()
+	t.Suffix = decodeMap(d, d.str)
+	t.SuffixDefault, t.SuffixUnknown = d.mask(), d.mask()
 	if d.err != nil {
 		return nil
 	}

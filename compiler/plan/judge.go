@@ -72,13 +72,16 @@ func OpenClass(flags uint64) int {
 
 // PathKnown reports whether the kernel matches path (the string as read)
 // against the path table: at most [PathMax] bytes, absolute, without "//",
-// "/./", "/../" and not ending in "/." or "/..". A trailing "/" is
-// accepted.
+// "/./", "../" (anywhere: "a../b" too, so that a known path never
+// contains it) and not ending in "/.", "..". A trailing "/" is accepted.
 func PathKnown(p string) bool {
 	if i := strings.IndexByte(p, 0); i >= 0 {
 		p = p[:i]
 	}
 	if len(p) == 0 || len(p) > PathMax || p[0] != '/' {
+		return false
+	}
+	if strings.Contains(p, "../") || strings.HasSuffix(p, "..") {
 		return false
 	}
 	st := 0 // 0 after '/', 1 after "/.", 2 after "/..", 3 otherwise
@@ -202,6 +205,9 @@ func judgeRest(t *Tables, v *KernelView, m Mask, dims Dim, j *Judger) Mask {
 		if dims&DimPath != 0 {
 			m = m.And(lookupPath(t, v, j))
 		}
+		if dims&DimSuffix != 0 {
+			m = m.And(lookupSuffix(t, v, j))
+		}
 	}
 	return m
 }
@@ -261,6 +267,44 @@ func lookupPath(t *Tables, v *KernelView, j *Judger) Mask {
 		}
 	}
 	return t.PathDefault
+}
+
+// lookupSuffix finds the suffix entry: the longest entry the path (its
+// trailing '/' dropped) ends with.
+func lookupSuffix(t *Tables, v *KernelView, j *Judger) Mask {
+	p := v.Path
+	if i := strings.IndexByte(p, 0); i >= 0 {
+		p = p[:i]
+	}
+	if v.PathUnreadable || !PathKnown(p) {
+		return t.SuffixUnknown
+	}
+	p = SuffixKey(p)
+	if j != nil {
+		for _, l := range j.suffixLens {
+			if l <= len(p) {
+				if x, ok := t.Suffix[p[len(p)-l:]]; ok {
+					return x
+				}
+			}
+		}
+		return t.SuffixDefault
+	}
+	for l := min(len(p), SuffixMax); l > 0; l-- {
+		if x, ok := t.Suffix[p[len(p)-l:]]; ok {
+			return x
+		}
+	}
+	return t.SuffixDefault
+}
+
+// SuffixKey is what the kernel matches against the suffix table for a
+// known path: the path without its trailing '/' (unless it is "/").
+func SuffixKey(p string) string {
+	if len(p) > 1 && p[len(p)-1] == '/' {
+		return p[:len(p)-1]
+	}
+	return p
 }
 
 // Sends reports whether the kernel sends the event in full prefilter

@@ -22,6 +22,8 @@ type Judger struct {
 	// sorted longest first.
 	byHead map[string][]prefixEntry
 	short  []prefixEntry
+	// suffixLens are the lengths of the suffix entries, longest first.
+	suffixLens []int
 }
 
 const headLen = 4
@@ -59,6 +61,14 @@ func NewJudger(p *Plan) *Judger {
 		slices.SortFunc(l, longestFirst)
 	}
 	slices.SortFunc(j.short, longestFirst)
+	seen := map[int]bool{}
+	for k := range p.Tables.Suffix {
+		if !seen[len(k)] {
+			seen[len(k)] = true
+			j.suffixLens = append(j.suffixLens, len(k))
+		}
+	}
+	slices.SortFunc(j.suffixLens, func(a, b int) int { return cmp.Compare(b, a) })
 	return j
 }
 

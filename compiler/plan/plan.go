@@ -72,6 +72,7 @@ const (
 	DimSock                      // socket family and port of the caller's address
 	DimArg0                      // first argument (ptrace request, socket domain); FALCOC_DIM_PTRACE
 	DimExe                       // exec'd program's path
+	DimSuffix                    // end of the open family's path (longest suffix match)
 )
 
 var dimNames = []struct {
@@ -79,7 +80,7 @@ var dimNames = []struct {
 	name string
 }{
 	{DimComm, "comm"}, {DimUID, "uid"}, {DimContainer, "container"}, {DimOpenFlags, "openflags"},
-	{DimPath, "path"}, {DimSock, "sock"}, {DimArg0, "arg0"}, {DimExe, "exe"},
+	{DimPath, "path"}, {DimSock, "sock"}, {DimArg0, "arg0"}, {DimExe, "exe"}, {DimSuffix, "suffix"},
 }
 
 // String lists the dimensions: "comm|path".
@@ -112,17 +113,22 @@ const (
 // path table; a longer one is unknown.
 const PathMax = 253
 
+// SuffixMax is the longest suffix the suffix table holds: the kernel
+// keys the last SuffixMax bytes of a path, reversed.
+const SuffixMax = 64
+
 // CommMax is the longest task name the kernel keeps.
 const CommMax = 15
 
 // Table capacities, as in the kernel ABI (per table set).
 const (
-	MaxComm = 4096
-	MaxUID  = 4096
-	MaxArg0 = 128
-	MaxPath = 8192
-	MaxSock = 4096 // exact and per-family entries together
-	MaxExe  = 8192
+	MaxComm   = 4096
+	MaxUID    = 4096
+	MaxArg0   = 128
+	MaxPath   = 8192
+	MaxSock   = 4096 // exact and per-family entries together
+	MaxExe    = 8192
+	MaxSuffix = 4096
 )
 
 // Tables is the prefilter as data, mirroring the kernel's maps (bpf.Tables
@@ -179,6 +185,14 @@ type Tables struct {
 	// cannot trust ([ExeKnown]).
 	ExeExact, ExePrefix    map[string]Mask
 	ExeDefault, ExeUnknown Mask
+
+	// Suffix matches the end of the open family's path: the path the
+	// path table would match ([PathKnown]), its trailing '/' dropped. The
+	// entry that is the longest suffix of the path wins; SuffixDefault
+	// is used when none is, SuffixUnknown for a path the kernel cannot
+	// trust. Keys are 1 to [SuffixMax] bytes.
+	Suffix                       map[string]Mask
+	SuffixDefault, SuffixUnknown Mask
 }
 
 // SockKey is a socket table key: address family and port (0 for families

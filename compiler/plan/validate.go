@@ -13,7 +13,7 @@ import (
 var ErrInvalidTables = errors.New("invalid prefilter tables")
 
 // dimAll is every dimension the kernel knows.
-const dimAll = DimComm | DimUID | DimContainer | DimOpenFlags | DimPath | DimSock | DimArg0 | DimExe
+const dimAll = DimComm | DimUID | DimContainer | DimOpenFlags | DimPath | DimSock | DimArg0 | DimExe | DimSuffix
 
 // Validate checks the tables against the kernel ABI's limits (ids below
 // [NumSyscalls], known dimensions, table capacities, comm and path keys
@@ -53,6 +53,11 @@ func (t *Tables) Validate() error {
 	if err := checkPaths("exe", t.ExeExact, t.ExePrefix, MaxExe); err != nil {
 		return err
 	}
+	for _, s := range sortedKeys(t.Suffix) {
+		if len(s) == 0 || len(s) > SuffixMax || strings.IndexByte(s, 0) >= 0 {
+			return fmt.Errorf("%w: suffix %q: want 1 to %d bytes without NUL", ErrInvalidTables, s, SuffixMax)
+		}
+	}
 	for _, c := range []struct {
 		name     string
 		n, limit int
@@ -61,6 +66,7 @@ func (t *Tables) Validate() error {
 		{"uid", len(t.UID), MaxUID},
 		{"sock", len(t.Sock) + len(t.SockFamily), MaxSock},
 		{"arg0", len(t.Arg0), MaxArg0},
+		{"suffix", len(t.Suffix), MaxSuffix},
 	} {
 		if c.n > c.limit {
 			return fmt.Errorf("%w: %s: %d entries, at most %d", ErrInvalidTables, c.name, c.n, c.limit)

@@ -187,3 +187,39 @@ func TestGeneratedPlanPorts(t *testing.T) {
 		t.Errorf("%d socket table entries, want one per port and family of the 40 connect rules", n)
 	}
 }
+
+// TestStateSocketOnly checks which state syscalls a rule reading fd.* on
+// dup makes the kernel send: only the socket state when the rule needs a
+// socket descriptor, the file state too otherwise.
+func TestStateSocketOnly(t *testing.T) {
+	cases := []struct {
+		cond      string
+		wantFiles bool
+	}{
+		{`evt.type = dup and fd.type in (ipv4, ipv6) and proc.name = sh`, false},
+		{`evt.type = dup and (fd.typechar = 4 or fd.typechar = 6)`, true}, // not in the top-level conjunction
+		{`evt.type = dup and fd.typechar = 4`, false},
+		{`evt.type = dup and fd.l4proto = tcp`, false},
+		{`evt.type = dup and fd.type in (ipv4, file)`, true},
+		{`evt.type = dup and fd.typechar = u`, true}, // userfaultfd is u too
+		{`evt.type = dup and fd.name = /etc/passwd`, true},
+		{`evt.type = dup and not fd.type = file`, true},
+	}
+	for _, tc := range cases {
+		src := []byte("- rule: r\n  desc: d\n  condition: " + tc.cond + "\n  output: o\n  priority: INFO\n")
+		rs, ds := rules.Load([]rules.Source{{Name: "r.yaml", Data: src}}, nil)
+		if rs == nil || len(rs.Rules) == 0 || rs.Rules[0].Checked == nil {
+			t.Fatalf("%s: %v", tc.cond, ds)
+		}
+		p, err := Build(rs, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := p.Tables.Always[sysOpenat]; got != tc.wantFiles {
+			t.Errorf("%s: openat always sent = %v, want %v", tc.cond, got, tc.wantFiles)
+		}
+		if !p.Tables.Always[sysSocket] {
+			t.Errorf("%s: socket not always sent", tc.cond)
+		}
+	}
+}

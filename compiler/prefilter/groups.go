@@ -132,6 +132,12 @@ func (a *atom) canBeFalse(r region, k *keySet) bool {
 		case rInside: // some id other than "host"
 			return !(a.op == syntax.OpExists || a.op == syntax.OpNe && a.strs[0] == "host")
 		}
+	case akNameRaw:
+		return true // known paths never satisfy what rawImpossible rejects: its negation is always true
+	case akSuffix: // fd.name endswith x (fd.filename is never whole)
+		if r.kind == rExact && len(a.strs) == 1 {
+			return !strings.HasSuffix(r.s, a.strs[0])
+		}
 	case akFdName:
 		switch r.kind {
 		case rExact:

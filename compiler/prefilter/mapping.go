@@ -134,6 +134,8 @@ const (
 	akExePath  // proc.exepath
 	akExecOK   // a successful exec
 	akOpenFlag // evt.arg.flags contains O_CREAT or O_TRUNC (open family)
+	akSuffix   // fd.name endswith, fd.filename = / in: the path ends with one of strs
+	akNameRaw  // fd.nameraw (open family): judged on known paths only
 )
 
 func (k atomKind) dim() plan.Dim {
@@ -152,6 +154,8 @@ func (k atomKind) dim() plan.Dim {
 		return plan.DimSock
 	case akExePath, akExecOK:
 		return plan.DimExe
+	case akSuffix:
+		return plan.DimSuffix
 	}
 	return plan.DimPath
 }
@@ -198,6 +202,14 @@ func classify(c *check.Cmp, sys int, name string) (outcome, *atom) {
 		a.text = check.Format(c)
 		return outAtom, a
 	}
+	if plan.IsOpenFamily(sys) && !l.HasArg && (l.Field.Name == "fd.filename" || l.Field.Name == "fd.name" && c.Op == syntax.OpEndsWith) {
+		a, ok := suffixAtom(c)
+		if !ok {
+			return outOpaque, nil
+		}
+		a.text = check.Format(c)
+		return outAtom, a
+	}
 	var kind atomKind
 	switch l.Field.Name {
 	case "evt.type":
@@ -226,10 +238,13 @@ func classify(c *check.Cmp, sys int, name string) (outcome, *atom) {
 		kind = akFdName
 	case "fd.directory":
 		kind = akFdDir
+	case "fd.nameraw":
+		kind = akNameRaw
 	default:
 		return outOpaque, nil
 	}
-	if (kind == akOpenRead || kind == akOpenWrite || kind == akFdName || kind == akFdDir) && !plan.IsOpenFamily(sys) {
+
+	if (kind == akOpenRead || kind == akOpenWrite || kind == akFdName || kind == akFdDir || kind == akNameRaw) && !plan.IsOpenFamily(sys) {
 		return outOpaque, nil
 	}
 	var a *atom
@@ -264,6 +279,10 @@ func newStrAtom(kind atomKind, c *check.Cmp) (*atom, bool) {
 			return nil, false
 		}
 		a.re = re
+	case syntax.OpGlob:
+		if kind != akNameRaw || len(c.Values) != 1 {
+			return nil, false
+		}
 	case syntax.OpPmatch:
 		if kind != akFdName && kind != akFdDir {
 			return nil, false
@@ -424,6 +443,10 @@ func (a *atom) addKeys(k *keySet) {
 	switch a.kind {
 	case akArg0Str, akArg0Num, akSockPort, akExePath:
 		a.addMoreKeys(k)
+	case akSuffix:
+		for _, s := range a.strs {
+			k.suffix[s] = true
+		}
 	case akComm:
 		if a.op == syntax.OpEq || a.op == syntax.OpEqEq || a.op == syntax.OpIn || a.op == syntax.OpNe {
 			for _, v := range a.strs {
@@ -512,4 +535,84 @@ func dirOf(p string) string {
 		return "/"
 	}
 	return p[:i]
+}
+
+// suffixAtom maps `fd.name endswith X` and `fd.filename = B` / `in (B...)`
+// on the open family to the suffix dimension: the normalized path ends
+// with X, or with "/B" (a file's last component is B exactly when its
+// path ends with "/B", B holding no '/'). Values the suffix table cannot
+// hold (empty, longer than plan.SuffixMax, with a NUL; a file name with a
+// '/') make the comparison opaque.
+func suffixAtom(c *check.Cmp) (*atom, bool) {
+	a := &atom{kind: akSuffix, op: c.Op}
+	switch {
+	case c.Left.Field.Name == "fd.name" && c.Op == syntax.OpEndsWith && len(c.Values) == 1:
+		a.strs = []string{c.Values[0].Text}
+	case c.Left.Field.Name == "fd.filename" && (isEqOp(c.Op) && len(c.Values) > 0) && (c.Op == syntax.OpIn || len(c.Values) == 1):
+		for _, v := range c.Values {
+			if strings.IndexByte(v.Text, '/') >= 0 {
+				return nil, false
+			}
+			a.strs = append(a.strs, "/"+v.Text)
+		}
+	default:
+		return nil, false
+	}
+	for _, s := range a.strs {
+		if !suffixValue(s) {
+			return nil, false
+		}
+	}
+	return a, true
+}
+
+// suffixValue reports whether s can be a suffix table key.
+func suffixValue(s string) bool {
+	return s != "" && s != "/" && len(s) <= plan.SuffixMax && strings.IndexByte(s, 0) < 0
+}
+
+// globLiterals returns the literal start and end of a glob pattern: every
+// string it matches starts with prefix and ends with suffix. A pattern
+// with a bracket or an escape gives only what precedes it; one without a
+// wildcard is returned whole as both (and exact is true).
+func globLiterals(g string) (prefix, suffix string, exact bool) {
+	i := strings.IndexAny(g, "*?[\\")
+	if i < 0 {
+		return g, g, true
+	}
+	prefix = g[:i]
+	if strings.ContainsAny(g, "[\\") {
+		return prefix, "", false
+	}
+	j := strings.LastIndexAny(g, "*?")
+	return prefix, g[j+1:], false
+}
+
+// rawImpossible reports whether a nameraw atom (not negated) is false of
+// every path the kernel judges known: such a path never contains "../"
+// ([plan.PathKnown]), so a comparison that needs it cannot hold.
+func (a *atom) rawImpossible() bool {
+	switch a.op {
+	case syntax.OpContains, syntax.OpEq, syntax.OpEqEq, syntax.OpIn, syntax.OpStartsWith, syntax.OpEndsWith:
+		if len(a.strs) == 0 {
+			return false
+		}
+		for _, v := range a.strs {
+			if !strings.Contains(v, "../") {
+				return false
+			}
+		}
+		return true
+	case syntax.OpGlob:
+		g := a.strs[0]
+		if strings.ContainsAny(g, "[\\") {
+			return false
+		}
+		for _, lit := range strings.FieldsFunc(g, func(r rune) bool { return r == '*' || r == '?' }) {
+			if strings.Contains(lit, "../") {
+				return true
+			}
+		}
+	}
+	return false
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/falcoc/falcoc/compiler/check"
 	"github.com/falcoc/falcoc/compiler/plan"
 	"github.com/falcoc/falcoc/compiler/rules"
+	"github.com/falcoc/falcoc/compiler/syntax"
 )
 
 // ErrPlan is wrapped by the errors of [Build] and [BuildRules].
@@ -269,6 +270,11 @@ func (p *planner) dnf(e check.Expr, neg bool, sys int, name string, env presence
 			}
 			return nil
 		}
+		if !neg {
+			if cl := p.globClause(n, sys); cl != nil {
+				return cl
+			}
+		}
 		out, a := classify(n, sys, name)
 		switch out {
 		case outTrue, outFalse:
@@ -291,6 +297,40 @@ func (p *planner) dnf(e check.Expr, neg bool, sys int, name string, env presence
 		}
 	}
 	return trueSet()
+}
+
+// globClause returns, for `fd.name glob G` on the open family, the
+// clause of what G implies: the path starts with G's literal start (the
+// path dimension) and ends with its literal end (the suffix dimension).
+// It is nil when G implies neither. Only the positive comparison is
+// widened so; `not fd.name glob G` stays opaque.
+func (p *planner) globClause(c *check.Cmp, sys int) []*clause {
+	l := c.Left
+	if !plan.IsOpenFamily(sys) || l == nil || l.Kind != check.OperandField || l.Field == nil || l.HasArg ||
+		l.Field.Name != "fd.name" || c.Op != syntax.OpGlob || len(c.Values) != 1 || c.Mod != syntax.ModNone || c.Right != nil {
+		return nil
+	}
+	g := c.Values[0].Text
+	prefix, suffix, exact := globLiterals(g)
+	dims := map[plan.Dim][]conj{}
+	if exact {
+		prefix, suffix = "", ""
+		if cleanAbs(g) {
+			dims[plan.DimPath] = []conj{{p.intern(&atom{kind: akFdName, op: syntax.OpEq, strs: []string{g}, text: "fd.name = " + g + " (glob)"})}}
+		}
+	}
+	if strings.HasPrefix(prefix, "/") && len(prefix) <= plan.PathMax && strings.IndexByte(prefix, 0) < 0 {
+		dims[plan.DimPath] = []conj{{p.intern(&atom{kind: akFdName, op: syntax.OpStartsWith, strs: []string{prefix},
+			text: "fd.name startswith " + prefix + " (from glob " + g + ")"})}}
+	}
+	if suffixValue(suffix) {
+		dims[plan.DimSuffix] = []conj{{p.intern(&atom{kind: akSuffix, op: syntax.OpEndsWith, strs: []string{suffix},
+			text: "fd.name endswith " + suffix + " (from glob " + g + ")"})}}
+	}
+	if len(dims) == 0 {
+		return nil
+	}
+	return []*clause{{dims: dims}}
 }
 
 // dnfGroups returns the clauses of e on syscall sys: for every field
@@ -670,6 +710,9 @@ func (p *planner) fitTables(cls []*clause) (*keySet, []*clause, error) {
 		}
 		if len(k.exe) > plan.MaxExe {
 			drop |= plan.DimExe
+		}
+		if len(k.suffix) > plan.MaxSuffix {
+			drop |= plan.DimSuffix
 		}
 		if drop == 0 {
 			return k, cls, nil

@@ -25,13 +25,17 @@ import (
 var testSyscalls = []int{0, 2, 41, 42, 49, 53, 59, 83, 85, 101, 257, 322, 437}
 
 var (
-	commPool   = []string{"cat", "bash", "sshd", "find", "a-very-long-pro", "a-very-long-program", "", "x", "dpkg"}
-	uidPool    = []uint64{0, 33, 1000, 65534}
-	ctrPool    = []string{"host", "abc123", "def456", ""}
-	pathPool   = []string{"/etc/shadow", "/etc/passwd", "/etc", "/etc/", "/etc/ssh/sshd_config", "/etcfoo", "/tmp/x", "/tmp", "/", "/dev/null", "/dev/shm/a", "/dev", "/dev/", "/usr/bin/ls", "/usr/bin", "/var/log/syslog", "/var/log/a/b.log", "/root/.ssh/id_rsa"}
-	rawPaths   = append(append([]string{}, pathPool...), "etc/shadow", "x", "/etc//shadow", "/etc/./shadow", "/tmp/../etc/shadow", "/etc/..", "/etc/.", "./x", "/"+strings.Repeat("a", 260), "/usr/bin/", "/var/log/")
-	pathValues = []string{"/etc", "/etc/", "/etc/shadow", "/dev", "/dev/shm/", "/usr/bin", "/", "/tmp/x", "/var/log", "/etcfoo", "etc", "", "/e", ".log", "/root/.ssh"}
-	valuePool  = append(append([]string{}, pathPool...), "/etc/", "/dev/shm/", "/usr", "/var/log", "/root/.ssh", "", "/e", "etc", "cat", "bash", "sshd", "host", "abc123", "a-very-long-pro", "a-very-long-program", ".log", "sh")
+	commPool = []string{"cat", "bash", "sshd", "find", "a-very-long-pro", "a-very-long-program", "", "x", "dpkg"}
+	uidPool  = []uint64{0, 33, 1000, 65534}
+	ctrPool  = []string{"host", "abc123", "def456", ""}
+	pathPool = []string{"/etc/shadow", "/etc/passwd", "/etc", "/etc/", "/etc/ssh/sshd_config", "/etcfoo", "/tmp/x", "/tmp", "/", "/dev/null", "/dev/shm/a", "/dev", "/dev/", "/usr/bin/ls", "/usr/bin", "/var/log/syslog", "/var/log/a/b.log", "/root/.ssh/id_rsa",
+		"/home/u/.ssh/id_rsa", "/home/u/.ssh/host_key", "/proc/12/mem", "/sys/fs/cgroup/x/release_agent", "/home/u/.kube/config",
+		"/etc/x.dpkg-new", "/root/.bash_history", "/tmp/a.pem", "/tmp/" + strings.Repeat("b", 80) + "/id_rsa", "/var/log/syslog/"}
+	rawPaths = append(append([]string{}, pathPool...), "etc/shadow", "x", "/etc//shadow", "/etc/./shadow", "/tmp/../etc/shadow", "/etc/..", "/etc/.", "./x", "/"+strings.Repeat("a", 260), "/usr/bin/", "/var/log/",
+		"/tmp/a../etc/shadow", "/etc/x..", "/etc/..x", "/home/u/../u/.ssh/id_rsa", "/tmp/../../etc/passwd", "../../etc/shadow", "/proc/1/mem/")
+	pathValues = []string{"/etc", "/etc/", "/etc/shadow", "/dev", "/dev/shm/", "/usr/bin", "/", "/tmp/x", "/var/log", "/etcfoo", "etc", "", "/e", ".log", "/root/.ssh",
+		"id_rsa", "/.ssh/", "_key", "syslog", "../", "/mem", "release_agent", "mem", "/id_rsa", "shadow", "/.kube/config", ".pem", "a../", "config"}
+	valuePool = append(append([]string{}, pathPool...), "/etc/", "/dev/shm/", "/usr", "/var/log", "/root/.ssh", "", "/e", "etc", "cat", "bash", "sshd", "host", "abc123", "a-very-long-pro", "a-very-long-program", ".log", "sh")
 )
 
 type world struct {
@@ -125,6 +129,11 @@ func genWorld(r *rand.Rand) *world {
 			}
 			dir := flags&0o200000 != 0
 			w.set("fd.name", str(n))
+			raw := w.kv.Path
+			if i := strings.IndexByte(raw, 0); i >= 0 || w.kv.PathUnreadable {
+				raw = ""
+			}
+			w.set("fd.nameraw", str(raw))
 			if dir {
 				w.set("fd.directory", str(n))
 				w.set("fd.typechar", str("d"))
@@ -339,7 +348,8 @@ var fieldGens = []fieldGen{
 	{"evt.is_open_write", []syntax.Op{syntax.OpEq, syntax.OpNe}},
 	{"fd.name", []syntax.Op{syntax.OpEq, syntax.OpNe, syntax.OpIn, syntax.OpStartsWith, syntax.OpEndsWith, syntax.OpContains, syntax.OpPmatch, syntax.OpExists, syntax.OpGlob, syntax.OpGt}},
 	{"fd.directory", []syntax.Op{syntax.OpEq, syntax.OpIn, syntax.OpStartsWith, syntax.OpPmatch, syntax.OpEndsWith, syntax.OpNe}},
-	{"fd.filename", []syntax.Op{syntax.OpEq, syntax.OpIn}},
+	{"fd.filename", []syntax.Op{syntax.OpEq, syntax.OpIn, syntax.OpNe}},
+	{"fd.nameraw", []syntax.Op{syntax.OpContains, syntax.OpEq, syntax.OpIn, syntax.OpStartsWith, syntax.OpGlob, syntax.OpNe, syntax.OpEndsWith}},
 	{"fd.typechar", []syntax.Op{syntax.OpEq}},
 	{"proc.pname", []syntax.Op{syntax.OpEq, syntax.OpIn}},
 	{"evt.arg.request", []syntax.Op{syntax.OpEq, syntax.OpNe, syntax.OpIn, syntax.OpStartsWith}},
@@ -407,8 +417,10 @@ func genValue(r *rand.Rand, field string, op syntax.Op) check.Value {
 	}
 	var s string
 	switch field {
-	case "fd.name", "fd.directory", "fd.filename":
+	case "fd.name", "fd.directory", "fd.nameraw":
 		s = pathValues[r.Intn(len(pathValues))]
+	case "fd.filename":
+		s = []string{"id_rsa", "shadow", "syslog", "mem", "passwd", "etc", "x", "release_agent", "", "a/b", "config", ".pem"}[r.Intn(12)]
 	case "proc.name", "proc.pname":
 		s = commPool[r.Intn(len(commPool))]
 		if r.Intn(4) == 0 {
@@ -439,7 +451,8 @@ func genValue(r *rand.Rand, field string, op syntax.Op) check.Value {
 		s = []string{"c.t", "ba.*", "a-very-long-pro.*", ".*"}[r.Intn(4)]
 		return check.Value{Text: s, Regex: "^(?:" + s + ")$"}
 	case syntax.OpGlob:
-		s = []string{"/etc/*", "*sh", "/tmp/?", "c*"}[r.Intn(4)]
+		s = []string{"/etc/*", "*sh", "/tmp/?", "c*", "/home/*/.ssh/*", "*../*../*", "/proc/*/mem", "*_key", "/etc/shadow", "*/id_rsa",
+			"/e[t]c/*", "/tmp/*.pem", "*", "/etc/?asswd", "*..?*"}[r.Intn(15)]
 	case syntax.OpPmatch:
 		s = []string{"/etc", "/dev", "/", "/usr/bin/", "/var//log", "/etc/ssh", "/tm*", "etc"}[r.Intn(8)]
 	}
@@ -777,7 +790,7 @@ func cmpField(r *rand.Rand, name string) *check.Cmp {
 func genGrouped(r *rand.Rand) check.Expr {
 	fields := []string{"proc.name", "user.uid", "container.id", "proc.pname"}
 	if r.Intn(2) == 0 {
-		fields = []string{"fd.name", "fd.directory", "fd.typechar", "fd.filename", "fd.name"}
+		fields = []string{"fd.name", "fd.directory", "fd.typechar", "fd.filename", "fd.name", "fd.nameraw"}
 	}
 	terms := []check.Expr{cmpField(r, fields[r.Intn(len(fields))])}
 	for range 1 + r.Intn(2) {
@@ -847,3 +860,132 @@ const (
 	oCreat   = 0o100
 	oTrunc   = 0o1000
 )
+
+// genPathShaped generates open rules in the path shapes of Falco's stable
+// rules: startswith, contains, endswith, fd.filename in, fd.directory in,
+// glob, and `fd.nameraw contains "../"` (with its glob), mixed in
+// disjunctions, conjunctions and negations.
+func genPathShaped(r *rand.Rand) check.Expr {
+	pathTerm := func() check.Expr {
+		switch r.Intn(8) {
+		case 0:
+			return cmpOf(r, "fd.name", syntax.OpStartsWith)
+		case 1:
+			return cmpOf(r, "fd.name", syntax.OpContains)
+		case 2:
+			return cmpOf(r, "fd.name", syntax.OpEndsWith)
+		case 3:
+			return cmpOf(r, "fd.filename", []syntax.Op{syntax.OpIn, syntax.OpEq}[r.Intn(2)])
+		case 4:
+			return cmpOf(r, "fd.directory", syntax.OpIn)
+		case 5:
+			return cmpOf(r, "fd.name", syntax.OpGlob)
+		case 6:
+			return cmpOf(r, "fd.name", syntax.OpIn)
+		}
+		return cmpOf(r, "fd.nameraw", []syntax.Op{syntax.OpContains, syntax.OpGlob}[r.Intn(2)])
+	}
+	var alts []check.Expr
+	for range 1 + r.Intn(3) {
+		alts = append(alts, pathTerm())
+	}
+	terms := []check.Expr{
+		&check.Cmp{Left: operand("evt.type"), Op: syntax.OpIn, Values: []check.Value{{Text: "open"}, {Text: "openat"}, {Text: "openat2"}}},
+		&check.Or{Terms: alts},
+	}
+	if r.Intn(2) == 0 { // the traversal shape
+		terms = append(terms, &check.Cmp{Left: operand("fd.nameraw"), Op: syntax.OpContains, Values: []check.Value{{Text: "../"}}},
+			&check.Cmp{Left: operand("fd.nameraw"), Op: syntax.OpGlob, Values: []check.Value{{Text: "*../*../*"}}})
+	}
+	for range r.Intn(3) {
+		terms = append(terms, &check.Not{X: pathTerm()})
+	}
+	if r.Intn(3) == 0 {
+		terms = append(terms, genExpr(r, 1))
+	}
+	return &check.And{Terms: terms}
+}
+
+// TestSoundnessPathShapes checks the suffix dimension, globs and
+// fd.nameraw on rules shaped like Falco's, and that they narrow.
+func TestSoundnessPathShapes(t *testing.T) {
+	r := rand.New(rand.NewSource(5))
+	n := 1500
+	if testing.Short() {
+		n = 150
+	}
+	var matches, drops, narrowed int
+	for range n {
+		var exprs []check.Expr
+		for range 1 + r.Intn(3) {
+			exprs = append(exprs, genPathShaped(r))
+		}
+		st := checkSound(t, r, exprs, &Options{Syscalls: testSyscalls}, 60)
+		matches += st.matches
+		drops += st.drops
+		narrowed += st.narrowed
+	}
+	t.Logf("rule matches: %d, dropped by the kernel: %d, narrowed: %d", matches, drops, narrowed)
+	if matches < n/4 || drops < n {
+		t.Errorf("weak test: %d matches and %d drops for %d plans", matches, drops, n)
+	}
+}
+
+// TestPathShapesNarrow checks that each shape is planned on a kernel
+// dimension (not left to userspace), and what the kernel makes of
+// typical paths.
+func TestPathShapesNarrow(t *testing.T) {
+	openat := []string{"openat"}
+	v := func(s string) check.Value { return check.Value{Text: s} }
+	cmp := func(f string, op syntax.Op, vals ...string) *check.Cmp {
+		c := &check.Cmp{Left: operand(f), Op: op}
+		for _, s := range vals {
+			c.Values = append(c.Values, v(s))
+		}
+		return c
+	}
+	cases := []struct {
+		name       string
+		e          check.Expr
+		pass, drop []string
+	}{
+		{"endswith", cmp("fd.name", syntax.OpEndsWith, "release_agent"),
+			[]string{"/sys/fs/cgroup/x/release_agent", "/x/notrelease_agent", "/sys/release_agent/", "/a/./release_agent", "rel/release_agent"},
+			[]string{"/tmp/x", "/release_agent/x", "/etc/release_agen"}},
+		{"filename in", cmp("fd.filename", syntax.OpIn, "syslog", "auth.log"),
+			[]string{"/var/log/syslog", "/x/auth.log", "/var/log/syslog/"},
+			[]string{"/var/log/xsyslog", "/var/log/syslog.1", "/tmp/x", "/syslog/x"}},
+		{"glob", cmp("fd.name", syntax.OpGlob, "/home/*/.ssh/*"),
+			[]string{"/home/u/.ssh/id_rsa", "/home/.ssh/x"},
+			[]string{"/root/.ssh/id_rsa", "/tmp/x"}},
+		{"glob suffix", cmp("fd.name", syntax.OpGlob, "/proc/*/mem"),
+			[]string{"/proc/1/mem", "/proc/self/task/1/mem"},
+			[]string{"/proc/1/maps", "/tmp/mem"}},
+		{"nameraw traversal", &check.And{Terms: []check.Expr{cmp("fd.name", syntax.OpStartsWith, "/etc/"),
+			cmp("fd.nameraw", syntax.OpContains, "../")}},
+			[]string{"/tmp/../etc/shadow", "../etc/shadow", "/etc/a../b", "/etc/x.."},
+			[]string{"/etc/shadow", "/tmp/x"}},
+		{"not endswith", &check.And{Terms: []check.Expr{cmp("fd.name", syntax.OpStartsWith, "/etc/"),
+			&check.Not{X: cmp("fd.name", syntax.OpEndsWith, ".dpkg-new")}}},
+			[]string{"/etc/passwd", "/etc/x.dpkg-new.1"},
+			[]string{"/etc/passwd.dpkg-new", "/etc/x.dpkg-new/", "/tmp/x"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			p, err := BuildRules([]RuleInput{{Name: "r", IR: check.Fold(tc.e), EventTypes: openat}}, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, path := range tc.pass {
+				if plan.Judge(p, plan.KernelView{Syscall: sysOpenat, Path: path}).IsZero() {
+					t.Errorf("%s: dropped, want sent", path)
+				}
+			}
+			for _, path := range tc.drop {
+				if !plan.Judge(p, plan.KernelView{Syscall: sysOpenat, Path: path}).IsZero() {
+					t.Errorf("%s: sent, want dropped", path)
+				}
+			}
+		})
+	}
+}

@@ -20,11 +20,12 @@ type keySet struct {
 	domainUsed bool            // some atom looks at a socket domain
 	ports      map[uint16]bool // ports the socket atoms name
 	exe        map[string]bool // exec paths the atoms name
+	suffix     map[string]bool // path suffixes the atoms name
 }
 
 func newKeySet() *keySet {
 	return &keySet{comm: map[string]bool{}, uid: map[uint32]bool{}, exact: map[string]bool{}, prefix: map[string]bool{},
-		arg0: map[uint32]bool{}, ports: map[uint16]bool{}, exe: map[string]bool{}}
+		arg0: map[uint32]bool{}, ports: map[uint16]bool{}, exe: map[string]bool{}, suffix: map[string]bool{}}
 }
 
 func (k *keySet) addExact(p string) {
@@ -158,6 +159,43 @@ func (a *atom) canBeTrue(r region, k *keySet) bool {
 			return a.evalStr(r.s) || a.evalStr(dirOf(r.s))
 		}
 		return a.dirCanBeTrue(r, k)
+	case akNameRaw: // every region but Unknown holds known paths only
+		return !a.rawImpossible()
+	case akSuffix:
+		for _, x := range a.strs {
+			if suffixPossible(x, r, k) {
+				return true
+			}
+		}
+		return false
+	}
+	return true
+}
+
+// longestEntry is the longest suffix table key that x ends with, or "".
+func longestEntry(x string, k *keySet) string {
+	for l := min(len(x), plan.SuffixMax); l > 0; l-- {
+		if k.suffix[x[len(x)-l:]] {
+			return x[len(x)-l:]
+		}
+	}
+	return ""
+}
+
+// suffixPossible: can a known path in region r of the suffix dimension
+// (the entry r.s is its longest matching key; rDefault: no key matches)
+// end with x?
+func suffixPossible(x string, r region, k *keySet) bool {
+	switch r.kind {
+	case rExact:
+		if strings.HasSuffix(r.s, x) {
+			return true // every path of the region ends with r.s
+		}
+		// A path ending with x ends with every key x ends with: it is in
+		// r's region only if r.s is the longest of them.
+		return strings.HasSuffix(x, r.s) && longestEntry(x, k) == r.s
+	case rDefault:
+		return longestEntry(x, k) == ""
 	}
 	return true
 }
@@ -292,6 +330,11 @@ func regionsOf(d plan.Dim, k *keySet) []region {
 		}
 		for _, p := range sortedStrings(k.prefix) {
 			out = append(out, region{kind: rPrefix, key: p, s: p})
+		}
+		out = append(out, region{kind: rDefault}, region{kind: rUnknown})
+	case plan.DimSuffix:
+		for _, s := range sortedStrings(k.suffix) {
+			out = append(out, region{kind: rExact, key: s, s: s})
 		}
 		out = append(out, region{kind: rDefault}, region{kind: rUnknown})
 	case plan.DimArg0, plan.DimSock, plan.DimExe:

@@ -6,6 +6,7 @@ import (
 	"github.com/falcoc/falcoc/compiler/catalog"
 	"github.com/falcoc/falcoc/compiler/check"
 	"github.com/falcoc/falcoc/compiler/plan"
+	"github.com/falcoc/falcoc/compiler/syntax"
 )
 
 // State the userspace tables need, and so syscalls the kernel sends even
@@ -114,6 +115,50 @@ func operandUsesFD(o *check.Operand, name string) bool {
 	return false
 }
 
+// socketValues are the values of the descriptor fields that only a
+// socket has.
+var socketValues = map[string]map[string]bool{
+	"fd.type":       {"ipv4": true, "ipv6": true, "unix": true},
+	"fd.typechar":   {"4": true, "6": true}, // not u: userfaultfd has it too
+	"fd.sockfamily": {"ip": true, "unix": true},
+	"fd.l4proto":    {"tcp": true, "udp": true, "icmp": true, "raw": true},
+}
+
+// needsSocket reports whether e can only be true of a descriptor that
+// userspace holds as a socket: its top-level conjunction compares fd.type,
+// fd.typechar, fd.sockfamily or fd.l4proto with = or in and socket values
+// only (a missing descriptor makes it false). Then the file state (opens,
+// pipes, ...) is not needed for it: a descriptor userspace does not know
+// and one it knows as a file both leave the rule false, and socket entries
+// come from the socket state syscalls (and dup and close, sent for
+// sockets too).
+func needsSocket(e check.Expr) bool {
+	switch n := e.(type) {
+	case *check.And:
+		for _, t := range n.Terms {
+			if needsSocket(t) {
+				return true
+			}
+		}
+	case *check.Cmp:
+		l := n.Left
+		if l == nil || l.Kind != check.OperandField || l.Field == nil || l.HasArg || n.Right != nil || n.Mod != syntax.ModNone {
+			return false
+		}
+		vals, ok := socketValues[l.Field.Name]
+		if !ok || n.Op != syntax.OpEq && n.Op != syntax.OpEqEq && n.Op != syntax.OpIn || len(n.Values) == 0 {
+			return false
+		}
+		for _, v := range n.Values {
+			if !vals[v.Text] {
+				return false
+			}
+		}
+		return true
+	}
+	return false
+}
+
 // stateSyscalls computes Always.
 func stateSyscalls(in []RuleInput, universe []int) map[int]bool {
 	always := map[int]bool{}
@@ -130,7 +175,7 @@ func stateSyscalls(in []RuleInput, universe []int) map[int]bool {
 				continue
 			}
 			socks = true
-			if !sockUsers[name] {
+			if !sockUsers[name] && !needsSocket(r.IR) {
 				files = true
 			}
 		}
@@ -150,7 +195,7 @@ func (p *planner) tables(cls []*clause, k *keySet, in []RuleInput, universe []in
 		Gate: map[int]plan.Mask{}, DimsPerSyscall: map[int]plan.Dim{}, Always: stateSyscalls(in, universe), Captured: map[int]bool{},
 		Comm: map[string]plan.Mask{}, UID: map[uint32]plan.Mask{}, PathExact: map[string]plan.Mask{}, PathPrefix: map[string]plan.Mask{},
 		Arg0: map[uint32]plan.Mask{}, Sock: map[plan.SockKey]plan.Mask{}, SockFamily: map[uint16]plan.Mask{},
-		ExeExact: map[string]plan.Mask{}, ExePrefix: map[string]plan.Mask{},
+		ExeExact: map[string]plan.Mask{}, ExePrefix: map[string]plan.Mask{}, Suffix: map[string]plan.Mask{},
 	}
 	var all plan.Mask
 	for bit, c := range cls {
@@ -274,6 +319,17 @@ func (p *planner) addrTables(t *plan.Tables, cls []*clause, k *keySet) {
 		}
 	}
 	dropDefault(t.ExeExact, t.ExeDefault)
+	for _, r := range regionsOf(plan.DimSuffix, k) {
+		m := p.maskIn(cls, k, plan.DimSuffix, r)
+		switch r.kind {
+		case rExact:
+			t.Suffix[r.key] = m
+		case rDefault:
+			t.SuffixDefault = m
+		default:
+			t.SuffixUnknown = m
+		}
+	}
 	for _, r := range regionsOf(plan.DimPath, k) {
 		m := p.maskIn(cls, k, plan.DimPath, r)
 		switch r.kind {

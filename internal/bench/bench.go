@@ -24,6 +24,18 @@ import (
 // in each prefilter mode.
 var Modes = []string{"none", "floor", "off", "evttype", "full"}
 
+// ModeFullDefault is the extra mode of [Options.CompareDefault]: falco-run
+// in full mode with its embedded default rules.
+const ModeFullDefault = "full-default"
+
+// modes are the modes of a run.
+func (o *Options) modes() []string {
+	if o.CompareDefault {
+		return append(slices.Clone(Modes), ModeFullDefault)
+	}
+	return Modes
+}
+
 // ErrNotRoot is returned by [Run] when the harness is not root.
 var ErrNotRoot = errors.New("falcoc-bench needs root: falco-run attaches BPF programs and the harness reads their counters")
 
@@ -54,6 +66,10 @@ type Options struct {
 	Workloads []string
 	// Log receives progress lines; nil: none.
 	Log io.Writer
+	// CompareDefault adds a mode to each round: falco-run in full mode
+	// with its embedded default rules (besides Rules in every mode), so
+	// that one run compares the two rule sets.
+	CompareDefault bool
 }
 
 // Sample is one timed workload run.
@@ -111,6 +127,7 @@ type Result struct {
 	Rounds    int         `json:"rounds"`
 	Duration  string      `json:"duration_per_workload"`
 	Rules     string      `json:"rules"`
+	Modes     []string    `json:"modes"`
 	Watched   []string    `json:"watched_syscalls"`
 	Excluded  []string    `json:"excluded_syscalls"`
 	Workloads []string    `json:"workloads"`
@@ -177,7 +194,7 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	res := &Result{
 		Kernel: kernelLabel(),
 		CPUs:   runtime.NumCPU(), PinnedCPU: opts.CPU, Rounds: opts.Rounds, Duration: opts.Duration.String(),
-		Rules: rs.Label, Watched: names(rs.Watched), Excluded: names(rs.Excluded),
+		Rules: rs.Label, Watched: names(rs.Watched), Excluded: names(rs.Excluded), Modes: opts.modes(),
 	}
 	wls, err := selectWorkloads(opts.Workloads)
 	if err != nil {
@@ -188,7 +205,7 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 		res.Ops = append(res.Ops, w.Op)
 	}
 	for round := range opts.Rounds {
-		for _, mode := range Modes {
+		for _, mode := range opts.modes() {
 			if err := ctx.Err(); err != nil {
 				return nil, err
 			}
@@ -204,7 +221,7 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 			}
 		}
 	}
-	res.Summary = summarise(res.Samples, res.Workloads)
+	res.Summary = summarise(res.Samples, res.Workloads, res.Modes)
 	res.Targets = targets(res.Summary)
 	return res, nil
 }
@@ -222,7 +239,11 @@ func runMode(ctx context.Context, opts *Options, falcoRun string, rs *ruleSet, e
 		defer f.Close()
 	} else if mode != "none" {
 		var err error
-		a, err = startAgent(ctx, falcoRun, mode, rs.Files, alerts, opts.BPFStats)
+		agentMode, files := mode, rs.Files
+		if mode == ModeFullDefault {
+			agentMode, files = "full", nil
+		}
+		a, err = startAgent(ctx, falcoRun, agentMode, files, alerts, opts.BPFStats)
 		if err != nil {
 			return nil, nil, err
 		}

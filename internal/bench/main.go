@@ -41,6 +41,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	fs.IntVar(&opts.CPU, "cpu", runtime.NumCPU()-1, "pin the workloads to this CPU (-1: no pinning)")
 	fs.BoolVar(&opts.BPFStats, "bpf-stats", false, "enable kernel BPF statistics and report falco-run's BPF time per op (adds its own cost)")
 	wl := fs.String("workloads", "", "comma-separated workloads to run (default all: getppid, open-ordinary, mixed, open-shadow)")
+	fs.BoolVar(&opts.CompareDefault, "compare-default", false, "add a mode: falco-run in full mode with its embedded default rules (compares -rules with them in one run)")
 	fs.BoolVar(&asJSON, "json", false, "print the result as JSON")
 	fs.BoolVar(&quiet, "q", false, "no progress lines on stderr")
 	fs.Usage = func() {

@@ -67,6 +67,10 @@ func (a *Agent) openLive() (*liveSource, error) {
 		src.Close()
 		return nil, err
 	}
+	if err := src.StateSeeded(); err != nil {
+		src.Close()
+		return nil, err
+	}
 	// Make sure an event flows (process creation and exit are always
 	// sent) so that "ready" means the whole path works.
 	go exec.Command("/bin/true").Run()

@@ -100,6 +100,17 @@ func Open(opts *Options) (*Source, error) {
 	return s, nil
 }
 
+// StateSeeded tells the capture that the userspace state has been read
+// from /proc: from now on the kernel may drop the close, dup and fcntl
+// calls that change nothing in it (bpf.Capture.SetFDMarks; full prefilter
+// mode only). FALCOC_FDMARKS=0 in the environment keeps every one sent.
+func (s *Source) StateSeeded() error {
+	if os.Getenv("FALCOC_FDMARKS") == "0" {
+		return nil
+	}
+	return s.capt.SetFDMarks(true)
+}
+
 // Comm returns the kernel's task name (comm) of the thread of the last
 // event Next returned, without the trailing NULs. It is valid until the
 // next call to Next.
