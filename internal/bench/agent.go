@@ -59,6 +59,9 @@ func startAgent(ctx context.Context, falcoRun, mode string, ruleFiles []string, 
 	}
 	defer out.Close() // the child has its own copy
 	cmd := exec.Command(falcoRun, args...)
+	// The machine's /etc/falco/falco.yaml (falco-run reads it by default)
+	// must not change what is measured.
+	cmd.Env = append(os.Environ(), "FALCOC_DEFAULT_CONFIG=")
 	cmd.Stdout = out
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
