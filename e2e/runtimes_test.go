@@ -61,7 +61,15 @@ plugins:
 // whose container.id is id and compares the alert's fields with want.
 func checkContainerAlerts(t *testing.T, f *falco, from int, id string, want map[string]string) {
 	t.Helper()
-	for _, rule := range containerRules {
+	checkRuleAlerts(t, f, from, id, containerRules, want)
+}
+
+// checkRuleAlerts waits for an alert of each of rules on the container
+// whose container.id is id, compares the alert's fields with want, then
+// stops falco-run and logs its container counters.
+func checkRuleAlerts(t *testing.T, f *falco, from int, id string, rules []string, want map[string]string) {
+	t.Helper()
+	for _, rule := range rules {
 		a, ok := f.wait(from, containerAlertTimeout, func(a *alert) bool {
 			return a.Rule == rule && a.field("container.id") == id
 		})
@@ -222,26 +230,5 @@ func TestContainerRuntimeContainerd(t *testing.T) {
 		"container.id": name, "container.name": name, "container.type": "containerd",
 		"container.image": testutil.CRIImage, "container.image.repository": "docker.io/library/falcoc-busybox",
 	}
-	for _, rule := range []string{"Shell spawned in container", "Write below etc", "Read sensitive file untrusted"} {
-		a, ok := f.wait(from, containerAlertTimeout, func(a *alert) bool {
-			return a.Rule == rule && a.field("container.id") == name
-		})
-		if !ok {
-			t.Errorf("no %q alert for container %s; alerts since: %s\nfalco-run stderr:\n%s", rule, name, rulesSince(f, from), f.errText())
-			continue
-		}
-		got := map[string]string{}
-		for k := range want {
-			got[k] = a.field(k)
-		}
-		if diff := cmp.Diff(want, got); diff != "" {
-			t.Errorf("%s: fields (-want +got):\n%s\noutput: %s", rule, diff, a.Output)
-		}
-	}
-	stderr, _ := f.stop()
-	for _, line := range strings.Split(stderr, "\n") {
-		if strings.HasPrefix(line, "Containers:") {
-			t.Log(line)
-		}
-	}
+	checkRuleAlerts(t, f, from, name, []string{"Shell spawned in container", "Write below etc", "Read sensitive file untrusted"}, want)
 }

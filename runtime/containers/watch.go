@@ -101,23 +101,7 @@ var containerdTopics = []string{`topic=="/containers/create"`, `topic=="/tasks/c
 // their own runtime.
 func (l *Lookup) watchContainerd(socket string, namespaces []string) {
 	defer l.wg.Done()
-	delay := 100 * time.Millisecond
-	for l.ctx.Err() == nil {
-		answered, err := l.followContainerd(socket, namespaces)
-		switch {
-		case answered:
-			delay = 100 * time.Millisecond
-		case err != nil && errors.Is(err, errNoEvents):
-			delay = 10 * time.Second
-		default:
-			delay = min(2*delay, time.Second)
-		}
-		select {
-		case <-l.ctx.Done():
-			return
-		case <-time.After(delay):
-		}
-	}
+	l.follow(func() (bool, error) { return l.followContainerd(socket, namespaces) })
 }
 
 var errNoEvents = errors.New("no containerd events service")
@@ -193,9 +177,17 @@ func (l *Lookup) followContainerd(socket string, namespaces []string) (bool, err
 // stream is what announces CRI-O's.
 func (l *Lookup) watchCRI(socket string) {
 	defer l.wg.Done()
+	l.follow(func() (bool, error) { return l.followCRI(socket) })
+}
+
+// follow calls fn (one event stream, until it ends) again and again until
+// the Lookup closes: soon after a stream that answered, every 10s after a
+// runtime without the service (errNoEvents), with a growing delay up to 1s
+// otherwise.
+func (l *Lookup) follow(fn func() (answered bool, err error)) {
 	delay := 100 * time.Millisecond
 	for l.ctx.Err() == nil {
-		answered, err := l.followCRI(socket)
+		answered, err := fn()
 		switch {
 		case answered:
 			delay = 100 * time.Millisecond
