@@ -380,6 +380,7 @@ func (a *Agent) runSyscall(ctx context.Context, src eventSource, w *captureWrite
 		// A reload prepared while Next waited applies to this event.
 		select {
 		case r := <-reloads:
+			a.eng.Flush() // the replaced engine's counts go to the totals whole
 			a.eng = r.eng
 			a.obs.setEngine(r.eng)
 			sw.begin(r, src, a.log)
@@ -396,6 +397,7 @@ func (a *Agent) runSyscall(ctx context.Context, src eventSource, w *captureWrite
 		}
 		a.eng.Process(&ev)
 	}
+	a.eng.Flush()
 	a.obs.publishState(table)
 	if w != nil {
 		if err := w.flush(table); err != nil && runErr == nil {

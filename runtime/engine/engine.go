@@ -70,8 +70,11 @@ type Judge interface {
 	Mask(ev *event.Event, th *state.Thread) plan.Mask
 }
 
-// Stats are the engine's counters. Read them with [Engine.Stats]; they
-// are updated atomically so another goroutine may read them.
+// Stats are the engine's counters. Read them with [Engine.Stats] from any
+// goroutine. The per-event counts (Events, Evaluated) are kept by the
+// processing goroutine and published every publishEvery events, at every
+// match and by [Engine.Flush], so a concurrent reader may see them up to
+// publishEvery-1 events behind; after Flush they are exact.
 type Stats struct {
 	Events     uint64 // events processed
 	Evaluated  uint64 // rule evaluations
@@ -102,8 +105,16 @@ type Engine struct {
 	matchedBy map[string]uint64
 
 	stats counters
-	out   *emitter
+	// pendEvents and pendEvaluated are the events and evaluations not yet
+	// added to stats: written by the processing goroutine only, so that an
+	// event costs no atomic operation (see Flush).
+	pendEvents, pendEvaluated uint64
+	out                       *emitter
 }
+
+// publishEvery is how many events the engine counts before it publishes
+// its per-event counters to the atomics [Engine.Stats] reads.
+const publishEvery = 64
 
 // New builds an engine for art. art must come from [artifact.Read] or
 // codegen (validated, pool prepared).
@@ -193,10 +204,29 @@ func (e *Engine) Table() *state.Table { return e.opts.Table }
 // Process handles one event: state updates that precede the rules, the
 // rules, then the state updates that follow them.
 func (e *Engine) Process(ev *event.Event) {
-	e.stats.events.Add(1)
+	e.pendEvents++
 	e.upd.Before(e.opts.Table, ev)
 	e.evaluate(ev)
 	e.upd.After(e.opts.Table, ev)
+	if e.pendEvents >= publishEvery {
+		e.Flush()
+	}
+}
+
+// Flush publishes the events and evaluations counted since the last
+// publication, so that [Engine.Stats] is exact. Process publishes on its
+// own every publishEvery events and at every match; call Flush from the
+// goroutine that calls Process when processing stops or pauses (end of a
+// replay, before the engine is replaced).
+func (e *Engine) Flush() {
+	if e.pendEvents != 0 {
+		e.stats.events.Add(e.pendEvents)
+		e.pendEvents = 0
+	}
+	if e.pendEvaluated != 0 {
+		e.stats.evaluated.Add(e.pendEvaluated)
+		e.pendEvaluated = 0
+	}
 }
 
 func (e *Engine) evaluate(ev *event.Event) {
@@ -222,7 +252,7 @@ func (e *Engine) evaluate(ev *event.Event) {
 			continue
 		}
 		r := &e.art.Rules[ri]
-		e.stats.evaluated.Add(1)
+		e.pendEvaluated++
 		ok, err := e.vm.Eval(r.Program, e.env)
 		if err != nil {
 			e.stats.evalErrors.Add(1)
@@ -231,6 +261,7 @@ func (e *Engine) evaluate(ev *event.Event) {
 		if !ok {
 			continue
 		}
+		e.Flush() // a reader never sees more matches than evaluations
 		e.stats.matches.Add(1)
 		e.perRule[ri].Add(1)
 		if e.matchedBy == nil {

@@ -118,6 +118,7 @@ func TestRuleMatching(t *testing.T) {
 				t.Fatal(err)
 			}
 			runTrace(t, e, sampleTrace)
+			e.Flush()
 			if diff := cmp.Diff(tc.want, sink.got); diff != "" {
 				t.Errorf("alerts (-want +got):\n%s", diff)
 			}

@@ -21,47 +21,36 @@ import (
 //
 // A UserJudge is not safe for concurrent use.
 type UserJudge struct {
-	j   *plan.Judger
-	sys map[*catalog.Event]judgeInfo
-	// recent caches the sys entries of recent event types; next is the
-	// entry a miss replaces.
-	recent [4]recentInfo
-	next   int
+	j *plan.Judger
+	// sys holds the judged facts of each syscall event, indexed by
+	// catalog.Event.ID; ok is false for events the kernel does not judge.
+	sys []judgeInfo
 }
 
-type recentInfo struct {
-	ev   *catalog.Event
-	info judgeInfo
-	ok   bool
-}
-
-// infoOf returns sys[ev], through the recent cache.
+// infoOf returns the judge facts of ev.
 func (u *UserJudge) infoOf(ev *catalog.Event) (judgeInfo, bool) {
-	for i := range u.recent {
-		if r := &u.recent[i]; r.ev == ev && ev != nil {
-			return r.info, r.ok
-		}
+	if ev == nil || ev.ID <= 0 || ev.ID >= len(u.sys) {
+		return judgeInfo{}, false
 	}
-	info, ok := u.sys[ev]
-	u.recent[u.next] = recentInfo{ev, info, ok}
-	u.next = (u.next + 1) % len(u.recent)
-	return info, ok
+	info := u.sys[ev.ID]
+	return info, info.ok
 }
 
 type judgeInfo struct {
+	ok                    bool
 	id                    int
 	flags, path, arg0, fd int // param indexes, -1 when absent
 }
 
 // NewUserJudge prepares the judge for plan p.
 func NewUserJudge(p *plan.Plan) *UserJudge {
-	u := &UserJudge{j: plan.NewJudger(p), sys: map[*catalog.Event]judgeInfo{}}
+	u := &UserJudge{j: plan.NewJudger(p), sys: make([]judgeInfo, catalog.NumEvents()+1)}
 	for _, ev := range catalog.Events() {
 		id, ok := catalog.SyscallID(ev.Name)
 		if !ok || !ev.Syscall {
 			continue
 		}
-		info := judgeInfo{id: id, flags: -1, path: -1, arg0: -1, fd: -1}
+		info := judgeInfo{ok: true, id: id, flags: -1, path: -1, arg0: -1, fd: -1}
 		for i, prm := range ev.Params {
 			switch {
 			case prm.Name == "fd" && prm.Type == catalog.ParamFD && info.fd < 0 && i > 0:
@@ -75,7 +64,7 @@ func NewUserJudge(p *plan.Plan) *UserJudge {
 				info.path = i
 			}
 		}
-		u.sys[ev] = info
+		u.sys[ev.ID] = info
 	}
 	return u
 }

@@ -297,6 +297,10 @@ func TestSockets(t *testing.T) {
 	tb.Memfd(300, 13, "payload", 1)
 	tb.Add(300, 14, FDEventPoll, "", 0)
 	tb.Connect(300, 15, netip.AddrPortFrom(lo, 1), netip.AddrPortFrom(lo, 2)) // never seen socket()
+	// A descriptor that held a file (its close was lost) becomes a socket
+	// with nothing left of the file.
+	tb.Open(300, 16, "/etc/hosts", OCloexec|1, 0o644, AtFDCWD)
+	tb.Connect(300, 16, netip.AddrPortFrom(lo, 3), netip.AddrPortFrom(lo, 4))
 	want := map[int64]*fdView{
 		3:  {Type: "ipv4", Name: "127.0.0.1:5555->127.0.0.1:8080", Flags: OCloexec, L4: "tcp", Client: "127.0.0.1:5555", Server: "127.0.0.1:8080", Connected: true},
 		4:  {Type: "ipv6", Name: "::1:4000->::1:54", L4: "udp", Client: "[::1]:4000", Server: "[::1]:54", Connected: true, NameChanged: true},
@@ -311,6 +315,7 @@ func TestSockets(t *testing.T) {
 		13: {Type: "memfd", Name: "memfd:payload", NameRaw: "memfd:payload", File: "memfd:payload", Flags: OCloexec},
 		14: {Type: "eventpoll"},
 		15: {Type: "ipv4", Name: "127.0.0.1:1->127.0.0.1:2", L4: "tcp", Client: "127.0.0.1:1", Server: "127.0.0.1:2", Connected: true},
+		16: {Type: "ipv4", Name: "127.0.0.1:3->127.0.0.1:4", L4: "tcp", Client: "127.0.0.1:3", Server: "127.0.0.1:4", Connected: true},
 	}
 	got := map[int64]*fdView{}
 	tb.Get(300).Proc().FDs().Each(func(f *FD) bool { got[f.Num] = fview(f); return true })

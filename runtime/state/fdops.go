@@ -176,16 +176,25 @@ func (t *Table) socketFD(tid, fd int64, a netip.Addr) *FD {
 	if fds == nil || fd < 0 {
 		return nil
 	}
-	if f := fds.Get(fd); f != nil && f.Type.IsSocket() {
+	f := fds.Get(fd)
+	if f != nil && f.Type.IsSocket() {
 		return f
 	}
-	f := &FD{Num: fd, Type: ipType(a, FDIPv4), L4Proto: L4TCP}
+	// A new entry, or one that held another kind of descriptor: reset in
+	// place as Open does, with no allocation (FDs are never shared: Dup
+	// and table copies copy them).
+	if f == nil {
+		f = t.allocFD()
+		f.Num = fd
+		fds.put(f)
+	}
+	*f = FD{Num: fd, Type: ipType(a, FDIPv4), L4Proto: L4TCP}
 	if f.Type == FDIPv6 {
 		f.Family = afInet6
 	} else {
 		f.Family = afInet
 	}
-	return fds.put(f)
+	return f
 }
 
 // Connect records a connect on fd from local to remote: the thread is the
