@@ -2,6 +2,7 @@ package prefilter
 
 import (
 	"bytes"
+	"strings"
 	"testing"
 
 	"github.com/falcoc/falcoc/compiler/plan"
@@ -69,5 +70,36 @@ func BenchmarkJudger(b *testing.B) {
 	}
 	if !m.IsZero() {
 		b.Fatal("an ordinary read by cat must be dropped")
+	}
+}
+
+// TestWidenedOncePerReason: a rule widened many times to fit the mask
+// gets one line per reason, not one per merge (the per-merge lines made
+// the plan grow with rules × merges: 11 MB of text at 1,000 rules).
+func TestWidenedOncePerReason(t *testing.T) {
+	rs, ds := rules.Load([]rules.Source{{Name: "gen.yaml", Data: rulegen.Generate(1000, 1)}}, nil)
+	if rs == nil {
+		t.Fatalf("load: %v", ds)
+	}
+	p, err := Build(rs, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	widened := 0
+	for _, r := range p.Rules {
+		seen := map[string]bool{}
+		for _, w := range r.Widened {
+			reason, _, _ := strings.Cut(w, " (")
+			if seen[reason] {
+				t.Fatalf("rule %q: reason %q listed twice: %q", r.Name, reason, r.Widened)
+			}
+			seen[reason] = true
+			if strings.Contains(w, "to fit the 256-bit mask") {
+				widened++
+			}
+		}
+	}
+	if widened == 0 {
+		t.Fatal("1,000 generated rules no longer overflow the mask: the test checks nothing, use more rules")
 	}
 }

@@ -656,6 +656,10 @@ func (p *planner) fitMask(cls []*clause, out *plan.Plan) []*clause {
 		return cls
 	}
 	n := len(cls)
+	// How often each rule was widened, by reason: one line per rule and
+	// reason, not one per merge (a clause shared by thousands of rules is
+	// merged hundreds of times).
+	merged, shared := map[int]int{}, map[int]int{}
 	for len(cls) > plan.MaskBits {
 		count := map[int][]int{}
 		for i, c := range cls {
@@ -673,18 +677,34 @@ func (p *planner) fitMask(cls []*clause, out *plan.Plan) []*clause {
 		if best >= 0 {
 			idx := count[best]
 			i, j = idx[len(idx)-2], idx[len(idx)-1]
-			out.Rules[best].Widened = append(out.Rules[best].Widened, "two clauses merged to fit the 256-bit mask")
+			merged[best]++
 		} else {
 			for _, r := range unionInts(cls[i].rules, cls[j].rules) {
-				out.Rules[r].Widened = append(out.Rules[r].Widened, "clause shared with other rules to fit the 256-bit mask")
+				shared[r]++
 			}
 		}
 		m := p.merge(cls[i], cls[j])
 		cls = append(cls[:j], cls[j+1:]...)
 		cls[i] = m
 	}
+	for r := range out.Rules {
+		out.Rules[r].Widened = append(out.Rules[r].Widened, times(merged[r], fmt.Sprintf("two clauses merged to fit the %d-bit mask", plan.MaskBits))...)
+		out.Rules[r].Widened = append(out.Rules[r].Widened, times(shared[r], fmt.Sprintf("clause shared with other rules to fit the %d-bit mask", plan.MaskBits))...)
+	}
 	p.notes = append(p.notes, fmt.Sprintf("%d clauses merged into %d to fit the %d-bit mask", n, len(cls), plan.MaskBits))
 	return cls
+}
+
+// times renders a widening that happened n times to a rule: nothing for
+// 0, the reason for 1, the reason and the count above.
+func times(n int, reason string) []string {
+	switch {
+	case n == 0:
+		return nil
+	case n == 1:
+		return []string{reason}
+	}
+	return []string{fmt.Sprintf("%s (%d times)", reason, n)}
 }
 
 // fitTables drops dimensions whose tables would exceed the kernel's
