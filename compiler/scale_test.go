@@ -1,0 +1,41 @@
+package compiler_test
+
+import (
+	"bytes"
+	"fmt"
+	"testing"
+
+	"github.com/falcoc/falcoc/compiler"
+	"github.com/falcoc/falcoc/compiler/artifact"
+	"github.com/falcoc/falcoc/compiler/plan"
+	"github.com/falcoc/falcoc/compiler/rules"
+	"github.com/falcoc/falcoc/internal/rulegen"
+)
+
+// BenchmarkCompileScale compiles rulegen.Generate(n, 1) (n rules with
+// distinct process names, paths, uids and ports) as falcoc compile does,
+// and reports the artifact's size and the bytes of the kernel table
+// entries besides time and memory: the figures of the README's scale
+// table (issue 10).
+func BenchmarkCompileScale(b *testing.B) {
+	for _, n := range []int{1000, 2000, 10000} {
+		b.Run(fmt.Sprintf("rules=%d", n), func(b *testing.B) {
+			src := []rules.Source{{Name: "gen.yaml", Data: rulegen.Generate(n, 1)}}
+			b.ReportAllocs()
+			var a *artifact.Artifact
+			for b.Loop() {
+				var ds any
+				if a, ds = compiler.Compile(src, nil); a == nil {
+					b.Fatalf("compile: %v", ds)
+				}
+			}
+			var buf bytes.Buffer
+			if err := artifact.Write(&buf, a); err != nil {
+				b.Fatal(err)
+			}
+			b.ReportMetric(float64(buf.Len()), "artifact-bytes")
+			b.ReportMetric(float64(plan.KernelTableBytes(&a.Plan.Tables)), "kernel-table-bytes")
+			b.ReportMetric(float64(len(a.Plan.Clauses)), "clauses")
+		})
+	}
+}
