@@ -21,6 +21,11 @@ type keySet struct {
 	ports      map[uint16]bool // ports the socket atoms name
 	exe        map[string]bool // exec paths the atoms name
 	suffix     map[string]bool // path suffixes the atoms name
+
+	// regions caches regionsOf per dimension: a key set is complete
+	// once [planner.keys] returns it, and the planner asks for the same
+	// regions once per clause (pruneDead, dropTrivial, simplify).
+	regions map[plan.Dim][]region
 }
 
 func newKeySet() *keySet {
@@ -299,7 +304,20 @@ func (a *atom) dirCanBeTrue(r region, k *keySet) bool {
 }
 
 // regionsOf lists the regions of a dimension for the key set.
+// The slice returned is shared: callers must not modify it.
 func regionsOf(d plan.Dim, k *keySet) []region {
+	if r, ok := k.regions[d]; ok {
+		return r
+	}
+	out := buildRegions(d, k)
+	if k.regions == nil {
+		k.regions = map[plan.Dim][]region{}
+	}
+	k.regions[d] = out
+	return out
+}
+
+func buildRegions(d plan.Dim, k *keySet) []region {
 	var out []region
 	switch d {
 	case plan.DimComm:
