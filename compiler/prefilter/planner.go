@@ -1,6 +1,7 @@
 package prefilter
 
 import (
+	"container/heap"
 	"errors"
 	"fmt"
 	"slices"
@@ -650,42 +651,65 @@ func (p *planner) capClauses(cls []*clause, n int) []*clause {
 }
 
 // fitMask merges clauses until they fit in the mask: first within the
-// rule with the most clauses, then across rules.
+// rule with the most clauses of its own (the lowest rule index on a tie),
+// its last two; when no rule has two, the last two clauses, across rules.
+//
+// The merges are those of the obvious loop (recount, pick, merge, remove),
+// done in O(n log n) besides the merges themselves: a heap picks the rule,
+// and merged-away clauses are left as holes until the end.
 func (p *planner) fitMask(cls []*clause, out *plan.Plan) []*clause {
 	if len(cls) <= plan.MaskBits {
 		return cls
 	}
 	n := len(cls)
+	live := n
+	cls = slices.Clone(cls)
 	// How often each rule was widened, by reason: one line per rule and
 	// reason, not one per merge (a clause shared by thousands of rules is
 	// merged hundreds of times).
-	merged, shared := map[int]int{}, map[int]int{}
+	merged, shared := make([]int, len(out.Rules)), make([]int, len(out.Rules))
+
+	// Within a rule: own[r] holds the positions of r's single-rule
+	// clauses, increasing; merging its last two keeps the result at the
+	// first's position, still r's own.
+	own := map[int][]int{}
+	for i, c := range cls {
+		if len(c.rules) == 1 {
+			own[c.rules[0]] = append(own[c.rules[0]], i)
+		}
+	}
+	h := &ruleHeap{}
+	for r, idx := range own {
+		if len(idx) > 1 {
+			h.items = append(h.items, ruleCount{r, len(idx)})
+		}
+	}
+	heap.Init(h)
+	for live > plan.MaskBits && h.Len() > 0 {
+		top := heap.Pop(h).(ruleCount)
+		idx := own[top.rule]
+		i, j := idx[len(idx)-2], idx[len(idx)-1]
+		cls[i] = p.merge(cls[i], cls[j])
+		cls[j] = nil
+		live--
+		own[top.rule] = idx[:len(idx)-1]
+		merged[top.rule]++
+		if top.n-1 > 1 {
+			heap.Push(h, ruleCount{top.rule, top.n - 1})
+		}
+	}
+
+	// Across rules: the last two live clauses, again and again (the
+	// result stays last).
+	cls = slices.DeleteFunc(cls, func(c *clause) bool { return c == nil })
 	for len(cls) > plan.MaskBits {
-		count := map[int][]int{}
-		for i, c := range cls {
-			if len(c.rules) == 1 {
-				count[c.rules[0]] = append(count[c.rules[0]], i)
-			}
-		}
-		best := -1
-		for r, idx := range count {
-			if len(idx) > 1 && (best < 0 || len(idx) > len(count[best]) || len(idx) == len(count[best]) && r < best) {
-				best = r
-			}
-		}
 		i, j := len(cls)-2, len(cls)-1
-		if best >= 0 {
-			idx := count[best]
-			i, j = idx[len(idx)-2], idx[len(idx)-1]
-			merged[best]++
-		} else {
-			for _, r := range unionInts(cls[i].rules, cls[j].rules) {
-				shared[r]++
-			}
-		}
 		m := p.merge(cls[i], cls[j])
-		cls = append(cls[:j], cls[j+1:]...)
+		for _, r := range m.rules {
+			shared[r]++
+		}
 		cls[i] = m
+		cls = cls[:j]
 	}
 	for r := range out.Rules {
 		out.Rules[r].Widened = append(out.Rules[r].Widened, times(merged[r], fmt.Sprintf("two clauses merged to fit the %d-bit mask", plan.MaskBits))...)
@@ -693,6 +717,25 @@ func (p *planner) fitMask(cls []*clause, out *plan.Plan) []*clause {
 	}
 	p.notes = append(p.notes, fmt.Sprintf("%d clauses merged into %d to fit the %d-bit mask", n, len(cls), plan.MaskBits))
 	return cls
+}
+
+// ruleCount is a rule and how many clauses of its own it has.
+type ruleCount struct{ rule, n int }
+
+// ruleHeap orders rules by most own clauses first, then lowest index.
+type ruleHeap struct{ items []ruleCount }
+
+func (h *ruleHeap) Len() int { return len(h.items) }
+func (h *ruleHeap) Less(a, b int) bool {
+	x, y := h.items[a], h.items[b]
+	return x.n > y.n || x.n == y.n && x.rule < y.rule
+}
+func (h *ruleHeap) Swap(a, b int) { h.items[a], h.items[b] = h.items[b], h.items[a] }
+func (h *ruleHeap) Push(x any)    { h.items = append(h.items, x.(ruleCount)) }
+func (h *ruleHeap) Pop() any {
+	x := h.items[len(h.items)-1]
+	h.items = h.items[:len(h.items)-1]
+	return x
 }
 
 // times renders a widening that happened n times to a rule: nothing for
@@ -900,10 +943,31 @@ func sysKey(s []int) string {
 	return b.String()
 }
 
+// unionInts returns the sorted union of a and b, without duplicates: a
+// linear merge when both are sorted (they are, as the planner builds
+// them), else a sort.
 func unionInts(a, b []int) []int {
-	out := append(slices.Clone(a), b...)
-	slices.Sort(out)
-	return slices.Compact(out)
+	if !slices.IsSorted(a) || !slices.IsSorted(b) {
+		out := append(slices.Clone(a), b...)
+		slices.Sort(out)
+		return slices.Compact(out)
+	}
+	out := make([]int, 0, len(a)+len(b))
+	for len(a) > 0 || len(b) > 0 {
+		var x int
+		switch {
+		case len(b) == 0 || len(a) > 0 && a[0] < b[0]:
+			x, a = a[0], a[1:]
+		case len(a) == 0 || b[0] < a[0]:
+			x, b = b[0], b[1:]
+		default:
+			x, a, b = a[0], a[1:], b[1:]
+		}
+		if len(out) == 0 || out[len(out)-1] != x {
+			out = append(out, x)
+		}
+	}
+	return out
 }
 
 // clauseText renders a clause: "comm[proc.name in (cat, dd)] and
