@@ -539,7 +539,14 @@ func (p *planner) conjoin(a, b *clause) *clause {
 
 // merge returns a clause true wherever a or b is (widening).
 func (p *planner) merge(a, b *clause) *clause {
-	out := &clause{dims: map[plan.Dim][]conj{}, sys: unionInts(a.sys, b.sys), rules: unionInts(a.rules, b.rules)}
+	out := p.mergeBody(a, b)
+	out.rules = unionInts(a.rules, b.rules)
+	return out
+}
+
+// mergeBody is [planner.merge] without the rules (left nil).
+func (p *planner) mergeBody(a, b *clause) *clause {
+	out := &clause{dims: map[plan.Dim][]conj{}, sys: unionInts(a.sys, b.sys)}
 	for d, al := range a.dims {
 		bl, ok := b.dims[d]
 		if !ok {
@@ -700,16 +707,36 @@ func (p *planner) fitMask(cls []*clause, out *plan.Plan) []*clause {
 	}
 
 	// Across rules: the last two live clauses, again and again (the
-	// result stays last).
+	// result stays last). The last clause's rules grow with every merge:
+	// they are collected unsorted and sorted once, and a rule's count is
+	// the number of merges from the one that brought it in.
 	cls = slices.DeleteFunc(cls, func(c *clause) bool { return c == nil })
-	for len(cls) > plan.MaskBits {
-		i, j := len(cls)-2, len(cls)-1
-		m := p.merge(cls[i], cls[j])
-		for _, r := range m.rules {
-			shared[r]++
+	if len(cls) > plan.MaskBits {
+		acc := cls[len(cls)-1]
+		joined := map[int]int{} // rule -> the merge (1-based) that brought it in
+		accRules := slices.Clone(acc.rules)
+		for _, r := range accRules {
+			joined[r] = 1
 		}
-		cls[i] = m
-		cls = cls[:j]
+		steps := 0
+		for len(cls) > plan.MaskBits {
+			prev := cls[len(cls)-2]
+			steps++
+			for _, r := range prev.rules {
+				if _, ok := joined[r]; !ok {
+					joined[r] = steps
+					accRules = append(accRules, r)
+				}
+			}
+			acc = p.mergeBody(prev, acc)
+			cls = cls[:len(cls)-1]
+		}
+		slices.Sort(accRules)
+		acc.rules = accRules
+		cls[len(cls)-1] = acc
+		for r, t := range joined {
+			shared[r] += steps - t + 1
+		}
 	}
 	for r := range out.Rules {
 		out.Rules[r].Widened = append(out.Rules[r].Widened, times(merged[r], fmt.Sprintf("two clauses merged to fit the %d-bit mask", plan.MaskBits))...)
