@@ -39,3 +39,27 @@ func BenchmarkCompileScale(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkReadScale decodes and validates the artifact of n generated
+// rules, the first step of falco-run -r rules.fbc.
+func BenchmarkReadScale(b *testing.B) {
+	for _, n := range []int{1000, 10000} {
+		b.Run(fmt.Sprintf("rules=%d", n), func(b *testing.B) {
+			a, ds := compiler.Compile([]rules.Source{{Name: "gen.yaml", Data: rulegen.Generate(n, 1)}}, nil)
+			if a == nil {
+				b.Fatalf("compile: %v", ds)
+			}
+			var buf bytes.Buffer
+			if err := artifact.Write(&buf, a); err != nil {
+				b.Fatal(err)
+			}
+			b.ReportAllocs()
+			b.SetBytes(int64(buf.Len()))
+			for b.Loop() {
+				if _, err := artifact.Read(buf.Bytes()); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
