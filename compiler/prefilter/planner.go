@@ -103,6 +103,8 @@ type planner struct {
 	atoms  []*atom
 	byText map[string]int
 	notes  []string
+	// memo is maskIn's per-region memory of canBeTrue, by atom.
+	memo []uint8
 }
 
 // BuildRules plans the given rules, in order.
@@ -194,7 +196,7 @@ func BuildRules(in []RuleInput, opts *Options) (*plan.Plan, error) {
 		out.Clauses = append(out.Clauses, plan.Clause{Rules: slices.Clone(c.rules), Syscalls: slices.Clone(c.sys), Text: p.clauseText(c)})
 		for _, r := range c.rules {
 			out.Rules[r].Clauses = append(out.Rules[r].Clauses, bit)
-			out.Rules[r].Kernel = append(out.Rules[r].Kernel, fmt.Sprintf("clause %d on %s: %s", bit, plan.SyscallNames(c.sys), out.Clauses[bit].Text))
+			out.Rules[r].Kernel = append(out.Rules[r].Kernel, plan.KernelLine(bit, &out.Clauses[bit]))
 		}
 	}
 	out.Tables = p.tables(shared, keys, in, universe)
@@ -706,8 +708,17 @@ func (p *planner) fitMask(cls []*clause, out *plan.Plan) []*clause {
 		}
 	}
 
-	// Across rules: the last two live clauses, again and again (the
-	// result stays last). The last clause's rules grow with every merge:
+	// Across rules, first by kind: clauses on the same syscalls that
+	// constrain the same dimensions are folded together, keeping every
+	// alternative of each dimension (up to maxFoldAlts), each kind
+	// getting a share of the bits by its size.
+	cls = slices.DeleteFunc(cls, func(c *clause) bool { return c == nil })
+	if len(cls) > plan.MaskBits {
+		cls = p.foldKinds(cls, merged, shared)
+	}
+
+	// Then (more kinds than bits): the last two live clauses, again and
+	// again (the result stays last). The last clause's rules grow with every merge:
 	// they are collected unsorted and sorted once, and a rule's count is
 	// the number of merges from the one that brought it in.
 	cls = slices.DeleteFunc(cls, func(c *clause) bool { return c == nil })
@@ -744,6 +755,122 @@ func (p *planner) fitMask(cls []*clause, out *plan.Plan) []*clause {
 	}
 	p.notes = append(p.notes, fmt.Sprintf("%d clauses merged into %d to fit the %d-bit mask", n, len(cls), plan.MaskBits))
 	return cls
+}
+
+// maxFoldAlts caps the alternatives per dimension of a clause folded by
+// foldKinds: beyond it the dimension is dropped (widened), which bounds
+// the cost of computing the tables.
+const maxFoldAlts = 4096
+
+// foldKinds folds clauses of the same kind (syscalls and constrained
+// dimensions) together so that at most [plan.MaskBits] are left when
+// there are no more kinds than bits; each kind keeps 1 + its share of the
+// bits left over, in proportion to its size, and its clauses are folded
+// in runs of consecutive ones. With more kinds than bits, each kind is
+// folded to one clause. A folded clause is true wherever one of its parts
+// is: per dimension, the union of the parts' alternatives.
+func (p *planner) foldKinds(cls []*clause, merged, shared []int) []*clause {
+	var order []string
+	kinds := map[string][]int{}
+	for i, c := range cls {
+		k := sysKey(c.sys) + "/" + strconv.Itoa(int(dimSet(c)))
+		if _, ok := kinds[k]; !ok {
+			order = append(order, k)
+		}
+		kinds[k] = append(kinds[k], i)
+	}
+	n, g := len(cls), len(order)
+	type run struct{ idx []int }
+	share := make([]int, g)
+	left := plan.MaskBits
+	for i, k := range order {
+		share[i] = 1
+		if g < plan.MaskBits {
+			share[i] += (len(kinds[k]) - 1) * (plan.MaskBits - g) / (n - g)
+		}
+		left -= share[i]
+	}
+	// The bits the rounding left: one more each to the largest kinds.
+	byRest := make([]int, g)
+	for i := range byRest {
+		byRest[i] = i
+	}
+	slices.SortStableFunc(byRest, func(a, b int) int { return len(kinds[order[b]]) - len(kinds[order[a]]) })
+	for _, i := range byRest {
+		if left <= 0 {
+			break
+		}
+		if share[i] < len(kinds[order[i]]) {
+			share[i]++
+			left--
+		}
+	}
+	var runs []run
+	for i, k := range order {
+		idx := kinds[k]
+		t := share[i]
+		for r := range t {
+			lo, hi := r*len(idx)/t, (r+1)*len(idx)/t
+			if hi > lo {
+				runs = append(runs, run{idx[lo:hi]})
+			}
+		}
+	}
+	slices.SortFunc(runs, func(a, b run) int { return a.idx[0] - b.idx[0] })
+	out := make([]*clause, 0, len(runs))
+	for _, r := range runs {
+		if len(r.idx) == 1 {
+			out = append(out, cls[r.idx[0]])
+			continue
+		}
+		parts := make([]*clause, len(r.idx))
+		for i, x := range r.idx {
+			parts[i] = cls[x]
+		}
+		f := p.fold(parts)
+		if len(f.rules) == 1 {
+			merged[f.rules[0]]++
+		} else {
+			for _, x := range f.rules {
+				shared[x]++
+			}
+		}
+		out = append(out, f)
+	}
+	return out
+}
+
+// fold merges clauses of one kind into one, keeping per dimension every
+// distinct alternative (up to maxFoldAlts).
+func (p *planner) fold(parts []*clause) *clause {
+	out := &clause{dims: map[plan.Dim][]conj{}}
+	for _, c := range parts {
+		out.sys = unionInts(out.sys, c.sys)
+		out.rules = append(out.rules, c.rules...)
+	}
+	slices.Sort(out.rules)
+	out.rules = slices.Compact(out.rules)
+	for _, d := range sortedDims(parts[0].dims) {
+		seen := map[string]bool{}
+		var alts []conj
+		for _, c := range parts {
+			al, ok := c.dims[d]
+			if !ok {
+				alts = nil // not constrained in one part: not in the fold
+				break
+			}
+			for _, cj := range al {
+				if k := conjKey(cj); !seen[k] {
+					seen[k] = true
+					alts = append(alts, cj)
+				}
+			}
+		}
+		if alts != nil && len(alts) <= maxFoldAlts {
+			out.dims[d] = alts
+		}
+	}
+	return out
 }
 
 // ruleCount is a rule and how many clauses of its own it has.
@@ -836,6 +963,13 @@ func (p *planner) keys(cls []*clause) *keySet {
 
 // possible reports whether a clause can be true in region r of dimension d.
 func (p *planner) possible(c *clause, d plan.Dim, r region, k *keySet) bool {
+	return p.possibleMemo(c, d, r, k, nil)
+}
+
+// possibleMemo is [planner.possible] remembering, in memo (indexed by
+// atom, for this one region; nil: none), what canBeTrue said: 0 not asked,
+// 1 true, 2 false.
+func (p *planner) possibleMemo(c *clause, d plan.Dim, r region, k *keySet, memo []uint8) bool {
 	alts, ok := c.dims[d]
 	if !ok {
 		return true
@@ -846,7 +980,20 @@ func (p *planner) possible(c *clause, d plan.Dim, r region, k *keySet) bool {
 		}
 		all := true
 		for _, id := range cj {
-			if !p.atoms[id].canBeTrue(r, k) {
+			var ok bool
+			switch {
+			case memo == nil:
+				ok = p.atoms[id].canBeTrue(r, k)
+			case memo[id] != 0:
+				ok = memo[id] == 1
+			default:
+				ok = p.atoms[id].canBeTrue(r, k)
+				memo[id] = 2
+				if ok {
+					memo[id] = 1
+				}
+			}
+			if !ok {
 				all = false
 				break
 			}
