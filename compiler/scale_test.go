@@ -17,10 +17,26 @@ import (
 // and reports the artifact's size and the bytes of the kernel table
 // entries besides time and memory: the figures of the README's scale
 // table (issue 10).
+//
+// The distinct cases use rulegen.GenerateDistinct: every rule names its
+// own values, so the tables grow with n (up to the kernel's capacities).
 func BenchmarkCompileScale(b *testing.B) {
+	type scale struct {
+		name string
+		gen  func(int, int64) []byte
+		n    int
+	}
+	var cases []scale
 	for _, n := range []int{1000, 2000, 10000} {
-		b.Run(fmt.Sprintf("rules=%d", n), func(b *testing.B) {
-			src := []rules.Source{{Name: "gen.yaml", Data: rulegen.Generate(n, 1)}}
+		cases = append(cases, scale{"rules", rulegen.Generate, n})
+	}
+	for _, n := range []int{1000, 10000} {
+		cases = append(cases, scale{"distinct", rulegen.GenerateDistinct, n})
+	}
+	for _, sc := range cases {
+		n := sc.n
+		b.Run(fmt.Sprintf("%s=%d", sc.name, n), func(b *testing.B) {
+			src := []rules.Source{{Name: "gen.yaml", Data: sc.gen(n, 1)}}
 			b.ReportAllocs()
 			var a *artifact.Artifact
 			for b.Loop() {
