@@ -1041,14 +1041,7 @@ func (p *planner) pruneDead(cls []*clause, k *keySet) []*clause {
 	for _, c := range cls {
 		alive := true
 		for _, d := range sortedDims(c.dims) {
-			any := false
-			for _, r := range regionsOf(d, k) {
-				if p.possible(c, d, r, k) {
-					any = true
-					break
-				}
-			}
-			if !any {
+			if !p.anyPossible(c, d, k) {
 				alive = false
 				break
 			}
@@ -1058,6 +1051,38 @@ func (p *planner) pruneDead(cls []*clause, k *keySet) []*clause {
 		}
 	}
 	return out
+}
+
+// anyPossible reports whether c can be true in some region of d. It
+// tries first the regions that are no table key (default, unknown, ...),
+// then those of the clause's own keys, and only then every region: the
+// answer is the full scan's, but a live clause is known in a few steps
+// instead of a scan of every distinct value.
+func (p *planner) anyPossible(c *clause, d plan.Dim, k *keySet) bool {
+	all := regionsOf(d, k)
+	set, other := k.keyRegions(d)
+	for _, r := range other {
+		if p.possible(c, d, r, k) {
+			return true
+		}
+	}
+	own := newKeySet()
+	for _, cj := range c.dims[d] {
+		for _, id := range cj {
+			p.atoms[id].addKeys(own)
+		}
+	}
+	for _, r := range buildRegions(d, own) {
+		if _, ok := set[r]; ok && p.possible(c, d, r, k) {
+			return true
+		}
+	}
+	for _, r := range all {
+		if p.possible(c, d, r, k) {
+			return true
+		}
+	}
+	return false
 }
 
 func sortedDims(m map[plan.Dim][]conj) []plan.Dim {
