@@ -12,7 +12,7 @@ import (
 // The plan section, in the body's encoding (uvarints unless noted):
 //
 //	present(bool)  false: no kernel prefilter, and nothing follows
-//	rules:   n { name, syscalls[], unbounded(bool), clauses[], kernel[], residual[], widened[] }
+//	rules:   n { name, syscalls[], unbounded(bool), clauses[], residual[], widened[] }
 //	clauses: n { rules[], syscalls[], text }
 //	notes[]
 //	tables:  gate{id mask} dims{id dim} always[] captured[]
@@ -24,6 +24,9 @@ import (
 //	         exeDefault exeUnknown
 //
 // A mask is four uvarints (words 0 to 3); maps are written in key order.
+// A rule's Kernel lines are not stored: the reader derives them from the
+// rule's clauses ([plan.KernelLine]); they repeat a shared clause's text
+// for every rule of it (version 3 stored them).
 
 func (e *encoder) mask(m plan.Mask) {
 	for _, w := range m {
@@ -58,7 +61,6 @@ func (e *encoder) plan(p *plan.Plan) {
 		e.ints(r.Syscalls)
 		e.bool(r.Unbounded)
 		e.ints(r.Clauses)
-		e.strs(r.Kernel)
 		e.strs(r.Residual)
 		e.strs(r.Widened)
 	}
@@ -183,7 +185,6 @@ func (d *decoder) plan() *plan.Plan {
 		r.Syscalls = d.ints(plan.NumSyscalls, "syscall")
 		r.Unbounded = d.bool()
 		r.Clauses = d.ints(plan.MaskBits, "clause")
-		r.Kernel = d.strs()
 		r.Residual = d.strs()
 		r.Widened = d.strs()
 	}
@@ -199,11 +200,14 @@ func (d *decoder) plan() *plan.Plan {
 		c.Syscalls = d.ints(plan.NumSyscalls, "syscall")
 		c.Text = d.str()
 	}
-	for _, r := range p.Rules {
+	for i := range p.Rules {
+		r := &p.Rules[i]
 		for _, c := range r.Clauses {
 			if c >= len(p.Clauses) {
 				d.fail(ErrMalformed, "rule %q: clause %d out of range", r.Name, c)
+				return nil
 			}
+			r.Kernel = append(r.Kernel, plan.KernelLine(c, &p.Clauses[c]))
 		}
 	}
 	p.Notes = d.strs()

@@ -31,3 +31,9 @@ func SyscallNames(ids []int) string {
 }
 
 func sortInts(s []int) { sort.Ints(s) }
+
+// KernelLine is a rule's [RulePlan.Kernel] line for its clause bit c: it
+// is derived from the clause, so the artifact does not store it.
+func KernelLine(bit int, c *Clause) string {
+	return fmt.Sprintf("clause %d on %s: %s", bit, SyscallNames(c.Syscalls), c.Text)
+}

@@ -289,3 +289,30 @@ func (p *Plan) RuleMasks(names []string) []Mask {
 	}
 	return masks
 }
+
+// Sizes of the kernel's table keys and values, in bytes, as in the kernel
+// ABI (bpf/headers/falcoc_abi.h): struct falcoc_mask, falcoc_gate,
+// falcoc_comm_key, falcoc_uid_key, falcoc_ptrace_key, falcoc_sock_key and
+// falcoc_path_key (the path, exe and suffix tries).
+const (
+	maskBytes    = 32
+	gateBytes    = maskBytes + 8
+	commKeyBytes = 4 + CommMax + 1
+	u32KeyBytes  = 8
+	sockKeyBytes = 12
+	pathKeyBytes = 4 + 1 + PathMax + 2
+)
+
+// KernelTableBytes is the size of the keys and values of the entries t
+// puts in the kernel's maps, for one table set: what grows with the rule
+// set. The maps' fixed parts (the per-syscall gate and default arrays,
+// preallocated whatever the rules) and the kernel's per-entry overhead
+// are not counted, except the gate entries of the captured syscalls.
+func KernelTableBytes(t *Tables) int {
+	n := len(t.Gate) * (4 + gateBytes)
+	n += len(t.Comm) * (commKeyBytes + maskBytes)
+	n += (len(t.UID) + len(t.Arg0)) * (u32KeyBytes + maskBytes)
+	n += (len(t.Sock) + len(t.SockFamily)) * (sockKeyBytes + maskBytes)
+	n += (len(t.PathExact) + len(t.PathPrefix) + len(t.ExeExact) + len(t.ExePrefix) + len(t.Suffix)) * (pathKeyBytes + maskBytes)
+	return n
+}

@@ -39,3 +39,12 @@ func TestMaskIntersects(t *testing.T) {
 		t.Error("Intersects")
 	}
 }
+
+func TestKernelTableBytes(t *testing.T) {
+	tb := Tables{Gate: map[int]Mask{257: {}}, Comm: map[string]Mask{"cat": {}}, PathPrefix: map[string]Mask{"/etc/": {}, "/srv/": {}}}
+	// gate: 4-byte key + 40-byte falcoc_gate; comm: 20-byte key + mask;
+	// path: 260-byte falcoc_path_key + mask.
+	if got, want := KernelTableBytes(&tb), 44+52+2*292; got != want {
+		t.Errorf("KernelTableBytes = %d, want %d", got, want)
+	}
+}

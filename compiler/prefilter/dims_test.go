@@ -2,6 +2,7 @@ package prefilter
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -100,6 +101,31 @@ func TestExeKnown(t *testing.T) {
 	} {
 		if got := plan.ExeKnown(p); got != want {
 			t.Errorf("ExeKnown(%q) = %v, want %v", p, got, want)
+		}
+	}
+}
+
+// TestPmatchPathFastPath: the shortcut for clean paths gives what the
+// general path does.
+func TestPmatchPathFastPath(t *testing.T) {
+	for _, v := range []string{"/", "/a", "/a/b", "/a/", "//a", "/a//b", "/a/./b", "/a/../b", "/a/.", "/a/..", "/.", "/..", "/.a/b..", "/a b/c"} {
+		got, ok := pmatchPath(v)
+		var parts []string
+		wantOK := true
+		for _, p := range strings.Split(v[1:], "/") {
+			if p == "." || p == ".." {
+				wantOK = false
+			}
+			if p != "" {
+				parts = append(parts, p)
+			}
+		}
+		want := "/" + strings.Join(parts, "/")
+		if !wantOK {
+			want = ""
+		}
+		if got != want || ok != wantOK {
+			t.Errorf("pmatchPath(%q) = %q, %v; want %q, %v", v, got, ok, want, wantOK)
 		}
 	}
 }

@@ -45,7 +45,10 @@
 //   - A region where an atom's value cannot be decided counts as "true or
 //     false".
 //   - Too many clauses for a rule, or more than 256 clauses in all, are
-//     merged: a merged clause is true wherever one of its parts is.
+//     merged: a merged clause is true wherever one of its parts is. To
+//     fit the mask, a rule's own clauses are merged first, then clauses
+//     of one kind (same syscalls, same dimensions) are folded, per
+//     dimension the union of their alternatives (fitMask).
 //   - Facts the kernel cannot trust (a relative or unnormalised path, a
 //     path longer than [plan.PathMax], an unknown cgroup, an unreadable socket
 //     address) use the Unknown entry, which holds every clause.

@@ -2,8 +2,10 @@ package prefilter
 
 import (
 	"bytes"
+	"strings"
 	"testing"
 
+	"github.com/falcoc/falcoc/compiler/catalog"
 	"github.com/falcoc/falcoc/compiler/plan"
 	"github.com/falcoc/falcoc/compiler/rules"
 	"github.com/falcoc/falcoc/internal/rulegen"
@@ -69,5 +71,72 @@ func BenchmarkJudger(b *testing.B) {
 	}
 	if !m.IsZero() {
 		b.Fatal("an ordinary read by cat must be dropped")
+	}
+}
+
+// TestWidenedOncePerReason: a rule widened many times to fit the mask
+// gets one line per reason, not one per merge (the per-merge lines made
+// the plan grow with rules × merges: 11 MB of text at 1,000 rules).
+func TestWidenedOncePerReason(t *testing.T) {
+	rs, ds := rules.Load([]rules.Source{{Name: "gen.yaml", Data: rulegen.Generate(1000, 1)}}, nil)
+	if rs == nil {
+		t.Fatalf("load: %v", ds)
+	}
+	p, err := Build(rs, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	widened := 0
+	for _, r := range p.Rules {
+		seen := map[string]bool{}
+		for _, w := range r.Widened {
+			reason, _, _ := strings.Cut(w, " (")
+			if seen[reason] {
+				t.Fatalf("rule %q: reason %q listed twice: %q", r.Name, reason, r.Widened)
+			}
+			seen[reason] = true
+			if strings.Contains(w, "to fit the 256-bit mask") {
+				widened++
+			}
+		}
+	}
+	if widened == 0 {
+		t.Fatal("1,000 generated rules no longer overflow the mask: the test checks nothing, use more rules")
+	}
+}
+
+// TestFoldKeepsNarrowing: 2,000 generated rules need far more clauses
+// than the mask holds; folding them by kind must leave every clause
+// constraining something, and ordinary events that no rule wants must
+// still be dropped.
+func TestFoldKeepsNarrowing(t *testing.T) {
+	rs, ds := rules.Load([]rules.Source{{Name: "gen.yaml", Data: rulegen.Generate(2000, 1)}}, nil)
+	if rs == nil {
+		t.Fatalf("load: %v", ds)
+	}
+	p, err := Build(rs, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(p.Notes) == 0 || !strings.Contains(strings.Join(p.Notes, "\n"), "to fit the 256-bit mask") {
+		t.Fatalf("2,000 generated rules fit the mask: the test checks nothing (notes %q)", p.Notes)
+	}
+	for bit, c := range p.Clauses {
+		if c.Text == "any" {
+			t.Errorf("clause %d (%d rules) constrains nothing", bit, len(c.Rules))
+		}
+	}
+	openat, _ := catalog.SyscallID("openat")
+	execve, _ := catalog.SyscallID("execve")
+	connect, _ := catalog.SyscallID("connect")
+	for _, v := range []plan.KernelView{
+		{Syscall: openat, Comm: "cat", Path: "/tmp/build/file.txt", OpenFlags: plan.OpenRead},
+		{Syscall: openat, Comm: "cat", Path: "/tmp/build/file.txt", OpenFlags: plan.OpenWrite | plan.OpenCreate},
+		{Syscall: execve, Comm: "bash", Path: "/usr/bin/ls"},
+		{Syscall: connect, Comm: "curl", SockFamily: 2, SockPort: 1},
+	} {
+		if m := plan.Judge(p, v); !m.IsZero() {
+			t.Errorf("%+v: kept clauses %v, want none", v, m.Bits())
+		}
 	}
 }

@@ -345,6 +345,9 @@ func pmatchPath(v string) (string, bool) {
 	if v == "" || v[0] != '/' || strings.ContainsAny(v, "*?[]\\") {
 		return "", false
 	}
+	if cleanSegments(v) {
+		return v, true // already what the loop below would build
+	}
 	var parts []string
 	for _, p := range strings.Split(v[1:], "/") {
 		switch p {
@@ -615,4 +618,25 @@ func (a *atom) rawImpossible() bool {
 		}
 	}
 	return false
+}
+
+// cleanSegments reports whether the absolute path v is "/" or has only
+// non-empty segments other than "." and "..": pmatchPath returns it as
+// it is (the planner asks for the same values once per region).
+func cleanSegments(v string) bool {
+	if v == "/" {
+		return true
+	}
+	start := 1
+	for i := 1; i <= len(v); i++ {
+		if i < len(v) && v[i] != '/' {
+			continue
+		}
+		switch seg := v[start:i]; seg {
+		case "", ".", "..":
+			return false
+		}
+		start = i + 1
+	}
+	return true
 }

@@ -1,6 +1,7 @@
 package prefilter
 
 import (
+	"container/heap"
 	"errors"
 	"fmt"
 	"slices"
@@ -102,6 +103,8 @@ type planner struct {
 	atoms  []*atom
 	byText map[string]int
 	notes  []string
+	// memo is maskIn's per-region memory of canBeTrue, by atom.
+	memo []uint8
 }
 
 // BuildRules plans the given rules, in order.
@@ -193,7 +196,7 @@ func BuildRules(in []RuleInput, opts *Options) (*plan.Plan, error) {
 		out.Clauses = append(out.Clauses, plan.Clause{Rules: slices.Clone(c.rules), Syscalls: slices.Clone(c.sys), Text: p.clauseText(c)})
 		for _, r := range c.rules {
 			out.Rules[r].Clauses = append(out.Rules[r].Clauses, bit)
-			out.Rules[r].Kernel = append(out.Rules[r].Kernel, fmt.Sprintf("clause %d on %s: %s", bit, plan.SyscallNames(c.sys), out.Clauses[bit].Text))
+			out.Rules[r].Kernel = append(out.Rules[r].Kernel, plan.KernelLine(bit, &out.Clauses[bit]))
 		}
 	}
 	out.Tables = p.tables(shared, keys, in, universe)
@@ -538,7 +541,14 @@ func (p *planner) conjoin(a, b *clause) *clause {
 
 // merge returns a clause true wherever a or b is (widening).
 func (p *planner) merge(a, b *clause) *clause {
-	out := &clause{dims: map[plan.Dim][]conj{}, sys: unionInts(a.sys, b.sys), rules: unionInts(a.rules, b.rules)}
+	out := p.mergeBody(a, b)
+	out.rules = unionInts(a.rules, b.rules)
+	return out
+}
+
+// mergeBody is [planner.merge] without the rules (left nil).
+func (p *planner) mergeBody(a, b *clause) *clause {
+	out := &clause{dims: map[plan.Dim][]conj{}, sys: unionInts(a.sys, b.sys)}
 	for d, al := range a.dims {
 		bl, ok := b.dims[d]
 		if !ok {
@@ -650,41 +660,248 @@ func (p *planner) capClauses(cls []*clause, n int) []*clause {
 }
 
 // fitMask merges clauses until they fit in the mask: first within the
-// rule with the most clauses, then across rules.
+// rule with the most clauses of its own (the lowest rule index on a tie),
+// its last two; when no rule has two, the last two clauses, across rules.
+//
+// The merges are those of the obvious loop (recount, pick, merge, remove),
+// done in O(n log n) besides the merges themselves: a heap picks the rule,
+// and merged-away clauses are left as holes until the end.
 func (p *planner) fitMask(cls []*clause, out *plan.Plan) []*clause {
 	if len(cls) <= plan.MaskBits {
 		return cls
 	}
 	n := len(cls)
-	for len(cls) > plan.MaskBits {
-		count := map[int][]int{}
-		for i, c := range cls {
-			if len(c.rules) == 1 {
-				count[c.rules[0]] = append(count[c.rules[0]], i)
-			}
+	live := n
+	cls = slices.Clone(cls)
+	// How often each rule was widened, by reason: one line per rule and
+	// reason, not one per merge (a clause shared by thousands of rules is
+	// merged hundreds of times).
+	merged, shared := make([]int, len(out.Rules)), make([]int, len(out.Rules))
+
+	// Within a rule: own[r] holds the positions of r's single-rule
+	// clauses, increasing; merging its last two keeps the result at the
+	// first's position, still r's own.
+	own := map[int][]int{}
+	for i, c := range cls {
+		if len(c.rules) == 1 {
+			own[c.rules[0]] = append(own[c.rules[0]], i)
 		}
-		best := -1
-		for r, idx := range count {
-			if len(idx) > 1 && (best < 0 || len(idx) > len(count[best]) || len(idx) == len(count[best]) && r < best) {
-				best = r
-			}
+	}
+	h := &ruleHeap{}
+	for r, idx := range own {
+		if len(idx) > 1 {
+			h.items = append(h.items, ruleCount{r, len(idx)})
 		}
-		i, j := len(cls)-2, len(cls)-1
-		if best >= 0 {
-			idx := count[best]
-			i, j = idx[len(idx)-2], idx[len(idx)-1]
-			out.Rules[best].Widened = append(out.Rules[best].Widened, "two clauses merged to fit the 256-bit mask")
-		} else {
-			for _, r := range unionInts(cls[i].rules, cls[j].rules) {
-				out.Rules[r].Widened = append(out.Rules[r].Widened, "clause shared with other rules to fit the 256-bit mask")
-			}
+	}
+	heap.Init(h)
+	for live > plan.MaskBits && h.Len() > 0 {
+		top := heap.Pop(h).(ruleCount)
+		idx := own[top.rule]
+		i, j := idx[len(idx)-2], idx[len(idx)-1]
+		cls[i] = p.merge(cls[i], cls[j])
+		cls[j] = nil
+		live--
+		own[top.rule] = idx[:len(idx)-1]
+		merged[top.rule]++
+		if top.n-1 > 1 {
+			heap.Push(h, ruleCount{top.rule, top.n - 1})
 		}
-		m := p.merge(cls[i], cls[j])
-		cls = append(cls[:j], cls[j+1:]...)
-		cls[i] = m
+	}
+
+	// Across rules, first by kind: clauses on the same syscalls that
+	// constrain the same dimensions are folded together, keeping every
+	// alternative of each dimension (up to maxFoldAlts), each kind
+	// getting a share of the bits by its size.
+	cls = slices.DeleteFunc(cls, func(c *clause) bool { return c == nil })
+	if len(cls) > plan.MaskBits {
+		cls = p.foldKinds(cls, merged, shared)
+	}
+
+	// Then (more kinds than bits): the last two live clauses, again and
+	// again (the result stays last). The last clause's rules grow with every merge:
+	// they are collected unsorted and sorted once, and a rule's count is
+	// the number of merges from the one that brought it in.
+	cls = slices.DeleteFunc(cls, func(c *clause) bool { return c == nil })
+	if len(cls) > plan.MaskBits {
+		acc := cls[len(cls)-1]
+		joined := map[int]int{} // rule -> the merge (1-based) that brought it in
+		accRules := slices.Clone(acc.rules)
+		for _, r := range accRules {
+			joined[r] = 1
+		}
+		steps := 0
+		for len(cls) > plan.MaskBits {
+			prev := cls[len(cls)-2]
+			steps++
+			for _, r := range prev.rules {
+				if _, ok := joined[r]; !ok {
+					joined[r] = steps
+					accRules = append(accRules, r)
+				}
+			}
+			acc = p.mergeBody(prev, acc)
+			cls = cls[:len(cls)-1]
+		}
+		slices.Sort(accRules)
+		acc.rules = accRules
+		cls[len(cls)-1] = acc
+		for r, t := range joined {
+			shared[r] += steps - t + 1
+		}
+	}
+	for r := range out.Rules {
+		out.Rules[r].Widened = append(out.Rules[r].Widened, times(merged[r], fmt.Sprintf("two clauses merged to fit the %d-bit mask", plan.MaskBits))...)
+		out.Rules[r].Widened = append(out.Rules[r].Widened, times(shared[r], fmt.Sprintf("clause shared with other rules to fit the %d-bit mask", plan.MaskBits))...)
 	}
 	p.notes = append(p.notes, fmt.Sprintf("%d clauses merged into %d to fit the %d-bit mask", n, len(cls), plan.MaskBits))
 	return cls
+}
+
+// maxFoldAlts caps the alternatives per dimension of a clause folded by
+// foldKinds: beyond it the dimension is dropped (widened), which bounds
+// the cost of computing the tables.
+const maxFoldAlts = 4096
+
+// foldKinds folds clauses of the same kind (syscalls and constrained
+// dimensions) together so that at most [plan.MaskBits] are left when
+// there are no more kinds than bits; each kind keeps 1 + its share of the
+// bits left over, in proportion to its size, and its clauses are folded
+// in runs of consecutive ones. With more kinds than bits, each kind is
+// folded to one clause. A folded clause is true wherever one of its parts
+// is: per dimension, the union of the parts' alternatives.
+func (p *planner) foldKinds(cls []*clause, merged, shared []int) []*clause {
+	var order []string
+	kinds := map[string][]int{}
+	for i, c := range cls {
+		k := sysKey(c.sys) + "/" + strconv.Itoa(int(dimSet(c)))
+		if _, ok := kinds[k]; !ok {
+			order = append(order, k)
+		}
+		kinds[k] = append(kinds[k], i)
+	}
+	n, g := len(cls), len(order)
+	type run struct{ idx []int }
+	share := make([]int, g)
+	left := plan.MaskBits
+	for i, k := range order {
+		share[i] = 1
+		if g < plan.MaskBits {
+			share[i] += (len(kinds[k]) - 1) * (plan.MaskBits - g) / (n - g)
+		}
+		left -= share[i]
+	}
+	// The bits the rounding left: one more each to the largest kinds.
+	byRest := make([]int, g)
+	for i := range byRest {
+		byRest[i] = i
+	}
+	slices.SortStableFunc(byRest, func(a, b int) int { return len(kinds[order[b]]) - len(kinds[order[a]]) })
+	for _, i := range byRest {
+		if left <= 0 {
+			break
+		}
+		if share[i] < len(kinds[order[i]]) {
+			share[i]++
+			left--
+		}
+	}
+	var runs []run
+	for i, k := range order {
+		idx := kinds[k]
+		t := share[i]
+		for r := range t {
+			lo, hi := r*len(idx)/t, (r+1)*len(idx)/t
+			if hi > lo {
+				runs = append(runs, run{idx[lo:hi]})
+			}
+		}
+	}
+	slices.SortFunc(runs, func(a, b run) int { return a.idx[0] - b.idx[0] })
+	out := make([]*clause, 0, len(runs))
+	for _, r := range runs {
+		if len(r.idx) == 1 {
+			out = append(out, cls[r.idx[0]])
+			continue
+		}
+		parts := make([]*clause, len(r.idx))
+		for i, x := range r.idx {
+			parts[i] = cls[x]
+		}
+		f := p.fold(parts)
+		if len(f.rules) == 1 {
+			merged[f.rules[0]]++
+		} else {
+			for _, x := range f.rules {
+				shared[x]++
+			}
+		}
+		out = append(out, f)
+	}
+	return out
+}
+
+// fold merges clauses of one kind into one, keeping per dimension every
+// distinct alternative (up to maxFoldAlts).
+func (p *planner) fold(parts []*clause) *clause {
+	out := &clause{dims: map[plan.Dim][]conj{}}
+	for _, c := range parts {
+		out.sys = unionInts(out.sys, c.sys)
+		out.rules = append(out.rules, c.rules...)
+	}
+	slices.Sort(out.rules)
+	out.rules = slices.Compact(out.rules)
+	for _, d := range sortedDims(parts[0].dims) {
+		seen := map[string]bool{}
+		var alts []conj
+		for _, c := range parts {
+			al, ok := c.dims[d]
+			if !ok {
+				alts = nil // not constrained in one part: not in the fold
+				break
+			}
+			for _, cj := range al {
+				if k := conjKey(cj); !seen[k] {
+					seen[k] = true
+					alts = append(alts, cj)
+				}
+			}
+		}
+		if alts != nil && len(alts) <= maxFoldAlts {
+			out.dims[d] = alts
+		}
+	}
+	return out
+}
+
+// ruleCount is a rule and how many clauses of its own it has.
+type ruleCount struct{ rule, n int }
+
+// ruleHeap orders rules by most own clauses first, then lowest index.
+type ruleHeap struct{ items []ruleCount }
+
+func (h *ruleHeap) Len() int { return len(h.items) }
+func (h *ruleHeap) Less(a, b int) bool {
+	x, y := h.items[a], h.items[b]
+	return x.n > y.n || x.n == y.n && x.rule < y.rule
+}
+func (h *ruleHeap) Swap(a, b int) { h.items[a], h.items[b] = h.items[b], h.items[a] }
+func (h *ruleHeap) Push(x any)    { h.items = append(h.items, x.(ruleCount)) }
+func (h *ruleHeap) Pop() any {
+	x := h.items[len(h.items)-1]
+	h.items = h.items[:len(h.items)-1]
+	return x
+}
+
+// times renders a widening that happened n times to a rule: nothing for
+// 0, the reason for 1, the reason and the count above.
+func times(n int, reason string) []string {
+	switch {
+	case n == 0:
+		return nil
+	case n == 1:
+		return []string{reason}
+	}
+	return []string{fmt.Sprintf("%s (%d times)", reason, n)}
 }
 
 // fitTables drops dimensions whose tables would exceed the kernel's
@@ -746,6 +963,13 @@ func (p *planner) keys(cls []*clause) *keySet {
 
 // possible reports whether a clause can be true in region r of dimension d.
 func (p *planner) possible(c *clause, d plan.Dim, r region, k *keySet) bool {
+	return p.possibleMemo(c, d, r, k, nil)
+}
+
+// possibleMemo is [planner.possible] remembering, in memo (indexed by
+// atom, for this one region; nil: none), what canBeTrue said: 0 not asked,
+// 1 true, 2 false.
+func (p *planner) possibleMemo(c *clause, d plan.Dim, r region, k *keySet, memo []uint8) bool {
 	alts, ok := c.dims[d]
 	if !ok {
 		return true
@@ -756,7 +980,20 @@ func (p *planner) possible(c *clause, d plan.Dim, r region, k *keySet) bool {
 		}
 		all := true
 		for _, id := range cj {
-			if !p.atoms[id].canBeTrue(r, k) {
+			var ok bool
+			switch {
+			case memo == nil:
+				ok = p.atoms[id].canBeTrue(r, k)
+			case memo[id] != 0:
+				ok = memo[id] == 1
+			default:
+				ok = p.atoms[id].canBeTrue(r, k)
+				memo[id] = 2
+				if ok {
+					memo[id] = 1
+				}
+			}
+			if !ok {
 				all = false
 				break
 			}
@@ -804,14 +1041,7 @@ func (p *planner) pruneDead(cls []*clause, k *keySet) []*clause {
 	for _, c := range cls {
 		alive := true
 		for _, d := range sortedDims(c.dims) {
-			any := false
-			for _, r := range regionsOf(d, k) {
-				if p.possible(c, d, r, k) {
-					any = true
-					break
-				}
-			}
-			if !any {
+			if !p.anyPossible(c, d, k) {
 				alive = false
 				break
 			}
@@ -821,6 +1051,38 @@ func (p *planner) pruneDead(cls []*clause, k *keySet) []*clause {
 		}
 	}
 	return out
+}
+
+// anyPossible reports whether c can be true in some region of d. It
+// tries first the regions that are no table key (default, unknown, ...),
+// then those of the clause's own keys, and only then every region: the
+// answer is the full scan's, but a live clause is known in a few steps
+// instead of a scan of every distinct value.
+func (p *planner) anyPossible(c *clause, d plan.Dim, k *keySet) bool {
+	all := regionsOf(d, k)
+	set, other := k.keyRegions(d)
+	for _, r := range other {
+		if p.possible(c, d, r, k) {
+			return true
+		}
+	}
+	own := newKeySet()
+	for _, cj := range c.dims[d] {
+		for _, id := range cj {
+			p.atoms[id].addKeys(own)
+		}
+	}
+	for _, r := range buildRegions(d, own) {
+		if _, ok := set[r]; ok && p.possible(c, d, r, k) {
+			return true
+		}
+	}
+	for _, r := range all {
+		if p.possible(c, d, r, k) {
+			return true
+		}
+	}
+	return false
 }
 
 func sortedDims(m map[plan.Dim][]conj) []plan.Dim {
@@ -880,10 +1142,31 @@ func sysKey(s []int) string {
 	return b.String()
 }
 
+// unionInts returns the sorted union of a and b, without duplicates: a
+// linear merge when both are sorted (they are, as the planner builds
+// them), else a sort.
 func unionInts(a, b []int) []int {
-	out := append(slices.Clone(a), b...)
-	slices.Sort(out)
-	return slices.Compact(out)
+	if !slices.IsSorted(a) || !slices.IsSorted(b) {
+		out := append(slices.Clone(a), b...)
+		slices.Sort(out)
+		return slices.Compact(out)
+	}
+	out := make([]int, 0, len(a)+len(b))
+	for len(a) > 0 || len(b) > 0 {
+		var x int
+		switch {
+		case len(b) == 0 || len(a) > 0 && a[0] < b[0]:
+			x, a = a[0], a[1:]
+		case len(a) == 0 || b[0] < a[0]:
+			x, b = b[0], b[1:]
+		default:
+			x, a, b = a[0], a[1:], b[1:]
+		}
+		if len(out) == 0 || out[len(out)-1] != x {
+			out = append(out, x)
+		}
+	}
+	return out
 }
 
 // clauseText renders a clause: "comm[proc.name in (cat, dd)] and

@@ -989,3 +989,22 @@ func TestPathShapesNarrow(t *testing.T) {
 		})
 	}
 }
+
+// TestSoundnessAtScale plans 10,000 rules at once (issue 10), far more
+// clauses than the mask holds, so that most are merged within and across
+// rules, and checks that no true rule is dropped.
+func TestSoundnessAtScale(t *testing.T) {
+	if testing.Short() {
+		t.Skip("10,000 rules: not in -short")
+	}
+	r := rand.New(rand.NewSource(10))
+	var exprs []check.Expr
+	for range 10000 {
+		exprs = append(exprs, genShaped(r))
+	}
+	st := checkSound(t, r, exprs, &Options{Syscalls: testSyscalls}, 300)
+	t.Logf("rule matches: %d, events dropped: %d, narrowed: %d of 300", st.matches, st.drops, st.narrowed)
+	if st.matches == 0 || st.narrowed == 0 {
+		t.Errorf("weak test: %d rule matches, %d events whose mask the tables narrowed", st.matches, st.narrowed)
+	}
+}

@@ -21,6 +21,38 @@ type keySet struct {
 	ports      map[uint16]bool // ports the socket atoms name
 	exe        map[string]bool // exec paths the atoms name
 	suffix     map[string]bool // path suffixes the atoms name
+
+	// regions caches regionsOf per dimension: a key set is complete
+	// once [planner.keys] returns it, and the planner asks for the same
+	// regions once per clause (pruneDead, dropTrivial, simplify).
+	regions map[plan.Dim][]region
+	// keyed and other cache, per dimension, the regions of regionsOf
+	// that are table keys (exact and prefix entries), as a set, and the
+	// others, in order.
+	keyed map[plan.Dim]map[region]struct{}
+	other map[plan.Dim][]region
+}
+
+// keyRegions returns the set of d's regions that are table keys, and the
+// list of the others.
+func (k *keySet) keyRegions(d plan.Dim) (map[region]struct{}, []region) {
+	if m, ok := k.keyed[d]; ok {
+		return m, k.other[d]
+	}
+	m := map[region]struct{}{}
+	var other []region
+	for _, r := range regionsOf(d, k) {
+		if r.kind == rExact || r.kind == rPrefix {
+			m[r] = struct{}{}
+		} else {
+			other = append(other, r)
+		}
+	}
+	if k.keyed == nil {
+		k.keyed, k.other = map[plan.Dim]map[region]struct{}{}, map[plan.Dim][]region{}
+	}
+	k.keyed[d], k.other[d] = m, other
+	return m, other
 }
 
 func newKeySet() *keySet {
@@ -299,7 +331,20 @@ func (a *atom) dirCanBeTrue(r region, k *keySet) bool {
 }
 
 // regionsOf lists the regions of a dimension for the key set.
+// The slice returned is shared: callers must not modify it.
 func regionsOf(d plan.Dim, k *keySet) []region {
+	if r, ok := k.regions[d]; ok {
+		return r
+	}
+	out := buildRegions(d, k)
+	if k.regions == nil {
+		k.regions = map[plan.Dim][]region{}
+	}
+	k.regions[d] = out
+	return out
+}
+
+func buildRegions(d plan.Dim, k *keySet) []region {
 	var out []region
 	switch d {
 	case plan.DimComm:

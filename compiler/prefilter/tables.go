@@ -228,8 +228,13 @@ func (p *planner) tables(cls []*clause, k *keySet, in []RuleInput, universe []in
 // maskIn returns the clauses of cls possible in region r of dimension d.
 func (p *planner) maskIn(cls []*clause, k *keySet, d plan.Dim, r region) plan.Mask {
 	var m plan.Mask
+	if len(p.memo) != len(p.atoms) {
+		p.memo = make([]uint8, len(p.atoms))
+	} else {
+		clear(p.memo)
+	}
 	for bit, c := range cls {
-		if p.possible(c, d, r, k) {
+		if p.possibleMemo(c, d, r, k, p.memo) {
 			m = m.With(bit)
 		}
 	}
