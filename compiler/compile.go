@@ -33,6 +33,9 @@ type Options struct {
 	// Ruleset, when set, is called with the loaded rule set before it is
 	// compiled (for a caller that also lists the rules).
 	Ruleset func(*rules.Ruleset)
+	// Progress, when set, is called as each stage ends, with what it did
+	// ("loaded 10000 rules", ...): a long compile can show it.
+	Progress func(stage string)
 }
 
 // Compile loads files in order and compiles them into an artifact with its
@@ -53,6 +56,12 @@ func Compile(files []rules.Source, opts *Options) (*artifact.Artifact, diag.List
 	if opts.Ruleset != nil {
 		opts.Ruleset(rs)
 	}
+	progress := func(format string, args ...any) {
+		if opts.Progress != nil {
+			opts.Progress(fmt.Sprintf(format, args...))
+		}
+	}
+	progress("loaded and checked %d rules", len(rs.Rules))
 	fail := func(err error) (*artifact.Artifact, diag.List) {
 		return nil, append(list, diag.Diagnostic{File: sourceNames(files), Message: err.Error()})
 	}
@@ -68,9 +77,11 @@ func Compile(files []rules.Source, opts *Options) (*artifact.Artifact, diag.List
 	if err != nil {
 		return fail(err)
 	}
+	progress("generated the bytecode")
 	if a.Plan, err = prefilter.BuildFolded(rs, folded, opts.Prefilter); err != nil {
 		return fail(fmt.Errorf("plan the kernel prefilter: %w", err))
 	}
+	progress("planned the kernel prefilter (%d clauses)", len(a.Plan.Clauses))
 	var buf bytes.Buffer
 	if err := artifact.Write(&buf, a); err != nil {
 		return fail(err)

@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -18,6 +19,9 @@ import (
 type CompileOptions struct {
 	Output string
 	Paths  []string
+	// Progress prints each stage's end and time to stderr; by default
+	// only when stderr is a terminal.
+	Progress bool
 
 	out, errOut io.Writer
 }
@@ -44,6 +48,7 @@ func newCmdCompile(s Streams) *cobra.Command {
 		},
 	}
 	c.Flags().StringVarP(&o.Output, "output", "o", "", "the artifact file to write (required)")
+	c.Flags().BoolVar(&o.Progress, "progress", false, "print each stage of the compile with its time (the default on a terminal)")
 	return c
 }
 
@@ -52,7 +57,20 @@ func (o *CompileOptions) Complete(cmd *cobra.Command, args []string) error {
 	o.out = cmd.OutOrStdout()
 	o.errOut = cmd.ErrOrStderr()
 	o.Paths = args
+	if !cmd.Flags().Changed("progress") {
+		o.Progress = isTerminal(o.errOut)
+	}
 	return nil
+}
+
+// isTerminal reports whether w is a character device (a terminal).
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
 }
 
 // Validate checks the options.
@@ -72,7 +90,14 @@ func (o *CompileOptions) Run() error {
 	if err != nil {
 		return &ExitError{Code: 1, Err: err}
 	}
-	a, ds := compiler.Compile(srcs, nil)
+	var copts compiler.Options
+	if o.Progress {
+		start := time.Now()
+		copts.Progress = func(stage string) {
+			fmt.Fprintf(o.errOut, "falcoc: %s (%.1fs)\n", stage, time.Since(start).Seconds())
+		}
+	}
+	a, ds := compiler.Compile(srcs, &copts)
 	for _, d := range ds {
 		if _, err := io.WriteString(o.errOut, d.Render()); err != nil {
 			return err
