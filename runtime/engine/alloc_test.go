@@ -1,17 +1,11 @@
 package engine_test
 
 import (
-	"bytes"
-	"io"
-	"slices"
 	"testing"
 
 	"github.com/falcoc/falcoc/compiler"
 	"github.com/falcoc/falcoc/compiler/rules"
 	"github.com/falcoc/falcoc/internal/rulegen"
-	"github.com/falcoc/falcoc/runtime/event"
-	"github.com/falcoc/falcoc/runtime/replay"
-	"github.com/falcoc/falcoc/runtime/state"
 )
 
 // TestProcessAllocs: engine.Process as a whole (state updates, the
@@ -28,27 +22,7 @@ func TestProcessAllocs(t *testing.T) {
 	}
 	for _, judged := range []bool{true, false} {
 		e := newReplayEngine(t, art, art.Plan, judged)
-		trace := replayTrace(2000)
-		r := replay.NewReader(bytes.NewReader(trace))
-		var evs []event.Event
-		for {
-			var ev event.Event
-			var pc event.ProcContext
-			err := r.Next(&ev, &pc)
-			if err == io.EOF {
-				break
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			if pc.Present() {
-				state.ApplyProc(e.Table(), ev.Ts, ev.Tid, ev.Pid, &pc)
-				e.Process(&ev)
-				continue
-			}
-			ev.Params = slices.Clone(ev.Params)
-			evs = append(evs, ev)
-		}
+		evs := decodedTrace(t, replayTrace(2000), e.Table(), e)
 		// Warm up: fd tables, caches and pools reach their size.
 		for i := range evs {
 			e.Process(&evs[i])

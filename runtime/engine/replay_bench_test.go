@@ -148,24 +148,7 @@ func BenchmarkReplayScap(b *testing.B) {
 // processes its lines describe go into the capture's process table.
 func writeScapTrace(b *testing.B, file string, trace []byte) {
 	tab := state.NewTable(&state.Options{ProcReadsPerSec: -1})
-	r := replay.NewReader(bytes.NewReader(trace))
-	var evs []event.Event
-	for {
-		var ev event.Event
-		var pc event.ProcContext
-		err := r.Next(&ev, &pc)
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			b.Fatal(err)
-		}
-		if pc.Present() {
-			state.ApplyProc(tab, ev.Ts, ev.Tid, ev.Pid, &pc)
-		}
-		ev.Params = slices.Clone(ev.Params)
-		evs = append(evs, ev)
-	}
+	evs := decodedTrace(b, trace, tab, nil)
 	f, err := os.Create(file)
 	if err != nil {
 		b.Fatal(err)
@@ -243,26 +226,7 @@ func BenchmarkReplayEngine(b *testing.B) {
 		b.Fatalf("compile: %v", ds)
 	}
 	e := newReplayEngine(b, art, art.Plan, true)
-	r := replay.NewReader(bytes.NewReader(replayTrace(4096)))
-	var evs []event.Event
-	for {
-		var ev event.Event
-		var pc event.ProcContext
-		err := r.Next(&ev, &pc)
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			b.Fatal(err)
-		}
-		if pc.Present() {
-			state.ApplyProc(e.Table(), ev.Ts, ev.Tid, ev.Pid, &pc)
-			e.Process(&ev)
-			continue
-		}
-		ev.Params = slices.Clone(ev.Params)
-		evs = append(evs, ev)
-	}
+	evs := decodedTrace(b, replayTrace(4096), e.Table(), e)
 	for i := range evs { // warm up: fd tables and pools reach their size
 		e.Process(&evs[i])
 	}
@@ -280,4 +244,35 @@ func BenchmarkReplayEngine(b *testing.B) {
 			e.Process(&evs[i])
 		}
 	}))/float64(len(evs)), "allocs/event")
+}
+
+// decodedTrace decodes trace once, each event with its own parameters.
+// The processes its lines describe are applied to tab; with e set, the
+// events that describe them also go through e and are left out of the
+// result (the rest make a steady-state loop), without e every event is
+// returned.
+func decodedTrace(tb testing.TB, trace []byte, tab *state.Table, e *engine.Engine) []event.Event {
+	tb.Helper()
+	r := replay.NewReader(bytes.NewReader(trace))
+	var evs []event.Event
+	for {
+		var ev event.Event
+		var pc event.ProcContext
+		err := r.Next(&ev, &pc)
+		if err == io.EOF {
+			return evs
+		}
+		if err != nil {
+			tb.Fatal(err)
+		}
+		if pc.Present() {
+			state.ApplyProc(tab, ev.Ts, ev.Tid, ev.Pid, &pc)
+			if e != nil {
+				e.Process(&ev)
+				continue
+			}
+		}
+		ev.Params = slices.Clone(ev.Params)
+		evs = append(evs, ev)
+	}
 }
