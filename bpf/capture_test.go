@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/falcoc/falcoc/compiler/plan"
+	"github.com/falcoc/falcoc/internal/testutil"
 	"github.com/google/go-cmp/cmp"
 	"golang.org/x/sys/unix"
 )
@@ -379,7 +380,7 @@ func TestFDMarks(t *testing.T) {
 	args := []string{"sh", "-c"}
 	if err != nil {
 		if sh, err = exec.LookPath("dash"); err != nil {
-			t.Skip("no busybox or dash")
+			testutil.SkipOrFail(t, "no busybox or dash: %v", err)
 		}
 		args = []string{"-c"}
 	}

@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/falcoc/falcoc/internal/testutil"
 )
 
 // TestProcCwdAsFalco: proc.cwd as libsinsp keeps it (update_cwd: the
@@ -64,9 +66,7 @@ func TestProcCwdAsFalco(t *testing.T) {
 func TestNewUserResolves(t *testing.T) {
 	requireLive(t)
 	for _, tool := range []string{"useradd", "userdel", "setpriv"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			t.Skipf("%s: %v", tool, err)
-		}
+		testutil.RequireCommand(t, tool)
 	}
 	probe := "/etc/falcoc-e2e-part6-user"
 	if err := os.WriteFile(probe, nil, 0o644); err != nil {
