@@ -1,6 +1,9 @@
 package kplan
 
 import (
+	"encoding/binary"
+	"unsafe"
+
 	"github.com/falcoc/falcoc/compiler/catalog"
 	"github.com/falcoc/falcoc/compiler/plan"
 	"github.com/falcoc/falcoc/runtime/event"
@@ -19,38 +22,105 @@ import (
 // (the remote or local end), when the call updated them; see the mapping
 // in compiler/plan.
 //
+// Everything that depends on the event type (the syscall, its gate mask,
+// the dimensions it is judged on, where its parameters are) is resolved
+// once, in a table indexed by catalog.Event.ID. The per-value lookups
+// (comm, uid, path, program, address) go through direct-mapped tables of
+// the values last seen, checked against the whole value, in front of the
+// plan's own lookups: a trace repeats its process names and paths (the
+// decoders intern them), so an event usually costs a few comparisons and
+// mask ANDs. The answer is always exactly plan.Judger's (TestFastJudge).
+//
 // A UserJudge is not safe for concurrent use.
 type UserJudge struct {
 	j *plan.Judger
-	// sys holds the judged facts of each syscall event, indexed by
+	// sys holds the judged facts of each event type, indexed by
 	// catalog.Event.ID; ok is false for events the kernel does not judge.
 	sys []judgeInfo
+	// host, inside and unknown are the container dimension's masks.
+	host, inside, unknown plan.Mask
+	// pathUnknown and suffixUnknown are the masks of a path the kernel
+	// could not read.
+	pathUnknown, suffixUnknown, exeUnknown plan.Mask
+
+	comms [commSlots]commEntry
+	uids  [uidSlots]uidEntry
+	paths [pathSlots]pathEntry
+	exes  [exeSlots]exeEntry
+	socks [sockSlots]sockEntry
 }
 
-// infoOf returns the judge facts of ev.
-func (u *UserJudge) infoOf(ev *catalog.Event) (judgeInfo, bool) {
-	if ev == nil || ev.ID <= 0 || ev.ID >= len(u.sys) {
-		return judgeInfo{}, false
-	}
-	info := u.sys[ev.ID]
-	return info, info.ok
+// Sizes of the direct-mapped tables (powers of two).
+const (
+	commSlots = 256
+	uidSlots  = 64
+	pathSlots = 1024
+	exeSlots  = 64
+	sockSlots = 64
+)
+
+type commEntry struct {
+	s  string
+	ok bool
+	m  plan.Mask
 }
 
+type uidEntry struct {
+	uid uint32
+	ok  bool
+	m   plan.Mask
+}
+
+type pathEntry struct {
+	s                 string
+	hasPath, hasSuffx bool
+	path, suffix      plan.Mask
+}
+
+type exeEntry struct {
+	s  string
+	ok bool
+	m  plan.Mask
+}
+
+type sockEntry struct {
+	key uint32 // family<<16 | port
+	ok  bool
+	m   plan.Mask
+}
+
+// judgeInfo is what the judge needs of one event type.
 type judgeInfo struct {
-	ok                    bool
-	id                    int
-	flags, path, arg0, fd int // param indexes, -1 when absent
+	ok   bool
+	id   int // the syscall id
+	gate plan.Mask
+	dims plan.Dim
+	kind int // plan.SyscallKind
+	open bool
+	// Parameter indexes, -1 when absent.
+	flags, path, arg0, fd int
 }
+
+// taskDims are the dimensions judged on the task's facts.
+const taskDims = plan.DimComm | plan.DimUID | plan.DimContainer
 
 // NewUserJudge prepares the judge for plan p.
 func NewUserJudge(p *plan.Plan) *UserJudge {
-	u := &UserJudge{j: plan.NewJudger(p), sys: make([]judgeInfo, catalog.NumEvents()+1)}
+	j := plan.NewJudger(p)
+	u := &UserJudge{j: j, sys: make([]judgeInfo, catalog.NumEvents()+1)}
+	u.host = j.ContainerMask(plan.ContainerHost)
+	u.inside = j.ContainerMask(plan.ContainerInside)
+	u.unknown = j.ContainerMask(plan.ContainerUnknown)
+	u.pathUnknown = j.PathMask("", true)
+	u.suffixUnknown = j.SuffixMask("", true)
+	u.exeUnknown = j.ExeMask("", true)
 	for _, ev := range catalog.Events() {
 		id, ok := catalog.SyscallID(ev.Name)
-		if !ok || !ev.Syscall {
+		if !ok || !ev.Syscall || ev.ID <= 0 || ev.ID >= len(u.sys) {
 			continue
 		}
-		info := judgeInfo{ok: true, id: id, flags: -1, path: -1, arg0: -1, fd: -1}
+		info := judgeInfo{ok: true, id: id, gate: j.Gate(id), dims: j.Dims(id), kind: plan.SyscallKind(id),
+			open: plan.IsOpenFamily(id), flags: -1, path: -1, arg0: -1, fd: -1}
 		for i, prm := range ev.Params {
 			switch {
 			case prm.Name == "fd" && prm.Type == catalog.ParamFD && info.fd < 0 && i > 0:
@@ -69,12 +139,201 @@ func NewUserJudge(p *plan.Plan) *UserJudge {
 	return u
 }
 
+// infoOf returns the judge facts of ev's type, nil when the kernel does
+// not judge it.
+func (u *UserJudge) infoOf(ev *catalog.Event) *judgeInfo {
+	if ev == nil || ev.ID <= 0 || ev.ID >= len(u.sys) || !u.sys[ev.ID].ok {
+		return nil
+	}
+	return &u.sys[ev.ID]
+}
+
 // Mask returns the clauses that survive for ev, whose thread is th (nil
 // when unknown: then nothing can be judged and every clause survives).
 func (u *UserJudge) Mask(ev *event.Event, th *state.Thread) plan.Mask {
-	info, ok := u.infoOf(ev.Info)
-	if !ok || th == nil {
+	info := u.infoOf(ev.Info)
+	if info == nil || th == nil {
 		return plan.AllClauses
+	}
+	m := info.gate
+	if m.IsZero() {
+		return m
+	}
+	d := info.dims
+	if d&taskDims != 0 {
+		if d&plan.DimComm != 0 {
+			m = m.And(*u.comm(th.Comm()))
+		}
+		if d&plan.DimUID != 0 {
+			m = m.And(*u.uid(th.Creds.EUID))
+		}
+		if d&plan.DimContainer != 0 {
+			m = m.And(*u.container(th))
+		}
+	}
+	if d&plan.DimArg0 != 0 {
+		var a uint64
+		if p := param(ev, info.arg0); p != nil {
+			a = p.U
+		}
+		m = m.And(u.j.Arg0Mask(a))
+	}
+	switch info.kind {
+	case plan.SyscallExec:
+		if d&plan.DimExe != 0 {
+			// After a successful exec (applied before the rules run) the
+			// path is proc.exepath; otherwise nothing is known.
+			if ev.HasRes() && ev.Res == 0 {
+				m = m.And(*u.exe(th.ExePath()))
+			} else {
+				m = m.And(u.exeUnknown)
+			}
+		}
+	case plan.SyscallSock:
+		if d&plan.DimSock != 0 {
+			// Only connect and bind are judged on an address; the other
+			// socket calls see none (family 0).
+			fam, port, unknown := uint16(0), uint16(0), false
+			if info.id == sysConnect || info.id == sysBind {
+				unknown = true
+				if p := param(ev, info.fd); p != nil {
+					fam, port, unknown = sockOf(ev, th.FD(p.I), info.id == sysConnect)
+				}
+			}
+			m = m.And(*u.sock(fam, port, unknown))
+		}
+	case plan.SyscallPath:
+		if info.open && d&plan.DimOpenFlags != 0 {
+			var flags uint64
+			if p := param(ev, info.flags); p != nil {
+				flags = p.U
+			}
+			m = m.And(u.j.OpenFlagsMask(info.id, flags))
+		}
+		if d&(plan.DimPath|plan.DimSuffix) != 0 {
+			p := param(ev, info.path)
+			if p == nil {
+				if d&plan.DimPath != 0 {
+					m = m.And(u.pathUnknown)
+				}
+				if d&plan.DimSuffix != 0 {
+					m = m.And(u.suffixUnknown)
+				}
+				break
+			}
+			e := u.path(p.S)
+			if d&plan.DimPath != 0 {
+				if !e.hasPath {
+					e.path, e.hasPath = u.j.PathMask(e.s, false), true
+				}
+				m = m.And(e.path)
+			}
+			if d&plan.DimSuffix != 0 {
+				if !e.hasSuffx {
+					e.suffix, e.hasSuffx = u.j.SuffixMask(e.s, false), true
+				}
+				m = m.And(e.suffix)
+			}
+		}
+	}
+	return m
+}
+
+// param returns parameter i of ev when it is set, or nil.
+func param(ev *event.Event, i int) *event.Param {
+	if i < 0 || i >= len(ev.Params) || !ev.Params[i].Set {
+		return nil
+	}
+	return &ev.Params[i]
+}
+
+// comm returns the comm dimension's mask for task name c.
+func (u *UserJudge) comm(c string) *plan.Mask {
+	e := &u.comms[strHash(c)&(commSlots-1)]
+	if !e.ok || e.s != c {
+		e.s, e.ok, e.m = c, true, u.j.CommMask(c)
+	}
+	return &e.m
+}
+
+// uid returns the uid dimension's mask for effective uid id.
+func (u *UserJudge) uid(id uint32) *plan.Mask {
+	e := &u.uids[(id^id>>6)&(uidSlots-1)]
+	if !e.ok || e.uid != id {
+		e.uid, e.ok, e.m = id, true, u.j.UIDMask(id)
+	}
+	return &e.m
+}
+
+// container returns the container dimension's mask for th's process.
+func (u *UserJudge) container(th *state.Thread) *plan.Mask {
+	p := th.Proc()
+	switch {
+	case p == nil || p.ContainerID == "":
+		return &u.unknown
+	case p.ContainerID == "host":
+		return &u.host
+	}
+	return &u.inside
+}
+
+// path returns the entry of path s (as read: never an unreadable one).
+// Its masks are filled by the caller as needed.
+func (u *UserJudge) path(s string) *pathEntry {
+	e := &u.paths[strHash(s)&(pathSlots-1)]
+	if e.s != s || !e.hasPath && !e.hasSuffx {
+		*e = pathEntry{s: s}
+	}
+	return e
+}
+
+// exe returns the exe dimension's mask for program path s.
+func (u *UserJudge) exe(s string) *plan.Mask {
+	e := &u.exes[strHash(s)&(exeSlots-1)]
+	if !e.ok || e.s != s {
+		e.s, e.ok, e.m = s, true, u.j.ExeMask(s, false)
+	}
+	return &e.m
+}
+
+// sock returns the socket dimension's mask.
+func (u *UserJudge) sock(fam, port uint16, unknown bool) *plan.Mask {
+	if unknown {
+		fam, port = 0xffff, 0xffff // no real address has these
+	}
+	key := uint32(fam)<<16 | uint32(port)
+	e := &u.socks[(key^key>>7)&(sockSlots-1)]
+	if !e.ok || e.key != key {
+		e.key, e.ok, e.m = key, true, u.j.SockMask(fam, port, unknown)
+	}
+	return &e.m
+}
+
+// strHash mixes the length and the first and last eight bytes of s:
+// paths that share a directory differ at the end, and those that share a
+// file name at the start.
+func strHash(s string) uint64 {
+	h := uint64(len(s))
+	b := unsafe.Slice(unsafe.StringData(s), len(s))
+	if len(b) >= 8 {
+		h ^= binary.LittleEndian.Uint64(b) * 0x9e3779b97f4a7c15
+		h ^= binary.LittleEndian.Uint64(b[len(b)-8:]) * 0xc2b2ae3d27d4eb4f
+	} else {
+		for _, c := range b {
+			h = h*31 + uint64(c)
+		}
+		h *= 0x9e3779b97f4a7c15
+	}
+	return h ^ h>>29
+}
+
+// view returns the kernel view of ev, whose thread is th, as the judge
+// sees it; ok is false when the kernel does not judge the event. It is
+// the reference Mask is checked against (TestFastJudge).
+func (u *UserJudge) view(ev *event.Event, th *state.Thread) (plan.KernelView, bool) {
+	info := u.infoOf(ev.Info)
+	if info == nil || th == nil {
+		return plan.KernelView{}, false
 	}
 	v := plan.KernelView{
 		Syscall:   info.id,
@@ -89,15 +348,15 @@ func (u *UserJudge) Mask(ev *event.Event, th *state.Thread) plan.Mask {
 			v.Container = plan.ContainerInside
 		}
 	}
-	if i := info.flags; i >= 0 && i < len(ev.Params) && ev.Params[i].Set {
-		v.OpenFlags = ev.Params[i].U
+	if p := param(ev, info.flags); p != nil {
+		v.OpenFlags = p.U
 	}
-	if i := info.arg0; i >= 0 && i < len(ev.Params) && ev.Params[i].Set {
-		v.Arg0 = ev.Params[i].U
+	if p := param(ev, info.arg0); p != nil {
+		v.Arg0 = p.U
 	}
 	v.PathUnreadable = true
-	if i := info.path; i >= 0 && i < len(ev.Params) && ev.Params[i].Set {
-		v.Path, v.PathUnreadable = ev.Params[i].S, false
+	if p := param(ev, info.path); p != nil {
+		v.Path, v.PathUnreadable = p.S, false
 	}
 	switch info.id {
 	case sysExecve, sysExecveat:
@@ -109,11 +368,11 @@ func (u *UserJudge) Mask(ev *event.Event, th *state.Thread) plan.Mask {
 		}
 	case sysConnect, sysBind:
 		v.SockUnknown = true
-		if i := info.fd; i >= 0 && i < len(ev.Params) && ev.Params[i].Set {
-			v.SockFamily, v.SockPort, v.SockUnknown = sockOf(ev, th.FD(ev.Params[i].I), info.id == sysConnect)
+		if p := param(ev, info.fd); p != nil {
+			v.SockFamily, v.SockPort, v.SockUnknown = sockOf(ev, th.FD(p.I), info.id == sysConnect)
 		}
 	}
-	return u.j.JudgeView(&v)
+	return v, true
 }
 
 // Syscall ids (x86_64) judged from the state.
@@ -130,7 +389,6 @@ const (
 	afInet  = 2
 	afInet6 = 10
 )
-
 // sockOf returns the family and port the socket dimension is judged on,
 // from descriptor f after connect (remote end) or bind (local end): the
 // values the rules' fd.rport, fd.lport, fd.sport, fd.typechar and
