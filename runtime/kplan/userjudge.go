@@ -130,7 +130,10 @@ func NewUserJudge(p *plan.Plan) *UserJudge {
 			case (prm.Name == "request" || prm.Name == "domain" && (ev.Name == "socket" || ev.Name == "socketpair")) && info.arg0 < 0:
 				// The first argument: ptrace's request, the socket's domain.
 				info.arg0 = i
-			case prm.Type == catalog.ParamFSPath && info.path < 0:
+			case (prm.Type == catalog.ParamFSPath || prm.Type == catalog.ParamFSRelPath) && info.path < 0:
+				// The path as the caller passed it, which is what the
+				// kernel reads (openat's relative name included: the
+				// kernel cannot trust a relative path either).
 				info.path = i
 			}
 		}
@@ -324,7 +327,11 @@ func strHash(s string) uint64 {
 		}
 		h *= 0x9e3779b97f4a7c15
 	}
-	return h ^ h>>29
+	// Fold the high bits down: the slots are picked by the low bits,
+	// which the multiplications alone fill from the low bytes only.
+	h ^= h >> 33
+	h *= 0xff51afd7ed558ccd
+	return h ^ h>>33
 }
 
 // view returns the kernel view of ev, whose thread is th, as the judge

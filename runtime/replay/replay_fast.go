@@ -1078,5 +1078,11 @@ func quickHash(b []byte) uint64 {
 		}
 		h *= 0x9e3779b97f4a7c15
 	}
-	return h ^ h>>29
+	// Fold the high bits down: the slot is picked by the low bits, which
+	// the multiplications alone fill from the low bytes only (the first
+	// two bytes of each word: every file of a directory would share a
+	// slot).
+	h ^= h >> 33
+	h *= 0xff51afd7ed558ccd
+	return h ^ h>>33
 }
