@@ -66,11 +66,9 @@ type Reader struct {
 	strs interner
 	// last is the event type of the last line the fast decoder took.
 	last *typeDesc
-	// recent holds the last string of each string parameter position.
-	recent [8]string
-	// flagMemo holds the last flags string decoded at each parameter
-	// position, with its flag set and value.
-	flagMemo [4]struct {
+	// flagMemo holds flags strings decoded, with their flag set and
+	// value, in slots picked by a hash of the text.
+	flagMemo [64]struct {
 		fs *event.FlagSet
 		s  string
 		v  uint64

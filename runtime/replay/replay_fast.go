@@ -455,14 +455,7 @@ func (r *Reader) fastStringParam(d *typeDesc, i int, kind paramKind, p *event.Pa
 		}
 		return false
 	case kindString:
-		// The same parameter often repeats its last value: comparing
-		// with it is cheaper than hashing.
-		if last := &r.recent[i%len(r.recent)]; string(v) == *last {
-			p.S = *last
-		} else {
-			p.S = r.strs.get(v)
-			*last = p.S
-		}
+		p.S = r.strs.get(v)
 		return true
 	case kindBytes:
 		p.B = append(p.B[:0], v...)
@@ -508,9 +501,9 @@ func (r *Reader) fastStringParam(d *typeDesc, i int, kind paramKind, p *event.Pa
 		if len(pd.Flags) == 0 {
 			return false
 		}
-		// Flag strings repeat even more than paths: remember the last
-		// one of each parameter position.
-		c := &r.flagMemo[i%len(r.flagMemo)]
+		// Flag strings repeat even more than paths: remember the ones
+		// seen, by their text.
+		c := &r.flagMemo[quickHash(v)&uint64(len(r.flagMemo)-1)]
 		if c.fs == d.flags[i] && c.fs != nil && c.s == str {
 			p.U = c.v
 			return true
@@ -1035,31 +1028,37 @@ type interner struct {
 const (
 	internMaxBytes = 4 << 20 // total size before the table starts over
 	internMaxLen   = 4 << 10 // longer strings are not interned
-	internRecent   = 512     // entries of interner.recent, a power of two
+	internRecent   = 2048    // entries of interner.recent, a power of two
 )
 
 func newInterner() interner { return interner{m: make(map[string]string, 256)} }
 
 func (in *interner) get(b []byte) string {
-	slot := &in.recent[quickHash(b)&(internRecent-1)]
+	// Two ways: the string is in slot h or h^1; a new one goes to h, and
+	// what was there moves to h^1.
+	h := quickHash(b) & (internRecent - 1)
+	slot := &in.recent[h]
 	if *slot == string(b) && len(b) > 0 {
 		return *slot
 	}
-	if s, ok := in.m[string(b)]; ok {
-		*slot = s
-		return s
+	if other := &in.recent[h^1]; *other == string(b) && len(b) > 0 {
+		return *other
 	}
-	s := string(b)
-	if len(s) > internMaxLen {
-		return s
+	s, ok := in.m[string(b)]
+	if !ok {
+		s = string(b)
+		if len(s) > internMaxLen {
+			return s
+		}
+		if in.bytes+len(s) > internMaxBytes {
+			clear(in.m)
+			clear(in.recent[:])
+			in.bytes = 0
+		}
+		in.m[s] = s
+		in.bytes += len(s)
 	}
-	if in.bytes+len(s) > internMaxBytes {
-		clear(in.m)
-		clear(in.recent[:])
-		in.bytes = 0
-	}
-	in.m[s] = s
-	in.bytes += len(s)
+	in.recent[h^1] = *slot
 	*slot = s
 	return s
 }
