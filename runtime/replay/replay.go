@@ -64,8 +64,10 @@ type Reader struct {
 	tmp []byte
 	// strs interns the strings of decoded events.
 	strs interner
-	// last is the event type of the last line the fast decoder took.
-	last *typeDesc
+	// last is the event type of the last line the fast decoder took;
+	// types holds the types seen, by a hash of their names.
+	last  *typeDesc
+	types [64]*typeDesc
 	// flagMemo holds flags strings decoded, with their flag set and
 	// value, in slots picked by a hash of the text.
 	flagMemo [64]struct {
@@ -75,6 +77,13 @@ type Reader struct {
 	}
 	// slowOnly disables the fast decoder (tests).
 	slowOnly bool
+	// tmpls are the shapes of recent lines, most recently used first;
+	// rec is where decodeFast records the values of the line it decodes
+	// (see replay_template.go).
+	tmpls []*template
+	rec   []recSlot
+	// tmplHits counts the lines a template took (tests).
+	tmplHits int
 }
 
 // NewReader returns a Reader of r.
@@ -150,8 +159,14 @@ func (r *Reader) Next(ev *event.Event, ctx *event.ProcContext) error {
 		if ctx != nil {
 			*ctx = event.ProcContext{}
 		}
-		if !r.slowOnly && r.decodeFast(b, ev) {
-			return nil
+		if !r.slowOnly {
+			if r.decodeTemplate(b, ev) {
+				return nil
+			}
+			if r.decodeFast(b, ev) {
+				r.learn(b)
+				return nil
+			}
 		}
 		// The fast decoder may have filled parameters before it gave up,
 		// and the slow one may stop half-way: see Event.Reset.

@@ -198,6 +198,7 @@ func (r *Reader) decodeFast(b []byte, ev *event.Event) bool {
 	if !s.lit('{') {
 		return false
 	}
+	r.rec = r.rec[:0]
 	var top fastTop
 	s.ws()
 	for {
@@ -206,9 +207,13 @@ func (r *Reader) decodeFast(b []byte, ev *event.Event) bool {
 			return false
 		}
 		s.ws()
+		start := s.i
 		bit, ok := r.fastKey(&s, key, &top, ev)
 		if !ok || top.seen&bit != 0 {
 			return false
+		}
+		if bit != keyArgs { // the arguments recorded their own values
+			r.record(start, s.i, bit, -1)
 		}
 		top.seen |= bit
 		s.ws()
@@ -246,8 +251,14 @@ func (r *Reader) fastKey(s *scanner, key []byte, t *fastTop, ev *event.Event) (b
 			return 0, false
 		}
 		if t.desc = r.last; t.desc == nil || string(v) != t.desc.info.Name {
-			if t.desc = typeDescs()[string(v)]; t.desc == nil {
-				return 0, false
+			// The types of a trace take turns: look in the types seen
+			// before the table of every type.
+			slot := &r.types[quickHash(v)&uint64(len(r.types)-1)]
+			if t.desc = *slot; t.desc == nil || string(v) != t.desc.info.Name {
+				if t.desc = typeDescs()[string(v)]; t.desc == nil {
+					return 0, false
+				}
+				*slot = t.desc
 			}
 			r.last = t.desc
 		}
@@ -354,10 +365,12 @@ func (r *Reader) fastArgs(s *scanner, d *typeDesc, ev *event.Event) bool {
 		next = i + 1
 		s.ws()
 		p := &ev.Params[i]
+		start := s.i
 		if !r.fastParam(s, d, i, p) {
 			return false
 		}
 		p.Set = true
+		r.record(start, s.i, 0, i)
 		s.ws()
 		if s.lit(',') {
 			s.ws()

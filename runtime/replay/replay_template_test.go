@@ -1,0 +1,99 @@
+package replay
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/falcoc/falcoc/runtime/event"
+)
+
+// oddValues are values put in place of a line's values to try the
+// templates with: every JSON type, numbers the fast decoder refuses,
+// strings with escapes, values of the wrong type for the parameter.
+var oddValues = []string{
+	`0`, `-1`, `7`, `-0`, `01`, `1.5`, `1e3`, `-`, `99999999999999999999`, `9223372036854775808`,
+	`""`, `"x"`, `"/etc/passwd"`, `"a\"b"`, `"\u00e9"`, `"\ud83d\ude00"`, `"AT_FDCWD"`, `"ENOENT"`, `"O_RDONLY|O_CLOEXEC"`,
+	`"O_WRONLY|O_NOPE"`, `"0x10"`, `"1.2.3.4:80"`, `"10.0.0.5:1->10.0.0.9:80"`, `"/run/x.sock"`, `"::1:80"`,
+	`"SIGKILL"`, `"2026-01-02T03:04:05Z"`, `"2026-01-02T03:04:05+01:00"`,
+	`true`, `false`, `null`, `[]`, `["a","b"]`, `{"base64":"eA=="}`, `{}`, `"tab	"`,
+}
+
+var typeValues = []string{`"open"`, `"openat"`, `"creat"`, `"unlink"`, `"rmdir"`, `"mkdir"`, `"chdir"`, `"close"`,
+	`"execve"`, `"connect"`, `"bind"`, `"kill"`, `"setuid"`, `"dup"`, `"nope"`}
+
+// TestTemplateMatchesFast: a line a template takes decodes as the
+// reference decoder (encoding/json) decodes it. For every line the fast
+// decoder takes (the repository's traces and generated lines), each of
+// its values in turn is replaced by values above (the type by other
+// types), the line is edited at random bytes, and the line and each
+// variant are read one after the other, so the variant is first tried
+// against the line's template.
+func TestTemplateMatchesFast(t *testing.T) {
+	var lines []string
+	seen := map[string]bool{}
+	for _, text := range corpus(t) {
+		for _, l := range strings.Split(text, "\n") {
+			if !seen[l] && len(seen) < 400 {
+				seen[l] = true
+				lines = append(lines, l)
+			}
+		}
+	}
+	g := newLineGen(5)
+	n := 300
+	if testing.Short() {
+		n = 50
+	}
+	for range n {
+		l, _ := g.line()
+		lines = append(lines, l)
+	}
+	variants, byTemplate := 0, 0
+	for _, l := range lines {
+		b := bytes.TrimSpace([]byte(l))
+		r := NewReader(nil)
+		var ev event.Event
+		if len(b) == 0 || b[0] == '#' || !r.decodeFast(b, &ev) {
+			continue
+		}
+		slots := append([]recSlot(nil), r.rec...)
+		var text strings.Builder
+		text.WriteString(string(b) + "\n")
+		for _, sl := range slots {
+			vals := oddValues
+			if sl.key == keyType {
+				vals = typeValues // a type whose parameters may have the same names
+			}
+			for range 6 {
+				v := vals[g.pick(len(vals))]
+				text.WriteString(string(b[:sl.start]) + v + string(b[sl.end:]) + "\n")
+				variants++
+			}
+		}
+		// Byte edits: most change the bytes between the values.
+		for range 6 {
+			text.WriteString(g.mutate(string(b)) + "\n")
+			variants++
+		}
+		text.WriteString(string(b) + "\n")
+		if d := cmp.Diff(readRef(text.String()), readFast(text.String()), decodedOpts); d != "" {
+			t.Fatalf("line %s and its variants (-ref +reader):\n%s", b, d)
+		}
+		// How many lines the template took.
+		r = NewReader(strings.NewReader(text.String()))
+		for {
+			err := r.Next(&ev, nil)
+			if err != nil && r.stick != nil {
+				break
+			}
+		}
+		byTemplate += r.tmplHits
+	}
+	t.Logf("%d lines, %d variants, %d taken by a template", len(lines), variants, byTemplate)
+	if byTemplate < variants/20 {
+		t.Errorf("weak test: templates took %d of %d variants", byTemplate, variants)
+	}
+}
