@@ -207,7 +207,7 @@ func (e *Env) FD(tid, fd int64) (byte, string, bool) {
 	if f == nil {
 		return 0, "", false
 	}
-	return f.Type.Char(), f.Name, true
+	return f.Type.Char(), f.Name(), true
 }
 
 // Comm implements [event.Resolver].

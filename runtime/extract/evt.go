@@ -161,7 +161,7 @@ func evtIOFields(r map[string]builder) {
 			return false, true
 		}
 		f := e.fdInfo()
-		return f != nil && f.Name == "/dev/log", true
+		return f != nil && f.Name() == "/dev/log", true
 	})
 	one := func(b bool) uint64 {
 		if b {

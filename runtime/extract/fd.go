@@ -60,7 +60,8 @@ func (e *Env) fdInfo() *state.FD {
 		if flags&event.ODirectory != 0 {
 			typ = state.FDDirectory
 		}
-		e.tmpFD = state.FD{Num: n, Type: typ, Name: e.deps.Table.ResolveAt(e.ev.Tid, dirfd, name), NameRaw: name, Flags: uint32(flags)}
+		e.tmpFD = state.FD{Num: n, Type: typ, NameRaw: name, Flags: uint32(flags)}
+		e.tmpFD.SetName(e.deps.Table.ResolveAt(e.ev.Tid, dirfd, name))
 		e.fd = &e.tmpFD
 	}
 	return e.fd
@@ -199,7 +200,7 @@ func fdNameFields(r map[string]builder) {
 	})
 	r["fd.type"] = fdStr(func(fd *state.FD) (string, bool) { return fd.Type.String(), true })
 	r["fd.typechar"] = fdStr(func(fd *state.FD) (string, bool) { return fdTypeChars[fd.Type.Char()], true })
-	r["fd.name"] = fdStr(func(fd *state.FD) (string, bool) { return fd.Name, true })
+	r["fd.name"] = fdStr(func(fd *state.FD) (string, bool) { return fd.Name(), true })
 	r["fd.nameraw"] = fdStr(func(fd *state.FD) (string, bool) { return fd.NameRaw, true })
 	r["fd.directory"] = fdStr(func(fd *state.FD) (string, bool) {
 		d := fd.Directory()
@@ -275,7 +276,7 @@ func fdFileFields(r map[string]builder) {
 		}
 		dst = append(dst, th.Proc().ContainerID...)
 		dst = append(dst, ':')
-		return append(dst, fd.Name...), true
+		return fd.AppendName(dst), true
 	})
 	r["fd.containerdirectory"] = renderF(func(e *Env, dst []byte) ([]byte, bool) {
 		fd, th := e.fdInfo(), e.thread()

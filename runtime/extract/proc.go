@@ -406,7 +406,7 @@ func threadFields(r map[string]builder) {
 			if f == nil {
 				return "", false
 			}
-			return f.Name, true
+			return f.Name(), true
 		})
 	}
 }

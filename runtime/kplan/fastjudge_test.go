@@ -15,10 +15,10 @@ import (
 	"github.com/falcoc/falcoc/compiler/prefilter"
 	"github.com/falcoc/falcoc/compiler/rules"
 	"github.com/falcoc/falcoc/internal/rulegen"
+	defaultrules "github.com/falcoc/falcoc/rules"
 	"github.com/falcoc/falcoc/runtime/event"
 	"github.com/falcoc/falcoc/runtime/replay"
 	"github.com/falcoc/falcoc/runtime/state"
-	defaultrules "github.com/falcoc/falcoc/rules"
 )
 
 // TestFastJudge: UserJudge.Mask, with its per-type table and its tables

@@ -396,6 +396,7 @@ const (
 	afInet  = 2
 	afInet6 = 10
 )
+
 // sockOf returns the family and port the socket dimension is judged on,
 // from descriptor f after connect (remote end) or bind (local end): the
 // values the rules' fd.rport, fd.lport, fd.sport, fd.typechar and

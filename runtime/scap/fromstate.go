@@ -68,7 +68,7 @@ var stateFDTypes = func() map[state.FDType]uint8 {
 }()
 
 func fdOf(f *state.FD) (FD, bool) {
-	out := FD{Num: f.Num, Ino: f.Ino, Name: f.Name}
+	out := FD{Num: f.Num, Ino: f.Ino, Name: f.Name()}
 	switch f.Type {
 	case state.FDFile:
 		out.Type = FDFileV2

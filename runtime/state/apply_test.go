@@ -42,7 +42,7 @@ func TestApplyCloseAfterRules(t *testing.T) {
 	applyTrace(t, trace, func(i int, ev *event.Event, tab *state.Table) {
 		name := "<none>"
 		if f := tab.FD(ev.Tid, 3); f != nil {
-			name = f.Name
+			name = f.Name()
 		}
 		names = append(names, name)
 	})

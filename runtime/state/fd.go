@@ -144,10 +144,10 @@ const (
 type FD struct {
 	Num  int64
 	Type FDType
-	// Name is fd.name: the absolute, cleaned path for files, the
-	// connection tuple "cip:cport->sip:sport" for IP sockets, the path
-	// for unix sockets.
-	Name string
+	// name is fd.name (see [FD.Name]); with lazy set it is not built
+	// yet.
+	name string
+	lazy bool
 	// NameRaw is fd.nameraw: the path as given to the syscall.
 	NameRaw string
 	// Flags are the open flags (O_*), Mode the creation mode.
@@ -196,9 +196,9 @@ func (f *FD) ServerAddr() netip.AddrPort {
 func (f *FD) Directory() string {
 	switch f.Type {
 	case FDFile, FDMemfd:
-		return Dir(f.Name)
+		return Dir(f.Name())
 	case FDDirectory:
-		return f.Name
+		return f.Name()
 	}
 	return ""
 }
@@ -209,13 +209,39 @@ func (f *FD) Filename() string {
 	if f.Type != FDFile && f.Type != FDMemfd {
 		return ""
 	}
-	return Filename(f.Name)
+	return Filename(f.Name())
 }
 
 func (f *FD) setName(name string) {
-	f.NameChanged = f.Name != "" && f.Name != name
-	f.Name = name
+	f.NameChanged = f.hasName() && f.Name() != name
+	f.name, f.lazy = name, false
 }
+
+// Name returns fd.name: the absolute, cleaned path for files, the
+// connection tuple "cip:cport->sip:sport" for IP sockets, the path for
+// unix sockets. The tuple of a descriptor that connect named is built
+// the first time it is asked for (a connect allocates nothing).
+func (f *FD) Name() string {
+	if f.lazy {
+		f.name, f.lazy = tuple(f.Client(), f.ServerAddr()), false
+	}
+	return f.name
+}
+
+// AppendName appends fd.name to b, without building the string of a
+// tuple not built yet.
+func (f *FD) AppendName(b []byte) []byte {
+	if f.lazy {
+		return appendTuple(b, f.Client(), f.ServerAddr())
+	}
+	return append(b, f.name...)
+}
+
+// SetName sets fd.name.
+func (f *FD) SetName(name string) { f.name, f.lazy = name, false }
+
+// hasName reports whether fd.name is not empty.
+func (f *FD) hasName() bool { return f.lazy || f.name != "" }
 
 // Dir returns the directory part of a path as fd.directory does: "/etc"
 // for "/etc/passwd", "/" for "/passwd", "" when there is no slash.
@@ -415,11 +441,14 @@ func (t *FDTable) closeExec() {
 
 // tuple formats an IP connection as Falco's fd.name does.
 func tuple(client, server netip.AddrPort) string {
-	b := make([]byte, 0, 64)
+	return string(appendTuple(make([]byte, 0, 64), client, server))
+}
+
+// appendTuple appends the tuple "cip:cport->sip:sport" to b.
+func appendTuple(b []byte, client, server netip.AddrPort) []byte {
 	b = appendAddrPort(b, client)
 	b = append(b, "->"...)
-	b = appendAddrPort(b, server)
-	return string(b)
+	return appendAddrPort(b, server)
 }
 
 func appendAddrPort(b []byte, ap netip.AddrPort) []byte {

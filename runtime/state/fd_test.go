@@ -110,7 +110,7 @@ func fview(f *FD) *fdView {
 	if f == nil {
 		return nil
 	}
-	v := &fdView{Type: f.Type.String(), Name: f.Name, NameRaw: f.NameRaw, Dir: f.Directory(), File: f.Filename(),
+	v := &fdView{Type: f.Type.String(), Name: f.Name(), NameRaw: f.NameRaw, Dir: f.Directory(), File: f.Filename(),
 		Flags: f.Flags, L4: f.L4Proto.String(), IsServer: f.Server, Connected: f.Connected, NameChanged: f.NameChanged}
 	if f.Client().IsValid() {
 		v.Client = f.Client().String()
@@ -168,7 +168,7 @@ func TestFDNumbers(t *testing.T) {
 	fds := func() []string {
 		var out []string
 		tb.Get(300).Proc().FDs().Each(func(f *FD) bool {
-			out = append(out, strconv.FormatInt(f.Num, 10)+"="+f.Name)
+			out = append(out, strconv.FormatInt(f.Num, 10)+"="+f.Name())
 			return true
 		})
 		slices.Sort(out)
@@ -201,7 +201,7 @@ func TestDupClose(t *testing.T) {
 	tb.Open(300, 3, "a", OCloexec, 0, AtFDCWD)
 	tb.Open(300, 4, "b", 0, 0, AtFDCWD)
 	tb.Dup(300, 3, 4, false) // dup2 over an open fd
-	if got := tb.FD(300, 4); got == nil || got.Name != "/tmp/work/a" || got.Flags&OCloexec != 0 || got.Num != 4 {
+	if got := tb.FD(300, 4); got == nil || got.Name() != "/tmp/work/a" || got.Flags&OCloexec != 0 || got.Num != 4 {
 		t.Errorf("dup2 result = %+v", got)
 	}
 	tb.Dup(300, 3, 5, true)
@@ -324,7 +324,7 @@ func TestSockets(t *testing.T) {
 	}
 	// Accept on a unix listener copies its path.
 	tb.BindUnix(300, 7, "/run/x.sock")
-	if f := tb.Accept(300, 7, 20, netip.AddrPort{}, netip.AddrPort{}); f == nil || f.Type != FDUnix || f.Name != "/run/x.sock" || !f.Server {
+	if f := tb.Accept(300, 7, 20, netip.AddrPort{}, netip.AddrPort{}); f == nil || f.Type != FDUnix || f.Name() != "/run/x.sock" || !f.Server {
 		t.Errorf("unix accept = %+v", f)
 	}
 }
@@ -341,5 +341,37 @@ func TestFDOpsOnUnknownThread(t *testing.T) {
 	tb.Pipe(5, 3, 4, 0, 0)
 	if tb.Len() != 0 {
 		t.Errorf("fd operations created threads")
+	}
+}
+
+// TestConnectNameLazy: a connect builds its fd.name only when asked for;
+// the name, its appended form and NameChanged are what an eager name
+// gives, and a connect allocates nothing.
+func TestConnectNameLazy(t *testing.T) {
+	tb := tree(t)
+	tb.Socket(300, 5, afInet, sockStream, 0)
+	a := netip.MustParseAddrPort("10.0.0.5:40000")
+	b := netip.MustParseAddrPort("10.0.0.9:80")
+	c := netip.MustParseAddrPort("[::ffff:10.0.0.9]:81")
+	if n := testing.AllocsPerRun(10, func() { tb.Connect(300, 5, a, b) }); n != 0 {
+		t.Errorf("Connect: %v allocations", n)
+	}
+	f := tb.FD(300, 5)
+	if f.NameChanged {
+		t.Error("NameChanged after a connect to the same address pair")
+	}
+	if got := string(f.AppendName(nil)); got != "10.0.0.5:40000->10.0.0.9:80" {
+		t.Errorf("AppendName = %q", got)
+	}
+	if got := f.Name(); got != "10.0.0.5:40000->10.0.0.9:80" {
+		t.Errorf("Name = %q", got)
+	}
+	tb.Connect(300, 5, a, c)
+	if got := f.Name(); got != "10.0.0.5:40000->10.0.0.9:81" || !f.NameChanged {
+		t.Errorf("after a second connect: Name = %q, NameChanged = %v", got, f.NameChanged)
+	}
+	tb.Connect(300, 5, a, c)
+	if f.NameChanged {
+		t.Error("NameChanged after a connect to the same pair again")
 	}
 }

@@ -44,8 +44,8 @@ func resolveAt(th *Thread, dirfd int64, path string) string {
 	dir := th.proc.cwd
 	if dirfd != AtFDCWD {
 		dir = ""
-		if d := th.proc.fds.Get(dirfd); d != nil && d.Name != "" && d.Name[0] == '/' {
-			dir = d.Name
+		if d := th.proc.fds.Get(dirfd); d != nil && !d.lazy && d.name != "" && d.name[0] == '/' {
+			dir = d.name
 		}
 	}
 	return ResolvePath(dir, path)
@@ -75,7 +75,7 @@ func (t *Table) Open(tid, fd int64, path string, flags, mode uint32, dirfd int64
 	*f = FD{
 		Num:     fd,
 		Type:    typ,
-		Name:    resolveAt(th, dirfd, path),
+		name:    resolveAt(th, dirfd, path),
 		NameRaw: path,
 		Flags:   flags,
 		Mode:    mode,
@@ -113,7 +113,7 @@ func (t *Table) Add(tid, fd int64, typ FDType, name string, flags uint32) *FD {
 	if fds == nil || fd < 0 {
 		return nil
 	}
-	return fds.put(&FD{Num: fd, Type: typ, Name: name, NameRaw: name, Flags: flags})
+	return fds.put(&FD{Num: fd, Type: typ, name: name, NameRaw: name, Flags: flags})
 }
 
 // Memfd records memfd_create(name, flags) returning fd. MFD_CLOEXEC has
@@ -139,7 +139,7 @@ func (t *Table) Pipe(tid, rfd, wfd int64, ino uint64, flags uint32) {
 	}
 	for _, n := range [2]int64{rfd, wfd} {
 		if n >= 0 {
-			fds.put(&FD{Num: n, Type: FDPipe, Name: name, NameRaw: name, Flags: flags, Ino: ino})
+			fds.put(&FD{Num: n, Type: FDPipe, name: name, NameRaw: name, Flags: flags, Ino: ino})
 		}
 	}
 }
@@ -205,8 +205,13 @@ func (t *Table) Connect(tid, fd int64, local, remote netip.AddrPort) *FD {
 	if f == nil {
 		return nil
 	}
+	// The name is the tuple (local, remote), built when asked for; it
+	// changed if the descriptor had another one.
+	t.nameOld = f.AppendName(t.nameOld[:0])
+	t.nameNew = appendTuple(t.nameNew[:0], local, remote)
+	f.NameChanged = len(t.nameOld) > 0 && string(t.nameOld) != string(t.nameNew)
 	f.Local, f.Remote, f.Server, f.Connected = local, remote, false, true
-	f.setName(tuple(local, remote))
+	f.name, f.lazy = "", true
 	return f
 }
 
@@ -220,7 +225,7 @@ func (t *Table) Accept(tid, listenFd, newFd int64, local, remote netip.AddrPort)
 	}
 	l := fds.Get(listenFd)
 	if l != nil && l.Type == FDUnix {
-		return fds.put(&FD{Num: newFd, Type: FDUnix, Family: afUnix, Name: l.Name, NameRaw: l.NameRaw,
+		return fds.put(&FD{Num: newFd, Type: FDUnix, Family: afUnix, name: l.Name(), NameRaw: l.NameRaw,
 			UnixPath: l.UnixPath, Server: true, Connected: true})
 	}
 	f := &FD{Num: newFd, Type: ipType(local.Addr(), FDIPv4), Local: local, Remote: remote, Server: true, Connected: true, L4Proto: L4TCP}
@@ -239,7 +244,7 @@ func (t *Table) Accept(tid, listenFd, newFd int64, local, remote netip.AddrPort)
 			f.Family = afInet6
 		}
 	}
-	f.Name = tuple(f.Remote, f.Local)
+	f.name = tuple(f.Remote, f.Local)
 	return fds.put(f)
 }
 

@@ -398,12 +398,12 @@ func readFDs(dir string, sc *socketIndex) *FDTable {
 
 // fdFromLink builds a descriptor from its /proc/<pid>/fd link text.
 func fdFromLink(n int64, link string, sc *socketIndex) *FD {
-	f := &FD{Num: n, Name: link, NameRaw: link}
+	f := &FD{Num: n, name: link, NameRaw: link}
 	switch {
 	case strings.HasPrefix(link, "/memfd:"):
 		f.Type = FDMemfd
 		name, _ := strings.CutSuffix(link[1:], " (deleted)")
-		f.Name, f.NameRaw = name, name
+		f.name, f.NameRaw = name, name
 	case strings.HasPrefix(link, "/"):
 		f.Type = FDFile
 		var st syscall.Stat_t
@@ -418,7 +418,7 @@ func fdFromLink(n int64, link string, sc *socketIndex) *FD {
 		f.Ino = inodeOf(link)
 	case strings.HasPrefix(link, "socket:["):
 		ino := inodeOf(link)
-		f.Name, f.NameRaw, f.Ino = "", "", ino
+		f.name, f.NameRaw, f.Ino = "", "", ino
 		f.Type = FDUnknown
 		if sc != nil {
 			if s, ok := sc.byIno[ino]; ok {
@@ -519,13 +519,13 @@ func (t *Table) newSocketIndex() *socketIndex {
 		switch {
 		case fd.L4Proto == L4TCP && e.state == "0A", fd.Remote.Port() == 0:
 			fd.Server = true
-			fd.Name = string(appendAddrPort(nil, fd.Local))
+			fd.name = string(appendAddrPort(nil, fd.Local))
 		default:
 			fd.Connected = true
 			fd.Server = fd.L4Proto == L4TCP && listen[fd.Local.Port()]
-			fd.Name = tuple(fd.Client(), fd.ServerAddr())
+			fd.name = tuple(fd.Client(), fd.ServerAddr())
 		}
-		fd.NameRaw = fd.Name
+		fd.NameRaw = fd.name
 		sc.byIno[e.ino] = fd
 	}
 	if b, err := readFile(filepath.Join(t.opts.ProcRoot, "net", "unix")); err == nil {
@@ -541,7 +541,7 @@ func (t *Table) newSocketIndex() *socketIndex {
 			}
 			fd := FD{Type: FDUnix, Family: afUnix}
 			if len(f) >= 8 {
-				fd.UnixPath, fd.Name, fd.NameRaw = f[7], f[7], f[7]
+				fd.UnixPath, fd.name, fd.NameRaw = f[7], f[7], f[7]
 			}
 			sc.byIno[ino] = fd
 		}

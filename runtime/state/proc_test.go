@@ -151,7 +151,7 @@ func TestSeedRealProcesses(t *testing.T) {
 	}
 	found := false
 	me.Proc().FDs().Each(func(fd *FD) bool {
-		if fd.Name == f.Name() {
+		if fd.Name() == f.Name() {
 			found = fd.Type == FDFile && fd.Ino != 0
 			return false
 		}
@@ -193,8 +193,8 @@ func TestSeedSockets(t *testing.T) {
 	cli := c.LocalAddr().String()
 	var got []string
 	me.Proc().FDs().Each(func(fd *FD) bool {
-		if fd.Type == FDIPv4 && fd.L4Proto == L4TCP && strings.Contains(fd.Name, srv) {
-			got = append(got, fd.Name+" server="+strconv.FormatBool(fd.Server))
+		if fd.Type == FDIPv4 && fd.L4Proto == L4TCP && strings.Contains(fd.Name(), srv) {
+			got = append(got, fd.Name()+" server="+strconv.FormatBool(fd.Server))
 		}
 		return true
 	})

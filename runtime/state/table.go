@@ -83,6 +83,8 @@ type Table struct {
 
 	// freeFDs are FDs of closed descriptors, kept for reuse by Open.
 	freeFDs []*FD
+	// nameOld and nameNew are Connect's buffers to compare names.
+	nameOld, nameNew []byte
 
 	boot uint64 // boot time, ns since the epoch
 
@@ -681,8 +683,8 @@ func (t *Table) Chdir(tid int64, path string) {
 // Fchdir records fchdir(fd) by tid. It does nothing when fd is unknown.
 func (t *Table) Fchdir(tid, fd int64) {
 	if th := t.Lookup(tid); th != nil {
-		if f := th.proc.fds.Get(fd); f != nil && f.Name != "" && f.Name[0] == '/' {
-			th.proc.cwd = f.Name
+		if f := th.proc.fds.Get(fd); f != nil && !f.lazy && f.name != "" && f.name[0] == '/' {
+			th.proc.cwd = f.name
 		}
 	}
 }

@@ -204,7 +204,7 @@ func TestThreads(t *testing.T) {
 		t.Errorf("Threads = %d, want 2", got)
 	}
 	tb.Open(310, 5, "a.txt", 0, 0, AtFDCWD)
-	if f := tb.FD(300, 5); f == nil || f.Name != "/tmp/work/a.txt" {
+	if f := tb.FD(300, 5); f == nil || f.Name() != "/tmp/work/a.txt" {
 		t.Errorf("fd 5 seen by the main thread = %+v", f)
 	}
 	// The child of the thread's process keeps its parent when the main
