@@ -178,3 +178,12 @@ func judgeTrace(n int) []byte {
 	}
 	return b.Bytes()
 }
+
+// TestOpenFlagsOf: openFlagsOf gives flags of every class.
+func TestOpenFlagsOf(t *testing.T) {
+	for c := range 16 {
+		if got := plan.OpenClass(openFlagsOf(c)); got != c {
+			t.Errorf("class %#b: flags %#o have class %#b", c, openFlagsOf(c), got)
+		}
+	}
+}

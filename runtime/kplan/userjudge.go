@@ -54,7 +54,7 @@ type UserJudge struct {
 const (
 	commSlots = 256
 	uidSlots  = 64
-	pathSlots = 1024
+	pathSlots = 2048
 	exeSlots  = 64
 	sockSlots = 64
 )
@@ -97,6 +97,9 @@ type judgeInfo struct {
 	dims plan.Dim
 	kind int // plan.SyscallKind
 	open bool
+	// openGate is the gate ANDed with the open flags dimension, by
+	// flags class, for the open family judged on its flags.
+	openGate *[16]plan.Mask
 	// Parameter indexes, -1 when absent.
 	flags, path, arg0, fd int
 }
@@ -137,9 +140,42 @@ func NewUserJudge(p *plan.Plan) *UserJudge {
 				info.path = i
 			}
 		}
+		if info.open && info.dims&plan.DimOpenFlags != 0 {
+			info.openGate = new([16]plan.Mask)
+			for c := range info.openGate {
+				info.openGate[c] = info.gate.And(j.OpenFlagsMask(id, openFlagsOf(c)))
+			}
+		}
 		u.sys[ev.ID] = info
 	}
 	return u
+}
+
+// openFlagsOf returns open flags of class c (see plan.OpenClass).
+func openFlagsOf(c int) uint64 {
+	const (
+		oAccMode = 0o3
+		oWronly  = 0o1
+		oRdwr    = 0o2
+		oCreat   = 0o100
+		oTrunc   = 0o1000
+	)
+	f := uint64(oAccMode) // neither read nor write
+	switch c & (plan.OpenRead | plan.OpenWrite) {
+	case plan.OpenRead:
+		f = 0
+	case plan.OpenWrite:
+		f = oWronly
+	case plan.OpenRead | plan.OpenWrite:
+		f = oRdwr
+	}
+	if c&plan.OpenCreate != 0 {
+		f |= oCreat
+	}
+	if c&plan.OpenTrunc != 0 {
+		f |= oTrunc
+	}
+	return f
 }
 
 // infoOf returns the judge facts of ev's type, nil when the kernel does
@@ -163,6 +199,14 @@ func (u *UserJudge) Mask(ev *event.Event, th *state.Thread) plan.Mask {
 		return m
 	}
 	d := info.dims
+	if info.openGate != nil {
+		// The open family: the gate and the flags class in one lookup.
+		var flags uint64
+		if p := param(ev, info.flags); p != nil {
+			flags = p.U
+		}
+		m = info.openGate[plan.OpenClass(flags)] // creat's entries are all the same
+	}
 	if d&taskDims != 0 {
 		if d&plan.DimComm != 0 {
 			m = m.And(*u.comm(th.Comm()))
@@ -206,13 +250,6 @@ func (u *UserJudge) Mask(ev *event.Event, th *state.Thread) plan.Mask {
 			m = m.And(*u.sock(fam, port, unknown))
 		}
 	case plan.SyscallPath:
-		if info.open && d&plan.DimOpenFlags != 0 {
-			var flags uint64
-			if p := param(ev, info.flags); p != nil {
-				flags = p.U
-			}
-			m = m.And(u.j.OpenFlagsMask(info.id, flags))
-		}
 		if d&(plan.DimPath|plan.DimSuffix) != 0 {
 			p := param(ev, info.path)
 			if p == nil {
@@ -282,11 +319,20 @@ func (u *UserJudge) container(th *state.Thread) *plan.Mask {
 
 // path returns the entry of path s (as read: never an unreadable one).
 // Its masks are filled by the caller as needed.
+//
+// Two ways: the entry is in slot h or h^1; a new one goes to h, and what
+// was there moves to h^1.
 func (u *UserJudge) path(s string) *pathEntry {
-	e := &u.paths[strHash(s)&(pathSlots-1)]
-	if e.s != s || !e.hasPath && !e.hasSuffx {
-		*e = pathEntry{s: s}
+	h := strHash(s) & (pathSlots - 1)
+	e := &u.paths[h]
+	if e.s == s && (e.hasPath || e.hasSuffx) {
+		return e
 	}
+	if o := &u.paths[h^1]; o.s == s && (o.hasPath || o.hasSuffx) {
+		return o
+	}
+	u.paths[h^1] = *e
+	*e = pathEntry{s: s}
 	return e
 }
 
