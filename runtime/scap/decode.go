@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"math"
 	"net/netip"
+	"unsafe"
 
 	"github.com/falcoc/falcoc/compiler/catalog"
 	"github.com/falcoc/falcoc/runtime/event"
@@ -78,6 +79,10 @@ type Decoder struct {
 	enterBytes int
 	// strs interns decoded strings (paths and names repeat).
 	strs map[string]string
+	// recent holds interned strings in front of strs.
+	recent [1 << recentBits]string
+	// flagMemo holds translated flag values (see linuxFlags).
+	flagMemo [1 << flagMemoBits]flagMemo
 }
 
 // maxInterned bounds the interned strings; the table starts over when
@@ -92,15 +97,46 @@ func (d *Decoder) str(b []byte) string {
 			break
 		}
 	}
-	if s, ok := d.strs[string(b)]; ok {
-		return s
+	// Two ways in front of the map: the string is in slot h or h^1; a
+	// new one goes to h, and what was there moves to h^1.
+	h := strHash(b) >> (64 - recentBits)
+	if r := d.recent[h]; r == string(b) && len(b) > 0 {
+		return r
 	}
-	if d.strs == nil || len(d.strs) >= maxInterned {
-		d.strs = make(map[string]string, 1024)
+	if r := d.recent[h^1]; r == string(b) && len(b) > 0 {
+		return r
 	}
-	s := string(b)
-	d.strs[s] = s
+	s, ok := d.strs[string(b)]
+	if !ok {
+		if d.strs == nil || len(d.strs) >= maxInterned {
+			d.strs = make(map[string]string, 1024)
+			clear(d.recent[:])
+		}
+		s = string(b)
+		d.strs[s] = s
+	}
+	d.recent[h^1] = d.recent[h]
+	d.recent[h] = s
 	return s
+}
+
+// recentBits is log2 of the entries of Decoder.recent.
+const recentBits = 11
+
+// strHash mixes the length and the first and last eight bytes of b.
+func strHash(b []byte) uint64 {
+	h := uint64(len(b))
+	if len(b) >= 8 {
+		h ^= binary.LittleEndian.Uint64(b) * 0x9e3779b97f4a7c15
+		h ^= binary.LittleEndian.Uint64(b[len(b)-8:]) * 0xc2b2ae3d27d4eb4f
+	} else {
+		for _, c := range b {
+			h = h*31 + uint64(c)
+		}
+	}
+	h ^= h >> 33
+	h *= 0xff51afd7ed558ccd
+	return h ^ h>>33
 }
 
 // NewDecoder returns a Decoder.
@@ -434,8 +470,36 @@ func (d *Decoder) setParam(pp *ppmParam, cp *catalog.Param, p *event.Param, b []
 }
 
 // linuxFlags translates a PPM flag value into the Linux value the engine
-// uses, through the flag names.
+// uses, through the flag names. A trace repeats its flag values: the
+// translations are remembered, by parameter and value.
 func (d *Decoder) linuxFlags(pp *ppmParam, cp *catalog.Param, v uint64) uint64 {
+	h := (v ^ v>>17 ^ uint64(uintptr(unsafe.Pointer(pp)))>>4) * 0x9e3779b97f4a7c15
+	e := &d.flagMemo[h>>(64-flagMemoBits)]
+	if e.pp != pp || e.cp != cp || e.v != v {
+		before := d.stats.UnknownFlagBits
+		*e = flagMemo{pp: pp, cp: cp, v: v, out: d.linuxFlagsSlow(pp, cp, v)}
+		e.unknown = d.stats.UnknownFlagBits != before
+		return e.out
+	}
+	if e.unknown {
+		d.stats.UnknownFlagBits++
+	}
+	return e.out
+}
+
+// flagMemoBits is log2 of the entries of Decoder.flagMemo.
+const flagMemoBits = 6
+
+// flagMemo is one translation linuxFlags remembers; unknown records
+// that it had bits without a name (counted again at every use).
+type flagMemo struct {
+	pp      *ppmParam
+	cp      *catalog.Param
+	v, out  uint64
+	unknown bool
+}
+
+func (d *Decoder) linuxFlagsSlow(pp *ppmParam, cp *catalog.Param, v uint64) uint64 {
 	enum := pp.Type == catalog.ParamEnumFlags8 || pp.Type == catalog.ParamEnumFlags16 || pp.Type == catalog.ParamEnumFlags32
 	if enum {
 		for _, n := range pp.Names {
