@@ -2,7 +2,6 @@ package kplan
 
 import (
 	"encoding/binary"
-	"sync/atomic"
 	"unsafe"
 
 	"github.com/falcoc/falcoc/compiler/catalog"
@@ -35,11 +34,6 @@ import (
 // A UserJudge is not safe for concurrent use.
 type UserJudge struct {
 	j *plan.Judger
-	// id tells this judge's memos on threads (state.Thread.Memo) from
-	// another's; tasks are the task masks they index, found by taskOf.
-	id     uint64
-	tasks  []taskMasks
-	taskOf map[taskKey]int32
 	// sys holds the judged facts of each event type, indexed by
 	// catalog.Event.ID; ok is false for events the kernel does not judge.
 	sys []judgeInfo
@@ -49,6 +43,7 @@ type UserJudge struct {
 	// could not read.
 	pathUnknown, suffixUnknown, exeUnknown plan.Mask
 
+	comms [commSlots]commEntry
 	uids  [uidSlots]uidEntry
 	paths [pathSlots]pathEntry
 	exes  [exeSlots]exeEntry
@@ -57,28 +52,18 @@ type UserJudge struct {
 
 // Sizes of the direct-mapped tables (powers of two).
 const (
+	commSlots = 256
 	uidSlots  = 64
 	pathSlots = 2048
 	exeSlots  = 64
 	sockSlots = 64
 )
 
-// taskKey is what the task dimensions are judged on.
-type taskKey struct {
-	comm, container string
-	euid            uint32
+type commEntry struct {
+	s  string
+	ok bool
+	m  plan.Mask
 }
-
-// taskMasks are the masks of the task dimensions for one taskKey,
-// ANDed for each set of them: indexed by the dimensions' bits.
-type taskMasks [taskDims + 1]plan.Mask
-
-// maxTasks bounds the task masks a judge keeps: when full it starts
-// over (with a new id, so that the threads' memos are not trusted).
-const maxTasks = 4096
-
-// judgeIDs gives every UserJudge its id.
-var judgeIDs atomic.Uint64
 
 type uidEntry struct {
 	uid uint32
@@ -125,10 +110,7 @@ const taskDims = plan.DimComm | plan.DimUID | plan.DimContainer
 // NewUserJudge prepares the judge for plan p.
 func NewUserJudge(p *plan.Plan) *UserJudge {
 	j := plan.NewJudger(p)
-	u := &UserJudge{j: j, sys: make([]judgeInfo, catalog.NumEvents()+1), id: judgeIDs.Add(1), taskOf: map[taskKey]int32{}}
-	if taskDims != 7 {
-		panic("kplan: the task dimensions are not the low three bits")
-	}
+	u := &UserJudge{j: j, sys: make([]judgeInfo, catalog.NumEvents()+1)}
 	u.host = j.ContainerMask(plan.ContainerHost)
 	u.inside = j.ContainerMask(plan.ContainerInside)
 	u.unknown = j.ContainerMask(plan.ContainerUnknown)
@@ -226,7 +208,15 @@ func (u *UserJudge) Mask(ev *event.Event, th *state.Thread) plan.Mask {
 		m = info.openGate[plan.OpenClass(flags)] // creat's entries are all the same
 	}
 	if d&taskDims != 0 {
-		m = m.And(u.task(th)[d&taskDims])
+		if d&plan.DimComm != 0 {
+			m = m.And(*u.comm(th.Comm()))
+		}
+		if d&plan.DimUID != 0 {
+			m = m.And(*u.uid(th.Creds.EUID))
+		}
+		if d&plan.DimContainer != 0 {
+			m = m.And(*u.container(th))
+		}
 	}
 	if d&plan.DimArg0 != 0 {
 		var a uint64
@@ -297,46 +287,13 @@ func param(ev *event.Event, i int) *event.Param {
 	return &ev.Params[i]
 }
 
-// task returns the task masks of th: those its memo names when the memo
-// is this judge's and the thread's comm, effective uid and container are
-// still those it was written for.
-func (u *UserJudge) task(th *state.Thread) *taskMasks {
-	mm := &th.Memo
-	ctr := ""
-	if p := th.Proc(); p != nil {
-		ctr = p.ContainerID
+// comm returns the comm dimension's mask for task name c.
+func (u *UserJudge) comm(c string) *plan.Mask {
+	e := &u.comms[strHash(c)&(commSlots-1)]
+	if !e.ok || e.s != c {
+		e.s, e.ok, e.m = c, true, u.j.CommMask(c)
 	}
-	if mm.Owner == u.id && mm.Comm == th.Comm() && mm.EUID == th.Creds.EUID && mm.Container == ctr {
-		return &u.tasks[mm.Value]
-	}
-	k := taskKey{comm: th.Comm(), container: ctr, euid: th.Creds.EUID}
-	i, ok := u.taskOf[k]
-	if !ok {
-		if len(u.tasks) >= maxTasks {
-			u.tasks, u.id = u.tasks[:0], judgeIDs.Add(1)
-			clear(u.taskOf)
-		}
-		var t taskMasks
-		comm, uid, cls := u.j.CommMask(k.comm), *u.uid(k.euid), *u.container(ctr)
-		for d := range t {
-			m := plan.AllClauses
-			if d&int(plan.DimComm) != 0 {
-				m = m.And(comm)
-			}
-			if d&int(plan.DimUID) != 0 {
-				m = m.And(uid)
-			}
-			if d&int(plan.DimContainer) != 0 {
-				m = m.And(cls)
-			}
-			t[d] = m
-		}
-		i = int32(len(u.tasks))
-		u.tasks = append(u.tasks, t)
-		u.taskOf[k] = i
-	}
-	*mm = state.TaskMemo{Owner: u.id, Comm: k.comm, Container: ctr, EUID: k.euid, Value: i}
-	return &u.tasks[i]
+	return &e.m
 }
 
 // uid returns the uid dimension's mask for effective uid id.
@@ -348,13 +305,13 @@ func (u *UserJudge) uid(id uint32) *plan.Mask {
 	return &e.m
 }
 
-// container returns the container dimension's mask for container id
-// ctr ("" when unknown).
-func (u *UserJudge) container(ctr string) *plan.Mask {
-	switch ctr {
-	case "":
+// container returns the container dimension's mask for th's process.
+func (u *UserJudge) container(th *state.Thread) *plan.Mask {
+	p := th.Proc()
+	switch {
+	case p == nil || p.ContainerID == "":
 		return &u.unknown
-	case "host":
+	case p.ContainerID == "host":
 		return &u.host
 	}
 	return &u.inside

@@ -255,21 +255,6 @@ type Thread struct {
 	cmdline    string
 	cmdlineGen uint64
 	cmdlineOK  bool
-
-	// Memo is scratch space for one consumer that derives a value from
-	// the thread's task facts and checks them itself on every use:
-	// runtime/kplan's UserJudge. Nothing else reads it.
-	Memo TaskMemo
-}
-
-// TaskMemo is what a consumer remembers of a thread (see [Thread.Memo]):
-// who wrote it, the facts its value was derived from, and the value.
-type TaskMemo struct {
-	Owner     uint64
-	Comm      string
-	Container string
-	EUID      uint32
-	Value     int32
 }
 
 // Proc returns the thread's process.
