@@ -120,7 +120,7 @@ func judgeTrace(n int) []byte {
 	comms := []string{"bash", "cat", "nc", "proc12", "proc287", "sshd", "proc59", "a-very-long-process-name"}
 	for i := range 20 {
 		fmt.Fprintf(&b, `{"ts":1,"type":"execve","tid":%d,"res":0,"args":{"exe":"x"},"proc":{"ppid":1,"comm":%q,"exe":"x","exepath":"/usr/bin/x","cwd":"/","uid":%d,"euid":%d,"cgroup":%q}}`+"\n",
-			100+i, comms[i%len(comms)], 1000+i%3, 1000+i%3, []string{"/", "/docker/0123456789ab0123456789ab0123456789ab0123456789ab0123456789ab", "/user.slice"}[i%3])
+			100+i, comms[i%len(comms)], 1000+i%3, 1000+i%3, []string{"/", "/docker/0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef", "/user.slice"}[i%3])
 	}
 	dirs := []string{"/etc", "/srv/app81", "/srv/app7", "/var/lib/svc3", "/opt/svc4", "/dev", "/tmp", "/etc/app12", "/usr/bin"}
 	files := []string{"secret.conf", "key.pem", "x", "null", "passwd", "shadow", "a.so", "", "..", "."}
@@ -161,6 +161,12 @@ func judgeTrace(n int) []byte {
 				i+2, tid, []string{"PTRACE_ATTACH", "PTRACE_PEEKDATA", "PTRACE_POKETEXT"}[r.Intn(3)])
 		case k < 88:
 			prog := []string{"/usr/bin/nc", "/bin/ls", "/usr/bin/proc12", "/tmp/x", "/usr/sbin/sshd"}[r.Intn(5)]
+			if r.Intn(3) == 0 {
+				// An exec that moves the process to another cgroup.
+				fmt.Fprintf(&b, `{"ts":%d,"type":"execve","tid":%d,"res":0,"args":{"exe":"x"},"proc":{"ppid":1,"comm":%q,"exe":"x","exepath":%q,"cwd":"/","uid":0,"euid":0,"cgroup":%q}}`+"\n",
+					i+2, tid, comms[r.Intn(len(comms))], prog, []string{"/", "/docker/0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef", "/user.slice"}[r.Intn(3)])
+				break
+			}
 			fmt.Fprintf(&b, `{"ts":%d,"type":"execve","tid":%d,"res":%d,"args":{"exe":"x","filename":%q,"comm":%q}}`+"\n",
 				i+2, tid, []int{0, 0, -2}[r.Intn(3)], prog, comms[r.Intn(len(comms))])
 		case k < 92:
