@@ -246,6 +246,32 @@ type fastTop struct {
 func (r *Reader) fastKey(s *scanner, key []byte, t *fastTop, ev *event.Event) (bit uint, ok bool) {
 	switch string(key) {
 	case "type":
+		return r.topValue(s, keyType, t, ev)
+	case "tid":
+		return r.topValue(s, keyTid, t, ev)
+	case "pid":
+		return r.topValue(s, keyPid, t, ev)
+	case "res":
+		return r.topValue(s, keyRes, t, ev)
+	case "cpu":
+		return r.topValue(s, keyCPU, t, ev)
+	case "num":
+		return r.topValue(s, keyNum, t, ev)
+	case "ts":
+		return r.topValue(s, keyTs, t, ev)
+	case "args":
+		// The parameters need the type: a line that gives it later
+		// goes the slow way.
+		return keyArgs, t.desc != nil && r.fastArgs(s, t.desc, ev)
+	}
+	return 0, false
+}
+
+// topValue reads the value of the top-level key whose bit is key (not
+// the arguments) into t (the type into ev) and returns the key's bit.
+func (r *Reader) topValue(s *scanner, key uint, t *fastTop, ev *event.Event) (bit uint, ok bool) {
+	switch key {
+	case keyType:
 		v, ok := s.key()
 		if !ok {
 			return 0, false
@@ -264,22 +290,22 @@ func (r *Reader) fastKey(s *scanner, key []byte, t *fastTop, ev *event.Event) (b
 		}
 		ev.Reset(t.desc.info)
 		return keyType, true
-	case "tid":
+	case keyTid:
 		t.tid, ok = s.int64()
 		return keyTid, ok
-	case "pid":
+	case keyPid:
 		t.pid, ok = s.int64()
 		return keyPid, ok
-	case "res":
+	case keyRes:
 		t.res, ok = s.int64()
 		return keyRes, ok
-	case "cpu":
+	case keyCPU:
 		t.cpu, ok = s.int64()
 		return keyCPU, ok
-	case "num":
+	case keyNum:
 		t.num, ok = s.uint64()
 		return keyNum, ok
-	case "ts":
+	case keyTs:
 		if s.peek() == '"' {
 			v, ok := s.plainString()
 			if !ok {
@@ -290,10 +316,6 @@ func (r *Reader) fastKey(s *scanner, key []byte, t *fastTop, ev *event.Event) (b
 		}
 		t.ts, ok = s.int64()
 		return keyTs, ok
-	case "args":
-		// The parameters need the type: a line that gives it later
-		// goes the slow way.
-		return keyArgs, t.desc != nil && r.fastArgs(s, t.desc, ev)
 	}
 	return 0, false
 }
@@ -539,6 +561,9 @@ func fastAddrPort(s string) (netip.AddrPort, bool) {
 		return netip.AddrPort{}, false
 	}
 	if s[0] == '[' || strings.IndexByte(s[:i], ':') < 0 {
+		if ap, ok := ipv4Port(s, i); ok {
+			return ap, true
+		}
 		ap, err := netip.ParseAddrPort(s)
 		return ap, err == nil
 	}
@@ -553,6 +578,55 @@ func fastAddrPort(s string) (netip.AddrPort, bool) {
 		return netip.AddrPort{}, false
 	}
 	return netip.AddrPortFrom(a, uint16(port)), true
+}
+
+// ipv4Port parses "a.b.c.d:port" (i is the colon's position) in the
+// plainest form: octets without leading zeros, a port of 1 to 5 digits
+// without a leading zero (or "0"), below 65536. It returns false for
+// anything else, which [netip.ParseAddrPort] then decides; what it
+// accepts, netip.ParseAddrPort gives the same value for
+// (TestIPv4Port).
+func ipv4Port(s string, i int) (netip.AddrPort, bool) {
+	var a [4]byte
+	k, n, digits := 0, 0, 0
+	for j := 0; j < i; j++ {
+		c := s[j]
+		switch {
+		case '0' <= c && c <= '9':
+			if digits > 0 && n == 0 { // a leading zero
+				return netip.AddrPort{}, false
+			}
+			n = n*10 + int(c-'0')
+			digits++
+			if n > 255 {
+				return netip.AddrPort{}, false
+			}
+		case c == '.' && digits > 0 && k < 3:
+			a[k] = byte(n)
+			k, n, digits = k+1, 0, 0
+		default:
+			return netip.AddrPort{}, false
+		}
+	}
+	if k != 3 || digits == 0 {
+		return netip.AddrPort{}, false
+	}
+	a[3] = byte(n)
+	p := s[i+1:]
+	if len(p) == 0 || len(p) > 5 || len(p) > 1 && p[0] == '0' {
+		return netip.AddrPort{}, false
+	}
+	port := 0
+	for j := 0; j < len(p); j++ {
+		if p[j] < '0' || p[j] > '9' {
+			return netip.AddrPort{}, false
+		}
+		port = port*10 + int(p[j]-'0')
+	}
+	if port > 0xffff {
+		return netip.AddrPort{}, false
+	}
+	return netip.AddrPortFrom(netip.AddrFrom4(a), uint16(port)), true
 }
 
 // isNumberStart reports whether strconv may parse s as a number: it starts

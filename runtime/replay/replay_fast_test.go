@@ -992,3 +992,40 @@ func TestScannerTopKey(t *testing.T) {
 		}
 	}
 }
+
+// TestIPv4Port: what ipv4Port accepts, netip.ParseAddrPort parses to the
+// same value.
+func TestIPv4Port(t *testing.T) {
+	in := []string{"1.2.3.4:80", "0.0.0.0:0", "255.255.255.255:65535", "10.0.0.5:40000", "1.2.3.4:65536",
+		"01.2.3.4:80", "1.2.3.4:080", "1.2.3:80", "1.2.3.4.5:80", "1.2.3.256:80", "1..3.4:80", ".1.2.3:80",
+		"1.2.3.4:", "1.2.3.4:8a", "1.2.3.4:123456", "a.b.c.d:1", "1.2.3.4 :80", "-1.2.3.4:5", "1.2.3.4:+8"}
+	r := rand.New(rand.NewPCG(1, 2))
+	for range 2000 {
+		var b []byte
+		for k := range 4 {
+			if k > 0 {
+				b = append(b, '.')
+			}
+			b = strconv.AppendInt(b, int64(r.IntN(300)), 10)
+		}
+		b = append(b, ':')
+		b = strconv.AppendInt(b, int64(r.IntN(70000)), 10)
+		in = append(in, string(b))
+	}
+	took := 0
+	for _, s := range in {
+		i := strings.LastIndexByte(s, ':')
+		got, ok := ipv4Port(s, i)
+		if !ok {
+			continue
+		}
+		took++
+		want, err := netip.ParseAddrPort(s)
+		if err != nil || got != want {
+			t.Errorf("%q: ipv4Port %v, netip %v, %v", s, got, want, err)
+		}
+	}
+	if took < 500 {
+		t.Errorf("ipv4Port took %d of %d", took, len(in))
+	}
+}

@@ -136,7 +136,7 @@ func (r *Reader) matchTemplate(t *template, b []byte, ev *event.Event) (tt *temp
 	for k := 0; k < len(t.slots); k++ {
 		sl := t.slots[k]
 		if sl.param < 0 {
-			bit, ok := r.fastKey(&s, topKeyName(sl.key), &top, ev)
+			bit, ok := r.topValue(&s, sl.key, &top, ev)
 			if !ok || bit != sl.key {
 				return t, false, dirty
 			}
@@ -232,26 +232,8 @@ func (l *literal) match(b []byte, i int) bool {
 			return true
 		}
 	}
-	return i+l.n <= len(b) && string(b[i:i+l.n]) == string(l.b)
-}
-
-// topKeyName returns the name of the top-level key whose bit is key.
-func topKeyName(key uint) []byte {
-	switch key {
-	case keyType:
-		return topKeyNames[1]
-	case keyTid:
-		return topKeyNames[2]
-	case keyPid:
-		return topKeyNames[5]
-	case keyRes:
-		return topKeyNames[3]
-	case keyCPU:
-		return topKeyNames[6]
-	case keyNum:
-		return topKeyNames[7]
-	case keyTs:
-		return topKeyNames[0]
+	if i+16 <= len(b) {
+		return i+l.n <= len(b) && string(b[i+16:i+l.n]) == string(l.b[16:])
 	}
-	return nil
+	return i+l.n <= len(b) && string(b[i:i+l.n]) == string(l.b)
 }
