@@ -287,16 +287,20 @@ func needsClean(p string) bool {
 	if p[len(p)-1] == '/' {
 		return true
 	}
-	// A "." or ".." element starts with a dot at the start or after a
-	// slash, and ends at the end or a slash.
-	for i := 0; ; {
-		j := strings.IndexByte(p[i:], '.')
-		if j < 0 {
-			break
-		}
-		j += i
-		if j == 0 || p[j-1] == '/' {
-			k := j + 1
+	// One pass: an empty element ("//") is a slash after a slash; a "."
+	// or ".." element starts with a dot at the start or after a slash,
+	// and ends at the end or a slash.
+	slash := false // the previous byte is a slash
+	for i := 0; i < len(p); i++ {
+		switch c := p[i]; {
+		case c == '/':
+			if slash {
+				return true
+			}
+			slash = true
+			continue
+		case c == '.' && (i == 0 || slash):
+			k := i + 1
 			if k < len(p) && p[k] == '.' {
 				k++
 			}
@@ -304,9 +308,9 @@ func needsClean(p string) bool {
 				return true
 			}
 		}
-		i = j + 1
+		slash = false
 	}
-	return strings.Contains(p, "//")
+	return false
 }
 
 // FDTable is the descriptor table of one process, shared by the processes
