@@ -97,3 +97,25 @@ func TestTemplateMatchesFast(t *testing.T) {
 		t.Errorf("weak test: templates took %d of %d variants", byTemplate, variants)
 	}
 }
+
+// FuzzReplayTemplate reads two lines, the first again, and the second
+// again: each is tried against the template the other left.
+func FuzzReplayTemplate(f *testing.F) {
+	g := newLineGen(3)
+	for range 100 {
+		a, _ := g.line()
+		f.Add(a, g.mutate(a))
+	}
+	f.Add(`{"ts":1,"type":"openat","tid":5,"res":3,"args":{"dirfd":-100,"name":"/a","flags":"O_RDONLY"}}`,
+		`{"ts":2,"type":"openat","tid":5,"res":3,"args":{"dirfd":-100,"name":"/b\u00e9","flags":"O_RDONLY|O_CLOEXEC"}}`)
+	f.Add(`{"ts":1,"type":"unlink","tid":5,"res":0,"args":{"path":"/a"}}`, `{"ts":1,"type":"rmdir","tid":5,"res":0,"args":{"path":"/a"}}`)
+	f.Fuzz(func(t *testing.T, a, b string) {
+		if strings.ContainsAny(a+b, "\n") {
+			return
+		}
+		text := a + "\n" + b + "\n" + a + "\n" + b
+		if d := cmp.Diff(readRef(text), readFast(text), decodedOpts); d != "" {
+			t.Errorf("(-ref +reader):\n%s", d)
+		}
+	})
+}
