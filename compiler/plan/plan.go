@@ -2,6 +2,7 @@ package plan
 
 import (
 	"math/bits"
+	"slices"
 )
 
 // Mask is a 256-bit clause mask: bit i stands for kernel clause i. It has
@@ -201,9 +202,17 @@ type SockKey struct {
 	Family, Port uint16
 }
 
-// Plan is the kernel prefilter of a rule set: the clauses (one per mask
-// bit), which rules each belongs to, and the tables. It is immutable once
+// Plan is the kernel prefilter of a rule set: the clauses, their mask
+// bits, which rules each belongs to, and the tables. It is immutable once
 // built and safe for concurrent reads.
+//
+// Mask bits are numbered per syscall: a bit stands for at most one clause
+// on any one syscall, but clauses that share no syscall may share a bit
+// (a connect clause and an openat clause). A dimension table's entry sets
+// a bit when any clause with that bit can be true for the entry's values,
+// so sharing is sound: it only widens where the clauses' syscalls are
+// judged with a dimension both read. When no more than [MaskBits] clauses
+// are planned, clause i has bit i.
 type Plan struct {
 	// Rules are the planned rules: the enabled syscall rules, in rule-set
 	// order.
@@ -219,8 +228,9 @@ type Plan struct {
 // RulePlan is what the planner made of one rule.
 type RulePlan struct {
 	Name string
-	// Clauses are the bits of this rule's clauses (possibly shared with
-	// other rules after merging), increasing.
+	// Clauses are the indexes (into [Plan.Clauses]) of this rule's
+	// clauses (possibly shared with other rules after folding),
+	// increasing.
 	Clauses []int
 	// Syscalls are the syscall ids the rule can match.
 	Syscalls []int
@@ -236,27 +246,31 @@ type RulePlan struct {
 	Widened []string
 }
 
-// Clause is one kernel clause (one mask bit).
+// Clause is one kernel clause.
 type Clause struct {
+	// Bit is the clause's mask bit, below [MaskBits]; no other clause on
+	// one of Syscalls has it.
+	Bit int
 	// Rules are indexes into [Plan.Rules]: more than one after merging.
 	Rules []int
-	// Syscalls are the ids whose gate has this bit.
+	// Syscalls are the ids whose gate has Bit for this clause.
 	Syscalls []int
 	// Text renders the clause's per-dimension constraints.
 	Text string
 }
 
 // RulesOf returns the indexes (into [Plan.Rules]) of the rules that have
-// a clause in m, increasing: the rules userspace must evaluate for an
-// event that carries m.
-func (p *Plan) RulesOf(m Mask) []int {
+// a clause on syscall sys whose bit is in m, increasing: the rules
+// userspace must evaluate for an event of sys that carries m.
+func (p *Plan) RulesOf(sys int, m Mask) []int {
 	seen := make(map[int]bool)
 	var out []int
-	for _, b := range m.Bits() {
-		if b >= len(p.Clauses) {
+	for i := range p.Clauses {
+		c := &p.Clauses[i]
+		if !m.Has(c.Bit) || !slices.Contains(c.Syscalls, sys) {
 			continue
 		}
-		for _, r := range p.Clauses[b].Rules {
+		for _, r := range c.Rules {
 			if !seen[r] {
 				seen[r] = true
 				out = append(out, r)
@@ -267,10 +281,25 @@ func (p *Plan) RulesOf(m Mask) []int {
 	return out
 }
 
+// Bits returns the mask of the bits of the given clauses (indexes into
+// [Plan.Clauses]; out-of-range ones are ignored).
+func (p *Plan) Bits(clauses []int) Mask {
+	var m Mask
+	for _, c := range clauses {
+		if c >= 0 && c < len(p.Clauses) {
+			m = m.With(p.Clauses[c].Bit)
+		}
+	}
+	return m
+}
+
 // RuleMasks returns, for each rule name (in the caller's order, e.g. an
-// artifact's rules), the clause bits the plan gives that rule. A rule the
-// plan does not cover (disabled, another source) gets every bit, so that a
-// consumer filtering rules by the kernel's mask never skips it.
+// artifact's rules), the clause bits the plan gives that rule, on any of
+// its syscalls. A rule the plan does not cover (disabled, another source)
+// gets every bit, so that a consumer filtering rules by the kernel's mask
+// never skips it. Bits are numbered per syscall, so a rule with clauses
+// on several syscalls may be evaluated for an event whose bit another
+// rule's clause on that syscall kept: sound, a little userspace work.
 func (p *Plan) RuleMasks(names []string) []Mask {
 	byName := make(map[string][]int, len(p.Rules))
 	for _, rp := range p.Rules {
@@ -283,9 +312,7 @@ func (p *Plan) RuleMasks(names []string) []Mask {
 			masks[i] = AllClauses
 			continue
 		}
-		for _, bit := range cl {
-			masks[i] = masks[i].With(bit)
-		}
+		masks[i] = p.Bits(cl)
 	}
 	return masks
 }

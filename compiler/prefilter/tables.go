@@ -190,16 +190,15 @@ func stateSyscalls(in []RuleInput, universe []int) map[int]bool {
 }
 
 // tables builds the kernel tables for the final clauses.
-func (p *planner) tables(cls []*clause, k *keySet, in []RuleInput, universe []int) plan.Tables {
+func (p *planner) tables(cls []*clause, bits []int, k *keySet, in []RuleInput, universe []int) plan.Tables {
 	t := plan.Tables{
 		Gate: map[int]plan.Mask{}, DimsPerSyscall: map[int]plan.Dim{}, Always: stateSyscalls(in, universe), Captured: map[int]bool{},
 		Comm: map[string]plan.Mask{}, UID: map[uint32]plan.Mask{}, PathExact: map[string]plan.Mask{}, PathPrefix: map[string]plan.Mask{},
 		Arg0: map[uint32]plan.Mask{}, Sock: map[plan.SockKey]plan.Mask{}, SockFamily: map[uint16]plan.Mask{},
 		ExeExact: map[string]plan.Mask{}, ExePrefix: map[string]plan.Mask{}, Suffix: map[string]plan.Mask{},
 	}
-	var all plan.Mask
-	for bit, c := range cls {
-		all = all.With(bit)
+	for i, c := range cls {
+		bit := bits[i]
 		for _, s := range c.sys {
 			t.Gate[s] = t.Gate[s].With(bit)
 			if d := dimSet(c); d != 0 {
@@ -220,6 +219,21 @@ func (p *planner) tables(cls []*clause, k *keySet, in []RuleInput, universe []in
 		t.Captured[s] = true
 	}
 
+	p.bits = bits
+	// With bits shared across syscalls, a clause's bit goes only in the
+	// tables of the dimensions its syscalls consult: elsewhere it would
+	// be set in every entry for nothing, and void the checks of the
+	// clauses on other syscalls that share the bit. (With one bit per
+	// clause it makes no difference; the tables are left as they were.)
+	p.consulted = nil
+	if len(cls) > plan.MaskBits {
+		p.consulted = make([]plan.Dim, len(cls))
+		for i, c := range cls {
+			for _, s := range c.sys {
+				p.consulted[i] |= t.DimsPerSyscall[s]
+			}
+		}
+	}
 	p.idTables(&t, cls, k)
 	p.addrTables(&t, cls, k)
 	return t
@@ -233,9 +247,15 @@ func (p *planner) maskIn(cls []*clause, k *keySet, d plan.Dim, r region) plan.Ma
 	} else {
 		clear(p.memo)
 	}
-	for bit, c := range cls {
+	for i, c := range cls {
+		if m.Has(p.bits[i]) {
+			continue // another clause with the bit already set it
+		}
+		if p.consulted != nil && p.consulted[i]&d == 0 {
+			continue // not looked up on the clause's syscalls
+		}
 		if p.possibleMemo(c, d, r, k, p.memo) {
-			m = m.With(bit)
+			m = m.With(p.bits[i])
 		}
 	}
 	return m
