@@ -121,7 +121,9 @@ const SuffixMax = 64
 // CommMax is the longest task name the kernel keeps.
 const CommMax = 15
 
-// Table capacities, as in the kernel ABI (per table set).
+// Default table capacities (per table set): the kernel's maps get these
+// sizes when the tables need no more (the sizes in bpf/capture.c);
+// bigger tables get maps sized from them at load ([Capacity]).
 const (
 	MaxComm   = 4096
 	MaxUID    = 4096
@@ -131,6 +133,102 @@ const (
 	MaxExe    = 8192
 	MaxSuffix = 4096
 )
+
+// TableCeiling is the most entries one lookup table may have (per table
+// set): the planner drops a dimension whose table would need more (a plan
+// note says so), and [Tables.Validate] rejects such tables. The kernel's
+// memory for a table is linear in its entries; at this ceiling a comm
+// table's two sets take about 50 MB.
+const TableCeiling = 1 << 18
+
+// Capacity is the number of entries of each lookup table, per table set.
+// The path and exe tables count their exact and prefix entries together,
+// the socket table its exact and per-family entries.
+type Capacity struct {
+	Comm, UID, Arg0, Path, Sock, Exe, Suffix int
+}
+
+// DefaultCapacity is the capacity of the maps when the tables need no
+// more.
+var DefaultCapacity = Capacity{Comm: MaxComm, UID: MaxUID, Arg0: MaxArg0, Path: MaxPath, Sock: MaxSock, Exe: MaxExe, Suffix: MaxSuffix}
+
+// MaxCapacity is [TableCeiling] for every table.
+var MaxCapacity = Capacity{Comm: TableCeiling, UID: TableCeiling, Arg0: TableCeiling, Path: TableCeiling, Sock: TableCeiling, Exe: TableCeiling, Suffix: TableCeiling}
+
+// Needs returns the entries t puts in each table.
+func (t *Tables) Needs() Capacity {
+	return Capacity{
+		Comm: len(t.Comm), UID: len(t.UID), Arg0: len(t.Arg0),
+		Path: len(t.PathExact) + len(t.PathPrefix), Sock: len(t.Sock) + len(t.SockFamily),
+		Exe: len(t.ExeExact) + len(t.ExePrefix), Suffix: len(t.Suffix),
+	}
+}
+
+// Over returns the dimensions whose tables need more entries than c has.
+func (c Capacity) Over(need Capacity) Dim {
+	var d Dim
+	for _, x := range []struct {
+		dim       Dim
+		need, cap int
+	}{
+		{DimComm, need.Comm, c.Comm}, {DimUID, need.UID, c.UID}, {DimArg0, need.Arg0, c.Arg0},
+		{DimPath, need.Path, c.Path}, {DimSock, need.Sock, c.Sock}, {DimExe, need.Exe, c.Exe},
+		{DimSuffix, need.Suffix, c.Suffix},
+	} {
+		if x.need > x.cap {
+			d |= x.dim
+		}
+	}
+	return d
+}
+
+// ForLoad returns the capacity to size the kernel's maps with for tables
+// that need need: per table the default, or twice the need when that is
+// more (room for reloads that add rules), at most [TableCeiling].
+func ForLoad(need Capacity) Capacity {
+	f := func(def, n int) int { return min(TableCeiling, max(def, 2*n)) }
+	d := DefaultCapacity
+	return Capacity{
+		Comm: f(d.Comm, need.Comm), UID: f(d.UID, need.UID), Arg0: f(d.Arg0, need.Arg0), Path: f(d.Path, need.Path),
+		Sock: f(d.Sock, need.Sock), Exe: f(d.Exe, need.Exe), Suffix: f(d.Suffix, need.Suffix),
+	}
+}
+
+// WithoutDims returns a copy of t in which the dimensions d are not
+// consulted on any syscall and their tables are empty: sound, since a
+// dimension that is not looked up narrows nothing (every clause passes
+// it). Used when tables exceed the kernel maps' capacity.
+func (t *Tables) WithoutDims(d Dim) *Tables {
+	out := *t
+	out.DimsPerSyscall = make(map[int]Dim, len(t.DimsPerSyscall))
+	for id, x := range t.DimsPerSyscall {
+		if x &^= d; x != 0 {
+			out.DimsPerSyscall[id] = x
+		}
+	}
+	if d&DimComm != 0 {
+		out.Comm, out.CommDefault = nil, Mask{}
+	}
+	if d&DimUID != 0 {
+		out.UID, out.UIDDefault = nil, Mask{}
+	}
+	if d&DimArg0 != 0 {
+		out.Arg0, out.Arg0Default = nil, Mask{}
+	}
+	if d&DimPath != 0 {
+		out.PathExact, out.PathPrefix, out.PathDefault, out.PathUnknown = nil, nil, Mask{}, Mask{}
+	}
+	if d&DimSock != 0 {
+		out.Sock, out.SockFamily, out.SockDefault, out.SockUnknown = nil, nil, Mask{}, Mask{}
+	}
+	if d&DimExe != 0 {
+		out.ExeExact, out.ExePrefix, out.ExeDefault, out.ExeUnknown = nil, nil, Mask{}, Mask{}
+	}
+	if d&DimSuffix != 0 {
+		out.Suffix, out.SuffixDefault, out.SuffixUnknown = nil, Mask{}, Mask{}
+	}
+	return &out
+}
 
 // Tables is the prefilter as data, mirroring the kernel's maps (bpf.Tables
 // is built from it by runtime/kplan). For every lookup table, the mask

@@ -664,37 +664,19 @@ func (p *planner) capClauses(cls []*clause, n int) []*clause {
 	return cls
 }
 
-// fitTables drops dimensions whose tables would exceed the kernel's
-// capacity (sound: the dimension is then unconstrained).
+// fitTables drops dimensions whose tables would exceed
+// [plan.TableCeiling] (sound: the dimension is then unconstrained). The
+// kernel's maps are sized from the tables at load.
 func (p *planner) fitTables(cls []*clause) (*keySet, []*clause, error) {
 	for range 4 {
 		k := p.keys(cls)
-		var drop plan.Dim
-		if len(k.comm) > plan.MaxComm {
-			drop |= plan.DimComm
-		}
-		if len(k.uid) > plan.MaxUID {
-			drop |= plan.DimUID
-		}
-		if len(k.pathEntries())+len(k.prefix) > plan.MaxPath {
-			drop |= plan.DimPath
-		}
-		if len(k.arg0Keys()) > plan.MaxArg0 {
-			drop |= plan.DimArg0
-		}
-		if k.sockEntries() > plan.MaxSock {
-			drop |= plan.DimSock
-		}
-		if len(k.exe) > plan.MaxExe {
-			drop |= plan.DimExe
-		}
-		if len(k.suffix) > plan.MaxSuffix {
-			drop |= plan.DimSuffix
-		}
+		need := plan.Capacity{Comm: len(k.comm), UID: len(k.uid), Arg0: len(k.arg0Keys()),
+			Path: len(k.pathEntries()) + len(k.prefix), Sock: k.sockEntries(), Exe: len(k.exe), Suffix: len(k.suffix)}
+		drop := plan.MaxCapacity.Over(need)
 		if drop == 0 {
 			return k, cls, nil
 		}
-		p.notes = append(p.notes, fmt.Sprintf("dimension %s dropped: too many table entries", drop))
+		p.notes = append(p.notes, fmt.Sprintf("dimension %s dropped: more than %d table entries", drop, plan.TableCeiling))
 		for _, c := range cls {
 			for d := range c.dims {
 				if d&drop != 0 {
