@@ -109,6 +109,8 @@ type planner struct {
 	// syscalls look up.
 	bits      []int
 	consulted []plan.Dim
+	// index is maskIn's index of the final clauses by exact value.
+	index map[plan.Dim]*exactIndex
 }
 
 // BuildRules plans the given rules, in order.
@@ -664,6 +666,45 @@ func (p *planner) capClauses(cls []*clause, n int) []*clause {
 	return cls
 }
 
+// maxTableWork bounds the atom checks computing one dimension's table
+// may take (tableWork): about a second.
+const maxTableWork = 30_000_000
+
+// tableWork estimates the atom checks maskIn makes for dimension d: every
+// region times the atoms of the clauses the exact-value index does not
+// bound, plus the non-exact regions times the atoms of the others.
+func (p *planner) tableWork(cls []*clause, k *keySet, d plan.Dim) int {
+	saved := p.index
+	p.index = nil
+	x := p.exactIndex(cls, d)
+	p.index = saved
+	regions := regionsOf(d, k)
+	exact := 0
+	for _, r := range regions {
+		if r.kind == rExact {
+			exact++
+		}
+	}
+	atoms := func(c *clause) int {
+		n := 0
+		for _, cj := range c.dims[d] {
+			n += len(cj)
+		}
+		return n
+	}
+	rest, all := 0, 0
+	for _, c := range cls {
+		all += atoms(c)
+	}
+	if x == nil {
+		return len(regions) * all
+	}
+	for _, i := range x.rest {
+		rest += atoms(cls[i])
+	}
+	return len(regions)*rest + (len(regions)-exact)*(all-rest)
+}
+
 // fitTables drops dimensions whose tables would exceed
 // [plan.TableCeiling] (sound: the dimension is then unconstrained). The
 // kernel's maps are sized from the tables at load.
@@ -673,6 +714,23 @@ func (p *planner) fitTables(cls []*clause) (*keySet, []*clause, error) {
 		need := plan.Capacity{Comm: len(k.comm), UID: len(k.uid), Arg0: len(k.arg0Keys()),
 			Path: len(k.pathEntries()) + len(k.prefix), Sock: k.sockEntries(), Exe: len(k.exe), Suffix: len(k.suffix)}
 		drop := plan.MaxCapacity.Over(need)
+		var slow plan.Dim
+		for _, d := range []plan.Dim{plan.DimComm, plan.DimUID, plan.DimPath, plan.DimSuffix, plan.DimExe} {
+			if drop&d == 0 && p.tableWork(cls, k, d) > maxTableWork {
+				slow |= d
+			}
+		}
+		if slow != 0 {
+			p.notes = append(p.notes, fmt.Sprintf("dimension %s dropped: its table would take more than %d checks to compute (distinct values times the comparisons that no exact value bounds)", slow, maxTableWork))
+			for _, c := range cls {
+				for d := range c.dims {
+					if d&slow != 0 {
+						delete(c.dims, d)
+					}
+				}
+			}
+			continue
+		}
 		if drop == 0 {
 			return k, cls, nil
 		}

@@ -219,7 +219,7 @@ func (p *planner) tables(cls []*clause, bits []int, k *keySet, in []RuleInput, u
 		t.Captured[s] = true
 	}
 
-	p.bits = bits
+	p.bits, p.index = bits, nil
 	// With bits shared across syscalls, a clause's bit goes only in the
 	// tables of the dimensions its syscalls consult: elsewhere it would
 	// be set in every entry for nothing, and void the checks of the
@@ -247,18 +247,112 @@ func (p *planner) maskIn(cls []*clause, k *keySet, d plan.Dim, r region) plan.Ma
 	} else {
 		clear(p.memo)
 	}
-	for i, c := range cls {
+	try := func(i int) {
 		if m.Has(p.bits[i]) {
-			continue // another clause with the bit already set it
+			return // another clause with the bit already set it
 		}
 		if p.consulted != nil && p.consulted[i]&d == 0 {
-			continue // not looked up on the clause's syscalls
+			return // not looked up on the clause's syscalls
 		}
-		if p.possibleMemo(c, d, r, k, p.memo) {
+		if p.possibleMemo(cls[i], d, r, k, p.memo) {
 			m = m.With(p.bits[i])
 		}
 	}
+	if x := p.exactIndex(cls, d); x != nil && r.kind == rExact {
+		// Only the clauses that can be true for this one value.
+		for _, i := range x.rest {
+			try(i)
+		}
+		if d == plan.DimUID {
+			for _, i := range x.byNum[r.n] {
+				try(i)
+			}
+		} else {
+			for _, i := range x.byValue[r.s] {
+				try(i)
+			}
+		}
+		return m
+	}
+	for i := range cls {
+		try(i)
+	}
 	return m
+}
+
+// exactIndex lists, for the comm, uid and path dimensions, the clauses
+// that can be true in a region of one exact value: a clause each of whose
+// alternatives has a positive =/in atom on the dimension's field is true
+// only for the atom's values (canBeTrue of such an atom in an exact
+// region is membership), and is filed under them; the others are in rest.
+// With thousands of distinct values this spares a check of every clause
+// in every region. Nil for other dimensions.
+type exactIndex struct {
+	byValue map[string][]int
+	byNum   map[uint64][]int
+	rest    []int
+}
+
+func (p *planner) exactIndex(cls []*clause, d plan.Dim) *exactIndex {
+	var kind atomKind
+	switch d {
+	case plan.DimComm:
+		kind = akComm
+	case plan.DimUID:
+		kind = akUID
+	case plan.DimPath:
+		kind = akFdName
+	default:
+		return nil
+	}
+	if x, ok := p.index[d]; ok {
+		return x
+	}
+	x := &exactIndex{byValue: map[string][]int{}, byNum: map[uint64][]int{}}
+	for i, c := range cls {
+		alts, ok := c.dims[d]
+		if !ok {
+			x.rest = append(x.rest, i)
+			continue
+		}
+		var strs []string
+		var nums []uint64
+		indexed := true
+		for _, cj := range alts {
+			found := false
+			for _, id := range cj {
+				if a := p.atoms[id]; a.kind == kind && !a.neg && isEqOp(a.op) {
+					strs = append(strs, a.strs...)
+					nums = append(nums, a.nums...)
+					found = true
+					break
+				}
+			}
+			if !found {
+				indexed = false
+				break
+			}
+		}
+		if !indexed {
+			x.rest = append(x.rest, i)
+			continue
+		}
+		for _, v := range strs {
+			if l := x.byValue[v]; len(l) == 0 || l[len(l)-1] != i {
+				x.byValue[v] = append(l, i)
+			}
+		}
+		for _, v := range nums {
+			if l := x.byNum[v]; len(l) == 0 || l[len(l)-1] != i {
+				x.byNum[v] = append(l, i)
+			}
+		}
+	}
+	if p.index == nil {
+		p.index = map[plan.Dim]*exactIndex{}
+	}
+	p.index[d] = x
+	return x
 }
 
 // idTables fills the comm, uid, container, open flags and first-argument
