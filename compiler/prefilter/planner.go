@@ -681,7 +681,7 @@ func (p *planner) tableWork(cls []*clause, k *keySet, d plan.Dim) int {
 	regions := regionsOf(d, k)
 	exact := 0
 	for _, r := range regions {
-		if r.kind == rExact {
+		if x != nil && x.covers(r) {
 			exact++
 		}
 	}
@@ -715,7 +715,7 @@ func (p *planner) fitTables(cls []*clause) (*keySet, []*clause, error) {
 			Path: len(k.pathEntries()) + len(k.prefix), Sock: k.sockEntries(), Exe: len(k.exe), Suffix: len(k.suffix)}
 		drop := plan.MaxCapacity.Over(need)
 		var slow plan.Dim
-		for _, d := range []plan.Dim{plan.DimComm, plan.DimUID, plan.DimPath, plan.DimSuffix, plan.DimExe} {
+		for _, d := range []plan.Dim{plan.DimComm, plan.DimUID, plan.DimPath, plan.DimSuffix, plan.DimExe, plan.DimSock} {
 			if drop&d == 0 && p.tableWork(cls, k, d) > maxTableWork {
 				slow |= d
 			}

@@ -1,6 +1,8 @@
 package prefilter
 
 import (
+	"maps"
+	"slices"
 	"strings"
 
 	"github.com/falcoc/falcoc/compiler/catalog"
@@ -258,19 +260,54 @@ func (p *planner) maskIn(cls []*clause, k *keySet, d plan.Dim, r region) plan.Ma
 			m = m.With(p.bits[i])
 		}
 	}
-	if x := p.exactIndex(cls, d); x != nil && r.kind == rExact {
-		// Only the clauses that can be true for this one value.
+	// tryAlt checks one alternative of clause ref.clause.
+	tryAlt := func(refs []altRef) {
+		for _, ref := range refs {
+			i := int(ref.clause)
+			if m.Has(p.bits[i]) || p.consulted != nil && p.consulted[i]&d == 0 {
+				continue
+			}
+			all := true
+			for _, id := range cls[i].dims[d][ref.alt] {
+				ok := p.memo[id] == 1
+				if p.memo[id] == 0 {
+					ok = p.atoms[id].canBeTrue(r, k)
+					p.memo[id] = 2
+					if ok {
+						p.memo[id] = 1
+					}
+				}
+				if !ok {
+					all = false
+					break
+				}
+			}
+			if all {
+				m = m.With(p.bits[i])
+			}
+		}
+	}
+	if x := p.exactIndex(cls, d); x != nil && x.covers(r) {
+		// Only the clauses that can be true in this region.
 		for _, i := range x.rest {
 			try(i)
 		}
-		if d == plan.DimUID {
-			for _, i := range x.byNum[r.n] {
-				try(i)
+		switch {
+		case d == plan.DimUID:
+			tryAlt(x.byNum[r.n])
+		case d == plan.DimSock:
+			tryAlt(x.byNum[uint64(r.port)])
+		case d == plan.DimPath:
+			// A value that is a prefix of the region's paths, or that
+			// starts with the region's prefix.
+			for n := 0; n <= len(r.s); n++ { // "" too: startswith ""
+				tryAlt(x.byValue[r.s[:n]])
 			}
-		} else {
-			for _, i := range x.byValue[r.s] {
-				try(i)
+			for j, _ := slices.BinarySearch(x.sorted, r.s); j < len(x.sorted) && strings.HasPrefix(x.sorted[j], r.s); j++ {
+				tryAlt(x.byValue[x.sorted[j]])
 			}
+		default:
+			tryAlt(x.byValue[r.s])
 		}
 		return m
 	}
@@ -281,16 +318,66 @@ func (p *planner) maskIn(cls []*clause, k *keySet, d plan.Dim, r region) plan.Ma
 }
 
 // exactIndex lists, for the comm, uid and path dimensions, the clauses
-// that can be true in a region of one exact value: a clause each of whose
-// alternatives has a positive =/in atom on the dimension's field is true
-// only for the atom's values (canBeTrue of such an atom in an exact
-// region is membership), and is filed under them; the others are in rest.
-// With thousands of distinct values this spares a check of every clause
-// in every region. Nil for other dimensions.
+// that can be true in a region of known values, so that maskIn need not
+// check every clause in every region (thousands of distinct values).
+//
+// A clause each of whose alternatives has a positive atom of the
+// dimension's kind has each alternative filed under that atom's values
+// (an alternative can only be true where its atom can); the other
+// clauses are in rest. For comm and uid, the atom is =/in, true only for its
+// values: a clause can be true in the region of one exact value only if
+// it is filed under it. For path, the atom is a fd.name or fd.directory
+// =, in, startswith or pmatch: each is true only for paths that start
+// with one of its values (pmatch's cleaned), so a clause can be true in a
+// region (an exact path, or the paths under a prefix) only if one of its
+// values is a prefix of the region's path or starts with it. For the
+// socket dimension, an alternative with a result atom and a positive =/in
+// port atom is true only in the exact regions of its ports (without a
+// result atom an alternative is true everywhere: rest). Default, family
+// and unknown regions check every clause.
 type exactIndex struct {
-	byValue map[string][]int
-	byNum   map[uint64][]int
+	byValue map[string][]altRef
+	byNum   map[uint64][]altRef
+	sorted  []string // the keys of byValue, for prefix ranges
 	rest    []int
+	path    bool
+}
+
+// altRef is one alternative (dims[d][alt]) of clause cls[clause].
+type altRef struct{ clause, alt int32 }
+
+// covers reports whether the index bounds the clauses of region r.
+func (x *exactIndex) covers(r region) bool {
+	return r.kind == rExact || x.path && r.kind == rPrefix
+}
+
+// indexValues returns the values a positive atom of kind bounds, for the
+// dimension's index.
+func indexValues(a *atom, path bool) ([]string, bool) {
+	if a.neg {
+		return nil, false
+	}
+	if !path {
+		return a.strs, isEqOp(a.op)
+	}
+	if a.kind != akFdName && a.kind != akFdDir {
+		return nil, false
+	}
+	switch a.op {
+	case syntax.OpEq, syntax.OpEqEq, syntax.OpIn, syntax.OpStartsWith:
+		return a.strs, true
+	case syntax.OpPmatch:
+		out := make([]string, 0, len(a.strs))
+		for _, v := range a.strs {
+			p, ok := pmatchPath(v)
+			if !ok {
+				return nil, false
+			}
+			out = append(out, p)
+		}
+		return out, true
+	}
+	return nil, false
 }
 
 func (p *planner) exactIndex(cls []*clause, d plan.Dim) *exactIndex {
@@ -300,53 +387,68 @@ func (p *planner) exactIndex(cls []*clause, d plan.Dim) *exactIndex {
 		kind = akComm
 	case plan.DimUID:
 		kind = akUID
+	case plan.DimSock:
+		kind = akSockPort
 	case plan.DimPath:
-		kind = akFdName
 	default:
 		return nil
 	}
 	if x, ok := p.index[d]; ok {
 		return x
 	}
-	x := &exactIndex{byValue: map[string][]int{}, byNum: map[uint64][]int{}}
+	x := &exactIndex{byValue: map[string][]altRef{}, byNum: map[uint64][]altRef{}, path: d == plan.DimPath}
+	type filed struct {
+		strs []string
+		nums []uint64
+	}
 	for i, c := range cls {
 		alts, ok := c.dims[d]
 		if !ok {
 			x.rest = append(x.rest, i)
 			continue
 		}
-		var strs []string
-		var nums []uint64
-		indexed := true
+		var per []filed
 		for _, cj := range alts {
 			found := false
+			if d == plan.DimSock && !p.hasResult(cj) {
+				per = nil // true in every region (possibleMemo)
+				break
+			}
 			for _, id := range cj {
-				if a := p.atoms[id]; a.kind == kind && !a.neg && isEqOp(a.op) {
-					strs = append(strs, a.strs...)
-					nums = append(nums, a.nums...)
+				a := p.atoms[id]
+				if !x.path && a.kind != kind {
+					continue
+				}
+				if vs, ok := indexValues(a, x.path); ok {
+					per = append(per, filed{vs, a.nums})
 					found = true
 					break
 				}
 			}
 			if !found {
-				indexed = false
+				per = nil
 				break
 			}
 		}
-		if !indexed {
+		if per == nil {
 			x.rest = append(x.rest, i)
 			continue
 		}
-		for _, v := range strs {
-			if l := x.byValue[v]; len(l) == 0 || l[len(l)-1] != i {
-				x.byValue[v] = append(l, i)
+		for j, f := range per {
+			ref := altRef{int32(i), int32(j)}
+			if d == plan.DimUID || d == plan.DimSock {
+				for _, v := range f.nums {
+					x.byNum[v] = append(x.byNum[v], ref)
+				}
+				continue
+			}
+			for _, v := range f.strs {
+				x.byValue[v] = append(x.byValue[v], ref)
 			}
 		}
-		for _, v := range nums {
-			if l := x.byNum[v]; len(l) == 0 || l[len(l)-1] != i {
-				x.byNum[v] = append(l, i)
-			}
-		}
+	}
+	if x.path {
+		x.sorted = slices.Sorted(maps.Keys(x.byValue))
 	}
 	if p.index == nil {
 		p.index = map[plan.Dim]*exactIndex{}
