@@ -30,6 +30,12 @@ import (
 
 // fitMask folds clauses until every syscall has at most
 // [plan.MaskBits] of them, then numbers them: bits[i] is cls[i]'s bit.
+//
+// Numbering may have to give a clause a bit that voids a dimension check
+// (see colour): then the syscalls of such clauses get a smaller budget
+// and the clauses are folded again, a few times, and the attempt that
+// voids the fewest clauses is kept (folding a few more clauses together
+// narrows better than a check that passes every value).
 func (p *planner) fitMask(cls []*clause, out *plan.Plan) ([]*clause, []int) {
 	if len(cls) <= plan.MaskBits {
 		bits := make([]int, len(cls))
@@ -39,45 +45,89 @@ func (p *planner) fitMask(cls []*clause, out *plan.Plan) ([]*clause, []int) {
 		return cls, bits
 	}
 	n := len(cls)
-	if maxLoad(cls, false) <= plan.MaskBits {
-		if bits, ok := colour(cls); ok {
-			p.notes = append(p.notes, fmt.Sprintf("%d clauses on %d bits: bits numbered per syscall (at most %d on one syscall)",
-				n, maxBit(bits)+1, maxLoad(cls, false)))
-			return cls, bits
-		}
+	type attempt struct {
+		folded                []*clause
+		bits                  []int
+		voided                int
+		merged, shared, exact []int
 	}
-	// Fold to a budget per syscall; when the folded clauses cannot be
-	// numbered (a clause finds no bit free on all of its syscalls), fold
-	// to a smaller budget. The last resort numbers every clause apart, as
-	// if all were on one syscall.
-	for budget := plan.MaskBits; ; budget -= max(1, budget/16) {
-		global := budget < plan.MaskBits/4
-		if global {
-			budget = plan.MaskBits
+	var best *attempt
+	budget := map[int]int{} // per syscall; absent: plan.MaskBits
+	budgetOf := func(s int) int {
+		if b, ok := budget[s]; ok {
+			return b
 		}
-		merged, shared, exact := make([]int, len(out.Rules)), make([]int, len(out.Rules)), make([]int, len(out.Rules))
-		folded := p.foldTo(cls, budget, global, merged, shared, exact)
-		bits, ok := colour(folded)
+		return plan.MaskBits
+	}
+	global := false
+	for try := 0; best == nil || best.voided > 0 && try < 6; try++ {
+		a := &attempt{merged: make([]int, len(out.Rules)), shared: make([]int, len(out.Rules)), exact: make([]int, len(out.Rules))}
+		a.folded = p.foldTo(cls, budgetOf, global, a.merged, a.shared, a.exact)
+		var ok bool
+		var voidedOn map[int]int
 		if global {
-			bits, ok = make([]int, len(folded)), true
-			for i := range bits {
-				bits[i] = i
+			// The last resort: every clause its own bit, as if all
+			// were on one syscall.
+			a.bits, ok = make([]int, len(a.folded)), true
+			for i := range a.bits {
+				a.bits[i] = i
 			}
+		} else {
+			a.bits, ok, voidedOn, a.voided = colour(a.folded)
 		}
 		if !ok {
+			// A clause found no bit free on all of its syscalls: fold
+			// the crowded syscalls further, or give up numbering per
+			// syscall.
+			if best != nil {
+				break
+			}
+			load := map[int]int{}
+			for _, c := range a.folded {
+				for _, s := range c.sys {
+					load[s]++
+				}
+			}
+			for s, l := range load {
+				if b := budgetOf(s); 2*l > b {
+					budget[s] = b - max(1, b/16)
+					if budget[s] < plan.MaskBits/4 {
+						global = true
+					}
+				}
+			}
 			continue
 		}
-		mask := fmt.Sprintf("the %d-bit mask", plan.MaskBits)
-		for r := range out.Rules {
-			w := &out.Rules[r].Widened
-			*w = append(*w, times(merged[r], "two clauses merged to fit "+mask)...)
-			*w = append(*w, times(exact[r], "clause folded with other rules' clauses that differ from it in one dimension, to fit "+mask+" (the kernel's check is unchanged)")...)
-			*w = append(*w, times(shared[r], "clause shared with other rules to fit "+mask)...)
+		if best == nil || a.voided < best.voided {
+			best = a
 		}
-		p.notes = append(p.notes, fmt.Sprintf("%d clauses folded into %d to fit the %d-bit mask (at most %d on one syscall)",
-			n, len(folded), plan.MaskBits, maxLoad(folded, false)))
-		return folded, bits
+		// The syscalls whose clauses had a check voided get a quarter
+		// fewer bits.
+		for s := range voidedOn {
+			if b := budgetOf(s); b > 16 {
+				budget[s] = b - max(1, b/4)
+			}
+		}
 	}
+	a := best
+	mask := fmt.Sprintf("the %d-bit mask", plan.MaskBits)
+	for r := range out.Rules {
+		w := &out.Rules[r].Widened
+		*w = append(*w, times(a.merged[r], "two clauses merged to fit "+mask)...)
+		*w = append(*w, times(a.exact[r], "clause folded with other rules' clauses that differ from it in one dimension, to fit "+mask+" (the kernel's check is unchanged)")...)
+		*w = append(*w, times(a.shared[r], "clause shared with other rules to fit "+mask)...)
+	}
+	if len(a.folded) == n {
+		p.notes = append(p.notes, fmt.Sprintf("%d clauses on %d bits: bits numbered per syscall (at most %d on one syscall)",
+			n, maxBit(a.bits)+1, maxLoad(a.folded, false)))
+	} else {
+		p.notes = append(p.notes, fmt.Sprintf("%d clauses folded into %d to fit the %d-bit mask (at most %d on one syscall)",
+			n, len(a.folded), plan.MaskBits, maxLoad(a.folded, false)))
+	}
+	if a.voided > 0 {
+		p.notes = append(p.notes, fmt.Sprintf("%d clauses share their bit with a clause on other syscalls that leaves one of their dimensions unchecked", a.voided))
+	}
+	return a.folded, a.bits
 }
 
 // sysOf returns the syscalls a clause counts against: its own, or one
@@ -112,7 +162,8 @@ func maxBit(bits []int) int {
 
 // colour gives each clause a bit free on all of its syscalls, in clause
 // order, then (if that fails) clauses on more syscalls first. It reports
-// false when some clause finds no free bit.
+// false when some clause finds no free bit, and returns, per syscall,
+// the clauses whose bit voids a check (see colourIn), and their number.
 //
 // Of the free bits it takes the one whose other clauses cost its
 // narrowing the least. A clause sets its bit in every entry of a
@@ -122,7 +173,7 @@ func maxBit(bits []int) int {
 // leave the first one's comm check void. Such pairs are avoided when a
 // bit allows it, and pairs that constrain the same dimension (each one's
 // values pass the other's check) come next.
-func colour(cls []*clause) ([]int, bool) {
+func colour(cls []*clause) ([]int, bool, map[int]int, int) {
 	consulted := make([]plan.Dim, plan.NumSyscalls)
 	for _, c := range cls {
 		for _, s := range c.sys {
@@ -140,14 +191,21 @@ func colour(cls []*clause) ([]int, bool) {
 	for i := range order {
 		order[i] = i
 	}
-	if bits, ok := colourIn(cls, open, order); ok {
-		return bits, true
+	if bits, ok, voided, n := colourIn(cls, open, order); ok {
+		return bits, true, voided, n
 	}
 	slices.SortStableFunc(order, func(a, b int) int { return len(cls[b].sys) - len(cls[a].sys) })
 	return colourIn(cls, open, order)
 }
 
-func colourIn(cls []*clause, open []plan.Dim, order []int) ([]int, bool) {
+// colourIn numbers the clauses in the given order; voided counts, per
+// syscall, the clauses whose bit leaves one of their dimension checks
+// void (a clause on other syscalls with the bit does not constrain the
+// dimension there).
+func colourIn(cls []*clause, open []plan.Dim, order []int) ([]int, bool, map[int]int, int) {
+	voided := map[int]int{}
+	n := 0
+	var onBit [plan.MaskBits][]int
 	used := make([]plan.Mask, plan.NumSyscalls)
 	// Per bit: the dimensions its clauses constrain, and those they
 	// leave open.
@@ -174,8 +232,28 @@ func colourIn(cls []*clause, open []plan.Dim, order []int) ([]int, bool) {
 			}
 		}
 		if b < 0 {
-			return nil, false
+			return nil, false, nil, 0
 		}
+		// Either this clause's check is void (another clause with the
+		// bit leaves the dimension open) or it voids earlier ones':
+		// the syscalls of the clauses whose check is void are marked.
+		if d&opened[b] != 0 {
+			n++
+			for _, s := range cls[i].sys {
+				voided[s]++
+			}
+		}
+		if open[i]&constr[b] != 0 {
+			for _, j := range onBit[b] {
+				if dimSet(cls[j])&open[i] != 0 {
+					n++
+					for _, s := range cls[j].sys {
+						voided[s]++
+					}
+				}
+			}
+		}
+		onBit[b] = append(onBit[b], i)
 		out[i] = b
 		constr[b] |= d
 		opened[b] |= open[i]
@@ -183,14 +261,20 @@ func colourIn(cls []*clause, open []plan.Dim, order []int) ([]int, bool) {
 			used[s] = used[s].With(b)
 		}
 	}
-	return out, true
+	return out, true, voided, n
 }
 
 // foldTo folds clauses of one kind together until no syscall has more
 // than budget clauses (or, global, until no more than budget are left).
 // It counts, per rule, the folds that merged only its own clauses
 // (merged), that were exact (exact) and the others (shared).
-func (p *planner) foldTo(cls []*clause, budget int, global bool, merged, shared, exact []int) []*clause {
+func (p *planner) foldTo(cls []*clause, budgetOf func(int) int, global bool, merged, shared, exact []int) []*clause {
+	budget := func(s int) int {
+		if global {
+			return plan.MaskBits
+		}
+		return budgetOf(s)
+	}
 	var order []string
 	kinds := map[string][]int{}
 	for i, c := range cls {
@@ -215,12 +299,12 @@ func (p *planner) foldTo(cls []*clause, budget int, global bool, merged, shared,
 		n := len(kinds[k])
 		share[i] = n
 		for _, s := range sysOf(cls[kinds[k][0]], global) {
-			if total[s] <= budget {
+			if total[s] <= budget(s) {
 				continue
 			}
 			t := 1
-			if g := nkinds[s]; g < budget {
-				t += (n - 1) * (budget - g) / (total[s] - g)
+			if g := nkinds[s]; g < budget(s) {
+				t += (n - 1) * (budget(s) - g) / (total[s] - g)
 			}
 			share[i] = min(share[i], t)
 		}
@@ -247,7 +331,7 @@ func (p *planner) foldTo(cls []*clause, budget int, global bool, merged, shared,
 			sys := sysOf(cls[kinds[order[i]][0]], global)
 			room := true
 			for _, s := range sys {
-				if load[s] >= budget {
+				if load[s] >= budget(s) {
 					room = false
 					break
 				}
@@ -415,18 +499,19 @@ func splitRuns(groups [][]int, t int) [][]int {
 // mergeCrowded is the last resort when a syscall has more kinds than
 // bits: the last two clauses on the most crowded syscall are merged (a
 // clause true wherever either is), again and again.
-func (p *planner) mergeCrowded(cls []*clause, budget int, global bool, shared []int) []*clause {
+func (p *planner) mergeCrowded(cls []*clause, budget func(int) int, global bool, shared []int) []*clause {
 	for {
 		load := map[int]int{}
-		worst, most := -1, budget
 		for _, c := range cls {
 			for _, s := range sysOf(c, global) {
 				load[s]++
 			}
 		}
+		// The syscall most over its budget (the lowest id on a tie).
+		worst, over := -1, 0
 		for s, n := range load {
-			if n > most || n == most && n > budget && s < worst {
-				worst, most = s, n
+			if o := n - budget(s); o > over || o == over && o > 0 && s < worst {
+				worst, over = s, o
 			}
 		}
 		if worst < 0 {
@@ -439,14 +524,14 @@ func (p *planner) mergeCrowded(cls []*clause, budget int, global bool, shared []
 			}
 		}
 		// Merge pairs from the end until the syscall fits.
-		for k := len(on) - 1; k > 0 && most > budget; k -= 2 {
+		for k := len(on) - 1; k > 0 && over > 0; k -= 2 {
 			i, j := on[k-1], on[k]
 			m := p.merge(cls[i], cls[j])
 			for _, r := range m.rules {
 				shared[r]++
 			}
 			cls[i], cls[j] = m, nil
-			most--
+			over--
 		}
 		cls = slices.DeleteFunc(cls, func(c *clause) bool { return c == nil })
 	}
