@@ -88,13 +88,18 @@ func (p *planner) fitMask(cls []*clause, out *plan.Plan) ([]*clause, []int) {
 					load[s]++
 				}
 			}
+			lowered := false
 			for s, l := range load {
 				if b := budgetOf(s); 2*l > b {
 					budget[s] = b - max(1, b/16)
+					lowered = true
 					if budget[s] < plan.MaskBits/4 {
 						global = true
 					}
 				}
+			}
+			if !lowered || try > 64 {
+				global = true // nothing left to fold per syscall
 			}
 			continue
 		}
