@@ -406,11 +406,20 @@ func (p *planner) foldTo(cls []*clause, budgetOf func(int) int, global bool, mer
 func (p *planner) groupKind(cls []*clause, idx []int, t int) ([][]int, int) {
 	dims := sortedDims(cls[idx[0]].dims)
 	keys := make([][]string, len(idx)) // keys[i][j]: alternatives of dims[j]
+	if p.altKeys == nil {
+		p.altKeys = map[*clause][]string{}
+	}
 	for i, x := range idx {
+		// The same clauses are grouped again when fitMask refolds.
+		if k, ok := p.altKeys[cls[x]]; ok {
+			keys[i] = k
+			continue
+		}
 		keys[i] = make([]string, len(dims))
 		for j, d := range dims {
 			keys[i][j] = altsKey(cls[x].dims[d])
 		}
+		p.altKeys[cls[x]] = keys[i]
 	}
 	group := func(free uint) [][]int {
 		byKey := map[string]int{}

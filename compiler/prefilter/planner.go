@@ -111,6 +111,8 @@ type planner struct {
 	consulted []plan.Dim
 	// index is maskIn's index of the final clauses by exact value.
 	index map[plan.Dim]*exactIndex
+	// altKeys caches groupKind's per-dimension keys of a clause.
+	altKeys map[*clause][]string
 }
 
 // BuildRules plans the given rules, in order.
