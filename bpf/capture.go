@@ -16,6 +16,8 @@ import (
 	"github.com/cilium/ebpf/link"
 	"github.com/cilium/ebpf/rlimit"
 	"golang.org/x/sys/unix"
+
+	"github.com/falcoc/falcoc/compiler/plan"
 )
 
 // Errors returned by [Load].
@@ -58,7 +60,17 @@ type Options struct {
 	// environment variable FALCOC_BPF_FALLBACK (a comma-separated list of
 	// feature names, or "all") adds to it.
 	Fallback []Feature
+	// Capacity sizes the prefilter's lookup maps (entries per table set;
+	// the maps hold two sets): typically plan.ForLoad of the tables to be
+	// loaded. A zero field means the default ([plan.DefaultCapacity]);
+	// values are raised to the default and capped at
+	// [plan.TableCeiling]. [Capture.SetTables] refuses tables that need
+	// more; [Capture.FitTables] makes them fit.
+	Capacity Capacity
 }
+
+// Capacity is the number of entries of each prefilter table, per set.
+type Capacity = plan.Capacity
 
 // Capture is the loaded and attached kernel capture. Its methods are safe
 // for concurrent use, except that only one goroutine may read records at a
@@ -77,6 +89,58 @@ type Capture struct {
 	rootCgroup uint64
 	kernel     KernelInfo
 	fallbacks  []Feature
+	capacity   Capacity // of the prefilter maps, per set
+}
+
+// CapacityFor is the capacity to load the capture with for tables t:
+// the default, or twice what t needs (room for reloads that add rules).
+func CapacityFor(t *Tables) Capacity {
+	if t == nil {
+		return plan.DefaultCapacity
+	}
+	return plan.ForLoad(t.Needs())
+}
+
+// Capacity returns the prefilter maps' capacity, per table set.
+func (c *Capture) Capacity() Capacity { return c.capacity }
+
+// FitTables returns t, or when some of its tables need more entries than
+// the maps hold, a copy without those dimensions (plan.Tables.WithoutDims:
+// sound, the kernel then narrows less) and the dimensions dropped. The
+// caller reports them.
+func (c *Capture) FitTables(t *Tables) (*Tables, Dim) {
+	if t == nil {
+		return t, 0
+	}
+	if d := c.capacity.Over(t.Needs()); d != 0 {
+		return t.WithoutDims(d), d
+	}
+	return t, 0
+}
+
+// sizeMaps sets the prefilter maps' entries from capacity (per set; the
+// maps hold two sets) and returns the capacity in force.
+func sizeMaps(spec *ebpf.CollectionSpec, want Capacity) Capacity {
+	f := func(v, def int) int {
+		if v <= 0 {
+			return def
+		}
+		return min(plan.TableCeiling, max(v, def))
+	}
+	d := plan.DefaultCapacity
+	c := Capacity{
+		Comm: f(want.Comm, d.Comm), UID: f(want.UID, d.UID), Arg0: f(want.Arg0, d.Arg0), Path: f(want.Path, d.Path),
+		Sock: f(want.Sock, d.Sock), Exe: f(want.Exe, d.Exe), Suffix: f(want.Suffix, d.Suffix),
+	}
+	for name, n := range map[string]int{
+		captureMapCommTbl: c.Comm, captureMapUidTbl: c.UID, captureMapPtraceTbl: c.Arg0, captureMapPathTbl: c.Path,
+		captureMapSockTbl: c.Sock, captureMapExeTbl: c.Exe, captureMapSuffixTbl: c.Suffix,
+	} {
+		if m := spec.Maps[name]; m != nil {
+			m.MaxEntries = uint32(2 * n)
+		}
+	}
+	return c
 }
 
 // Fallbacks lists the features whose fallback is in use: those the kernel
@@ -128,6 +192,7 @@ func Load(opts *Options) (*Capture, error) {
 	events.InnerMap.MaxEntries = uint32(size)
 	ringSpec := events.InnerMap.Copy()
 	spec.Maps[captureMapInflight].MaxEntries = uint32(ncpu)
+	capacity := sizeMaps(spec, opts.Capacity)
 	ia32 := spec.Maps[captureMapIa32Ids]
 	for nr, id := range ia32Table() {
 		ia32.Contents = append(ia32.Contents, ebpf.MapKV{Key: uint32(nr), Value: id})
@@ -142,7 +207,7 @@ func Load(opts *Options) (*Capture, error) {
 		return nil, fmt.Errorf("load capture: %w", err)
 	}
 
-	c := &Capture{kernel: kernel, fallbacks: active}
+	c := &Capture{kernel: kernel, fallbacks: active, capacity: capacity}
 	if err := spec.LoadAndAssign(&c.objs, nil); err != nil {
 		return nil, loadError(err, kernel.Release)
 	}
@@ -408,9 +473,11 @@ func (c *Capture) SetMode(m Mode) error {
 // call waits for an RCU grace period (so no program still runs with the
 // old set) and clears the old half. Every event is judged by either the
 // complete old set or the complete new one. On error the old set stays in
-// force.
+// force. Tables that need more entries than the maps were sized for at
+// [Load] are refused (the error wraps ErrInvalidTables and says which
+// table): see [Capture.FitTables].
 func (c *Capture) SetTables(t *Tables) error {
-	if err := t.Validate(); err != nil {
+	if err := t.ValidateCapacity(c.capacity); err != nil {
 		return err
 	}
 	c.mu.Lock()

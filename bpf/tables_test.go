@@ -11,6 +11,8 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"golang.org/x/sys/unix"
+
+	"github.com/falcoc/falcoc/compiler/plan"
 )
 
 func TestValidate(t *testing.T) {
@@ -28,7 +30,7 @@ func TestValidate(t *testing.T) {
 		{"relative path", &Tables{PathExact: map[string]Mask{"etc": {}}}, `invalid prefilter tables: path exact "etc": not an absolute path`},
 		{"long prefix", &Tables{ExePrefix: map[string]Mask{"/" + strings.Repeat("a", PathMax): {}}}, fmt.Sprintf("invalid prefilter tables: exe prefix %q: longer than 253 bytes", "/"+strings.Repeat("a", PathMax))},
 		{"nul", &Tables{PathPrefix: map[string]Mask{"/a\x00": {}}}, `invalid prefilter tables: path prefix "/a\x00": contains NUL`},
-		{"too many uids", &Tables{UID: bigUIDs(MaxUID + 1)}, "invalid prefilter tables: uid: 4097 entries, at most 4096"},
+		{"too many uids", &Tables{UID: bigUIDs(plan.TableCeiling + 1)}, "invalid prefilter tables: uid: 262145 entries, at most 262144"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -228,4 +230,75 @@ func TestSwapAtomic(t *testing.T) {
 		t.Errorf("%d opens, records by path: %v", n, paths)
 	}
 	t.Logf("%d opens, %d swaps, masks %v", n, swaps.Load(), masks)
+}
+
+// sizedTables has n path prefixes and n comms besides an exact entry for
+// /etc/hostname: the only openat of the test that passes.
+func sizedTables(bit Mask, n int) *Tables {
+	t := &Tables{
+		Gate:           map[int]Mask{sysOpenat: bit},
+		DimsPerSyscall: map[int]Dim{sysOpenat: DimPath | DimComm},
+		PathExact:      map[string]Mask{"/etc/hostname": bit},
+		PathPrefix:     map[string]Mask{},
+		Comm:           map[string]Mask{},
+		CommDefault:    bit,
+	}
+	for i := range n {
+		t.PathPrefix[fmt.Sprintf("/p%d/", i)] = bit
+		t.Comm[fmt.Sprintf("comm%d", i)] = bit
+	}
+	return t
+}
+
+// TestTablesSizedAtLoad loads a capture whose maps were sized for tables
+// twice the default capacity (issue 10: the tables grow with the rules),
+// and checks that a capture of the default size refuses them, and takes
+// them once FitTables has dropped the dimensions that do not fit (the
+// kernel then narrows less: both opens pass).
+func TestTablesSizedAtLoad(t *testing.T) {
+	bit := MaskOf(3)
+	big := sizedTables(bit, 2*MaxPath)
+	opens := func(c *Capture) []string {
+		openClose(t, "/etc/hostname", unix.O_RDONLY)
+		openClose(t, "/etc/passwd", unix.O_RDONLY)
+		var got []string
+		for _, r := range drain(t, c, 200*time.Millisecond, mine(sysOpenat)) {
+			got = append(got, str(r.Path()))
+		}
+		return got
+	}
+	t.Run("sized", func(t *testing.T) {
+		want := CapacityFor(big)
+		if want.Path != 2*(2*MaxPath+1) || want.Comm != 2*2*MaxPath || want.UID != MaxUID {
+			t.Fatalf("CapacityFor = %+v", want)
+		}
+		c := load(t, &Options{NoSchedEvents: true, Capacity: want})
+		if got := c.Capacity(); got != want {
+			t.Fatalf("Capacity() = %+v, want %+v", got, want)
+		}
+		for round := range 2 { // both table sets
+			setTables(t, c, big, ModeFull)
+			if d := cmp.Diff([]string{"/etc/hostname"}, opens(c)); d != "" {
+				t.Errorf("round %d: records (-want +got):\n%s", round, d)
+			}
+		}
+	})
+	t.Run("default", func(t *testing.T) {
+		c := load(t, &Options{NoSchedEvents: true})
+		if got := c.Capacity(); got != plan.DefaultCapacity {
+			t.Fatalf("Capacity() = %+v, want the default", got)
+		}
+		err := c.SetTables(big)
+		if !errors.Is(err, ErrInvalidTables) || !strings.Contains(err.Error(), fmt.Sprintf("path: %d entries, at most %d", 2*MaxPath+1, MaxPath)) {
+			t.Fatalf("SetTables over capacity: %v", err)
+		}
+		fit, dropped := c.FitTables(big)
+		if dropped != DimPath|DimComm {
+			t.Fatalf("FitTables dropped %v, want path|comm", dropped)
+		}
+		setTables(t, c, fit, ModeFull)
+		if d := cmp.Diff([]string{"/etc/hostname", "/etc/passwd"}, opens(c)); d != "" {
+			t.Errorf("records (-want +got):\n%s", d)
+		}
+	})
 }

@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -93,5 +94,55 @@ func TestReload(t *testing.T) {
 	runCmd(t, false, "cat", "/etc/hostname")
 	if a, ok := f.wait(from, 2*time.Second, is("Reload test A")); ok {
 		t.Fatalf("the old rule still fires after the reload: %+v", a)
+	}
+}
+
+// TestReloadOverCapacity reloads rules whose kernel comm table needs more
+// entries than the maps falco-run sized at start for the first rules:
+// the comm dimension is dropped from the kernel's tables (sound: the
+// kernel narrows less), falco-run says so, and the new rule fires (issue
+// 10: tables sized from the plan at load).
+func TestReloadOverCapacity(t *testing.T) {
+	requireLive(t)
+	file := filepath.Join(t.TempDir(), "reload.yaml")
+	write := func(s string) {
+		t.Helper()
+		if err := os.WriteFile(file, []byte(s), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(reloadRulesA)
+	f := startFalco(t, "-r", file)
+	var names strings.Builder
+	for i := range 5000 { // more than the default 4,096 comm entries
+		fmt.Fprintf(&names, ", capacity-%d", i)
+	}
+	write(`
+- rule: Reload test big
+  desc: head (or one of 5,000 other programs) reads /etc/hostname
+  condition: evt.type in (open, openat) and proc.name in (head` + names.String() + `) and fd.name = /etc/hostname
+  output: "reload test big %fd.name"
+  priority: NOTICE
+`)
+	if err := f.cmd.Process.Signal(syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for !strings.Contains(f.errText(), "dimension comm not checked in the kernel") {
+		if time.Now().After(deadline) {
+			t.Fatalf("falco-run did not report the dropped dimension:\n%s", f.errText())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	is := func(a *alert) bool { return a.Rule == "Reload test big" }
+	for {
+		from := len(f.all())
+		runCmd(t, false, "head", "-c1", "/etc/hostname")
+		if _, ok := f.wait(from, time.Second, is); ok {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no alert from the reloaded rules:\n%s", f.errText())
+		}
 	}
 }

@@ -66,6 +66,7 @@ func (e *encoder) plan(p *plan.Plan) {
 	}
 	e.int(len(p.Clauses))
 	for _, c := range p.Clauses {
+		e.int(c.Bit)
 		e.ints(c.Rules)
 		e.ints(c.Syscalls)
 		e.str(c.Text)
@@ -184,21 +185,26 @@ func (d *decoder) plan() *plan.Plan {
 		r.Name = d.str()
 		r.Syscalls = d.ints(plan.NumSyscalls, "syscall")
 		r.Unbounded = d.bool()
-		r.Clauses = d.ints(plan.MaskBits, "clause")
+		r.Clauses = d.ints(math.MaxInt32, "clause")
 		r.Residual = d.strs()
 		r.Widened = d.strs()
 	}
-	nc := d.count(3)
-	if nc > plan.MaskBits {
-		d.fail(ErrMalformed, "%d clauses, more than the %d mask bits", nc, plan.MaskBits)
-		return nil
-	}
+	nc := d.count(4)
 	p.Clauses = make([]plan.Clause, nc)
+	used := map[[2]int]int{} // (syscall, bit) -> clause
 	for i := range p.Clauses {
 		c := &p.Clauses[i]
+		c.Bit = int(d.below(plan.MaskBits, "clause bit"))
 		c.Rules = d.ints(uint64(len(p.Rules)), "clause rule")
 		c.Syscalls = d.ints(plan.NumSyscalls, "syscall")
 		c.Text = d.str()
+		for _, s := range c.Syscalls {
+			if j, ok := used[[2]int{s, c.Bit}]; ok {
+				d.fail(ErrMalformed, "clauses %d and %d share bit %d on syscall %d", j, i, c.Bit, s)
+				return nil
+			}
+			used[[2]int{s, c.Bit}] = i
+		}
 	}
 	for i := range p.Rules {
 		r := &p.Rules[i]

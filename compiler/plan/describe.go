@@ -12,7 +12,11 @@ import (
 // planned is reported as such. Errors of w are returned.
 func (p *Plan) Describe(w io.Writer, ruleNames []string) error {
 	var b strings.Builder
-	fmt.Fprintf(&b, "prefilter plan: %d rules, %d clauses of %d\n", len(p.Rules), len(p.Clauses), MaskBits)
+	if used := p.MaxBitsPerSyscall(); len(p.Clauses) > MaskBits {
+		fmt.Fprintf(&b, "prefilter plan: %d rules, %d clauses, at most %d bits of %d on one syscall\n", len(p.Rules), len(p.Clauses), used, MaskBits)
+	} else {
+		fmt.Fprintf(&b, "prefilter plan: %d rules, %d clauses of %d\n", len(p.Rules), len(p.Clauses), MaskBits)
+	}
 	for _, n := range p.Notes {
 		fmt.Fprintf(&b, "note: %s\n", n)
 	}
@@ -69,6 +73,20 @@ func (p *Plan) Describe(w io.Writer, ruleNames []string) error {
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// MaxBitsPerSyscall returns the largest number of clause bits one
+// syscall's gate holds.
+func (p *Plan) MaxBitsPerSyscall() int {
+	per := map[int]int{}
+	best := 0
+	for _, c := range p.Clauses {
+		for _, s := range c.Syscalls {
+			per[s]++
+			best = max(best, per[s])
+		}
+	}
+	return best
 }
 
 func sortedKeysInt(m map[int]bool) []int {

@@ -11,6 +11,11 @@
 // the same judgement in userspace to replays (runtime/kplan). So there is
 // one plan type from planner to kernel.
 //
+// Mask bits are numbered per syscall ([Clause.Bit]): a bit means one
+// clause on a given syscall, possibly another clause on another syscall.
+// The kernel's maps are sized from the tables at load ([Capacity],
+// [ForLoad]); [Tables.WithoutDims] makes tables fit smaller maps soundly.
+//
 // The package depends on the standard library and the field catalog only
 // (internal/archtest checks it), so the runtime and the bpf loader can
 // read plans without linking the rule compiler. Plans are plain values:

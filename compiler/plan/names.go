@@ -32,8 +32,12 @@ func SyscallNames(ids []int) string {
 
 func sortInts(s []int) { sort.Ints(s) }
 
-// KernelLine is a rule's [RulePlan.Kernel] line for its clause bit c: it
-// is derived from the clause, so the artifact does not store it.
-func KernelLine(bit int, c *Clause) string {
-	return fmt.Sprintf("clause %d on %s: %s", bit, SyscallNames(c.Syscalls), c.Text)
+// KernelLine is a rule's [RulePlan.Kernel] line for its clause c, the
+// clause's index i: it is derived from the clause, so the artifact does
+// not store it. The bit is shown when it is not i.
+func KernelLine(i int, c *Clause) string {
+	if c.Bit != i {
+		return fmt.Sprintf("clause %d (bit %d) on %s: %s", i, c.Bit, SyscallNames(c.Syscalls), c.Text)
+	}
+	return fmt.Sprintf("clause %d on %s: %s", i, SyscallNames(c.Syscalls), c.Text)
 }

@@ -2,6 +2,7 @@ package plan
 
 import (
 	"math/bits"
+	"slices"
 )
 
 // Mask is a 256-bit clause mask: bit i stands for kernel clause i. It has
@@ -120,7 +121,9 @@ const SuffixMax = 64
 // CommMax is the longest task name the kernel keeps.
 const CommMax = 15
 
-// Table capacities, as in the kernel ABI (per table set).
+// Default table capacities (per table set): the kernel's maps get these
+// sizes when the tables need no more (the sizes in bpf/capture.c);
+// bigger tables get maps sized from them at load ([Capacity]).
 const (
 	MaxComm   = 4096
 	MaxUID    = 4096
@@ -130,6 +133,102 @@ const (
 	MaxExe    = 8192
 	MaxSuffix = 4096
 )
+
+// TableCeiling is the most entries one lookup table may have (per table
+// set): the planner drops a dimension whose table would need more (a plan
+// note says so), and [Tables.Validate] rejects such tables. The kernel's
+// memory for a table is linear in its entries; at this ceiling a comm
+// table's two sets take about 50 MB.
+const TableCeiling = 1 << 18
+
+// Capacity is the number of entries of each lookup table, per table set.
+// The path and exe tables count their exact and prefix entries together,
+// the socket table its exact and per-family entries.
+type Capacity struct {
+	Comm, UID, Arg0, Path, Sock, Exe, Suffix int
+}
+
+// DefaultCapacity is the capacity of the maps when the tables need no
+// more.
+var DefaultCapacity = Capacity{Comm: MaxComm, UID: MaxUID, Arg0: MaxArg0, Path: MaxPath, Sock: MaxSock, Exe: MaxExe, Suffix: MaxSuffix}
+
+// MaxCapacity is [TableCeiling] for every table.
+var MaxCapacity = Capacity{Comm: TableCeiling, UID: TableCeiling, Arg0: TableCeiling, Path: TableCeiling, Sock: TableCeiling, Exe: TableCeiling, Suffix: TableCeiling}
+
+// Needs returns the entries t puts in each table.
+func (t *Tables) Needs() Capacity {
+	return Capacity{
+		Comm: len(t.Comm), UID: len(t.UID), Arg0: len(t.Arg0),
+		Path: len(t.PathExact) + len(t.PathPrefix), Sock: len(t.Sock) + len(t.SockFamily),
+		Exe: len(t.ExeExact) + len(t.ExePrefix), Suffix: len(t.Suffix),
+	}
+}
+
+// Over returns the dimensions whose tables need more entries than c has.
+func (c Capacity) Over(need Capacity) Dim {
+	var d Dim
+	for _, x := range []struct {
+		dim       Dim
+		need, cap int
+	}{
+		{DimComm, need.Comm, c.Comm}, {DimUID, need.UID, c.UID}, {DimArg0, need.Arg0, c.Arg0},
+		{DimPath, need.Path, c.Path}, {DimSock, need.Sock, c.Sock}, {DimExe, need.Exe, c.Exe},
+		{DimSuffix, need.Suffix, c.Suffix},
+	} {
+		if x.need > x.cap {
+			d |= x.dim
+		}
+	}
+	return d
+}
+
+// ForLoad returns the capacity to size the kernel's maps with for tables
+// that need need: per table the default, or twice the need when that is
+// more (room for reloads that add rules), at most [TableCeiling].
+func ForLoad(need Capacity) Capacity {
+	f := func(def, n int) int { return min(TableCeiling, max(def, 2*n)) }
+	d := DefaultCapacity
+	return Capacity{
+		Comm: f(d.Comm, need.Comm), UID: f(d.UID, need.UID), Arg0: f(d.Arg0, need.Arg0), Path: f(d.Path, need.Path),
+		Sock: f(d.Sock, need.Sock), Exe: f(d.Exe, need.Exe), Suffix: f(d.Suffix, need.Suffix),
+	}
+}
+
+// WithoutDims returns a copy of t in which the dimensions d are not
+// consulted on any syscall and their tables are empty: sound, since a
+// dimension that is not looked up narrows nothing (every clause passes
+// it). Used when tables exceed the kernel maps' capacity.
+func (t *Tables) WithoutDims(d Dim) *Tables {
+	out := *t
+	out.DimsPerSyscall = make(map[int]Dim, len(t.DimsPerSyscall))
+	for id, x := range t.DimsPerSyscall {
+		if x &^= d; x != 0 {
+			out.DimsPerSyscall[id] = x
+		}
+	}
+	if d&DimComm != 0 {
+		out.Comm, out.CommDefault = nil, Mask{}
+	}
+	if d&DimUID != 0 {
+		out.UID, out.UIDDefault = nil, Mask{}
+	}
+	if d&DimArg0 != 0 {
+		out.Arg0, out.Arg0Default = nil, Mask{}
+	}
+	if d&DimPath != 0 {
+		out.PathExact, out.PathPrefix, out.PathDefault, out.PathUnknown = nil, nil, Mask{}, Mask{}
+	}
+	if d&DimSock != 0 {
+		out.Sock, out.SockFamily, out.SockDefault, out.SockUnknown = nil, nil, Mask{}, Mask{}
+	}
+	if d&DimExe != 0 {
+		out.ExeExact, out.ExePrefix, out.ExeDefault, out.ExeUnknown = nil, nil, Mask{}, Mask{}
+	}
+	if d&DimSuffix != 0 {
+		out.Suffix, out.SuffixDefault, out.SuffixUnknown = nil, Mask{}, Mask{}
+	}
+	return &out
+}
 
 // Tables is the prefilter as data, mirroring the kernel's maps (bpf.Tables
 // is built from it by runtime/kplan). For every lookup table, the mask
@@ -201,9 +300,17 @@ type SockKey struct {
 	Family, Port uint16
 }
 
-// Plan is the kernel prefilter of a rule set: the clauses (one per mask
-// bit), which rules each belongs to, and the tables. It is immutable once
+// Plan is the kernel prefilter of a rule set: the clauses, their mask
+// bits, which rules each belongs to, and the tables. It is immutable once
 // built and safe for concurrent reads.
+//
+// Mask bits are numbered per syscall: a bit stands for at most one clause
+// on any one syscall, but clauses that share no syscall may share a bit
+// (a connect clause and an openat clause). A dimension table's entry sets
+// a bit when any clause with that bit can be true for the entry's values,
+// so sharing is sound: it only widens where the clauses' syscalls are
+// judged with a dimension both read. When no more than [MaskBits] clauses
+// are planned, clause i has bit i.
 type Plan struct {
 	// Rules are the planned rules: the enabled syscall rules, in rule-set
 	// order.
@@ -219,8 +326,9 @@ type Plan struct {
 // RulePlan is what the planner made of one rule.
 type RulePlan struct {
 	Name string
-	// Clauses are the bits of this rule's clauses (possibly shared with
-	// other rules after merging), increasing.
+	// Clauses are the indexes (into [Plan.Clauses]) of this rule's
+	// clauses (possibly shared with other rules after folding),
+	// increasing.
 	Clauses []int
 	// Syscalls are the syscall ids the rule can match.
 	Syscalls []int
@@ -236,27 +344,31 @@ type RulePlan struct {
 	Widened []string
 }
 
-// Clause is one kernel clause (one mask bit).
+// Clause is one kernel clause.
 type Clause struct {
+	// Bit is the clause's mask bit, below [MaskBits]; no other clause on
+	// one of Syscalls has it.
+	Bit int
 	// Rules are indexes into [Plan.Rules]: more than one after merging.
 	Rules []int
-	// Syscalls are the ids whose gate has this bit.
+	// Syscalls are the ids whose gate has Bit for this clause.
 	Syscalls []int
 	// Text renders the clause's per-dimension constraints.
 	Text string
 }
 
 // RulesOf returns the indexes (into [Plan.Rules]) of the rules that have
-// a clause in m, increasing: the rules userspace must evaluate for an
-// event that carries m.
-func (p *Plan) RulesOf(m Mask) []int {
+// a clause on syscall sys whose bit is in m, increasing: the rules
+// userspace must evaluate for an event of sys that carries m.
+func (p *Plan) RulesOf(sys int, m Mask) []int {
 	seen := make(map[int]bool)
 	var out []int
-	for _, b := range m.Bits() {
-		if b >= len(p.Clauses) {
+	for i := range p.Clauses {
+		c := &p.Clauses[i]
+		if !m.Has(c.Bit) || !slices.Contains(c.Syscalls, sys) {
 			continue
 		}
-		for _, r := range p.Clauses[b].Rules {
+		for _, r := range c.Rules {
 			if !seen[r] {
 				seen[r] = true
 				out = append(out, r)
@@ -267,10 +379,25 @@ func (p *Plan) RulesOf(m Mask) []int {
 	return out
 }
 
+// Bits returns the mask of the bits of the given clauses (indexes into
+// [Plan.Clauses]; out-of-range ones are ignored).
+func (p *Plan) Bits(clauses []int) Mask {
+	var m Mask
+	for _, c := range clauses {
+		if c >= 0 && c < len(p.Clauses) {
+			m = m.With(p.Clauses[c].Bit)
+		}
+	}
+	return m
+}
+
 // RuleMasks returns, for each rule name (in the caller's order, e.g. an
-// artifact's rules), the clause bits the plan gives that rule. A rule the
-// plan does not cover (disabled, another source) gets every bit, so that a
-// consumer filtering rules by the kernel's mask never skips it.
+// artifact's rules), the clause bits the plan gives that rule, on any of
+// its syscalls. A rule the plan does not cover (disabled, another source)
+// gets every bit, so that a consumer filtering rules by the kernel's mask
+// never skips it. Bits are numbered per syscall, so a rule with clauses
+// on several syscalls may be evaluated for an event whose bit another
+// rule's clause on that syscall kept: sound, a little userspace work.
 func (p *Plan) RuleMasks(names []string) []Mask {
 	byName := make(map[string][]int, len(p.Rules))
 	for _, rp := range p.Rules {
@@ -283,9 +410,7 @@ func (p *Plan) RuleMasks(names []string) []Mask {
 			masks[i] = AllClauses
 			continue
 		}
-		for _, bit := range cl {
-			masks[i] = masks[i].With(bit)
-		}
+		masks[i] = p.Bits(cl)
 	}
 	return masks
 }

@@ -16,9 +16,14 @@ var ErrInvalidTables = errors.New("invalid prefilter tables")
 const dimAll = DimComm | DimUID | DimContainer | DimOpenFlags | DimPath | DimSock | DimArg0 | DimExe | DimSuffix
 
 // Validate checks the tables against the kernel ABI's limits (ids below
-// [NumSyscalls], known dimensions, table capacities, comm and path keys
-// the kernel can hold). The error wraps [ErrInvalidTables].
-func (t *Tables) Validate() error {
+// [NumSyscalls], known dimensions, at most [TableCeiling] entries per
+// table, comm and path keys the kernel can hold). The error wraps
+// [ErrInvalidTables].
+func (t *Tables) Validate() error { return t.ValidateCapacity(MaxCapacity) }
+
+// ValidateCapacity is [Tables.Validate] with the table capacities c (the
+// maps' sizes, e.g.).
+func (t *Tables) ValidateCapacity(c Capacity) error {
 	if t == nil {
 		return fmt.Errorf("%w: nil", ErrInvalidTables)
 	}
@@ -47,10 +52,10 @@ func (t *Tables) Validate() error {
 			return fmt.Errorf("%w: comm %q: want 1 to %d bytes without NUL", ErrInvalidTables, c, CommMax)
 		}
 	}
-	if err := checkPaths("path", t.PathExact, t.PathPrefix, MaxPath); err != nil {
+	if err := checkPaths("path", t.PathExact, t.PathPrefix, c.Path); err != nil {
 		return err
 	}
-	if err := checkPaths("exe", t.ExeExact, t.ExePrefix, MaxExe); err != nil {
+	if err := checkPaths("exe", t.ExeExact, t.ExePrefix, c.Exe); err != nil {
 		return err
 	}
 	for _, s := range sortedKeys(t.Suffix) {
@@ -62,11 +67,11 @@ func (t *Tables) Validate() error {
 		name     string
 		n, limit int
 	}{
-		{"comm", len(t.Comm), MaxComm},
-		{"uid", len(t.UID), MaxUID},
-		{"sock", len(t.Sock) + len(t.SockFamily), MaxSock},
-		{"arg0", len(t.Arg0), MaxArg0},
-		{"suffix", len(t.Suffix), MaxSuffix},
+		{"comm", len(t.Comm), c.Comm},
+		{"uid", len(t.UID), c.UID},
+		{"sock", len(t.Sock) + len(t.SockFamily), c.Sock},
+		{"arg0", len(t.Arg0), c.Arg0},
+		{"suffix", len(t.Suffix), c.Suffix},
 	} {
 		if c.n > c.limit {
 			return fmt.Errorf("%w: %s: %d entries, at most %d", ErrInvalidTables, c.name, c.n, c.limit)

@@ -60,9 +60,9 @@ func TestDefaultPlanGolden(t *testing.T) {
 	}
 }
 
-func ruleNames(p *plan.Plan, m plan.Mask) []string {
+func ruleNames(p *plan.Plan, sys int, m plan.Mask) []string {
 	var out []string
-	for _, r := range p.RulesOf(m) {
+	for _, r := range p.RulesOf(sys, m) {
 		out = append(out, p.Rules[r].Name)
 	}
 	return out
@@ -143,7 +143,7 @@ func TestDefaultPlanTight(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			m := plan.Judge(p, tc.v)
-			if d := cmp.Diff(tc.rules, ruleNames(p, m)); d != "" {
+			if d := cmp.Diff(tc.rules, ruleNames(p, tc.v.Syscall, m)); d != "" {
 				t.Errorf("rules kept (-want +got):\n%s", d)
 			}
 			if got := p.Sends(tc.v); got != tc.sent {
@@ -172,7 +172,7 @@ func TestGeneratedPlanPorts(t *testing.T) {
 	port, _ := strconv.Atoi(string(m[2]))
 	comm := string(m[3])
 	has := func(v plan.KernelView) bool {
-		return slices.Contains(ruleNames(p, plan.Judge(p, v)), "gen rule 3")
+		return slices.Contains(ruleNames(p, v.Syscall, plan.Judge(p, v)), "gen rule 3")
 	}
 	if !has(plan.KernelView{Syscall: 42, Comm: comm, SockFamily: 2, SockPort: uint16(port)}) {
 		t.Errorf("connect by %s to port %d: gen rule 3 dropped", comm, port)

@@ -87,7 +87,7 @@ func TestNewDimensions(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			if d := cmp.Diff(tc.want, ruleNames(tc.p, plan.Judge(tc.p, tc.v))); d != "" {
+			if d := cmp.Diff(tc.want, ruleNames(tc.p, tc.v.Syscall, plan.Judge(tc.p, tc.v))); d != "" {
 				t.Errorf("rules kept (-want +got):\n%s", d)
 			}
 		})

@@ -22,7 +22,7 @@
 //     false, and is dropped (widened to true) wherever it appears.
 //
 // The result is put in disjunctive normal form: each conjunction is a
-// kernel clause with its own bit in the 256-bit mask. A clause's bit is set
+// kernel clause with its own bit in the 256-bit mask (per syscall). A clause's bit is set
 // in a table entry when the clause can be true for some event that the
 // entry matches. The kernel passes an event when gate & dim1 & dim2 ... is
 // not zero.
@@ -44,11 +44,13 @@
 //     group present; a field outside the groups never narrows a negation.
 //   - A region where an atom's value cannot be decided counts as "true or
 //     false".
-//   - Too many clauses for a rule, or more than 256 clauses in all, are
-//     merged: a merged clause is true wherever one of its parts is. To
-//     fit the mask, a rule's own clauses are merged first, then clauses
-//     of one kind (same syscalls, same dimensions) are folded, per
-//     dimension the union of their alternatives (fitMask).
+//   - Too many clauses for a rule, or more than 256 clauses on one
+//     syscall, are merged: a merged clause is true wherever one of its
+//     parts is. Mask bits are numbered per syscall (clauses that share no
+//     syscall may share a bit; a bit is set in a dimension's entries for
+//     every clause with that bit possible there), and to fit, clauses of
+//     one kind (same syscalls, same dimensions) are folded, per dimension
+//     the union of their alternatives (fit.go).
 //   - Facts the kernel cannot trust (a relative or unnormalised path, a
 //     path longer than [plan.PathMax], an unknown cgroup, an unreadable socket
 //     address) use the Unknown entry, which holds every clause.

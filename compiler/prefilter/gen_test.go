@@ -2,13 +2,16 @@ package prefilter
 
 import (
 	"bytes"
+	"slices"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/falcoc/falcoc/compiler/catalog"
 	"github.com/falcoc/falcoc/compiler/plan"
 	"github.com/falcoc/falcoc/compiler/rules"
 	"github.com/falcoc/falcoc/internal/rulegen"
+	falcorules "github.com/falcoc/falcoc/rules"
 )
 
 func TestGenerateRules(t *testing.T) {
@@ -27,7 +30,7 @@ func TestGenerateRules(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(p.Rules) != 200 || len(p.Clauses) == 0 || len(p.Clauses) > plan.MaskBits {
+	if len(p.Rules) != 200 || len(p.Clauses) == 0 || p.MaxBitsPerSyscall() > plan.MaskBits {
 		t.Errorf("plan: %d rules, %d clauses", len(p.Rules), len(p.Clauses))
 	}
 }
@@ -121,22 +124,65 @@ func TestFoldKeepsNarrowing(t *testing.T) {
 	if len(p.Notes) == 0 || !strings.Contains(strings.Join(p.Notes, "\n"), "to fit the 256-bit mask") {
 		t.Fatalf("2,000 generated rules fit the mask: the test checks nothing (notes %q)", p.Notes)
 	}
-	for bit, c := range p.Clauses {
+	for i, c := range p.Clauses {
 		if c.Text == "any" {
-			t.Errorf("clause %d (%d rules) constrains nothing", bit, len(c.Rules))
+			t.Errorf("clause %d (%d rules) constrains nothing", i, len(c.Rules))
 		}
 	}
 	openat, _ := catalog.SyscallID("openat")
 	execve, _ := catalog.SyscallID("execve")
 	connect, _ := catalog.SyscallID("connect")
 	for _, v := range []plan.KernelView{
-		{Syscall: openat, Comm: "cat", Path: "/tmp/build/file.txt", OpenFlags: plan.OpenRead},
-		{Syscall: openat, Comm: "cat", Path: "/tmp/build/file.txt", OpenFlags: plan.OpenWrite | plan.OpenCreate},
+		{Syscall: openat, Comm: "cat", Path: "/tmp/build/file.txt", OpenFlags: syscall.O_RDONLY},
+		{Syscall: openat, Comm: "cat", Path: "/tmp/build/file.txt", OpenFlags: syscall.O_WRONLY | syscall.O_CREAT},
 		{Syscall: execve, Comm: "bash", Path: "/usr/bin/ls"},
 		{Syscall: connect, Comm: "curl", SockFamily: 2, SockPort: 1},
 	} {
 		if m := plan.Judge(p, v); !m.IsZero() {
 			t.Errorf("%+v: kept clauses %v, want none", v, m.Bits())
+		}
+	}
+}
+
+// TestFoldKeepsDefaultNarrow: with the default rules beside 2,000
+// generated ones, the default rules' narrow clauses must not be folded
+// with the generated ones into clauses that pass ordinary reads of /etc
+// (issue 10: the mixed workload's reads of ld.so.cache and passwd
+// reached userspace when "Read sensitive file untrusted" was folded with
+// the writes below /etc), while the events the default rules want still
+// pass.
+func TestFoldKeepsDefaultNarrow(t *testing.T) {
+	def, err := falcorules.FS.ReadFile(falcorules.DefaultFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rs, ds := rules.Load([]rules.Source{{Name: falcorules.DefaultFile, Data: def}, {Name: "gen.yaml", Data: rulegen.Generate(2000, 1)}}, nil)
+	if rs == nil {
+		t.Fatalf("load: %v", ds)
+	}
+	p, err := Build(rs, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.MaxBitsPerSyscall() < plan.MaskBits || !strings.Contains(strings.Join(p.Notes, "\n"), "folded") {
+		t.Fatalf("the rules fit without folding: the test checks nothing (notes %q)", p.Notes)
+	}
+	openat, _ := catalog.SyscallID("openat")
+	for _, path := range []string{"/etc/ld.so.cache", "/etc/passwd", "/etc/group", "/etc/nsswitch.conf", "/usr/lib/x86_64-linux-gnu/libc.so.6"} {
+		v := plan.KernelView{Syscall: openat, Comm: "cat", Path: path, OpenFlags: syscall.O_RDONLY}
+		if m := plan.Judge(p, v); !m.IsZero() {
+			t.Errorf("read of %s by cat: kept rules %q, want none", path, ruleNames(p, openat, m))
+		}
+	}
+	for _, tc := range []struct {
+		v    plan.KernelView
+		rule string
+	}{
+		{plan.KernelView{Syscall: openat, Comm: "cat", Path: "/etc/shadow", OpenFlags: syscall.O_RDONLY}, "Read sensitive file untrusted"},
+		{plan.KernelView{Syscall: openat, Comm: "vi", Path: "/etc/hosts", OpenFlags: syscall.O_WRONLY}, "Write below etc"},
+	} {
+		if got := ruleNames(p, openat, plan.Judge(p, tc.v)); !slices.Contains(got, tc.rule) {
+			t.Errorf("%s by %s: kept %q, want %q among them", tc.v.Path, tc.v.Comm, got, tc.rule)
 		}
 	}
 }

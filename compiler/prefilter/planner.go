@@ -1,7 +1,6 @@
 package prefilter
 
 import (
-	"container/heap"
 	"errors"
 	"fmt"
 	"slices"
@@ -105,6 +104,15 @@ type planner struct {
 	notes  []string
 	// memo is maskIn's per-region memory of canBeTrue, by atom.
 	memo []uint8
+	// bits are the final clauses' mask bits (fitMask), for the tables;
+	// consulted, when bits are shared, the dimensions each clause's
+	// syscalls look up.
+	bits      []int
+	consulted []plan.Dim
+	// index is maskIn's index of the final clauses by exact value.
+	index map[plan.Dim]*exactIndex
+	// altKeys caches groupKind's per-dimension keys of a clause.
+	altKeys map[*clause][]string
 }
 
 // BuildRules plans the given rules, in order.
@@ -184,22 +192,23 @@ func BuildRules(in []RuleInput, opts *Options) (*plan.Plan, error) {
 	keys := p.keys(shared)
 	shared = p.pruneDead(shared, keys)
 	p.dropTrivial(shared, keys)
-	shared = p.fitMask(shared, out)
+	shared, bits := p.fitMask(shared, out)
 	var err error
 	keys, shared, err = p.fitTables(shared)
 	if err != nil {
 		return nil, err
 	}
 
-	// Bits: in clause order (rule order, then key).
-	for bit, c := range shared {
-		out.Clauses = append(out.Clauses, plan.Clause{Rules: slices.Clone(c.rules), Syscalls: slices.Clone(c.sys), Text: p.clauseText(c)})
+	// Clauses in order (rule order, then key); bits from fitMask.
+	out.Clauses = make([]plan.Clause, len(shared))
+	for i, c := range shared {
+		out.Clauses[i] = plan.Clause{Bit: bits[i], Rules: slices.Clone(c.rules), Syscalls: slices.Clone(c.sys), Text: p.clauseText(c)}
 		for _, r := range c.rules {
-			out.Rules[r].Clauses = append(out.Rules[r].Clauses, bit)
-			out.Rules[r].Kernel = append(out.Rules[r].Kernel, plan.KernelLine(bit, &out.Clauses[bit]))
+			out.Rules[r].Clauses = append(out.Rules[r].Clauses, i)
+			out.Rules[r].Kernel = append(out.Rules[r].Kernel, plan.KernelLine(i, &out.Clauses[i]))
 		}
 	}
-	out.Tables = p.tables(shared, keys, in, universe)
+	out.Tables = p.tables(shared, bits, keys, in, universe)
 	out.Notes = p.notes
 	return out, nil
 }
@@ -659,282 +668,75 @@ func (p *planner) capClauses(cls []*clause, n int) []*clause {
 	return cls
 }
 
-// fitMask merges clauses until they fit in the mask: first within the
-// rule with the most clauses of its own (the lowest rule index on a tie),
-// its last two; when no rule has two, the last two clauses, across rules.
-//
-// The merges are those of the obvious loop (recount, pick, merge, remove),
-// done in O(n log n) besides the merges themselves: a heap picks the rule,
-// and merged-away clauses are left as holes until the end.
-func (p *planner) fitMask(cls []*clause, out *plan.Plan) []*clause {
-	if len(cls) <= plan.MaskBits {
-		return cls
-	}
-	n := len(cls)
-	live := n
-	cls = slices.Clone(cls)
-	// How often each rule was widened, by reason: one line per rule and
-	// reason, not one per merge (a clause shared by thousands of rules is
-	// merged hundreds of times).
-	merged, shared := make([]int, len(out.Rules)), make([]int, len(out.Rules))
+// maxTableWork bounds the atom checks computing one dimension's table
+// may take (tableWork): about a second.
+const maxTableWork = 30_000_000
 
-	// Within a rule: own[r] holds the positions of r's single-rule
-	// clauses, increasing; merging its last two keeps the result at the
-	// first's position, still r's own.
-	own := map[int][]int{}
-	for i, c := range cls {
-		if len(c.rules) == 1 {
-			own[c.rules[0]] = append(own[c.rules[0]], i)
+// tableWork estimates the atom checks maskIn makes for dimension d: every
+// region times the atoms of the clauses the exact-value index does not
+// bound, plus the non-exact regions times the atoms of the others.
+func (p *planner) tableWork(cls []*clause, k *keySet, d plan.Dim) int {
+	saved := p.index
+	p.index = nil
+	x := p.exactIndex(cls, d)
+	p.index = saved
+	regions := regionsOf(d, k)
+	exact := 0
+	for _, r := range regions {
+		if x != nil && x.covers(r) {
+			exact++
 		}
 	}
-	h := &ruleHeap{}
-	for r, idx := range own {
-		if len(idx) > 1 {
-			h.items = append(h.items, ruleCount{r, len(idx)})
+	atoms := func(c *clause) int {
+		n := 0
+		for _, cj := range c.dims[d] {
+			n += len(cj)
 		}
+		return n
 	}
-	heap.Init(h)
-	for live > plan.MaskBits && h.Len() > 0 {
-		top := heap.Pop(h).(ruleCount)
-		idx := own[top.rule]
-		i, j := idx[len(idx)-2], idx[len(idx)-1]
-		cls[i] = p.merge(cls[i], cls[j])
-		cls[j] = nil
-		live--
-		own[top.rule] = idx[:len(idx)-1]
-		merged[top.rule]++
-		if top.n-1 > 1 {
-			heap.Push(h, ruleCount{top.rule, top.n - 1})
-		}
+	rest, all := 0, 0
+	for _, c := range cls {
+		all += atoms(c)
 	}
-
-	// Across rules, first by kind: clauses on the same syscalls that
-	// constrain the same dimensions are folded together, keeping every
-	// alternative of each dimension (up to maxFoldAlts), each kind
-	// getting a share of the bits by its size.
-	cls = slices.DeleteFunc(cls, func(c *clause) bool { return c == nil })
-	if len(cls) > plan.MaskBits {
-		cls = p.foldKinds(cls, merged, shared)
+	if x == nil {
+		return len(regions) * all
 	}
-
-	// Then (more kinds than bits): the last two live clauses, again and
-	// again (the result stays last). The last clause's rules grow with every merge:
-	// they are collected unsorted and sorted once, and a rule's count is
-	// the number of merges from the one that brought it in.
-	cls = slices.DeleteFunc(cls, func(c *clause) bool { return c == nil })
-	if len(cls) > plan.MaskBits {
-		acc := cls[len(cls)-1]
-		joined := map[int]int{} // rule -> the merge (1-based) that brought it in
-		accRules := slices.Clone(acc.rules)
-		for _, r := range accRules {
-			joined[r] = 1
-		}
-		steps := 0
-		for len(cls) > plan.MaskBits {
-			prev := cls[len(cls)-2]
-			steps++
-			for _, r := range prev.rules {
-				if _, ok := joined[r]; !ok {
-					joined[r] = steps
-					accRules = append(accRules, r)
-				}
-			}
-			acc = p.mergeBody(prev, acc)
-			cls = cls[:len(cls)-1]
-		}
-		slices.Sort(accRules)
-		acc.rules = accRules
-		cls[len(cls)-1] = acc
-		for r, t := range joined {
-			shared[r] += steps - t + 1
-		}
+	for _, i := range x.rest {
+		rest += atoms(cls[i])
 	}
-	for r := range out.Rules {
-		out.Rules[r].Widened = append(out.Rules[r].Widened, times(merged[r], fmt.Sprintf("two clauses merged to fit the %d-bit mask", plan.MaskBits))...)
-		out.Rules[r].Widened = append(out.Rules[r].Widened, times(shared[r], fmt.Sprintf("clause shared with other rules to fit the %d-bit mask", plan.MaskBits))...)
-	}
-	p.notes = append(p.notes, fmt.Sprintf("%d clauses merged into %d to fit the %d-bit mask", n, len(cls), plan.MaskBits))
-	return cls
+	return len(regions)*rest + (len(regions)-exact)*(all-rest)
 }
 
-// maxFoldAlts caps the alternatives per dimension of a clause folded by
-// foldKinds: beyond it the dimension is dropped (widened), which bounds
-// the cost of computing the tables.
-const maxFoldAlts = 4096
-
-// foldKinds folds clauses of the same kind (syscalls and constrained
-// dimensions) together so that at most [plan.MaskBits] are left when
-// there are no more kinds than bits; each kind keeps 1 + its share of the
-// bits left over, in proportion to its size, and its clauses are folded
-// in runs of consecutive ones. With more kinds than bits, each kind is
-// folded to one clause. A folded clause is true wherever one of its parts
-// is: per dimension, the union of the parts' alternatives.
-func (p *planner) foldKinds(cls []*clause, merged, shared []int) []*clause {
-	var order []string
-	kinds := map[string][]int{}
-	for i, c := range cls {
-		k := sysKey(c.sys) + "/" + strconv.Itoa(int(dimSet(c)))
-		if _, ok := kinds[k]; !ok {
-			order = append(order, k)
-		}
-		kinds[k] = append(kinds[k], i)
-	}
-	n, g := len(cls), len(order)
-	type run struct{ idx []int }
-	share := make([]int, g)
-	left := plan.MaskBits
-	for i, k := range order {
-		share[i] = 1
-		if g < plan.MaskBits {
-			share[i] += (len(kinds[k]) - 1) * (plan.MaskBits - g) / (n - g)
-		}
-		left -= share[i]
-	}
-	// The bits the rounding left: one more each to the largest kinds.
-	byRest := make([]int, g)
-	for i := range byRest {
-		byRest[i] = i
-	}
-	slices.SortStableFunc(byRest, func(a, b int) int { return len(kinds[order[b]]) - len(kinds[order[a]]) })
-	for _, i := range byRest {
-		if left <= 0 {
-			break
-		}
-		if share[i] < len(kinds[order[i]]) {
-			share[i]++
-			left--
-		}
-	}
-	var runs []run
-	for i, k := range order {
-		idx := kinds[k]
-		t := share[i]
-		for r := range t {
-			lo, hi := r*len(idx)/t, (r+1)*len(idx)/t
-			if hi > lo {
-				runs = append(runs, run{idx[lo:hi]})
-			}
-		}
-	}
-	slices.SortFunc(runs, func(a, b run) int { return a.idx[0] - b.idx[0] })
-	out := make([]*clause, 0, len(runs))
-	for _, r := range runs {
-		if len(r.idx) == 1 {
-			out = append(out, cls[r.idx[0]])
-			continue
-		}
-		parts := make([]*clause, len(r.idx))
-		for i, x := range r.idx {
-			parts[i] = cls[x]
-		}
-		f := p.fold(parts)
-		if len(f.rules) == 1 {
-			merged[f.rules[0]]++
-		} else {
-			for _, x := range f.rules {
-				shared[x]++
-			}
-		}
-		out = append(out, f)
-	}
-	return out
-}
-
-// fold merges clauses of one kind into one, keeping per dimension every
-// distinct alternative (up to maxFoldAlts).
-func (p *planner) fold(parts []*clause) *clause {
-	out := &clause{dims: map[plan.Dim][]conj{}}
-	for _, c := range parts {
-		out.sys = unionInts(out.sys, c.sys)
-		out.rules = append(out.rules, c.rules...)
-	}
-	slices.Sort(out.rules)
-	out.rules = slices.Compact(out.rules)
-	for _, d := range sortedDims(parts[0].dims) {
-		seen := map[string]bool{}
-		var alts []conj
-		for _, c := range parts {
-			al, ok := c.dims[d]
-			if !ok {
-				alts = nil // not constrained in one part: not in the fold
-				break
-			}
-			for _, cj := range al {
-				if k := conjKey(cj); !seen[k] {
-					seen[k] = true
-					alts = append(alts, cj)
-				}
-			}
-		}
-		if alts != nil && len(alts) <= maxFoldAlts {
-			out.dims[d] = alts
-		}
-	}
-	return out
-}
-
-// ruleCount is a rule and how many clauses of its own it has.
-type ruleCount struct{ rule, n int }
-
-// ruleHeap orders rules by most own clauses first, then lowest index.
-type ruleHeap struct{ items []ruleCount }
-
-func (h *ruleHeap) Len() int { return len(h.items) }
-func (h *ruleHeap) Less(a, b int) bool {
-	x, y := h.items[a], h.items[b]
-	return x.n > y.n || x.n == y.n && x.rule < y.rule
-}
-func (h *ruleHeap) Swap(a, b int) { h.items[a], h.items[b] = h.items[b], h.items[a] }
-func (h *ruleHeap) Push(x any)    { h.items = append(h.items, x.(ruleCount)) }
-func (h *ruleHeap) Pop() any {
-	x := h.items[len(h.items)-1]
-	h.items = h.items[:len(h.items)-1]
-	return x
-}
-
-// times renders a widening that happened n times to a rule: nothing for
-// 0, the reason for 1, the reason and the count above.
-func times(n int, reason string) []string {
-	switch {
-	case n == 0:
-		return nil
-	case n == 1:
-		return []string{reason}
-	}
-	return []string{fmt.Sprintf("%s (%d times)", reason, n)}
-}
-
-// fitTables drops dimensions whose tables would exceed the kernel's
-// capacity (sound: the dimension is then unconstrained).
+// fitTables drops dimensions whose tables would exceed
+// [plan.TableCeiling] (sound: the dimension is then unconstrained). The
+// kernel's maps are sized from the tables at load.
 func (p *planner) fitTables(cls []*clause) (*keySet, []*clause, error) {
 	for range 4 {
 		k := p.keys(cls)
-		var drop plan.Dim
-		if len(k.comm) > plan.MaxComm {
-			drop |= plan.DimComm
+		need := plan.Capacity{Comm: len(k.comm), UID: len(k.uid), Arg0: len(k.arg0Keys()),
+			Path: len(k.pathEntries()) + len(k.prefix), Sock: k.sockEntries(), Exe: len(k.exe), Suffix: len(k.suffix)}
+		drop := plan.MaxCapacity.Over(need)
+		var slow plan.Dim
+		for _, d := range []plan.Dim{plan.DimComm, plan.DimUID, plan.DimPath, plan.DimSuffix, plan.DimExe, plan.DimSock} {
+			if drop&d == 0 && p.tableWork(cls, k, d) > maxTableWork {
+				slow |= d
+			}
 		}
-		if len(k.uid) > plan.MaxUID {
-			drop |= plan.DimUID
-		}
-		if len(k.pathEntries())+len(k.prefix) > plan.MaxPath {
-			drop |= plan.DimPath
-		}
-		if len(k.arg0Keys()) > plan.MaxArg0 {
-			drop |= plan.DimArg0
-		}
-		if k.sockEntries() > plan.MaxSock {
-			drop |= plan.DimSock
-		}
-		if len(k.exe) > plan.MaxExe {
-			drop |= plan.DimExe
-		}
-		if len(k.suffix) > plan.MaxSuffix {
-			drop |= plan.DimSuffix
+		if slow != 0 {
+			p.notes = append(p.notes, fmt.Sprintf("dimension %s dropped: its table would take more than %d checks to compute (distinct values times the comparisons that no exact value bounds)", slow, maxTableWork))
+			for _, c := range cls {
+				for d := range c.dims {
+					if d&slow != 0 {
+						delete(c.dims, d)
+					}
+				}
+			}
+			continue
 		}
 		if drop == 0 {
 			return k, cls, nil
 		}
-		p.notes = append(p.notes, fmt.Sprintf("dimension %s dropped: too many table entries", drop))
+		p.notes = append(p.notes, fmt.Sprintf("dimension %s dropped: more than %d table entries", drop, plan.TableCeiling))
 		for _, c := range cls {
 			for d := range c.dims {
 				if d&drop != 0 {

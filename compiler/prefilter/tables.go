@@ -1,6 +1,8 @@
 package prefilter
 
 import (
+	"maps"
+	"slices"
 	"strings"
 
 	"github.com/falcoc/falcoc/compiler/catalog"
@@ -190,16 +192,15 @@ func stateSyscalls(in []RuleInput, universe []int) map[int]bool {
 }
 
 // tables builds the kernel tables for the final clauses.
-func (p *planner) tables(cls []*clause, k *keySet, in []RuleInput, universe []int) plan.Tables {
+func (p *planner) tables(cls []*clause, bits []int, k *keySet, in []RuleInput, universe []int) plan.Tables {
 	t := plan.Tables{
 		Gate: map[int]plan.Mask{}, DimsPerSyscall: map[int]plan.Dim{}, Always: stateSyscalls(in, universe), Captured: map[int]bool{},
 		Comm: map[string]plan.Mask{}, UID: map[uint32]plan.Mask{}, PathExact: map[string]plan.Mask{}, PathPrefix: map[string]plan.Mask{},
 		Arg0: map[uint32]plan.Mask{}, Sock: map[plan.SockKey]plan.Mask{}, SockFamily: map[uint16]plan.Mask{},
 		ExeExact: map[string]plan.Mask{}, ExePrefix: map[string]plan.Mask{}, Suffix: map[string]plan.Mask{},
 	}
-	var all plan.Mask
-	for bit, c := range cls {
-		all = all.With(bit)
+	for i, c := range cls {
+		bit := bits[i]
 		for _, s := range c.sys {
 			t.Gate[s] = t.Gate[s].With(bit)
 			if d := dimSet(c); d != 0 {
@@ -220,6 +221,21 @@ func (p *planner) tables(cls []*clause, k *keySet, in []RuleInput, universe []in
 		t.Captured[s] = true
 	}
 
+	p.bits, p.index = bits, nil
+	// With bits shared across syscalls, a clause's bit goes only in the
+	// tables of the dimensions its syscalls consult: elsewhere it would
+	// be set in every entry for nothing, and void the checks of the
+	// clauses on other syscalls that share the bit. (With one bit per
+	// clause it makes no difference; the tables are left as they were.)
+	p.consulted = nil
+	if len(cls) > plan.MaskBits {
+		p.consulted = make([]plan.Dim, len(cls))
+		for i, c := range cls {
+			for _, s := range c.sys {
+				p.consulted[i] |= t.DimsPerSyscall[s]
+			}
+		}
+	}
 	p.idTables(&t, cls, k)
 	p.addrTables(&t, cls, k)
 	return t
@@ -233,12 +249,212 @@ func (p *planner) maskIn(cls []*clause, k *keySet, d plan.Dim, r region) plan.Ma
 	} else {
 		clear(p.memo)
 	}
-	for bit, c := range cls {
-		if p.possibleMemo(c, d, r, k, p.memo) {
-			m = m.With(bit)
+	try := func(i int) {
+		if m.Has(p.bits[i]) {
+			return // another clause with the bit already set it
+		}
+		if p.consulted != nil && p.consulted[i]&d == 0 {
+			return // not looked up on the clause's syscalls
+		}
+		if p.possibleMemo(cls[i], d, r, k, p.memo) {
+			m = m.With(p.bits[i])
 		}
 	}
+	// tryAlt checks one alternative of clause ref.clause.
+	tryAlt := func(refs []altRef) {
+		for _, ref := range refs {
+			i := int(ref.clause)
+			if m.Has(p.bits[i]) || p.consulted != nil && p.consulted[i]&d == 0 {
+				continue
+			}
+			all := true
+			for _, id := range cls[i].dims[d][ref.alt] {
+				ok := p.memo[id] == 1
+				if p.memo[id] == 0 {
+					ok = p.atoms[id].canBeTrue(r, k)
+					p.memo[id] = 2
+					if ok {
+						p.memo[id] = 1
+					}
+				}
+				if !ok {
+					all = false
+					break
+				}
+			}
+			if all {
+				m = m.With(p.bits[i])
+			}
+		}
+	}
+	if x := p.exactIndex(cls, d); x != nil && x.covers(r) {
+		// Only the clauses that can be true in this region.
+		for _, i := range x.rest {
+			try(i)
+		}
+		switch {
+		case d == plan.DimUID:
+			tryAlt(x.byNum[r.n])
+		case d == plan.DimSock:
+			tryAlt(x.byNum[uint64(r.port)])
+		case d == plan.DimPath:
+			// A value that is a prefix of the region's paths, or that
+			// starts with the region's prefix.
+			for n := 0; n <= len(r.s); n++ { // "" too: startswith ""
+				tryAlt(x.byValue[r.s[:n]])
+			}
+			for j, _ := slices.BinarySearch(x.sorted, r.s); j < len(x.sorted) && strings.HasPrefix(x.sorted[j], r.s); j++ {
+				tryAlt(x.byValue[x.sorted[j]])
+			}
+		default:
+			tryAlt(x.byValue[r.s])
+		}
+		return m
+	}
+	for i := range cls {
+		try(i)
+	}
 	return m
+}
+
+// exactIndex lists, for the comm, uid and path dimensions, the clauses
+// that can be true in a region of known values, so that maskIn need not
+// check every clause in every region (thousands of distinct values).
+//
+// A clause each of whose alternatives has a positive atom of the
+// dimension's kind has each alternative filed under that atom's values
+// (an alternative can only be true where its atom can); the other
+// clauses are in rest. For comm and uid, the atom is =/in, true only for its
+// values: a clause can be true in the region of one exact value only if
+// it is filed under it. For path, the atom is a fd.name or fd.directory
+// =, in, startswith or pmatch: each is true only for paths that start
+// with one of its values (pmatch's cleaned), so a clause can be true in a
+// region (an exact path, or the paths under a prefix) only if one of its
+// values is a prefix of the region's path or starts with it. For the
+// socket dimension, an alternative with a result atom and a positive =/in
+// port atom is true only in the exact regions of its ports (without a
+// result atom an alternative is true everywhere: rest). Default, family
+// and unknown regions check every clause.
+type exactIndex struct {
+	byValue map[string][]altRef
+	byNum   map[uint64][]altRef
+	sorted  []string // the keys of byValue, for prefix ranges
+	rest    []int
+	path    bool
+}
+
+// altRef is one alternative (dims[d][alt]) of clause cls[clause].
+type altRef struct{ clause, alt int32 }
+
+// covers reports whether the index bounds the clauses of region r.
+func (x *exactIndex) covers(r region) bool {
+	return r.kind == rExact || x.path && r.kind == rPrefix
+}
+
+// indexValues returns the values a positive atom of kind bounds, for the
+// dimension's index.
+func indexValues(a *atom, path bool) ([]string, bool) {
+	if a.neg {
+		return nil, false
+	}
+	if !path {
+		return a.strs, isEqOp(a.op)
+	}
+	if a.kind != akFdName && a.kind != akFdDir {
+		return nil, false
+	}
+	switch a.op {
+	case syntax.OpEq, syntax.OpEqEq, syntax.OpIn, syntax.OpStartsWith:
+		return a.strs, true
+	case syntax.OpPmatch:
+		out := make([]string, 0, len(a.strs))
+		for _, v := range a.strs {
+			p, ok := pmatchPath(v)
+			if !ok {
+				return nil, false
+			}
+			out = append(out, p)
+		}
+		return out, true
+	}
+	return nil, false
+}
+
+func (p *planner) exactIndex(cls []*clause, d plan.Dim) *exactIndex {
+	var kind atomKind
+	switch d {
+	case plan.DimComm:
+		kind = akComm
+	case plan.DimUID:
+		kind = akUID
+	case plan.DimSock:
+		kind = akSockPort
+	case plan.DimPath:
+	default:
+		return nil
+	}
+	if x, ok := p.index[d]; ok {
+		return x
+	}
+	x := &exactIndex{byValue: map[string][]altRef{}, byNum: map[uint64][]altRef{}, path: d == plan.DimPath}
+	type filed struct {
+		strs []string
+		nums []uint64
+	}
+	for i, c := range cls {
+		alts, ok := c.dims[d]
+		if !ok {
+			x.rest = append(x.rest, i)
+			continue
+		}
+		var per []filed
+		for _, cj := range alts {
+			found := false
+			if d == plan.DimSock && !p.hasResult(cj) {
+				per = nil // true in every region (possibleMemo)
+				break
+			}
+			for _, id := range cj {
+				a := p.atoms[id]
+				if !x.path && a.kind != kind {
+					continue
+				}
+				if vs, ok := indexValues(a, x.path); ok {
+					per = append(per, filed{vs, a.nums})
+					found = true
+					break
+				}
+			}
+			if !found {
+				per = nil
+				break
+			}
+		}
+		if per == nil {
+			x.rest = append(x.rest, i)
+			continue
+		}
+		for j, f := range per {
+			ref := altRef{int32(i), int32(j)}
+			if d == plan.DimUID || d == plan.DimSock {
+				for _, v := range f.nums {
+					x.byNum[v] = append(x.byNum[v], ref)
+				}
+				continue
+			}
+			for _, v := range f.strs {
+				x.byValue[v] = append(x.byValue[v], ref)
+			}
+		}
+	}
+	if x.path {
+		x.sorted = slices.Sorted(maps.Keys(x.byValue))
+	}
+	if p.index == nil {
+		p.index = map[plan.Dim]*exactIndex{}
+	}
+	p.index[d] = x
+	return x
 }
 
 // idTables fills the comm, uid, container, open flags and first-argument

@@ -100,8 +100,19 @@ func (s *liveSource) Next(ctx context.Context, ev *event.Event, table *state.Tab
 	return nil
 }
 
-// setTables swaps the kernel's tables (see bpf.Capture.SetTables).
-func (s *liveSource) setTables(t *bpf.Tables) error { return s.src.Capture().SetTables(t) }
+// setTables swaps the kernel's tables (see bpf.Capture.SetTables). The
+// maps were sized at start for the rules then; tables that need more have
+// the dimensions that do not fit dropped (sound: the kernel narrows less),
+// and that is reported.
+func (s *liveSource) setTables(t *bpf.Tables) error {
+	c := s.src.Capture()
+	fit, dropped := c.FitTables(t)
+	if dropped != 0 {
+		fmt.Fprintf(s.log, "falco-run: reload: the rules need more kernel table entries than the maps hold (need %+v, capacity %+v): dimension %s not checked in the kernel, more events reach userspace; restart falco-run to size the maps for these rules\n",
+			t.Needs(), c.Capacity(), dropped)
+	}
+	return c.SetTables(fit)
+}
 
 // Close prints the kernel counters per stage, the busiest syscalls and
 // the source's decoding counters, then detaches the capture.

@@ -7,6 +7,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/falcoc/falcoc/compiler/catalog"
 	"github.com/falcoc/falcoc/compiler/prefilter"
 	"github.com/falcoc/falcoc/compiler/rules"
 	"github.com/falcoc/falcoc/runtime/event"
@@ -107,7 +108,8 @@ func TestUserJudgeState(t *testing.T) {
 		state.ApplyBefore(tab, &ev)
 		m := u.Mask(&ev, tab.Get(ev.Tid))
 		var got []string
-		for _, ri := range p.RulesOf(m) {
+		sys, _ := catalog.SyscallID(ev.Info.Name)
+		for _, ri := range p.RulesOf(sys, m) {
 			got = append(got, p.Rules[ri].Name)
 		}
 		if d := cmp.Diff(tc.want, got); d != "" {

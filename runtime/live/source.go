@@ -72,7 +72,8 @@ func Open(opts *Options) (*Source, error) {
 	if opts == nil {
 		opts = &Options{}
 	}
-	c, err := bpf.Load(&bpf.Options{RingBufferSize: opts.RingBufferSize, ReorderWindow: opts.ReorderWindow, BatchDelay: opts.BatchDelay, Mode: opts.Mode})
+	c, err := bpf.Load(&bpf.Options{RingBufferSize: opts.RingBufferSize, ReorderWindow: opts.ReorderWindow, BatchDelay: opts.BatchDelay, Mode: opts.Mode,
+		Capacity: bpf.CapacityFor(opts.Tables)})
 	if err != nil {
 		return nil, err
 	}
