@@ -883,6 +883,27 @@ func TestScannerInt64(t *testing.T) {
 		"1234567890123456789", "9223372036854775807", "9223372036854775808",
 		"-9223372036854775808", "-9223372036854775809", "99999999999999999999",
 		"01", "-01", "-", "", "x", "1.5", "1e3", "2E3", "15}", "-5]", "00",
+		"12345678", "123456789", "12345678.5", "1234567e1", "-12345678}", "0123456789",
+		"100000000000000000", "999999999999999999,", "1000000000000000000,",
+	}
+	// The same numbers followed by enough bytes for the eight-byte reads,
+	// and random digit runs of every length with every following byte.
+	for _, in := range inputs[:len(inputs):len(inputs)] {
+		inputs = append(inputs, in+`,"key":1}`, in+"\xff\xfa\x00.......")
+	}
+	r := rand.New(rand.NewPCG(3, 4))
+	for range 20000 {
+		var b []byte
+		if r.IntN(4) == 0 {
+			b = append(b, '-')
+		}
+		for range r.IntN(22) {
+			b = append(b, byte('0'+r.IntN(10)))
+		}
+		for range r.IntN(10) {
+			b = append(b, byte(r.IntN(256)))
+		}
+		inputs = append(inputs, string(b))
 	}
 	for _, in := range inputs {
 		fast := scanner{b: []byte(in)}

@@ -40,6 +40,18 @@ type template struct {
 	ends  []int
 	lits  []literal
 	slots []recSlot
+	// sibs remembers the siblings found for this template (see sibling),
+	// next is the entry to replace; learn forgets them all.
+	sibs [4]sibMemo
+	next int
+}
+
+// sibMemo is a sibling of a template: the template for events of type d
+// whose shape up to slot k (the type) is the same.
+type sibMemo struct {
+	d *typeDesc
+	k int
+	t *template
 }
 
 // recSlot is one value of a line: a top-level key (key, with param -1)
@@ -71,6 +83,9 @@ func (r *Reader) learn(b []byte) {
 	}
 	copy(r.tmpls[1:], r.tmpls[:len(r.tmpls)-1])
 	r.tmpls[0] = t
+	for _, o := range r.tmpls {
+		o.sibs, o.next = [4]sibMemo{}, 0 // t's shape changed
+	}
 	t.desc = r.last
 	t.text, t.ends, t.slots = t.text[:0], t.ends[:0], t.slots[:0]
 	prev := 0
@@ -159,7 +174,13 @@ func (r *Reader) matchTemplate(t *template, b []byte, ev *event.Event) (tt *temp
 			top.seen |= keyArgs
 		}
 		lit := &t.lits[k+1]
-		if !lit.match(b, s.i) {
+		if s.i+16 <= len(b) && !lit.long {
+			// literal.match's usual case, inline.
+			if binary.LittleEndian.Uint64(b[s.i:])&lit.m0 != lit.w0 ||
+				binary.LittleEndian.Uint64(b[s.i+8:])&lit.m1 != lit.w1 {
+				return t, false, dirty
+			}
+		} else if !lit.match(b, s.i) {
 			return t, false, dirty
 		}
 		s.i += lit.n
@@ -173,6 +194,11 @@ func (r *Reader) matchTemplate(t *template, b []byte, ev *event.Event) (tt *temp
 // sibling returns the template for events of type d whose shape up to
 // its slot k (the type) is t's, or nil.
 func (r *Reader) sibling(t *template, k int, d *typeDesc) *template {
+	for _, m := range &t.sibs {
+		if m.d == d && m.k == k {
+			return m.t
+		}
+	}
 	for _, o := range r.tmpls {
 		if o.desc != d || len(o.slots) <= k || o.slots[k].key != keyType {
 			continue
@@ -183,6 +209,8 @@ func (r *Reader) sibling(t *template, k int, d *typeDesc) *template {
 				string(o.lits[j].b) == string(t.lits[j].b)
 		}
 		if same {
+			t.sibs[t.next] = sibMemo{d: d, k: k, t: o}
+			t.next = (t.next + 1) % len(t.sibs)
 			return o
 		}
 	}
