@@ -40,6 +40,11 @@ type template struct {
 	ends  []int
 	lits  []literal
 	slots []recSlot
+	// typeLit is the type's value as written (the event type is t's) and
+	// the literal after it, typeText its bytes; typeLit.n is 0 when the
+	// line had no type slot.
+	typeLit  literal
+	typeText []byte
 	// sibs remembers the siblings found for this template (see sibling),
 	// next is the entry to replace; learn forgets them all.
 	sibs [4]sibMemo
@@ -103,6 +108,13 @@ func (r *Reader) learn(b []byte) {
 		t.lits = append(t.lits, newLiteral(t.text[start:end]))
 		start = end
 	}
+	t.typeText, t.typeLit = t.typeText[:0], literal{}
+	for k, sl := range r.rec {
+		if sl.key == keyType {
+			t.typeText = append(append(t.typeText, b[sl.start:sl.end]...), t.lits[k+1].b...)
+			t.typeLit = newLiteral(t.typeText)
+		}
+	}
 }
 
 // decodeTemplate decodes line b with the first template it matches. It
@@ -151,6 +163,19 @@ func (r *Reader) matchTemplate(t *template, b []byte, ev *event.Event) (tt *temp
 	for k := 0; k < len(t.slots); k++ {
 		sl := t.slots[k]
 		if sl.param < 0 {
+			if sl.key == keyType {
+				if tt := t.typeMatch(k, b, s.i); tt != nil {
+					// The type written as when t or a sibling was learnt
+					// (topValue's result without looking it up), and the
+					// literal after.
+					t = tt
+					top.desc, r.last = t.desc, t.desc
+					ev.Reset(t.desc.info)
+					top.seen |= keyType
+					s.i += t.typeLit.n
+					continue
+				}
+			}
 			bit, ok := r.topValue(&s, sl.key, &top, ev)
 			if !ok || bit != sl.key {
 				return t, false, dirty
@@ -189,6 +214,21 @@ func (r *Reader) matchTemplate(t *template, b []byte, ev *event.Event) (tt *temp
 		return t, false, dirty
 	}
 	return t, r.fastFinish(&top, ev), dirty
+}
+
+// typeMatch returns t, or a sibling of t for slot k (the type) found
+// before, whose type and the literal after it are written at b[i:]; nil
+// when none is.
+func (t *template) typeMatch(k int, b []byte, i int) *template {
+	if t.typeLit.n > 0 && t.typeLit.match(b, i) {
+		return t
+	}
+	for j := range t.sibs {
+		if m := &t.sibs[j]; m.t != nil && m.k == k && m.t.typeLit.n > 0 && m.t.typeLit.match(b, i) {
+			return m.t
+		}
+	}
+	return nil
 }
 
 // sibling returns the template for events of type d whose shape up to
