@@ -681,6 +681,8 @@ func (r *Reader) stringArray(s *scanner, p *event.Param) bool {
 type scanner struct {
 	b []byte
 	i int
+	// oneLine makes a newline not white space: b goes on past the line.
+	oneLine bool
 }
 
 func (s *scanner) peek() byte {
@@ -701,7 +703,12 @@ func (s *scanner) ws() {
 func (s *scanner) wsSlow() {
 	for s.i < len(s.b) {
 		switch s.b[s.i] {
-		case ' ', '\t', '\n', '\r':
+		case ' ', '\t', '\r':
+			s.i++
+		case '\n':
+			if s.oneLine {
+				return
+			}
 			s.i++
 		default:
 			return

@@ -121,23 +121,37 @@ func (r *Reader) learn(b []byte) {
 // returns false when none does, having left ev as decodeFast expects it
 // (parameters it filled are cleared).
 func (r *Reader) decodeTemplate(b []byte, ev *event.Event) bool {
+	_, ok := r.decodeTemplateAt(b, false, ev)
+	return ok
+}
+
+// decodeTemplateIn decodes the line at the start of b, which goes on
+// past it, with the first template it matches. The match must end at a
+// newline; n is where. See decodeTemplate.
+func (r *Reader) decodeTemplateIn(b []byte, ev *event.Event) (n int, ok bool) {
+	return r.decodeTemplateAt(b, true, ev)
+}
+
+// decodeTemplateAt is decodeTemplate (inBuf false: b is the line) and
+// decodeTemplateIn (inBuf true).
+func (r *Reader) decodeTemplateAt(b []byte, inBuf bool, ev *event.Event) (int, bool) {
 	for k := 0; k < len(r.tmpls); k++ {
-		t, ok, dirty := r.matchTemplate(r.tmpls[k], b, ev)
+		t, n, ok, dirty := r.matchTemplate(r.tmpls[k], b, inBuf, ev)
 		if ok {
 			r.tmplHits++
 			if r.tmpls[0] != t {
 				r.toFront(t)
 			}
-			return true
+			return n, true
 		}
 		if dirty {
 			ev.ClearParams()
 		}
 		if t != r.tmpls[k] {
-			return false // the line's type has no template of its shape
+			return 0, false // the line's type has no template of its shape
 		}
 	}
-	return false
+	return 0, false
 }
 
 // toFront makes t the most recently used template.
@@ -153,12 +167,15 @@ func (r *Reader) toFront(t *template) {
 // matchTemplate decodes b with template t. When the line's type is not
 // t's, it goes on with a template of that type whose shape up to the type
 // is t's, if any: tt is the template it ended with. dirty reports
-// whether it wrote parameters of ev before it failed.
-func (r *Reader) matchTemplate(t *template, b []byte, ev *event.Event) (tt *template, ok, dirty bool) {
+// whether it wrote parameters of ev before it failed. With inBuf, b goes
+// on past the line: the match must end at a newline (n is where), and
+// the scanner does not take a newline for white space, so that no value
+// reaches into the next line (literals, strings and numbers hold none).
+func (r *Reader) matchTemplate(t *template, b []byte, inBuf bool, ev *event.Event) (tt *template, n int, ok, dirty bool) {
 	if !t.lits[0].match(b, 0) {
-		return t, false, false
+		return t, 0, false, false
 	}
-	s := scanner{b: b, i: t.lits[0].n}
+	s := scanner{b: b, i: t.lits[0].n, oneLine: inBuf}
 	var top fastTop
 	for k := 0; k < len(t.slots); k++ {
 		sl := t.slots[k]
@@ -178,22 +195,22 @@ func (r *Reader) matchTemplate(t *template, b []byte, ev *event.Event) (tt *temp
 			}
 			bit, ok := r.topValue(&s, sl.key, &top, ev)
 			if !ok || bit != sl.key {
-				return t, false, dirty
+				return t, 0, false, dirty
 			}
 			top.seen |= bit
 			if bit == keyType && top.desc != t.desc {
 				if t = r.sibling(t, k, top.desc); t == nil {
-					return nil, false, dirty
+					return nil, 0, false, dirty
 				}
 			}
 		} else {
 			if top.desc != t.desc {
-				return t, false, dirty // the arguments come after the type
+				return t, 0, false, dirty // the arguments come after the type
 			}
 			dirty = true
 			p := &ev.Params[sl.param]
 			if !r.fastParam(&s, t.desc, sl.param, p) {
-				return t, false, dirty
+				return t, 0, false, dirty
 			}
 			p.Set = true
 			top.seen |= keyArgs
@@ -203,17 +220,24 @@ func (r *Reader) matchTemplate(t *template, b []byte, ev *event.Event) (tt *temp
 			// literal.match's usual case, inline.
 			if binary.LittleEndian.Uint64(b[s.i:])&lit.m0 != lit.w0 ||
 				binary.LittleEndian.Uint64(b[s.i+8:])&lit.m1 != lit.w1 {
-				return t, false, dirty
+				return t, 0, false, dirty
 			}
 		} else if !lit.match(b, s.i) {
-			return t, false, dirty
+			return t, 0, false, dirty
 		}
 		s.i += lit.n
 	}
-	if s.i != len(b) || top.desc == nil || top.seen&keyTid == 0 {
-		return t, false, dirty
+	end := s.i
+	if inBuf {
+		if s.i >= len(b) || b[s.i] != '\n' {
+			return t, 0, false, dirty
+		}
+		b = b[:s.i]
 	}
-	return t, r.fastFinish(&top, ev), dirty
+	if s.i != len(b) || top.desc == nil || top.seen&keyTid == 0 {
+		return t, 0, false, dirty
+	}
+	return t, end, r.fastFinish(&top, ev), dirty
 }
 
 // typeMatch returns t, or a sibling of t for slot k (the type) found
