@@ -749,13 +749,19 @@ func (s *scanner) rawString() (v []byte, esc, ok bool) {
 	start := i
 	high := false
 	for {
-		// Skip plain bytes, eight at a time while there are eight.
-		for i+8 <= len(b) && !hasSpecial(binary.LittleEndian.Uint64(b[i:])) {
+		// Skip plain bytes, eight at a time while there are eight: the
+		// lowest bit specialBytes sets is the first special byte's.
+		for i+8 <= len(b) {
+			if z := specialBytes(binary.LittleEndian.Uint64(b[i:])); z != 0 {
+				i += bits.TrailingZeros64(z) >> 3
+				goto special
+			}
 			i += 8
 		}
 		for i < len(b) && !strSpecial[b[i]] {
 			i++
 		}
+	special:
 		if i >= len(b) {
 			return nil, false, false
 		}

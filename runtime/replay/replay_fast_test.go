@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/bits"
 	"math/rand/v2"
 	"net/netip"
 	"os"
@@ -1048,5 +1049,34 @@ func TestIPv4Port(t *testing.T) {
 	}
 	if took < 500 {
 		t.Errorf("ipv4Port took %d of %d", took, len(in))
+	}
+}
+
+// TestSpecialBytesFirst: the lowest bit specialBytes sets is that of the
+// first special byte (rawString skips to it).
+func TestSpecialBytesFirst(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	for i := range 1 << 20 {
+		x := r.Uint64()
+		if i%2 == 0 {
+			x &= 0x7f7f7f7f7f7f7f7f
+		}
+		if i%4 == 1 {
+			x |= 0x4040404040404040 // mostly plain letters, a special byte now and then
+		}
+		want := 8
+		for k := range 8 {
+			if strSpecial[byte(x>>(8*k))] {
+				want = k
+				break
+			}
+		}
+		got := 8
+		if z := specialBytes(x); z != 0 {
+			got = bits.TrailingZeros64(z) >> 3
+		}
+		if got != want {
+			t.Fatalf("specialBytes(%#016x): first special byte %d, want %d", x, got, want)
+		}
 	}
 }
