@@ -524,7 +524,9 @@ func FuzzReplayFast(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, line string) {
 		checkLine(t, line)
-		text := line + "\n" + line
+		// The second line is followed by a newline, as a template decodes
+		// lines in the Reader's buffer; the third is the last, without.
+		text := line + "\n" + line + "\n" + line
 		if d := cmp.Diff(readRef(text), readFast(text), decodedOpts); d != "" {
 			t.Errorf("(-ref +reader):\n%s", d)
 		}
