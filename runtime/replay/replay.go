@@ -87,6 +87,9 @@ type Reader struct {
 	rec   []recSlot
 	// tmplHits counts the lines a template took (tests).
 	tmplHits int
+	// filled is the Event the last Next filled without error, of type
+	// filled.Info (see Event.ResetKeep); nil after an error.
+	filled *event.Event
 }
 
 // NewReader returns a Reader of r.
@@ -153,6 +156,15 @@ type procJSON struct {
 // own buffer, reused by the next Next into the same Event (see
 // [Event.Reset]): copy it to keep it.
 func (r *Reader) Next(ev *event.Event, ctx *event.ProcContext) error {
+	err := r.next(ev, ctx)
+	r.filled = nil
+	if err == nil {
+		r.filled = ev
+	}
+	return err
+}
+
+func (r *Reader) next(ev *event.Event, ctx *event.ProcContext) error {
 	for {
 		if r.rd < r.wr && r.buf[r.rd] == '{' && len(r.tmpls) > 0 && !r.slowOnly && r.stick == nil {
 			// The usual line: a template takes it where it is in the

@@ -45,6 +45,10 @@ type template struct {
 	// line had no type slot.
 	typeLit  literal
 	typeText []byte
+	// keep has the bit of each parameter the template fills whose kind
+	// writes one member whatever the value (not addresses): an event of
+	// t's type that t's Reader filled keeps them at Reset (ResetKeep).
+	keep uint64
 	// sibs remembers the siblings found for this template (see sibling),
 	// next is the entry to replace; learn forgets them all.
 	sibs [4]sibMemo
@@ -108,8 +112,14 @@ func (r *Reader) learn(b []byte) {
 		t.lits = append(t.lits, newLiteral(t.text[start:end]))
 		start = end
 	}
-	t.typeText, t.typeLit = t.typeText[:0], literal{}
+	t.typeText, t.typeLit, t.keep = t.typeText[:0], literal{}, 0
 	for k, sl := range r.rec {
+		if sl.param >= 0 && sl.param < 64 {
+			switch t.desc.kinds[sl.param] {
+			case kindSigned, kindString, kindBytes, kindIP, kindBool, kindAbsTime, kindUnsigned:
+				t.keep |= 1 << sl.param
+			}
+		}
 		if sl.key == keyType {
 			t.typeText = append(append(t.typeText, b[sl.start:sl.end]...), t.lits[k+1].b...)
 			t.typeLit = newLiteral(t.typeText)
@@ -187,7 +197,14 @@ func (r *Reader) matchTemplate(t *template, b []byte, inBuf bool, ev *event.Even
 					// literal after.
 					t = tt
 					top.desc, r.last = t.desc, t.desc
-					ev.Reset(t.desc.info)
+					if r.filled == ev {
+						// Its parameters were filled by this Reader,
+						// for an event of the same type if ResetKeep
+						// keeps any: t overwrites them.
+						ev.ResetKeep(t.desc.info, t.keep)
+					} else {
+						ev.Reset(t.desc.info)
+					}
 					top.seen |= keyType
 					s.i += t.typeLit.n
 					continue
