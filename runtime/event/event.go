@@ -110,6 +110,32 @@ func (ev *Event) Reset(info *catalog.Event) {
 	}
 }
 
+// ResetKeep is [Event.Reset], except that the Set parameters whose bit is
+// set in keep (positions below 64) are left as they are: for a decoder
+// that is about to overwrite each of them with a value of the same kind as
+// the one it holds, in the one member that kind uses (an event of the same
+// type that the same decoder filled), and that calls [Event.ClearParams]
+// if it gives up.
+func (ev *Event) ResetKeep(info *catalog.Event, keep uint64) {
+	if info == nil || ev.Info != info || len(ev.Params) != len(info.Params) {
+		ev.Reset(info)
+		return
+	}
+	ev.Num, ev.Ts, ev.Tid, ev.Pid, ev.Res, ev.CPU = 0, 0, 0, 0, 0, 0
+	ev.Mask = AllRules
+	ev.Source = SourceSyscall
+	for i := range ev.Params {
+		p := &ev.Params[i]
+		switch {
+		case i < 64 && keep&(1<<i) != 0:
+		case p.Set:
+			*p = Param{B: p.B[:0]}
+		default:
+			p.B = p.B[:0]
+		}
+	}
+}
+
 // ClearParams unsets every parameter whether or not it is marked Set,
 // keeping buffers: for a decoder that stopped half-way through filling
 // one, before ev is reused.

@@ -1,7 +1,6 @@
 package replay
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/base64"
 	"encoding/json"
@@ -52,11 +51,15 @@ func (e *LineError) Unwrap() error { return e.Err }
 // every malformed line) goes through encoding/json, which defines the
 // format's meaning and error messages.
 type Reader struct {
-	br   *bufio.Reader
-	line int
-	num  uint64
-	// long accumulates a line longer than br's buffer.
-	long []byte
+	src io.Reader
+	// buf holds input read from src; buf[rd:wr] is not consumed yet, and
+	// buf[rd:seen] is known to hold no newline. srcErr is the error src
+	// returned (io.EOF at its end), reported once buf is consumed.
+	buf          []byte
+	rd, wr, seen int
+	srcErr       error
+	line         int
+	num          uint64
 	// stick is the error that ends the replay (a read error or a line
 	// longer than [MaxLine]), returned by every later Next.
 	stick error
@@ -84,12 +87,19 @@ type Reader struct {
 	rec   []recSlot
 	// tmplHits counts the lines a template took (tests).
 	tmplHits int
+	// filled is the Event the last Next filled without error, of type
+	// filled.Info (see Event.ResetKeep); nil after an error.
+	filled *event.Event
 }
 
 // NewReader returns a Reader of r.
 func NewReader(r io.Reader) *Reader {
-	return &Reader{br: bufio.NewReaderSize(r, 64<<10), strs: newInterner()}
+	return &Reader{src: r, buf: make([]byte, bufSize), strs: newInterner()}
 }
+
+// bufSize is the size of a Reader's buffer; it grows for a longer line
+// (up to MaxLine), and shrinks back after.
+const bufSize = 256 << 10
 
 // Line returns the number of the last line read.
 func (r *Reader) Line() int { return r.line }
@@ -146,7 +156,30 @@ type procJSON struct {
 // own buffer, reused by the next Next into the same Event (see
 // [Event.Reset]): copy it to keep it.
 func (r *Reader) Next(ev *event.Event, ctx *event.ProcContext) error {
+	err := r.next(ev, ctx)
+	r.filled = nil
+	if err == nil {
+		r.filled = ev
+	}
+	return err
+}
+
+func (r *Reader) next(ev *event.Event, ctx *event.ProcContext) error {
 	for {
+		if r.rd < r.wr && r.buf[r.rd] == '{' && len(r.tmpls) > 0 && !r.slowOnly && r.stick == nil {
+			// The usual line: a template takes it where it is in the
+			// buffer, and its newline is checked where the match ends
+			// (no search for it, no copy).
+			if ctx != nil {
+				*ctx = event.ProcContext{}
+			}
+			if n, ok := r.decodeTemplateIn(r.buf[r.rd:r.wr], ev); ok && n < MaxLine {
+				r.line++
+				r.rd += n + 1
+				r.seen = r.rd
+				return nil
+			}
+		}
 		raw, err := r.readLine()
 		if err != nil {
 			return err
@@ -185,43 +218,75 @@ func (r *Reader) readLine() ([]byte, error) {
 	if r.stick != nil {
 		return nil, r.stick
 	}
-	if cap(r.long) > 1<<20 {
-		r.long = nil // do not hold on to a huge line
-	}
-	b, err := r.br.ReadSlice('\n')
-	if err == bufio.ErrBufferFull {
-		r.long = append(r.long[:0], b...)
-		for err == bufio.ErrBufferFull {
-			if len(r.long) >= MaxLine {
+	for {
+		if i := bytes.IndexByte(r.buf[r.seen:r.wr], '\n'); i >= 0 {
+			end := r.seen + i
+			b := r.buf[r.rd:end]
+			r.rd, r.seen = end+1, end+1
+			if len(b) >= MaxLine {
 				r.stick = &LineError{Line: r.line + 1, Err: fmt.Errorf("line longer than %d bytes", MaxLine)}
-				r.long = nil
 				return nil, r.stick
 			}
-			b, err = r.br.ReadSlice('\n')
-			r.long = append(r.long, b...)
+			return b, nil
 		}
-		b = r.long
+		r.seen = r.wr
+		if r.wr-r.rd >= MaxLine {
+			r.stick = &LineError{Line: r.line + 1, Err: fmt.Errorf("line longer than %d bytes", MaxLine)}
+			return nil, r.stick
+		}
+		if r.srcErr != nil {
+			// The last line, without a newline; the error comes next time.
+			if errors.Is(r.srcErr, io.EOF) {
+				r.stick = io.EOF
+			} else {
+				r.stick = fmt.Errorf("read replay: %w", r.srcErr)
+			}
+			b := r.buf[r.rd:r.wr]
+			r.rd, r.seen = r.wr, r.wr
+			if len(b) > 0 {
+				return b, nil
+			}
+			return nil, r.stick
+		}
+		r.fill()
 	}
-	if err == nil {
-		b = b[:len(b)-1]
-	}
-	if len(b) >= MaxLine {
-		r.stick = &LineError{Line: r.line + 1, Err: fmt.Errorf("line longer than %d bytes", MaxLine)}
-		return nil, r.stick
-	}
+}
+
+// fill reads more input into buf, first moving the bytes not consumed
+// to its start, growing it when they fill it, shrinking it back after a
+// long line.
+func (r *Reader) fill() {
+	n := r.wr - r.rd
 	switch {
-	case err == nil:
-		return b, nil
-	case errors.Is(err, io.EOF):
-		r.stick = io.EOF
-	default:
-		r.stick = fmt.Errorf("read replay: %w", err)
+	case n == len(r.buf):
+		nb := make([]byte, min(2*len(r.buf), MaxLine+1))
+		copy(nb, r.buf[r.rd:r.wr])
+		r.buf = nb
+	case len(r.buf) > bufSize && n < bufSize/2:
+		nb := make([]byte, bufSize) // do not hold on to a huge line
+		copy(nb, r.buf[r.rd:r.wr])
+		r.buf = nb
+	case r.rd > 0:
+		copy(r.buf, r.buf[r.rd:r.wr])
 	}
-	if len(b) > 0 {
-		// The last line, without a newline; the error comes next time.
-		return b, nil
+	r.seen -= r.rd
+	r.rd, r.wr = 0, n
+	for range 100 {
+		m, err := r.src.Read(r.buf[r.wr:])
+		if m < 0 || m > len(r.buf)-r.wr {
+			r.srcErr = errors.New("the input returned an invalid count")
+			return
+		}
+		r.wr += m
+		if err != nil {
+			r.srcErr = err
+			return
+		}
+		if m > 0 {
+			return
+		}
 	}
-	return nil, r.stick
+	r.srcErr = io.ErrNoProgress
 }
 
 func (r *Reader) fail(key string, format string, args ...any) error {

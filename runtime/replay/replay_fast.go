@@ -681,6 +681,8 @@ func (r *Reader) stringArray(s *scanner, p *event.Param) bool {
 type scanner struct {
 	b []byte
 	i int
+	// oneLine makes a newline not white space: b goes on past the line.
+	oneLine bool
 }
 
 func (s *scanner) peek() byte {
@@ -701,7 +703,12 @@ func (s *scanner) ws() {
 func (s *scanner) wsSlow() {
 	for s.i < len(s.b) {
 		switch s.b[s.i] {
-		case ' ', '\t', '\n', '\r':
+		case ' ', '\t', '\r':
+			s.i++
+		case '\n':
+			if s.oneLine {
+				return
+			}
 			s.i++
 		default:
 			return
@@ -742,13 +749,19 @@ func (s *scanner) rawString() (v []byte, esc, ok bool) {
 	start := i
 	high := false
 	for {
-		// Skip plain bytes, eight at a time while there are eight.
-		for i+8 <= len(b) && !hasSpecial(binary.LittleEndian.Uint64(b[i:])) {
+		// Skip plain bytes, eight at a time while there are eight: the
+		// lowest bit specialBytes sets is the first special byte's.
+		for i+8 <= len(b) {
+			if z := specialBytes(binary.LittleEndian.Uint64(b[i:])); z != 0 {
+				i += bits.TrailingZeros64(z) >> 3
+				goto special
+			}
 			i += 8
 		}
 		for i < len(b) && !strSpecial[b[i]] {
 			i++
 		}
+	special:
 		if i >= len(b) {
 			return nil, false, false
 		}

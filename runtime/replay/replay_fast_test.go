@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/bits"
 	"math/rand/v2"
 	"net/netip"
 	"os"
@@ -523,7 +524,9 @@ func FuzzReplayFast(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, line string) {
 		checkLine(t, line)
-		text := line + "\n" + line
+		// The second line is followed by a newline, as a template decodes
+		// lines in the Reader's buffer; the third is the last, without.
+		text := line + "\n" + line + "\n" + line
 		if d := cmp.Diff(readRef(text), readFast(text), decodedOpts); d != "" {
 			t.Errorf("(-ref +reader):\n%s", d)
 		}
@@ -883,6 +886,27 @@ func TestScannerInt64(t *testing.T) {
 		"1234567890123456789", "9223372036854775807", "9223372036854775808",
 		"-9223372036854775808", "-9223372036854775809", "99999999999999999999",
 		"01", "-01", "-", "", "x", "1.5", "1e3", "2E3", "15}", "-5]", "00",
+		"12345678", "123456789", "12345678.5", "1234567e1", "-12345678}", "0123456789",
+		"100000000000000000", "999999999999999999,", "1000000000000000000,",
+	}
+	// The same numbers followed by enough bytes for the eight-byte reads,
+	// and random digit runs of every length with every following byte.
+	for _, in := range inputs[:len(inputs):len(inputs)] {
+		inputs = append(inputs, in+`,"key":1}`, in+"\xff\xfa\x00.......")
+	}
+	r := rand.New(rand.NewPCG(3, 4))
+	for range 20000 {
+		var b []byte
+		if r.IntN(4) == 0 {
+			b = append(b, '-')
+		}
+		for range r.IntN(22) {
+			b = append(b, byte('0'+r.IntN(10)))
+		}
+		for range r.IntN(10) {
+			b = append(b, byte(r.IntN(256)))
+		}
+		inputs = append(inputs, string(b))
 	}
 	for _, in := range inputs {
 		fast := scanner{b: []byte(in)}
@@ -1027,5 +1051,34 @@ func TestIPv4Port(t *testing.T) {
 	}
 	if took < 500 {
 		t.Errorf("ipv4Port took %d of %d", took, len(in))
+	}
+}
+
+// TestSpecialBytesFirst: the lowest bit specialBytes sets is that of the
+// first special byte (rawString skips to it).
+func TestSpecialBytesFirst(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	for i := range 1 << 20 {
+		x := r.Uint64()
+		if i%2 == 0 {
+			x &= 0x7f7f7f7f7f7f7f7f
+		}
+		if i%4 == 1 {
+			x |= 0x4040404040404040 // mostly plain letters, a special byte now and then
+		}
+		want := 8
+		for k := range 8 {
+			if strSpecial[byte(x>>(8*k))] {
+				want = k
+				break
+			}
+		}
+		got := 8
+		if z := specialBytes(x); z != 0 {
+			got = bits.TrailingZeros64(z) >> 3
+		}
+		if got != want {
+			t.Fatalf("specialBytes(%#016x): first special byte %d, want %d", x, got, want)
+		}
 	}
 }

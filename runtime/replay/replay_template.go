@@ -40,6 +40,27 @@ type template struct {
 	ends  []int
 	lits  []literal
 	slots []recSlot
+	// typeLit is the type's value as written (the event type is t's) and
+	// the literal after it, typeText its bytes; typeLit.n is 0 when the
+	// line had no type slot.
+	typeLit  literal
+	typeText []byte
+	// keep has the bit of each parameter the template fills whose kind
+	// writes one member whatever the value (not addresses): an event of
+	// t's type that t's Reader filled keeps them at Reset (ResetKeep).
+	keep uint64
+	// sibs remembers the siblings found for this template (see sibling),
+	// next is the entry to replace; learn forgets them all.
+	sibs [4]sibMemo
+	next int
+}
+
+// sibMemo is a sibling of a template: the template for events of type d
+// whose shape up to slot k (the type) is the same.
+type sibMemo struct {
+	d *typeDesc
+	k int
+	t *template
 }
 
 // recSlot is one value of a line: a top-level key (key, with param -1)
@@ -71,6 +92,9 @@ func (r *Reader) learn(b []byte) {
 	}
 	copy(r.tmpls[1:], r.tmpls[:len(r.tmpls)-1])
 	r.tmpls[0] = t
+	for _, o := range r.tmpls {
+		o.sibs, o.next = [4]sibMemo{}, 0 // t's shape changed
+	}
 	t.desc = r.last
 	t.text, t.ends, t.slots = t.text[:0], t.ends[:0], t.slots[:0]
 	prev := 0
@@ -88,29 +112,56 @@ func (r *Reader) learn(b []byte) {
 		t.lits = append(t.lits, newLiteral(t.text[start:end]))
 		start = end
 	}
+	t.typeText, t.typeLit, t.keep = t.typeText[:0], literal{}, 0
+	for k, sl := range r.rec {
+		if sl.param >= 0 && sl.param < 64 {
+			switch t.desc.kinds[sl.param] {
+			case kindSigned, kindString, kindBytes, kindIP, kindBool, kindAbsTime, kindUnsigned:
+				t.keep |= 1 << sl.param
+			}
+		}
+		if sl.key == keyType {
+			t.typeText = append(append(t.typeText, b[sl.start:sl.end]...), t.lits[k+1].b...)
+			t.typeLit = newLiteral(t.typeText)
+		}
+	}
 }
 
 // decodeTemplate decodes line b with the first template it matches. It
 // returns false when none does, having left ev as decodeFast expects it
 // (parameters it filled are cleared).
 func (r *Reader) decodeTemplate(b []byte, ev *event.Event) bool {
+	_, ok := r.decodeTemplateAt(b, false, ev)
+	return ok
+}
+
+// decodeTemplateIn decodes the line at the start of b, which goes on
+// past it, with the first template it matches. The match must end at a
+// newline; n is where. See decodeTemplate.
+func (r *Reader) decodeTemplateIn(b []byte, ev *event.Event) (n int, ok bool) {
+	return r.decodeTemplateAt(b, true, ev)
+}
+
+// decodeTemplateAt is decodeTemplate (inBuf false: b is the line) and
+// decodeTemplateIn (inBuf true).
+func (r *Reader) decodeTemplateAt(b []byte, inBuf bool, ev *event.Event) (int, bool) {
 	for k := 0; k < len(r.tmpls); k++ {
-		t, ok, dirty := r.matchTemplate(r.tmpls[k], b, ev)
+		t, n, ok, dirty := r.matchTemplate(r.tmpls[k], b, inBuf, ev)
 		if ok {
 			r.tmplHits++
 			if r.tmpls[0] != t {
 				r.toFront(t)
 			}
-			return true
+			return n, true
 		}
 		if dirty {
 			ev.ClearParams()
 		}
 		if t != r.tmpls[k] {
-			return false // the line's type has no template of its shape
+			return 0, false // the line's type has no template of its shape
 		}
 	}
-	return false
+	return 0, false
 }
 
 // toFront makes t the most recently used template.
@@ -126,53 +177,109 @@ func (r *Reader) toFront(t *template) {
 // matchTemplate decodes b with template t. When the line's type is not
 // t's, it goes on with a template of that type whose shape up to the type
 // is t's, if any: tt is the template it ended with. dirty reports
-// whether it wrote parameters of ev before it failed.
-func (r *Reader) matchTemplate(t *template, b []byte, ev *event.Event) (tt *template, ok, dirty bool) {
+// whether it wrote parameters of ev before it failed. With inBuf, b goes
+// on past the line: the match must end at a newline (n is where), and
+// the scanner does not take a newline for white space, so that no value
+// reaches into the next line (literals, strings and numbers hold none).
+func (r *Reader) matchTemplate(t *template, b []byte, inBuf bool, ev *event.Event) (tt *template, n int, ok, dirty bool) {
 	if !t.lits[0].match(b, 0) {
-		return t, false, false
+		return t, 0, false, false
 	}
-	s := scanner{b: b, i: t.lits[0].n}
+	s := scanner{b: b, i: t.lits[0].n, oneLine: inBuf}
 	var top fastTop
 	for k := 0; k < len(t.slots); k++ {
 		sl := t.slots[k]
 		if sl.param < 0 {
+			if sl.key == keyType {
+				if tt := t.typeMatch(k, b, s.i); tt != nil {
+					// The type written as when t or a sibling was learnt
+					// (topValue's result without looking it up), and the
+					// literal after.
+					t = tt
+					top.desc, r.last = t.desc, t.desc
+					if r.filled == ev {
+						// Its parameters were filled by this Reader,
+						// for an event of the same type if ResetKeep
+						// keeps any: t overwrites them.
+						ev.ResetKeep(t.desc.info, t.keep)
+					} else {
+						ev.Reset(t.desc.info)
+					}
+					top.seen |= keyType
+					s.i += t.typeLit.n
+					continue
+				}
+			}
 			bit, ok := r.topValue(&s, sl.key, &top, ev)
 			if !ok || bit != sl.key {
-				return t, false, dirty
+				return t, 0, false, dirty
 			}
 			top.seen |= bit
 			if bit == keyType && top.desc != t.desc {
 				if t = r.sibling(t, k, top.desc); t == nil {
-					return nil, false, dirty
+					return nil, 0, false, dirty
 				}
 			}
 		} else {
 			if top.desc != t.desc {
-				return t, false, dirty // the arguments come after the type
+				return t, 0, false, dirty // the arguments come after the type
 			}
 			dirty = true
 			p := &ev.Params[sl.param]
 			if !r.fastParam(&s, t.desc, sl.param, p) {
-				return t, false, dirty
+				return t, 0, false, dirty
 			}
 			p.Set = true
 			top.seen |= keyArgs
 		}
 		lit := &t.lits[k+1]
-		if !lit.match(b, s.i) {
-			return t, false, dirty
+		if s.i+16 <= len(b) && !lit.long {
+			// literal.match's usual case, inline.
+			if binary.LittleEndian.Uint64(b[s.i:])&lit.m0 != lit.w0 ||
+				binary.LittleEndian.Uint64(b[s.i+8:])&lit.m1 != lit.w1 {
+				return t, 0, false, dirty
+			}
+		} else if !lit.match(b, s.i) {
+			return t, 0, false, dirty
 		}
 		s.i += lit.n
 	}
-	if s.i != len(b) || top.desc == nil || top.seen&keyTid == 0 {
-		return t, false, dirty
+	end := s.i
+	if inBuf {
+		if s.i >= len(b) || b[s.i] != '\n' {
+			return t, 0, false, dirty
+		}
+		b = b[:s.i]
 	}
-	return t, r.fastFinish(&top, ev), dirty
+	if s.i != len(b) || top.desc == nil || top.seen&keyTid == 0 {
+		return t, 0, false, dirty
+	}
+	return t, end, r.fastFinish(&top, ev), dirty
+}
+
+// typeMatch returns t, or a sibling of t for slot k (the type) found
+// before, whose type and the literal after it are written at b[i:]; nil
+// when none is.
+func (t *template) typeMatch(k int, b []byte, i int) *template {
+	if t.typeLit.n > 0 && t.typeLit.match(b, i) {
+		return t
+	}
+	for j := range t.sibs {
+		if m := &t.sibs[j]; m.t != nil && m.k == k && m.t.typeLit.n > 0 && m.t.typeLit.match(b, i) {
+			return m.t
+		}
+	}
+	return nil
 }
 
 // sibling returns the template for events of type d whose shape up to
 // its slot k (the type) is t's, or nil.
 func (r *Reader) sibling(t *template, k int, d *typeDesc) *template {
+	for _, m := range &t.sibs {
+		if m.d == d && m.k == k {
+			return m.t
+		}
+	}
 	for _, o := range r.tmpls {
 		if o.desc != d || len(o.slots) <= k || o.slots[k].key != keyType {
 			continue
@@ -183,6 +290,8 @@ func (r *Reader) sibling(t *template, k int, d *typeDesc) *template {
 				string(o.lits[j].b) == string(t.lits[j].b)
 		}
 		if same {
+			t.sibs[t.next] = sibMemo{d: d, k: k, t: o}
+			t.next = (t.next + 1) % len(t.sibs)
 			return o
 		}
 	}

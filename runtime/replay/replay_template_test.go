@@ -119,3 +119,36 @@ func FuzzReplayTemplate(f *testing.F) {
 		}
 	})
 }
+
+// TestTemplateInBufferOneLine: a template decodes lines where they are in
+// the Reader's buffer, the next lines after them; a value must not reach
+// past its line's newline (white space inside an array), which alone is
+// malformed.
+func TestTemplateInBufferOneLine(t *testing.T) {
+	l := `{"ts":8,"type":"execve","tid":100,"res":0,"args":{"exe":"ls","args":["-l","/tmp"],"filename":"/bin/ls"}}`
+	split := `{"ts":9,"type":"execve","tid":100,"res":0,"args":{"exe":"ls","args":["-l",` + "\n" +
+		`"/tmp"],"filename":"/bin/ls"}}`
+	spaced := `{"ts":9,"type":"execve","tid":100,"res":0,"args":{"exe":"ls","args":["-l", "/tmp" ],"filename":"/bin/ls"}}`
+	for _, tc := range []struct {
+		text string
+		ok   int
+	}{
+		{l + "\n" + split + "\n" + l + "\n", 2},
+		{l + "\n" + spaced + "\n" + l + "\n" + l + " \n" + l + "\r\n" + l, 6},
+	} {
+		text := tc.text
+		got := readFast(text)
+		if d := cmp.Diff(readRef(text), got, decodedOpts); d != "" {
+			t.Errorf("%q (-ref +reader):\n%s", text, d)
+		}
+		ok := 0
+		for _, d := range got {
+			if d.Err == "" {
+				ok++
+			}
+		}
+		if ok != tc.ok {
+			t.Errorf("%q: %d lines decoded, want %d", text, ok, tc.ok)
+		}
+	}
+}

@@ -47,6 +47,11 @@ func (u *Updater) Before(t *Table, ev *event.Event) {
 	case opOpen:
 		applyOpen(t, ev, ai)
 		return
+	case opConnect:
+		if ev.HasRes() && (ev.Res == 0 || ev.Res == -eInProgress) {
+			applyConnect(t, ev, ai)
+		}
+		return
 	}
 	if applyProcEvent(t, ev) || applySockEvent(t, ev) {
 		return
@@ -160,7 +165,7 @@ func applySockEvent(t *Table, ev *event.Event) bool {
 		}
 	case "connect":
 		if ev.HasRes() && (ev.Res == 0 || ev.Res == -eInProgress) {
-			applyConnect(t, ev)
+			applyConnect(t, ev, applyInfoOf(ev.Info))
 		}
 	case "accept", "accept4":
 		if ok(ev) {
@@ -537,12 +542,14 @@ func applyOpen(t *Table, ev *event.Event, ai *applyInfo) {
 	}
 }
 
-func applyConnect(t *Table, ev *event.Event) {
-	fd, has := ev.Int("fd")
+// applyConnect applies a connect; ai is its type's applyInfo (the
+// parameters' positions).
+func applyConnect(t *Table, ev *event.Event, ai *applyInfo) {
+	fd, has := intAt(ev, ai.fd)
 	if !has {
 		return
 	}
-	if tp := ev.Param("tuple"); tp != nil {
+	if tp, has := setParam(ev, ai.tuple); has {
 		if tp.Family == event.AFUnix {
 			t.ConnectUnix(ev.Tid, fd, tp.S)
 			return
@@ -552,7 +559,7 @@ func applyConnect(t *Table, ev *event.Event) {
 			return
 		}
 	}
-	if a := ev.Param("addr"); a != nil {
+	if a, has := setParam(ev, ai.addr); has {
 		if a.Family == event.AFUnix {
 			t.ConnectUnix(ev.Tid, fd, a.S)
 		} else if a.Addr.IsValid() {

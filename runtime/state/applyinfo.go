@@ -17,6 +17,7 @@ const (
 	opOpen                      // open, openat, openat2, creat, open_by_handle_at
 	opClose                     // close (ApplyAfter)
 	opCloseRange                // close_range (ApplyAfter)
+	opConnect                   // connect
 )
 
 // applyInfo is an event type's applyOp and the positions of the
@@ -29,7 +30,7 @@ type applyInfo struct {
 	// at is true for the open variants that take a directory fd.
 	at                                                   bool
 	name, flags, mode, dirfd, mountfd, dev, ino, creatFl int
-	fd                                                   int
+	fd, tuple, addr                                      int
 	// ret is RetParam(info).
 	ret int
 }
@@ -64,7 +65,7 @@ func newApplyInfo(e *catalog.Event) *applyInfo {
 		info: e,
 		name: idx("name"), flags: idx("flags"), mode: idx("mode"), dirfd: idx("dirfd"),
 		mountfd: idx("mountfd"), dev: idx("dev"), ino: idx("ino"), creatFl: idx("creat_flags"),
-		fd: idx("fd"), ret: event.RetParam(e),
+		fd: idx("fd"), tuple: idx("tuple"), addr: idx("addr"), ret: event.RetParam(e),
 	}
 	switch e.Name {
 	case "open", "openat", "openat2", "creat", "open_by_handle_at":
@@ -75,6 +76,8 @@ func newApplyInfo(e *catalog.Event) *applyInfo {
 		ai.op = opClose
 	case "close_range":
 		ai.op = opCloseRange
+	case "connect":
+		ai.op = opConnect
 	default:
 		// The state syscalls of the catalog, and the scheduler's exit.
 		if _, ok := catalog.IsStateSyscall(e.Name); ok || e.Name == "procexit" {

@@ -287,6 +287,41 @@ func needsClean(p string) bool {
 	if p[len(p)-1] == '/' {
 		return true
 	}
+	// Each case needs a dot at the start, or a slash followed by a slash
+	// or a dot. Look for those eight bytes at a time; where one is found,
+	// the byte loop decides.
+	if p[0] == '.' {
+		return needsCleanBytes(p)
+	}
+	const ones, highs, lows = 0x0101010101010101, 0x8080808080808080, 0x7f7f7f7f7f7f7f7f
+	// eq has the high bit of each byte of x equal to c set (exact: no
+	// carry crosses a byte).
+	eq := func(x, c uint64) uint64 {
+		y := x ^ ones*c
+		return ^((y&lows + lows) | y) & highs
+	}
+	i := 0
+	var prev uint64 // high bit of the lowest byte: the byte before the word is a slash
+	for ; i+8 <= len(p); i += 8 {
+		x := uint64(p[i]) | uint64(p[i+1])<<8 | uint64(p[i+2])<<16 | uint64(p[i+3])<<24 |
+			uint64(p[i+4])<<32 | uint64(p[i+5])<<40 | uint64(p[i+6])<<48 | uint64(p[i+7])<<56
+		sl := eq(x, '/')
+		if (sl<<8|prev)&(sl|eq(x, '.')) != 0 {
+			return needsCleanBytes(p)
+		}
+		prev = sl >> 56
+	}
+	for i = max(i, 1); i < len(p); i++ {
+		if p[i-1] == '/' && (p[i] == '/' || p[i] == '.') {
+			return needsCleanBytes(p)
+		}
+	}
+	return false
+}
+
+// needsCleanBytes is needsClean byte by byte, for a p that does not end
+// in a slash.
+func needsCleanBytes(p string) bool {
 	// One pass: an empty element ("//") is a slash after a slash; a "."
 	// or ".." element starts with a dot at the start or after a slash,
 	// and ends at the end or a slash.

@@ -48,6 +48,19 @@ func TestNeedsClean(t *testing.T) {
 			if got, want := needsClean(p), path.Clean(p) != p; got != want && !(got && kept) {
 				t.Errorf("needsClean(%q) = %v, want %v", p, got, want)
 			}
+			// Longer, so that the pieces fall at every place of the
+			// eight-byte words needsClean reads.
+			for _, pre := range []string{"/usr", "/usr/lib/x", "/usr/lib/x86_64-linux-gnu/a"} {
+				q := pre + "/" + p
+				if got, want := needsClean(q), path.Clean(q) != q; got != want {
+					t.Errorf("needsClean(%q) = %v, want %v", q, got, want)
+				}
+				q = p + pre + "/abcdefgh"
+				kept := q == "." || q == ".." || strings.HasPrefix(q, "../")
+				if got, want := needsClean(q), path.Clean(q) != q; got != want && !(got && kept) {
+					t.Errorf("needsClean(%q) = %v, want %v", q, got, want)
+				}
+			}
 		}
 		if n == 0 {
 			return
@@ -373,5 +386,50 @@ func TestConnectNameLazy(t *testing.T) {
 	tb.Connect(300, 5, a, c)
 	if f.NameChanged {
 		t.Error("NameChanged after a connect to the same pair again")
+	}
+}
+
+// TestTupleKey: two addresses have equal tupleKeys exactly when
+// appendAddrPort gives them the same text, so that Connect may compare
+// keys instead of texts for NameChanged.
+func TestTupleKey(t *testing.T) {
+	var aps []netip.AddrPort
+	for _, a := range []string{"10.0.0.9", "::ffff:10.0.0.9", "0.0.0.0", "::ffff:0.0.0.0", "::", "::1", "fe80::1",
+		"fe80::1%eth0", "fe80::1%eth1", "64:ff9b::a00:9", "::a00:9", "1::", "1::8"} {
+		for _, p := range []uint16{0, 8, 80, 800, 65535} {
+			aps = append(aps, netip.AddrPortFrom(netip.MustParseAddr(a), p))
+		}
+	}
+	aps = append(aps, netip.AddrPort{}, netip.AddrPortFrom(netip.Addr{}, 80))
+	zone := 0
+	for _, x := range aps {
+		for _, y := range aps {
+			kx, ok1 := tupleKey(x)
+			ky, ok2 := tupleKey(y)
+			if !ok1 || !ok2 {
+				zone++
+				continue
+			}
+			sameText := string(appendAddrPort(nil, x)) == string(appendAddrPort(nil, y))
+			if (kx == ky) != sameText {
+				t.Errorf("%v and %v: keys equal %v, texts equal %v", x, y, kx == ky, sameText)
+			}
+		}
+	}
+	if zone == 0 {
+		t.Error("no address with a zone was tried")
+	}
+	// Connect's NameChanged from keys is the one from texts.
+	tb := tree(t)
+	tb.Socket(300, 5, afInet, sockStream, 0)
+	for i, x := range aps {
+		y := aps[(i*7+3)%len(aps)]
+		f := tb.FD(300, 5)
+		before := string(f.AppendName(nil))
+		tb.Connect(300, 5, x, y)
+		want := before != "" && before != string(appendTuple(nil, x, y))
+		if f.NameChanged != want {
+			t.Errorf("connect %v->%v after %q: NameChanged = %v, want %v", x, y, before, f.NameChanged, want)
+		}
 	}
 }

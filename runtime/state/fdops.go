@@ -207,12 +207,47 @@ func (t *Table) Connect(tid, fd int64, local, remote netip.AddrPort) *FD {
 	}
 	// The name is the tuple (local, remote), built when asked for; it
 	// changed if the descriptor had another one.
-	t.nameOld = f.AppendName(t.nameOld[:0])
-	t.nameNew = appendTuple(t.nameNew[:0], local, remote)
-	f.NameChanged = len(t.nameOld) > 0 && string(t.nameOld) != string(t.nameNew)
+	f.NameChanged = t.tupleNameChanged(f, local, remote)
 	f.Local, f.Remote, f.Server, f.Connected = local, remote, false, true
 	f.name, f.lazy = "", true
 	return f
+}
+
+// tupleNameChanged reports whether f has a name other than the tuple
+// (client, server). When f's name is itself a tuple not built yet, the
+// addresses are compared as the text would show them (see tupleKey)
+// instead of building both texts.
+func (t *Table) tupleNameChanged(f *FD, client, server netip.AddrPort) bool {
+	if f.lazy {
+		oc, ok1 := tupleKey(f.Client())
+		os, ok2 := tupleKey(f.ServerAddr())
+		nc, ok3 := tupleKey(client)
+		ns, ok4 := tupleKey(server)
+		if ok1 && ok2 && ok3 && ok4 {
+			return oc != nc || os != ns
+		}
+	}
+	t.nameOld = f.AppendName(t.nameOld[:0])
+	t.nameNew = appendTuple(t.nameNew[:0], client, server)
+	return len(t.nameOld) > 0 && string(t.nameOld) != string(t.nameNew)
+}
+
+// tupleKey returns ap as appendAddrPort shows it (IPv4-mapped addresses
+// unmapped, no address as 0.0.0.0): two keys are equal exactly when their
+// texts are, since the text of an address without a zone tells its
+// address and port. ok is false for an address with a zone, whose text
+// this does not vouch for.
+func tupleKey(ap netip.AddrPort) (netip.AddrPort, bool) {
+	a := ap.Addr()
+	switch {
+	case a.Is4In6():
+		a = a.Unmap()
+	case !a.IsValid():
+		a = netip.IPv4Unspecified()
+	case a.Zone() != "":
+		return ap, false
+	}
+	return netip.AddrPortFrom(a, ap.Port()), true
 }
 
 // Accept records that tid accepted on listenFd a connection as newFd: the
