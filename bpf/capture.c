@@ -187,16 +187,30 @@ struct {
  *     its return value (and of the pair pipe and socketpair wrote) after
  *     it is sent, which covers every descriptor userspace can learn of
  *     from an event;
- *   - fork copies the parent's entry to a new process when the parent is
- *     single-threaded (userspace copies its table too), else removes the
- *     child's (stale: pid reuse); a shared table poisons both; the
- *     process's exit removes its entry. */
+ *   - fork copies the parent's entry to a new process (userspace copies
+ *     its table too) when no update of the parent's entry can have crossed
+ *     the fork record (see ops), else removes the child's (stale: pid
+ *     reuse); a shared table poisons both; the process's exit removes its
+ *     entry.
+ *
+ * ops counts the updates of the entry by events, so that a process with
+ * several threads can be forked with its marks: an event adds 1 (low
+ * half) before it clears a byte or is stamped, and 1 << 32 (high half)
+ * once its marks are updated. The fork reads ops before its record is
+ * stamped and again after the copy: if no event was in flight at the first
+ * read and none started since, every event of the parent is either stamped
+ * before the fork with its marks in the copy, or stamped after it with its
+ * marks not in the copy, which is the order in which userspace applies
+ * them. */
 #define FDMARK_FDS 512
 #define FDMARK_ENTRIES 8192
 struct fdmark {
 	__u8 fd[FDMARK_FDS];
 	__u64 poison;
+	__u64 ops;
 };
+#define FDMARK_OP_BEGIN 1ULL
+#define FDMARK_OP_END (1ULL << 32)
 
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
@@ -896,34 +910,42 @@ static __always_inline int do_state_unchanged(__u32 id, __s64 fd, __u64 arg1, __
 	return ret < 0 || (fd_untracked(e, fd) && fd_untracked(e, ret));
 }
 
-/* close_mark clears the byte of fd for a successful close that will be
- * sent (the syscall is always sent for the state), before the record is
- * stamped: a thread that gets the same number from an open afterwards
- * stamps its record later and sets the byte after sending it, so the
- * byte ends at one whenever userspace, applying the records in time
- * order, ends up holding the descriptor. */
-static __always_inline void do_close_mark(__s64 fd)
+/* marks_begin starts the marks update of an event whose record is about
+ * to be stamped (see ops in fdmarks), when the marks are on, and returns
+ * FDMARKS_HELD when it did, so that fd_marks_sent ends it (it decides
+ * everything itself: a branch in sys_exit multiplies the verifier's
+ * states). For a successful close that will be sent (the syscall is
+ * always sent for the state: capture), it clears
+ * the byte of fd, before the record is stamped: a thread that gets the
+ * same number from an open afterwards stamps its record later and sets the
+ * byte after sending it, so the byte ends at one whenever userspace,
+ * applying the records in time order, ends up holding the descriptor. */
+#define FDMARKS_HELD (1 << 18)
+static __always_inline int do_marks_begin(__u32 id, __s64 fd, __s64 ret, __u32 capture)
 {
-	if (fd < 0 || fd >= FDMARK_FDS)
-		return;
+	if (falcoc_mode != FALCOC_MODE_FULL || !falcoc_fdmarks)
+		return 0;
+	int close = id == 3 && ret == 0 && capture;
 	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
 	struct fdmark *e = bpf_map_lookup_elem(&fdmarks, &tgid);
-	if (!e)
+	if (!e && close && fd >= 0 && fd < FDMARK_FDS)
 		e = fdmark_new(tgid, 0);
-	if (e && !e->poison)
+	if (!e)
+		return 0;
+	__sync_fetch_and_add(&e->ops, FDMARK_OP_BEGIN);
+	if (close && fd >= 0 && fd < FDMARK_FDS && !e->poison)
 		e->fd[fd & (FDMARK_FDS - 1)] = 0;
+	return FDMARKS_HELD;
 }
 
-__noinline int close_mark(__s64 fd)
+__noinline int marks_begin(__u32 id, __s64 fd, __s64 ret, __u32 capture)
 {
-	do_close_mark(fd);
-	return 0;
+	return do_marks_begin(id, fd, ret, capture);
 }
 
-static __noinline int close_mark_s(__s64 fd)
+static __noinline int marks_begin_s(__u32 id, __s64 fd, __s64 ret, __u32 capture)
 {
-	do_close_mark(fd);
-	return 0;
+	return do_marks_begin(id, fd, ret, capture);
 }
 
 /* Global (verified once, scalar arguments) and static (for the flavour
@@ -938,19 +960,27 @@ static __noinline int state_unchanged_s(__u32 id, __s64 fd, __u64 arg1, __s64 re
 	return do_state_unchanged(id, fd, arg1, ret);
 }
 
-/* fd_marks_sent updates the marks for an event that was sent (see
- * fdmarks), when the marks are on; pipe and socketpair's descriptors are
- * read again from user memory (at pairp). */
-static __always_inline void do_fd_marks_sent(__u32 id, __s64 arg0, __u64 arg1, __s64 ret, __u64 pairp)
+/* fd_marks_sent updates the marks for an event whose record was built,
+ * when the marks are on: idsent is the syscall id, with FDMARKS_SENT set
+ * when the record reached the ring buffer and FDMARKS_HELD when
+ * marks_begin started the update (five arguments at most for a BPF call).
+ * Pipe and socketpair's descriptors are read again from user memory (at
+ * pairp). A lost record changed nothing in userspace, which may then still
+ * hold what the call replaced or closed: the descriptor it returned (a
+ * dup's new one) and a close's are marked tracked, nothing is cleared or
+ * copied; so too for an update not started (the entry appeared since):
+ * it sets bytes only, which a fork's copy may miss without harm. */
+#define FDMARKS_SENT (1 << 16)
+/* fd_marks_update is fd_marks_sent's change of entry e (see there). */
+static __always_inline void fd_marks_update(struct fdmark *e, __u32 tgid, __u32 id, int sent, __s64 arg0,
+					    __u64 arg1, __s64 ret, __u64 pairp)
 {
-	if (falcoc_mode != FALCOC_MODE_FULL || !falcoc_fdmarks)
+	if (id == 3 && sent)
+		return; /* see marks_begin */
+	if (!sent) {
+		fd_mark(e, id == 3 ? arg0 : ret);
 		return;
-	if (id == 3)
-		return; /* see close_mark */
-	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
-	struct fdmark *e = bpf_map_lookup_elem(&fdmarks, &tgid);
-	if (!e)
-		return;
+	}
 	if (id == 32 || id == 33 || id == 292 || id == 72) {
 		/* dup, dup2, dup3, fcntl: userspace copies the old descriptor's
 		 * state onto the new one, or removes the new one when it does
@@ -979,9 +1009,27 @@ static __always_inline void do_fd_marks_sent(__u32 id, __s64 arg0, __u64 arg1, _
 	}
 }
 
-__noinline int fd_marks_sent(__u32 id, __s64 arg0, __u64 arg1, __s64 ret, __u64 pairp)
+static __always_inline void do_fd_marks_sent(__u32 idsent, __s64 arg0, __u64 arg1, __s64 ret, __u64 pairp)
 {
-	do_fd_marks_sent(id, arg0, arg1, ret, pairp);
+	if (falcoc_mode != FALCOC_MODE_FULL || !falcoc_fdmarks)
+		return;
+	__u32 id = idsent & 0xffff;
+	int sent = (idsent & FDMARKS_SENT) != 0;
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+	struct fdmark *e = bpf_map_lookup_elem(&fdmarks, &tgid);
+	if (!e)
+		return;
+	if (idsent & FDMARKS_HELD) {
+		fd_marks_update(e, tgid, id, sent, arg0, arg1, ret, pairp);
+		__sync_fetch_and_add(&e->ops, FDMARK_OP_END);
+	} else {
+		fd_mark(e, id == 3 ? arg0 : ret);
+	}
+}
+
+__noinline int fd_marks_sent(__u32 idsent, __s64 arg0, __u64 arg1, __s64 ret, __u64 pairp)
+{
+	do_fd_marks_sent(idsent, arg0, arg1, ret, pairp);
 	return 0;
 }
 
@@ -1835,12 +1883,6 @@ static __always_inline int sys_exit(struct pt_regs *regs, long ret, const int fl
 		if (mask_zero(&m) &&
 		    ((fl & FL_STATIC) ? state_unchanged_s(id, a0, a1, ret) : state_unchanged(id, a0, a1, ret)))
 			goto drop;
-		if (id == 3 && ret == 0 && capture) {
-			if (fl & FL_STATIC)
-				close_mark_s(a0);
-			else
-				close_mark(a0);
-		}
 	}
 
 	/* The open flags class first: an array lookup, cheaper than the hash
@@ -1941,14 +1983,35 @@ static __always_inline int sys_exit(struct pt_regs *regs, long ret, const int fl
 	}
 	if (r == DROP)
 		goto drop;
+	/* The marks update starts before the record is stamped (see fdmarks);
+	 * a successful close clears its descriptor's byte there. */
+	__u32 held = 0;
+	if (fl & FL_STATIC) {
+		if (id == 3) {
+			held = marks_begin_s(id, a[0], ret, capture);
+		} else if (mode == FALCOC_MODE_FULL && falcoc_fdmarks) { /* marks_begin, inlined */
+			__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+			struct fdmark *e = bpf_map_lookup_elem(&fdmarks, &tgid);
+			if (e) {
+				__sync_fetch_and_add(&e->ops, FDMARK_OP_BEGIN);
+				held = FDMARKS_HELD;
+			}
+		}
+	} else {
+		held = marks_begin(id, a[0], ret, capture);
+	}
+	/* Through the scratch: the verifier then goes on with one state
+	 * instead of one per value a static subprogram returned. */
+	*(volatile __u32 *)(s->buf + MARKS_SLOT) = held;
+	held = *(volatile __u32 *)(s->buf + MARKS_SLOT) & FDMARKS_HELD;
 	if (fl & FL_STATIC)
 		fill_hdr_s(id);
 	else
 		fill_hdr(id);
-	__u32 sent = send(s, cnt);
+	__u32 sent = send(s, cnt) ? FDMARKS_SENT : 0;
 	if (fl & FL_STATIC) /* the caller updates the marks, preemptible */
-		return MARKS_PENDING | (sent << 16) | (compat << 17) | id;
-	fd_marks_sent(id, a[0], a[1], ret, pair_ptr(id, compat, a[0], a[3]));
+		return MARKS_PENDING | sent | held | (compat << 17) | id;
+	fd_marks_sent(id | sent | held, a[0], a[1], ret, pair_ptr(id, compat, a[0], a[3]));
 	return 0;
 
 drop:
@@ -1994,7 +2057,8 @@ int BPF_PROG(on_sys_exit_preempt, struct pt_regs *regs, long ret)
 		__u32 id = r & 0xffff;
 		int compat = (r >> 17) & 1;
 		__u64 a0 = sys_arg(regs, compat, 0);
-		fd_marks_sent(id, a0, sys_arg(regs, compat, 1), ret, pair_ptr(id, compat, a0, sys_arg(regs, compat, 3)));
+		fd_marks_sent(id | (r & (FDMARKS_SENT | FDMARKS_HELD)), a0, sys_arg(regs, compat, 1), ret,
+			      pair_ptr(id, compat, a0, sys_arg(regs, compat, 3)));
 	}
 	return 0;
 }
@@ -2059,8 +2123,22 @@ static __always_inline __u64 fork_flags(struct task_struct *t)
 	return 0;
 }
 
-/* fork_marks gives a new process the marks of its parent (see fdmarks). */
-static __always_inline void fork_marks(struct task_struct *parent, struct task_struct *child)
+/* fork_ops reads the parent's ops (see fdmarks) before the fork record
+ * is stamped; ~0 when the parent has no entry. */
+static __always_inline __u64 fork_ops(struct task_struct *parent)
+{
+	__u32 ptgid = BPF_CORE_READ(parent, tgid);
+	struct fdmark *pe = bpf_map_lookup_elem(&fdmarks, &ptgid);
+	if (!pe)
+		return ~0ULL;
+	return *(volatile __u64 *)&pe->ops;
+}
+
+/* fork_marks gives a new process the marks of its parent (see fdmarks):
+ * ops is what fork_ops read before the record was stamped. The copy is
+ * kept when the parent has one thread, or when no update of its entry
+ * was in flight then and none started until after the copy. */
+static __always_inline void fork_marks(struct task_struct *parent, struct task_struct *child, __u64 ops)
 {
 	__u32 ctgid = BPF_CORE_READ(child, tgid), ptgid = BPF_CORE_READ(parent, tgid);
 	if (ctgid == ptgid)
@@ -2071,9 +2149,13 @@ static __always_inline void fork_marks(struct task_struct *parent, struct task_s
 		return;
 	}
 	struct fdmark *pe = bpf_map_lookup_elem(&fdmarks, &ptgid);
-	if (pe && BPF_CORE_READ(parent, signal, nr_threads) == 1)
-		bpf_map_update_elem(&fdmarks, &ctgid, pe, BPF_ANY);
-	else
+	int single = BPF_CORE_READ(parent, signal, nr_threads) == 1;
+	if (!pe || (!single && (__u32)ops != (__u32)(ops >> 32))) {
+		bpf_map_delete_elem(&fdmarks, &ctgid);
+		return;
+	}
+	bpf_map_update_elem(&fdmarks, &ctgid, pe, BPF_ANY);
+	if (!single && *(volatile __u64 *)&pe->ops != ops)
 		bpf_map_delete_elem(&fdmarks, &ctgid);
 }
 
@@ -2084,6 +2166,7 @@ int BPF_PROG(on_sched_fork, struct task_struct *parent, struct task_struct *chil
 	if (!cnt)
 		return 0;
 	cnt->calls++;
+	__u64 ops = fork_ops(parent);
 	struct falcoc_scratch *s = sched_begin(FALCOC_KIND_FORK);
 	if (!s)
 		return 0;
@@ -2095,7 +2178,7 @@ int BPF_PROG(on_sched_fork, struct task_struct *parent, struct task_struct *chil
 	f->clone_flags = fork_flags(parent);
 	item_commit(s, sizeof(struct falcoc_fork));
 	send(s, cnt);
-	fork_marks(parent, child);
+	fork_marks(parent, child, ops);
 	return 0;
 }
 
