@@ -1630,6 +1630,12 @@ static __always_inline void add_sock_addr(struct falcoc_scratch *s, __u16 type, 
 	item_commit(s, len);
 }
 
+/* Socket classes of sendto and sendmsg (plan.SockClassKey): the family
+ * of a socket table key with its high bit set. */
+#define SOCK_CLASS_OTHER 0x8000
+#define SOCK_CLASS_UNIX 0x8001
+#define SOCK_CLASS_INET 0x8002
+
 /* handle_sock: connect, bind, listen, accept, accept4, sendto, sendmsg. */
 static __always_inline int do_handle_sock(__u32 id, __u32 set, __u32 dims, __u32 capture)
 {
@@ -1682,6 +1688,29 @@ static __always_inline int do_handle_sock(__u32 id, __u32 set, __u32 dims, __u32
 	}
 	if (!known)
 		h->flags |= FALCOC_F_SOCK_UNKNOWN;
+	if ((id == 44 || id == 46) && (dims & FALCOC_DIM_SOCK)) {
+		/* sendto, sendmsg: judged by the socket's class, not the
+		 * address (plan.SockClassKey): userspace reads the descriptor's
+		 * entry, which these calls do not change. */
+		known = 0;
+		struct task_struct *t = (void *)bpf_get_current_task();
+		struct sock *sk = (__s64)h->args[0] >= 0 ? socket_of(t, h->args[0]) : 0;
+		if (sk) {
+			__u16 f = BPF_CORE_READ(sk, __sk_common.skc_family);
+			__u16 ty = BPF_CORE_READ(sk, sk_type), pr = BPF_CORE_READ(sk, sk_protocol);
+			port = 0;
+			if (f == AF_INET || f == AF_INET6) {
+				fam = SOCK_CLASS_INET;
+				if (ty == 1 && pr == 6)
+					port = 6; /* TCP */
+				else if (ty == 2 && pr == 17)
+					port = 17; /* UDP */
+			} else {
+				fam = f == AF_UNIX ? SOCK_CLASS_UNIX : SOCK_CLASS_OTHER;
+			}
+			known = 1;
+		}
+	}
 	if (dims & FALCOC_DIM_SOCK) {
 		if (!known) {
 			and_slot(m, set, FALCOC_SLOT_SOCK_UNKNOWN);

@@ -112,6 +112,11 @@ func (u *UserJudge) Mask(ev *event.Event, th *state.Thread) plan.Mask {
 		if i := info.fd; i >= 0 && i < len(ev.Params) && ev.Params[i].Set {
 			v.SockFamily, v.SockPort, v.SockUnknown = sockOf(ev, th.FD(ev.Params[i].I), info.id == sysConnect)
 		}
+	case sysSendto, sysSendmsg:
+		v.SendUnknown = true
+		if i := info.fd; i >= 0 && i < len(ev.Params) && ev.Params[i].Set {
+			v.SendFamily, v.SendType, v.SendProto, v.SendUnknown = sendSockOf(th.FD(ev.Params[i].I))
+		}
 	}
 	return u.j.JudgeView(&v)
 }
@@ -119,6 +124,8 @@ func (u *UserJudge) Mask(ev *event.Event, th *state.Thread) plan.Mask {
 // Syscall ids (x86_64) judged from the state.
 const (
 	sysConnect  = 42
+	sysSendto   = 44
+	sysSendmsg  = 46
 	sysBind     = 49
 	sysExecve   = 59
 	sysExecveat = 322
@@ -126,10 +133,36 @@ const (
 
 // Address families.
 const (
-	afUnix  = 1
-	afInet  = 2
-	afInet6 = 10
+	afUnix    = 1
+	afInet    = 2
+	afInet6   = 10
+	afNetlink = 16
 )
+
+// sendSockOf returns a socket (family, type, protocol) in the socket class
+// whose values (see "Sendto and sendmsg" in compiler/prefilter) include
+// those of descriptor f, the ones the rules' fd.* read; unknown when f
+// is missing or of a type no class holds.
+func sendSockOf(f *state.FD) (fam, typ, proto uint16, unknown bool) {
+	if f == nil {
+		return 0, 0, 0, true
+	}
+	switch f.Type {
+	case state.FDIPv4, state.FDIPv6:
+		switch f.L4Proto {
+		case state.L4TCP:
+			return afInet, 1, 6, false
+		case state.L4UDP:
+			return afInet, 2, 17, false
+		}
+		return afInet, 3, 255, false
+	case state.FDUnix:
+		return afUnix, 1, 0, false
+	case state.FDNetlink:
+		return afNetlink, 3, 0, false
+	}
+	return 0, 0, 0, true
+}
 
 // sockOf returns the family and port the socket dimension is judged on,
 // from descriptor f after connect (remote end) or bind (local end): the
