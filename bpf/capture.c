@@ -195,7 +195,8 @@ struct {
  *
  * ops counts the updates of the entry by events, so that a process with
  * several threads can be forked with its marks: an event adds 1 (low
- * half) before it clears a byte or is stamped, and 1 << 32 (high half)
+ * half) before it clears a byte or is stamped (creating the entry if
+ * needed, so that no update goes uncounted), and 1 << 32 (high half)
  * once its marks are updated. The fork reads ops before its record is
  * stamped and again after the copy: if no event was in flight at the first
  * read and none started since, every event of the parent is either stamped
@@ -928,8 +929,8 @@ static __always_inline int do_marks_begin(__u32 id, __s64 fd, __s64 ret, __u32 c
 	int close = id == 3 && ret == 0 && capture;
 	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
 	struct fdmark *e = bpf_map_lookup_elem(&fdmarks, &tgid);
-	if (!e && close && fd >= 0 && fd < FDMARK_FDS)
-		e = fdmark_new(tgid, 0);
+	if (!e)
+		e = fdmark_new(tgid, 0); /* every update is counted: see ops */
 	if (!e)
 		return 0;
 	__sync_fetch_and_add(&e->ops, FDMARK_OP_BEGIN);
@@ -2014,21 +2015,7 @@ static __always_inline int sys_exit(struct pt_regs *regs, long ret, const int fl
 		goto drop;
 	/* The marks update starts before the record is stamped (see fdmarks);
 	 * a successful close clears its descriptor's byte there. */
-	__u32 held = 0;
-	if (fl & FL_STATIC) {
-		if (id == 3) {
-			held = marks_begin_s(id, a[0], ret, capture);
-		} else if (mode == FALCOC_MODE_FULL && falcoc_fdmarks) { /* marks_begin, inlined */
-			__u32 tgid = bpf_get_current_pid_tgid() >> 32;
-			struct fdmark *e = bpf_map_lookup_elem(&fdmarks, &tgid);
-			if (e) {
-				__sync_fetch_and_add(&e->ops, FDMARK_OP_BEGIN);
-				held = FDMARKS_HELD;
-			}
-		}
-	} else {
-		held = marks_begin(id, a[0], ret, capture);
-	}
+	__u32 held = (fl & FL_STATIC) ? marks_begin_s(id, a[0], ret, capture) : marks_begin(id, a[0], ret, capture);
 	/* Through the scratch: the verifier then goes on with one state
 	 * instead of one per value a static subprogram returned. */
 	*(volatile __u32 *)(s->buf + MARKS_SLOT) = held;
@@ -2037,7 +2024,7 @@ static __always_inline int sys_exit(struct pt_regs *regs, long ret, const int fl
 		fill_hdr_s(id);
 	else
 		fill_hdr(id);
-	__u32 sent = send(s, cnt) ? FDMARKS_SENT : 0;
+	__u32 sent = ((__u32)send(s, cnt) & 1) << 16; /* FDMARKS_SENT, without a branch */
 	if (fl & FL_STATIC) /* the caller updates the marks, preemptible */
 		return MARKS_PENDING | sent | held | (compat << 17) | id;
 	fd_marks_sent(id | sent | held, a[0], a[1], ret, pair_ptr(id, compat, a[0], a[3]));
@@ -2179,7 +2166,8 @@ static __always_inline void fork_marks(struct task_struct *parent, struct task_s
 	}
 	struct fdmark *pe = bpf_map_lookup_elem(&fdmarks, &ptgid);
 	int single = BPF_CORE_READ(parent, signal, nr_threads) == 1;
-	if (!pe || (!single && (__u32)ops != (__u32)(ops >> 32))) {
+	/* ops: ~0 when the parent had no entry then (see fork_ops). */
+	if (!pe || (!single && (ops == ~0ULL || (__u32)ops != (__u32)(ops >> 32)))) {
 		bpf_map_delete_elem(&fdmarks, &ctgid);
 		return;
 	}
