@@ -934,8 +934,11 @@ static __always_inline int do_marks_begin(__u32 id, __s64 fd, __s64 ret, __u32 c
 	if (!e)
 		return 0;
 	__sync_fetch_and_add(&e->ops, FDMARK_OP_BEGIN);
-	if (close && fd >= 0 && fd < FDMARK_FDS && !e->poison)
-		e->fd[fd & (FDMARK_FDS - 1)] = 0;
+	if (close && fd >= 0 && fd < FDMARK_FDS && !e->poison) {
+		__u64 n = fd;
+		asm volatile("%0 &= 511" : "+r"(n)); /* a bound 5.10's verifier sees */
+		e->fd[n] = 0;
+	}
 	return FDMARKS_HELD;
 }
 
@@ -1704,8 +1707,8 @@ static __always_inline int do_handle_sock(__u32 id, __u32 set, __u32 dims, __u32
 				fam = SOCK_CLASS_INET;
 				if (ty == 1 && pr == 6)
 					port = 6; /* TCP */
-				else if (ty == 2 && pr == 17)
-					port = 17; /* UDP */
+				else if (ty == 2 && pr == 17) /* UDP; connected: TCP_ESTABLISHED */
+					port = BPF_CORE_READ(sk, __sk_common.skc_state) == 1 ? 18 : 17;
 			} else {
 				fam = f == AF_UNIX ? SOCK_CLASS_UNIX : SOCK_CLASS_OTHER;
 			}

@@ -527,7 +527,7 @@ func TestSendSockClass(t *testing.T) {
 		Sock: map[plan.SockKey]Mask{
 			key(plan.SockClassInet, plan.SockClassTCP): MaskOf(1), key(plan.SockClassInet, plan.SockClassUDP): MaskOf(2),
 			key(plan.SockClassInet, plan.SockClassOther4): MaskOf(3), key(plan.SockClassUnix, 0): MaskOf(4),
-			key(plan.SockClassOther, 0): MaskOf(5),
+			key(plan.SockClassOther, 0): MaskOf(5), key(plan.SockClassInet, plan.SockClassUDPConnected): MaskOf(8),
 		},
 		SockFamily:  map[uint16]Mask{},
 		SockDefault: MaskOf(6),
@@ -560,6 +560,10 @@ func TestSendSockClass(t *testing.T) {
 		t.Fatal(err)
 	}
 	udp := sock(unix.AF_INET6, unix.SOCK_DGRAM, 0)
+	udpc := sock(unix.AF_INET, unix.SOCK_DGRAM, 0)
+	if err := unix.Connect(udpc, &unix.SockaddrInet4{Port: 9, Addr: [4]byte{127, 0, 0, 1}}); err != nil {
+		t.Fatal(err)
+	}
 	raw := sock(unix.AF_INET, unix.SOCK_RAW, unix.IPPROTO_ICMP)
 	pair, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
@@ -583,17 +587,20 @@ func TestSendSockClass(t *testing.T) {
 		fam, typ   uint16
 		proto      uint16
 		notASocket bool
+		connected  bool
 	}
 	calls := []call{
-		{"tcp sendto, no address", tcp, false, nil, unix.AF_INET, unix.SOCK_STREAM, unix.IPPROTO_TCP, false},
-		{"tcp sendmsg", tcp, true, nil, unix.AF_INET, unix.SOCK_STREAM, unix.IPPROTO_TCP, false},
-		{"udp6 sendto", udp, false, to6, unix.AF_INET6, unix.SOCK_DGRAM, unix.IPPROTO_UDP, false},
-		{"udp6 sendmsg", udp, true, to6, unix.AF_INET6, unix.SOCK_DGRAM, unix.IPPROTO_UDP, false},
-		{"raw icmp sendto", raw, false, to4, unix.AF_INET, unix.SOCK_RAW, unix.IPPROTO_ICMP, false},
-		{"unix sendto", pair[0], false, nil, unix.AF_UNIX, unix.SOCK_DGRAM, 0, false},
-		{"unix sendmsg", pair[0], true, nil, unix.AF_UNIX, unix.SOCK_DGRAM, 0, false},
-		{"netlink sendto", nl, false, &unix.SockaddrNetlink{Family: unix.AF_NETLINK}, unix.AF_NETLINK, unix.SOCK_RAW, 0, false},
-		{"a file", int(file.Fd()), false, to4, 0, 0, 0, true},
+		{"tcp sendto, no address", tcp, false, nil, unix.AF_INET, unix.SOCK_STREAM, unix.IPPROTO_TCP, false, true},
+		{"tcp sendmsg", tcp, true, nil, unix.AF_INET, unix.SOCK_STREAM, unix.IPPROTO_TCP, false, true},
+		{"udp6 sendto", udp, false, to6, unix.AF_INET6, unix.SOCK_DGRAM, unix.IPPROTO_UDP, false, false},
+		{"udp6 sendmsg", udp, true, to6, unix.AF_INET6, unix.SOCK_DGRAM, unix.IPPROTO_UDP, false, false},
+		{"connected udp sendto", udpc, false, nil, unix.AF_INET, unix.SOCK_DGRAM, unix.IPPROTO_UDP, false, true},
+		{"connected udp sendmsg", udpc, true, nil, unix.AF_INET, unix.SOCK_DGRAM, unix.IPPROTO_UDP, false, true},
+		{"raw icmp sendto", raw, false, to4, unix.AF_INET, unix.SOCK_RAW, unix.IPPROTO_ICMP, false, false},
+		{"unix sendto", pair[0], false, nil, unix.AF_UNIX, unix.SOCK_DGRAM, 0, false, true},
+		{"unix sendmsg", pair[0], true, nil, unix.AF_UNIX, unix.SOCK_DGRAM, 0, false, true},
+		{"netlink sendto", nl, false, &unix.SockaddrNetlink{Family: unix.AF_NETLINK}, unix.AF_NETLINK, unix.SOCK_RAW, 0, false, false},
+		{"a file", int(file.Fd()), false, to4, 0, 0, 0, true, false},
 	}
 	p := &plan.Plan{Tables: *tbl}
 	runtime.LockOSThread()
@@ -608,7 +615,8 @@ func TestSendSockClass(t *testing.T) {
 		} else {
 			unix.Sendto(cl.fd, data, 0, cl.to)
 		}
-		m := plan.Judge(p, plan.KernelView{Syscall: id, SendFamily: cl.fam, SendType: cl.typ, SendProto: cl.proto, SendUnknown: cl.notASocket})
+		m := plan.Judge(p, plan.KernelView{Syscall: id, SendFamily: cl.fam, SendType: cl.typ, SendProto: cl.proto,
+			SendConnected: cl.connected, SendUnknown: cl.notASocket})
 		want = append(want, fmt.Sprintf("%s: %v", cl.name, m.Bits()))
 	}
 	tid := uint32(unix.Gettid())
@@ -632,7 +640,7 @@ func TestSendSockClass(t *testing.T) {
 			seen[b] = true
 		}
 	}
-	for _, b := range []int{1, 2, 3, 4, 5, 7} {
+	for _, b := range []int{1, 2, 3, 4, 5, 7, 8} {
 		if !seen[b] {
 			t.Errorf("no record in class %d", b)
 		}

@@ -41,11 +41,12 @@ type KernelView struct {
 	SockUnknown          bool
 	// SendFamily, SendType and SendProto are, for sendto and sendmsg, the
 	// family, type and protocol of the socket behind the descriptor
-	// (sk_family, sk_type, sk_protocol); SendUnknown is true when the
-	// descriptor is no socket the kernel could read. The socket table is
-	// looked up with [SockClassKey] of them.
+	// (sk_family, sk_type, sk_protocol), SendConnected whether its state
+	// is TCP_ESTABLISHED; SendUnknown is true when the descriptor is no
+	// socket the kernel could read. The socket table is looked up with
+	// [SockClassKey] of them.
 	SendFamily, SendType, SendProto uint16
-	SendUnknown                     bool
+	SendConnected, SendUnknown      bool
 }
 
 // Socket classes of sendto and sendmsg (see [SockClassKey]).
@@ -57,23 +58,26 @@ const (
 	SockClassUnix  = SockClassBase | 1
 	SockClassInet  = SockClassBase | 2 // AF_INET or AF_INET6
 	// Ports of an SockClassInet key: the transport.
-	SockClassTCP    = 6  // SOCK_STREAM, IPPROTO_TCP
-	SockClassUDP    = 17 // SOCK_DGRAM, IPPROTO_UDP
-	SockClassOther4 = 0  // any other IP socket
+	SockClassTCP          = 6  // SOCK_STREAM, IPPROTO_TCP
+	SockClassUDP          = 17 // SOCK_DGRAM, IPPROTO_UDP, not connected
+	SockClassUDPConnected = 18 // SOCK_DGRAM, IPPROTO_UDP, connected (TCP_ESTABLISHED)
+	SockClassOther4       = 0  // any other IP socket
 )
 
 // SockClassKey is the socket table key of the socket sendto or sendmsg
 // writes to: its class in Family (SockClassInet, SockClassUnix or
 // SockClassOther) and, for an IP socket, its transport in Port
-// (SockClassTCP, SockClassUDP, SockClassOther4), as capture.c computes
-// it.
-func SockClassKey(family, typ, proto uint16) SockKey {
+// (SockClassTCP, SockClassUDP or SockClassUDPConnected,
+// SockClassOther4), as capture.c computes it.
+func SockClassKey(family, typ, proto uint16, connected bool) SockKey {
 	switch family {
 	case 2, 10:
 		port := uint16(SockClassOther4)
 		switch {
 		case typ == 1 && proto == 6:
 			port = SockClassTCP
+		case typ == 2 && proto == 17 && connected:
+			port = SockClassUDPConnected
 		case typ == 2 && proto == 17:
 			port = SockClassUDP
 		}
@@ -278,7 +282,7 @@ func lookupSock(t *Tables, v *KernelView) Mask {
 	key := SockKey{v.SockFamily, v.SockPort}
 	unknown := v.SockUnknown
 	if v.Syscall == sysSendto || v.Syscall == sysSendmsg {
-		key, unknown = SockClassKey(v.SendFamily, v.SendType, v.SendProto), v.SendUnknown
+		key, unknown = SockClassKey(v.SendFamily, v.SendType, v.SendProto, v.SendConnected), v.SendUnknown
 	}
 	if unknown {
 		return t.SockUnknown

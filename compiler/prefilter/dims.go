@@ -60,10 +60,17 @@ func classifyMore(c *check.Cmp, sys int) (*atom, bool) {
 		if c.Op == syntax.OpRegex || c.Op == syntax.OpGlob || c.Op == syntax.OpPmatch {
 			return nil, false
 		}
-		a, ok := newStrAtom(akSendSock, c)
+		var a *atom
+		var ok bool
+		if name == "fd.connected" {
+			a, ok = newBoolAtom(c)
+		} else {
+			a, ok = newStrAtom(akSendSock, c)
+		}
 		if !ok {
 			return nil, false
 		}
+		a.kind = akSendSock
 		a.sendField = name
 		return a, true
 	case plan.IsExec(sys) && name == "proc.exepath":
@@ -183,11 +190,25 @@ func (k atomKind) partial() bool {
 }
 
 // sendFields are the descriptor fields judged on sendto and sendmsg.
-var sendFields = map[string]bool{"fd.typechar": true, "fd.type": true, "fd.sockfamily": true, "fd.l4proto": true}
+var sendFields = map[string]bool{"fd.typechar": true, "fd.type": true, "fd.sockfamily": true, "fd.l4proto": true, "fd.connected": true}
+
+// sendEval applies an akSendSock atom to one of sendValues' values.
+func (a *atom) sendEval(v string) bool {
+	if a.sendField == "fd.connected" {
+		return a.evalBool(v == "true")
+	}
+	return a.evalStr(v)
+}
 
 // sendValues lists the values field can have in userspace for a socket
 // of class key (see "Sendto and sendmsg"); none: the field is missing.
 func sendValues(field string, key plan.SockKey) []string {
+	if field == "fd.connected" {
+		if key.Family == plan.SockClassInet && key.Port == plan.SockClassUDPConnected {
+			return []string{"true"}
+		}
+		return []string{"true", "false"}
+	}
 	switch key.Family {
 	case plan.SockClassInet:
 		switch field {
@@ -201,7 +222,7 @@ func sendValues(field string, key plan.SockKey) []string {
 			switch key.Port {
 			case plan.SockClassTCP:
 				return []string{"tcp"}
-			case plan.SockClassUDP:
+			case plan.SockClassUDP, plan.SockClassUDPConnected:
 				return []string{"udp", "tcp"}
 			}
 			return []string{"tcp", "udp", "icmp", "raw"}
@@ -230,6 +251,7 @@ func sendValues(field string, key plan.SockKey) []string {
 // classes.
 var sendClasses = []plan.SockKey{
 	{Family: plan.SockClassInet, Port: plan.SockClassTCP}, {Family: plan.SockClassInet, Port: plan.SockClassUDP},
+	{Family: plan.SockClassInet, Port: plan.SockClassUDPConnected},
 	{Family: plan.SockClassInet, Port: plan.SockClassOther4}, {Family: plan.SockClassUnix}, {Family: plan.SockClassOther},
 }
 
@@ -399,7 +421,7 @@ func (a *atom) moreCanBeTrue(r region, k *keySet) bool {
 			return true // a connect or bind region: not this syscall's
 		}
 		for _, v := range sendValues(a.sendField, plan.SockKey{Family: r.fam, Port: r.port}) {
-			if a.evalStr(v) {
+			if a.sendEval(v) {
 				return true
 			}
 		}

@@ -63,17 +63,24 @@ import (
 // IP, unix or other family; for IP, TCP (stream), UDP (datagram) or
 // other), from which an entry userspace made for that socket has:
 //
-//	class       fd.typechar  fd.type           fd.sockfamily  fd.l4proto
-//	IP, TCP     4 6 o        ipv4 ipv6 <NA>    ip             tcp
-//	IP, UDP     4 6 o        ipv4 ipv6 <NA>    ip             udp tcp
-//	IP, other   4 6 o        ipv4 ipv6 <NA>    ip             tcp udp icmp raw
-//	unix        u o          unix <NA>         unix           (missing)
-//	other       n o          netlink <NA>      (missing)      (missing)
+//	class       fd.typechar  fd.type           fd.sockfamily  fd.l4proto               fd.connected
+//	IP, TCP     4 6 o        ipv4 ipv6 <NA>    ip             tcp                      true false
+//	IP, UDP     4 6 o        ipv4 ipv6 <NA>    ip             udp tcp                  true false
+//	IP, UDP     4 6 o        ipv4 ipv6 <NA>    ip             udp tcp                  true
+//	 connected
+//	IP, other   4 6 o        ipv4 ipv6 <NA>    ip             tcp udp icmp raw         true false
+//	unix        u o          unix <NA>         unix           (missing)                true false
+//	other       n o          netlink <NA>      (missing)      (missing)                true false
 //
-// ("o", "<NA>": a socket the /proc scan could not type; "tcp" on a UDP
-// socket: an entry connect or bind made for a socket userspace did not
-// know; IPv4 and IPv6 are one class because accept types an entry from
-// the address, a v4-mapped one as ipv4.) The assumption is that an
+// ("o", "<NA>": a socket the /proc scan could not type, whose
+// fd.connected is missing; "tcp" on a UDP socket: an entry connect or
+// bind made for a socket userspace did not know; IPv4 and IPv6 are one
+// class because accept types an entry from the address, a v4-mapped one
+// as ipv4. A UDP socket is connected (TCP_ESTABLISHED) only by connect,
+// which userspace applies: then its entry says connected. A TCP socket
+// can be connected by sendto itself (TCP fast open), a socketpair's unix
+// sockets are connected without userspace knowing: their fd.connected is
+// not judged.) The assumption is that an
 // entry, when present, was made for the socket the descriptor holds now
 // (the descriptor table is exact: as for the descriptor marks, io_uring
 // operations and lost events are the exceptions). Every value may also be

@@ -1035,7 +1035,7 @@ func (p *planner) sendConjPossible(cj conj, r region, k *keySet) bool {
 		for _, v := range sendValues(field, plan.SockKey{Family: r.fam, Port: r.port}) {
 			all := true
 			for _, a := range as {
-				if !a.evalStr(v) {
+				if !a.sendEval(v) {
 					all = false
 					break
 				}

@@ -324,6 +324,9 @@ func genSend(r *rand.Rand, w *world, sys int, known bool) {
 	}
 	w.kv.SendFamily, w.kv.SendType, w.kv.SendProto = fam, typ, proto
 	w.kv.SendUnknown = r.Intn(10) == 0
+	// TCP_ESTABLISHED: for a UDP socket only by a connect userspace saw.
+	w.kv.SendConnected = r.Intn(2) == 0
+	udpConnected := (fam == afInet || fam == afInet6) && typ == 2 && proto == 17 && w.kv.SendConnected
 	for n := range w.vals {
 		if strings.HasPrefix(n, "fd.") {
 			delete(w.vals, n)
@@ -340,6 +343,7 @@ func genSend(r *rand.Rand, w *world, sys int, known bool) {
 		return "6"
 	}
 	var tc, l4 string
+	connected := r.Intn(2) == 0 // any other socket: connected in userspace or not
 	switch how := r.Intn(4); {
 	case how == 0: // the scan could not type it
 		tc = "o"
@@ -387,6 +391,12 @@ func genSend(r *rand.Rand, w *world, sys int, known bool) {
 		}
 	case "u":
 		w.set("fd.sockfamily", str("unix"))
+	}
+	if udpConnected {
+		connected = true
+	}
+	if tc != "o" {
+		w.set("fd.connected", boolV(connected))
 	}
 }
 
@@ -462,6 +472,7 @@ var fieldGens = []fieldGen{
 	{"fd.sockfamily", []syntax.Op{syntax.OpEq, syntax.OpNe}},
 	{"fd.l4proto", []syntax.Op{syntax.OpEq, syntax.OpNe, syntax.OpIn, syntax.OpStartsWith, syntax.OpExists}},
 	{"fd.type", []syntax.Op{syntax.OpEq, syntax.OpNe, syntax.OpIn}},
+	{"fd.connected", []syntax.Op{syntax.OpEq, syntax.OpNe}},
 	{"evt.arg.flags", []syntax.Op{syntax.OpContains, syntax.OpEq, syntax.OpNe}},
 	{"proc.exepath", []syntax.Op{syntax.OpEq, syntax.OpIn, syntax.OpNe, syntax.OpStartsWith, syntax.OpPmatch}},
 }
@@ -486,7 +497,7 @@ func genValue(r *rand.Rand, field string, op syntax.Op) check.Value {
 			u = uint64(r.Intn(2000))
 		}
 		return check.Value{Text: strconv.FormatUint(u, 10), Uint: u}
-	case "evt.is_open_read", "evt.is_open_write":
+	case "evt.is_open_read", "evt.is_open_write", "fd.connected":
 		b := r.Intn(2) == 0
 		return check.Value{Text: strconv.FormatBool(b), Bool: b}
 	case "evt.type":
@@ -1122,18 +1133,25 @@ func TestSendShapesNarrow(t *testing.T) {
 		}
 		return c
 	}
-	type sk struct{ fam, typ, proto uint16 }
-	tcp4, tcp6, udp4, udp6 := sk{afInet, 1, 6}, sk{afInet6, 1, 6}, sk{afInet, 2, 17}, sk{afInet6, 2, 17}
-	raw4, unix, netlink := sk{afInet, 3, 255}, sk{afUnix, 2, 0}, sk{16, 3, 0}
-	// Falco's outbound macro, sendto branch: not TCP, an IP socket.
-	outbound := &check.And{Terms: []check.Expr{cmp("fd.l4proto", syntax.OpNe, "tcp"),
+	type sk struct {
+		fam, typ, proto uint16
+		connected       bool
+	}
+	tcp4, tcp6, udp4, udp6 := sk{afInet, 1, 6, true}, sk{afInet6, 1, 6, false}, sk{afInet, 2, 17, false}, sk{afInet6, 2, 17, false}
+	udp4c := sk{afInet, 2, 17, true}
+	raw4, unix, netlink := sk{afInet, 3, 255, false}, sk{afUnix, 2, 0, true}, sk{16, 3, 0, false}
+	connectedFalse := &check.Cmp{Left: operand("fd.connected"), Op: syntax.OpEq, Values: []check.Value{{Text: "false", Bool: false}}}
+	// Falco's outbound macro, sendto branch: not TCP, not connected, an IP
+	// socket.
+	outbound := &check.And{Terms: []check.Expr{cmp("fd.l4proto", syntax.OpNe, "tcp"), connectedFalse,
 		&check.Or{Terms: []check.Expr{cmp("fd.typechar", syntax.OpEq, "4"), cmp("fd.typechar", syntax.OpEq, "6")}}}}
 	cases := []struct {
 		name       string
 		e          check.Expr
 		pass, drop []sk
 	}{
-		{"outbound", outbound, []sk{udp4, udp6, raw4}, []sk{tcp4, tcp6, unix, netlink}},
+		{"outbound", outbound, []sk{udp4, udp6, raw4}, []sk{tcp4, tcp6, unix, netlink, udp4c}},
+		{"connected false", connectedFalse, []sk{udp4, tcp4, unix, netlink}, []sk{udp4c}},
 		{"typechar 4", cmp("fd.typechar", syntax.OpEq, "4"), []sk{tcp4, tcp6, udp4}, []sk{unix, netlink}},
 		{"l4proto tcp", cmp("fd.l4proto", syntax.OpEq, "tcp"), []sk{tcp4, udp6, raw4}, []sk{unix, netlink}},
 		{"l4proto udp", cmp("fd.l4proto", syntax.OpEq, "udp"), []sk{udp4, raw4}, []sk{tcp4, unix, netlink}},
@@ -1150,7 +1168,7 @@ func TestSendShapesNarrow(t *testing.T) {
 			}
 			for _, sys := range []int{sysSendto, sysSendmsg} {
 				view := func(s sk) plan.KernelView {
-					return plan.KernelView{Syscall: sys, SendFamily: s.fam, SendType: s.typ, SendProto: s.proto}
+					return plan.KernelView{Syscall: sys, SendFamily: s.fam, SendType: s.typ, SendProto: s.proto, SendConnected: s.connected}
 				}
 				for _, s := range tc.pass {
 					if plan.Judge(p, view(s)).IsZero() {

@@ -115,7 +115,9 @@ func (u *UserJudge) Mask(ev *event.Event, th *state.Thread) plan.Mask {
 	case sysSendto, sysSendmsg:
 		v.SendUnknown = true
 		if i := info.fd; i >= 0 && i < len(ev.Params) && ev.Params[i].Set {
-			v.SendFamily, v.SendType, v.SendProto, v.SendUnknown = sendSockOf(th.FD(ev.Params[i].I))
+			f := th.FD(ev.Params[i].I)
+			v.SendFamily, v.SendType, v.SendProto, v.SendUnknown = sendSockOf(f)
+			v.SendConnected = f != nil && f.Connected
 		}
 	}
 	return u.j.JudgeView(&v)
