@@ -193,11 +193,14 @@ struct {
  *     reuse); a shared table poisons both; the process's exit removes its
  *     entry.
  *
- * ops counts the updates of the entry by events, so that a process with
- * several threads can be forked with its marks: an event adds 1 (low
- * half) before it clears a byte or is stamped (creating the entry if
- * needed, so that no update goes uncounted), and 1 << 32 (high half)
- * once its marks are updated. The fork reads ops before its record is
+ * ops counts the updates of the entry by events of a process with several
+ * threads, so that it can be forked with its marks: such an event adds 1
+ * (low half) before it clears a byte or is stamped (creating the entry if
+ * needed, so that no update goes uncounted; in the preempt-disabled
+ * flavour, before preemption is disabled, whether a record follows or
+ * not), and 1 << 32 (high half) once its marks are updated. A
+ * single-threaded process cannot fork while one of its events is in
+ * flight. The fork reads ops before its record is
  * stamped and again after the copy: if no event was in flight at the first
  * read and none started since, every event of the parent is either stamped
  * before the fork with its marks in the copy, or stamped after it with its
@@ -911,35 +914,57 @@ static __always_inline int do_state_unchanged(__u32 id, __s64 fd, __u64 arg1, __
 	return ret < 0 || (fd_untracked(e, fd) && fd_untracked(e, ret));
 }
 
+/* current_single reports whether the current process has one thread. */
+static __always_inline int current_single(void)
+{
+	if (falcoc_has_task_btf)
+		return bpf_get_current_task_btf()->signal->nr_threads == 1;
+	struct task_struct *t = (void *)bpf_get_current_task();
+	return BPF_CORE_READ(t, signal, nr_threads) == 1;
+}
+
 /* marks_begin starts the marks update of an event whose record is about
- * to be stamped (see ops in fdmarks), when the marks are on, and returns
- * FDMARKS_HELD when it did, so that fd_marks_sent ends it (it decides
- * everything itself: a branch in sys_exit multiplies the verifier's
- * states). For a successful close that will be sent (the syscall is
- * always sent for the state: capture), it clears
+ * to be stamped (see ops in fdmarks), when the marks are on. Only a
+ * process with several threads counts it (creating its entry if needed,
+ * so that no update of it goes uncounted): a single-threaded one cannot
+ * fork while one of its events is in flight. It returns FDMARKS_MT for a
+ * process with several threads, with FDMARKS_HELD when it counted the
+ * update, which fd_marks_sent then ends. For a successful close that will
+ * be sent (the syscall is always sent for the state: capture), it clears
  * the byte of fd, before the record is stamped: a thread that gets the
  * same number from an open afterwards stamps its record later and sets the
  * byte after sending it, so the byte ends at one whenever userspace,
- * applying the records in time order, ends up holding the descriptor. */
+ * applying the records in time order, ends up holding the descriptor.
+ * The preempt-disabled flavour calls it (with id 0: count only) before
+ * disabling preemption, and clears a close's byte with close_mark_s: a
+ * call on every path of sys_exit there doubles the verifier's work. */
 #define FDMARKS_HELD (1 << 18)
+#define FDMARKS_MT (1 << 19)
 static __always_inline int do_marks_begin(__u32 id, __s64 fd, __s64 ret, __u32 capture)
 {
 	if (falcoc_mode != FALCOC_MODE_FULL || !falcoc_fdmarks)
 		return 0;
-	int close = id == 3 && ret == 0 && capture;
+	int close = id == 3 && ret == 0 && capture && fd >= 0 && fd < FDMARK_FDS;
+	int mt = !current_single();
+	if (!mt && !close)
+		return 0;
 	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
 	struct fdmark *e = bpf_map_lookup_elem(&fdmarks, &tgid);
 	if (!e)
-		e = fdmark_new(tgid, 0); /* every update is counted: see ops */
+		e = fdmark_new(tgid, 0);
 	if (!e)
-		return 0;
-	__sync_fetch_and_add(&e->ops, FDMARK_OP_BEGIN);
-	if (close && fd >= 0 && fd < FDMARK_FDS && !e->poison) {
+		return mt ? FDMARKS_MT : 0;
+	int r = 0;
+	if (mt) {
+		__sync_fetch_and_add(&e->ops, FDMARK_OP_BEGIN);
+		r = FDMARKS_MT | FDMARKS_HELD;
+	}
+	if (close && !e->poison) {
 		__u64 n = fd;
 		asm volatile("%0 &= 511" : "+r"(n)); /* a bound 5.10's verifier sees */
 		e->fd[n] = 0;
 	}
-	return FDMARKS_HELD;
+	return r;
 }
 
 __noinline int marks_begin(__u32 id, __s64 fd, __s64 ret, __u32 capture)
@@ -947,9 +972,32 @@ __noinline int marks_begin(__u32 id, __s64 fd, __s64 ret, __u32 capture)
 	return do_marks_begin(id, fd, ret, capture);
 }
 
-static __noinline int marks_begin_s(__u32 id, __s64 fd, __s64 ret, __u32 capture)
+/* close_mark_s is the preempt-disabled flavour's clear of a close's byte
+ * (see marks_begin; the update was counted before). */
+static __noinline int close_mark_s(__s64 fd)
 {
-	return do_marks_begin(id, fd, ret, capture);
+	if (fd < 0 || fd >= FDMARK_FDS)
+		return 0;
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+	struct fdmark *e = bpf_map_lookup_elem(&fdmarks, &tgid);
+	if (!e)
+		e = fdmark_new(tgid, 0);
+	if (e && !e->poison) {
+		__u64 n = fd;
+		asm volatile("%0 &= 511" : "+r"(n));
+		e->fd[n] = 0;
+	}
+	return 0;
+}
+
+/* marks_end ends a counted update whose record was not built. */
+__noinline int marks_end(void)
+{
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+	struct fdmark *e = bpf_map_lookup_elem(&fdmarks, &tgid);
+	if (e)
+		__sync_fetch_and_add(&e->ops, FDMARK_OP_END);
+	return 0;
 }
 
 /* Global (verified once, scalar arguments) and static (for the flavour
@@ -966,14 +1014,14 @@ static __noinline int state_unchanged_s(__u32 id, __s64 fd, __u64 arg1, __s64 re
 
 /* fd_marks_sent updates the marks for an event whose record was built,
  * when the marks are on: idsent is the syscall id, with FDMARKS_SENT set
- * when the record reached the ring buffer and FDMARKS_HELD when
- * marks_begin started the update (five arguments at most for a BPF call).
+ * when the record reached the ring buffer, and marks_begin's result (five
+ * arguments at most for a BPF call).
  * Pipe and socketpair's descriptors are read again from user memory (at
  * pairp). A lost record changed nothing in userspace, which may then still
  * hold what the call replaced or closed: the descriptor it returned (a
  * dup's new one) and a close's are marked tracked, nothing is cleared or
- * copied; so too for an update not started (the entry appeared since):
- * it sets bytes only, which a fork's copy may miss without harm. */
+ * copied; so too for an update a process with several threads did not
+ * count (its entry could not be made): it sets bytes only. */
 #define FDMARKS_SENT (1 << 16)
 /* fd_marks_update is fd_marks_sent's change of entry e (see there). */
 static __always_inline void fd_marks_update(struct fdmark *e, __u32 tgid, __u32 id, int sent, __s64 arg0,
@@ -1023,12 +1071,12 @@ static __always_inline void do_fd_marks_sent(__u32 idsent, __s64 arg0, __u64 arg
 	struct fdmark *e = bpf_map_lookup_elem(&fdmarks, &tgid);
 	if (!e)
 		return;
-	if (idsent & FDMARKS_HELD) {
+	if (!(idsent & FDMARKS_MT) || (idsent & FDMARKS_HELD))
 		fd_marks_update(e, tgid, id, sent, arg0, arg1, ret, pairp);
-		__sync_fetch_and_add(&e->ops, FDMARK_OP_END);
-	} else {
+	else
 		fd_mark(e, id == 3 ? arg0 : ret);
-	}
+	if (idsent & FDMARKS_HELD)
+		__sync_fetch_and_add(&e->ops, FDMARK_OP_END);
 }
 
 __noinline int fd_marks_sent(__u32 idsent, __s64 arg0, __u64 arg1, __s64 ret, __u64 pairp)
@@ -1051,7 +1099,7 @@ static __always_inline __u64 pair_ptr(__u32 id, int compat, __u64 a0, __u64 a3)
  * (the verifier walks a static subprogram once per caller state, which
  * there cost more than half a million instructions). */
 #define MARKS_PENDING (1 << 20)
-#define MARKS_SLOT 0x6700
+#define MARKS_SLOT 0x6700 /* the result; at +4, marks_begin's result */
 
 /* Result of a handler: the prefilter dropped the event, or it goes out. */
 #define DROP 0
@@ -1916,6 +1964,11 @@ static __always_inline int sys_exit(struct pt_regs *regs, long ret, const int fl
 		if (mask_zero(&m) &&
 		    ((fl & FL_STATIC) ? state_unchanged_s(id, a0, a1, ret) : state_unchanged(id, a0, a1, ret)))
 			goto drop;
+		/* The preempt-disabled flavour's caller counted the update
+		 * already (see marks_begin): the byte is cleared here, before
+		 * the record is stamped. */
+		if ((fl & FL_STATIC) && id == 3 && ret == 0 && capture)
+			close_mark_s(a0);
 	}
 
 	/* The open flags class first: an array lookup, cheaper than the hash
@@ -2016,20 +2069,16 @@ static __always_inline int sys_exit(struct pt_regs *regs, long ret, const int fl
 	}
 	if (r == DROP)
 		goto drop;
-	/* The marks update starts before the record is stamped (see fdmarks);
-	 * a successful close clears its descriptor's byte there. */
-	__u32 held = (fl & FL_STATIC) ? marks_begin_s(id, a[0], ret, capture) : marks_begin(id, a[0], ret, capture);
-	/* Through the scratch: the verifier then goes on with one state
-	 * instead of one per value a static subprogram returned. */
-	*(volatile __u32 *)(s->buf + MARKS_SLOT) = held;
-	held = *(volatile __u32 *)(s->buf + MARKS_SLOT) & FDMARKS_HELD;
-	if (fl & FL_STATIC)
+	if (fl & FL_STATIC) {
 		fill_hdr_s(id);
-	else
-		fill_hdr(id);
-	__u32 sent = ((__u32)send(s, cnt) & 1) << 16; /* FDMARKS_SENT, without a branch */
-	if (fl & FL_STATIC) /* the caller updates the marks, preemptible */
-		return MARKS_PENDING | sent | held | (compat << 17) | id;
+		__u32 sent = ((__u32)send(s, cnt) & 1) << 16; /* FDMARKS_SENT */
+		return MARKS_PENDING | sent | (compat << 17) | id; /* the caller updates the marks */
+	}
+	/* The marks update starts before the record is stamped (see
+	 * marks_begin); a successful close clears its descriptor's byte. */
+	__u32 held = marks_begin(id, a[0], ret, capture) & (FDMARKS_HELD | FDMARKS_MT);
+	fill_hdr(id);
+	__u32 sent = ((__u32)send(s, cnt) & 1) << 16; /* FDMARKS_SENT */
 	fd_marks_sent(id | sent | held, a[0], a[1], ret, pair_ptr(id, compat, a[0], a[3]));
 	return 0;
 
@@ -2060,14 +2109,23 @@ int BPF_PROG(on_sys_exit_preempt, struct pt_regs *regs, long ret)
 {
 	if (gate_unwatched(regs))
 		return 0;
+	/* The marks update is counted before anything is stamped (see
+	 * marks_begin); a close's byte is cleared in sys_exit. */
+	__u32 held = marks_begin(0, 0, 0, 0) & (FDMARKS_HELD | FDMARKS_MT);
 	bpf_preempt_disable();
+	/* held waits in this CPU's scratch while sys_exit runs: a variable
+	 * live across it makes its frame too deep. */
+	struct falcoc_scratch *s = scratch_cur();
+	if (s)
+		*(volatile __u32 *)(s->buf + MARKS_SLOT + 4) = held;
 	__u32 r = sys_exit(regs, ret, FL_LOOP | FL_STATIC);
 	/* Through the scratch, so that the verifier continues with one state
 	 * instead of one per value r can have. */
-	struct falcoc_scratch *s = scratch_cur();
+	s = scratch_cur();
 	if (s) {
 		*(volatile __u32 *)(s->buf + MARKS_SLOT) = r;
 		r = *(volatile __u32 *)(s->buf + MARKS_SLOT);
+		held = *(volatile __u32 *)(s->buf + MARKS_SLOT + 4) & (FDMARKS_HELD | FDMARKS_MT);
 	} else {
 		r = 0;
 	}
@@ -2076,8 +2134,10 @@ int BPF_PROG(on_sys_exit_preempt, struct pt_regs *regs, long ret)
 		__u32 id = r & 0xffff;
 		int compat = (r >> 17) & 1;
 		__u64 a0 = sys_arg(regs, compat, 0);
-		fd_marks_sent(id | (r & (FDMARKS_SENT | FDMARKS_HELD)), a0, sys_arg(regs, compat, 1), ret,
+		fd_marks_sent(id | (r & FDMARKS_SENT) | held, a0, sys_arg(regs, compat, 1), ret,
 			      pair_ptr(id, compat, a0, sys_arg(regs, compat, 3)));
+	} else if (held & FDMARKS_HELD) {
+		marks_end();
 	}
 	return 0;
 }
