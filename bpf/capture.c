@@ -187,16 +187,34 @@ struct {
  *     its return value (and of the pair pipe and socketpair wrote) after
  *     it is sent, which covers every descriptor userspace can learn of
  *     from an event;
- *   - fork copies the parent's entry to a new process when the parent is
- *     single-threaded (userspace copies its table too), else removes the
- *     child's (stale: pid reuse); a shared table poisons both; the
- *     process's exit removes its entry. */
+ *   - fork copies the parent's entry to a new process (userspace copies
+ *     its table too) when no update of the parent's entry can have crossed
+ *     the fork record (see ops), else removes the child's (stale: pid
+ *     reuse); a shared table poisons both; the process's exit removes its
+ *     entry.
+ *
+ * ops counts the updates of the entry by events of a process with several
+ * threads, so that it can be forked with its marks: such an event adds 1
+ * (low half) before it clears a byte or is stamped (creating the entry if
+ * needed, so that no update goes uncounted; in the preempt-disabled
+ * flavour, before preemption is disabled, whether a record follows or
+ * not), and 1 << 32 (high half) once its marks are updated. A
+ * single-threaded process cannot fork while one of its events is in
+ * flight. The fork reads ops before its record is
+ * stamped and again after the copy: if no event was in flight at the first
+ * read and none started since, every event of the parent is either stamped
+ * before the fork with its marks in the copy, or stamped after it with its
+ * marks not in the copy, which is the order in which userspace applies
+ * them. */
 #define FDMARK_FDS 512
 #define FDMARK_ENTRIES 8192
 struct fdmark {
 	__u8 fd[FDMARK_FDS];
 	__u64 poison;
+	__u64 ops;
 };
+#define FDMARK_OP_BEGIN 1ULL
+#define FDMARK_OP_END (1ULL << 32)
 
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
@@ -860,8 +878,11 @@ static __always_inline int fd_untracked(struct fdmark *e, __s64 fd)
 /* fd_mark sets the byte of fd (no entry: already all ones). */
 static __always_inline void fd_mark(struct fdmark *e, __s64 fd)
 {
-	if (e && fd >= 0 && fd < FDMARK_FDS)
-		e->fd[fd & (FDMARK_FDS - 1)] = 1;
+	if (e && fd >= 0 && fd < FDMARK_FDS) {
+		__u64 n = fd;
+		asm volatile("%0 &= 511" : "+r"(n)); /* a bound 5.10's verifier sees */
+		e->fd[n] = 1;
+	}
 }
 
 /* fdmark_new writes an entry for tgid, every byte one, poisoned or not,
@@ -896,33 +917,89 @@ static __always_inline int do_state_unchanged(__u32 id, __s64 fd, __u64 arg1, __
 	return ret < 0 || (fd_untracked(e, fd) && fd_untracked(e, ret));
 }
 
-/* close_mark clears the byte of fd for a successful close that will be
- * sent (the syscall is always sent for the state), before the record is
- * stamped: a thread that gets the same number from an open afterwards
- * stamps its record later and sets the byte after sending it, so the
- * byte ends at one whenever userspace, applying the records in time
- * order, ends up holding the descriptor. */
-static __always_inline void do_close_mark(__s64 fd)
+/* current_single reports whether the current process has one thread. */
+static __always_inline int current_single(void)
 {
-	if (fd < 0 || fd >= FDMARK_FDS)
-		return;
+	if (falcoc_has_task_btf)
+		return bpf_get_current_task_btf()->signal->nr_threads == 1;
+	struct task_struct *t = (void *)bpf_get_current_task();
+	return BPF_CORE_READ(t, signal, nr_threads) == 1;
+}
+
+/* marks_begin starts the marks update of an event whose record is about
+ * to be stamped (see ops in fdmarks), when the marks are on. Only a
+ * process with several threads counts it (creating its entry if needed,
+ * so that no update of it goes uncounted): a single-threaded one cannot
+ * fork while one of its events is in flight. It returns FDMARKS_MT for a
+ * process with several threads, with FDMARKS_HELD when it counted the
+ * update, which fd_marks_sent then ends. For a successful close that will
+ * be sent (the syscall is always sent for the state: capture), it clears
+ * the byte of fd, before the record is stamped: a thread that gets the
+ * same number from an open afterwards stamps its record later and sets the
+ * byte after sending it, so the byte ends at one whenever userspace,
+ * applying the records in time order, ends up holding the descriptor.
+ * The preempt-disabled flavour calls it (with id 0: count only) before
+ * disabling preemption, and clears a close's byte with close_mark_s: a
+ * call on every path of sys_exit there doubles the verifier's work. */
+#define FDMARKS_HELD (1 << 18)
+#define FDMARKS_MT (1 << 19)
+static __always_inline int do_marks_begin(__u32 id, __s64 fd, __s64 ret, __u32 capture)
+{
+	if (falcoc_mode != FALCOC_MODE_FULL || !falcoc_fdmarks)
+		return 0;
+	int close = id == 3 && ret == 0 && capture && fd >= 0 && fd < FDMARK_FDS;
+	int mt = !current_single();
+	if (!mt && !close)
+		return 0;
 	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
 	struct fdmark *e = bpf_map_lookup_elem(&fdmarks, &tgid);
 	if (!e)
 		e = fdmark_new(tgid, 0);
-	if (e && !e->poison)
-		e->fd[fd & (FDMARK_FDS - 1)] = 0;
+	if (!e)
+		return mt ? FDMARKS_MT : 0;
+	int r = 0;
+	if (mt) {
+		__sync_fetch_and_add(&e->ops, FDMARK_OP_BEGIN);
+		r = FDMARKS_MT | FDMARKS_HELD;
+	}
+	if (close && !e->poison) {
+		__u64 n = fd;
+		asm volatile("%0 &= 511" : "+r"(n)); /* a bound 5.10's verifier sees */
+		e->fd[n] = 0;
+	}
+	return r;
 }
 
-__noinline int close_mark(__s64 fd)
+__noinline int marks_begin(__u32 id, __s64 fd, __s64 ret, __u32 capture)
 {
-	do_close_mark(fd);
+	return do_marks_begin(id, fd, ret, capture);
+}
+
+/* close_mark_s is the preempt-disabled flavour's clear of a close's byte
+ * (see marks_begin; the update was counted before). */
+static __noinline int close_mark_s(__s64 fd)
+{
+	if (fd < 0 || fd >= FDMARK_FDS)
+		return 0;
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+	struct fdmark *e = bpf_map_lookup_elem(&fdmarks, &tgid);
+	if (!e)
+		e = fdmark_new(tgid, 0);
+	if (e && !e->poison) {
+		__u64 n = fd;
+		asm volatile("%0 &= 511" : "+r"(n));
+		e->fd[n] = 0;
+	}
 	return 0;
 }
 
-static __noinline int close_mark_s(__s64 fd)
+/* marks_end ends a counted update whose record was not built. */
+__noinline int marks_end(void)
 {
-	do_close_mark(fd);
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+	struct fdmark *e = bpf_map_lookup_elem(&fdmarks, &tgid);
+	if (e)
+		__sync_fetch_and_add(&e->ops, FDMARK_OP_END);
 	return 0;
 }
 
@@ -938,19 +1015,27 @@ static __noinline int state_unchanged_s(__u32 id, __s64 fd, __u64 arg1, __s64 re
 	return do_state_unchanged(id, fd, arg1, ret);
 }
 
-/* fd_marks_sent updates the marks for an event that was sent (see
- * fdmarks), when the marks are on; pipe and socketpair's descriptors are
- * read again from user memory (at pairp). */
-static __always_inline void do_fd_marks_sent(__u32 id, __s64 arg0, __u64 arg1, __s64 ret, __u64 pairp)
+/* fd_marks_sent updates the marks for an event whose record was built,
+ * when the marks are on: idsent is the syscall id, with FDMARKS_SENT set
+ * when the record reached the ring buffer, and marks_begin's result (five
+ * arguments at most for a BPF call).
+ * Pipe and socketpair's descriptors are read again from user memory (at
+ * pairp). A lost record changed nothing in userspace, which may then still
+ * hold what the call replaced or closed: the descriptor it returned (a
+ * dup's new one) and a close's are marked tracked, nothing is cleared or
+ * copied; so too for an update a process with several threads did not
+ * count (its entry could not be made): it sets bytes only. */
+#define FDMARKS_SENT (1 << 16)
+/* fd_marks_update is fd_marks_sent's change of entry e (see there). */
+static __always_inline void fd_marks_update(struct fdmark *e, __u32 tgid, __u32 id, int sent, __s64 arg0,
+					    __u64 arg1, __s64 ret, __u64 pairp)
 {
-	if (falcoc_mode != FALCOC_MODE_FULL || !falcoc_fdmarks)
+	if (id == 3 && sent)
+		return; /* see marks_begin */
+	if (!sent) {
+		fd_mark(e, id == 3 ? arg0 : ret);
 		return;
-	if (id == 3)
-		return; /* see close_mark */
-	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
-	struct fdmark *e = bpf_map_lookup_elem(&fdmarks, &tgid);
-	if (!e)
-		return;
+	}
 	if (id == 32 || id == 33 || id == 292 || id == 72) {
 		/* dup, dup2, dup3, fcntl: userspace copies the old descriptor's
 		 * state onto the new one, or removes the new one when it does
@@ -979,9 +1064,27 @@ static __always_inline void do_fd_marks_sent(__u32 id, __s64 arg0, __u64 arg1, _
 	}
 }
 
-__noinline int fd_marks_sent(__u32 id, __s64 arg0, __u64 arg1, __s64 ret, __u64 pairp)
+static __always_inline void do_fd_marks_sent(__u32 idsent, __s64 arg0, __u64 arg1, __s64 ret, __u64 pairp)
 {
-	do_fd_marks_sent(id, arg0, arg1, ret, pairp);
+	if (falcoc_mode != FALCOC_MODE_FULL || !falcoc_fdmarks)
+		return;
+	__u32 id = idsent & 0xffff;
+	int sent = (idsent & FDMARKS_SENT) != 0;
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+	struct fdmark *e = bpf_map_lookup_elem(&fdmarks, &tgid);
+	if (!e)
+		return;
+	if (!(idsent & FDMARKS_MT) || (idsent & FDMARKS_HELD))
+		fd_marks_update(e, tgid, id, sent, arg0, arg1, ret, pairp);
+	else
+		fd_mark(e, id == 3 ? arg0 : ret);
+	if (idsent & FDMARKS_HELD)
+		__sync_fetch_and_add(&e->ops, FDMARK_OP_END);
+}
+
+__noinline int fd_marks_sent(__u32 idsent, __s64 arg0, __u64 arg1, __s64 ret, __u64 pairp)
+{
+	do_fd_marks_sent(idsent, arg0, arg1, ret, pairp);
 	return 0;
 }
 
@@ -999,7 +1102,7 @@ static __always_inline __u64 pair_ptr(__u32 id, int compat, __u64 a0, __u64 a3)
  * (the verifier walks a static subprogram once per caller state, which
  * there cost more than half a million instructions). */
 #define MARKS_PENDING (1 << 20)
-#define MARKS_SLOT 0x6700
+#define MARKS_SLOT 0x6700 /* the result; at +4, marks_begin's result */
 
 /* Result of a handler: the prefilter dropped the event, or it goes out. */
 #define DROP 0
@@ -1582,6 +1685,12 @@ static __always_inline void add_sock_addr(struct falcoc_scratch *s, __u16 type, 
 	item_commit(s, len);
 }
 
+/* Socket classes of sendto and sendmsg (plan.SockClassKey): the family
+ * of a socket table key with its high bit set. */
+#define SOCK_CLASS_OTHER 0x8000
+#define SOCK_CLASS_UNIX 0x8001
+#define SOCK_CLASS_INET 0x8002
+
 /* handle_sock: connect, bind, listen, accept, accept4, sendto, sendmsg. */
 static __always_inline int do_handle_sock(__u32 id, __u32 set, __u32 dims, __u32 capture)
 {
@@ -1634,6 +1743,29 @@ static __always_inline int do_handle_sock(__u32 id, __u32 set, __u32 dims, __u32
 	}
 	if (!known)
 		h->flags |= FALCOC_F_SOCK_UNKNOWN;
+	if ((id == 44 || id == 46) && (dims & FALCOC_DIM_SOCK)) {
+		/* sendto, sendmsg: judged by the socket's class, not the
+		 * address (plan.SockClassKey): userspace reads the descriptor's
+		 * entry, which these calls do not change. */
+		known = 0;
+		struct task_struct *t = (void *)bpf_get_current_task();
+		struct sock *sk = (__s64)h->args[0] >= 0 ? socket_of(t, h->args[0]) : 0;
+		if (sk) {
+			__u16 f = BPF_CORE_READ(sk, __sk_common.skc_family);
+			__u16 ty = BPF_CORE_READ(sk, sk_type), pr = BPF_CORE_READ(sk, sk_protocol);
+			port = 0;
+			if (f == AF_INET || f == AF_INET6) {
+				fam = SOCK_CLASS_INET;
+				if (ty == 1 && pr == 6)
+					port = 6; /* TCP */
+				else if (ty == 2 && pr == 17) /* UDP; connected: TCP_ESTABLISHED */
+					port = BPF_CORE_READ(sk, __sk_common.skc_state) == 1 ? 18 : 17;
+			} else {
+				fam = f == AF_UNIX ? SOCK_CLASS_UNIX : SOCK_CLASS_OTHER;
+			}
+			known = 1;
+		}
+	}
 	if (dims & FALCOC_DIM_SOCK) {
 		if (!known) {
 			and_slot(m, set, FALCOC_SLOT_SOCK_UNKNOWN);
@@ -1835,12 +1967,11 @@ static __always_inline int sys_exit(struct pt_regs *regs, long ret, const int fl
 		if (mask_zero(&m) &&
 		    ((fl & FL_STATIC) ? state_unchanged_s(id, a0, a1, ret) : state_unchanged(id, a0, a1, ret)))
 			goto drop;
-		if (id == 3 && ret == 0 && capture) {
-			if (fl & FL_STATIC)
-				close_mark_s(a0);
-			else
-				close_mark(a0);
-		}
+		/* The preempt-disabled flavour's caller counted the update
+		 * already (see marks_begin): the byte is cleared here, before
+		 * the record is stamped. */
+		if ((fl & FL_STATIC) && id == 3 && ret == 0 && capture)
+			close_mark_s(a0);
 	}
 
 	/* The open flags class first: an array lookup, cheaper than the hash
@@ -1941,14 +2072,17 @@ static __always_inline int sys_exit(struct pt_regs *regs, long ret, const int fl
 	}
 	if (r == DROP)
 		goto drop;
-	if (fl & FL_STATIC)
+	if (fl & FL_STATIC) {
 		fill_hdr_s(id);
-	else
-		fill_hdr(id);
-	__u32 sent = send(s, cnt);
-	if (fl & FL_STATIC) /* the caller updates the marks, preemptible */
-		return MARKS_PENDING | (sent << 16) | (compat << 17) | id;
-	fd_marks_sent(id, a[0], a[1], ret, pair_ptr(id, compat, a[0], a[3]));
+		__u32 sent = ((__u32)send(s, cnt) & 1) << 16; /* FDMARKS_SENT */
+		return MARKS_PENDING | sent | (compat << 17) | id; /* the caller updates the marks */
+	}
+	/* The marks update starts before the record is stamped (see
+	 * marks_begin); a successful close clears its descriptor's byte. */
+	__u32 held = marks_begin(id, a[0], ret, capture) & (FDMARKS_HELD | FDMARKS_MT);
+	fill_hdr(id);
+	__u32 sent = ((__u32)send(s, cnt) & 1) << 16; /* FDMARKS_SENT */
+	fd_marks_sent(id | sent | held, a[0], a[1], ret, pair_ptr(id, compat, a[0], a[3]));
 	return 0;
 
 drop:
@@ -1978,14 +2112,23 @@ int BPF_PROG(on_sys_exit_preempt, struct pt_regs *regs, long ret)
 {
 	if (gate_unwatched(regs))
 		return 0;
+	/* The marks update is counted before anything is stamped (see
+	 * marks_begin); a close's byte is cleared in sys_exit. */
+	__u32 held = marks_begin(0, 0, 0, 0) & (FDMARKS_HELD | FDMARKS_MT);
 	bpf_preempt_disable();
+	/* held waits in this CPU's scratch while sys_exit runs: a variable
+	 * live across it makes its frame too deep. */
+	struct falcoc_scratch *s = scratch_cur();
+	if (s)
+		*(volatile __u32 *)(s->buf + MARKS_SLOT + 4) = held;
 	__u32 r = sys_exit(regs, ret, FL_LOOP | FL_STATIC);
 	/* Through the scratch, so that the verifier continues with one state
 	 * instead of one per value r can have. */
-	struct falcoc_scratch *s = scratch_cur();
+	s = scratch_cur();
 	if (s) {
 		*(volatile __u32 *)(s->buf + MARKS_SLOT) = r;
 		r = *(volatile __u32 *)(s->buf + MARKS_SLOT);
+		held = *(volatile __u32 *)(s->buf + MARKS_SLOT + 4) & (FDMARKS_HELD | FDMARKS_MT);
 	} else {
 		r = 0;
 	}
@@ -1994,7 +2137,10 @@ int BPF_PROG(on_sys_exit_preempt, struct pt_regs *regs, long ret)
 		__u32 id = r & 0xffff;
 		int compat = (r >> 17) & 1;
 		__u64 a0 = sys_arg(regs, compat, 0);
-		fd_marks_sent(id, a0, sys_arg(regs, compat, 1), ret, pair_ptr(id, compat, a0, sys_arg(regs, compat, 3)));
+		fd_marks_sent(id | (r & FDMARKS_SENT) | held, a0, sys_arg(regs, compat, 1), ret,
+			      pair_ptr(id, compat, a0, sys_arg(regs, compat, 3)));
+	} else if (held & FDMARKS_HELD) {
+		marks_end();
 	}
 	return 0;
 }
@@ -2059,8 +2205,22 @@ static __always_inline __u64 fork_flags(struct task_struct *t)
 	return 0;
 }
 
-/* fork_marks gives a new process the marks of its parent (see fdmarks). */
-static __always_inline void fork_marks(struct task_struct *parent, struct task_struct *child)
+/* fork_ops reads the parent's ops (see fdmarks) before the fork record
+ * is stamped; ~0 when the parent has no entry. */
+static __always_inline __u64 fork_ops(struct task_struct *parent)
+{
+	__u32 ptgid = BPF_CORE_READ(parent, tgid);
+	struct fdmark *pe = bpf_map_lookup_elem(&fdmarks, &ptgid);
+	if (!pe)
+		return ~0ULL;
+	return *(volatile __u64 *)&pe->ops;
+}
+
+/* fork_marks gives a new process the marks of its parent (see fdmarks):
+ * ops is what fork_ops read before the record was stamped. The copy is
+ * kept when the parent has one thread, or when no update of its entry
+ * was in flight then and none started until after the copy. */
+static __always_inline void fork_marks(struct task_struct *parent, struct task_struct *child, __u64 ops)
 {
 	__u32 ctgid = BPF_CORE_READ(child, tgid), ptgid = BPF_CORE_READ(parent, tgid);
 	if (ctgid == ptgid)
@@ -2071,9 +2231,14 @@ static __always_inline void fork_marks(struct task_struct *parent, struct task_s
 		return;
 	}
 	struct fdmark *pe = bpf_map_lookup_elem(&fdmarks, &ptgid);
-	if (pe && BPF_CORE_READ(parent, signal, nr_threads) == 1)
-		bpf_map_update_elem(&fdmarks, &ctgid, pe, BPF_ANY);
-	else
+	int single = BPF_CORE_READ(parent, signal, nr_threads) == 1;
+	/* ops: ~0 when the parent had no entry then (see fork_ops). */
+	if (!pe || (!single && (ops == ~0ULL || (__u32)ops != (__u32)(ops >> 32)))) {
+		bpf_map_delete_elem(&fdmarks, &ctgid);
+		return;
+	}
+	bpf_map_update_elem(&fdmarks, &ctgid, pe, BPF_ANY);
+	if (!single && *(volatile __u64 *)&pe->ops != ops)
 		bpf_map_delete_elem(&fdmarks, &ctgid);
 }
 
@@ -2084,6 +2249,7 @@ int BPF_PROG(on_sched_fork, struct task_struct *parent, struct task_struct *chil
 	if (!cnt)
 		return 0;
 	cnt->calls++;
+	__u64 ops = fork_ops(parent);
 	struct falcoc_scratch *s = sched_begin(FALCOC_KIND_FORK);
 	if (!s)
 		return 0;
@@ -2095,7 +2261,7 @@ int BPF_PROG(on_sched_fork, struct task_struct *parent, struct task_struct *chil
 	f->clone_flags = fork_flags(parent);
 	item_commit(s, sizeof(struct falcoc_fork));
 	send(s, cnt);
-	fork_marks(parent, child);
+	fork_marks(parent, child, ops);
 	return 0;
 }
 

@@ -387,13 +387,17 @@ func (c *Capture) DeleteCgroup(id uint64) error {
 }
 
 // fdMarkFDs is the number of descriptors a process's fd mark covers
-// (FDMARK_FDS in capture.c).
-const fdMarkFDs = 512
+// (FDMARK_FDS in capture.c); fdMarkSize is the size of struct fdmark (the
+// bytes, poison, ops).
+const (
+	fdMarkFDs  = 512
+	fdMarkSize = fdMarkFDs + 16
+)
 
 // freshFDMark is the value of a new fd mark entry: every descriptor
 // possibly tracked, poisoned or not.
 func freshFDMark(poison bool) []byte {
-	b := make([]byte, fdMarkFDs+8)
+	b := make([]byte, fdMarkSize)
 	for i := range fdMarkFDs {
 		b[i] = 1
 	}
@@ -428,7 +432,7 @@ func (c *Capture) setFDMarks(on bool) error {
 	}
 	var k uint32
 	var keys []uint32
-	v := make([]byte, fdMarkFDs+8)
+	v := make([]byte, fdMarkSize)
 	it := c.objs.Fdmarks.Iterate()
 	for it.Next(&k, &v) {
 		keys = append(keys, k)

@@ -152,6 +152,7 @@ type captureFdmark struct {
 	_      structs.HostLayout
 	Fd     [512]uint8
 	Poison uint64
+	Ops    uint64
 }
 
 type captureInflightSlot struct {

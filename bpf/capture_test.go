@@ -1,6 +1,9 @@
 package bpf
 
 import (
+	"fmt"
+	"io"
+	"net"
 	"os"
 	"os/exec"
 	"runtime"
@@ -449,5 +452,197 @@ func TestFDMarks(t *testing.T) {
 	t.Logf("multi-threaded: %d closes of %d descriptor numbers sent for 100", sent, len(fds))
 	if sent > len(fds) {
 		t.Errorf("multi-threaded: %d closes sent, want at most one per descriptor number (%d)", sent, len(fds))
+	}
+}
+
+// TestFDMarksFork: a child of this multi-threaded process gets its marks
+// (no update in flight across the fork, see ops in capture.c): the
+// child's close of an inherited descriptor userspace never knew (an open
+// not watched, passed as fd 3) is dropped. Without the copy it starts
+// with every descriptor tracked and sends it. Five children: a fork
+// crossed by an update in another thread starts untracked (sound), so
+// one may send.
+func TestFDMarksFork(t *testing.T) {
+	sh, err := exec.LookPath("busybox")
+	args := []string{"sh", "-c"}
+	if err != nil {
+		if sh, err = exec.LookPath("dash"); err != nil {
+			testutil.SkipOrFail(t, "no busybox or dash: %v", err)
+		}
+		args = []string{"-c"}
+	}
+	c := load(t, nil) // the fork records' program copies the marks
+	tbl := &Tables{
+		Gate:   map[int]Mask{},
+		Always: map[int]bool{sysClose: true, sysFcntl: true, sysDup2: true, 292: true, 32: true},
+	}
+	setTables(t, c, tbl, ModeFull)
+	if err := c.SetFDMarks(true); err != nil {
+		t.Fatal(err)
+	}
+	for range 20 { // this process's entry, its free numbers untracked
+		fd, err := unix.Open("/etc/hostname", unix.O_RDONLY, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		unix.Close(fd)
+	}
+	childSent := 0
+	for range 5 {
+		f, err := os.Open("/etc/hostname")
+		if err != nil {
+			t.Fatal(err)
+		}
+		cmd := exec.Command(sh, append(args, "exec 3<&-")...)
+		cmd.ExtraFiles = []*os.File{f}
+		if err := cmd.Run(); err != nil {
+			t.Fatal(err)
+		}
+		f.Close()
+		cpid := uint32(cmd.Process.Pid)
+		for _, r := range drain(t, c, 300*time.Millisecond, func(r *Record) bool { return r.Tgid == cpid && r.Kind == sysClose }) {
+			if r.Args[0] == 3 {
+				childSent++
+			}
+		}
+	}
+	t.Logf("children of a multi-threaded process: %d of 5 closes of an inherited untracked descriptor sent", childSent)
+	if childSent > 1 {
+		t.Errorf("children of a multi-threaded process: %d of 5 closes of an inherited untracked descriptor sent, want at most 1", childSent)
+	}
+}
+
+// TestSendSockClass checks sendto's and sendmsg's socket dimension on the
+// live kernel: the table is keyed by the class of the socket behind the
+// descriptor (plan.SockClassKey), whatever address the call names; a
+// descriptor that is no socket is unknown. The mask of each record must be
+// the one plan.Judge gives for the socket the test made.
+func TestSendSockClass(t *testing.T) {
+	c := load(t, &Options{NoSchedEvents: true})
+	const sysSendto, sysSendmsg = 44, 46
+	key := func(fam, port uint16) plan.SockKey { return plan.SockKey{Family: fam, Port: port} }
+	tbl := &Tables{
+		Gate:           map[int]Mask{sysSendto: AllClauses, sysSendmsg: AllClauses},
+		DimsPerSyscall: map[int]Dim{sysSendto: DimSock, sysSendmsg: DimSock},
+		Sock: map[plan.SockKey]Mask{
+			key(plan.SockClassInet, plan.SockClassTCP): MaskOf(1), key(plan.SockClassInet, plan.SockClassUDP): MaskOf(2),
+			key(plan.SockClassInet, plan.SockClassOther4): MaskOf(3), key(plan.SockClassUnix, 0): MaskOf(4),
+			key(plan.SockClassOther, 0): MaskOf(5), key(plan.SockClassInet, plan.SockClassUDPConnected): MaskOf(8),
+		},
+		SockFamily:  map[uint16]Mask{},
+		SockDefault: MaskOf(6),
+		SockUnknown: MaskOf(7),
+	}
+	setTables(t, c, tbl, ModeFull)
+
+	ln, err := net.Listen("tcp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		if conn, err := ln.Accept(); err == nil {
+			io.Copy(io.Discard, conn)
+			conn.Close()
+		}
+	}()
+	sock := func(fam, typ, proto int) int {
+		fd, err := unix.Socket(fam, typ|unix.SOCK_CLOEXEC, proto)
+		if err != nil {
+			t.Fatalf("socket(%d, %d, %d): %v", fam, typ, proto, err)
+		}
+		t.Cleanup(func() { unix.Close(fd) })
+		return fd
+	}
+	tcp := sock(unix.AF_INET, unix.SOCK_STREAM, 0)
+	port := ln.Addr().(*net.TCPAddr).Port
+	if err := unix.Connect(tcp, &unix.SockaddrInet4{Port: port, Addr: [4]byte{127, 0, 0, 1}}); err != nil {
+		t.Fatal(err)
+	}
+	udp := sock(unix.AF_INET6, unix.SOCK_DGRAM, 0)
+	udpc := sock(unix.AF_INET, unix.SOCK_DGRAM, 0)
+	if err := unix.Connect(udpc, &unix.SockaddrInet4{Port: 9, Addr: [4]byte{127, 0, 0, 1}}); err != nil {
+		t.Fatal(err)
+	}
+	raw := sock(unix.AF_INET, unix.SOCK_RAW, unix.IPPROTO_ICMP)
+	pair, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { unix.Close(pair[0]); unix.Close(pair[1]) })
+	nl := sock(unix.AF_NETLINK, unix.SOCK_RAW, unix.NETLINK_ROUTE)
+	file, err := os.Open("/etc/hostname")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer file.Close()
+
+	to4 := &unix.SockaddrInet4{Port: 9, Addr: [4]byte{127, 0, 0, 1}}
+	to6 := &unix.SockaddrInet6{Port: 9, Addr: [16]byte{15: 1}}
+	type call struct {
+		name       string
+		fd         int
+		msg        bool
+		to         unix.Sockaddr
+		fam, typ   uint16
+		proto      uint16
+		notASocket bool
+		connected  bool
+	}
+	calls := []call{
+		{"tcp sendto, no address", tcp, false, nil, unix.AF_INET, unix.SOCK_STREAM, unix.IPPROTO_TCP, false, true},
+		{"tcp sendmsg", tcp, true, nil, unix.AF_INET, unix.SOCK_STREAM, unix.IPPROTO_TCP, false, true},
+		{"udp6 sendto", udp, false, to6, unix.AF_INET6, unix.SOCK_DGRAM, unix.IPPROTO_UDP, false, false},
+		{"udp6 sendmsg", udp, true, to6, unix.AF_INET6, unix.SOCK_DGRAM, unix.IPPROTO_UDP, false, false},
+		{"connected udp sendto", udpc, false, nil, unix.AF_INET, unix.SOCK_DGRAM, unix.IPPROTO_UDP, false, true},
+		{"connected udp sendmsg", udpc, true, nil, unix.AF_INET, unix.SOCK_DGRAM, unix.IPPROTO_UDP, false, true},
+		{"raw icmp sendto", raw, false, to4, unix.AF_INET, unix.SOCK_RAW, unix.IPPROTO_ICMP, false, false},
+		{"unix sendto", pair[0], false, nil, unix.AF_UNIX, unix.SOCK_DGRAM, 0, false, true},
+		{"unix sendmsg", pair[0], true, nil, unix.AF_UNIX, unix.SOCK_DGRAM, 0, false, true},
+		{"netlink sendto", nl, false, &unix.SockaddrNetlink{Family: unix.AF_NETLINK}, unix.AF_NETLINK, unix.SOCK_RAW, 0, false, false},
+		{"a file", int(file.Fd()), false, to4, 0, 0, 0, true, false},
+	}
+	p := &plan.Plan{Tables: *tbl}
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	data := make([]byte, 16)
+	var want []string
+	for _, cl := range calls {
+		id := sysSendto
+		if cl.msg {
+			id = sysSendmsg
+			unix.SendmsgN(cl.fd, data, nil, cl.to, 0)
+		} else {
+			unix.Sendto(cl.fd, data, 0, cl.to)
+		}
+		m := plan.Judge(p, plan.KernelView{Syscall: id, SendFamily: cl.fam, SendType: cl.typ, SendProto: cl.proto,
+			SendConnected: cl.connected, SendUnknown: cl.notASocket})
+		want = append(want, fmt.Sprintf("%s: %v", cl.name, m.Bits()))
+	}
+	tid := uint32(unix.Gettid())
+	recs := drain(t, c, 300*time.Millisecond, func(r *Record) bool {
+		return r.Tid == tid && (r.Kind == sysSendto || r.Kind == sysSendmsg)
+	})
+	var got []string
+	for i, r := range recs {
+		name := "?"
+		if i < len(calls) {
+			name = calls[i].name
+		}
+		got = append(got, fmt.Sprintf("%s: %v", name, r.Mask.Bits()))
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("records (-want +got):\n%s", diff)
+	}
+	seen := map[int]bool{}
+	for _, r := range recs {
+		for _, b := range r.Mask.Bits() {
+			seen[b] = true
+		}
+	}
+	for _, b := range []int{1, 2, 3, 4, 5, 7, 8} {
+		if !seen[b] {
+			t.Errorf("no record in class %d", b)
+		}
 	}
 }

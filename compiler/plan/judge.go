@@ -39,6 +39,53 @@ type KernelView struct {
 	// SockUnknown is true when the kernel could not read it.
 	SockFamily, SockPort uint16
 	SockUnknown          bool
+	// SendFamily, SendType and SendProto are, for sendto and sendmsg, the
+	// family, type and protocol of the socket behind the descriptor
+	// (sk_family, sk_type, sk_protocol), SendConnected whether its state
+	// is TCP_ESTABLISHED; SendUnknown is true when the descriptor is no
+	// socket the kernel could read. The socket table is looked up with
+	// [SockClassKey] of them.
+	SendFamily, SendType, SendProto uint16
+	SendConnected, SendUnknown      bool
+}
+
+// Socket classes of sendto and sendmsg (see [SockClassKey]).
+const (
+	// SockClassBase marks a socket table key as a class (the high bit of
+	// the family, which no address family has).
+	SockClassBase  = 0x8000
+	SockClassOther = SockClassBase | 0 // neither IP nor unix (netlink, packet, ...)
+	SockClassUnix  = SockClassBase | 1
+	SockClassInet  = SockClassBase | 2 // AF_INET or AF_INET6
+	// Ports of an SockClassInet key: the transport.
+	SockClassTCP          = 6  // SOCK_STREAM, IPPROTO_TCP
+	SockClassUDP          = 17 // SOCK_DGRAM, IPPROTO_UDP, not connected
+	SockClassUDPConnected = 18 // SOCK_DGRAM, IPPROTO_UDP, connected (TCP_ESTABLISHED)
+	SockClassOther4       = 0  // any other IP socket
+)
+
+// SockClassKey is the socket table key of the socket sendto or sendmsg
+// writes to: its class in Family (SockClassInet, SockClassUnix or
+// SockClassOther) and, for an IP socket, its transport in Port
+// (SockClassTCP, SockClassUDP or SockClassUDPConnected,
+// SockClassOther4), as capture.c computes it.
+func SockClassKey(family, typ, proto uint16, connected bool) SockKey {
+	switch family {
+	case 2, 10:
+		port := uint16(SockClassOther4)
+		switch {
+		case typ == 1 && proto == 6:
+			port = SockClassTCP
+		case typ == 2 && proto == 17 && connected:
+			port = SockClassUDPConnected
+		case typ == 2 && proto == 17:
+			port = SockClassUDP
+		}
+		return SockKey{Family: SockClassInet, Port: port}
+	case 1:
+		return SockKey{Family: SockClassUnix}
+	}
+	return SockKey{Family: SockClassOther}
 }
 
 // Linux open flags the kernel program looks at.
@@ -232,13 +279,18 @@ func lookupExe(t *Tables, v *KernelView) Mask {
 }
 
 func lookupSock(t *Tables, v *KernelView) Mask {
-	if v.SockUnknown {
+	key := SockKey{v.SockFamily, v.SockPort}
+	unknown := v.SockUnknown
+	if v.Syscall == sysSendto || v.Syscall == sysSendmsg {
+		key, unknown = SockClassKey(v.SendFamily, v.SendType, v.SendProto, v.SendConnected), v.SendUnknown
+	}
+	if unknown {
 		return t.SockUnknown
 	}
-	if x, ok := t.Sock[SockKey{v.SockFamily, v.SockPort}]; ok {
+	if x, ok := t.Sock[key]; ok {
 		return x
 	}
-	if x, ok := t.SockFamily[v.SockFamily]; ok {
+	if x, ok := t.SockFamily[key.Family]; ok {
 		return x
 	}
 	return t.SockDefault
@@ -326,6 +378,8 @@ func ExeKnown(p string) bool {
 // The open family's x86_64 syscall ids.
 const (
 	sysOpen    = 2
+	sysSendto  = 44
+	sysSendmsg = 46
 	sysCreat   = 85
 	sysOpenat  = 257
 	sysOpenat2 = 437

@@ -56,6 +56,23 @@ func classifyMore(c *check.Cmp, sys int) (*atom, bool) {
 		kind = akSockType
 	case (sys == sysConnect || sys == sysBind) && name == "fd.sockfamily":
 		kind = akSockFam
+	case (sys == sysSendto || sys == sysSendmsg) && sendFields[name]:
+		if c.Op == syntax.OpRegex || c.Op == syntax.OpGlob || c.Op == syntax.OpPmatch {
+			return nil, false
+		}
+		var a *atom
+		var ok bool
+		if name == "fd.connected" {
+			a, ok = newBoolAtom(c)
+		} else {
+			a, ok = newStrAtom(akSendSock, c)
+		}
+		if !ok {
+			return nil, false
+		}
+		a.kind = akSendSock
+		a.sendField = name
+		return a, true
 	case plan.IsExec(sys) && name == "proc.exepath":
 		if !isEqOp(c.Op) {
 			return nil, false
@@ -169,7 +186,73 @@ func resultOK(c *check.Cmp, sys int) bool {
 // socket's type and family, in AF_UNIX only): the plan lists these with
 // what userspace decides.
 func (k atomKind) partial() bool {
-	return k == akSockOK || k == akExecOK || k == akSockType || k == akSockFam
+	return k == akSockOK || k == akExecOK || k == akSockType || k == akSockFam || k == akSendSock
+}
+
+// sendFields are the descriptor fields judged on sendto and sendmsg.
+var sendFields = map[string]bool{"fd.typechar": true, "fd.type": true, "fd.sockfamily": true, "fd.l4proto": true, "fd.connected": true}
+
+// sendEval applies an akSendSock atom to one of sendValues' values.
+func (a *atom) sendEval(v string) bool {
+	if a.sendField == "fd.connected" {
+		return a.evalBool(v == "true")
+	}
+	return a.evalStr(v)
+}
+
+// sendValues lists the values field can have in userspace for a socket
+// of class key (see "Sendto and sendmsg"); none: the field is missing.
+func sendValues(field string, key plan.SockKey) []string {
+	if field == "fd.connected" {
+		if key.Family == plan.SockClassInet && key.Port == plan.SockClassUDPConnected {
+			return []string{"true"}
+		}
+		return []string{"true", "false"}
+	}
+	switch key.Family {
+	case plan.SockClassInet:
+		switch field {
+		case "fd.typechar":
+			return []string{"4", "6", "o"}
+		case "fd.type":
+			return []string{"ipv4", "ipv6", "<NA>"}
+		case "fd.sockfamily":
+			return []string{"ip"}
+		case "fd.l4proto":
+			switch key.Port {
+			case plan.SockClassTCP:
+				return []string{"tcp"}
+			case plan.SockClassUDP, plan.SockClassUDPConnected:
+				return []string{"udp", "tcp"}
+			}
+			return []string{"tcp", "udp", "icmp", "raw"}
+		}
+	case plan.SockClassUnix:
+		switch field {
+		case "fd.typechar":
+			return []string{"u", "o"}
+		case "fd.type":
+			return []string{"unix", "<NA>"}
+		case "fd.sockfamily":
+			return []string{"unix"}
+		}
+	case plan.SockClassOther:
+		switch field {
+		case "fd.typechar":
+			return []string{"n", "o"}
+		case "fd.type":
+			return []string{"netlink", "<NA>"}
+		}
+	}
+	return nil
+}
+
+// sendClasses are the socket table keys of the sendto and sendmsg
+// classes.
+var sendClasses = []plan.SockKey{
+	{Family: plan.SockClassInet, Port: plan.SockClassTCP}, {Family: plan.SockClassInet, Port: plan.SockClassUDP},
+	{Family: plan.SockClassInet, Port: plan.SockClassUDPConnected},
+	{Family: plan.SockClassInet, Port: plan.SockClassOther4}, {Family: plan.SockClassUnix}, {Family: plan.SockClassOther},
 }
 
 // memfdPossible reports whether an exepath atom can be true of a value
@@ -208,6 +291,8 @@ func (a *atom) addMoreKeys(k *keySet) {
 				}
 			}
 		}
+	case akSendSock:
+		k.sendUsed = true
 	case akSockPort:
 		if a.op == syntax.OpEq || a.op == syntax.OpEqEq || a.op == syntax.OpIn || a.op == syntax.OpNe {
 			for _, v := range a.nums {
@@ -331,6 +416,16 @@ func (a *atom) moreCanBeTrue(r region, k *keySet) bool {
 			return a.evalStr("u")
 		}
 		return true
+	case akSendSock:
+		if r.kind != rSockClass {
+			return true // a connect or bind region: not this syscall's
+		}
+		for _, v := range sendValues(a.sendField, plan.SockKey{Family: r.fam, Port: r.port}) {
+			if a.sendEval(v) {
+				return true
+			}
+		}
+		return false
 	case akSockFam:
 		if r.kind == rFamily && r.fam == afUnix {
 			return a.evalStr("unix")
@@ -373,6 +468,11 @@ func moreRegions(d plan.Dim, k *keySet) []region {
 		}
 		for _, fam := range []uint16{afUnix, afInet, afInet6} {
 			out = append(out, region{kind: rFamily, fam: fam})
+		}
+		if k.sendUsed {
+			for _, c := range sendClasses {
+				out = append(out, region{kind: rSockClass, fam: c.Family, port: c.Port})
+			}
 		}
 		out = append(out, region{kind: rDefault}, region{kind: rUnknown})
 	case plan.DimExe:
@@ -423,4 +523,10 @@ func sortedU16(m map[uint16]bool) []uint16 {
 }
 
 // sockEntries is the number of socket table entries the key set needs.
-func (k *keySet) sockEntries() int { return 2*len(k.ports) + 3 }
+func (k *keySet) sockEntries() int {
+	n := 2*len(k.ports) + 3
+	if k.sendUsed {
+		n += len(sendClasses)
+	}
+	return n
+}

@@ -54,8 +54,41 @@ import (
 //   - family AF_UNIX: the entry becomes a unix socket: fd.typechar is u,
 //     fd.sockfamily is unix, the ports are missing.
 //   - any other family (AF_UNSPEC disconnects): nothing is judged.
-// fd.port (either end), fd.cport and the other end's port are opaque;
-// sendto and sendmsg never update the table, so they are not planned.
+// fd.port (either end), fd.cport and the other end's port are opaque.
+//
+// Sendto and sendmsg. Userspace does not update the descriptor table on
+// them: fd.* read the entry socket, socketpair, connect, bind, accept or
+// the /proc scan made. The kernel judges the socket behind the
+// descriptor (not the destination address): its class (plan.SockClassKey:
+// IP, unix or other family; for IP, TCP (stream), UDP (datagram) or
+// other), from which an entry userspace made for that socket has:
+//
+//	class       fd.typechar  fd.type           fd.sockfamily  fd.l4proto               fd.connected
+//	IP, TCP     4 6 o        ipv4 ipv6 <NA>    ip             tcp                      true false
+//	IP, UDP     4 6 o        ipv4 ipv6 <NA>    ip             udp tcp                  true false
+//	IP, UDP     4 6 o        ipv4 ipv6 <NA>    ip             udp tcp                  true
+//	 connected
+//	IP, other   4 6 o        ipv4 ipv6 <NA>    ip             tcp udp icmp raw         true false
+//	unix        u o          unix <NA>         unix           (missing)                true false
+//	other       n o          netlink <NA>      (missing)      (missing)                true false
+//
+// ("o", "<NA>": a socket the /proc scan could not type, whose
+// fd.connected is missing; "tcp" on a UDP socket: an entry connect or
+// bind made for a socket userspace did not know; IPv4 and IPv6 are one
+// class because accept types an entry from the address, a v4-mapped one
+// as ipv4. A UDP socket is connected (TCP_ESTABLISHED) only by connect,
+// which userspace applies: then its entry says connected. A TCP socket
+// can be connected by sendto itself (TCP fast open), a socketpair's unix
+// sockets are connected without userspace knowing: their fd.connected is
+// not judged.) The assumption is that an
+// entry, when present, was made for the socket the descriptor holds now
+// (the descriptor table is exact: as for the descriptor marks, io_uring
+// operations and lost events are the exceptions). Every value may also be
+// missing (no entry), so only comparisons, never their negations, are
+// judged (the descriptor is in no field group), and no result atom is
+// needed. The ports are not judged: the entry's port is what connect,
+// bind or accept left, and a UDP connect to AF_UNSPEC leaves userspace a
+// port the socket no longer has.
 //
 // Exec. The kernel judges bprm->filename on success (the filename argument
 // on failure; relative, unnormalised, "/" or ending in "/": unknown).
@@ -105,6 +138,8 @@ const (
 	sysOpen       = 2
 	sysSocket     = 41
 	sysConnect    = 42
+	sysSendto     = 44
+	sysSendmsg    = 46
 	sysBind       = 49
 	sysSocketpair = 53
 	sysExecve     = 59
@@ -136,6 +171,7 @@ const (
 	akOpenFlag // evt.arg.flags contains O_CREAT or O_TRUNC (open family)
 	akSuffix   // fd.name endswith, fd.filename = / in: the path ends with one of strs
 	akNameRaw  // fd.nameraw (open family): judged on known paths only
+	akSendSock // fd.typechar, fd.type, fd.sockfamily, fd.l4proto on sendto, sendmsg (field in sendField)
 )
 
 func (k atomKind) dim() plan.Dim {
@@ -150,7 +186,7 @@ func (k atomKind) dim() plan.Dim {
 		return plan.DimOpenFlags
 	case akArg0Str, akArg0Num:
 		return plan.DimArg0
-	case akSockPort, akSockType, akSockFam, akSockOK:
+	case akSockPort, akSockType, akSockFam, akSockOK, akSendSock:
 		return plan.DimSock
 	case akExePath, akExecOK:
 		return plan.DimExe
@@ -176,6 +212,8 @@ type atom struct {
 	domain bool
 	// neg: the atom is "not <cmp>" on a present field (see groups.go).
 	neg bool
+	// sendField is the field of an akSendSock atom.
+	sendField string
 }
 
 // outcome of classifying a comparison for one syscall.
@@ -444,7 +482,7 @@ func (a *atom) evalBool(x bool) bool {
 // keysOf returns the table keys the atom wants in its dimension.
 func (a *atom) addKeys(k *keySet) {
 	switch a.kind {
-	case akArg0Str, akArg0Num, akSockPort, akExePath:
+	case akArg0Str, akArg0Num, akSockPort, akExePath, akSendSock:
 		a.addMoreKeys(k)
 	case akSuffix:
 		for _, s := range a.strs {

@@ -243,11 +243,14 @@ func syscallIDs(names []string) []int {
 }
 
 func (p *planner) intern(a *atom) int {
-	if id, ok := p.byText[a.text]; ok {
+	// The kind is part of the key: one comparison's text can be an atom
+	// of two kinds (fd.typechar on connect and on sendto).
+	key := strconv.Itoa(int(a.kind)) + "|" + a.text
+	if id, ok := p.byText[key]; ok {
 		return id
 	}
 	p.atoms = append(p.atoms, a)
-	p.byText[a.text] = len(p.atoms) - 1
+	p.byText[key] = len(p.atoms) - 1
 	return len(p.atoms) - 1
 }
 
@@ -777,8 +780,14 @@ func (p *planner) possibleMemo(c *clause, d plan.Dim, r region, k *keySet, memo 
 		return true
 	}
 	for _, cj := range alts {
-		if (d == plan.DimSock || d == plan.DimExe) && !p.hasResult(cj) {
+		if (d == plan.DimSock || d == plan.DimExe) && p.needsResult(cj) && !p.hasResult(cj) {
 			return true // the call may have failed: userspace values are stale
+		}
+		if r.kind == rSockClass {
+			if p.sendConjPossible(cj, r, k) {
+				return true
+			}
+			continue
 		}
 		all := true
 		for _, id := range cj {
@@ -801,6 +810,56 @@ func (p *planner) possibleMemo(c *clause, d plan.Dim, r region, k *keySet, memo 
 			}
 		}
 		if all {
+			return true
+		}
+	}
+	return false
+}
+
+// sendConjPossible reports whether the conjunction can be true in a
+// sendto socket class region: the atoms on one field are judged together
+// (one value must satisfy them all: fd.l4proto != tcp and fd.l4proto =
+// tcp never holds), the others each on its own.
+func (p *planner) sendConjPossible(cj conj, r region, k *keySet) bool {
+	byField := map[string][]*atom{}
+	for _, id := range cj {
+		a := p.atoms[id]
+		if a.kind != akSendSock {
+			if !a.canBeTrue(r, k) {
+				return false
+			}
+			continue
+		}
+		byField[a.sendField] = append(byField[a.sendField], a)
+	}
+	for field, as := range byField {
+		ok := false
+		for _, v := range sendValues(field, plan.SockKey{Family: r.fam, Port: r.port}) {
+			all := true
+			for _, a := range as {
+				if !a.sendEval(v) {
+					all = false
+					break
+				}
+			}
+			if all {
+				ok = true
+				break
+			}
+		}
+		if !ok {
+			return false
+		}
+	}
+	return true
+}
+
+// needsResult reports whether the conjunction judges what a call updates
+// (connect, bind, exec: see "Sockets" in mapping.go), so that it needs a
+// result atom; sendto's and sendmsg's socket class does not.
+func (p *planner) needsResult(cj conj) bool {
+	for _, id := range cj {
+		if p.atoms[id].kind != akSendSock {
 			return true
 		}
 	}

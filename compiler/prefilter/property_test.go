@@ -23,7 +23,7 @@ import (
 // derives from it (see the mapping table in mapping.go), missing values
 // included.
 
-var testSyscalls = []int{0, 2, 41, 42, 49, 53, 59, 83, 85, 101, 257, 322, 437}
+var testSyscalls = []int{0, 2, 41, 42, 44, 46, 49, 53, 59, 83, 85, 101, 257, 322, 437}
 
 var (
 	commPool = []string{"cat", "bash", "sshd", "find", "a-very-long-pro", "a-very-long-program", "", "x", "dpkg"}
@@ -154,6 +154,7 @@ func genWorld(r *rand.Rand) *world {
 	genResult(r, w, sys)
 	genArg0(r, w, sys)
 	genSock(r, w, sys, known)
+	genSend(r, w, sys, known)
 	genExec(r, w, sys, known)
 	return w
 }
@@ -295,6 +296,111 @@ func genSock(r *rand.Rand, w *world, sys int, known bool) {
 	}
 }
 
+// sockShapes are (sk_type, sk_protocol) pairs a socket can have.
+var sockShapes = [][2]uint16{{1, 6}, {2, 17}, {3, 1}, {3, 255}, {2, 1}, {1, 262}, {5, 132}, {1, 0}, {2, 0}}
+
+// genSend sets, for sendto and sendmsg, the socket the kernel reads
+// behind the descriptor and the descriptor fields userspace holds for it:
+// an entry made by socket(), by connect or bind on a descriptor userspace
+// did not know (an IP socket typed from the address, "tcp"), by accept, by
+// the /proc scan (typed from /proc/net, or not at all: "o"), or none.
+func genSend(r *rand.Rand, w *world, sys int, known bool) {
+	if sys != sysSendto && sys != sysSendmsg {
+		return
+	}
+	fam := []uint16{afInet, afInet6, afUnix, 16, 17}[r.Intn(5)]
+	shape := sockShapes[r.Intn(len(sockShapes))]
+	typ, proto := shape[0], shape[1]
+	if fam == afUnix || fam == 16 || fam == 17 {
+		typ, proto = []uint16{1, 2, 3, 5}[r.Intn(4)], 0
+	}
+	if fam == afInet || fam == afInet6 {
+		// The kernel's protocol for 0.
+		if typ == 1 && proto == 0 {
+			proto = 6
+		}
+		if typ == 2 && proto == 0 {
+			proto = 17
+		}
+	}
+	w.kv.SendFamily, w.kv.SendType, w.kv.SendProto = fam, typ, proto
+	w.kv.SendUnknown = r.Intn(10) == 0
+	// TCP_ESTABLISHED: for a UDP socket only by a connect userspace saw.
+	w.kv.SendConnected = r.Intn(2) == 0
+	udpConnected := (fam == afInet || fam == afInet6) && typ == 2 && proto == 17 && w.kv.SendConnected
+	for n := range w.vals {
+		if strings.HasPrefix(n, "fd.") {
+			delete(w.vals, n)
+		}
+	}
+	if !known || r.Intn(5) == 0 {
+		return // no entry
+	}
+	inet := fam == afInet || fam == afInet6
+	ipChar := func() string {
+		if r.Intn(2) == 0 {
+			return "4"
+		}
+		return "6"
+	}
+	var tc, l4 string
+	connected := r.Intn(2) == 0 // any other socket: connected in userspace or not
+	switch how := r.Intn(4); {
+	case how == 0: // the scan could not type it
+		tc = "o"
+	case how == 1 && inet: // connect or bind on an unknown descriptor, or accept
+		tc, l4 = ipChar(), "tcp"
+	case how == 2 && inet && typ == 1: // the scan
+		tc, l4 = ipChar(), "tcp"
+	default: // socket(): the runtime's l4For
+		switch fam {
+		case afInet:
+			tc = "4"
+		case afInet6:
+			tc = "6"
+		case afUnix:
+			tc = "u"
+		case 16:
+			tc = "n"
+		default:
+			tc = "o"
+		}
+		if inet {
+			switch {
+			case typ == 1:
+				l4 = "tcp"
+			case typ == 2 && (proto == 1 || proto == 58):
+				l4 = "icmp"
+			case typ == 2:
+				l4 = "udp"
+			case typ == 3:
+				l4 = "raw"
+			case proto == 6:
+				l4 = "tcp"
+			case proto == 17:
+				l4 = "udp"
+			}
+		}
+	}
+	w.set("fd.typechar", str(tc))
+	w.set("fd.type", str(map[string]string{"4": "ipv4", "6": "ipv6", "u": "unix", "n": "netlink", "o": "<NA>"}[tc]))
+	switch tc {
+	case "4", "6":
+		w.set("fd.sockfamily", str("ip"))
+		if l4 != "" {
+			w.set("fd.l4proto", str(l4))
+		}
+	case "u":
+		w.set("fd.sockfamily", str("unix"))
+	}
+	if udpConnected {
+		connected = true
+	}
+	if tc != "o" {
+		w.set("fd.connected", boolV(connected))
+	}
+}
+
 var (
 	exePaths  = []string{"/usr/bin/nc", "/bin/bash", "/dev/shm/x", "/tmp/memfd:y", "/dev/fd/3", "/proc/self/fd/4", "bash", "./x", "/usr//bin/nc", "/usr/bin/../bin/nc", "/usr/bin/", "/", "/usr/bin/nc/", "/usr/bin/nc", "/bin/bash"}
 	exeValues = []string{"/usr/bin/nc", "/bin/bash", "/dev/shm/x", "/memfd:x (deleted)", "/tmp/memfd:y", "/usr/bin", "/", "bash", "/usr//bin/nc", "/dev/fd/3"}
@@ -365,6 +471,9 @@ var fieldGens = []fieldGen{
 	{"fd.sport", []syntax.Op{syntax.OpEq, syntax.OpIn, syntax.OpNe}},
 	{"fd.cport", []syntax.Op{syntax.OpEq}},
 	{"fd.sockfamily", []syntax.Op{syntax.OpEq, syntax.OpNe}},
+	{"fd.l4proto", []syntax.Op{syntax.OpEq, syntax.OpNe, syntax.OpIn, syntax.OpStartsWith, syntax.OpExists}},
+	{"fd.type", []syntax.Op{syntax.OpEq, syntax.OpNe, syntax.OpIn}},
+	{"fd.connected", []syntax.Op{syntax.OpEq, syntax.OpNe}},
 	{"evt.arg.flags", []syntax.Op{syntax.OpContains, syntax.OpEq, syntax.OpNe}},
 	{"proc.exepath", []syntax.Op{syntax.OpEq, syntax.OpIn, syntax.OpNe, syntax.OpStartsWith, syntax.OpPmatch}},
 }
@@ -389,14 +498,14 @@ func genValue(r *rand.Rand, field string, op syntax.Op) check.Value {
 			u = uint64(r.Intn(2000))
 		}
 		return check.Value{Text: strconv.FormatUint(u, 10), Uint: u}
-	case "evt.is_open_read", "evt.is_open_write":
+	case "evt.is_open_read", "evt.is_open_write", "fd.connected":
 		b := r.Intn(2) == 0
 		return check.Value{Text: strconv.FormatBool(b), Bool: b}
 	case "evt.type":
 		n, _ := catalog.SyscallName(testSyscalls[r.Intn(len(testSyscalls))])
 		return check.Value{Text: n}
 	case "fd.typechar":
-		return check.Value{Text: []string{"f", "d", "4", "6", "u"}[r.Intn(5)]}
+		return check.Value{Text: []string{"f", "d", "4", "6", "u", "o", "n"}[r.Intn(7)]}
 	case "evt.rawarg.request":
 		u := []uint64{0, 2, 16, 10, 0x4206, 65535, 5}[r.Intn(7)]
 		return check.Value{Text: strconv.FormatUint(u, 10), Uint: u}
@@ -437,6 +546,10 @@ func genValue(r *rand.Rand, field string, op syntax.Op) check.Value {
 		s = []string{"SUCCESS", "EINPROGRESS", "ENOENT", "ECONNREFUSED"}[r.Intn(4)]
 	case "fd.sockfamily":
 		s = []string{"ip", "unix"}[r.Intn(2)]
+	case "fd.l4proto":
+		s = []string{"tcp", "udp", "icmp", "raw", "t", ""}[r.Intn(6)]
+	case "fd.type":
+		s = []string{"ipv4", "ipv6", "unix", "netlink", "<NA>", "file"}[r.Intn(6)]
 	case "evt.arg.flags":
 		s = []string{"O_CREAT", "O_TRUNC", "O_RDONLY", "O_TMPFILE", "O_CREAT|O_TRUNC", "CREAT", "O_WRONLY|O_CREAT"}[r.Intn(7)]
 	case "proc.exepath":
@@ -1017,5 +1130,71 @@ func TestSoundnessAtScale(t *testing.T) {
 	t.Logf("rule matches: %d, events dropped: %d, narrowed: %d of 300, bits shared across syscalls: %d", st.matches, st.drops, st.narrowed, st.sharedBits)
 	if st.matches == 0 || st.narrowed == 0 || st.sharedBits == 0 {
 		t.Errorf("weak test: %d rule matches, %d events whose mask the tables narrowed, %d shared bits", st.matches, st.narrowed, st.sharedBits)
+	}
+}
+
+// TestSendShapesNarrow: the shapes Falco's rules use on sendto and
+// sendmsg are judged by the socket behind the descriptor.
+func TestSendShapesNarrow(t *testing.T) {
+	send := []string{"sendto", "sendmsg"}
+	cmp := func(f string, op syntax.Op, vals ...string) *check.Cmp {
+		c := &check.Cmp{Left: operand(f), Op: op}
+		for _, s := range vals {
+			c.Values = append(c.Values, check.Value{Text: s})
+		}
+		return c
+	}
+	type sk struct {
+		fam, typ, proto uint16
+		connected       bool
+	}
+	tcp4, tcp6, udp4, udp6 := sk{afInet, 1, 6, true}, sk{afInet6, 1, 6, false}, sk{afInet, 2, 17, false}, sk{afInet6, 2, 17, false}
+	udp4c := sk{afInet, 2, 17, true}
+	raw4, unix, netlink := sk{afInet, 3, 255, false}, sk{afUnix, 2, 0, true}, sk{16, 3, 0, false}
+	connectedFalse := &check.Cmp{Left: operand("fd.connected"), Op: syntax.OpEq, Values: []check.Value{{Text: "false", Bool: false}}}
+	// Falco's outbound macro, sendto branch: not TCP, not connected, an IP
+	// socket.
+	outbound := &check.And{Terms: []check.Expr{cmp("fd.l4proto", syntax.OpNe, "tcp"), connectedFalse,
+		&check.Or{Terms: []check.Expr{cmp("fd.typechar", syntax.OpEq, "4"), cmp("fd.typechar", syntax.OpEq, "6")}}}}
+	cases := []struct {
+		name       string
+		e          check.Expr
+		pass, drop []sk
+	}{
+		{"outbound", outbound, []sk{udp4, udp6, raw4}, []sk{tcp4, tcp6, unix, netlink, udp4c}},
+		{"connected false", connectedFalse, []sk{udp4, tcp4, unix, netlink}, []sk{udp4c}},
+		{"typechar 4", cmp("fd.typechar", syntax.OpEq, "4"), []sk{tcp4, tcp6, udp4}, []sk{unix, netlink}},
+		{"l4proto tcp", cmp("fd.l4proto", syntax.OpEq, "tcp"), []sk{tcp4, udp6, raw4}, []sk{unix, netlink}},
+		{"l4proto udp", cmp("fd.l4proto", syntax.OpEq, "udp"), []sk{udp4, raw4}, []sk{tcp4, unix, netlink}},
+		{"contradiction", &check.And{Terms: []check.Expr{cmp("fd.l4proto", syntax.OpNe, "tcp"), cmp("fd.l4proto", syntax.OpEq, "tcp")}},
+			nil, []sk{tcp4, udp4, raw4, unix, netlink}},
+		{"type unix", cmp("fd.type", syntax.OpEq, "unix"), []sk{unix}, []sk{tcp4, udp6, netlink}},
+		{"negation is not judged", &check.Not{X: cmp("fd.typechar", syntax.OpEq, "u")}, []sk{unix, tcp4, netlink}, nil},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			p, err := BuildRules([]RuleInput{{Name: "r", IR: check.Fold(tc.e), EventTypes: send}}, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, sys := range []int{sysSendto, sysSendmsg} {
+				view := func(s sk) plan.KernelView {
+					return plan.KernelView{Syscall: sys, SendFamily: s.fam, SendType: s.typ, SendProto: s.proto, SendConnected: s.connected}
+				}
+				for _, s := range tc.pass {
+					if plan.Judge(p, view(s)).IsZero() {
+						t.Errorf("syscall %d, socket %+v: dropped, want sent", sys, s)
+					}
+				}
+				for _, s := range tc.drop {
+					if !plan.Judge(p, view(s)).IsZero() {
+						t.Errorf("syscall %d, socket %+v: sent, want dropped", sys, s)
+					}
+				}
+				if plan.Judge(p, plan.KernelView{Syscall: sys, SendUnknown: true}).IsZero() {
+					t.Errorf("syscall %d, socket not read: dropped, want sent", sys)
+				}
+			}
+		})
 	}
 }

@@ -21,6 +21,7 @@ type keySet struct {
 	ports      map[uint16]bool // ports the socket atoms name
 	exe        map[string]bool // exec paths the atoms name
 	suffix     map[string]bool // path suffixes the atoms name
+	sendUsed   bool            // some atom judges sendto's or sendmsg's socket class
 
 	// regions caches regionsOf per dimension: a key set is complete
 	// once [planner.keys] returns it, and the planner asks for the same
@@ -103,8 +104,9 @@ const (
 	rUnknown
 	rHost
 	rInside
-	rClass  // open flags class in n
-	rFamily // an address family (fam) with a port no entry names
+	rClass     // open flags class in n
+	rFamily    // an address family (fam) with a port no entry names
+	rSockClass // sendto's and sendmsg's socket class (plan.SockClassKey fam, port)
 )
 
 // region is a set of kernel values that one table entry stands for. For an
@@ -129,7 +131,7 @@ func (a *atom) canBeTrue(r region, k *keySet) bool {
 		return a.canBeFalse(r, k)
 	}
 	switch a.kind {
-	case akArg0Str, akArg0Num, akSockPort, akSockType, akSockFam, akSockOK, akExePath, akExecOK:
+	case akArg0Str, akArg0Num, akSockPort, akSockType, akSockFam, akSockOK, akExePath, akExecOK, akSendSock:
 		return a.moreCanBeTrue(r, k)
 	case akComm:
 		if r.kind == rExact {

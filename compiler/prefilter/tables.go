@@ -508,7 +508,7 @@ func (p *planner) addrTables(t *plan.Tables, cls []*clause, k *keySet) {
 	for _, r := range regionsOf(plan.DimSock, k) {
 		m := p.maskIn(cls, k, plan.DimSock, r)
 		switch r.kind {
-		case rExact:
+		case rExact, rSockClass:
 			t.Sock[plan.SockKey{Family: r.fam, Port: r.port}] = m
 		case rFamily:
 			t.SockFamily[r.fam] = m
@@ -519,7 +519,12 @@ func (p *planner) addrTables(t *plan.Tables, cls []*clause, k *keySet) {
 		}
 	}
 	for key, m := range t.Sock {
-		if m == t.SockFamily[key.Family] {
+		// The kernel falls back to the family's entry, else the default.
+		fm, ok := t.SockFamily[key.Family]
+		if !ok {
+			fm = t.SockDefault
+		}
+		if m == fm {
 			delete(t.Sock, key)
 		}
 	}

@@ -110,6 +110,25 @@ func (m *FDMarks) Sent(tgid uint32, id int, arg0 int64, arg1 uint64, ret int64, 
 	}
 }
 
+// Lost updates the marks for an event whose record was built but lost
+// (the ring buffer was full): userspace changed nothing and may still hold
+// what the call closed or replaced, so the descriptor it returned (a dup's
+// new one) is marked tracked, or, for a close, the closed one (Sent has
+// already cleared it: the kernel clears it before the record goes out).
+func (m *FDMarks) Lost(tgid uint32, id int, arg0, ret int64) {
+	e := m.procs[tgid]
+	if e == nil {
+		return
+	}
+	fd := ret
+	if id == sysClose {
+		fd = arg0
+	}
+	if fd >= 0 && fd < FDMarkFDs {
+		e.set[fd] = true
+	}
+}
+
 func (m *FDMarks) fresh(tgid uint32, poison bool) *fdMark {
 	e := &fdMark{poison: poison}
 	for i := range e.set {
@@ -120,9 +139,11 @@ func (m *FDMarks) fresh(tgid uint32, poison bool) *fdMark {
 }
 
 // Fork gives a new process child the marks of parent (fork_marks):
-// shared is whether they share one descriptor table, single whether the
-// parent has one thread.
-func (m *FDMarks) Fork(parent, child uint32, shared, single bool) {
+// shared is whether they share one descriptor table, quiet whether the
+// kernel may copy the parent's marks: the parent has one thread, or no
+// update of its marks was in flight across the fork (ops in capture.c;
+// this sequential model cannot show that race, see TestFDMarksReplay).
+func (m *FDMarks) Fork(parent, child uint32, shared, quiet bool) {
 	if parent == child {
 		return
 	}
@@ -131,7 +152,7 @@ func (m *FDMarks) Fork(parent, child uint32, shared, single bool) {
 		m.fresh(child, true)
 		return
 	}
-	if e := m.procs[parent]; e != nil && single {
+	if e := m.procs[parent]; e != nil && quiet {
 		cp := *e
 		m.procs[child] = &cp
 		return

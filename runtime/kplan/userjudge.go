@@ -424,6 +424,13 @@ func (u *UserJudge) view(ev *event.Event, th *state.Thread) (plan.KernelView, bo
 		if p := param(ev, info.fd); p != nil {
 			v.SockFamily, v.SockPort, v.SockUnknown = sockOf(ev, th.FD(p.I), info.id == sysConnect)
 		}
+	case sysSendto, sysSendmsg:
+		v.SendUnknown = true
+		if i := info.fd; i >= 0 && i < len(ev.Params) && ev.Params[i].Set {
+			f := th.FD(ev.Params[i].I)
+			v.SendFamily, v.SendType, v.SendProto, v.SendUnknown = sendSockOf(f)
+			v.SendConnected = f != nil && f.Connected
+		}
 	}
 	return v, true
 }
@@ -431,6 +438,8 @@ func (u *UserJudge) view(ev *event.Event, th *state.Thread) (plan.KernelView, bo
 // Syscall ids (x86_64) judged from the state.
 const (
 	sysConnect  = 42
+	sysSendto   = 44
+	sysSendmsg  = 46
 	sysBind     = 49
 	sysExecve   = 59
 	sysExecveat = 322
@@ -438,10 +447,36 @@ const (
 
 // Address families.
 const (
-	afUnix  = 1
-	afInet  = 2
-	afInet6 = 10
+	afUnix    = 1
+	afInet    = 2
+	afInet6   = 10
+	afNetlink = 16
 )
+
+// sendSockOf returns a socket (family, type, protocol) in the socket class
+// whose values (see "Sendto and sendmsg" in compiler/prefilter) include
+// those of descriptor f, the ones the rules' fd.* read; unknown when f
+// is missing or of a type no class holds.
+func sendSockOf(f *state.FD) (fam, typ, proto uint16, unknown bool) {
+	if f == nil {
+		return 0, 0, 0, true
+	}
+	switch f.Type {
+	case state.FDIPv4, state.FDIPv6:
+		switch f.L4Proto {
+		case state.L4TCP:
+			return afInet, 1, 6, false
+		case state.L4UDP:
+			return afInet, 2, 17, false
+		}
+		return afInet, 3, 255, false
+	case state.FDUnix:
+		return afUnix, 1, 0, false
+	case state.FDNetlink:
+		return afNetlink, 3, 0, false
+	}
+	return 0, 0, 0, true
+}
 
 // sockOf returns the family and port the socket dimension is judged on,
 // from descriptor f after connect (remote end) or bind (local end): the
