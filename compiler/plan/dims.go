@@ -99,6 +99,14 @@ func (j *Judger) SockMask(family, port uint16, unknown bool) Mask {
 	return lookupSock(&j.p.Tables, &KernelView{SockFamily: family, SockPort: port, SockUnknown: unknown})
 }
 
+// SendMask returns the socket dimension's mask for a sendto or sendmsg on
+// a socket of (family, type, protocol), connected or not (unknown when
+// the descriptor holds no socket the kernel could classify).
+func (j *Judger) SendMask(family, typ, proto uint16, connected, unknown bool) Mask {
+	return lookupSock(&j.p.Tables, &KernelView{Syscall: sysSendto, SendFamily: family, SendType: typ,
+		SendProto: proto, SendConnected: connected, SendUnknown: unknown})
+}
+
 // Which dimensions after the task's apply to a syscall (see judgeRest):
 // the exe dimension to execve and execveat, the socket dimension to the
 // socket calls, the path (and for the open family the open flags)

@@ -36,7 +36,11 @@ func composeDims(j *plan.Judger, v *plan.KernelView) plan.Mask {
 		}
 	case plan.SyscallSock:
 		if d&plan.DimSock != 0 {
-			m = m.And(j.SockMask(v.SockFamily, v.SockPort, v.SockUnknown))
+			if v.Syscall == 44 || v.Syscall == 46 { // sendto, sendmsg
+				m = m.And(j.SendMask(v.SendFamily, v.SendType, v.SendProto, v.SendConnected, v.SendUnknown))
+			} else {
+				m = m.And(j.SockMask(v.SockFamily, v.SockPort, v.SockUnknown))
+			}
 		}
 	case plan.SyscallPath:
 		if plan.IsOpenFamily(v.Syscall) && d&plan.DimOpenFlags != 0 {

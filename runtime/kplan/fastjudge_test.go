@@ -113,7 +113,7 @@ func TestFastJudge(t *testing.T) {
 }
 
 // judgeTrace writes n events of processes that exec, rename themselves,
-// change uid, open, connect, bind, create sockets and ptrace.
+// change uid, open, connect, bind, create sockets, send and ptrace.
 func judgeTrace(n int) []byte {
 	r := rand.New(rand.NewSource(3))
 	var b bytes.Buffer
@@ -156,6 +156,11 @@ func judgeTrace(n int) []byte {
 		case k < 78:
 			fmt.Fprintf(&b, `{"ts":%d,"type":"bind","tid":%d,"res":%d,"args":{"fd":%d,"addr":%q}}`+"\n",
 				i+2, tid, []int{0, -98}[r.Intn(2)], 3+r.Intn(6), []string{"0.0.0.0:22", "0.0.0.0:8080", "[::]:22"}[r.Intn(3)])
+		case k < 80:
+			// sendto/sendmsg on whatever the descriptor holds (a socket of
+			// any family, connected or not, a file, nothing).
+			fmt.Fprintf(&b, `{"ts":%d,"type":%q,"tid":%d,"res":%d,"args":{"fd":%d,"size":8}}`+"\n",
+				i+2, []string{"sendto", "sendmsg"}[r.Intn(2)], tid, []int{8, -11}[r.Intn(2)], 3+r.Intn(6))
 		case k < 82:
 			fmt.Fprintf(&b, `{"ts":%d,"type":"ptrace","tid":%d,"res":0,"args":{"request":%q,"pid":5}}`+"\n",
 				i+2, tid, []string{"PTRACE_ATTACH", "PTRACE_PEEKDATA", "PTRACE_POKETEXT"}[r.Intn(3)])

@@ -241,10 +241,21 @@ func (u *UserJudge) Mask(ev *event.Event, th *state.Thread) plan.Mask {
 			// Only connect and bind are judged on an address; the other
 			// socket calls see none (family 0).
 			fam, port, unknown := uint16(0), uint16(0), false
-			if info.id == sysConnect || info.id == sysBind {
+			switch info.id {
+			case sysConnect, sysBind:
 				unknown = true
 				if p := param(ev, info.fd); p != nil {
 					fam, port, unknown = sockOf(ev, th.FD(p.I), info.id == sysConnect)
+				}
+			case sysSendto, sysSendmsg:
+				// The kernel keys sendto and sendmsg by the class of the
+				// socket behind the descriptor (plan.SockClassKey).
+				unknown = true
+				if p := param(ev, info.fd); p != nil {
+					f := th.FD(p.I)
+					sf, st, sp, su := sendSockOf(f)
+					k := plan.SockClassKey(sf, st, sp, f != nil && f.Connected)
+					fam, port, unknown = k.Family, k.Port, su
 				}
 			}
 			m = m.And(*u.sock(fam, port, unknown))

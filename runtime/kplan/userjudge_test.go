@@ -16,6 +16,11 @@ import (
 )
 
 const judgeRules = `
+- rule: udp send not connected
+  desc: d
+  condition: evt.type in (sendto, sendmsg) and fd.l4proto = udp and fd.connected = false
+  output: o
+  priority: NOTICE
 - rule: connect 443
   desc: d
   condition: evt.type = connect and evt.rawres >= 0 and fd.rport = 443
