@@ -603,16 +603,47 @@ static __always_inline int do_fill_hdr(__u32 kind)
 	if (!s)
 		return 0;
 	struct falcoc_hdr *h = hdr_of(s);
-	struct task_struct *t = (void *)bpf_get_current_task();
-	__u64 pt = bpf_get_current_pid_tgid();
-	__u64 ug = bpf_get_current_uid_gid();
-
 	__u32 cpu = bpf_get_smp_processor_id();
 	struct inflight_slot *fl = bpf_map_lookup_elem(&inflight, &cpu);
 	if (fl)
 		__sync_fetch_and_add(&fl->n, 1);
 	h->ts_boot_ns = bpf_ktime_get_boot_ns();
 	h->kind = kind;
+	h->cgroup_id = bpf_get_current_cgroup_id();
+	h->cpu = cpu;
+	if (falcoc_has_task_btf) {
+		/* Plain loads through the task's BTF pointer: each probe read
+		 * below costs a helper call (about 20 ns each on 6.18.44, more
+		 * than half of what a sent event cost in the kernel). */
+		struct task_struct *t = bpf_get_current_task_btf();
+		const struct cred *cr = t->cred;
+		h->tid = t->pid;
+		h->tgid = t->tgid;
+		h->ppid = t->real_parent->tgid;
+		/* kuid/kgid values are the initial namespace's ids, which is
+		 * what bpf_get_current_uid_gid returns. */
+		h->uid = cr->uid.val;
+		h->gid = cr->gid.val;
+		h->euid = cr->euid.val;
+		h->egid = cr->egid.val;
+		h->loginuid = t->loginuid.val;
+		__u64 cw[2];
+		comm_words(t, cw);
+		__builtin_memcpy(h->comm, cw, sizeof(cw));
+		/* The namespace ids: the pid itself at level 0 (the initial
+		 * namespace's number is the task's pid), else read. */
+		struct pid *p = t->thread_pid;
+		unsigned int level = p->level;
+		h->vtid = level ? BPF_CORE_READ(p, numbers[level & 31].nr) : h->tid;
+		struct task_struct *leader = t->group_leader;
+		p = leader->thread_pid;
+		level = p->level;
+		h->vtgid = level ? BPF_CORE_READ(p, numbers[level & 31].nr) : h->tgid;
+		return 0;
+	}
+	struct task_struct *t = (void *)bpf_get_current_task();
+	__u64 pt = bpf_get_current_pid_tgid();
+	__u64 ug = bpf_get_current_uid_gid();
 	h->tid = (__u32)pt;
 	h->tgid = pt >> 32;
 	h->ppid = BPF_CORE_READ(t, real_parent, tgid);
@@ -621,8 +652,6 @@ static __always_inline int do_fill_hdr(__u32 kind)
 	h->euid = BPF_CORE_READ(t, cred, euid.val);
 	h->egid = BPF_CORE_READ(t, cred, egid.val);
 	h->loginuid = BPF_CORE_READ(t, loginuid.val);
-	h->cgroup_id = bpf_get_current_cgroup_id();
-	h->cpu = cpu;
 	bpf_get_current_comm(h->comm, sizeof(h->comm));
 
 	struct pid *p = BPF_CORE_READ(t, thread_pid);

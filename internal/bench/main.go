@@ -42,6 +42,8 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	fs.BoolVar(&opts.BPFStats, "bpf-stats", false, "enable kernel BPF statistics and report falco-run's BPF time per op (adds its own cost)")
 	wl := fs.String("workloads", "", "comma-separated workloads to run (default all: getppid, open-ordinary, mixed, open-shadow)")
 	fs.BoolVar(&opts.CompareDefault, "compare-default", false, "add a mode: falco-run in full mode with its embedded default rules (compares -rules with them in one run)")
+	fs.StringVar(&opts.Before, "before", "", "another falco-run binary (an earlier build): adds the modes evttype-before and full-before, run with it")
+	fs.IntVar(&opts.RTPriority, "rt", 0, "run the workloads at this SCHED_FIFO priority (0: normal), so that falco-run's userspace cannot take their CPU")
 	fs.BoolVar(&asJSON, "json", false, "print the result as JSON")
 	fs.BoolVar(&quiet, "q", false, "no progress lines on stderr")
 	fs.Usage = func() {
