@@ -609,7 +609,6 @@ static __always_inline int do_fill_hdr(__u32 kind)
 		__sync_fetch_and_add(&fl->n, 1);
 	h->ts_boot_ns = bpf_ktime_get_boot_ns();
 	h->kind = kind;
-	h->cgroup_id = bpf_get_current_cgroup_id();
 	h->cpu = cpu;
 	if (falcoc_has_task_btf) {
 		/* Plain loads through the task's BTF pointer: each probe read
@@ -617,6 +616,7 @@ static __always_inline int do_fill_hdr(__u32 kind)
 		 * than half of what a sent event cost in the kernel). */
 		struct task_struct *t = bpf_get_current_task_btf();
 		const struct cred *cr = t->cred;
+		h->cgroup_id = t->cgroups->dfl_cgrp->kn->id; /* as bpf_get_current_cgroup_id */
 		h->tid = t->pid;
 		h->tgid = t->tgid;
 		h->ppid = t->real_parent->tgid;
@@ -641,6 +641,7 @@ static __always_inline int do_fill_hdr(__u32 kind)
 		h->vtgid = level ? BPF_CORE_READ(p, numbers[level & 31].nr) : h->tgid;
 		return 0;
 	}
+	h->cgroup_id = bpf_get_current_cgroup_id();
 	struct task_struct *t = (void *)bpf_get_current_task();
 	__u64 pt = bpf_get_current_pid_tgid();
 	__u64 ug = bpf_get_current_uid_gid();
@@ -1034,6 +1035,9 @@ static __always_inline __u64 pair_ptr(__u32 id, int compat, __u64 a0, __u64 a3)
 #define DROP 0
 #define PASS 1
 
+#define TASK_DIMS (FALCOC_DIM_COMM | FALCOC_DIM_UID | FALCOC_DIM_CONTAINER)
+static __always_inline int and_task_dims(struct falcoc_mask *m, __u32 set, __u32 dims, __u32 capture);
+
 /* handle_file: path syscalls, the open family included. */
 static __always_inline int do_handle_file(__u32 id, __u32 set, __u32 dims, __u32 capture,
 					  const int fl)
@@ -1089,6 +1093,11 @@ static __always_inline int do_handle_file(__u32 id, __u32 set, __u32 dims, __u32
 		if (mask_zero(m) && !capture)
 			return DROP;
 	}
+
+	/* The task's dimensions, after the path (see and_task_dims). */
+	if ((dims & (FALCOC_DIM_PATH | FALCOC_DIM_SUFFIX)) &&
+	    and_task_dims(m, set, dims & TASK_DIMS, capture) == DROP)
+		return DROP;
 
 	if (plen >= 0) {
 		item_at(s, FALCOC_ITEM_PATH, plen);
@@ -1727,6 +1736,15 @@ static __always_inline __u32 current_euid(void)
 	return BPF_CORE_READ(t, cred, euid.val);
 }
 
+/* The id of the current task's cgroup v2, as bpf_get_current_cgroup_id
+ * gives it (the kernfs node id of the default hierarchy's cgroup). */
+static __always_inline __u64 current_cgroup_id(void)
+{
+	if (falcoc_has_task_btf)
+		return bpf_get_current_task_btf()->cgroups->dfl_cgrp->kn->id;
+	return bpf_get_current_cgroup_id();
+}
+
 __noinline int handle_exec(__u32 id, __u32 set, __u32 dims, __u32 capture)
 {
 	return do_handle_exec(id, set, dims, capture, FL_LOOP);
@@ -1755,6 +1773,45 @@ static __noinline int handle_sock_s(__u32 id, __u32 set, __u32 dims, __u32 captu
 static __always_inline struct falcoc_counters *counters_of(__u32 kind)
 {
 	return bpf_map_lookup_elem(&counters, &kind);
+}
+
+/* and_task_dims narrows m by the dimensions of the task (TASK_DIMS: its
+ * comm, euid and container) in dims; DROP when nothing is left and the
+ * event is not captured anyway.
+ *
+ * A path syscall judges them after its path (the path read, its trie and
+ * the suffix trie): for Falco-shaped rules the path is what rules out most
+ * opens (an ordinary file), while the task dimensions mostly pass them
+ * (rules say "not proc.name in (...)", "container.id != host"): on the
+ * open+close loop this skips a comm hash lookup and a cgroup lookup per
+ * open. The mask is the same AND either way. */
+static __always_inline int and_task_dims(struct falcoc_mask *m, __u32 set, __u32 dims, __u32 capture)
+{
+	if (dims & FALCOC_DIM_COMM) {
+		struct falcoc_comm_key k = {.set = set};
+		current_comm(k.comm);
+		and_value(m, bpf_map_lookup_elem(&comm_tbl, &k), set, FALCOC_SLOT_COMM_DEFAULT);
+		if (mask_zero(m) && !capture)
+			return DROP;
+	}
+	if (dims & FALCOC_DIM_UID) {
+		struct falcoc_uid_key k = {.set = set, .uid = current_euid()};
+		and_value(m, bpf_map_lookup_elem(&uid_tbl, &k), set, FALCOC_SLOT_UID_DEFAULT);
+		if (mask_zero(m) && !capture)
+			return DROP;
+	}
+	if (dims & FALCOC_DIM_CONTAINER) {
+		__u64 cg = current_cgroup_id();
+		__u32 *cls = bpf_map_lookup_elem(&cgroups, &cg);
+		__u32 slot = FALCOC_SLOT_CONTAINER_UNKNOWN;
+		if (cls)
+			slot = *cls == FALCOC_CGROUP_HOST ? FALCOC_SLOT_CONTAINER_HOST
+							  : FALCOC_SLOT_CONTAINER_CONTAINER;
+		and_slot(m, set, slot);
+		if (mask_zero(m) && !capture)
+			return DROP;
+	}
+	return PASS;
 }
 
 /* unwatched reports, and counts, a syscall no rule watches: it costs
@@ -1885,31 +1942,13 @@ static __always_inline int sys_exit(struct pt_regs *regs, long ret, const int fl
 		dims &= ~FALCOC_DIM_OPENFLAGS;
 	}
 
-	/* Dimensions every syscall may have. */
-	if (dims & FALCOC_DIM_COMM) {
-		struct falcoc_comm_key k = {.set = set};
-		current_comm(k.comm);
-		and_value(&m, bpf_map_lookup_elem(&comm_tbl, &k), set, FALCOC_SLOT_COMM_DEFAULT);
-		if (mask_zero(&m) && !capture)
-			goto drop;
-	}
-	if (dims & FALCOC_DIM_UID) {
-		struct falcoc_uid_key k = {.set = set, .uid = current_euid()};
-		and_value(&m, bpf_map_lookup_elem(&uid_tbl, &k), set, FALCOC_SLOT_UID_DEFAULT);
-		if (mask_zero(&m) && !capture)
-			goto drop;
-	}
-	if (dims & FALCOC_DIM_CONTAINER) {
-		__u64 cg = bpf_get_current_cgroup_id();
-		__u32 *cls = bpf_map_lookup_elem(&cgroups, &cg);
-		__u32 slot = FALCOC_SLOT_CONTAINER_UNKNOWN;
-		if (cls)
-			slot = *cls == FALCOC_CGROUP_HOST ? FALCOC_SLOT_CONTAINER_HOST
-							  : FALCOC_SLOT_CONTAINER_CONTAINER;
-		and_slot(&m, set, slot);
-		if (mask_zero(&m) && !capture)
-			goto drop;
-	}
+	/* Dimensions every syscall may have. A path syscall whose rules look
+	 * at its path judges the task's in handle_file, after the path. */
+	__u32 late = 0;
+	if ((dims & (FALCOC_DIM_PATH | FALCOC_DIM_SUFFIX)) && class_of(id) == CLS_FILE)
+		late = dims & TASK_DIMS;
+	if (and_task_dims(&m, set, dims & ~late, capture) == DROP)
+		goto drop;
 	if (dims & FALCOC_DIM_PTRACE) {
 		struct falcoc_ptrace_key k = {.set = set, .request = sys_arg(regs, compat, 0)};
 		and_value(&m, bpf_map_lookup_elem(&ptrace_tbl, &k), set, FALCOC_SLOT_PTRACE_DEFAULT);
