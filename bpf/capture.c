@@ -1070,9 +1070,15 @@ static __always_inline int do_handle_file(__u32 id, __u32 set, __u32 dims, __u32
 	__u32 ko = (h->size & SCRATCH_MASK) + ITEM_HDR - 5;
 	__u8 *d = item_at(s, FALCOC_ITEM_PATH, 0);
 	long praw = bpf_probe_read_user_str(d, FALCOC_PATH_MAX + 2, u1);
-	long plen = lpm_prepare(s, ko, set, praw, fl);
-	if (plen < 0)
-		h->flags |= FALCOC_F_PATH_UNKNOWN;
+	/* Whether the path can be judged (path_known's scan) only matters
+	 * to the path dimensions: evttype mode and rules that judge no path
+	 * skip it. */
+	long plen = -1;
+	if (dims & (FALCOC_DIM_PATH | FALCOC_DIM_SUFFIX)) {
+		plen = lpm_prepare(s, ko, set, praw, fl);
+		if (plen < 0)
+			h->flags |= FALCOC_F_PATH_UNKNOWN;
+	}
 	if (dims & FALCOC_DIM_PATH) {
 		struct falcoc_path_key *pk = key_at(s, ko);
 		if (plen < 0 || !pk)
