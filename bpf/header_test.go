@@ -9,13 +9,13 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/google/go-cmp/cmp"
 	"golang.org/x/sys/unix"
-
-	"github.com/falcoc/falcoc/internal/testutil"
 )
 
 // hdrFields are the task fields of a record's header that a test can know
@@ -67,17 +67,15 @@ func TestHeaderFields(t *testing.T) {
 	})
 
 	t.Run("pid namespace and credentials", func(t *testing.T) {
-		testutil.RequireCommand(t, "unshare")
-		testutil.RequireCommand(t, "setpriv")
 		path := filepath.Join(t.TempDir(), "falcoc-header-probe")
-		// unshare forks the namespace's first process, which becomes
-		// cat (pid 1 there) with these credentials.
-		cmd := exec.Command("unshare", "--pid", "--fork", "setpriv", "--ruid", "101", "--euid", "102",
-			"--rgid", "103", "--egid", "104", "--clear-groups", "cat", path)
-		out, err := cmd.CombinedOutput()
-		// The folder is the test's own (0700): the open fails, but runs.
-		if !strings.Contains(string(out), "Permission denied") {
-			t.Fatalf("%v: %v\n%s", cmd, err, out)
+		// The test binary again, as pid 1 of a new pid namespace: its
+		// init runs headerHelper, which sets other ids and a name, then
+		// opens path.
+		cmd := exec.Command(os.Args[0])
+		cmd.Env = append(os.Environ(), headerHelperEnv+"="+path)
+		cmd.SysProcAttr = &syscall.SysProcAttr{Cloneflags: syscall.CLONE_NEWPID}
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("helper: %v\n%s", err, out)
 		}
 		recs := drain(t, c, 300*time.Millisecond, func(r *Record) bool {
 			p, ok := r.Path()
@@ -88,18 +86,61 @@ func TestHeaderFields(t *testing.T) {
 		}
 		got := fieldsOf(recs[0])
 		want := hdrFields{
-			Tid: got.Tid, Tgid: got.Tid, Ppid: uint32(cmd.Process.Pid), Vtid: 1, Vtgid: 1,
+			Tid: uint32(cmd.Process.Pid), Tgid: uint32(cmd.Process.Pid), Ppid: uint32(os.Getpid()), Vtid: 1, Vtgid: 1,
 			Uid: 101, Gid: 103, Euid: 102, Egid: 104,
-			Loginuid: procUint(t, "/proc/self/loginuid"), Comm: "cat", CgroupID: cgroupID(t, os.Getpid()),
-		}
-		if got.Tid == 1 {
-			t.Errorf("tid 1: the host's id was expected, not the namespace's")
+			Loginuid: procUint(t, "/proc/self/loginuid"), Comm: "falcoc-hdr", CgroupID: cgroupID(t, os.Getpid()),
 		}
 		if diff := cmp.Diff(want, got); diff != "" {
 			t.Errorf("header (-want +got):\n%s", diff)
 		}
 	})
 }
+
+const headerHelperEnv = "FALCOC_HEADER_HELPER"
+
+func init() {
+	if path := os.Getenv(headerHelperEnv); path != "" {
+		if err := headerHelper(path); err != nil {
+			fmt.Fprintln(os.Stderr, "header helper:", err)
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}
+}
+
+// headerHelper is TestHeaderFields' other process, run from init: on the
+// main thread (pid 1 of its namespace; Go runs package initialisation
+// there) it takes real and effective ids that differ, renames itself and
+// opens path.
+func headerHelper(path string) error {
+	if unix.Gettid() != os.Getpid() {
+		return fmt.Errorf("not on the main thread (tid %d, pid %d)", unix.Gettid(), os.Getpid())
+	}
+	name := []byte("falcoc-hdr\x00")
+	if err := unix.Prctl(unix.PR_SET_NAME, uintptr(unsafe.Pointer(&name[0])), 0, 0, 0); err != nil {
+		return err
+	}
+	// Raw calls change this thread only; gid first (uid 101 may not).
+	if _, _, e := unix.RawSyscall(unix.SYS_SETRESGID, 103, 104, 104); e != 0 {
+		return fmt.Errorf("setresgid: %w", e)
+	}
+	if _, _, e := unix.RawSyscall(unix.SYS_SETRESUID, 101, 102, 102); e != 0 {
+		return fmt.Errorf("setresuid: %w", e)
+	}
+	p, err := unix.BytePtrFromString(path)
+	if err != nil {
+		return err
+	}
+	fd, _, _ := unix.RawSyscall6(unix.SYS_OPENAT, uintptr(atCWD), uintptr(unsafe.Pointer(p)), unix.O_RDONLY, 0, 0, 0)
+	if int(fd) >= 0 {
+		unix.RawSyscall(unix.SYS_CLOSE, fd, 0, 0)
+	}
+	return nil
+}
+
+// atCWD is a variable so that its conversion to uintptr happens at run
+// time (the constant is negative).
+var atCWD = unix.AT_FDCWD
 
 func procString(t *testing.T, path string) string {
 	t.Helper()
