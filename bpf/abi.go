@@ -102,7 +102,7 @@ const PathMax = 253
 
 // Header flags, matching FALCOC_F_* in headers/falcoc_abi.h.
 const (
-	FlagPathUnknown   = 1 << 0 // path relative, not normalised, too long or unreadable
+	FlagPathUnknown   = 1 << 0 // a path dimension judged the path: relative, not normalised, too long or unreadable
 	FlagExeUnknown    = 1 << 1
 	FlagArgvTruncated = 1 << 2
 	FlagEnvTruncated  = 1 << 3

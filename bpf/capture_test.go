@@ -186,6 +186,36 @@ func TestDimensions(t *testing.T) {
 		{"unknown", base(DimContainer, func(t *Tables) { t.ContainerUnknown = bit }), nil, true},
 		{"unknown is not host", base(DimContainer, func(t *Tables) { t.ContainerHost = bit }), nil, false},
 		{"dimension not read", base(0, func(t *Tables) { t.CommDefault = Mask{} }), nil, true},
+		// With a path dimension the task's are judged after the path
+		// (handle_file): the same AND, in the other order.
+		{"comm in, path in", base(DimComm|DimPath, func(t *Tables) {
+			t.Comm = map[string]Mask{self: bit}
+			t.PathPrefix = map[string]Mask{"/etc/": bit}
+		}), nil, true},
+		{"comm not listed, path in", base(DimComm|DimPath, func(t *Tables) {
+			t.Comm = map[string]Mask{"nosuch": bit}
+			t.PathPrefix = map[string]Mask{"/etc/": bit}
+		}), nil, false},
+		{"comm in, path not listed", base(DimComm|DimPath, func(t *Tables) {
+			t.Comm = map[string]Mask{self: bit}
+			t.PathPrefix = map[string]Mask{"/srv/": bit}
+		}), nil, false},
+		{"container, suffix in", base(DimContainer|DimSuffix, func(t *Tables) {
+			t.ContainerInside = bit
+			t.Suffix = map[string]Mask{"/hostname": bit}
+		}), ptr(ContainerContainer), true},
+		{"host is not container, suffix in", base(DimContainer|DimSuffix, func(t *Tables) {
+			t.ContainerInside = bit
+			t.Suffix = map[string]Mask{"/hostname": bit}
+		}), ptr(ContainerHost), false},
+		{"uid in, path in", base(DimUID|DimPath, func(t *Tables) {
+			t.UID = map[uint32]Mask{0: bit}
+			t.PathExact = map[string]Mask{"/etc/hostname": bit}
+		}), nil, true},
+		{"uid other, path in", base(DimUID|DimPath, func(t *Tables) {
+			t.UID = map[uint32]Mask{12345: bit}
+			t.PathExact = map[string]Mask{"/etc/hostname": bit}
+		}), nil, false},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -201,6 +231,11 @@ func TestDimensions(t *testing.T) {
 			recs := drain(t, c, 200*time.Millisecond, mine(sysOpenat))
 			if got := len(recs) > 0; got != tc.sent {
 				t.Errorf("sent = %v (%d records), want %v", got, len(recs), tc.sent)
+			}
+			for _, r := range recs {
+				if r.Mask != bit {
+					t.Errorf("record mask %v, want %v", r.Mask, bit)
+				}
 			}
 		})
 	}

@@ -86,7 +86,7 @@
 #define FALCOC_PATH_MAX 253
 
 /* Header flags. */
-#define FALCOC_F_PATH_UNKNOWN (1u << 0) /* path relative, not normal, truncated or unreadable */
+#define FALCOC_F_PATH_UNKNOWN (1u << 0) /* a path dimension judged it: relative, not normal, truncated or unreadable */
 #define FALCOC_F_EXE_UNKNOWN (1u << 1)
 #define FALCOC_F_ARGV_TRUNCATED (1u << 2)
 #define FALCOC_F_ENV_TRUNCATED (1u << 3)

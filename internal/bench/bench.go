@@ -28,12 +28,20 @@ var Modes = []string{"none", "floor", "off", "evttype", "full"}
 // in full mode with its embedded default rules.
 const ModeFullDefault = "full-default"
 
+// BeforeSuffix marks the modes of [Options.Before]: "evttype-before" and
+// "full-before" run the other falco-run binary in that mode.
+const BeforeSuffix = "-before"
+
 // modes are the modes of a run.
 func (o *Options) modes() []string {
+	ms := slices.Clone(Modes)
 	if o.CompareDefault {
-		return append(slices.Clone(Modes), ModeFullDefault)
+		ms = append(ms, ModeFullDefault)
 	}
-	return Modes
+	if o.Before != "" {
+		ms = append(ms, "evttype"+BeforeSuffix, "full"+BeforeSuffix)
+	}
+	return ms
 }
 
 // ErrNotRoot is returned by [Run] when the harness is not root.
@@ -70,6 +78,16 @@ type Options struct {
 	// with its embedded default rules (besides Rules in every mode), so
 	// that one run compares the two rule sets.
 	CompareDefault bool
+	// Before is another falco-run binary (an earlier build): each round
+	// also runs it in evttype and full mode with the same rules, so that
+	// one run compares the two builds.
+	Before string
+	// RTPriority, when positive, runs each workload's thread at that
+	// SCHED_FIFO priority on its CPU, so that no other thread (falco-run's
+	// userspace among them) takes the CPU from it: the figures are then
+	// the kernel's cost to the workload, as issue 9's measurement of
+	// Falco was made. falco-run's userspace then runs on the other CPUs.
+	RTPriority int
 }
 
 // Sample is one timed workload run.
@@ -121,21 +139,22 @@ type AgentRun struct {
 type Result struct {
 	// Kernel is the running kernel's release and the capture's fallbacks
 	// in use (none on a kernel with every feature).
-	Kernel    string      `json:"kernel"`
-	CPUs      int         `json:"cpus"`
-	PinnedCPU int         `json:"pinned_cpu"`
-	Rounds    int         `json:"rounds"`
-	Duration  string      `json:"duration_per_workload"`
-	Rules     string      `json:"rules"`
-	Modes     []string    `json:"modes"`
-	Watched   []string    `json:"watched_syscalls"`
-	Excluded  []string    `json:"excluded_syscalls"`
-	Workloads []string    `json:"workloads"`
-	Ops       []string    `json:"ops"`
-	Samples   []Sample    `json:"samples"`
-	Agents    []AgentRun  `json:"agents"`
-	Summary   []Summary   `json:"summary"`
-	Targets   []TargetRow `json:"targets"`
+	Kernel     string      `json:"kernel"`
+	CPUs       int         `json:"cpus"`
+	PinnedCPU  int         `json:"pinned_cpu"`
+	RTPriority int         `json:"rt_priority,omitempty"`
+	Rounds     int         `json:"rounds"`
+	Duration   string      `json:"duration_per_workload"`
+	Rules      string      `json:"rules"`
+	Modes      []string    `json:"modes"`
+	Watched    []string    `json:"watched_syscalls"`
+	Excluded   []string    `json:"excluded_syscalls"`
+	Workloads  []string    `json:"workloads"`
+	Ops        []string    `json:"ops"`
+	Samples    []Sample    `json:"samples"`
+	Agents     []AgentRun  `json:"agents"`
+	Summary    []Summary   `json:"summary"`
+	Targets    []TargetRow `json:"targets"`
 }
 
 func (o *Options) defaults() {
@@ -193,7 +212,7 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	}
 	res := &Result{
 		Kernel: kernelLabel(),
-		CPUs:   runtime.NumCPU(), PinnedCPU: opts.CPU, Rounds: opts.Rounds, Duration: opts.Duration.String(),
+		CPUs:   runtime.NumCPU(), PinnedCPU: opts.CPU, RTPriority: opts.RTPriority, Rounds: opts.Rounds, Duration: opts.Duration.String(),
 		Rules: rs.Label, Watched: names(rs.Watched), Excluded: names(rs.Excluded), Modes: opts.modes(),
 	}
 	wls, err := selectWorkloads(opts.Workloads)
@@ -239,11 +258,14 @@ func runMode(ctx context.Context, opts *Options, falcoRun string, rs *ruleSet, e
 		defer f.Close()
 	} else if mode != "none" {
 		var err error
-		agentMode, files := mode, rs.Files
+		agentMode, files, bin := mode, rs.Files, falcoRun
 		if mode == ModeFullDefault {
 			agentMode, files = "full", nil
 		}
-		a, err = startAgent(ctx, falcoRun, agentMode, files, alerts, opts.BPFStats)
+		if m, ok := strings.CutSuffix(mode, BeforeSuffix); ok {
+			agentMode, bin = m, opts.Before
+		}
+		a, err = startAgent(ctx, bin, agentMode, files, alerts, opts.BPFStats)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -271,7 +293,7 @@ func runMode(ctx context.Context, opts *Options, falcoRun string, rs *ruleSet, e
 			own = 1
 		}
 		s.Foreign = loadedCaptures() - own
-		err := pinned(opts.CPU, func() error {
+		err := pinned(opts.CPU, opts.RTPriority, func() error {
 			var err error
 			s.Ops, s.Took, err = w.run(env, w.duration(opts.Duration))
 			return err

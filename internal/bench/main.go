@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
 	"os/signal"
 	"runtime"
 	"strings"
@@ -25,6 +26,11 @@ func (l *stringList) Set(s string) error { *l = append(*l, s); return nil }
 // missed target is reported, not an error), 1 on failure, 2 for a usage
 // error or when not root.
 func Main(args []string, stdout, stderr io.Writer) int {
+	return MainIO(args, os.Stdin, stdout, stderr)
+}
+
+// MainIO is [Main] with its standard input (read by -attribute).
+func MainIO(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("falcoc-bench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var (
@@ -42,6 +48,10 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	fs.BoolVar(&opts.BPFStats, "bpf-stats", false, "enable kernel BPF statistics and report falco-run's BPF time per op (adds its own cost)")
 	wl := fs.String("workloads", "", "comma-separated workloads to run (default all: getppid, open-ordinary, mixed, open-shadow)")
 	fs.BoolVar(&opts.CompareDefault, "compare-default", false, "add a mode: falco-run in full mode with its embedded default rules (compares -rules with them in one run)")
+	fs.StringVar(&opts.Before, "before", "", "another falco-run binary (an earlier build): adds the modes evttype-before and full-before, run with it")
+	fs.IntVar(&opts.RTPriority, "rt", 0, "run the workloads at this SCHED_FIFO priority (0: normal), so that falco-run's userspace cannot take their CPU")
+	jitPid := fs.Int("jit-lines", 0, "print the JITed line table of the BPF programs of this process (falco-run's pid) and exit; see -attribute")
+	attribute := fs.String("attribute", "", "read `perf script -F ip,sym` on stdin and charge each sample under the BPF hook to a source line, with this file of -jit-lines output, then exit")
 	fs.BoolVar(&asJSON, "json", false, "print the result as JSON")
 	fs.BoolVar(&quiet, "q", false, "no progress lines on stderr")
 	fs.Usage = func() {
@@ -63,6 +73,24 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	if opts.Rounds <= 0 || opts.Duration <= 0 || opts.GeneratedRules < 0 {
 		fmt.Fprintln(stderr, "falcoc-bench: -rounds and -duration must be positive, -rules-generated not negative")
 		return 2
+	}
+	if *jitPid > 0 {
+		lines, err := JitLines(*jitPid)
+		if err == nil {
+			err = WriteJitLines(stdout, lines)
+		}
+		if err != nil {
+			fmt.Fprintf(stderr, "falcoc-bench: %v\n", err)
+			return 1
+		}
+		return 0
+	}
+	if *attribute != "" {
+		if err := attributeMain(*attribute, stdin, stdout); err != nil {
+			fmt.Fprintf(stderr, "falcoc-bench: %v\n", err)
+			return 1
+		}
+		return 0
 	}
 	opts.Rules = rulesArg
 	if *wl != "" {
@@ -92,6 +120,23 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	return 0
+}
+
+func attributeMain(jitFile string, stdin io.Reader, stdout io.Writer) error {
+	f, err := os.Open(jitFile)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	lines, err := ReadJitLines(f)
+	if err != nil {
+		return err
+	}
+	a, err := Attribute(stdin, lines)
+	if err != nil {
+		return err
+	}
+	return a.Write(stdout, 60)
 }
 
 // prefixWriter prefixes progress lines with the program name.

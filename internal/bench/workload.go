@@ -82,8 +82,9 @@ func newWorkEnv(dir string) (*workEnv, error) {
 }
 
 // pinned runs f on a goroutine locked to its thread, pinned to cpu (no
-// pinning when cpu < 0). Child processes started by f inherit the pin.
-func pinned(cpu int, f func() error) error {
+// pinning when cpu < 0) and, when prio > 0, at that SCHED_FIFO priority.
+// Child processes started by f inherit both.
+func pinned(cpu, prio int, f func() error) error {
 	done := make(chan error, 1)
 	go func() {
 		runtime.LockOSThread()
@@ -94,6 +95,12 @@ func pinned(cpu int, f func() error) error {
 			set.Set(cpu)
 			if err := unix.SchedSetaffinity(0, &set); err != nil {
 				done <- fmt.Errorf("pin to CPU %d: %w", cpu, err)
+				return
+			}
+		}
+		if prio > 0 {
+			if err := setFIFO(prio); err != nil {
+				done <- fmt.Errorf("SCHED_FIFO priority %d: %w", prio, err)
 				return
 			}
 		}
@@ -178,4 +185,14 @@ func (w *workload) duration(d time.Duration) time.Duration {
 		return time.Duration(float64(d) * w.Share)
 	}
 	return d
+}
+
+// setFIFO puts the calling thread in SCHED_FIFO at priority prio.
+func setFIFO(prio int) error {
+	param := struct{ prio int32 }{int32(prio)}
+	_, _, errno := unix.RawSyscall(unix.SYS_SCHED_SETSCHEDULER, 0, 1 /* SCHED_FIFO */, uintptr(unsafe.Pointer(&param)))
+	if errno != 0 {
+		return errno
+	}
+	return nil
 }
