@@ -1139,7 +1139,7 @@ static __always_inline __u64 pair_ptr(__u32 id, int compat, __u64 a0, __u64 a3)
 #define PASS 1
 
 #define TASK_DIMS (FALCOC_DIM_COMM | FALCOC_DIM_UID | FALCOC_DIM_CONTAINER)
-static __always_inline int and_task_dims(struct falcoc_mask *m, __u32 set, __u32 dims, __u32 capture);
+static __noinline int and_task_dims(struct falcoc_mask *m, __u32 set, __u32 dims, __u32 capture);
 
 /* handle_file: path syscalls, the open family included. */
 static __always_inline int do_handle_file(__u32 id, __u32 set, __u32 dims, __u32 capture,
@@ -1923,7 +1923,7 @@ static __always_inline struct falcoc_counters *counters_of(__u32 kind)
  * (rules say "not proc.name in (...)", "container.id != host"): on the
  * open+close loop this skips a comm hash lookup and a cgroup lookup per
  * open. The mask is the same AND either way. */
-static __always_inline int and_task_dims(struct falcoc_mask *m, __u32 set, __u32 dims, __u32 capture)
+static __noinline int and_task_dims(struct falcoc_mask *m, __u32 set, __u32 dims, __u32 capture)
 {
 	if (dims & FALCOC_DIM_COMM) {
 		struct falcoc_comm_key k = {.set = set};
