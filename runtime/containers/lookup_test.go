@@ -388,15 +388,22 @@ func TestLookupWaitBudget(t *testing.T) {
 	l := New(&Options{Backends: []Backend{b}, FirstWait: 100 * time.Millisecond, Workers: 64, QueueSize: 1024, Timeout: time.Hour})
 	defer l.Close()
 	defer close(release)
+	start := time.Now()
 	for i := range 60 {
 		if _, ok := l.Container(fmt.Sprintf("c%d", i)); ok {
 			t.Fatal("hung fetch answered")
 		}
 	}
+	stalled := time.Since(start)
 	st := l.Stats()
 	// A second of budget, 100ms per wait, plus what refilled meanwhile (a
-	// tenth of the time spent, given to the last, shorter waits).
-	if st.Waits < 10 || st.Waits > 16 || st.WaitsSkipped != 60-st.Waits || st.WaitTimeouts != st.Waits {
-		t.Errorf("stats %+v: want 10 to 16 waits, the other first fetches not waited for", st)
+	// tenth of the time spent, given to the last, shorter waits: how many
+	// of those there are depends on the scheduler, so the count has no
+	// upper bound here; the time stalled has).
+	if st.Waits < 10 || st.WaitsSkipped != 60-st.Waits || st.WaitTimeouts != st.Waits {
+		t.Errorf("stats %+v: want at least 10 waits, the other first fetches not waited for", st)
+	}
+	if stalled > 2*time.Second { // without the budget: 6 s
+		t.Errorf("60 lookups stalled the caller %v: more than the 1 s budget and its refill", stalled)
 	}
 }
