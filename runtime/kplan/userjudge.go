@@ -1,9 +1,6 @@
 package kplan
 
 import (
-	"encoding/binary"
-	"unsafe"
-
 	"github.com/falcoc/falcoc/compiler/catalog"
 	"github.com/falcoc/falcoc/compiler/plan"
 	"github.com/falcoc/falcoc/runtime/event"
@@ -300,7 +297,7 @@ func param(ev *event.Event, i int) *event.Param {
 
 // comm returns the comm dimension's mask for task name c.
 func (u *UserJudge) comm(c string) *plan.Mask {
-	e := &u.comms[strHash(c)&(commSlots-1)]
+	e := &u.comms[event.QuickHashString(c)&(commSlots-1)]
 	if !e.ok || e.s != c {
 		e.s, e.ok, e.m = c, true, u.j.CommMask(c)
 	}
@@ -334,7 +331,7 @@ func (u *UserJudge) container(th *state.Thread) *plan.Mask {
 // Two ways: the entry is in slot h or h^1; a new one goes to h, and what
 // was there moves to h^1.
 func (u *UserJudge) path(s string) *pathEntry {
-	h := strHash(s) & (pathSlots - 1)
+	h := event.QuickHashString(s) & (pathSlots - 1)
 	e := &u.paths[h]
 	if e.s == s && (e.hasPath || e.hasSuffx) {
 		return e
@@ -349,7 +346,7 @@ func (u *UserJudge) path(s string) *pathEntry {
 
 // exe returns the exe dimension's mask for program path s.
 func (u *UserJudge) exe(s string) *plan.Mask {
-	e := &u.exes[strHash(s)&(exeSlots-1)]
+	e := &u.exes[event.QuickHashString(s)&(exeSlots-1)]
 	if !e.ok || e.s != s {
 		e.s, e.ok, e.m = s, true, u.j.ExeMask(s, false)
 	}
@@ -367,28 +364,6 @@ func (u *UserJudge) sock(fam, port uint16, unknown bool) *plan.Mask {
 		e.key, e.ok, e.m = key, true, u.j.SockMask(fam, port, unknown)
 	}
 	return &e.m
-}
-
-// strHash mixes the length and the first and last eight bytes of s:
-// paths that share a directory differ at the end, and those that share a
-// file name at the start.
-func strHash(s string) uint64 {
-	h := uint64(len(s))
-	b := unsafe.Slice(unsafe.StringData(s), len(s))
-	if len(b) >= 8 {
-		h ^= binary.LittleEndian.Uint64(b) * 0x9e3779b97f4a7c15
-		h ^= binary.LittleEndian.Uint64(b[len(b)-8:]) * 0xc2b2ae3d27d4eb4f
-	} else {
-		for _, c := range b {
-			h = h*31 + uint64(c)
-		}
-		h *= 0x9e3779b97f4a7c15
-	}
-	// Fold the high bits down: the slots are picked by the low bits,
-	// which the multiplications alone fill from the low bytes only.
-	h ^= h >> 33
-	h *= 0xff51afd7ed558ccd
-	return h ^ h>>33
 }
 
 // view returns the kernel view of ev, whose thread is th, as the judge

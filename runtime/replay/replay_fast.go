@@ -279,7 +279,7 @@ func (r *Reader) topValue(s *scanner, key uint, t *fastTop, ev *event.Event) (bi
 		if t.desc = r.last; t.desc == nil || string(v) != t.desc.info.Name {
 			// The types of a trace take turns: look in the types seen
 			// before the table of every type.
-			slot := &r.types[quickHash(v)&uint64(len(r.types)-1)]
+			slot := &r.types[event.QuickHash(v)&uint64(len(r.types)-1)]
 			if t.desc = *slot; t.desc == nil || string(v) != t.desc.info.Name {
 				if t.desc = typeDescs()[string(v)]; t.desc == nil {
 					return 0, false
@@ -538,7 +538,7 @@ func (r *Reader) fastStringParam(d *typeDesc, i int, kind paramKind, p *event.Pa
 		}
 		// Flag strings repeat even more than paths: remember the ones
 		// seen, by their text.
-		c := &r.flagMemo[quickHash(v)&uint64(len(r.flagMemo)-1)]
+		c := &r.flagMemo[event.QuickHash(v)&uint64(len(r.flagMemo)-1)]
 		if c.fs == d.flags[i] && c.fs != nil && c.s == str {
 			p.U = c.v
 			return true
@@ -1136,7 +1136,7 @@ func newInterner() interner { return interner{m: make(map[string]string, 256)} }
 func (in *interner) get(b []byte) string {
 	// Two ways: the string is in slot h or h^1; a new one goes to h, and
 	// what was there moves to h^1.
-	h := quickHash(b) & (internRecent - 1)
+	h := event.QuickHash(b) & (internRecent - 1)
 	slot := &in.recent[h]
 	if *slot == string(b) && len(b) > 0 {
 		return *slot
@@ -1161,27 +1161,4 @@ func (in *interner) get(b []byte) string {
 	in.recent[h^1] = *slot
 	*slot = s
 	return s
-}
-
-// quickHash mixes the length and the first and last eight bytes of b:
-// paths that share a directory differ at the end, and those that share a
-// file name at the start.
-func quickHash(b []byte) uint64 {
-	h := uint64(len(b))
-	if len(b) >= 8 {
-		h ^= binary.LittleEndian.Uint64(b) * 0x9e3779b97f4a7c15
-		h ^= binary.LittleEndian.Uint64(b[len(b)-8:]) * 0xc2b2ae3d27d4eb4f
-	} else {
-		for _, c := range b {
-			h = h*31 + uint64(c)
-		}
-		h *= 0x9e3779b97f4a7c15
-	}
-	// Fold the high bits down: the slot is picked by the low bits, which
-	// the multiplications alone fill from the low bytes only (the first
-	// two bytes of each word: every file of a directory would share a
-	// slot).
-	h ^= h >> 33
-	h *= 0xff51afd7ed558ccd
-	return h ^ h>>33
 }

@@ -99,7 +99,7 @@ func (d *Decoder) str(b []byte) string {
 	}
 	// Two ways in front of the map: the string is in slot h or h^1; a
 	// new one goes to h, and what was there moves to h^1.
-	h := strHash(b) >> (64 - recentBits)
+	h := event.QuickHash(b) >> (64 - recentBits)
 	if r := d.recent[h]; r == string(b) && len(b) > 0 {
 		return r
 	}
@@ -122,22 +122,6 @@ func (d *Decoder) str(b []byte) string {
 
 // recentBits is log2 of the entries of Decoder.recent.
 const recentBits = 11
-
-// strHash mixes the length and the first and last eight bytes of b.
-func strHash(b []byte) uint64 {
-	h := uint64(len(b))
-	if len(b) >= 8 {
-		h ^= binary.LittleEndian.Uint64(b) * 0x9e3779b97f4a7c15
-		h ^= binary.LittleEndian.Uint64(b[len(b)-8:]) * 0xc2b2ae3d27d4eb4f
-	} else {
-		for _, c := range b {
-			h = h*31 + uint64(c)
-		}
-	}
-	h ^= h >> 33
-	h *= 0xff51afd7ed558ccd
-	return h ^ h>>33
-}
 
 // NewDecoder returns a Decoder.
 func NewDecoder() *Decoder {
