@@ -4,6 +4,7 @@
 package rulegen
 
 import (
+	"bytes"
 	"fmt"
 	"math/rand"
 	"strings"
@@ -75,4 +76,35 @@ func GenerateDistinct(n int, seed int64) []byte {
 			i, cond, i)
 	}
 	return []byte(b.String())
+}
+
+// ReplayTrace builds a trace of n events shaped like a busy host: a few
+// long-lived processes, then opens of ordinary files (most events), execs
+// of common programs, connects, and closes. None of them is meant to match
+// the rules of Generate (replay benchmarks and tests).
+func ReplayTrace(n int) []byte {
+	r := rand.New(rand.NewSource(1))
+	var b bytes.Buffer
+	comms := []string{"bash", "cat", "python3", "gcc", "node", "java", "nginx", "systemd", "sshd", "make"}
+	for i, c := range comms {
+		fmt.Fprintf(&b, `{"ts":1,"type":"execve","tid":%d,"res":0,"args":{"exe":"/usr/bin/%s"},"proc":{"ppid":1,"comm":%q,"exe":%q,"exepath":"/usr/bin/%s","args":["-x"],"cwd":"/home/u","uid":1000,"euid":1000,"cgroup":"/"}}`+"\n", 1000+i, c, c, c, c)
+	}
+	dirs := []string{"/usr/lib/x86_64-linux-gnu", "/home/u/src/project", "/tmp/build", "/usr/share/locale", "/var/lib/app", "/proc/self"}
+	for i := range n {
+		tid := 1000 + r.Intn(len(comms))
+		switch k := r.Intn(100); {
+		case k < 70:
+			fmt.Fprintf(&b, `{"ts":%d,"type":"openat","tid":%d,"res":%d,"args":{"dirfd":-100,"name":"%s/file%d.so","flags":"O_RDONLY|O_CLOEXEC"}}`+"\n",
+				i+2, tid, 3+r.Intn(20), dirs[r.Intn(len(dirs))], r.Intn(50))
+		case k < 85:
+			fmt.Fprintf(&b, `{"ts":%d,"type":"close","tid":%d,"res":0,"args":{"fd":%d}}`+"\n", i+2, tid, 3+r.Intn(20))
+		case k < 95:
+			fmt.Fprintf(&b, `{"ts":%d,"type":"connect","tid":%d,"res":0,"args":{"fd":5,"tuple":"10.0.0.5:%d->10.0.0.9:%d","addr":"10.0.0.9:%d"}}`+"\n",
+				i+2, tid, 30000+r.Intn(20000), 80+r.Intn(3), 80+r.Intn(3))
+		default:
+			fmt.Fprintf(&b, `{"ts":%d,"type":"openat","tid":%d,"res":4,"args":{"dirfd":-100,"name":"/tmp/build/out%d.o","flags":"O_WRONLY|O_CREAT|O_TRUNC"}}`+"\n",
+				i+2, tid, r.Intn(100))
+		}
+	}
+	return b.Bytes()
 }

@@ -26,7 +26,7 @@ func TestProcessAllocs(t *testing.T) {
 	}
 	for _, judged := range []bool{true, false} {
 		e := newReplayEngine(t, art, art.Plan, judged)
-		evs := decodedTrace(t, replayTrace(2000), e.Table(), e)
+		evs := decodedTrace(t, rulegen.ReplayTrace(2000), e.Table(), e)
 		// Warm up: fd tables, caches and pools reach their size.
 		for i := range evs {
 			e.Process(&evs[i])
@@ -66,7 +66,7 @@ func TestReplayAllocs(t *testing.T) {
 	// The lines that describe the processes (a "proc" object: the
 	// encoding/json decoder's) come once, then the events again and again.
 	var head, body []byte
-	for l := range bytes.Lines(replayTrace(4000)) {
+	for l := range bytes.Lines(rulegen.ReplayTrace(4000)) {
 		if bytes.Contains(l, []byte(`"proc":`)) {
 			head = append(head, l...)
 		} else {

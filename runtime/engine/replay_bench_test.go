@@ -3,9 +3,7 @@ package engine_test
 import (
 	"bytes"
 	"context"
-	"fmt"
 	"io"
-	"math/rand"
 	"os"
 	"path/filepath"
 	"slices"
@@ -26,37 +24,6 @@ import (
 	"github.com/falcoc/falcoc/runtime/state"
 )
 
-// replayTrace builds a trace of n events shaped like a busy host: a few
-// long-lived processes, then opens of ordinary files (most events), execs
-// of common programs, connects, and closes. None of them is meant to match
-// the generated rules.
-func replayTrace(n int) []byte {
-	r := rand.New(rand.NewSource(1))
-	var b bytes.Buffer
-	comms := []string{"bash", "cat", "python3", "gcc", "node", "java", "nginx", "systemd", "sshd", "make"}
-	for i, c := range comms {
-		fmt.Fprintf(&b, `{"ts":1,"type":"execve","tid":%d,"res":0,"args":{"exe":"/usr/bin/%s"},"proc":{"ppid":1,"comm":%q,"exe":%q,"exepath":"/usr/bin/%s","args":["-x"],"cwd":"/home/u","uid":1000,"euid":1000,"cgroup":"/"}}`+"\n", 1000+i, c, c, c, c)
-	}
-	dirs := []string{"/usr/lib/x86_64-linux-gnu", "/home/u/src/project", "/tmp/build", "/usr/share/locale", "/var/lib/app", "/proc/self"}
-	for i := range n {
-		tid := 1000 + r.Intn(len(comms))
-		switch k := r.Intn(100); {
-		case k < 70:
-			fmt.Fprintf(&b, `{"ts":%d,"type":"openat","tid":%d,"res":%d,"args":{"dirfd":-100,"name":"%s/file%d.so","flags":"O_RDONLY|O_CLOEXEC"}}`+"\n",
-				i+2, tid, 3+r.Intn(20), dirs[r.Intn(len(dirs))], r.Intn(50))
-		case k < 85:
-			fmt.Fprintf(&b, `{"ts":%d,"type":"close","tid":%d,"res":0,"args":{"fd":%d}}`+"\n", i+2, tid, 3+r.Intn(20))
-		case k < 95:
-			fmt.Fprintf(&b, `{"ts":%d,"type":"connect","tid":%d,"res":0,"args":{"fd":5,"tuple":"10.0.0.5:%d->10.0.0.9:%d","addr":"10.0.0.9:%d"}}`+"\n",
-				i+2, tid, 30000+r.Intn(20000), 80+r.Intn(3), 80+r.Intn(3))
-		default:
-			fmt.Fprintf(&b, `{"ts":%d,"type":"openat","tid":%d,"res":4,"args":{"dirfd":-100,"name":"/tmp/build/out%d.o","flags":"O_WRONLY|O_CREAT|O_TRUNC"}}`+"\n",
-				i+2, tid, r.Intn(100))
-		}
-	}
-	return b.Bytes()
-}
-
 // BenchmarkReplay measures falco-run -e's whole path per event: decode
 // (the replay reader), state, candidate rules in the VM, and formatting of
 // the rare alert. 100 generated rules are loaded (process names, paths,
@@ -70,7 +37,7 @@ func BenchmarkReplay(b *testing.B) {
 	}
 	kp := art.Plan
 	const n = 200000
-	trace := replayTrace(n)
+	trace := rulegen.ReplayTrace(n)
 	for _, judged := range []bool{true, false} {
 		name := "every-rule"
 		if judged {
@@ -118,7 +85,7 @@ func BenchmarkReplayScap(b *testing.B) {
 		b.Fatalf("compile: %v", ds)
 	}
 	file := filepath.Join(b.TempDir(), "trace.scap")
-	writeScapTrace(b, file, replayTrace(200000))
+	writeScapTrace(b, file, rulegen.ReplayTrace(200000))
 	var alerts uint64
 	events := 0
 	b.ReportAllocs()
@@ -205,7 +172,7 @@ func (formatSink) Send(a *output.Alert) { sinkBuf = output.FormatText(sinkBuf[:0
 // BenchmarkReplayDecodeOnly is BenchmarkReplay's trace through the reader
 // alone, to split the cost between decoding and the engine.
 func BenchmarkReplayDecodeOnly(b *testing.B) {
-	trace := replayTrace(200000)
+	trace := rulegen.ReplayTrace(200000)
 	events := 0
 	b.ReportAllocs()
 	cpu := cpuClock()
@@ -231,7 +198,7 @@ func BenchmarkReplayEngine(b *testing.B) {
 		b.Fatalf("compile: %v", ds)
 	}
 	e := newReplayEngine(b, art, art.Plan, true)
-	evs := decodedTrace(b, replayTrace(4096), e.Table(), e)
+	evs := decodedTrace(b, rulegen.ReplayTrace(4096), e.Table(), e)
 	for i := range evs { // warm up: fd tables and pools reach their size
 		e.Process(&evs[i])
 	}

@@ -46,7 +46,7 @@ func TestStatsPublished(t *testing.T) {
 			last = s.Events
 		}
 	}()
-	r := replay.NewReader(bytes.NewReader(replayTrace(5000)))
+	r := replay.NewReader(bytes.NewReader(rulegen.ReplayTrace(5000)))
 	var ev event.Event
 	var pc event.ProcContext
 	n := 0
