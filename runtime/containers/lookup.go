@@ -224,11 +224,16 @@ const (
 )
 
 type entry struct {
-	key      string // container.id
-	fullID   string // container.full_id, "" when not known yet
-	typ      string // container.type, "" when not known yet
-	state    entryState
-	ctr      *extract.Container
+	key    string // container.id
+	fullID string // container.full_id, "" when not known yet
+	typ    string // container.type, "" when not known yet
+	state  entryState
+	ctr    *extract.Container
+	// hint is what the runtime's create event said (name, image), given
+	// when a fetch fails or a first-event wait runs out; partial marks a
+	// ctr that is only the hint, fetched again after partialRetry.
+	hint     *extract.Container
+	partial  bool
 	failedAt time.Time
 	done     chan struct{} // closed when the fetch in flight ends
 	// waitUntil ends the time Container may wait for this entry's first
@@ -347,6 +352,9 @@ func (l *Lookup) Container(id string) (*extract.Container, bool) {
 	e := l.entries[id]
 	if e != nil && e.ctr != nil {
 		c := e.ctr
+		if e.partial && e.state == stateFailed && l.now().Sub(e.failedAt) >= partialRetry {
+			l.schedule(e)
+		}
 		l.mu.Unlock()
 		l.hits.Add(1)
 		return c, true
@@ -371,7 +379,12 @@ func (l *Lookup) Container(id string) (*extract.Container, bool) {
 			l.waitsSkipped.Add(1)
 		}
 	}
+	hint := e.hint
 	l.mu.Unlock()
+	if done == nil && hint != nil {
+		l.hits.Add(1)
+		return hint, true
+	}
 	if done != nil {
 		l.waits.Add(1)
 		start := time.Now()
@@ -387,6 +400,7 @@ func (l *Lookup) Container(id string) (*extract.Container, bool) {
 		c := e.ctr
 		if c == nil {
 			e.waitSpent = true
+			c = e.hint
 		}
 		l.mu.Unlock()
 		if c != nil {
@@ -429,14 +443,30 @@ func (l *Lookup) Prefetch(fullID, typ string) {
 
 // refresh fetches a container again (or for the first time) without
 // dropping what is cached meanwhile.
-func (l *Lookup) refresh(fullID, typ string) {
+func (l *Lookup) refresh(fullID, typ string) { l.refreshHint(fullID, typ, nil) }
+
+// partialRetry is how soon a container known only from its create
+// event's hint is fetched again.
+const partialRetry = time.Second
+
+// refreshHint is refresh with what the runtime's event said about the
+// container (may be nil): it answers for the container when the fetch
+// fails (podman's inspect can fail while a short-lived container exits)
+// or is slower than the first-event wait.
+func (l *Lookup) refreshHint(fullID, typ string, hint *extract.Container) {
 	key := shortID(fullID)
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	e := l.entries[key]
-	if e == nil {
+	fresh := e == nil
+	if fresh {
 		e = l.insert(key)
-	} else if e.state == statePending {
+	}
+	if hint != nil {
+		hint.FullID, hint.ID, hint.Type = fullID, key, typ
+		e.hint = hint
+	}
+	if !fresh && e.state == statePending {
 		return
 	}
 	e.fullID, e.typ = fullID, typ
@@ -573,9 +603,13 @@ func (l *Lookup) worker() {
 			l.mu.Lock()
 			switch {
 			case c != nil:
-				r.e.ctr, r.e.state = c, stateDone
-			case r.e.ctr != nil:
+				r.e.ctr, r.e.state, r.e.partial = c, stateDone, false
+			case r.e.ctr != nil && !r.e.partial:
 				r.e.state = stateDone // a failed refresh keeps what was known
+			case r.e.hint != nil:
+				// Answer with the event's hint; fetch again later.
+				r.e.ctr, r.e.partial = r.e.hint, true
+				r.e.state, r.e.failedAt = stateFailed, l.now()
 			default:
 				r.e.state, r.e.failedAt = stateFailed, l.now()
 			}
@@ -637,4 +671,18 @@ func safeFetch(ctx context.Context, b Backend, id, typ string) (c *extract.Conta
 		return nil, err
 	}
 	return c, nil
+}
+
+// refetchPartial fetches again a container known only from its event's
+// hint, or whose last fetch failed.
+func (l *Lookup) refetchPartial(fullID string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	e := l.entries[shortID(fullID)]
+	if e != nil && e.state == stateFailed && (e.partial || e.ctr == nil) {
+		if e.fullID == "" {
+			e.fullID = fullID
+		}
+		l.schedule(e)
+	}
 }

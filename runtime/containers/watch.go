@@ -16,6 +16,7 @@ import (
 	"google.golang.org/protobuf/encoding/protowire"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 
+	"github.com/falcoc/falcoc/runtime/extract"
 	"github.com/falcoc/falcoc/runtime/state/container"
 )
 
@@ -24,7 +25,26 @@ import (
 type dockerEvent struct {
 	Type   string
 	Action string
-	Actor  struct{ ID string }
+	Actor  struct {
+		ID         string
+		Attributes map[string]string
+	}
+}
+
+// hint is what a create or start event says about its container: its
+// name and image, as docker and podman put them in the attributes.
+func (ev *dockerEvent) hint() *extract.Container {
+	name, image := ev.Actor.Attributes["name"], ev.Actor.Attributes["image"]
+	if name == "" && image == "" {
+		return nil
+	}
+	c := &extract.Container{Name: name}
+	if image != "" && !isImageID(image, "") {
+		var f imageFields
+		setImage(&f, image)
+		c.Image, c.ImageRepository, c.ImageTag, c.ImageDigest = f.image, f.repo, f.tag, f.digest
+	}
+	return c
 }
 
 // watchEvents follows the container events of a docker-compatible API
@@ -82,7 +102,11 @@ func (l *Lookup) followEvents(api *apiClient, typ string) bool {
 		case "create", "start", "rename":
 			// create: name, image, privileged, mounts and labels are set;
 			// start adds the address and start time.
-			l.refresh(ev.Actor.ID, typ)
+			l.refreshHint(ev.Actor.ID, typ, ev.hint())
+		case "die", "died":
+			// podman's inspect can fail while the container's last
+			// process exits; once it has died it answers.
+			l.refetchPartial(ev.Actor.ID)
 		case "destroy", "remove": // docker says destroy, podman remove
 			l.forget(ev.Actor.ID)
 		}

@@ -3,10 +3,14 @@ package containers
 import (
 	"encoding/json"
 	"net/http"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/falcoc/falcoc/runtime/extract"
+	"github.com/falcoc/falcoc/runtime/state/container"
 )
 
 // TestWatchDocker: a container docker reports as created is fetched before
@@ -114,5 +118,81 @@ func TestWatchDocker(t *testing.T) {
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("requests (-want +got):\n%s", diff)
+	}
+}
+
+// TestWatchPodmanInspectFails: podman's inspect can answer 500 while a
+// short-lived container's process exits. The container is then known by
+// what its create event said (name and image), and fetched in full once
+// it has died.
+func TestWatchPodmanInspectFails(t *testing.T) {
+	inspect := readTestdata(t, "docker-falcoc-probe.json")
+	events := make(chan string, 8)
+	var dead atomic.Bool
+	sock := serveUnix(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/events":
+			w.WriteHeader(http.StatusOK)
+			w.(http.Flusher).Flush()
+			for {
+				select {
+				case ev := <-events:
+					w.Write([]byte(ev + "\n"))
+					w.(http.Flusher).Flush()
+				case <-r.Context().Done():
+					return
+				}
+			}
+		case "/containers/" + full1 + "/json":
+			if !dead.Load() {
+				w.WriteHeader(http.StatusInternalServerError)
+				w.Write([]byte(`{"cause":"no such process","message":"read /proc/17855/cgroup: no such process","response":500}`))
+				return
+			}
+			w.Write(inspect)
+		default:
+			w.WriteHeader(http.StatusNotFound)
+		}
+	}))
+	dir := t.TempDir()
+	l := New(&Options{DockerSockets: []string{dir + "/d.sock"}, PodmanSockets: []string{sock}, ContainerdSockets: []string{dir + "/c.sock"}, CRISockets: []string{}})
+	defer l.Close()
+	ev := func(action string) string {
+		b, _ := json.Marshal(map[string]any{
+			"Type": "container", "Action": action,
+			"Actor": map[string]any{"ID": full1, "Attributes": map[string]string{
+				"name": "evtest", "image": "localhost/falcoc-busybox:latest", "podId": ""}},
+		})
+		return string(b)
+	}
+	waitFor := func(what string, cond func(Stats) bool) {
+		t.Helper()
+		deadline := time.Now().Add(30 * time.Second)
+		for !cond(l.Stats()) {
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: stats %+v, last error %v", what, l.Stats(), l.LastError())
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
+	events <- ev("create")
+	waitFor("failed fetch after create", func(s Stats) bool { return s.Errors == 1 })
+	c, ok := l.Container("ddab144ade96")
+	want := &extract.Container{
+		FullID: full1, ID: "ddab144ade96", Type: container.TypePodman, Name: "evtest",
+		Image: "localhost/falcoc-busybox:latest", ImageRepository: "localhost/falcoc-busybox", ImageTag: "latest",
+	}
+	if !ok {
+		t.Fatalf("Container after a failed fetch: not found; stats %+v", l.Stats())
+	}
+	if diff := cmp.Diff(want, c); diff != "" {
+		t.Errorf("Container from the create event (-want +got):\n%s", diff)
+	}
+	dead.Store(true)
+	events <- ev("died")
+	waitFor("fetch after died", func(s Stats) bool { return s.Found == 1 })
+	c, ok = l.Container("ddab144ade96")
+	if !ok || c.Name != "falcoc-probe" || !c.Privileged {
+		t.Errorf("Container after died = %+v, %v; want the full inspect", c, ok)
 	}
 }
