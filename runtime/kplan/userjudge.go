@@ -1,6 +1,8 @@
 package kplan
 
 import (
+	"unsafe"
+
 	"github.com/falcoc/falcoc/compiler/catalog"
 	"github.com/falcoc/falcoc/compiler/plan"
 	"github.com/falcoc/falcoc/runtime/event"
@@ -45,6 +47,7 @@ type UserJudge struct {
 	paths [pathSlots]pathEntry
 	exes  [exeSlots]exeEntry
 	socks [sockSlots]sockEntry
+	tasks [taskSlots]taskEntry
 }
 
 // Sizes of the direct-mapped tables (powers of two).
@@ -54,7 +57,18 @@ const (
 	pathSlots = 2048
 	exeSlots  = 64
 	sockSlots = 64
+	taskSlots = 64
 )
+
+// taskEntry is a task's mask (see task).
+type taskEntry struct {
+	th   *state.Thread
+	comm string
+	euid uint32
+	ck   uint8
+	dims plan.Dim
+	m    plan.Mask
+}
 
 type commEntry struct {
 	s  string
@@ -204,16 +218,8 @@ func (u *UserJudge) Mask(ev *event.Event, th *state.Thread) plan.Mask {
 		}
 		m = info.openGate[plan.OpenClass(flags)] // creat's entries are all the same
 	}
-	if d&taskDims != 0 {
-		if d&plan.DimComm != 0 {
-			m = m.And(*u.comm(th.Comm()))
-		}
-		if d&plan.DimUID != 0 {
-			m = m.And(*u.uid(th.Creds.EUID))
-		}
-		if d&plan.DimContainer != 0 {
-			m = m.And(*u.container(th))
-		}
+	if td := d & taskDims; td != 0 {
+		m = m.And(*u.task(th, td))
 	}
 	if d&plan.DimArg0 != 0 {
 		var a uint64
@@ -311,6 +317,45 @@ func (u *UserJudge) uid(id uint32) *plan.Mask {
 		e.uid, e.ok, e.m = id, true, u.j.UIDMask(id)
 	}
 	return &e.m
+}
+
+// task returns the mask of the task dimensions dims (of taskDims) for
+// thread th: its comm, effective uid and container, as comm, uid and
+// container give them. The last answers are kept by thread; an entry is
+// used only when those three facts are the ones it was computed for (th
+// is only where to look: the mask is a function of the facts).
+func (u *UserJudge) task(th *state.Thread, dims plan.Dim) *plan.Mask {
+	comm, euid, ck := th.Comm(), th.Creds.EUID, containerKind(th)
+	h := (uint64(uintptr(unsafe.Pointer(th))) ^ uint64(dims)) * 0x9e3779b97f4a7c15 >> 58
+	e := &u.tasks[h&(taskSlots-1)]
+	if e.th == th && e.dims == dims && e.euid == euid && e.ck == ck && e.comm == comm {
+		return &e.m
+	}
+	m := plan.AllClauses
+	if dims&plan.DimComm != 0 {
+		m = m.And(*u.comm(comm))
+	}
+	if dims&plan.DimUID != 0 {
+		m = m.And(*u.uid(euid))
+	}
+	if dims&plan.DimContainer != 0 {
+		m = m.And(*u.container(th))
+	}
+	*e = taskEntry{th: th, comm: comm, euid: euid, ck: ck, dims: dims, m: m}
+	return &e.m
+}
+
+// containerKind is container's case for th: 0 unknown, 1 the host, 2 a
+// container.
+func containerKind(th *state.Thread) uint8 {
+	p := th.Proc()
+	switch {
+	case p == nil || p.ContainerID == "":
+		return 0
+	case p.ContainerID == "host":
+		return 1
+	}
+	return 2
 }
 
 // container returns the container dimension's mask for th's process.

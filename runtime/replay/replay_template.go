@@ -53,6 +53,67 @@ type template struct {
 	// next is the entry to replace; learn forgets them all.
 	sibs [4]sibMemo
 	next int
+	// memos are the slots' value memos (see valMemo), one per slot.
+	memos []valMemo
+}
+
+// valMemo remembers the value a template's slot last held, as written
+// (with the literal after it) and as decoded. A value whose text is the
+// same again is not decoded again: the decoders of the kinds a memo takes
+// (integers, strings, flags, booleans, times) give a value that depends
+// on the value's bytes alone and read at most the literal's first byte
+// past them, so the text and the literal after it decide the value. A
+// slot whose values seldom repeat (a time stamp, a path) stops trying.
+type valMemo struct {
+	// ok: the slot takes a memo; lit is the value's text and the literal
+	// after it (n 0 until a value is remembered); text holds its bytes.
+	ok   bool
+	lit  literal
+	text []byte
+	// kind is the parameter's kind (param slots); i, u and s the value.
+	kind paramKind
+	i    int64
+	u    uint64
+	s    string
+	// uses and hits count the lines the slot was tried on and the memo's
+	// hits: with fewer than a quarter of hits after memoTries uses, ok
+	// becomes false.
+	uses, hits uint32
+}
+
+// memoTries is the number of uses after which a slot whose memo hits
+// less than a quarter of the time stops trying it.
+const memoTries = 64
+
+// memoKinds are the parameter kinds a valMemo takes.
+func memoKind(k paramKind) bool {
+	switch k {
+	case kindSigned, kindString, kindUnsigned, kindBool, kindAbsTime:
+		return true
+	}
+	return false
+}
+
+// remember makes the memo hold value text v, followed by literal l, which
+// decoded to i, u and s.
+func (m *valMemo) remember(v []byte, l *literal, i int64, u uint64, s string) {
+	m.uses++
+	if m.uses >= memoTries && m.hits < m.uses/4 {
+		m.ok = false
+		return
+	}
+	m.text = append(append(m.text[:0], v...), l.b...)
+	m.lit = newLiteral(m.text)
+	m.i, m.u, m.s = i, u, s
+}
+
+// hit counts a hit, halving the counts now and then.
+func (m *valMemo) hit() {
+	m.uses++
+	m.hits++
+	if m.uses >= 1<<20 {
+		m.uses, m.hits = m.uses/2, m.hits/2
+	}
 }
 
 // sibMemo is a sibling of a template: the template for events of type d
@@ -113,7 +174,19 @@ func (r *Reader) learn(b []byte) {
 		start = end
 	}
 	t.typeText, t.typeLit, t.keep = t.typeText[:0], literal{}, 0
+	t.memos = slicesGrow(t.memos, len(t.slots))
 	for k, sl := range r.rec {
+		m := &t.memos[k]
+		*m = valMemo{text: m.text[:0]}
+		if t.lits[k+1].n > 0 {
+			switch {
+			case sl.param >= 0:
+				m.kind = t.desc.kinds[sl.param]
+				m.ok = memoKind(m.kind)
+			case sl.key != keyType && sl.key != keyArgs:
+				m.ok = true
+			}
+		}
 		if sl.param >= 0 && sl.param < 64 {
 			switch t.desc.kinds[sl.param] {
 			case kindSigned, kindString, kindBytes, kindIP, kindBool, kindAbsTime, kindUnsigned:
@@ -125,6 +198,14 @@ func (r *Reader) learn(b []byte) {
 			t.typeLit = newLiteral(t.typeText)
 		}
 	}
+}
+
+// slicesGrow returns s with length n, its elements kept (new ones zero).
+func slicesGrow(s []valMemo, n int) []valMemo {
+	if cap(s) < n {
+		s = append(s[:cap(s)], make([]valMemo, n-cap(s))...)
+	}
+	return s[:n]
 }
 
 // decodeTemplate decodes line b with the first template it matches. It
@@ -182,13 +263,41 @@ func (r *Reader) toFront(t *template) {
 // the scanner does not take a newline for white space, so that no value
 // reaches into the next line (literals, strings and numbers hold none).
 func (r *Reader) matchTemplate(t *template, b []byte, inBuf bool, ev *event.Event) (tt *template, n int, ok, dirty bool) {
-	if !t.lits[0].match(b, 0) {
+	if !t.lits[0].at(b, 0) {
 		return t, 0, false, false
 	}
 	s := scanner{b: b, i: t.lits[0].n, oneLine: inBuf}
 	var top fastTop
 	for k := 0; k < len(t.slots); k++ {
 		sl := t.slots[k]
+		m := &t.memos[k]
+		if m.ok && m.lit.n > 0 && m.lit.at(b, s.i) {
+			// The value as last time, and the literal after it.
+			if sl.param < 0 {
+				top.setMemo(sl.key, m)
+				top.seen |= sl.key
+			} else {
+				if top.desc != t.desc {
+					return t, 0, false, dirty
+				}
+				dirty = true
+				p := &ev.Params[sl.param]
+				switch m.kind {
+				case kindSigned:
+					p.I = m.i
+				case kindString:
+					p.S = m.s
+				default:
+					p.U = m.u
+				}
+				p.Set = true
+				top.seen |= keyArgs
+			}
+			m.hit()
+			s.i += m.lit.n
+			continue
+		}
+		start := s.i
 		if sl.param < 0 {
 			if sl.key == keyType {
 				if tt := t.typeMatch(k, b, s.i); tt != nil {
@@ -233,14 +342,25 @@ func (r *Reader) matchTemplate(t *template, b []byte, inBuf bool, ev *event.Even
 			top.seen |= keyArgs
 		}
 		lit := &t.lits[k+1]
-		if s.i+16 <= len(b) && !lit.long {
-			// literal.match's usual case, inline.
-			if binary.LittleEndian.Uint64(b[s.i:])&lit.m0 != lit.w0 ||
-				binary.LittleEndian.Uint64(b[s.i+8:])&lit.m1 != lit.w1 {
+		if i := s.i; i+32 <= len(b) && lit.short {
+			// lit.at, inline.
+			x := b[i : i+32 : i+32]
+			if (binary.LittleEndian.Uint64(x)&lit.m[0]^lit.w[0])|
+				(binary.LittleEndian.Uint64(x[8:])&lit.m[1]^lit.w[1])|
+				(binary.LittleEndian.Uint64(x[16:])&lit.m[2]^lit.w[2])|
+				(binary.LittleEndian.Uint64(x[24:])&lit.m[3]^lit.w[3]) != 0 {
 				return t, 0, false, dirty
 			}
-		} else if !lit.match(b, s.i) {
+		} else if !lit.match(b, i) {
 			return t, 0, false, dirty
+		}
+		if m.ok {
+			if sl.param < 0 {
+				m.remember(b[start:s.i], lit, top.memoValue(sl.key), top.num, "")
+			} else {
+				p := &ev.Params[sl.param]
+				m.remember(b[start:s.i], lit, p.I, p.U, p.S)
+			}
 		}
 		s.i += lit.n
 	}
@@ -261,11 +381,11 @@ func (r *Reader) matchTemplate(t *template, b []byte, inBuf bool, ev *event.Even
 // before, whose type and the literal after it are written at b[i:]; nil
 // when none is.
 func (t *template) typeMatch(k int, b []byte, i int) *template {
-	if t.typeLit.n > 0 && t.typeLit.match(b, i) {
+	if t.typeLit.n > 0 && t.typeLit.at(b, i) {
 		return t
 	}
 	for j := range t.sibs {
-		if m := &t.sibs[j]; m.t != nil && m.k == k && m.t.typeLit.n > 0 && m.t.typeLit.match(b, i) {
+		if m := &t.sibs[j]; m.t != nil && m.k == k && m.t.typeLit.n > 0 && m.t.typeLit.at(b, i) {
 			return m.t
 		}
 	}
@@ -299,24 +419,24 @@ func (r *Reader) sibling(t *template, k int, d *typeDesc) *template {
 }
 
 // literal is a template's run of bytes between two values, with its
-// first sixteen bytes as two little-endian words and masks, to compare in
-// a few instructions.
+// first 32 bytes as four little-endian words and masks, to compare in a
+// few instructions.
 type literal struct {
-	b            []byte
-	n            int
-	w0, m0       uint64
-	w1, m1       uint64
-	long         bool // more than sixteen bytes: b[16:] compared too
-	short, empty bool
+	b    []byte
+	n    int
+	w, m [4]uint64
+	// short: at most 32 bytes, all in w.
+	short bool
 }
 
 func newLiteral(b []byte) literal {
-	l := literal{b: b, n: len(b), long: len(b) > 16, empty: len(b) == 0}
-	var buf [16]byte
+	l := literal{b: b, n: len(b), short: len(b) <= 32}
+	var buf [32]byte
 	copy(buf[:], b)
-	l.w0, l.w1 = binary.LittleEndian.Uint64(buf[:8]), binary.LittleEndian.Uint64(buf[8:])
-	n0, n1 := min(len(b), 8), min(max(len(b)-8, 0), 8)
-	l.m0, l.m1 = byteMask(n0), byteMask(n1)
+	for k := range l.w {
+		l.w[k] = binary.LittleEndian.Uint64(buf[8*k:])
+		l.m[k] = byteMask(min(max(len(b)-8*k, 0), 8))
+	}
 	return l
 }
 
@@ -328,21 +448,54 @@ func byteMask(n int) uint64 {
 	return uint64(1)<<(8*n) - 1
 }
 
-// match reports whether b holds the literal at i.
+// at reports whether b holds the literal at i.
+func (l *literal) at(b []byte, i int) bool {
+	if i+32 <= len(b) && l.short {
+		x := b[i : i+32 : i+32]
+		return (binary.LittleEndian.Uint64(x)&l.m[0]^l.w[0])|
+			(binary.LittleEndian.Uint64(x[8:])&l.m[1]^l.w[1])|
+			(binary.LittleEndian.Uint64(x[16:])&l.m[2]^l.w[2])|
+			(binary.LittleEndian.Uint64(x[24:])&l.m[3]^l.w[3]) == 0
+	}
+	return l.match(b, i)
+}
+
+// setMemo sets the value of top-level key key (not the type) from m.
+func (t *fastTop) setMemo(key uint, m *valMemo) {
+	switch key {
+	case keyTs:
+		t.ts = m.i
+	case keyTid:
+		t.tid = m.i
+	case keyPid:
+		t.pid = m.i
+	case keyRes:
+		t.res = m.i
+	case keyCPU:
+		t.cpu = m.i
+	case keyNum:
+		t.num = m.u
+	}
+}
+
+// memoValue returns the signed value of top-level key key.
+func (t *fastTop) memoValue(key uint) int64 {
+	switch key {
+	case keyTs:
+		return t.ts
+	case keyTid:
+		return t.tid
+	case keyPid:
+		return t.pid
+	case keyRes:
+		return t.res
+	case keyCPU:
+		return t.cpu
+	}
+	return 0
+}
+
+// match is at's general case.
 func (l *literal) match(b []byte, i int) bool {
-	if l.empty {
-		return true
-	}
-	if i+16 <= len(b) {
-		if binary.LittleEndian.Uint64(b[i:])&l.m0 != l.w0 || binary.LittleEndian.Uint64(b[i+8:])&l.m1 != l.w1 {
-			return false
-		}
-		if !l.long {
-			return true
-		}
-	}
-	if i+16 <= len(b) {
-		return i+l.n <= len(b) && string(b[i+16:i+l.n]) == string(l.b[16:])
-	}
 	return i+l.n <= len(b) && string(b[i:i+l.n]) == string(l.b)
 }

@@ -152,3 +152,47 @@ func TestTemplateInBufferOneLine(t *testing.T) {
 		}
 	}
 }
+
+// TestTemplateMemo: a slot's value memo takes a value written as before
+// and nothing else: after many lines with the same values, each value in
+// turn is replaced by one that starts or ends like it, or is followed by
+// other bytes, and every line decodes as the reference decodes it. The
+// memos must have been used.
+func TestTemplateMemo(t *testing.T) {
+	const line = `{"ts":7,"type":"openat","tid":5,"res":3,"args":{"dirfd":-100,"name":"/a/b","flags":"O_RDONLY"}}`
+	edits := [][2]string{
+		{`"ts":7,`, `"ts":77,`}, {`"ts":7,`, `"ts":7.5,`}, {`"ts":7,`, `"ts":"7",`},
+		{`"tid":5,`, `"tid":-5,`}, {`"tid":5,`, `"tid":05,`}, {`"res":3,`, `"res":3e0,`},
+		{`"dirfd":-100,`, `"dirfd":-1000,`}, {`"dirfd":-100,`, `"dirfd":-10,`}, {`"dirfd":-100,`, `"dirfd":"AT_FDCWD",`},
+		{`"name":"/a/b",`, `"name":"/a/b/",`}, {`"name":"/a/b",`, `"name":"/a/b\u00e9",`}, {`"name":"/a/b",`, `"name":"/a/b" ,`},
+		{`"flags":"O_RDONLY"}`, `"flags":"O_RDONLY|O_CLOEXEC"}`}, {`"flags":"O_RDONLY"}`, `"flags":"O_RDONL"}`},
+		{`"flags":"O_RDONLY"}`, `"flags":0}`}, {`"flags":"O_RDONLY"}}`, `"flags":"O_RDONLY"},"x":1}`},
+		{`"dirfd":-100,"name"`, `"dirfd":-100,"nam"`}, {`"tid":5,"res"`, `"tid":5,"pid"`},
+	}
+	var text strings.Builder
+	for range 3 {
+		for range 100 {
+			text.WriteString(line + "\n")
+		}
+		for _, e := range edits {
+			text.WriteString(strings.Replace(line, e[0], e[1], 1) + "\n")
+			text.WriteString(line + "\n")
+		}
+	}
+	if d := cmp.Diff(readRef(text.String()), readFast(text.String()), decodedOpts); d != "" {
+		t.Fatalf("(-ref +reader):\n%s", d)
+	}
+	r := NewReader(strings.NewReader(text.String()))
+	var ev event.Event
+	for r.Next(&ev, nil) == nil || r.stick == nil {
+	}
+	hits := 0
+	for _, tm := range r.tmpls {
+		for _, m := range tm.memos {
+			hits += int(m.hits)
+		}
+	}
+	if hits < 300 {
+		t.Errorf("the memos took %d values, want at least 300", hits)
+	}
+}

@@ -3,6 +3,7 @@ package state
 import (
 	"net/netip"
 	"strconv"
+	"unsafe"
 )
 
 // fdsOf returns tid's thread and descriptor table, reading /proc on a
@@ -75,13 +76,35 @@ func (t *Table) Open(tid, fd int64, path string, flags, mode uint32, dirfd int64
 	*f = FD{
 		Num:     fd,
 		Type:    typ,
-		name:    resolveAt(th, dirfd, path),
+		name:    t.resolveOpen(th, dirfd, path),
 		NameRaw: path,
 		Flags:   flags,
 		Mode:    mode,
 	}
 	return f
 }
+
+// resolveOpen is resolveAt for an open's path. An absolute path found
+// clean before, the same string (the replay and capture decoders intern
+// their paths), is not checked again.
+func (t *Table) resolveOpen(th *Thread, dirfd int64, path string) string {
+	if path == "" || path[0] != '/' {
+		return resolveAt(th, dirfd, path)
+	}
+	sp := unsafe.StringData(path)
+	slot := &t.clean[uint64(uintptr(unsafe.Pointer(sp)))*0x9e3779b97f4a7c15>>(64-cleanBits)]
+	if len(*slot) == len(path) && unsafe.StringData(*slot) == sp {
+		return path // the memo holds the string itself: the same bytes
+	}
+	r := ResolvePath("", path)
+	if len(r) == len(path) && unsafe.StringData(r) == sp {
+		*slot = path
+	}
+	return r
+}
+
+// cleanBits is the log2 of the number of entries of Table.clean.
+const cleanBits = 10
 
 // maxFreeFDs bounds the closed descriptors kept for reuse.
 const maxFreeFDs = 256

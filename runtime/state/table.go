@@ -80,6 +80,9 @@ type Table struct {
 	// the map for the busy threads; each is nil or a thread in threads
 	// under its Tid (every delete from threads clears them all).
 	hot [hotThreads]*Thread
+	// clean holds absolute paths found clean (see resolveOpen), in slots
+	// picked by their address.
+	clean [1 << cleanBits]string
 
 	// freeFDs are FDs of closed descriptors, kept for reuse by Open.
 	freeFDs []*FD
