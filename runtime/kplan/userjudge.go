@@ -45,9 +45,12 @@ type UserJudge struct {
 	comms [commSlots]commEntry
 	uids  [uidSlots]uidEntry
 	paths [pathSlots]pathEntry
+	ptags [pathSlots]uint32
 	exes  [exeSlots]exeEntry
 	socks [sockSlots]sockEntry
 	tasks [taskSlots]taskEntry
+	// shared holds the path masks (see share).
+	shared map[plan.Mask]*plan.Mask
 }
 
 // Sizes of the direct-mapped tables (powers of two).
@@ -55,6 +58,7 @@ const (
 	commSlots = 256
 	uidSlots  = 64
 	pathSlots = 2048
+	pathWays  = 4
 	exeSlots  = 64
 	sockSlots = 64
 	taskSlots = 64
@@ -82,10 +86,11 @@ type uidEntry struct {
 	m   plan.Mask
 }
 
+// pathEntry is a path's masks, nil until computed; the masks are shared
+// (see share), which keeps an entry small and the table in the cache.
 type pathEntry struct {
-	s                 string
-	hasPath, hasSuffx bool
-	path, suffix      plan.Mask
+	s            string
+	path, suffix *plan.Mask
 }
 
 type exeEntry struct {
@@ -121,7 +126,7 @@ const taskDims = plan.DimComm | plan.DimUID | plan.DimContainer
 // NewUserJudge prepares the judge for plan p.
 func NewUserJudge(p *plan.Plan) *UserJudge {
 	j := plan.NewJudger(p)
-	u := &UserJudge{j: j, sys: make([]judgeInfo, catalog.NumEvents()+1)}
+	u := &UserJudge{j: j, sys: make([]judgeInfo, catalog.NumEvents()+1), shared: map[plan.Mask]*plan.Mask{}}
 	u.host = j.ContainerMask(plan.ContainerHost)
 	u.inside = j.ContainerMask(plan.ContainerInside)
 	u.unknown = j.ContainerMask(plan.ContainerUnknown)
@@ -277,16 +282,16 @@ func (u *UserJudge) Mask(ev *event.Event, th *state.Thread) plan.Mask {
 			}
 			e := u.path(p.S)
 			if d&plan.DimPath != 0 {
-				if !e.hasPath {
-					e.path, e.hasPath = u.j.PathMask(e.s, false), true
+				if e.path == nil {
+					e.path = u.share(u.j.PathMask(e.s, false))
 				}
-				m = m.And(e.path)
+				m = m.And(*e.path)
 			}
 			if d&plan.DimSuffix != 0 {
-				if !e.hasSuffx {
-					e.suffix, e.hasSuffx = u.j.SuffixMask(e.s, false), true
+				if e.suffix == nil {
+					e.suffix = u.share(u.j.SuffixMask(e.s, false))
 				}
-				m = m.And(e.suffix)
+				m = m.And(*e.suffix)
 			}
 		}
 	}
@@ -373,21 +378,44 @@ func (u *UserJudge) container(th *state.Thread) *plan.Mask {
 // path returns the entry of path s (as read: never an unreadable one).
 // Its masks are filled by the caller as needed.
 //
-// Two ways: the entry is in slot h or h^1; a new one goes to h, and what
-// was there moves to h^1.
+// The table is set-associative: s's set is picked by a hash, ptags holds
+// the hash's high bits of each entry (0 for an empty one); a new entry
+// goes first in its set, the oldest goes.
 func (u *UserJudge) path(s string) *pathEntry {
-	h := event.QuickHashString(s) & (pathSlots - 1)
-	e := &u.paths[h]
-	if e.s == s && (e.hasPath || e.hasSuffx) {
-		return e
+	hash := event.QuickHashString(s)
+	set := int(hash&(pathSlots/pathWays-1)) * pathWays
+	tag := uint32(hash>>32) | 1
+	tags := (*[pathWays]uint32)(u.ptags[set : set+pathWays])
+	ents := (*[pathWays]pathEntry)(u.paths[set : set+pathWays])
+	for w := range tags {
+		if tags[w] == tag && ents[w].s == s {
+			return &ents[w]
+		}
 	}
-	if o := &u.paths[h^1]; o.s == s && (o.hasPath || o.hasSuffx) {
-		return o
-	}
-	u.paths[h^1] = *e
-	*e = pathEntry{s: s}
-	return e
+	copy(ents[1:], ents[:pathWays-1])
+	copy(tags[1:], tags[:pathWays-1])
+	ents[0], tags[0] = pathEntry{s: s}, tag
+	return &ents[0]
 }
+
+// share returns a pointer to a mask equal to m, the same pointer for the
+// same mask while the pool holds it (a rule set has few distinct path
+// masks); the pool starts over past maxShared masks.
+func (u *UserJudge) share(m plan.Mask) *plan.Mask {
+	if p := u.shared[m]; p != nil {
+		return p
+	}
+	if len(u.shared) >= maxShared {
+		clear(u.shared)
+	}
+	p := new(plan.Mask)
+	*p = m
+	u.shared[m] = p
+	return p
+}
+
+// maxShared bounds UserJudge.shared.
+const maxShared = 4096
 
 // exe returns the exe dimension's mask for program path s.
 func (u *UserJudge) exe(s string) *plan.Mask {

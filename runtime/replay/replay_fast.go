@@ -1120,29 +1120,33 @@ func unsafeString(b []byte) string {
 type interner struct {
 	m     map[string]string
 	bytes int
-	// recent is a direct-mapped cache in front of m, indexed by a cheap
-	// hash: a hit costs a compare instead of hashing the whole string.
+	// recent is a set-associative cache in front of m: a string's set is
+	// picked by a cheap hash, tags holds the hash's high bits of each
+	// entry (0 for an empty one), so that a hit costs one compare of the
+	// string instead of hashing it whole.
 	recent [internRecent]string
+	tags   [internRecent]uint32
 }
 
 const (
 	internMaxBytes = 4 << 20 // total size before the table starts over
 	internMaxLen   = 4 << 10 // longer strings are not interned
 	internRecent   = 2048    // entries of interner.recent, a power of two
+	internWays     = 4       // entries of a set
 )
 
 func newInterner() interner { return interner{m: make(map[string]string, 256)} }
 
 func (in *interner) get(b []byte) string {
-	// Two ways: the string is in slot h or h^1; a new one goes to h, and
-	// what was there moves to h^1.
-	h := event.QuickHash(b) & (internRecent - 1)
-	slot := &in.recent[h]
-	if *slot == string(b) && len(b) > 0 {
-		return *slot
-	}
-	if other := &in.recent[h^1]; *other == string(b) && len(b) > 0 {
-		return *other
+	hash := event.QuickHash(b)
+	set := int(hash&(internRecent/internWays-1)) * internWays
+	tag := uint32(hash>>32) | 1
+	tags := (*[internWays]uint32)(in.tags[set : set+internWays])
+	ways := (*[internWays]string)(in.recent[set : set+internWays])
+	for w := range tags {
+		if tags[w] == tag && ways[w] == string(b) {
+			return ways[w]
+		}
 	}
 	s, ok := in.m[string(b)]
 	if !ok {
@@ -1153,12 +1157,15 @@ func (in *interner) get(b []byte) string {
 		if in.bytes+len(s) > internMaxBytes {
 			clear(in.m)
 			clear(in.recent[:])
+			clear(in.tags[:])
 			in.bytes = 0
 		}
 		in.m[s] = s
 		in.bytes += len(s)
 	}
-	in.recent[h^1] = *slot
-	*slot = s
+	// The newest first; the oldest of the set goes.
+	copy(ways[1:], ways[:internWays-1])
+	copy(tags[1:], tags[:internWays-1])
+	ways[0], tags[0] = s, tag
 	return s
 }

@@ -944,6 +944,7 @@ func TestInterner(t *testing.T) {
 		}
 		// Evict the cache entries: the map still has the strings.
 		clear(in.recent[:])
+		clear(in.tags[:])
 	}
 	big := strings.Repeat("x", internMaxLen)
 	for i := range internMaxBytes/internMaxLen + 1 {
