@@ -335,8 +335,27 @@ func (r *Reader) matchTemplate(t *template, b []byte, inBuf bool, ev *event.Even
 			}
 			dirty = true
 			p := &ev.Params[sl.param]
-			if !r.fastParam(&s, t.desc, sl.param, p) {
-				return t, 0, false, dirty
+			// fastParam, its two usual cases inline: a string, an integer.
+			switch c, kind := s.peek(), t.desc.kinds[sl.param]; {
+			case c == '"' && kind == kindString:
+				v, esc, ok := s.rawString()
+				if ok && esc {
+					r.tmp, ok = unescape(r.tmp[:0], v)
+					v = r.tmp
+				}
+				if !ok {
+					return t, 0, false, dirty
+				}
+				p.S = r.strs.get(v)
+			case (c == '-' || '0' <= c && c <= '9') && kind == kindSigned:
+				var ok bool
+				if p.I, ok = s.int64(); !ok {
+					return t, 0, false, dirty
+				}
+			default:
+				if !r.fastParam(&s, t.desc, sl.param, p) {
+					return t, 0, false, dirty
+				}
 			}
 			p.Set = true
 			top.seen |= keyArgs
