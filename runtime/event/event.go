@@ -104,7 +104,7 @@ func (ev *Event) Reset(info *catalog.Event) {
 		p := &ev.Params[i]
 		if p.Set {
 			*p = Param{B: p.B[:0]}
-		} else {
+		} else if len(p.B) != 0 {
 			p.B = p.B[:0]
 		}
 	}
@@ -130,7 +130,7 @@ func (ev *Event) ResetKeep(info *catalog.Event, keep uint64) {
 		case i < 64 && keep&(1<<i) != 0:
 		case p.Set:
 			*p = Param{B: p.B[:0]}
-		default:
+		case len(p.B) != 0:
 			p.B = p.B[:0]
 		}
 	}
