@@ -224,7 +224,9 @@ func (u *UserJudge) Mask(ev *event.Event, th *state.Thread) plan.Mask {
 		m = info.openGate[plan.OpenClass(flags)] // creat's entries are all the same
 	}
 	if td := d & taskDims; td != 0 {
-		m = m.And(*u.task(th, td))
+		if m = m.And(*u.task(th, td)); m.IsZero() {
+			return m // the other dimensions cannot add a clause
+		}
 	}
 	if d&plan.DimArg0 != 0 {
 		var a uint64
