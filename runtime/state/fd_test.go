@@ -433,3 +433,26 @@ func TestTupleKey(t *testing.T) {
 		}
 	}
 }
+
+// TestOpenCleanMemo: Open remembers absolute paths found clean by their
+// string; the same string again, an equal string elsewhere in memory, a
+// prefix of it (same address, shorter) and paths that need cleaning all
+// give the cleaned name.
+func TestOpenCleanMemo(t *testing.T) {
+	tb := tree(t)
+	clean := "/usr/lib/libc.so.6"
+	other := strings.Clone(clean)
+	dirty := "/usr/lib/../lib//libc.so.6"
+	for round := range 3 {
+		for i, tc := range []struct{ path, want string }{
+			{clean, clean}, {other, clean}, {clean[:8], "/usr/lib"}, {clean, clean}, {clean[:9], "/usr/lib"}, {dirty, clean}, {dirty[:9], "/usr/lib"},
+			{"/usr/lib/", "/usr/lib"}, {clean + "/.", clean},
+		} {
+			fd := int64(20 + i)
+			tb.Open(300, fd, tc.path, 0, 0, AtFDCWD)
+			if got := tb.FD(300, fd).Name(); got != tc.want {
+				t.Errorf("round %d: open %q: fd.name %q, want %q", round, tc.path, got, tc.want)
+			}
+		}
+	}
+}
