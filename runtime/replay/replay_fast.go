@@ -878,26 +878,10 @@ func (s *scanner) intToken() ([]byte, bool) {
 
 // int64 reads an integer JSON number that fits an int64.
 func (s *scanner) int64() (int64, bool) {
-	// The common case in one pass: up to 18 digits (no overflow), no
-	// leading zero, no fraction or exponent. Anything else takes the
+	// The common case in one pass (plainInt); anything else takes the
 	// general path from the start.
-	b, i := s.b, s.i
-	neg := i < len(b) && b[i] == '-'
-	if neg {
-		i++
-	}
-	d := i
-	var n int64
-	for i < len(b) && b[i]-'0' <= 9 {
-		n = n*10 + int64(b[i]-'0')
-		i++
-	}
-	if nd := i - d; nd > 0 && nd <= 18 && (nd == 1 || b[d] != '0') &&
-		(i == len(b) || b[i] != '.' && b[i] != 'e' && b[i] != 'E') {
+	if n, i, ok := plainInt(s.b, s.i); ok {
 		s.i = i
-		if neg {
-			n = -n
-		}
 		return n, true
 	}
 	return s.int64Slow()

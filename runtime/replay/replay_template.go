@@ -319,10 +319,19 @@ func (r *Reader) matchTemplate(t *template, b []byte, inBuf bool, ev *event.Even
 					continue
 				}
 			}
-			bit, ok := r.topValue(&s, sl.key, &top, ev)
-			if !ok || bit != sl.key {
+			n, i, ok := int64(0), 0, false
+			if sl.key&intKeys != 0 {
+				// topValue's usual case: an integer that scanner.int64
+				// reads in one pass.
+				n, i, ok = plainInt(b, s.i)
+			}
+			if ok {
+				s.i = i
+				top.setInt(sl.key, n)
+			} else if bit, ok := r.topValue(&s, sl.key, &top, ev); !ok || bit != sl.key {
 				return t, 0, false, dirty
 			}
+			bit := sl.key
 			top.seen |= bit
 			if bit == keyType && top.desc != t.desc {
 				if t = r.sibling(t, k, top.desc); t == nil {
@@ -477,6 +486,50 @@ func (l *literal) at(b []byte, i int) bool {
 			(binary.LittleEndian.Uint64(x[24:])&l.m[3]^l.w[3]) == 0
 	}
 	return l.match(b, i)
+}
+
+// intKeys are the top-level keys whose value is an int64.
+const intKeys = keyTs | keyTid | keyPid | keyRes | keyCPU
+
+// setInt sets the value of top-level key key, one of intKeys.
+func (t *fastTop) setInt(key uint, n int64) {
+	switch key {
+	case keyTs:
+		t.ts = n
+	case keyTid:
+		t.tid = n
+	case keyPid:
+		t.pid = n
+	case keyRes:
+		t.res = n
+	case keyCPU:
+		t.cpu = n
+	}
+}
+
+// plainInt is scanner.int64's one-pass case at b[i:]: up to 18 digits,
+// optionally negative, no leading zero, not followed by a fraction or an
+// exponent. It returns the value and where it ends; false for anything
+// else (which scanner.int64 then decides).
+func plainInt(b []byte, i int) (int64, int, bool) {
+	neg := i < len(b) && b[i] == '-'
+	if neg {
+		i++
+	}
+	d := i
+	var n int64
+	for i < len(b) && b[i]-'0' <= 9 {
+		n = n*10 + int64(b[i]-'0')
+		i++
+	}
+	if nd := i - d; nd == 0 || nd > 18 || nd > 1 && b[d] == '0' ||
+		i < len(b) && (b[i] == '.' || b[i] == 'e' || b[i] == 'E') {
+		return 0, 0, false
+	}
+	if neg {
+		n = -n
+	}
+	return n, i, true
 }
 
 // setMemo sets the value of top-level key key (not the type) from m.
