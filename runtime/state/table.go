@@ -200,6 +200,9 @@ func (t *Table) allowProcRead() bool {
 // Exec, Exit) call it first, so an exited thread stays visible for the
 // rest of the event that reported its exit.
 func (t *Table) Flush() {
+	if len(t.pending) == 0 {
+		return // the usual case, once an event: nothing to write
+	}
 	for i, th := range t.pending {
 		t.remove(th)
 		t.pending[i] = nil
