@@ -103,7 +103,7 @@ func (ev *Event) Reset(info *catalog.Event) {
 	for i := range ev.Params {
 		p := &ev.Params[i]
 		if p.Set {
-			*p = Param{B: p.B[:0]}
+			p.clear()
 		} else if len(p.B) != 0 {
 			p.B = p.B[:0]
 		}
@@ -129,11 +129,20 @@ func (ev *Event) ResetKeep(info *catalog.Event, keep uint64) {
 		switch {
 		case i < 64 && keep&(1<<i) != 0:
 		case p.Set:
-			*p = Param{B: p.B[:0]}
+			p.clear()
 		case len(p.B) != 0:
 			p.B = p.B[:0]
 		}
 	}
+}
+
+// clear unsets p, keeping its buffer. (*p = Param{B: p.B[:0]} builds the
+// value in a temporary and copies it with loads wider than its stores,
+// which stalls.)
+func (p *Param) clear() {
+	b := p.B[:0]
+	*p = Param{}
+	p.B = b
 }
 
 // ClearParams unsets every parameter whether or not it is marked Set,

@@ -224,7 +224,7 @@ func (u *UserJudge) Mask(ev *event.Event, th *state.Thread) plan.Mask {
 		m = info.openGate[plan.OpenClass(flags)] // creat's entries are all the same
 	}
 	if td := d & taskDims; td != 0 {
-		if m = m.And(*u.task(th, td)); m.IsZero() {
+		if andIn(&m, u.task(th, td)); m.IsZero() {
 			return m // the other dimensions cannot add a clause
 		}
 	}
@@ -233,7 +233,8 @@ func (u *UserJudge) Mask(ev *event.Event, th *state.Thread) plan.Mask {
 		if p := param(ev, info.arg0); p != nil {
 			a = p.U
 		}
-		m = m.And(u.j.Arg0Mask(a))
+		a0 := u.j.Arg0Mask(a)
+		andIn(&m, &a0)
 	}
 	switch info.kind {
 	case plan.SyscallExec:
@@ -241,9 +242,9 @@ func (u *UserJudge) Mask(ev *event.Event, th *state.Thread) plan.Mask {
 			// After a successful exec (applied before the rules run) the
 			// path is proc.exepath; otherwise nothing is known.
 			if ev.HasRes() && ev.Res == 0 {
-				m = m.And(*u.exe(th.ExePath()))
+				andIn(&m, u.exe(th.ExePath()))
 			} else {
-				m = m.And(u.exeUnknown)
+				andIn(&m, &u.exeUnknown)
 			}
 		}
 	case plan.SyscallSock:
@@ -268,17 +269,17 @@ func (u *UserJudge) Mask(ev *event.Event, th *state.Thread) plan.Mask {
 					fam, port, unknown = k.Family, k.Port, su
 				}
 			}
-			m = m.And(*u.sock(fam, port, unknown))
+			andIn(&m, u.sock(fam, port, unknown))
 		}
 	case plan.SyscallPath:
 		if d&(plan.DimPath|plan.DimSuffix) != 0 {
 			p := param(ev, info.path)
 			if p == nil {
 				if d&plan.DimPath != 0 {
-					m = m.And(u.pathUnknown)
+					andIn(&m, &u.pathUnknown)
 				}
 				if d&plan.DimSuffix != 0 {
-					m = m.And(u.suffixUnknown)
+					andIn(&m, &u.suffixUnknown)
 				}
 				break
 			}
@@ -287,17 +288,27 @@ func (u *UserJudge) Mask(ev *event.Event, th *state.Thread) plan.Mask {
 				if e.path == nil {
 					e.path = u.share(u.j.PathMask(e.s, false))
 				}
-				m = m.And(*e.path)
+				andIn(&m, e.path)
 			}
 			if d&plan.DimSuffix != 0 {
 				if e.suffix == nil {
 					e.suffix = u.share(u.j.SuffixMask(e.s, false))
 				}
-				m = m.And(*e.suffix)
+				andIn(&m, e.suffix)
 			}
 		}
 	}
 	return m
+}
+
+// andIn sets m to m AND o, a word at a time. (m = m.And(o) builds the
+// result in a temporary and copies it with loads wider than the stores
+// that wrote it, which stalls.)
+func andIn(m, o *plan.Mask) {
+	m[0] &= o[0]
+	m[1] &= o[1]
+	m[2] &= o[2]
+	m[3] &= o[3]
 }
 
 // param returns parameter i of ev when it is set, or nil.
@@ -340,13 +351,13 @@ func (u *UserJudge) task(th *state.Thread, dims plan.Dim) *plan.Mask {
 	}
 	m := plan.AllClauses
 	if dims&plan.DimComm != 0 {
-		m = m.And(*u.comm(comm))
+		andIn(&m, u.comm(comm))
 	}
 	if dims&plan.DimUID != 0 {
-		m = m.And(*u.uid(euid))
+		andIn(&m, u.uid(euid))
 	}
 	if dims&plan.DimContainer != 0 {
-		m = m.And(*u.container(th))
+		andIn(&m, u.container(th))
 	}
 	*e = taskEntry{th: th, comm: comm, euid: euid, ck: ck, dims: dims, m: m}
 	return &e.m

@@ -266,7 +266,10 @@ func (r *Reader) matchTemplate(t *template, b []byte, inBuf bool, ev *event.Even
 	if !t.lits[0].at(b, 0) {
 		return t, 0, false, false
 	}
-	s := scanner{b: b, i: t.lits[0].n, oneLine: inBuf}
+	// Field by field: a composite literal is built in a temporary and
+	// copied with wide loads of narrow stores, which stalls.
+	var s scanner
+	s.b, s.i, s.oneLine = b, t.lits[0].n, inBuf
 	var top fastTop
 	for k := 0; k < len(t.slots); k++ {
 		sl := t.slots[k]

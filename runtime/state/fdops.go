@@ -73,14 +73,11 @@ func (t *Table) Open(tid, fd int64, path string, flags, mode uint32, dirfd int64
 	// A descriptor reopened without its close being seen is replaced in
 	// place: its FD is this table's alone (clone and Dup copy), and
 	// nobody keeps FD pointers across events.
-	*f = FD{
-		Num:     fd,
-		Type:    typ,
-		name:    t.resolveOpen(th, dirfd, path),
-		NameRaw: path,
-		Flags:   flags,
-		Mode:    mode,
-	}
+	// Cleared, then set field by field: a composite literal is built in a
+	// temporary and copied with loads wider than its stores, which stalls.
+	name := t.resolveOpen(th, dirfd, path)
+	*f = FD{}
+	f.Num, f.Type, f.name, f.NameRaw, f.Flags, f.Mode = fd, typ, name, path, flags, mode
 	return f
 }
 
