@@ -208,7 +208,9 @@ func (t *Table) socketFD(tid, fd int64, a netip.Addr) *FD {
 		f.Num = fd
 		fds.put(f)
 	}
-	*f = FD{Num: fd, Type: ipType(a, FDIPv4), L4Proto: L4TCP}
+	typ := ipType(a, FDIPv4)
+	*f = FD{} // then field by field, as in Open
+	f.Num, f.Type, f.L4Proto = fd, typ, L4TCP
 	if f.Type == FDIPv6 {
 		f.Family = afInet6
 	} else {
