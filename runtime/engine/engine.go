@@ -67,7 +67,8 @@ type Options struct {
 // Judge computes the clause mask the kernel prefilter would give ev,
 // whose thread is th (nil when unknown). See runtime/kplan.UserJudge.
 type Judge interface {
-	Mask(ev *event.Event, th *state.Thread) plan.Mask
+	// MaskTo sets *m to the mask.
+	MaskTo(m *plan.Mask, ev *event.Event, th *state.Thread)
 }
 
 // Stats are the engine's counters. Read them with [Engine.Stats] from any
@@ -94,6 +95,8 @@ type Engine struct {
 	xenv   *extract.Env
 	xbegin func()
 	upd    state.Updater
+	// judged is where Options.Judge writes the current event's mask.
+	judged plan.Mask
 
 	// byType holds the candidate rules of each event type, in load
 	// order, indexed by catalog.Event.ID.
@@ -239,8 +242,8 @@ func (e *Engine) evaluate(ev *event.Event) {
 	useMasks := e.opts.RuleMasks != nil && ev.Info.Syscall
 	mask := &ev.Mask
 	if useMasks && e.opts.Judge != nil {
-		m := e.opts.Judge.Mask(ev, e.opts.Table.Get(ev.Tid))
-		mask = &m
+		e.opts.Judge.MaskTo(&e.judged, ev, e.opts.Table.Get(ev.Tid))
+		mask = &e.judged
 	}
 	e.env.Reset(ev)
 	if useMasks && mask[0]|mask[1]|mask[2]|mask[3] == 0 {

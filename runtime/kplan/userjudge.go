@@ -206,13 +206,23 @@ func (u *UserJudge) infoOf(ev *catalog.Event) *judgeInfo {
 // Mask returns the clauses that survive for ev, whose thread is th (nil
 // when unknown: then nothing can be judged and every clause survives).
 func (u *UserJudge) Mask(ev *event.Event, th *state.Thread) plan.Mask {
+	var m plan.Mask
+	u.MaskTo(&m, ev, th)
+	return m
+}
+
+// MaskTo sets *m to Mask(ev, th). The mask is built in place, a word at a
+// time: a plan.Mask returned by value is copied with loads wider than the
+// stores that wrote it, which stalls.
+func (u *UserJudge) MaskTo(m *plan.Mask, ev *event.Event, th *state.Thread) {
 	info := u.infoOf(ev.Info)
 	if info == nil || th == nil {
-		return plan.AllClauses
+		*m = plan.AllClauses
+		return
 	}
-	m := info.gate
+	*m = info.gate
 	if m.IsZero() {
-		return m
+		return
 	}
 	d := info.dims
 	if info.openGate != nil {
@@ -221,11 +231,11 @@ func (u *UserJudge) Mask(ev *event.Event, th *state.Thread) plan.Mask {
 		if p := param(ev, info.flags); p != nil {
 			flags = p.U
 		}
-		m = info.openGate[plan.OpenClass(flags)] // creat's entries are all the same
+		*m = info.openGate[plan.OpenClass(flags)] // creat's entries are all the same
 	}
 	if td := d & taskDims; td != 0 {
-		if andIn(&m, u.task(th, td)); m.IsZero() {
-			return m // the other dimensions cannot add a clause
+		if andIn(m, u.task(th, td)); m.IsZero() {
+			return // the other dimensions cannot add a clause
 		}
 	}
 	if d&plan.DimArg0 != 0 {
@@ -234,7 +244,7 @@ func (u *UserJudge) Mask(ev *event.Event, th *state.Thread) plan.Mask {
 			a = p.U
 		}
 		a0 := u.j.Arg0Mask(a)
-		andIn(&m, &a0)
+		andIn(m, &a0)
 	}
 	switch info.kind {
 	case plan.SyscallExec:
@@ -242,9 +252,9 @@ func (u *UserJudge) Mask(ev *event.Event, th *state.Thread) plan.Mask {
 			// After a successful exec (applied before the rules run) the
 			// path is proc.exepath; otherwise nothing is known.
 			if ev.HasRes() && ev.Res == 0 {
-				andIn(&m, u.exe(th.ExePath()))
+				andIn(m, u.exe(th.ExePath()))
 			} else {
-				andIn(&m, &u.exeUnknown)
+				andIn(m, &u.exeUnknown)
 			}
 		}
 	case plan.SyscallSock:
@@ -269,17 +279,17 @@ func (u *UserJudge) Mask(ev *event.Event, th *state.Thread) plan.Mask {
 					fam, port, unknown = k.Family, k.Port, su
 				}
 			}
-			andIn(&m, u.sock(fam, port, unknown))
+			andIn(m, u.sock(fam, port, unknown))
 		}
 	case plan.SyscallPath:
 		if d&(plan.DimPath|plan.DimSuffix) != 0 {
 			p := param(ev, info.path)
 			if p == nil {
 				if d&plan.DimPath != 0 {
-					andIn(&m, &u.pathUnknown)
+					andIn(m, &u.pathUnknown)
 				}
 				if d&plan.DimSuffix != 0 {
-					andIn(&m, &u.suffixUnknown)
+					andIn(m, &u.suffixUnknown)
 				}
 				break
 			}
@@ -288,17 +298,16 @@ func (u *UserJudge) Mask(ev *event.Event, th *state.Thread) plan.Mask {
 				if e.path == nil {
 					e.path = u.share(u.j.PathMask(e.s, false))
 				}
-				andIn(&m, e.path)
+				andIn(m, e.path)
 			}
 			if d&plan.DimSuffix != 0 {
 				if e.suffix == nil {
 					e.suffix = u.share(u.j.SuffixMask(e.s, false))
 				}
-				andIn(&m, e.suffix)
+				andIn(m, e.suffix)
 			}
 		}
 	}
-	return m
 }
 
 // andIn sets m to m AND o, a word at a time. (m = m.And(o) builds the
