@@ -103,7 +103,7 @@ func (m *valMemo) remember(v []byte, l *literal, i int64, u uint64, s string) {
 		return
 	}
 	m.text = append(append(m.text[:0], v...), l.b...)
-	m.lit = newLiteral(m.text)
+	m.lit.set(m.text)
 	m.i, m.u, m.s = i, u, s
 }
 
@@ -461,14 +461,20 @@ type literal struct {
 }
 
 func newLiteral(b []byte) literal {
-	l := literal{b: b, n: len(b), short: len(b) <= 32}
+	var l literal
+	l.set(b)
+	return l
+}
+
+// set makes l the literal b, in place.
+func (l *literal) set(b []byte) {
+	l.b, l.n, l.short = b, len(b), len(b) <= 32
 	var buf [32]byte
 	copy(buf[:], b)
 	for k := range l.w {
 		l.w[k] = binary.LittleEndian.Uint64(buf[8*k:])
 		l.m[k] = byteMask(min(max(len(b)-8*k, 0), 8))
 	}
-	return l
 }
 
 // byteMask is a mask of the low n bytes of a word.
