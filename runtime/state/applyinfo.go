@@ -100,14 +100,22 @@ type Updater struct {
 	infos []*applyInfo // applyInfos()
 	// last is the applyInfo of a type that is not the catalog's (tests).
 	last *applyInfo
+	// cur is the applyInfo of curInfo, the catalog type infoOf found
+	// last (After follows Before; types repeat).
+	cur     *applyInfo
+	curInfo *catalog.Event
 }
 
 func (u *Updater) infoOf(info *catalog.Event) *applyInfo {
+	if info == u.curInfo && info != nil {
+		return u.cur
+	}
 	if u.infos == nil {
 		u.infos = applyInfos()
 	}
 	if id := info.ID; id > 0 && id < len(u.infos) {
 		if ai := u.infos[id]; ai.info == info {
+			u.cur, u.curInfo = ai, info
 			return ai
 		}
 	}
