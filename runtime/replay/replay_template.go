@@ -85,7 +85,7 @@ type valMemo struct {
 // less than a quarter of the time stops trying it.
 const memoTries = 64
 
-// memoKinds are the parameter kinds a valMemo takes.
+// memoKind reports whether a valMemo takes parameters of kind k.
 func memoKind(k paramKind) bool {
 	switch k {
 	case kindSigned, kindString, kindUnsigned, kindBool, kindAbsTime:
