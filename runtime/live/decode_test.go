@@ -174,12 +174,12 @@ func TestDecode(t *testing.T) {
 		name: "fork record becomes the parent's clone",
 		v: view{hdr: hdr(bpf.KindFork, 0), fork: bpf.ForkInfo{ParentTid: 101, ParentTgid: 100, ChildTid: 202, ChildTgid: 202},
 			hasFork: true},
-		want: []string{"clone 101/100 res=202 num=1", "res=202", "tid=101", "pid=100", "ptid=1", "flags=0x0"},
+		want: []string{"clone 101/100 res=202 num=1", "res=202", "tid=101", "pid=100", "ptid=1", `comm="cat"`, "flags=0x0"},
 	}, {
 		name: "thread fork",
 		v: view{hdr: hdr(bpf.KindFork, 0), fork: bpf.ForkInfo{ParentTid: 101, ParentTgid: 100, ChildTid: 203, ChildTgid: 100},
 			hasFork: true},
-		want: []string{"clone 101/100 res=203 num=1", "res=203", "tid=101", "pid=100", "ptid=1", "flags=0x10f00"},
+		want: []string{"clone 101/100 res=203 num=1", "res=203", "tid=101", "pid=100", "ptid=1", `comm="cat"`, "flags=0x10f00"},
 	}, {
 		name: "child side of clone",
 		v: func() view {
