@@ -1849,6 +1849,11 @@ static __always_inline int do_handle_sock(__u32 id, __u32 set, __u32 dims, __u32
 		if (mask_zero(m) && !capture)
 			return DROP;
 	}
+	/* A connect that failed (not EINPROGRESS) changes nothing userspace
+	 * holds (runtime/state applies one that succeeded or is in
+	 * progress): dropped in full mode when no rule's clause survived. */
+	if (id == 42 && h->ret < 0 && h->ret != -115 && mask_zero(m) && falcoc_mode == FALCOC_MODE_FULL)
+		return DROP;
 	if (id == 44 || id == 46)
 		return PASS;
 	__s64 fd = accept ? h->ret : (__s64)h->args[0];
@@ -2033,19 +2038,14 @@ static __always_inline int is_fork(__u32 id)
 	return id == 56 || id == 57 || id == 58 || id == 435;
 }
 
-/* redundant reports whether the return of syscall id (clone, fork,
- * vfork, clone3 or connect) with value ret is one userspace does not
- * need, in full mode; mz: no rule looks at it. A fork's (see fork_sent):
- * the parent's is never read, the fork record is its clone event; the
- * child's, when its fork record told all it would (the child is then
- * forgotten). A connect that failed (not EINPROGRESS) changes nothing
- * userspace holds (runtime/state applies one that succeeded or is in
- * progress). Global (verified once) and static (for the preempt-disabled
- * flavour) copies. */
+/* redundant reports whether the return of a fork (clone, fork, vfork,
+ * clone3) with value ret is one userspace does not need, in full mode
+ * (see fork_sent); mz: no rule looks at it. The parent's is never read,
+ * the fork record is its clone event; the child's, when its fork record
+ * told all it would (the child is then forgotten). Global (verified once)
+ * and static (for the preempt-disabled flavour) copies. */
 static __always_inline int do_redundant(__u32 id, __s64 ret, int mz)
 {
-	if (id == 42)
-		return mz && ret < 0 && ret != -115;
 	if (falcoc_keep_lifecycle || ret < 0)
 		return 0;
 	if (ret > 0)
@@ -2119,8 +2119,8 @@ static __always_inline int sys_exit(struct pt_regs *regs, long ret, const int fl
 	cnt->gate_pass++;
 	__u32 dims = mode == FALCOC_MODE_FULL ? g->dims : 0;
 
-	/* Returns userspace does not need (see redundant). */
-	if (mode == FALCOC_MODE_FULL && (is_fork(id) || id == 42) &&
+	/* Returns from a fork userspace does not need (see redundant). */
+	if (mode == FALCOC_MODE_FULL && is_fork(id) &&
 	    ((fl & FL_STATIC) ? redundant_s(id, ret, mask_zero(&m)) : redundant(id, ret, mask_zero(&m))))
 		goto drop;
 
