@@ -453,3 +453,30 @@ func TestForkState(t *testing.T) {
 		t.Errorf("child %s, want %s", got, want)
 	}
 }
+
+// TestForkStateUnknownParent: a fork record whose parent the table does
+// not know still names the child (the parent's comm, which the child
+// has): the child's own return, which used to say it, is dropped in the
+// kernel.
+func TestForkStateUnknownParent(t *testing.T) {
+	d, err := NewDecoder(&DecoderOptions{ProcRoot: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tbl := state.NewTable(&state.Options{ProcReadsPerSec: -1, ProcRoot: t.TempDir()})
+	h := &bpf.Header{Kind: bpf.KindFork, Tid: 300, Tgid: 300}
+	copy(h.Comm[:], "bash")
+	v := view{hdr: h, fork: bpf.ForkInfo{ParentTid: 300, ParentTgid: 300, ChildTid: 301, ChildTgid: 301}, hasFork: true}
+	var ev event.Event
+	if err := d.decode(&v, &ev); err != nil {
+		t.Fatal(err)
+	}
+	state.ApplyBefore(tbl, &ev)
+	th := tbl.Get(301)
+	if th == nil {
+		t.Fatal("no child thread")
+	}
+	if got := fmt.Sprintf("comm=%s vpid=%d vtid=%d", th.Comm(), th.Proc().Vpid, th.Vtid); got != "comm=bash vpid=301 vtid=301" {
+		t.Errorf("child %s, want comm=bash vpid=301 vtid=301", got)
+	}
+}
