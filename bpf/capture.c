@@ -75,6 +75,9 @@ volatile __u32 falcoc_set;
 /* Non-zero once userspace has read its descriptor state from /proc: the fd
  * marks below may then drop state events (full mode only). */
 volatile __u32 falcoc_fdmarks;
+/* Non-zero keeps every process lifecycle record that full mode would
+ * drop as redundant (see fork_sent): FALCOC_LIFECYCLE=0. */
+volatile __u32 falcoc_keep_lifecycle;
 
 /* Kernel features, decided by the loader from the kernel's BTF before the
  * programs load (features.go). They live in .rodata, which is frozen
@@ -273,6 +276,26 @@ struct {
 	__type(key, __u32);
 	__type(value, struct scan_key);
 } exec_stash SEC(".maps");
+
+/* Children whose fork record reached the ring buffer: child tid -> the
+ * child's start_time (which tells a reused tid apart). Written only when
+ * the child is in the initial pid namespace and in its parent's cgroups:
+ * then the fork record says all that the child's own return from the
+ * fork says to userspace (runtime/state creates the child from the
+ * record with the parent's image and credentials, and with its host ids
+ * as its ids in its namespace: the ids, comm and cgroup its return would
+ * carry), and that return is dropped in full mode when no rule looks at
+ * it (see redundant). Any other child, and a child whose fork record
+ * was lost or missed, sends its return as before. The parent's return
+ * from the fork is never read by userspace (the fork record is its
+ * clone event) and is dropped in full mode. */
+#define FORK_ENTRIES 4096
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, FORK_ENTRIES);
+	__type(key, __u32);
+	__type(value, __u64);
+} fork_sent SEC(".maps");
 
 /* One ring buffer per CPU: the loader sizes the array to the possible CPUs
  * and puts a ring buffer of the configured size at each index. A program
@@ -1826,6 +1849,11 @@ static __always_inline int do_handle_sock(__u32 id, __u32 set, __u32 dims, __u32
 		if (mask_zero(m) && !capture)
 			return DROP;
 	}
+	/* A connect that failed (not EINPROGRESS) changes nothing userspace
+	 * holds (runtime/state applies one that succeeded or is in
+	 * progress): dropped in full mode when no rule's clause survived. */
+	if (id == 42 && h->ret < 0 && h->ret != -115 && mask_zero(m) && falcoc_mode == FALCOC_MODE_FULL)
+		return DROP;
 	if (id == 44 || id == 46)
 		return PASS;
 	__s64 fd = accept ? h->ret : (__s64)h->args[0];
@@ -2004,6 +2032,46 @@ static __always_inline __u64 sys_arg(struct pt_regs *regs, int compat, int i)
 	}
 }
 
+/* is_fork reports clone, fork, vfork and clone3. */
+static __always_inline int is_fork(__u32 id)
+{
+	return id == 56 || id == 57 || id == 58 || id == 435;
+}
+
+/* redundant reports whether the return of a fork (clone, fork, vfork,
+ * clone3) with value ret is one userspace does not need, in full mode
+ * (see fork_sent); mz: no rule looks at it. The parent's is never read,
+ * the fork record is its clone event; the child's, when its fork record
+ * told all it would (the child is then forgotten). Global (verified once)
+ * and static (for the preempt-disabled flavour) copies. */
+static __always_inline int do_redundant(__u32 id, __s64 ret, int mz)
+{
+	if (falcoc_keep_lifecycle || ret < 0)
+		return 0;
+	if (ret > 0)
+		return 1;
+	if (!mz)
+		return 0;
+	__u32 tid = bpf_get_current_pid_tgid();
+	__u64 *st = bpf_map_lookup_elem(&fork_sent, &tid);
+	if (!st)
+		return 0;
+	__u64 want = *st;
+	bpf_map_delete_elem(&fork_sent, &tid);
+	struct task_struct *t = (void *)bpf_get_current_task();
+	return BPF_CORE_READ(t, start_time) == want;
+}
+
+__noinline int redundant(__u32 id, __s64 ret, int mz)
+{
+	return do_redundant(id, ret, mz);
+}
+
+static __noinline int redundant_s(__u32 id, __s64 ret, int mz)
+{
+	return do_redundant(id, ret, mz);
+}
+
 /* sys_exit is the body of the sys_exit programs, in flavour fl (see
  * FL_LOOP: a kernel without bpf_loop, before 5.17, refuses even the
  * callback's address before 5.13, in a program that never runs it). */
@@ -2050,6 +2118,11 @@ static __always_inline int sys_exit(struct pt_regs *regs, long ret, const int fl
 		return 0;
 	cnt->gate_pass++;
 	__u32 dims = mode == FALCOC_MODE_FULL ? g->dims : 0;
+
+	/* Returns from a fork userspace does not need (see redundant). */
+	if (mode == FALCOC_MODE_FULL && is_fork(id) &&
+	    ((fl & FL_STATIC) ? redundant_s(id, ret, mask_zero(&m)) : redundant(id, ret, mask_zero(&m))))
+		goto drop;
 
 	/* A state event no rule looks at, that changes nothing userspace
 	 * holds: dropped before any record is built. */
@@ -2334,9 +2407,34 @@ int BPF_PROG(on_sched_fork, struct task_struct *parent, struct task_struct *chil
 	f->child_tgid = BPF_CORE_READ(child, tgid);
 	f->clone_flags = fork_flags(parent);
 	item_commit(s, sizeof(struct falcoc_fork));
-	send(s, cnt);
+	int sent = send(s, cnt);
 	fork_marks(parent, child, ops);
+	/* See fork_sent: a user task in the initial pid namespace, in its
+	 * parent's cgroups (not moved by CLONE_INTO_CGROUP). */
+	if (sent && falcoc_mode == FALCOC_MODE_FULL && !falcoc_keep_lifecycle &&
+	    !(BPF_CORE_READ(child, flags) & 0x00200000) && /* PF_KTHREAD */
+	    BPF_CORE_READ(child, thread_pid, level) == 0 &&
+	    BPF_CORE_READ(child, cgroups) == BPF_CORE_READ(parent, cgroups)) {
+		__u32 ctid = BPF_CORE_READ(child, pid);
+		__u64 st = BPF_CORE_READ(child, start_time);
+		bpf_map_update_elem(&fork_sent, &ctid, &st, BPF_ANY);
+	}
 	return 0;
+}
+
+/* exec_always_sent reports whether the current tables send every execve
+ * and execveat exit (the state needs them; a 32-bit exec is judged as
+ * the x86_64 one it means). */
+static __always_inline int exec_always_sent(void)
+{
+	__u32 set = falcoc_set & 1;
+	__u32 i = set * FALCOC_NR_SYSCALLS + 59;
+	struct falcoc_gate *g = bpf_map_lookup_elem(&gate, &i);
+	if (!g || !(g->flags & FALCOC_GATE_CAPTURE))
+		return 0;
+	i = set * FALCOC_NR_SYSCALLS + 322;
+	g = bpf_map_lookup_elem(&gate, &i);
+	return g && (g->flags & FALCOC_GATE_CAPTURE);
 }
 
 SEC("tp_btf/sched_process_exec")
@@ -2356,6 +2454,11 @@ int BPF_PROG(on_sched_exec, struct task_struct *p, pid_t old_pid, struct linux_b
 	k->prefixlen = n; /* the string size, read back by the execve exit */
 	__u32 tid = bpf_get_current_pid_tgid();
 	bpf_map_update_elem(&exec_stash, &tid, k, BPF_ANY);
+	/* The execve exit record carries all of this and more: when the
+	 * tables always send both exec syscalls, userspace never reads this
+	 * record (runtime/live skips it), so full mode does not build it. */
+	if (falcoc_mode == FALCOC_MODE_FULL && !falcoc_keep_lifecycle && exec_always_sent())
+		return 0;
 
 	struct falcoc_scratch *s = sched_begin(FALCOC_KIND_EXEC);
 	if (!s)

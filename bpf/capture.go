@@ -451,6 +451,30 @@ func (c *Capture) setFDMarks(on bool) error {
 	return nil
 }
 
+// SetKeepLifecycle makes full mode send every process lifecycle record
+// (keep true) or lets it drop the redundant ones (false, the default): the
+// parent's return from a fork, which userspace never reads (the fork
+// record is its clone event); the child's return, when its fork record
+// reached userspace, the child is in the initial pid namespace and in its
+// parent's cgroups, and no rule looks at it; the sched_process_exec
+// record, when the tables send every execve and execveat exit (which
+// carries all of it). See fork_sent in capture.c.
+func (c *Capture) SetKeepLifecycle(keep bool) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return ErrClosed
+	}
+	v := uint32(0)
+	if keep {
+		v = 1
+	}
+	if err := c.objs.FalcocKeepLifecycle.Set(v); err != nil {
+		return fmt.Errorf("set keep lifecycle: %w", err)
+	}
+	return nil
+}
+
 // SetMode changes the prefilter mode; it takes effect for the next syscall.
 func (c *Capture) SetMode(m Mode) error {
 	if m > ModeFull {

@@ -182,6 +182,7 @@ const (
 	captureMapExecStash              = "exec_stash"
 	captureMapFdmarkFresh            = "fdmark_fresh"
 	captureMapFdmarks                = "fdmarks"
+	captureMapForkSent               = "fork_sent"
 	captureMapGate                   = "gate"
 	captureMapIa32Ids                = "ia32_ids"
 	captureMapInflight               = "inflight"
@@ -202,6 +203,7 @@ const (
 	captureVarFalcocHasExitGroupDead = "falcoc_has_exit_group_dead"
 	captureVarFalcocHasTaskBtf       = "falcoc_has_task_btf"
 	captureVarFalcocHasTaskPtRegs    = "falcoc_has_task_pt_regs"
+	captureVarFalcocKeepLifecycle    = "falcoc_keep_lifecycle"
 	captureVarFalcocMode             = "falcoc_mode"
 	captureVarFalcocSet              = "falcoc_set"
 	captureVarUnusedExec             = "unused_exec"
@@ -278,6 +280,7 @@ type captureMapSpecs struct {
 	ExecStash    *ebpf.MapSpec `ebpf:"exec_stash"`
 	FdmarkFresh  *ebpf.MapSpec `ebpf:"fdmark_fresh"`
 	Fdmarks      *ebpf.MapSpec `ebpf:"fdmarks"`
+	ForkSent     *ebpf.MapSpec `ebpf:"fork_sent"`
 	Gate         *ebpf.MapSpec `ebpf:"gate"`
 	Ia32Ids      *ebpf.MapSpec `ebpf:"ia32_ids"`
 	Inflight     *ebpf.MapSpec `ebpf:"inflight"`
@@ -298,6 +301,7 @@ type captureVariableSpecs struct {
 	FalcocHasExitGroupDead *ebpf.VariableSpec `ebpf:"falcoc_has_exit_group_dead"`
 	FalcocHasTaskBtf       *ebpf.VariableSpec `ebpf:"falcoc_has_task_btf"`
 	FalcocHasTaskPtRegs    *ebpf.VariableSpec `ebpf:"falcoc_has_task_pt_regs"`
+	FalcocKeepLifecycle    *ebpf.VariableSpec `ebpf:"falcoc_keep_lifecycle"`
 	FalcocMode             *ebpf.VariableSpec `ebpf:"falcoc_mode"`
 	FalcocSet              *ebpf.VariableSpec `ebpf:"falcoc_set"`
 	UnusedExec             *ebpf.VariableSpec `ebpf:"unused_exec"`
@@ -340,6 +344,7 @@ type captureMaps struct {
 	ExecStash    *ebpf.Map `ebpf:"exec_stash"`
 	FdmarkFresh  *ebpf.Map `ebpf:"fdmark_fresh"`
 	Fdmarks      *ebpf.Map `ebpf:"fdmarks"`
+	ForkSent     *ebpf.Map `ebpf:"fork_sent"`
 	Gate         *ebpf.Map `ebpf:"gate"`
 	Ia32Ids      *ebpf.Map `ebpf:"ia32_ids"`
 	Inflight     *ebpf.Map `ebpf:"inflight"`
@@ -365,6 +370,7 @@ func (m *captureMaps) Close() error {
 		m.ExecStash,
 		m.FdmarkFresh,
 		m.Fdmarks,
+		m.ForkSent,
 		m.Gate,
 		m.Ia32Ids,
 		m.Inflight,
@@ -386,6 +392,7 @@ type captureVariables struct {
 	FalcocHasExitGroupDead *ebpf.Variable `ebpf:"falcoc_has_exit_group_dead"`
 	FalcocHasTaskBtf       *ebpf.Variable `ebpf:"falcoc_has_task_btf"`
 	FalcocHasTaskPtRegs    *ebpf.Variable `ebpf:"falcoc_has_task_pt_regs"`
+	FalcocKeepLifecycle    *ebpf.Variable `ebpf:"falcoc_keep_lifecycle"`
 	FalcocMode             *ebpf.Variable `ebpf:"falcoc_mode"`
 	FalcocSet              *ebpf.Variable `ebpf:"falcoc_set"`
 	UnusedExec             *ebpf.Variable `ebpf:"unused_exec"`

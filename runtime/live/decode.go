@@ -91,7 +91,7 @@ type Decoder struct {
 	execve   *catalog.Event
 	execveat *catalog.Event
 	procexit *catalog.Event
-	cloneIdx struct{ flags, tid, pid, ptid int }
+	cloneIdx struct{ flags, tid, pid, ptid, comm int }
 	exitIdx  struct{ status, ret, sig, core int }
 
 	strs     interner
@@ -164,8 +164,8 @@ func NewDecoder(opts *DecoderOptions) (*Decoder, error) {
 		}
 		return i
 	}
-	d.cloneIdx.flags, d.cloneIdx.tid, d.cloneIdx.pid, d.cloneIdx.ptid =
-		idx(d.clone, "flags"), idx(d.clone, "tid"), idx(d.clone, "pid"), idx(d.clone, "ptid")
+	d.cloneIdx.flags, d.cloneIdx.tid, d.cloneIdx.pid, d.cloneIdx.ptid, d.cloneIdx.comm =
+		idx(d.clone, "flags"), idx(d.clone, "tid"), idx(d.clone, "pid"), idx(d.clone, "ptid"), idx(d.clone, "comm")
 	d.exitIdx.status, d.exitIdx.ret, d.exitIdx.sig, d.exitIdx.core =
 		idx(d.procexit, "status"), idx(d.procexit, "ret"), idx(d.procexit, "sig"), idx(d.procexit, "core")
 	return d, nil
@@ -261,6 +261,16 @@ func (d *Decoder) decodeFork(v *view, ev *event.Event) error {
 	setI(ev, d.cloneIdx.tid, int64(f.ParentTid))
 	setI(ev, d.cloneIdx.pid, int64(f.ParentTgid))
 	setI(ev, d.cloneIdx.ptid, int64(v.hdr.Ppid))
+	// The parent's name, which the child has too: the state gives it to
+	// a child whose parent it does not know (the child's own return from
+	// the fork, which would say it, is dropped in the kernel).
+	n := 0
+	for n < len(v.hdr.Comm) && v.hdr.Comm[n] != 0 {
+		n++
+	}
+	if n > 0 {
+		setS(ev, d.cloneIdx.comm, d.strs.get(v.hdr.Comm[:n]))
+	}
 	return nil
 }
 

@@ -174,12 +174,12 @@ func TestDecode(t *testing.T) {
 		name: "fork record becomes the parent's clone",
 		v: view{hdr: hdr(bpf.KindFork, 0), fork: bpf.ForkInfo{ParentTid: 101, ParentTgid: 100, ChildTid: 202, ChildTgid: 202},
 			hasFork: true},
-		want: []string{"clone 101/100 res=202 num=1", "res=202", "tid=101", "pid=100", "ptid=1", "flags=0x0"},
+		want: []string{"clone 101/100 res=202 num=1", "res=202", "tid=101", "pid=100", "ptid=1", `comm="cat"`, "flags=0x0"},
 	}, {
 		name: "thread fork",
 		v: view{hdr: hdr(bpf.KindFork, 0), fork: bpf.ForkInfo{ParentTid: 101, ParentTgid: 100, ChildTid: 203, ChildTgid: 100},
 			hasFork: true},
-		want: []string{"clone 101/100 res=203 num=1", "res=203", "tid=101", "pid=100", "ptid=1", "flags=0x10f00"},
+		want: []string{"clone 101/100 res=203 num=1", "res=203", "tid=101", "pid=100", "ptid=1", `comm="cat"`, "flags=0x10f00"},
 	}, {
 		name: "child side of clone",
 		v: func() view {
@@ -451,5 +451,32 @@ func TestForkState(t *testing.T) {
 	got := fmt.Sprintf("ppid=%d vpid=%d vtid=%d", th.Proc().PPid, th.Proc().Vpid, th.Vtid)
 	if want := "ppid=100 vpid=1 vtid=1"; got != want {
 		t.Errorf("child %s, want %s", got, want)
+	}
+}
+
+// TestForkStateUnknownParent: a fork record whose parent the table does
+// not know still names the child (the parent's comm, which the child
+// has): the child's own return, which used to say it, is dropped in the
+// kernel.
+func TestForkStateUnknownParent(t *testing.T) {
+	d, err := NewDecoder(&DecoderOptions{ProcRoot: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tbl := state.NewTable(&state.Options{ProcReadsPerSec: -1, ProcRoot: t.TempDir()})
+	h := &bpf.Header{Kind: bpf.KindFork, Tid: 300, Tgid: 300}
+	copy(h.Comm[:], "bash")
+	v := view{hdr: h, fork: bpf.ForkInfo{ParentTid: 300, ParentTgid: 300, ChildTid: 301, ChildTgid: 301}, hasFork: true}
+	var ev event.Event
+	if err := d.decode(&v, &ev); err != nil {
+		t.Fatal(err)
+	}
+	state.ApplyBefore(tbl, &ev)
+	th := tbl.Get(301)
+	if th == nil {
+		t.Fatal("no child thread")
+	}
+	if got := fmt.Sprintf("comm=%s vpid=%d vtid=%d", th.Comm(), th.Proc().Vpid, th.Vtid); got != "comm=bash vpid=301 vtid=301" {
+		t.Errorf("child %s, want comm=bash vpid=301 vtid=301", got)
 	}
 }

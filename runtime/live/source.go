@@ -78,6 +78,14 @@ func Open(opts *Options) (*Source, error) {
 		return nil, err
 	}
 	c.SetDeadline(time.Now().Add(pollInterval))
+	// FALCOC_LIFECYCLE=0 keeps every process lifecycle record that full
+	// mode drops as redundant (bpf.Capture.SetKeepLifecycle).
+	if os.Getenv("FALCOC_LIFECYCLE") == "0" {
+		if err := c.SetKeepLifecycle(true); err != nil {
+			c.Close()
+			return nil, err
+		}
+	}
 	s := &Source{capt: c}
 	s.dec, err = NewDecoder(&DecoderOptions{
 		ProcRoot:   opts.ProcRoot,

@@ -321,7 +321,12 @@ func applyClone(t *Table, ev *event.Event) {
 			childPid = ev.Pid
 		}
 		if t.Get(child) == nil {
-			t.Fork(ts, ev.Tid, child, childPid, cf)
+			th := t.Fork(ts, ev.Tid, child, childPid, cf)
+			// A parent the table does not know gave the child nothing:
+			// its name is the parent's, which the event states.
+			if c, has := ev.Str("comm"); has && c != "" && th != nil && th.Comm() == "" {
+				t.SetComm(child, c)
+			}
 		}
 		return
 	}
