@@ -182,7 +182,7 @@ struct {
  *   - a successful close of fd, always sent for the state, clears its
  *     byte (creating the entry all ones) before its record is stamped:
  *     userspace removes the descriptor when it applies the record (see
- *     close_mark for other threads);
+ *     marks_begin for other threads);
  *   - every other sent event sets the bytes of its first argument and of
  *     its return value (and of the pair pipe and socketpair wrote) after
  *     it is sent, which covers every descriptor userspace can learn of
@@ -196,11 +196,11 @@ struct {
  * ops counts the updates of the entry by events of a process with several
  * threads, so that it can be forked with its marks: such an event adds 1
  * (low half) before it clears a byte or is stamped (creating the entry if
- * needed, so that no update goes uncounted; in the preempt-disabled
- * flavour, before preemption is disabled, whether a record follows or
- * not), and 1 << 32 (high half) once its marks are updated. A
- * single-threaded process cannot fork while one of its events is in
- * flight. The fork reads ops before its record is
+ * needed, so that no update goes uncounted), and 1 << 32 (high half) once
+ * its marks are updated. Only an event whose record is built counts: a
+ * dropped one changes no mark, so the events the prefilter drops pay
+ * nothing here. A single-threaded process cannot fork while one of its
+ * events is in flight. The fork reads ops before its record is
  * stamped and again after the copy: if no event was in flight at the first
  * read and none started since, every event of the parent is either stamped
  * before the fork with its marks in the copy, or stamped after it with its
@@ -957,7 +957,8 @@ static __always_inline int current_single(void)
 }
 
 /* marks_begin starts the marks update of an event whose record is about
- * to be stamped (see ops in fdmarks), when the marks are on. Only a
+ * to be stamped (see ops in fdmarks), when the marks are on: called just
+ * before the record is stamped, never for a dropped event. Only a
  * process with several threads counts it (creating its entry if needed,
  * so that no update of it goes uncounted): a single-threaded one cannot
  * fork while one of its events is in flight. It returns FDMARKS_MT for a
@@ -968,9 +969,8 @@ static __always_inline int current_single(void)
  * same number from an open afterwards stamps its record later and sets the
  * byte after sending it, so the byte ends at one whenever userspace,
  * applying the records in time order, ends up holding the descriptor.
- * The preempt-disabled flavour calls it (with id 0: count only) before
- * disabling preemption, and clears a close's byte with close_mark_s: a
- * call on every path of sys_exit there doubles the verifier's work. */
+ * The preempt-disabled flavour calls the static copy, marks_begin_s, and
+ * passes its result out in sys_exit's result (see MARKS_PENDING). */
 #define FDMARKS_HELD (1 << 18)
 #define FDMARKS_MT (1 << 19)
 static __always_inline int do_marks_begin(__u32 id, __s64 fd, __s64 ret, __u32 capture)
@@ -1005,32 +1005,9 @@ __noinline int marks_begin(__u32 id, __s64 fd, __s64 ret, __u32 capture)
 	return do_marks_begin(id, fd, ret, capture);
 }
 
-/* close_mark_s is the preempt-disabled flavour's clear of a close's byte
- * (see marks_begin; the update was counted before). */
-static __noinline int close_mark_s(__s64 fd)
+static __noinline int marks_begin_s(__u32 id, __s64 fd, __s64 ret, __u32 capture)
 {
-	if (fd < 0 || fd >= FDMARK_FDS)
-		return 0;
-	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
-	struct fdmark *e = bpf_map_lookup_elem(&fdmarks, &tgid);
-	if (!e)
-		e = fdmark_new(tgid, 0);
-	if (e && !e->poison) {
-		__u64 n = fd;
-		asm volatile("%0 &= 511" : "+r"(n));
-		e->fd[n] = 0;
-	}
-	return 0;
-}
-
-/* marks_end ends a counted update whose record was not built. */
-__noinline int marks_end(void)
-{
-	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
-	struct fdmark *e = bpf_map_lookup_elem(&fdmarks, &tgid);
-	if (e)
-		__sync_fetch_and_add(&e->ops, FDMARK_OP_END);
-	return 0;
+	return do_marks_begin(id, fd, ret, capture);
 }
 
 /* Global (verified once, scalar arguments) and static (for the flavour
@@ -1127,12 +1104,13 @@ static __always_inline __u64 pair_ptr(__u32 id, int compat, __u64 a0, __u64 a3)
 }
 
 /* sys_exit's result in the preempt-disabled flavour when a record was
- * built: the syscall id, whether it was sent, and whether it is a 32-bit
- * call, so that the marks are updated once preemption is enabled again
+ * built: the syscall id, whether it was sent, whether it is a 32-bit
+ * call, and marks_begin_s's result (FDMARKS_HELD, FDMARKS_MT), so that
+ * the marks are updated once preemption is enabled again
  * (the verifier walks a static subprogram once per caller state, which
  * there cost more than half a million instructions). */
 #define MARKS_PENDING (1 << 20)
-#define MARKS_SLOT 0x6700 /* the result; at +4, marks_begin's result */
+#define MARKS_SLOT 0x6700 /* the result; +4 to +11: see sys_exit */
 
 /* Result of a handler: the prefilter dropped the event, or it goes out. */
 #define DROP 0
@@ -2059,11 +2037,6 @@ static __always_inline int sys_exit(struct pt_regs *regs, long ret, const int fl
 		if (mask_zero(&m) &&
 		    ((fl & FL_STATIC) ? state_unchanged_s(id, a0, a1, ret) : state_unchanged(id, a0, a1, ret)))
 			goto drop;
-		/* The preempt-disabled flavour's caller counted the update
-		 * already (see marks_begin): the byte is cleared here, before
-		 * the record is stamped. */
-		if ((fl & FL_STATIC) && id == 3 && ret == 0 && capture)
-			close_mark_s(a0);
 	}
 
 	/* The open flags class first: an array lookup, cheaper than the hash
@@ -2147,9 +2120,20 @@ static __always_inline int sys_exit(struct pt_regs *regs, long ret, const int fl
 	if (r == DROP)
 		goto drop;
 	if (fl & FL_STATIC) {
-		fill_hdr_s(id);
+		/* What the calls below need goes through the scratch, and the
+		 * result of marks_begin_s waits there: the verifier then walks
+		 * them once, not once per state the handlers leave. */
+		*(volatile __u32 *)(s->buf + MARKS_SLOT + 4) = (compat << 17) | id;
+		*(volatile __u32 *)(s->buf + MARKS_SLOT + 8) = capture;
+		__u32 idc = *(volatile __u32 *)(s->buf + MARKS_SLOT + 4) & 0x2ffff;
+		__u32 cap = *(volatile __u32 *)(s->buf + MARKS_SLOT + 8);
+		*(volatile __u32 *)(s->buf + MARKS_SLOT + 8) =
+			marks_begin_s(idc & 0xffff, h->args[0], h->ret, cap);
+		fill_hdr_s(idc & 0xffff);
 		__u32 sent = ((__u32)send(s, cnt) & 1) << 16; /* FDMARKS_SENT */
-		return MARKS_PENDING | sent | (compat << 17) | id; /* the caller updates the marks */
+		__u32 held = *(volatile __u32 *)(s->buf + MARKS_SLOT + 8) & (FDMARKS_HELD | FDMARKS_MT);
+		/* the caller updates the marks */
+		return MARKS_PENDING | held | sent | idc;
 	}
 	/* The marks update starts before the record is stamped (see
 	 * marks_begin); a successful close clears its descriptor's byte. */
@@ -2186,23 +2170,14 @@ int BPF_PROG(on_sys_exit_preempt, struct pt_regs *regs, long ret)
 {
 	if (gate_unwatched(regs))
 		return 0;
-	/* The marks update is counted before anything is stamped (see
-	 * marks_begin); a close's byte is cleared in sys_exit. */
-	__u32 held = marks_begin(0, 0, 0, 0) & (FDMARKS_HELD | FDMARKS_MT);
 	bpf_preempt_disable();
-	/* held waits in this CPU's scratch while sys_exit runs: a variable
-	 * live across it makes its frame too deep. */
-	struct falcoc_scratch *s = scratch_cur();
-	if (s)
-		*(volatile __u32 *)(s->buf + MARKS_SLOT + 4) = held;
 	__u32 r = sys_exit(regs, ret, FL_LOOP | FL_STATIC);
 	/* Through the scratch, so that the verifier continues with one state
 	 * instead of one per value r can have. */
-	s = scratch_cur();
+	struct falcoc_scratch *s = scratch_cur();
 	if (s) {
 		*(volatile __u32 *)(s->buf + MARKS_SLOT) = r;
 		r = *(volatile __u32 *)(s->buf + MARKS_SLOT);
-		held = *(volatile __u32 *)(s->buf + MARKS_SLOT + 4) & (FDMARKS_HELD | FDMARKS_MT);
 	} else {
 		r = 0;
 	}
@@ -2211,10 +2186,8 @@ int BPF_PROG(on_sys_exit_preempt, struct pt_regs *regs, long ret)
 		__u32 id = r & 0xffff;
 		int compat = (r >> 17) & 1;
 		__u64 a0 = sys_arg(regs, compat, 0);
-		fd_marks_sent(id | (r & FDMARKS_SENT) | held, a0, sys_arg(regs, compat, 1), ret,
-			      pair_ptr(id, compat, a0, sys_arg(regs, compat, 3)));
-	} else if (held & FDMARKS_HELD) {
-		marks_end();
+		fd_marks_sent(id | (r & (FDMARKS_SENT | FDMARKS_HELD | FDMARKS_MT)), a0, sys_arg(regs, compat, 1),
+			      ret, pair_ptr(id, compat, a0, sys_arg(regs, compat, 3)));
 	}
 	return 0;
 }
