@@ -1119,6 +1119,19 @@ static __always_inline __u64 pair_ptr(__u32 id, int compat, __u64 a0, __u64 a3)
 #define TASK_DIMS (FALCOC_DIM_COMM | FALCOC_DIM_UID | FALCOC_DIM_CONTAINER)
 static __noinline int and_task_dims(struct falcoc_mask *m, __u32 set, __u32 dims, __u32 capture);
 
+/* dim_used reports whether a clause left in m can be narrowed by the
+ * table whose clauses the default-array slot lists (see
+ * FALCOC_SLOT_PATH_USED): when none can, its lookup would change nothing
+ * and is skipped. A missing slot: used. */
+static __always_inline int dim_used(const struct falcoc_mask *m, __u32 set, __u32 slot)
+{
+	__u32 i = set * FALCOC_NR_SLOTS + slot;
+	struct falcoc_mask *u = bpf_map_lookup_elem(&dflt, &i);
+	if (!u)
+		return 1;
+	return ((m->w[0] & u->w[0]) | (m->w[1] & u->w[1]) | (m->w[2] & u->w[2]) | (m->w[3] & u->w[3])) != 0;
+}
+
 /* handle_file: path syscalls, the open family included. */
 static __always_inline int do_handle_file(__u32 id, __u32 set, __u32 dims, __u32 capture,
 					  const int fl)
@@ -1160,7 +1173,7 @@ static __always_inline int do_handle_file(__u32 id, __u32 set, __u32 dims, __u32
 		if (plen < 0)
 			h->flags |= FALCOC_F_PATH_UNKNOWN;
 	}
-	if (dims & FALCOC_DIM_PATH) {
+	if ((dims & FALCOC_DIM_PATH) && dim_used(m, set, FALCOC_SLOT_PATH_USED)) {
 		struct falcoc_path_key *pk = key_at(s, ko);
 		if (plen < 0 || !pk)
 			and_slot(m, set, FALCOC_SLOT_PATH_UNKNOWN);
@@ -1171,7 +1184,7 @@ static __always_inline int do_handle_file(__u32 id, __u32 set, __u32 dims, __u32
 			return DROP;
 	}
 
-	if (dims & FALCOC_DIM_SUFFIX) {
+	if ((dims & FALCOC_DIM_SUFFIX) && dim_used(m, set, FALCOC_SLOT_SUFFIX_USED)) {
 		if (plen < 0)
 			and_slot(m, set, FALCOC_SLOT_SUFFIX_UNKNOWN);
 		else
