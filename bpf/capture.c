@@ -930,6 +930,16 @@ static __always_inline struct fdmark *fdmark_new(__u32 tgid, __u32 poison)
 	return bpf_map_lookup_elem(&fdmarks, &tgid);
 }
 
+/* current_tgid is the current process's id: a plain load through the
+ * task's BTF pointer where the kernel has it (a helper call on the close
+ * of every untracked descriptor otherwise). */
+static __always_inline __u32 current_tgid(void)
+{
+	if (falcoc_has_task_btf)
+		return bpf_get_current_task_btf()->tgid;
+	return bpf_get_current_pid_tgid() >> 32;
+}
+
 /* state_unchanged reports whether a close, dup or fcntl changes nothing
  * in userspace's descriptor table (runtime/state): a failed call, an fcntl
  * other than F_DUPFD, a close of an untracked descriptor, a dup from and
@@ -940,7 +950,7 @@ static __always_inline int do_state_unchanged(__u32 id, __s64 fd, __u64 arg1, __
 		return 0;
 	if (id == 72 && arg1 != 0 && arg1 != 1030) /* F_DUPFD, F_DUPFD_CLOEXEC */
 		return 1;
-	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+	__u32 tgid = current_tgid();
 	struct fdmark *e = bpf_map_lookup_elem(&fdmarks, &tgid);
 	if (id == 3)
 		return ret != 0 || fd_untracked(e, fd);
@@ -981,7 +991,7 @@ static __always_inline int do_marks_begin(__u32 id, __s64 fd, __s64 ret, __u32 c
 	int mt = !current_single();
 	if (!mt && !close)
 		return 0;
-	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+	__u32 tgid = current_tgid();
 	struct fdmark *e = bpf_map_lookup_elem(&fdmarks, &tgid);
 	if (!e)
 		e = fdmark_new(tgid, 0);
@@ -1077,7 +1087,7 @@ static __always_inline void do_fd_marks_sent(__u32 idsent, __s64 arg0, __u64 arg
 		return;
 	__u32 id = idsent & 0xffff;
 	int sent = (idsent & FDMARKS_SENT) != 0;
-	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+	__u32 tgid = current_tgid();
 	struct fdmark *e = bpf_map_lookup_elem(&fdmarks, &tgid);
 	if (!e)
 		return;
@@ -2070,7 +2080,7 @@ static __always_inline int sys_exit(struct pt_regs *regs, long ret, const int fl
 	__u32 late = 0;
 	if ((dims & (FALCOC_DIM_PATH | FALCOC_DIM_SUFFIX)) && class_of(id) == CLS_FILE)
 		late = dims & TASK_DIMS;
-	if (and_task_dims(&m, set, dims & ~late, capture) == DROP)
+	if ((dims & ~late & TASK_DIMS) && and_task_dims(&m, set, dims & ~late, capture) == DROP)
 		goto drop;
 	if (dims & FALCOC_DIM_PTRACE) {
 		struct falcoc_ptrace_key k = {.set = set, .request = sys_arg(regs, compat, 0)};
