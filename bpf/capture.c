@@ -2188,7 +2188,11 @@ int BPF_PROG(on_sys_exit_noloop, struct pt_regs *regs, long ret)
  * preempt-disabled flavour before it disables preemption, for a 64-bit
  * call (sys_exit maps a 32-bit one): a close of an untracked descriptor,
  * the most common event past the gate, then pays neither the preemption
- * guard nor the rest of sys_exit. Counted as sys_exit counts it; the
+ * guard nor the rest of sys_exit (a close of a bad descriptor: 140 ns per
+ * run against 170 with BPF statistics, 6.18.44). It runs preemptible,
+ * as the gate does: on a fully preemptible kernel, a preemption inside
+ * it makes the kernel skip the program for the CPU's other tasks until
+ * it resumes (counted: Capture.Missed). Counted as sys_exit counts it; the
  * counters need no guard: the kernel does not run this program again on
  * this CPU before this run ends (see FL_STATIC), and no other program
  * writes a syscall's counters. */
