@@ -950,11 +950,13 @@ static __always_inline int do_state_unchanged(__u32 id, __s64 fd, __u64 arg1, __
 		return 0;
 	if (id == 72 && arg1 != 0 && arg1 != 1030) /* F_DUPFD, F_DUPFD_CLOEXEC */
 		return 1;
+	if (id == 3 ? ret != 0 : ret < 0)
+		return 1; /* failed: no lookup */
 	__u32 tgid = current_tgid();
 	struct fdmark *e = bpf_map_lookup_elem(&fdmarks, &tgid);
 	if (id == 3)
-		return ret != 0 || fd_untracked(e, fd);
-	return ret < 0 || (fd_untracked(e, fd) && fd_untracked(e, ret));
+		return fd_untracked(e, fd);
+	return fd_untracked(e, fd) && fd_untracked(e, ret);
 }
 
 /* current_single reports whether the current process has one thread. */
