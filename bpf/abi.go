@@ -154,6 +154,8 @@ const (
 	slotExeUnknown       = 11
 	slotSuffixDefault    = 12
 	slotSuffixUnknown    = 13
+	slotPathUsed         = 14
+	slotSuffixUsed       = 15
 	numSlots             = 16
 	numOpenClasses       = 16
 	hdrSize              = 176

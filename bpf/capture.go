@@ -592,6 +592,8 @@ func (c *Capture) writeArrays(set uint32, t *Tables) error {
 		slotExeUnknown:       t.ExeUnknown,
 		slotSuffixDefault:    t.SuffixDefault,
 		slotSuffixUnknown:    t.SuffixUnknown,
+		slotPathUsed:         dimUsed(t.PathDefault, t.PathUnknown, t.PathExact, t.PathPrefix),
+		slotSuffixUsed:       dimUsed(t.SuffixDefault, t.SuffixUnknown, t.Suffix),
 	}
 	slotKeys := make([]uint32, numSlots)
 	slotVals := make([]captureFalcocMask, numSlots)
@@ -612,6 +614,21 @@ func (c *Capture) writeArrays(set uint32, t *Tables) error {
 		return fmt.Errorf("open flags: %w", err)
 	}
 	return nil
+}
+
+// dimUsed returns the clauses a table can narrow: those whose bit is
+// clear in its default, its unknown mask or one of its entries. Every
+// other clause passes every lookup of the table, so the kernel skips the
+// lookup when only such clauses are left in an event's mask (the slots
+// FALCOC_SLOT_PATH_USED and FALCOC_SLOT_SUFFIX_USED).
+func dimUsed(def, unknown Mask, tables ...map[string]Mask) Mask {
+	free := def.And(unknown)
+	for _, tb := range tables {
+		for _, m := range tb {
+			free = free.And(m)
+		}
+	}
+	return Mask{^free[0], ^free[1], ^free[2], ^free[3]}
 }
 
 // writeHashes writes the hash and trie entries of a set.

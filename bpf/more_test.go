@@ -181,3 +181,79 @@ func TestRead(t *testing.T) {
 		t.Errorf("SetTables after Close = %v, want ErrClosed", err)
 	}
 }
+
+// TestDimUsed checks the slots that let the kernel skip a trie lookup
+// (FALCOC_SLOT_PATH_USED, FALCOC_SLOT_SUFFIX_USED): with the slots the
+// loader writes, every open ends with the AND of all its tables, skipped
+// lookups included; with a suffix slot forced to "no clause narrowed",
+// the suffix lookup is skipped, which shows the skip is taken.
+func TestDimUsed(t *testing.T) {
+	c := load(t, &Options{NoSchedEvents: true})
+	pathOnly, suffixOnly, both := MaskOf(1), MaskOf(2), MaskOf(3)
+	all := pathOnly.Or(suffixOnly).Or(both)
+	tables := func(gate Mask) *Tables {
+		return &Tables{
+			Gate:           map[int]Mask{sysOpenat: gate},
+			DimsPerSyscall: map[int]Dim{sysOpenat: DimPath | DimSuffix},
+			// pathOnly: /etc/hostname only; suffixOnly passes every path
+			// lookup; both: /etc/ prefix and the suffix /passwd.
+			PathExact:   map[string]Mask{"/etc/hostname": all},
+			PathPrefix:  map[string]Mask{"/etc/": suffixOnly.Or(both)},
+			PathDefault: suffixOnly, PathUnknown: suffixOnly,
+			// suffixOnly: /hostname only; pathOnly passes every suffix
+			// lookup.
+			Suffix:        map[string]Mask{"/hostname": pathOnly.Or(suffixOnly), "/passwd": pathOnly.Or(both)},
+			SuffixDefault: pathOnly, SuffixUnknown: pathOnly,
+		}
+	}
+	for _, tc := range []struct {
+		gate Mask
+		path string
+		want Mask // the AND of the gate and both tables; zero: dropped
+	}{
+		{all, "/etc/hostname", pathOnly.Or(suffixOnly)},
+		{all, "/etc/passwd", both},
+		{all, "/etc/group", Mask{}},
+		{pathOnly, "/etc/hostname", pathOnly},     // suffix skipped
+		{pathOnly, "/etc/passwd", Mask{}},         // dropped by the path
+		{suffixOnly, "/etc/hostname", suffixOnly}, // path skipped
+		{suffixOnly, "/etc/passwd", Mask{}},       // dropped by the suffix
+		{both, "/etc/passwd", both},
+	} {
+		setTables(t, c, tables(tc.gate), ModeFull)
+		openClose(t, tc.path, unix.O_RDONLY)
+		recs := drain(t, c, 200*time.Millisecond, mine(sysOpenat))
+		var got Mask
+		for _, r := range recs {
+			got = got.Or(r.Mask)
+		}
+		if got != tc.want {
+			t.Errorf("gate %v, %s: mask %v (%d records), want %v", tc.gate, tc.path, got, len(recs), tc.want)
+		}
+	}
+
+	// The suffix slot of the active set says no clause is narrowed: an
+	// open the suffix table drops is sent.
+	setTables(t, c, tables(suffixOnly), ModeFull)
+	key := c.set*numSlots + slotSuffixUsed
+	if err := c.objs.Dflt.Update(key, cmask(Mask{}), 0); err != nil {
+		t.Fatal(err)
+	}
+	openClose(t, "/etc/passwd", unix.O_RDONLY)
+	if recs := drain(t, c, 200*time.Millisecond, mine(sysOpenat)); len(recs) == 0 {
+		t.Error("suffix slot forced empty: /etc/passwd dropped, so the suffix lookup was not skipped")
+	}
+}
+
+func TestDimUsedMask(t *testing.T) {
+	def, unknown := MaskOf(1).Or(MaskOf(2)).Or(MaskOf(5)), MaskOf(1).Or(MaskOf(2)).Or(MaskOf(6))
+	got := dimUsed(def, unknown, map[string]Mask{"/a": MaskOf(1).Or(MaskOf(2))}, map[string]Mask{"/b": MaskOf(1).Or(MaskOf(3))})
+	// Only bit 1 is set everywhere.
+	want := Mask{^uint64(0) &^ (1 << 1), ^uint64(0), ^uint64(0), ^uint64(0)}
+	if got != want {
+		t.Errorf("dimUsed = %x, want %x", got, want)
+	}
+	if got := dimUsed(Mask{}, Mask{}); got != (Mask{^uint64(0), ^uint64(0), ^uint64(0), ^uint64(0)}) {
+		t.Errorf("no table: %x, want every clause used", got)
+	}
+}

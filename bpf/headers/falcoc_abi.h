@@ -68,6 +68,11 @@
 #define FALCOC_SLOT_EXE_UNKNOWN 11
 #define FALCOC_SLOT_SUFFIX_DEFAULT 12
 #define FALCOC_SLOT_SUFFIX_UNKNOWN 13
+/* The clauses the path (suffix) table can narrow: a clause whose bit is
+ * set in every entry, the default and the unknown slot passes every
+ * lookup, so an event with only such clauses left skips the lookup. */
+#define FALCOC_SLOT_PATH_USED 14
+#define FALCOC_SLOT_SUFFIX_USED 15
 #define FALCOC_NR_SLOTS 16
 
 /* Container classes (values of falcoc_cgroups). */

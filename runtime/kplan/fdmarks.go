@@ -59,7 +59,7 @@ func (m *FDMarks) Unchanged(tgid uint32, id int, arg0 int64, arg1 uint64, ret in
 	return ret < 0 || m.untracked(e, arg0) && m.untracked(e, ret)
 }
 
-// Sent updates the marks for an event that was sent (close_mark for a
+// Sent updates the marks for an event that was sent (marks_begin for a
 // close, which is always sent for the state; fd_marks_sent for the
 // others): pair holds the two descriptors pipe, pipe2 or socketpair wrote
 // (pairSyscall), nil when they could not be read (then the process is

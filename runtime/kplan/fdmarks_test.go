@@ -88,7 +88,7 @@ func (s *marksSim) emit(t *testing.T, p *kproc, id int, typ, args string, arg0 i
 		// marks or without them (the loss does not depend on them).
 		s.lost++
 		if id == sysClose {
-			s.marks.Sent(tgid, id, arg0, arg1, ret, pair, false) // close_mark runs first
+			s.marks.Sent(tgid, id, arg0, arg1, ret, pair, false) // marks_begin clears the byte first
 		}
 		if s.lostAsSent {
 			s.marks.Sent(tgid, id, arg0, arg1, ret, pair, id == 22 || id == 293 || id == 53)
