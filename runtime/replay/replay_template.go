@@ -49,6 +49,11 @@ type template struct {
 	// writes one member whatever the value (not addresses): an event of
 	// t's type that t's Reader filled keeps them at Reset (ResetKeep).
 	keep uint64
+	// set has the bit of every parameter a line of t fills (its
+	// parameter slots and the return value); setOK is false when one of
+	// them is at position 64 or more (see Event.ResetSet).
+	set   uint64
+	setOK bool
 	// sibs remembers the siblings found for this template (see sibling),
 	// next is the entry to replace; learn forgets them all.
 	sibs [4]sibMemo
@@ -174,6 +179,12 @@ func (r *Reader) learn(b []byte) {
 		start = end
 	}
 	t.typeText, t.typeLit, t.keep = t.typeText[:0], literal{}, 0
+	t.set, t.setOK = 0, true
+	if ri := t.desc.ret; ri >= 64 {
+		t.setOK = false
+	} else if ri >= 0 {
+		t.set |= 1 << ri
+	}
 	t.memos = slicesGrow(t.memos, len(t.slots))
 	for k, sl := range r.rec {
 		m := &t.memos[k]
@@ -186,6 +197,11 @@ func (r *Reader) learn(b []byte) {
 			case sl.key != keyType && sl.key != keyArgs:
 				m.ok = true
 			}
+		}
+		if sl.param >= 64 {
+			t.setOK = false
+		} else if sl.param >= 0 {
+			t.set |= 1 << sl.param
 		}
 		if sl.param >= 0 && sl.param < 64 {
 			switch t.desc.kinds[sl.param] {
@@ -230,6 +246,7 @@ func (r *Reader) decodeTemplateAt(b []byte, inBuf bool, ev *event.Event) (int, b
 		t, n, ok, dirty := r.matchTemplate(r.tmpls[k], b, inBuf, ev)
 		if ok {
 			r.tmplHits++
+			r.curSet, r.curSetOK = t.set, t.setOK
 			if r.tmpls[0] != t {
 				r.toFront(t)
 			}
@@ -309,7 +326,13 @@ func (r *Reader) matchTemplate(t *template, b []byte, inBuf bool, ev *event.Even
 					// literal after.
 					t = tt
 					top.desc, r.last = t.desc, t.desc
-					if r.filled == ev {
+					if r.filled == ev && r.lastSetOK {
+						// Its parameters were filled by this Reader
+						// with a template: only those it filled may
+						// hold anything, and those t keeps (of the
+						// same type) t overwrites.
+						ev.ResetSet(t.desc.info, t.keep, r.lastSet)
+					} else if r.filled == ev {
 						// Its parameters were filled by this Reader,
 						// for an event of the same type if ResetKeep
 						// keeps any: t overwrites them.
