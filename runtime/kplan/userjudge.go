@@ -61,7 +61,8 @@ const (
 	pathWays  = 4
 	exeSlots  = 64
 	sockSlots = 64
-	taskSlots = 64
+	taskBits  = 8
+	taskSlots = 1 << taskBits
 )
 
 // taskEntry is a task's mask (see task).
@@ -353,7 +354,7 @@ func (u *UserJudge) uid(id uint32) *plan.Mask {
 // is only where to look: the mask is a function of the facts).
 func (u *UserJudge) task(th *state.Thread, dims plan.Dim) *plan.Mask {
 	comm, euid, ck := th.Comm(), th.Creds.EUID, containerKind(th)
-	h := (uint64(uintptr(unsafe.Pointer(th))) ^ uint64(dims)) * 0x9e3779b97f4a7c15 >> 58
+	h := (uint64(uintptr(unsafe.Pointer(th))) ^ uint64(dims)) * 0x9e3779b97f4a7c15 >> (64 - taskBits)
 	e := &u.tasks[h&(taskSlots-1)]
 	if e.th == th && e.dims == dims && e.euid == euid && e.ck == ck && e.comm == comm {
 		return &e.m
