@@ -54,6 +54,11 @@ type template struct {
 	// them is at position 64 or more (see Event.ResetSet).
 	set   uint64
 	setOK bool
+	// keepRet: the return value's parameter is not one of t's slots and
+	// t has a "res" slot, so fastFinish sets it (its I, from "res") on
+	// every line t takes; keep has its bit, and the line unsets it
+	// before fastFinish (which takes a set one for an argument).
+	keepRet bool
 	// sibs remembers the siblings found for this template (see sibling),
 	// next is the entry to replace; learn forgets them all.
 	sibs [4]sibMemo
@@ -179,11 +184,22 @@ func (r *Reader) learn(b []byte) {
 		start = end
 	}
 	t.typeText, t.typeLit, t.keep = t.typeText[:0], literal{}, 0
-	t.set, t.setOK = 0, true
+	t.set, t.setOK, t.keepRet = 0, true, false
 	if ri := t.desc.ret; ri >= 64 {
 		t.setOK = false
 	} else if ri >= 0 {
 		t.set |= 1 << ri
+	}
+	if ri := t.desc.ret; ri >= 0 && ri < 64 {
+		hasRes, retSlot := false, false
+		for _, sl := range r.rec {
+			hasRes = hasRes || sl.key == keyRes && sl.param < 0
+			retSlot = retSlot || sl.param == ri
+		}
+		if hasRes && !retSlot {
+			t.keep |= 1 << ri
+			t.keepRet = true
+		}
 	}
 	t.memos = slicesGrow(t.memos, len(t.slots))
 	for k, sl := range r.rec {
@@ -427,6 +443,9 @@ func (r *Reader) matchTemplate(t *template, b []byte, inBuf bool, ev *event.Even
 	}
 	if s.i != len(b) || top.desc == nil || top.seen&keyTid == 0 {
 		return t, 0, false, dirty
+	}
+	if t.keepRet {
+		ev.Params[t.desc.ret].Set = false // kept from the last line
 	}
 	return t, end, r.fastFinish(&top, ev), dirty
 }
