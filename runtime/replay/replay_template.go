@@ -296,7 +296,8 @@ func (r *Reader) toFront(t *template) {
 // the scanner does not take a newline for white space, so that no value
 // reaches into the next line (literals, strings and numbers hold none).
 func (r *Reader) matchTemplate(t *template, b []byte, inBuf bool, ev *event.Event) (tt *template, n int, ok, dirty bool) {
-	if !t.lits[0].at(b, 0) {
+	if l := &t.lits[0]; !(32 <= len(b) && l.short && l.words((*[32]byte)(b)) == 0 ||
+		(32 > len(b) || !l.short) && l.match(b, 0)) { // l.at(b, 0), inline
 		return t, 0, false, false
 	}
 	// Field by field: a composite literal is built in a temporary and
@@ -307,7 +308,9 @@ func (r *Reader) matchTemplate(t *template, b []byte, inBuf bool, ev *event.Even
 	for k := 0; k < len(t.slots); k++ {
 		sl := t.slots[k]
 		m := &t.memos[k]
-		if m.ok && m.lit.n > 0 && m.lit.at(b, s.i) {
+		if l := &m.lit; m.ok && l.n > 0 &&
+			(uint(s.i)+32 <= uint(len(b)) && l.short && l.words((*[32]byte)(b[s.i:])) == 0 ||
+				(uint(s.i)+32 > uint(len(b)) || !l.short) && l.match(b, s.i)) { // l.at(b, s.i), inline
 			// The value as last time, and the literal after it.
 			if sl.param < 0 {
 				top.setMemo(sl.key, m)
@@ -336,7 +339,12 @@ func (r *Reader) matchTemplate(t *template, b []byte, inBuf bool, ev *event.Even
 		start := s.i
 		if sl.param < 0 {
 			if sl.key == keyType {
-				if tt := t.typeMatch(k, b, s.i); tt != nil {
+				tt := t
+				if l := &t.typeLit; !(l.n > 0 && uint(s.i)+32 <= uint(len(b)) && l.short &&
+					l.words((*[32]byte)(b[s.i:])) == 0) {
+					tt = t.typeMatch(k, b, s.i) // the general case
+				}
+				if tt != nil {
 					// The type written as when t or a sibling was learnt
 					// (topValue's result without looking it up), and the
 					// literal after.
@@ -412,13 +420,8 @@ func (r *Reader) matchTemplate(t *template, b []byte, inBuf bool, ev *event.Even
 			top.seen |= keyArgs
 		}
 		lit := &t.lits[k+1]
-		if i := s.i; i+32 <= len(b) && lit.short {
-			// lit.at, inline.
-			x := b[i : i+32 : i+32]
-			if (binary.LittleEndian.Uint64(x)&lit.m[0]^lit.w[0])|
-				(binary.LittleEndian.Uint64(x[8:])&lit.m[1]^lit.w[1])|
-				(binary.LittleEndian.Uint64(x[16:])&lit.m[2]^lit.w[2])|
-				(binary.LittleEndian.Uint64(x[24:])&lit.m[3]^lit.w[3]) != 0 {
+		if i := s.i; uint(i)+32 <= uint(len(b)) && lit.short {
+			if lit.words((*[32]byte)(b[i:])) != 0 { // lit.at, inline
 				return t, 0, false, dirty
 			}
 		} else if !lit.match(b, i) {
@@ -529,14 +532,19 @@ func byteMask(n int) uint64 {
 
 // at reports whether b holds the literal at i.
 func (l *literal) at(b []byte, i int) bool {
-	if i+32 <= len(b) && l.short {
-		x := b[i : i+32 : i+32]
-		return (binary.LittleEndian.Uint64(x)&l.m[0]^l.w[0])|
-			(binary.LittleEndian.Uint64(x[8:])&l.m[1]^l.w[1])|
-			(binary.LittleEndian.Uint64(x[16:])&l.m[2]^l.w[2])|
-			(binary.LittleEndian.Uint64(x[24:])&l.m[3]^l.w[3]) == 0
+	if uint(i)+32 <= uint(len(b)) && l.short {
+		return l.words((*[32]byte)(b[i:])) == 0
 	}
 	return l.match(b, i)
+}
+
+// words compares the 32 bytes at x with l's words: zero when they hold
+// the literal.
+func (l *literal) words(x *[32]byte) uint64 {
+	return (binary.LittleEndian.Uint64(x[:8])&l.m[0] ^ l.w[0]) |
+		(binary.LittleEndian.Uint64(x[8:16])&l.m[1] ^ l.w[1]) |
+		(binary.LittleEndian.Uint64(x[16:24])&l.m[2] ^ l.w[2]) |
+		(binary.LittleEndian.Uint64(x[24:])&l.m[3] ^ l.w[3])
 }
 
 // intKeys are the top-level keys whose value is an int64.
