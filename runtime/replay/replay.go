@@ -177,7 +177,9 @@ func (r *Reader) next(ev *event.Event, ctx *event.ProcContext) error {
 			// The usual line: a template takes it where it is in the
 			// buffer, and its newline is checked where the match ends
 			// (no search for it, no copy).
-			if ctx != nil {
+			if ctx != nil && ctx.Known != 0 {
+				// Only the members flagged in Known mean anything:
+				// a context left empty is not cleared again.
 				*ctx = event.ProcContext{}
 			}
 			if n, ok := r.decodeTemplateIn(r.buf[r.rd:r.wr], ev); ok && n < MaxLine {
