@@ -3,6 +3,7 @@ package state
 import (
 	"net/netip"
 	"strconv"
+	"strings"
 	"unsafe"
 )
 
@@ -248,6 +249,11 @@ func (t *Table) tupleNameChanged(f *FD, client, server netip.AddrPort) bool {
 		if ok1 && ok2 && ok3 && ok4 {
 			return oc != nc || os != ns
 		}
+	}
+	if !f.lazy && !strings.Contains(f.name, "->") {
+		// A tuple's text holds "->": a name without it (a file's path)
+		// differs from it, and an empty one does not count.
+		return f.name != ""
 	}
 	t.nameOld = f.AppendName(t.nameOld[:0])
 	t.nameNew = appendTuple(t.nameNew[:0], client, server)
