@@ -221,8 +221,10 @@ func (u *UserJudge) MaskTo(m *plan.Mask, ev *event.Event, th *state.Thread) {
 		*m = plan.AllClauses
 		return
 	}
-	*m = info.gate
-	if m.IsZero() {
+	// The gate is tested where it is, not in *m just written (a load
+	// of a store under way), and *m is written once.
+	if g := &info.gate; g[0]|g[1]|g[2]|g[3] == 0 {
+		*m = *g
 		return
 	}
 	d := info.dims
@@ -233,6 +235,8 @@ func (u *UserJudge) MaskTo(m *plan.Mask, ev *event.Event, th *state.Thread) {
 			flags = p.U
 		}
 		*m = info.openGate[plan.OpenClass(flags)] // creat's entries are all the same
+	} else {
+		*m = info.gate
 	}
 	if td := d & taskDims; td != 0 {
 		if andIn(m, u.task(th, td)); m.IsZero() {
