@@ -65,19 +65,21 @@ func (t *Table) Open(tid, fd int64, path string, flags, mode uint32, dirfd int64
 	if flags&ODirectory != 0 {
 		typ = FDDirectory
 	}
+	name := t.resolveOpen(th, dirfd, path)
 	f := fds.Get(fd)
 	if f == nil {
-		f = t.allocFD()
+		f = t.allocFD() // zeroed
 		f.Num = fd
 		fds.put(f)
+	} else {
+		// A descriptor reopened without its close being seen is
+		// replaced in place: its FD is this table's alone (clone and
+		// Dup copy), and nobody keeps FD pointers across events.
+		// Cleared, then set field by field: a composite literal is
+		// built in a temporary and copied with loads wider than its
+		// stores, which stalls.
+		*f = FD{}
 	}
-	// A descriptor reopened without its close being seen is replaced in
-	// place: its FD is this table's alone (clone and Dup copy), and
-	// nobody keeps FD pointers across events.
-	// Cleared, then set field by field: a composite literal is built in a
-	// temporary and copied with loads wider than its stores, which stalls.
-	name := t.resolveOpen(th, dirfd, path)
-	*f = FD{}
 	f.Num, f.Type, f.name, f.NameRaw, f.Flags, f.Mode = fd, typ, name, path, flags, mode
 	return f
 }
