@@ -1,6 +1,7 @@
 package kplan
 
 import (
+	"math/bits"
 	"unsafe"
 
 	"github.com/falcoc/falcoc/compiler/catalog"
@@ -414,6 +415,13 @@ func (u *UserJudge) path(s string) *pathEntry {
 	tag := uint32(hash>>32) | 1
 	tags := (*[pathWays]uint32)(u.ptags[set : set+pathWays])
 	ents := (*[pathWays]pathEntry)(u.paths[set : set+pathWays])
+	// The first way whose tag matches, without a branch per way; the
+	// loop only for a miss or two ways with the same tag.
+	if m := event.TagMask(tags, tag); m != 0 {
+		if w := bits.TrailingZeros32(m) & (pathWays - 1); ents[w].s == s {
+			return &ents[w]
+		}
+	}
 	for w := range tags {
 		if tags[w] == tag && ents[w].s == s {
 			return &ents[w]
