@@ -560,10 +560,12 @@ func fastAddrPort(s string) (netip.AddrPort, bool) {
 	if i < 0 {
 		return netip.AddrPort{}, false
 	}
+	if ap, ok := ipv4Port(s, i); ok {
+		// The usual case first: ipv4Port takes no '[' and no other ':',
+		// so it is what the branch below would have decided.
+		return ap, true
+	}
 	if s[0] == '[' || strings.IndexByte(s[:i], ':') < 0 {
-		if ap, ok := ipv4Port(s, i); ok {
-			return ap, true
-		}
 		ap, err := netip.ParseAddrPort(s)
 		return ap, err == nil
 	}
