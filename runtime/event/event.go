@@ -1,6 +1,7 @@
 package event
 
 import (
+	"math/bits"
 	"net/netip"
 
 	"github.com/falcoc/falcoc/compiler/catalog"
@@ -133,6 +134,49 @@ func (ev *Event) ResetKeep(info *catalog.Event, keep uint64) {
 		case len(p.B) != 0:
 			p.B = p.B[:0]
 		}
+	}
+}
+
+// ResetSet is [Event.ResetKeep] for a decoder that knows which parameters
+// may hold anything: each of ev.Params (its current length) whose bit is
+// not in set is unset with an empty buffer, as the decoder leaves an Event
+// it reset and then filled with the parameters of set only. Only those of
+// set are cleared (not those of keep when info is ev's type), so an event
+// type with many parameters costs no more than the few it carried.
+// Parameters past the current length (ev.Params grows into its capacity
+// for a type with more) are reset as [Event.Reset] does.
+func (ev *Event) ResetSet(info *catalog.Event, keep, set uint64) {
+	if info == nil || cap(ev.Params) < len(info.Params) {
+		ev.Reset(info)
+		return
+	}
+	if ev.Info != info {
+		keep = 0
+	}
+	ev.Num, ev.Ts, ev.Tid, ev.Pid, ev.Res, ev.CPU = 0, 0, 0, 0, 0, 0
+	ev.Info = info
+	ev.Mask = AllRules
+	ev.Source = SourceSyscall
+	old, n := len(ev.Params), len(info.Params)
+	ev.Params = ev.Params[:n]
+	for m := set &^ keep; m != 0; m &= m - 1 {
+		i := bits.TrailingZeros64(m)
+		if i >= old || i >= n {
+			break
+		}
+		ev.Params[i].reset()
+	}
+	for i := old; i < n; i++ {
+		ev.Params[i].reset()
+	}
+}
+
+// reset unsets p if it is set, and empties its buffer.
+func (p *Param) reset() {
+	if p.Set {
+		p.clear()
+	} else if len(p.B) != 0 {
+		p.B = p.B[:0]
 	}
 }
 

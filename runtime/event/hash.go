@@ -32,3 +32,17 @@ func QuickHash(b []byte) uint64 {
 func QuickHashString(s string) uint64 {
 	return QuickHash(unsafe.Slice(unsafe.StringData(s), len(s)))
 }
+
+// TagMask returns the ways of a 4-way set whose tag is tag: bit w is set
+// when tags[w] == tag. It has no branch, so that a lookup that hits a
+// different way each time is not mispredicted (the caches in front of the
+// decoders' and the judge's tables).
+func TagMask(tags *[4]uint32, tag uint32) uint32 {
+	return tagEq(tags[0], tag) | tagEq(tags[1], tag)<<1 | tagEq(tags[2], tag)<<2 | tagEq(tags[3], tag)<<3
+}
+
+// tagEq is 1 when a == b, else 0, without a branch.
+func tagEq(a, b uint32) uint32 {
+	x := a ^ b
+	return 1 ^ (x|-x)>>31
+}

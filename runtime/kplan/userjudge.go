@@ -1,6 +1,7 @@
 package kplan
 
 import (
+	"math/bits"
 	"unsafe"
 
 	"github.com/falcoc/falcoc/compiler/catalog"
@@ -61,7 +62,8 @@ const (
 	pathWays  = 4
 	exeSlots  = 64
 	sockSlots = 64
-	taskSlots = 64
+	taskBits  = 8
+	taskSlots = 1 << taskBits
 )
 
 // taskEntry is a task's mask (see task).
@@ -220,8 +222,10 @@ func (u *UserJudge) MaskTo(m *plan.Mask, ev *event.Event, th *state.Thread) {
 		*m = plan.AllClauses
 		return
 	}
-	*m = info.gate
-	if m.IsZero() {
+	// The gate is tested where it is, not in *m just written (a load
+	// of a store under way), and *m is written once.
+	if g := &info.gate; g[0]|g[1]|g[2]|g[3] == 0 {
+		*m = *g
 		return
 	}
 	d := info.dims
@@ -232,6 +236,8 @@ func (u *UserJudge) MaskTo(m *plan.Mask, ev *event.Event, th *state.Thread) {
 			flags = p.U
 		}
 		*m = info.openGate[plan.OpenClass(flags)] // creat's entries are all the same
+	} else {
+		*m = info.gate
 	}
 	if td := d & taskDims; td != 0 {
 		if andIn(m, u.task(th, td)); m.IsZero() {
@@ -353,7 +359,7 @@ func (u *UserJudge) uid(id uint32) *plan.Mask {
 // is only where to look: the mask is a function of the facts).
 func (u *UserJudge) task(th *state.Thread, dims plan.Dim) *plan.Mask {
 	comm, euid, ck := th.Comm(), th.Creds.EUID, containerKind(th)
-	h := (uint64(uintptr(unsafe.Pointer(th))) ^ uint64(dims)) * 0x9e3779b97f4a7c15 >> 58
+	h := (uint64(uintptr(unsafe.Pointer(th))) ^ uint64(dims)) * 0x9e3779b97f4a7c15 >> (64 - taskBits)
 	e := &u.tasks[h&(taskSlots-1)]
 	if e.th == th && e.dims == dims && e.euid == euid && e.ck == ck && e.comm == comm {
 		return &e.m
@@ -409,6 +415,13 @@ func (u *UserJudge) path(s string) *pathEntry {
 	tag := uint32(hash>>32) | 1
 	tags := (*[pathWays]uint32)(u.ptags[set : set+pathWays])
 	ents := (*[pathWays]pathEntry)(u.paths[set : set+pathWays])
+	// The first way whose tag matches, without a branch per way; the
+	// loop only for a miss or two ways with the same tag.
+	if m := event.TagMask(tags, tag); m != 0 {
+		if w := bits.TrailingZeros32(m) & (pathWays - 1); ents[w].s == s {
+			return &ents[w]
+		}
+	}
 	for w := range tags {
 		if tags[w] == tag && ents[w].s == s {
 			return &ents[w]

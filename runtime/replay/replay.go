@@ -90,6 +90,11 @@ type Reader struct {
 	// filled is the Event the last Next filled without error, of type
 	// filled.Info (see Event.ResetKeep); nil after an error.
 	filled *event.Event
+	// lastSet has the bit of every parameter filled's last Next may have
+	// set, when lastSetOK (a template took the line: see Event.ResetSet);
+	// curSet and curSetOK are those of the Next under way.
+	lastSet, curSet     uint64
+	lastSetOK, curSetOK bool
 }
 
 // NewReader returns a Reader of r.
@@ -156,10 +161,12 @@ type procJSON struct {
 // own buffer, reused by the next Next into the same Event (see
 // [Event.Reset]): copy it to keep it.
 func (r *Reader) Next(ev *event.Event, ctx *event.ProcContext) error {
+	r.curSetOK = false
 	err := r.next(ev, ctx)
-	r.filled = nil
+	r.filled, r.lastSetOK = nil, false
 	if err == nil {
 		r.filled = ev
+		r.lastSet, r.lastSetOK = r.curSet, r.curSetOK
 	}
 	return err
 }
@@ -170,7 +177,9 @@ func (r *Reader) next(ev *event.Event, ctx *event.ProcContext) error {
 			// The usual line: a template takes it where it is in the
 			// buffer, and its newline is checked where the match ends
 			// (no search for it, no copy).
-			if ctx != nil {
+			if ctx != nil && ctx.Known != 0 {
+				// Only the members flagged in Known mean anything:
+				// a context left empty is not cleared again.
 				*ctx = event.ProcContext{}
 			}
 			if n, ok := r.decodeTemplateIn(r.buf[r.rd:r.wr], ev); ok && n < MaxLine {
@@ -180,6 +189,7 @@ func (r *Reader) next(ev *event.Event, ctx *event.ProcContext) error {
 				return nil
 			}
 		}
+		r.curSetOK = false // a template may have matched past MaxLine
 		raw, err := r.readLine()
 		if err != nil {
 			return err

@@ -560,10 +560,12 @@ func fastAddrPort(s string) (netip.AddrPort, bool) {
 	if i < 0 {
 		return netip.AddrPort{}, false
 	}
+	if ap, ok := ipv4Port(s, i); ok {
+		// The usual case first: ipv4Port takes no '[' and no other ':',
+		// so it is what the branch below would have decided.
+		return ap, true
+	}
 	if s[0] == '[' || strings.IndexByte(s[:i], ':') < 0 {
-		if ap, ok := ipv4Port(s, i); ok {
-			return ap, true
-		}
 		ap, err := netip.ParseAddrPort(s)
 		return ap, err == nil
 	}
@@ -1127,6 +1129,14 @@ func (in *interner) get(b []byte) string {
 	tag := uint32(hash>>32) | 1
 	tags := (*[internWays]uint32)(in.tags[set : set+internWays])
 	ways := (*[internWays]string)(in.recent[set : set+internWays])
+	// The first way whose tag matches, picked without a branch per way
+	// (the hits spread over the ways, so a loop's exit is mispredicted);
+	// the loop then only for a miss or two ways with the same tag.
+	if m := event.TagMask(tags, tag); m != 0 {
+		if w := bits.TrailingZeros32(m) & (internWays - 1); ways[w] == string(b) {
+			return ways[w]
+		}
+	}
 	for w := range tags {
 		if tags[w] == tag && ways[w] == string(b) {
 			return ways[w]

@@ -2,6 +2,7 @@ package replay
 
 import (
 	"encoding/binary"
+	"math/bits"
 
 	"github.com/falcoc/falcoc/runtime/event"
 )
@@ -49,6 +50,16 @@ type template struct {
 	// writes one member whatever the value (not addresses): an event of
 	// t's type that t's Reader filled keeps them at Reset (ResetKeep).
 	keep uint64
+	// set has the bit of every parameter a line of t fills (its
+	// parameter slots and the return value); setOK is false when one of
+	// them is at position 64 or more (see Event.ResetSet).
+	set   uint64
+	setOK bool
+	// keepRet: the return value's parameter is not one of t's slots and
+	// t has a "res" slot, so fastFinish sets it (its I, from "res") on
+	// every line t takes; keep has its bit, and the line unsets it
+	// before fastFinish (which takes a set one for an argument).
+	keepRet bool
 	// sibs remembers the siblings found for this template (see sibling),
 	// next is the entry to replace; learn forgets them all.
 	sibs [4]sibMemo
@@ -174,6 +185,23 @@ func (r *Reader) learn(b []byte) {
 		start = end
 	}
 	t.typeText, t.typeLit, t.keep = t.typeText[:0], literal{}, 0
+	t.set, t.setOK, t.keepRet = 0, true, false
+	if ri := t.desc.ret; ri >= 64 {
+		t.setOK = false
+	} else if ri >= 0 {
+		t.set |= 1 << ri
+	}
+	if ri := t.desc.ret; ri >= 0 && ri < 64 {
+		hasRes, retSlot := false, false
+		for _, sl := range r.rec {
+			hasRes = hasRes || sl.key == keyRes && sl.param < 0
+			retSlot = retSlot || sl.param == ri
+		}
+		if hasRes && !retSlot {
+			t.keep |= 1 << ri
+			t.keepRet = true
+		}
+	}
 	t.memos = slicesGrow(t.memos, len(t.slots))
 	for k, sl := range r.rec {
 		m := &t.memos[k]
@@ -186,6 +214,11 @@ func (r *Reader) learn(b []byte) {
 			case sl.key != keyType && sl.key != keyArgs:
 				m.ok = true
 			}
+		}
+		if sl.param >= 64 {
+			t.setOK = false
+		} else if sl.param >= 0 {
+			t.set |= 1 << sl.param
 		}
 		if sl.param >= 0 && sl.param < 64 {
 			switch t.desc.kinds[sl.param] {
@@ -230,6 +263,7 @@ func (r *Reader) decodeTemplateAt(b []byte, inBuf bool, ev *event.Event) (int, b
 		t, n, ok, dirty := r.matchTemplate(r.tmpls[k], b, inBuf, ev)
 		if ok {
 			r.tmplHits++
+			r.curSet, r.curSetOK = t.set, t.setOK
 			if r.tmpls[0] != t {
 				r.toFront(t)
 			}
@@ -263,7 +297,8 @@ func (r *Reader) toFront(t *template) {
 // the scanner does not take a newline for white space, so that no value
 // reaches into the next line (literals, strings and numbers hold none).
 func (r *Reader) matchTemplate(t *template, b []byte, inBuf bool, ev *event.Event) (tt *template, n int, ok, dirty bool) {
-	if !t.lits[0].at(b, 0) {
+	if l := &t.lits[0]; !(32 <= len(b) && l.short && l.words((*[32]byte)(b)) == 0 ||
+		(32 > len(b) || !l.short) && l.match(b, 0)) { // l.at(b, 0), inline
 		return t, 0, false, false
 	}
 	// Field by field: a composite literal is built in a temporary and
@@ -274,7 +309,9 @@ func (r *Reader) matchTemplate(t *template, b []byte, inBuf bool, ev *event.Even
 	for k := 0; k < len(t.slots); k++ {
 		sl := t.slots[k]
 		m := &t.memos[k]
-		if m.ok && m.lit.n > 0 && m.lit.at(b, s.i) {
+		if l := &m.lit; m.ok && l.n > 0 &&
+			(uint(s.i)+32 <= uint(len(b)) && l.short && l.words((*[32]byte)(b[s.i:])) == 0 ||
+				(uint(s.i)+32 > uint(len(b)) || !l.short) && l.match(b, s.i)) { // l.at(b, s.i), inline
 			// The value as last time, and the literal after it.
 			if sl.param < 0 {
 				top.setMemo(sl.key, m)
@@ -303,13 +340,24 @@ func (r *Reader) matchTemplate(t *template, b []byte, inBuf bool, ev *event.Even
 		start := s.i
 		if sl.param < 0 {
 			if sl.key == keyType {
-				if tt := t.typeMatch(k, b, s.i); tt != nil {
+				tt := t
+				if l := &t.typeLit; !(l.n > 0 && uint(s.i)+32 <= uint(len(b)) && l.short &&
+					l.words((*[32]byte)(b[s.i:])) == 0) {
+					tt = t.typeMatch(k, b, s.i) // the general case
+				}
+				if tt != nil {
 					// The type written as when t or a sibling was learnt
 					// (topValue's result without looking it up), and the
 					// literal after.
 					t = tt
 					top.desc, r.last = t.desc, t.desc
-					if r.filled == ev {
+					if r.filled == ev && r.lastSetOK {
+						// Its parameters were filled by this Reader
+						// with a template: only those it filled may
+						// hold anything, and those t keeps (of the
+						// same type) t overwrites.
+						ev.ResetSet(t.desc.info, t.keep, r.lastSet)
+					} else if r.filled == ev {
 						// Its parameters were filled by this Reader,
 						// for an event of the same type if ResetKeep
 						// keeps any: t overwrites them.
@@ -373,13 +421,8 @@ func (r *Reader) matchTemplate(t *template, b []byte, inBuf bool, ev *event.Even
 			top.seen |= keyArgs
 		}
 		lit := &t.lits[k+1]
-		if i := s.i; i+32 <= len(b) && lit.short {
-			// lit.at, inline.
-			x := b[i : i+32 : i+32]
-			if (binary.LittleEndian.Uint64(x)&lit.m[0]^lit.w[0])|
-				(binary.LittleEndian.Uint64(x[8:])&lit.m[1]^lit.w[1])|
-				(binary.LittleEndian.Uint64(x[16:])&lit.m[2]^lit.w[2])|
-				(binary.LittleEndian.Uint64(x[24:])&lit.m[3]^lit.w[3]) != 0 {
+		if i := s.i; uint(i)+32 <= uint(len(b)) && lit.short {
+			if lit.words((*[32]byte)(b[i:])) != 0 { // lit.at, inline
 				return t, 0, false, dirty
 			}
 		} else if !lit.match(b, i) {
@@ -404,6 +447,9 @@ func (r *Reader) matchTemplate(t *template, b []byte, inBuf bool, ev *event.Even
 	}
 	if s.i != len(b) || top.desc == nil || top.seen&keyTid == 0 {
 		return t, 0, false, dirty
+	}
+	if t.keepRet {
+		ev.Params[t.desc.ret].Set = false // kept from the last line
 	}
 	return t, end, r.fastFinish(&top, ev), dirty
 }
@@ -487,14 +533,19 @@ func byteMask(n int) uint64 {
 
 // at reports whether b holds the literal at i.
 func (l *literal) at(b []byte, i int) bool {
-	if i+32 <= len(b) && l.short {
-		x := b[i : i+32 : i+32]
-		return (binary.LittleEndian.Uint64(x)&l.m[0]^l.w[0])|
-			(binary.LittleEndian.Uint64(x[8:])&l.m[1]^l.w[1])|
-			(binary.LittleEndian.Uint64(x[16:])&l.m[2]^l.w[2])|
-			(binary.LittleEndian.Uint64(x[24:])&l.m[3]^l.w[3]) == 0
+	if uint(i)+32 <= uint(len(b)) && l.short {
+		return l.words((*[32]byte)(b[i:])) == 0
 	}
 	return l.match(b, i)
+}
+
+// words compares the 32 bytes at x with l's words: zero when they hold
+// the literal.
+func (l *literal) words(x *[32]byte) uint64 {
+	return (binary.LittleEndian.Uint64(x[:8])&l.m[0] ^ l.w[0]) |
+		(binary.LittleEndian.Uint64(x[8:16])&l.m[1] ^ l.w[1]) |
+		(binary.LittleEndian.Uint64(x[16:24])&l.m[2] ^ l.w[2]) |
+		(binary.LittleEndian.Uint64(x[24:])&l.m[3] ^ l.w[3])
 }
 
 // intKeys are the top-level keys whose value is an int64.
@@ -521,6 +572,43 @@ func (t *fastTop) setInt(key uint, n int64) {
 // exponent. It returns the value and where it ends; false for anything
 // else (which scanner.int64 then decides).
 func plainInt(b []byte, i int) (int64, int, bool) {
+	if i+9 <= len(b) {
+		// Up to 7 digits (a tid, a res, most numbers) and the byte
+		// after them in one word, without a branch per digit.
+		j := i
+		if b[i] == '-' {
+			j++
+		}
+		w := binary.LittleEndian.Uint64(b[j : j+8])
+		// The high bit of each byte that is not a digit: above '9' or
+		// below '0' (carries and borrows reach only later bytes).
+		nd := ((w + 0x4646464646464646) | (w - 0x3030303030303030)) & 0x8080808080808080
+		if nd != 0 {
+			l := bits.TrailingZeros64(nd) >> 3
+			if l == 0 || b[j] == '0' && l > 1 {
+				return 0, 0, false
+			}
+			if c := b[j+l]; c == '.' || c|0x20 == 'e' {
+				return 0, 0, false
+			}
+			// The digits to the top bytes (leading zeros below), then
+			// pairs, fours and eights combined.
+			v := (w - 0x3030303030303030) << (64 - 8*uint(l))
+			v = (v & 0x0F0F0F0F0F0F0F0F) * 2561 >> 8
+			v = (v & 0x00FF00FF00FF00FF) * 6553601 >> 16
+			v = (v & 0x0000FFFF0000FFFF) * 42949672960001 >> 32
+			n := int64(v)
+			if j != i {
+				n = -n
+			}
+			return n, j + l, true
+		}
+	}
+	return plainIntLoop(b, i)
+}
+
+// plainIntLoop is plainInt a digit at a time.
+func plainIntLoop(b []byte, i int) (int64, int, bool) {
 	neg := i < len(b) && b[i] == '-'
 	if neg {
 		i++

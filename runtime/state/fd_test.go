@@ -387,6 +387,17 @@ func TestConnectNameLazy(t *testing.T) {
 	if f.NameChanged {
 		t.Error("NameChanged after a connect to the same pair again")
 	}
+	// A file's descriptor connected (its open seen, its close not)
+	// becomes a new socket, whose empty name does not count as changed,
+	// as a socket's that had none.
+	tb.Open(300, 6, "/tmp/x->y", 0, 0, AtFDCWD)
+	tb.Open(300, 7, "/tmp/x", 0, 0, AtFDCWD)
+	tb.Socket(300, 8, afInet, sockStream, 0)
+	for fd, want := range map[int64]bool{6: false, 7: false, 8: false} {
+		if f := tb.Connect(300, fd, a, b); f == nil || f.NameChanged != want || f.Name() != "10.0.0.5:40000->10.0.0.9:80" {
+			t.Errorf("connect on fd %d: %+v, want NameChanged %v", fd, f, want)
+		}
+	}
 }
 
 // TestTupleKey: two addresses have equal tupleKeys exactly when

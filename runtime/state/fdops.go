@@ -3,6 +3,7 @@ package state
 import (
 	"net/netip"
 	"strconv"
+	"strings"
 	"unsafe"
 )
 
@@ -64,19 +65,21 @@ func (t *Table) Open(tid, fd int64, path string, flags, mode uint32, dirfd int64
 	if flags&ODirectory != 0 {
 		typ = FDDirectory
 	}
+	name := t.resolveOpen(th, dirfd, path)
 	f := fds.Get(fd)
 	if f == nil {
-		f = t.allocFD()
+		f = t.allocFD() // zeroed
 		f.Num = fd
 		fds.put(f)
+	} else {
+		// A descriptor reopened without its close being seen is
+		// replaced in place: its FD is this table's alone (clone and
+		// Dup copy), and nobody keeps FD pointers across events.
+		// Cleared, then set field by field: a composite literal is
+		// built in a temporary and copied with loads wider than its
+		// stores, which stalls.
+		*f = FD{}
 	}
-	// A descriptor reopened without its close being seen is replaced in
-	// place: its FD is this table's alone (clone and Dup copy), and
-	// nobody keeps FD pointers across events.
-	// Cleared, then set field by field: a composite literal is built in a
-	// temporary and copied with loads wider than its stores, which stalls.
-	name := t.resolveOpen(th, dirfd, path)
-	*f = FD{}
 	f.Num, f.Type, f.name, f.NameRaw, f.Flags, f.Mode = fd, typ, name, path, flags, mode
 	return f
 }
@@ -248,6 +251,11 @@ func (t *Table) tupleNameChanged(f *FD, client, server netip.AddrPort) bool {
 		if ok1 && ok2 && ok3 && ok4 {
 			return oc != nc || os != ns
 		}
+	}
+	if !f.lazy && !strings.Contains(f.name, "->") {
+		// A tuple's text holds "->": a name without it (a file's path)
+		// differs from it, and an empty one does not count.
+		return f.name != ""
 	}
 	t.nameOld = f.AppendName(t.nameOld[:0])
 	t.nameNew = appendTuple(t.nameNew[:0], client, server)
