@@ -361,13 +361,45 @@ func (a *Agent) runSources(ctx context.Context) error {
 // event goes to the --capture file w (nil: none) and then to the engine.
 func (a *Agent) runSyscall(ctx context.Context, src eventSource, w *captureWriter) error {
 	table := a.eng.Table()
-	reloads := a.watchReload(ctx, src)
+	// Live, a prepared reload wakes the read (Next polls its context):
+	// the new kernel tables go in at once, not at the next event the old
+	// ones let through, which on a quiet machine may never come.
+	var wake func()
+	var cancelNow atomic.Pointer[context.CancelFunc]
+	nctx := ctx
+	renew := func() {
+		c, cancel := context.WithCancel(ctx)
+		nctx = c
+		cancelNow.Store(&cancel)
+	}
+	if _, isLive := src.(*liveSource); isLive {
+		renew()
+		wake = func() { (*cancelNow.Load())() }
+		defer wake()
+	}
+	reloads := a.watchReload(ctx, src, wake)
 	var sw swap
 	var n uint64
 	var ev event.Event
 	var runErr error
+	takeReload := func() {
+		select {
+		case r := <-reloads:
+			a.eng.Flush() // the replaced engine's counts go to the totals whole
+			a.eng = r.eng
+			a.obs.setEngine(r.eng)
+			sw.begin(r, src, a.log)
+		default:
+		}
+	}
 	for ctx.Err() == nil {
-		err := src.Next(ctx, &ev, table)
+		err := src.Next(nctx, &ev, table)
+		if err != nil && ctx.Err() == nil && nctx.Err() != nil {
+			// Woken for a reload: no event was read.
+			renew()
+			takeReload()
+			continue
+		}
 		if err == io.EOF {
 			break
 		}
@@ -378,14 +410,7 @@ func (a *Agent) runSyscall(ctx context.Context, src eventSource, w *captureWrite
 			break
 		}
 		// A reload prepared while Next waited applies to this event.
-		select {
-		case r := <-reloads:
-			a.eng.Flush() // the replaced engine's counts go to the totals whole
-			a.eng = r.eng
-			a.obs.setEngine(r.eng)
-			sw.begin(r, src, a.log)
-		default:
-		}
+		takeReload()
 		sw.maybeFinish(a.eng)
 		if n++; n%stateEvery == 1 {
 			a.obs.publishState(table)

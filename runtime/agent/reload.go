@@ -32,8 +32,11 @@ type reload struct {
 // each rule set that compiled on the channel for the event loop to swap
 // in. A rule set that does not compile is reported and the running one
 // is kept: a bad rules file never takes the engine down. The webhook has
-// its own goroutine: its rules change here, at once.
-func (a *Agent) watchReload(ctx context.Context, src eventSource) <-chan reload {
+// its own goroutine: its rules change here, at once. wake, if not nil, is
+// called once a rule set waits on the channel: the event loop must take
+// it without waiting for an event (live, the old kernel tables may drop
+// every event the new rules want).
+func (a *Agent) watchReload(ctx context.Context, src eventSource, wake func()) <-chan reload {
 	out := make(chan reload, 1)
 	if a.opts.Reload == nil {
 		return out
@@ -61,6 +64,9 @@ func (a *Agent) watchReload(ctx context.Context, src eventSource) <-chan reload 
 			fmt.Fprintf(a.log, "falco-run: rules reloaded: %d rules, in effect from the next event\n", len(r.eng.Artifact().Rules))
 			select {
 			case out <- r:
+				if wake != nil {
+					wake()
+				}
 			case <-ctx.Done():
 				return
 			}
