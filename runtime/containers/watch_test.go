@@ -28,17 +28,7 @@ func TestWatchDocker(t *testing.T) {
 			if got := r.URL.Query().Get("filters"); got != `{"type":["container"]}` {
 				t.Errorf("events filters = %q", got)
 			}
-			w.WriteHeader(http.StatusOK)
-			w.(http.Flusher).Flush()
-			for {
-				select {
-				case ev := <-events:
-					w.Write([]byte(ev + "\n"))
-					w.(http.Flusher).Flush()
-				case <-r.Context().Done():
-					return
-				}
-			}
+			streamEvents(w, r, events)
 		case "/containers/ddab144ade9615516cd53431954d0ffed7c0665991a455ee1b1ebc22f7ce68aa/json":
 			w.Write(inspect)
 		default:
@@ -132,17 +122,7 @@ func TestWatchPodmanInspectFails(t *testing.T) {
 	sock := serveUnix(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case "/events":
-			w.WriteHeader(http.StatusOK)
-			w.(http.Flusher).Flush()
-			for {
-				select {
-				case ev := <-events:
-					w.Write([]byte(ev + "\n"))
-					w.(http.Flusher).Flush()
-				case <-r.Context().Done():
-					return
-				}
-			}
+			streamEvents(w, r, events)
 		case "/containers/" + full1 + "/json":
 			if !dead.Load() {
 				w.WriteHeader(http.StatusInternalServerError)
@@ -194,5 +174,21 @@ func TestWatchPodmanInspectFails(t *testing.T) {
 	c, ok = l.Container("ddab144ade96")
 	if !ok || c.Name != "falcoc-probe" || !c.Privileged {
 		t.Errorf("Container after died = %+v, %v; want the full inspect", c, ok)
+	}
+}
+
+// streamEvents serves a docker-style /events stream: each string sent on
+// events is one line, until the request ends.
+func streamEvents(w http.ResponseWriter, r *http.Request, events <-chan string) {
+	w.WriteHeader(http.StatusOK)
+	w.(http.Flusher).Flush()
+	for {
+		select {
+		case ev := <-events:
+			w.Write([]byte(ev + "\n"))
+			w.(http.Flusher).Flush()
+		case <-r.Context().Done():
+			return
+		}
 	}
 }

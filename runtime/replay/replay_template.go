@@ -631,20 +631,11 @@ func plainIntLoop(b []byte, i int) (int64, int, bool) {
 
 // setMemo sets the value of top-level key key (not the type) from m.
 func (t *fastTop) setMemo(key uint, m *valMemo) {
-	switch key {
-	case keyTs:
-		t.ts = m.i
-	case keyTid:
-		t.tid = m.i
-	case keyPid:
-		t.pid = m.i
-	case keyRes:
-		t.res = m.i
-	case keyCPU:
-		t.cpu = m.i
-	case keyNum:
+	if key == keyNum {
 		t.num = m.u
+		return
 	}
+	t.setInt(key, m.i)
 }
 
 // memoValue returns the signed value of top-level key key.
