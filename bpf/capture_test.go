@@ -408,20 +408,27 @@ func TestSuffixScan(t *testing.T) {
 	}
 }
 
+// singleThreadedShell returns busybox's sh (or dash) and the arguments
+// that precede a -c script: a shell of one thread, unlike a Go test helper.
+func singleThreadedShell(t *testing.T) (string, []string) {
+	t.Helper()
+	if sh, err := exec.LookPath("busybox"); err == nil {
+		return sh, []string{"sh", "-c"}
+	}
+	sh, err := exec.LookPath("dash")
+	if err != nil {
+		testutil.SkipOrFail(t, "no busybox or dash: %v", err)
+	}
+	return sh, []string{"-c"}
+}
+
 // TestFDMarks runs a single-threaded shell that opens and closes one file
 // 100 times on the live kernel, with the opens not watched (so userspace
 // never tracks the descriptor): with the marks off every close is sent
 // for the state; with them on, at most the first close of the descriptor
 // is (the mark starts all ones).
 func TestFDMarks(t *testing.T) {
-	sh, err := exec.LookPath("busybox")
-	args := []string{"sh", "-c"}
-	if err != nil {
-		if sh, err = exec.LookPath("dash"); err != nil {
-			testutil.SkipOrFail(t, "no busybox or dash: %v", err)
-		}
-		args = []string{"-c"}
-	}
+	sh, args := singleThreadedShell(t)
 	c := load(t, &Options{NoSchedEvents: true})
 	tbl := &Tables{
 		Gate:   map[int]Mask{},
@@ -523,14 +530,7 @@ func TestFDMarks(t *testing.T) {
 // crossed by an update in another thread starts untracked (sound), so
 // one may send.
 func TestFDMarksFork(t *testing.T) {
-	sh, err := exec.LookPath("busybox")
-	args := []string{"sh", "-c"}
-	if err != nil {
-		if sh, err = exec.LookPath("dash"); err != nil {
-			testutil.SkipOrFail(t, "no busybox or dash: %v", err)
-		}
-		args = []string{"-c"}
-	}
+	sh, args := singleThreadedShell(t)
 	c := load(t, nil) // the fork records' program copies the marks
 	tbl := &Tables{
 		Gate:   map[int]Mask{},

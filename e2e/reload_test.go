@@ -26,11 +26,9 @@ const reloadRulesB = `
   priority: NOTICE
 `
 
-// TestReload sends SIGHUP to a running falco-run: a broken rules file is
-// reported and the running rules keep working; a good one replaces them
-// (engine and kernel tables) without a restart.
-func TestReload(t *testing.T) {
-	requireLive(t)
+// startReloadable starts falco-run with a rules file of its own holding
+// reloadRulesA, and returns it with a function that rewrites that file.
+func startReloadable(t *testing.T) (*falco, func(string)) {
 	file := filepath.Join(t.TempDir(), "reload.yaml")
 	write := func(s string) {
 		t.Helper()
@@ -39,7 +37,15 @@ func TestReload(t *testing.T) {
 		}
 	}
 	write(reloadRulesA)
-	f := startFalco(t, "-r", file)
+	return startFalco(t, "-r", file), write
+}
+
+// TestReload sends SIGHUP to a running falco-run: a broken rules file is
+// reported and the running rules keep working; a good one replaces them
+// (engine and kernel tables) without a restart.
+func TestReload(t *testing.T) {
+	requireLive(t)
+	f, write := startReloadable(t)
 	is := func(rule string) func(*alert) bool {
 		return func(a *alert) bool { return a.Rule == rule }
 	}
@@ -104,15 +110,7 @@ func TestReload(t *testing.T) {
 // 10: tables sized from the plan at load).
 func TestReloadOverCapacity(t *testing.T) {
 	requireLive(t)
-	file := filepath.Join(t.TempDir(), "reload.yaml")
-	write := func(s string) {
-		t.Helper()
-		if err := os.WriteFile(file, []byte(s), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	write(reloadRulesA)
-	f := startFalco(t, "-r", file)
+	f, write := startReloadable(t)
 	var names strings.Builder
 	for i := range 5000 { // more than the default 4,096 comm entries
 		fmt.Fprintf(&names, ", capacity-%d", i)
