@@ -160,6 +160,24 @@ struct {
 	__type(value, struct falcoc_mask);
 } suffix_tbl SEC(".maps");
 
+/* The clauses each trie can narrow, per first byte of its key's path
+ * (after the path's leading '/' for the path trie; the path's last byte,
+ * a trailing '/' dropped, for the suffix trie): index (set * 2 + trie) *
+ * 256 + byte, trie LPM_PATH or LPM_SUFFIX. An entry's bucket holds the
+ * clauses whose bit differs between the entry's value and the table's
+ * default (an entry too short to have that byte: every bucket). When a
+ * path's bucket shares no clause with the event's mask, every entry the
+ * lookup could return ANDs the mask as the default does, so the lookup is
+ * skipped (written by the loader, with the set's other arrays). */
+#define LPM_PATH 0
+#define LPM_SUFFIX 1
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, SETS * 2 * 256);
+	__type(key, __u32);
+	__type(value, struct falcoc_mask);
+} lpm_used SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, SOCK_ENTRIES);
@@ -1167,6 +1185,34 @@ static __always_inline int dim_used(const struct falcoc_mask *m, __u32 set, __u3
 	return ((m->w[0] & u->w[0]) | (m->w[1] & u->w[1]) | (m->w[2] & u->w[2]) | (m->w[3] & u->w[3])) != 0;
 }
 
+/* lpm_bucket_used reports whether a clause left in m can be narrowed by
+ * an entry of trie (LPM_PATH, LPM_SUFFIX) whose key's first path byte is b
+ * (see lpm_used): when none can, the lookup's result ANDs m as the
+ * default does. A missing bucket: used. */
+static __always_inline int lpm_bucket_used(const struct falcoc_mask *m, __u32 set, __u32 trie, __u8 b)
+{
+	__u32 i = (set * 2 + trie) * 256 + b;
+	struct falcoc_mask *u = bpf_map_lookup_elem(&lpm_used, &i);
+	if (!u)
+		return 1;
+	return ((m->w[0] & u->w[0]) | (m->w[1] & u->w[1]) | (m->w[2] & u->w[2]) | (m->w[3] & u->w[3])) != 0;
+}
+
+/* suffix_byte is the suffix key's first byte for the known path of the
+ * LPM key at scratch offset ko (plen bytes): the path's last byte, a
+ * trailing '/' dropped, as suffix_key reverses it. */
+static __always_inline __u8 suffix_byte(struct falcoc_scratch *s, __u32 ko, long plen)
+{
+	__u64 l = plen;
+	asm volatile("%0 &= 0xff" : "+r"(l));
+	__u64 base = ko;
+	asm volatile("%0 &= 0x7fff" : "+r"(base));
+	base += 5; /* the key's path: after prefixlen and set */
+	if (l > 1 && s->buf[(base + l - 1) & 0x7fff] == '/')
+		l--;
+	return s->buf[(base + l - 1) & 0x7fff];
+}
+
 /* handle_file: path syscalls, the open family included. */
 static __always_inline int do_handle_file(__u32 id, __u32 set, __u32 dims, __u32 capture,
 					  const int fl)
@@ -1212,6 +1258,8 @@ static __always_inline int do_handle_file(__u32 id, __u32 set, __u32 dims, __u32
 		struct falcoc_path_key *pk = key_at(s, ko);
 		if (plen < 0 || !pk)
 			and_slot(m, set, FALCOC_SLOT_PATH_UNKNOWN);
+		else if (!lpm_bucket_used(m, set, LPM_PATH, pk->path[1]))
+			and_slot(m, set, FALCOC_SLOT_PATH_DEFAULT);
 		else
 			and_value(m, bpf_map_lookup_elem(&path_tbl, pk), set,
 				  FALCOC_SLOT_PATH_DEFAULT);
@@ -1222,6 +1270,8 @@ static __always_inline int do_handle_file(__u32 id, __u32 set, __u32 dims, __u32
 	if ((dims & FALCOC_DIM_SUFFIX) && dim_used(m, set, FALCOC_SLOT_SUFFIX_USED)) {
 		if (plen < 0)
 			and_slot(m, set, FALCOC_SLOT_SUFFIX_UNKNOWN);
+		else if (!lpm_bucket_used(m, set, LPM_SUFFIX, suffix_byte(s, ko, plen)))
+			and_slot(m, set, FALCOC_SLOT_SUFFIX_DEFAULT);
 		else
 			and_value(m, bpf_map_lookup_elem(&suffix_tbl, suffix_key(s, ko, plen, set)), set,
 				  FALCOC_SLOT_SUFFIX_DEFAULT);

@@ -186,6 +186,7 @@ const (
 	captureMapGate                   = "gate"
 	captureMapIa32Ids                = "ia32_ids"
 	captureMapInflight               = "inflight"
+	captureMapLpmUsed                = "lpm_used"
 	captureMapOpenflags              = "openflags"
 	captureMapPathTbl                = "path_tbl"
 	captureMapPtraceTbl              = "ptrace_tbl"
@@ -284,6 +285,7 @@ type captureMapSpecs struct {
 	Gate         *ebpf.MapSpec `ebpf:"gate"`
 	Ia32Ids      *ebpf.MapSpec `ebpf:"ia32_ids"`
 	Inflight     *ebpf.MapSpec `ebpf:"inflight"`
+	LpmUsed      *ebpf.MapSpec `ebpf:"lpm_used"`
 	Openflags    *ebpf.MapSpec `ebpf:"openflags"`
 	PathTbl      *ebpf.MapSpec `ebpf:"path_tbl"`
 	PtraceTbl    *ebpf.MapSpec `ebpf:"ptrace_tbl"`
@@ -348,6 +350,7 @@ type captureMaps struct {
 	Gate         *ebpf.Map `ebpf:"gate"`
 	Ia32Ids      *ebpf.Map `ebpf:"ia32_ids"`
 	Inflight     *ebpf.Map `ebpf:"inflight"`
+	LpmUsed      *ebpf.Map `ebpf:"lpm_used"`
 	Openflags    *ebpf.Map `ebpf:"openflags"`
 	PathTbl      *ebpf.Map `ebpf:"path_tbl"`
 	PtraceTbl    *ebpf.Map `ebpf:"ptrace_tbl"`
@@ -374,6 +377,7 @@ func (m *captureMaps) Close() error {
 		m.Gate,
 		m.Ia32Ids,
 		m.Inflight,
+		m.LpmUsed,
 		m.Openflags,
 		m.PathTbl,
 		m.PtraceTbl,
