@@ -1254,8 +1254,12 @@ static __always_inline int do_handle_file(__u32 id, __u32 set, __u32 dims, __u32
 		if (plen < 0)
 			h->flags |= FALCOC_F_PATH_UNKNOWN;
 	}
-	if ((dims & FALCOC_DIM_PATH) && dim_used(m, set, FALCOC_SLOT_PATH_USED)) {
-		struct falcoc_path_key *pk = key_at(s, ko);
+	/* A known path's bucket (see lpm_used) decides between the lookup
+	 * and the default; the clauses a bucket lists are among those the
+	 * table can narrow (FALCOC_SLOT_PATH_USED), so that slot is only
+	 * needed for an unknown path. */
+	struct falcoc_path_key *pk = key_at(s, ko);
+	if ((dims & FALCOC_DIM_PATH) && ((plen >= 0 && pk) || dim_used(m, set, FALCOC_SLOT_PATH_USED))) {
 		if (plen < 0 || !pk)
 			and_slot(m, set, FALCOC_SLOT_PATH_UNKNOWN);
 		else if (!lpm_bucket_used(m, set, LPM_PATH, pk->path[1]))
@@ -1267,7 +1271,7 @@ static __always_inline int do_handle_file(__u32 id, __u32 set, __u32 dims, __u32
 			return DROP;
 	}
 
-	if ((dims & FALCOC_DIM_SUFFIX) && dim_used(m, set, FALCOC_SLOT_SUFFIX_USED)) {
+	if ((dims & FALCOC_DIM_SUFFIX) && (plen >= 0 || dim_used(m, set, FALCOC_SLOT_SUFFIX_USED))) {
 		if (plen < 0)
 			and_slot(m, set, FALCOC_SLOT_SUFFIX_UNKNOWN);
 		else if (!lpm_bucket_used(m, set, LPM_SUFFIX, suffix_byte(s, ko, plen)))
