@@ -430,6 +430,12 @@ func (c *Capture) setFDMarks(on bool) error {
 		}
 		return nil
 	}
+	// The rewrite is a change of the marks for the kernel's memo of
+	// untracked closes (close_memo in capture.c): counted before and
+	// after, as the programs count theirs.
+	if err := bumpVar(c.objs.FalcocMarksUbegin); err != nil {
+		return fmt.Errorf("reset fd marks: %w", err)
+	}
 	var k uint32
 	var keys []uint32
 	v := make([]byte, fdMarkSize)
@@ -445,10 +451,22 @@ func (c *Capture) setFDMarks(on bool) error {
 			return fmt.Errorf("reset fd marks: %w", err)
 		}
 	}
+	if err := bumpVar(c.objs.FalcocMarksUend); err != nil {
+		return fmt.Errorf("reset fd marks: %w", err)
+	}
 	if err := c.objs.FalcocFdmarks.Set(uint32(1)); err != nil {
 		return fmt.Errorf("set fd marks: %w", err)
 	}
 	return nil
+}
+
+// bumpVar adds 1 to a uint64 global only userspace writes.
+func bumpVar(v *ebpf.Variable) error {
+	var n uint64
+	if err := v.Get(&n); err != nil {
+		return err
+	}
+	return v.Set(n + 1)
 }
 
 // SetKeepLifecycle makes full mode send every process lifecycle record
