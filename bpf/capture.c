@@ -2424,7 +2424,6 @@ static __always_inline int close_untracked(__s64 fd)
  * counters need no guard: the kernel does not run this program again on
  * this CPU before this run ends (see FL_STATIC), and no other program
  * writes a syscall's counters. */
-static __always_inline int close_untracked(__s64 fd);
 static __always_inline int state_drop_early(struct pt_regs *regs, long ret)
 {
 	if (falcoc_mode != FALCOC_MODE_FULL || !falcoc_fdmarks)
