@@ -78,6 +78,15 @@ volatile __u32 falcoc_fdmarks;
 /* Non-zero keeps every process lifecycle record that full mode would
  * drop as redundant (see fork_sent): FALCOC_LIFECYCLE=0. */
 volatile __u32 falcoc_keep_lifecycle;
+/* Changes of the descriptor marks that close_memo must see (see
+ * close_untracked): the programs add 1 to falcoc_marks_begin before a mark
+ * goes from 0 to 1 or an entry of fdmarks is written or removed, and 1 to
+ * falcoc_marks_end after it; userspace does the same with its own pair
+ * around its rewrite of the marks (SetFDMarks). */
+volatile __u64 falcoc_marks_begin;
+volatile __u64 falcoc_marks_end;
+volatile __u64 falcoc_marks_ubegin;
+volatile __u64 falcoc_marks_uend;
 
 /* Kernel features, decided by the loader from the kernel's BTF before the
  * programs load (features.go). They live in .rodata, which is frozen
@@ -160,6 +169,24 @@ struct {
 	__type(value, struct falcoc_mask);
 } suffix_tbl SEC(".maps");
 
+/* The clauses each trie can narrow, per first byte of its key's path
+ * (after the path's leading '/' for the path trie; the path's last byte,
+ * a trailing '/' dropped, for the suffix trie): index (set * 2 + trie) *
+ * 256 + byte, trie LPM_PATH or LPM_SUFFIX. An entry's bucket holds the
+ * clauses whose bit differs between the entry's value and the table's
+ * default (an entry too short to have that byte: every bucket). When a
+ * path's bucket shares no clause with the event's mask, every entry the
+ * lookup could return ANDs the mask as the default does, so the lookup is
+ * skipped (written by the loader, with the set's other arrays). */
+#define LPM_PATH 0
+#define LPM_SUFFIX 1
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, SETS * 2 * 256);
+	__type(key, __u32);
+	__type(value, struct falcoc_mask);
+} lpm_used SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, SOCK_ENTRIES);
@@ -225,6 +252,40 @@ struct {
 	__type(key, __u32);
 	__type(value, struct fdmark);
 } fdmarks SEC(".maps");
+
+/* close_memo: per CPU, the last close close_untracked found untracked:
+ * its process, descriptor and the counts of changes begun that it read
+ * before the lookup, when no change was under way. While no change has
+ * begun since, the same close is still untracked. */
+struct close_memo {
+	__u64 begin;
+	__u64 ubegin;
+	__s64 fd;
+	__u32 tgid;
+	__u32 pad;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct close_memo);
+} close_memo SEC(".maps");
+
+/* marks_begin_change and marks_end_change surround every change of the
+ * marks that could make a close tracked: a mark going from 0 to 1, an
+ * entry of fdmarks written or removed (a mark going to 0 needs neither:
+ * close_memo only remembers zeros). Locked adds: each is visible before
+ * what follows it. */
+static __always_inline void marks_begin_change(void)
+{
+	__sync_fetch_and_add(&falcoc_marks_begin, 1);
+}
+
+static __always_inline void marks_end_change(void)
+{
+	__sync_fetch_and_add(&falcoc_marks_end, 1);
+}
 
 /* The two fresh entries (every byte one; index 1 poisoned), written once
  * by the loader: the source of every entry the programs create. */
@@ -464,9 +525,9 @@ static __always_inline struct falcoc_scratch *scratch_cur(void)
  * look like the inner patterns, and may read 16 bytes past the key.
  * Global, so the verifier checks it once; its arguments are scalars, which
  * every kernel accepts for a global function (pointers need 5.12). */
-static __always_inline int do_path_known(__u32 off, __u32 n)
+static __always_inline int do_path_known(struct falcoc_scratch *s, __u32 off, __u32 n)
 {
-	struct falcoc_path_key *k = key_at(scratch_cur(), off);
+	struct falcoc_path_key *k = key_at(s, off);
 	if (!k || n == 0 || n > FALCOC_PATH_MAX)
 		return 0;
 	__u8 *p = k->path;
@@ -476,13 +537,14 @@ static __always_inline int do_path_known(__u32 off, __u32 n)
 	asm volatile("%0 &= 0xff" : "+r"(end)); /* a bound the verifier sees */
 	p[end] = '/';
 	__u64 bad = 0;
+	/* The masks of each word are those of the previous one's next word. */
+	__u64 s0 = eqmask(*(__u64 *)p, '/'), d0 = eqmask(*(__u64 *)p, '.');
 	for (__u32 j = 0; j < (FALCOC_PATH_MAX + 8) / 8; j++) {
 		__u32 o = j * 8;
 		if (o >= n)
 			break;
-		__u64 lo = *(__u64 *)(p + o), hi = *(__u64 *)(p + o + 8);
-		__u64 s0 = eqmask(lo, '/'), sh = eqmask(hi, '/');
-		__u64 d0 = eqmask(lo, '.'), dh = eqmask(hi, '.');
+		__u64 hi = *(__u64 *)(p + o + 8);
+		__u64 sh = eqmask(hi, '/'), dh = eqmask(hi, '.');
 		__u64 s1 = (s0 >> 8) | (sh << 56), s2 = (s0 >> 16) | (sh << 48);
 		__u64 d1 = (d0 >> 8) | (dh << 56);
 		/* "//", "/./", "/../" starting at each byte, and "../" after
@@ -492,6 +554,8 @@ static __always_inline int do_path_known(__u32 off, __u32 n)
 		if (left < 8)
 			hit &= (1ULL << (left * 8)) - 1;
 		bad |= hit;
+		s0 = sh;
+		d0 = dh;
 	}
 	p[end] = 0;
 	return bad == 0;
@@ -499,12 +563,15 @@ static __always_inline int do_path_known(__u32 off, __u32 n)
 
 __noinline int path_known(__u32 off, __u32 n)
 {
-	return do_path_known(off, n);
+	return do_path_known(scratch_cur(), off, n);
 }
 
-static __noinline int path_known_s(__u32 off, __u32 n)
+/* The static copy gets the scratch from its caller (a static function may
+ * take a map value pointer; the global one, verified alone, may not
+ * before 5.12), which saves a lookup per path. */
+static __noinline int path_known_s(struct falcoc_scratch *s, __u32 off, __u32 n)
 {
-	return do_path_known(off, n);
+	return do_path_known(s, off, n);
 }
 
 /* lpm_prepare completes the LPM key at scratch offset off, whose path
@@ -517,7 +584,7 @@ static __always_inline long lpm_prepare(struct falcoc_scratch *s, __u32 off, __u
 	struct falcoc_path_key *k = key_at(s, off);
 	if (!k || n <= 1 || n > FALCOC_PATH_MAX + 1)
 		return -1;
-	if (!((fl & FL_STATIC) ? path_known_s(off, n - 1) : path_known(off, n - 1)))
+	if (!((fl & FL_STATIC) ? path_known_s(s, off, n - 1) : path_known(off, n - 1)))
 		return -1;
 	k->set = set;
 	k->prefixlen = 8 * (1 + n);
@@ -934,7 +1001,11 @@ static __always_inline void fd_mark(struct fdmark *e, __s64 fd)
 	if (e && fd >= 0 && fd < FDMARK_FDS) {
 		__u64 n = fd;
 		asm volatile("%0 &= 511" : "+r"(n)); /* a bound 5.10's verifier sees */
-		e->fd[n] = 1;
+		if (!e->fd[n]) {
+			marks_begin_change();
+			e->fd[n] = 1;
+			marks_end_change();
+		}
 	}
 }
 
@@ -944,12 +1015,15 @@ static __always_inline struct fdmark *fdmark_new(__u32 tgid, __u32 poison)
 {
 	__u32 i = poison ? 1 : 0;
 	struct fdmark *b = bpf_map_lookup_elem(&fdmark_fresh, &i);
+	marks_begin_change();
 	if (!b || (b->poison != 0) != (poison != 0)) {
 		/* Not written yet: forget the process instead (all ones). */
 		bpf_map_delete_elem(&fdmarks, &tgid);
+		marks_end_change();
 		return 0;
 	}
 	bpf_map_update_elem(&fdmarks, &tgid, b, BPF_ANY);
+	marks_end_change();
 	return bpf_map_lookup_elem(&fdmarks, &tgid);
 }
 
@@ -1088,7 +1162,14 @@ static __always_inline void fd_marks_update(struct fdmark *e, __u32 tgid, __u32 
 			__u64 n = ret, o = arg0; /* masks the verifier sees */
 			asm volatile("%0 &= 511" : "+r"(n));
 			asm volatile("%0 &= 511" : "+r"(o));
-			e->fd[n] = e->fd[o];
+			__u8 v = e->fd[o];
+			if (v && !e->fd[n]) {
+				marks_begin_change();
+				e->fd[n] = v;
+				marks_end_change();
+			} else {
+				e->fd[n] = v;
+			}
 		} else if (id != 72)
 			fd_mark(e, ret);
 		return;
@@ -1167,11 +1248,38 @@ static __always_inline int dim_used(const struct falcoc_mask *m, __u32 set, __u3
 	return ((m->w[0] & u->w[0]) | (m->w[1] & u->w[1]) | (m->w[2] & u->w[2]) | (m->w[3] & u->w[3])) != 0;
 }
 
-/* handle_file: path syscalls, the open family included. */
-static __always_inline int do_handle_file(__u32 id, __u32 set, __u32 dims, __u32 capture,
-					  const int fl)
+/* lpm_bucket_used reports whether a clause left in m can be narrowed by
+ * an entry of trie (LPM_PATH, LPM_SUFFIX) whose key's first path byte is b
+ * (see lpm_used): when none can, the lookup's result ANDs m as the
+ * default does. A missing bucket: used. */
+static __always_inline int lpm_bucket_used(const struct falcoc_mask *m, __u32 set, __u32 trie, __u8 b)
 {
-	struct falcoc_scratch *s = scratch_cur();
+	__u32 i = (set * 2 + trie) * 256 + b;
+	struct falcoc_mask *u = bpf_map_lookup_elem(&lpm_used, &i);
+	if (!u)
+		return 1;
+	return ((m->w[0] & u->w[0]) | (m->w[1] & u->w[1]) | (m->w[2] & u->w[2]) | (m->w[3] & u->w[3])) != 0;
+}
+
+/* suffix_byte is the suffix key's first byte for the known path of the
+ * LPM key at scratch offset ko (plen bytes): the path's last byte, a
+ * trailing '/' dropped, as suffix_key reverses it. */
+static __always_inline __u8 suffix_byte(struct falcoc_scratch *s, __u32 ko, long plen)
+{
+	__u64 l = plen;
+	asm volatile("%0 &= 0xff" : "+r"(l));
+	__u64 base = ko;
+	asm volatile("%0 &= 0x7fff" : "+r"(base));
+	base += 5; /* the key's path: after prefixlen and set */
+	if (l > 1 && s->buf[(base + l - 1) & 0x7fff] == '/')
+		l--;
+	return s->buf[(base + l - 1) & 0x7fff];
+}
+
+/* handle_file: path syscalls, the open family included. */
+static __always_inline int do_handle_file(struct falcoc_scratch *s, __u32 id, __u32 set, __u32 dims,
+					  __u32 capture, const int fl)
+{
 	if (!s)
 		return DROP;
 	struct falcoc_hdr *h = hdr_of(s);
@@ -1208,10 +1316,16 @@ static __always_inline int do_handle_file(__u32 id, __u32 set, __u32 dims, __u32
 		if (plen < 0)
 			h->flags |= FALCOC_F_PATH_UNKNOWN;
 	}
-	if ((dims & FALCOC_DIM_PATH) && dim_used(m, set, FALCOC_SLOT_PATH_USED)) {
-		struct falcoc_path_key *pk = key_at(s, ko);
+	/* A known path's bucket (see lpm_used) decides between the lookup
+	 * and the default; the clauses a bucket lists are among those the
+	 * table can narrow (FALCOC_SLOT_PATH_USED), so that slot is only
+	 * needed for an unknown path. */
+	struct falcoc_path_key *pk = key_at(s, ko);
+	if ((dims & FALCOC_DIM_PATH) && ((plen >= 0 && pk) || dim_used(m, set, FALCOC_SLOT_PATH_USED))) {
 		if (plen < 0 || !pk)
 			and_slot(m, set, FALCOC_SLOT_PATH_UNKNOWN);
+		else if (!lpm_bucket_used(m, set, LPM_PATH, pk->path[1]))
+			and_slot(m, set, FALCOC_SLOT_PATH_DEFAULT);
 		else
 			and_value(m, bpf_map_lookup_elem(&path_tbl, pk), set,
 				  FALCOC_SLOT_PATH_DEFAULT);
@@ -1219,9 +1333,11 @@ static __always_inline int do_handle_file(__u32 id, __u32 set, __u32 dims, __u32
 			return DROP;
 	}
 
-	if ((dims & FALCOC_DIM_SUFFIX) && dim_used(m, set, FALCOC_SLOT_SUFFIX_USED)) {
+	if ((dims & FALCOC_DIM_SUFFIX) && (plen >= 0 || dim_used(m, set, FALCOC_SLOT_SUFFIX_USED))) {
 		if (plen < 0)
 			and_slot(m, set, FALCOC_SLOT_SUFFIX_UNKNOWN);
+		else if (!lpm_bucket_used(m, set, LPM_SUFFIX, suffix_byte(s, ko, plen)))
+			and_slot(m, set, FALCOC_SLOT_SUFFIX_DEFAULT);
 		else
 			and_value(m, bpf_map_lookup_elem(&suffix_tbl, suffix_key(s, ko, plen, set)), set,
 				  FALCOC_SLOT_SUFFIX_DEFAULT);
@@ -1294,12 +1410,14 @@ static __always_inline void inode_times(struct inode *ino, struct falcoc_exec *e
 
 __noinline int handle_file(__u32 id, __u32 set, __u32 dims, __u32 capture)
 {
-	return do_handle_file(id, set, dims, capture, 0);
+	return do_handle_file(scratch_cur(), id, set, dims, capture, 0);
 }
 
-static __noinline int handle_file_s(__u32 id, __u32 set, __u32 dims, __u32 capture)
+/* The static copy gets the scratch from sys_exit (see path_known_s). */
+static __noinline int handle_file_s(struct falcoc_scratch *s, __u32 id, __u32 set, __u32 dims,
+				    __u32 capture)
 {
-	return do_handle_file(id, set, dims, capture, FL_STATIC);
+	return do_handle_file(s, id, set, dims, capture, FL_STATIC);
 }
 
 #define OVERLAYFS_SUPER_MAGIC 0x794c7630
@@ -2190,7 +2308,7 @@ static __always_inline int sys_exit(struct pt_regs *regs, long ret, const int fl
 	switch (class_of(id)) {
 	case CLS_FILE:
 		if (fl & FL_STATIC)
-			r = handle_file_s(id, set, dims, capture);
+			r = handle_file_s(s, id, set, dims, capture);
 		else
 			r = handle_file(id, set, dims, capture);
 		break;
@@ -2258,6 +2376,41 @@ int BPF_PROG(on_sys_exit_noloop, struct pt_regs *regs, long ret)
 	return sys_exit(regs, ret, 0);
 }
 
+/* close_untracked reports whether a successful close of fd changes
+ * nothing in userspace's descriptor table (the current process's mark of
+ * fd is 0), as state_unchanged does, for state_drop_early: it remembers
+ * its last such answer per CPU (close_memo) with the marks' generations
+ * it read, and answers again without the lookup while the process and
+ * the descriptor are the same and no change of the marks has begun since
+ * (a loop that opens and closes the same descriptor, its opens dropped,
+ * pays the lookup once). The counts are read, ends first, before the
+ * lookup, and the answer is remembered only when as many changes had
+ * ended as had begun: every change made before was then complete and is
+ * in what the lookup read, and any change made after it begins with an
+ * add to a begin count, which the memo compares. Its callers run with
+ * this program's per-CPU exclusion (see FL_STATIC), so the memo is this
+ * run's alone. */
+static __always_inline int close_untracked(__s64 fd)
+{
+	__u32 z = 0;
+	struct close_memo *c = bpf_map_lookup_elem(&close_memo, &z);
+	__u32 tgid = current_tgid();
+	__u64 end = falcoc_marks_end, uend = falcoc_marks_uend;
+	__u64 begin = falcoc_marks_begin, ubegin = falcoc_marks_ubegin;
+	if (c && c->tgid == tgid && c->fd == fd && c->begin == begin && c->ubegin == ubegin)
+		return 1;
+	struct fdmark *e = bpf_map_lookup_elem(&fdmarks, &tgid);
+	if (!fd_untracked(e, fd))
+		return 0;
+	if (c && begin == end && ubegin == uend) {
+		c->tgid = tgid;
+		c->fd = fd;
+		c->begin = begin;
+		c->ubegin = ubegin;
+	}
+	return 1;
+}
+
 /* state_drop_early is sys_exit's drop of a state event no rule looks at
  * that changes nothing userspace holds (see there), made by the
  * preempt-disabled flavour before it disables preemption, for a 64-bit
@@ -2284,7 +2437,9 @@ static __always_inline int state_drop_early(struct pt_regs *regs, long ret)
 	if (!g || !(g->flags & FALCOC_GATE_CAPTURE) || !mask_zero(&g->mask) || current_compat())
 		return 0;
 	struct falcoc_counters *cnt = counters_of(id);
-	if (!cnt || !state_unchanged(id, regs->di, regs->si, ret))
+	if (!cnt)
+		return 0;
+	if (id == 3 && ret == 0 ? !close_untracked(regs->di) : !state_unchanged(id, regs->di, regs->si, ret))
 		return 0;
 	cnt->calls++;
 	cnt->gate_pass++;
@@ -2395,6 +2550,9 @@ static __always_inline __u64 fork_ops(struct task_struct *parent)
 	return *(volatile __u64 *)&pe->ops;
 }
 
+static __always_inline void do_fork_marks(struct task_struct *parent, struct task_struct *child, __u64 ops,
+					  __u32 ctgid, __u32 ptgid);
+
 /* fork_marks gives a new process the marks of its parent (see fdmarks):
  * ops is what fork_ops read before the record was stamped. The copy is
  * kept when the parent has one thread, or when no update of its entry
@@ -2404,6 +2562,14 @@ static __always_inline void fork_marks(struct task_struct *parent, struct task_s
 	__u32 ctgid = BPF_CORE_READ(child, tgid), ptgid = BPF_CORE_READ(parent, tgid);
 	if (ctgid == ptgid)
 		return; /* a thread */
+	marks_begin_change();
+	do_fork_marks(parent, child, ops, ctgid, ptgid);
+	marks_end_change();
+}
+
+static __always_inline void do_fork_marks(struct task_struct *parent, struct task_struct *child, __u64 ops,
+					  __u32 ctgid, __u32 ptgid)
+{
 	if (BPF_CORE_READ(child, files) == BPF_CORE_READ(parent, files)) {
 		fdmark_new(ptgid, 1);
 		fdmark_new(ctgid, 1);
@@ -2529,7 +2695,9 @@ int on_sched_exit(__u64 *ctx)
 	send(s, cnt);
 	if (group_dead) {
 		__u32 tgid = BPF_CORE_READ(p, tgid);
+		marks_begin_change();
 		bpf_map_delete_elem(&fdmarks, &tgid);
+		marks_end_change();
 	}
 	return 0;
 }

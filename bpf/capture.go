@@ -430,6 +430,12 @@ func (c *Capture) setFDMarks(on bool) error {
 		}
 		return nil
 	}
+	// The rewrite is a change of the marks for the kernel's memo of
+	// untracked closes (close_memo in capture.c): counted before and
+	// after, as the programs count theirs.
+	if err := bumpVar(c.objs.FalcocMarksUbegin); err != nil {
+		return fmt.Errorf("reset fd marks: %w", err)
+	}
 	var k uint32
 	var keys []uint32
 	v := make([]byte, fdMarkSize)
@@ -445,10 +451,22 @@ func (c *Capture) setFDMarks(on bool) error {
 			return fmt.Errorf("reset fd marks: %w", err)
 		}
 	}
+	if err := bumpVar(c.objs.FalcocMarksUend); err != nil {
+		return fmt.Errorf("reset fd marks: %w", err)
+	}
 	if err := c.objs.FalcocFdmarks.Set(uint32(1)); err != nil {
 		return fmt.Errorf("set fd marks: %w", err)
 	}
 	return nil
+}
+
+// bumpVar adds 1 to a uint64 global only userspace writes.
+func bumpVar(v *ebpf.Variable) error {
+	var n uint64
+	if err := v.Get(&n); err != nil {
+		return err
+	}
+	return v.Set(n + 1)
 }
 
 // SetKeepLifecycle makes full mode send every process lifecycle record
@@ -604,6 +622,17 @@ func (c *Capture) writeArrays(set uint32, t *Tables) error {
 	if _, err := c.objs.Dflt.BatchUpdate(slotKeys, slotVals, nil); err != nil {
 		return fmt.Errorf("defaults: %w", err)
 	}
+	var lpmKeys []uint32
+	var lpmVals []captureFalcocMask
+	for trie, used := range [2]*[lpmBuckets]Mask{pathBuckets(t), suffixBuckets(t)} {
+		for b := range lpmBuckets {
+			lpmKeys = append(lpmKeys, (set*2+uint32(trie))*lpmBuckets+uint32(b))
+			lpmVals = append(lpmVals, cmask(used[b]))
+		}
+	}
+	if _, err := c.objs.LpmUsed.BatchUpdate(lpmKeys, lpmVals, nil); err != nil {
+		return fmt.Errorf("trie buckets: %w", err)
+	}
 	ofKeys := make([]uint32, numOpenClasses)
 	ofVals := make([]captureFalcocMask, numOpenClasses)
 	for i := range numOpenClasses {
@@ -629,6 +658,68 @@ func dimUsed(def, unknown Mask, tables ...map[string]Mask) Mask {
 		}
 	}
 	return Mask{^free[0], ^free[1], ^free[2], ^free[3]}
+}
+
+// lpmBuckets is the number of buckets per trie in the lpm_used map: one
+// per value of the key's first path byte the kernel looks at.
+const lpmBuckets = 256
+
+// lpmUsed returns, per bucket, the clauses a trie lookup can narrow beyond
+// its default for a key whose path has byte b at position pos (the
+// lpm_used map): the clauses whose bit differs between the default and
+// the value of an entry that can match such a key. An entry whose key path
+// (keys maps each entry's key path, as the trie holds it, to its value) is
+// at most pos bytes long can match a key with any byte there: it counts in
+// every bucket. A key with b at pos can only match entries of its bucket
+// or such short ones (an LPM entry matches a key only when the entry's
+// bytes are a prefix of the key's), so when the event's mask shares no
+// clause with its bucket, whatever the lookup returns ANDs the mask as the
+// default does, and the kernel uses the default.
+func lpmUsed(def Mask, keys map[string]Mask, pos int) *[lpmBuckets]Mask {
+	var used [lpmBuckets]Mask
+	var all Mask
+	for k, v := range keys {
+		var d Mask
+		for i := range d {
+			d[i] = v[i] ^ def[i]
+		}
+		if len(k) <= pos {
+			all = all.Or(d)
+			continue
+		}
+		used[k[pos]] = used[k[pos]].Or(d)
+	}
+	for b := range used {
+		used[b] = used[b].Or(all)
+	}
+	return &used
+}
+
+// pathBuckets is lpmUsed for the path trie: the byte after the path's
+// leading '/' (exact entries end in the NUL the kernel's key holds).
+func pathBuckets(t *Tables) *[lpmBuckets]Mask {
+	keys := make(map[string]Mask, len(t.PathPrefix)+len(t.PathExact))
+	for p, v := range t.PathPrefix {
+		keys[p] = v
+	}
+	for p, v := range t.PathExact {
+		keys[p+"\x00"] = v
+	}
+	return lpmUsed(t.PathDefault, keys, 1)
+}
+
+// suffixBuckets is lpmUsed for the suffix trie, whose key paths are the
+// suffixes reversed: the suffix's last byte.
+func suffixBuckets(t *Tables) *[lpmBuckets]Mask {
+	keys := make(map[string]Mask, len(t.Suffix))
+	for s, v := range t.Suffix {
+		r := make([]byte, len(s))
+		for i := range len(s) {
+			r[i] = s[len(s)-1-i]
+		}
+		keys[string(r)] = v
+	}
+	return lpmUsed(t.SuffixDefault, keys, 0)
 }
 
 // writeHashes writes the hash and trie entries of a set.

@@ -13,6 +13,15 @@ import (
 	"github.com/cilium/ebpf"
 )
 
+type captureCloseMemo struct {
+	_      structs.HostLayout
+	Begin  uint64
+	Ubegin uint64
+	Fd     int64
+	Tgid   uint32
+	Pad    uint32
+}
+
 type captureFalcocCommKey struct {
 	_    structs.HostLayout
 	Set  uint32
@@ -174,6 +183,7 @@ const (
 	captureMapBarrier                = "barrier"
 	captureMapBarrierInner           = "barrier_inner"
 	captureMapCgroups                = "cgroups"
+	captureMapCloseMemo              = "close_memo"
 	captureMapCommTbl                = "comm_tbl"
 	captureMapCounters               = "counters"
 	captureMapDflt                   = "dflt"
@@ -186,6 +196,7 @@ const (
 	captureMapGate                   = "gate"
 	captureMapIa32Ids                = "ia32_ids"
 	captureMapInflight               = "inflight"
+	captureMapLpmUsed                = "lpm_used"
 	captureMapOpenflags              = "openflags"
 	captureMapPathTbl                = "path_tbl"
 	captureMapPtraceTbl              = "ptrace_tbl"
@@ -204,6 +215,10 @@ const (
 	captureVarFalcocHasTaskBtf       = "falcoc_has_task_btf"
 	captureVarFalcocHasTaskPtRegs    = "falcoc_has_task_pt_regs"
 	captureVarFalcocKeepLifecycle    = "falcoc_keep_lifecycle"
+	captureVarFalcocMarksBegin       = "falcoc_marks_begin"
+	captureVarFalcocMarksEnd         = "falcoc_marks_end"
+	captureVarFalcocMarksUbegin      = "falcoc_marks_ubegin"
+	captureVarFalcocMarksUend        = "falcoc_marks_uend"
 	captureVarFalcocMode             = "falcoc_mode"
 	captureVarFalcocSet              = "falcoc_set"
 	captureVarUnusedExec             = "unused_exec"
@@ -272,6 +287,7 @@ type captureMapSpecs struct {
 	Barrier      *ebpf.MapSpec `ebpf:"barrier"`
 	BarrierInner *ebpf.MapSpec `ebpf:"barrier_inner"`
 	Cgroups      *ebpf.MapSpec `ebpf:"cgroups"`
+	CloseMemo    *ebpf.MapSpec `ebpf:"close_memo"`
 	CommTbl      *ebpf.MapSpec `ebpf:"comm_tbl"`
 	Counters     *ebpf.MapSpec `ebpf:"counters"`
 	Dflt         *ebpf.MapSpec `ebpf:"dflt"`
@@ -284,6 +300,7 @@ type captureMapSpecs struct {
 	Gate         *ebpf.MapSpec `ebpf:"gate"`
 	Ia32Ids      *ebpf.MapSpec `ebpf:"ia32_ids"`
 	Inflight     *ebpf.MapSpec `ebpf:"inflight"`
+	LpmUsed      *ebpf.MapSpec `ebpf:"lpm_used"`
 	Openflags    *ebpf.MapSpec `ebpf:"openflags"`
 	PathTbl      *ebpf.MapSpec `ebpf:"path_tbl"`
 	PtraceTbl    *ebpf.MapSpec `ebpf:"ptrace_tbl"`
@@ -302,6 +319,10 @@ type captureVariableSpecs struct {
 	FalcocHasTaskBtf       *ebpf.VariableSpec `ebpf:"falcoc_has_task_btf"`
 	FalcocHasTaskPtRegs    *ebpf.VariableSpec `ebpf:"falcoc_has_task_pt_regs"`
 	FalcocKeepLifecycle    *ebpf.VariableSpec `ebpf:"falcoc_keep_lifecycle"`
+	FalcocMarksBegin       *ebpf.VariableSpec `ebpf:"falcoc_marks_begin"`
+	FalcocMarksEnd         *ebpf.VariableSpec `ebpf:"falcoc_marks_end"`
+	FalcocMarksUbegin      *ebpf.VariableSpec `ebpf:"falcoc_marks_ubegin"`
+	FalcocMarksUend        *ebpf.VariableSpec `ebpf:"falcoc_marks_uend"`
 	FalcocMode             *ebpf.VariableSpec `ebpf:"falcoc_mode"`
 	FalcocSet              *ebpf.VariableSpec `ebpf:"falcoc_set"`
 	UnusedExec             *ebpf.VariableSpec `ebpf:"unused_exec"`
@@ -336,6 +357,7 @@ type captureMaps struct {
 	Barrier      *ebpf.Map `ebpf:"barrier"`
 	BarrierInner *ebpf.Map `ebpf:"barrier_inner"`
 	Cgroups      *ebpf.Map `ebpf:"cgroups"`
+	CloseMemo    *ebpf.Map `ebpf:"close_memo"`
 	CommTbl      *ebpf.Map `ebpf:"comm_tbl"`
 	Counters     *ebpf.Map `ebpf:"counters"`
 	Dflt         *ebpf.Map `ebpf:"dflt"`
@@ -348,6 +370,7 @@ type captureMaps struct {
 	Gate         *ebpf.Map `ebpf:"gate"`
 	Ia32Ids      *ebpf.Map `ebpf:"ia32_ids"`
 	Inflight     *ebpf.Map `ebpf:"inflight"`
+	LpmUsed      *ebpf.Map `ebpf:"lpm_used"`
 	Openflags    *ebpf.Map `ebpf:"openflags"`
 	PathTbl      *ebpf.Map `ebpf:"path_tbl"`
 	PtraceTbl    *ebpf.Map `ebpf:"ptrace_tbl"`
@@ -362,6 +385,7 @@ func (m *captureMaps) Close() error {
 		m.Barrier,
 		m.BarrierInner,
 		m.Cgroups,
+		m.CloseMemo,
 		m.CommTbl,
 		m.Counters,
 		m.Dflt,
@@ -374,6 +398,7 @@ func (m *captureMaps) Close() error {
 		m.Gate,
 		m.Ia32Ids,
 		m.Inflight,
+		m.LpmUsed,
 		m.Openflags,
 		m.PathTbl,
 		m.PtraceTbl,
@@ -393,6 +418,10 @@ type captureVariables struct {
 	FalcocHasTaskBtf       *ebpf.Variable `ebpf:"falcoc_has_task_btf"`
 	FalcocHasTaskPtRegs    *ebpf.Variable `ebpf:"falcoc_has_task_pt_regs"`
 	FalcocKeepLifecycle    *ebpf.Variable `ebpf:"falcoc_keep_lifecycle"`
+	FalcocMarksBegin       *ebpf.Variable `ebpf:"falcoc_marks_begin"`
+	FalcocMarksEnd         *ebpf.Variable `ebpf:"falcoc_marks_end"`
+	FalcocMarksUbegin      *ebpf.Variable `ebpf:"falcoc_marks_ubegin"`
+	FalcocMarksUend        *ebpf.Variable `ebpf:"falcoc_marks_uend"`
 	FalcocMode             *ebpf.Variable `ebpf:"falcoc_mode"`
 	FalcocSet              *ebpf.Variable `ebpf:"falcoc_set"`
 	UnusedExec             *ebpf.Variable `ebpf:"unused_exec"`

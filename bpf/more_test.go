@@ -232,16 +232,23 @@ func TestDimUsed(t *testing.T) {
 		}
 	}
 
-	// The suffix slot of the active set says no clause is narrowed: an
-	// open the suffix table drops is sent.
+	// An unknown path (with "../") takes the unknown masks: the path
+	// one keeps suffixOnly, the suffix one drops it.
 	setTables(t, c, tables(suffixOnly), ModeFull)
+	openClose(t, "/etc/../etc/passwd", unix.O_RDONLY)
+	if recs := drain(t, c, 200*time.Millisecond, mine(sysOpenat)); len(recs) != 0 {
+		t.Errorf("/etc/../etc/passwd: %d records, want it dropped by the suffix table's unknown mask", len(recs))
+	}
+	// The suffix slot of the active set says no clause is narrowed: the
+	// unknown path's suffix judgement is skipped and the open is sent (a
+	// known path's lookup is decided by its bucket: TestLPMUsedLive).
 	key := c.set*numSlots + slotSuffixUsed
 	if err := c.objs.Dflt.Update(key, cmask(Mask{}), 0); err != nil {
 		t.Fatal(err)
 	}
-	openClose(t, "/etc/passwd", unix.O_RDONLY)
+	openClose(t, "/etc/../etc/passwd", unix.O_RDONLY)
 	if recs := drain(t, c, 200*time.Millisecond, mine(sysOpenat)); len(recs) == 0 {
-		t.Error("suffix slot forced empty: /etc/passwd dropped, so the suffix lookup was not skipped")
+		t.Error("suffix slot forced empty: /etc/../etc/passwd dropped, so the suffix judgement was not skipped")
 	}
 }
 
