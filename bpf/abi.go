@@ -134,7 +134,8 @@ const (
 	itemExe       = 12
 	itemExePath   = 13
 	itemFDPair    = 14
-	numItemTypes  = 15
+	itemMask      = 15
+	numItemTypes  = 16
 
 	gateCapture  = 1 << 0
 	gateCaptured = 1 << 1

@@ -65,15 +65,18 @@ type captureFalcocFork struct {
 
 type captureFalcocGate struct {
 	_     structs.HostLayout
-	Mask  captureFalcocMask
 	Dims  uint32
 	Flags uint32
+	Mask  captureFalcocMask
 }
 
 type captureFalcocHdr struct {
 	_        structs.HostLayout
 	TsBootNs uint64
-	Mask     captureFalcocMask
+	Mask     struct {
+		_ structs.HostLayout
+		W [4]uint64
+	}
 	Args     [6]uint64
 	Ret      int64
 	CgroupId uint64
@@ -104,7 +107,7 @@ type captureFalcocItem struct {
 
 type captureFalcocMask struct {
 	_ structs.HostLayout
-	W [4]uint64
+	W [32]uint64
 }
 
 type captureFalcocOpen struct {
@@ -204,6 +207,7 @@ const (
 	captureVarFalcocHasTaskBtf       = "falcoc_has_task_btf"
 	captureVarFalcocHasTaskPtRegs    = "falcoc_has_task_pt_regs"
 	captureVarFalcocKeepLifecycle    = "falcoc_keep_lifecycle"
+	captureVarFalcocMaskWords        = "falcoc_mask_words"
 	captureVarFalcocMode             = "falcoc_mode"
 	captureVarFalcocSet              = "falcoc_set"
 	captureVarUnusedExec             = "unused_exec"
@@ -302,6 +306,7 @@ type captureVariableSpecs struct {
 	FalcocHasTaskBtf       *ebpf.VariableSpec `ebpf:"falcoc_has_task_btf"`
 	FalcocHasTaskPtRegs    *ebpf.VariableSpec `ebpf:"falcoc_has_task_pt_regs"`
 	FalcocKeepLifecycle    *ebpf.VariableSpec `ebpf:"falcoc_keep_lifecycle"`
+	FalcocMaskWords        *ebpf.VariableSpec `ebpf:"falcoc_mask_words"`
 	FalcocMode             *ebpf.VariableSpec `ebpf:"falcoc_mode"`
 	FalcocSet              *ebpf.VariableSpec `ebpf:"falcoc_set"`
 	UnusedExec             *ebpf.VariableSpec `ebpf:"unused_exec"`
@@ -393,6 +398,7 @@ type captureVariables struct {
 	FalcocHasTaskBtf       *ebpf.Variable `ebpf:"falcoc_has_task_btf"`
 	FalcocHasTaskPtRegs    *ebpf.Variable `ebpf:"falcoc_has_task_pt_regs"`
 	FalcocKeepLifecycle    *ebpf.Variable `ebpf:"falcoc_keep_lifecycle"`
+	FalcocMaskWords        *ebpf.Variable `ebpf:"falcoc_mask_words"`
 	FalcocMode             *ebpf.Variable `ebpf:"falcoc_mode"`
 	FalcocSet              *ebpf.Variable `ebpf:"falcoc_set"`
 	UnusedExec             *ebpf.Variable `ebpf:"unused_exec"`

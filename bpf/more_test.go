@@ -236,7 +236,7 @@ func TestDimUsed(t *testing.T) {
 	// open the suffix table drops is sent.
 	setTables(t, c, tables(suffixOnly), ModeFull)
 	key := c.set*numSlots + slotSuffixUsed
-	if err := c.objs.Dflt.Update(key, cmask(Mask{}), 0); err != nil {
+	if err := c.objs.Dflt.Update(key, c.appendMask(nil, Mask{}), 0); err != nil {
 		t.Fatal(err)
 	}
 	openClose(t, "/etc/passwd", unix.O_RDONLY)

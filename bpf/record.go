@@ -229,6 +229,22 @@ func (r *Record) ExitInfo() (code int32, groupDead bool, ok bool) {
 	return int32(binary.LittleEndian.Uint32(b)), binary.LittleEndian.Uint32(b[4:]) != 0, true
 }
 
+// MaskWord returns word i of the record's clause mask: the header's for
+// i below [MaskHeadWords], else the FALCOC_ITEM_MASK item's, which a
+// capture loaded with a wider mask ([Options.MaskWords]) adds to a
+// syscall's record. A word the record does not carry (a scheduler record,
+// a word past the capture's width) is all ones: nothing judged.
+func (r *Record) MaskWord(i int) uint64 {
+	if i >= 0 && i < MaskHeadWords {
+		return r.Mask[i]
+	}
+	b, ok := r.item(itemMask)
+	if o := 8 * (i - MaskHeadWords); ok && o >= 0 && o+8 <= len(b) {
+		return binary.LittleEndian.Uint64(b[o:])
+	}
+	return ^uint64(0)
+}
+
 // Header field offsets, taken from the generated struct (whose layout the
 // tests check against the BTF that clang emitted).
 const (
