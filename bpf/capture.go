@@ -6,12 +6,14 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"reflect"
 	"slices"
 	"sort"
 	"strings"
 	"sync"
 	"syscall"
 	"time"
+	"unsafe"
 
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/btf"
@@ -640,7 +642,7 @@ func (c *Capture) writeArrays(set uint32, t *Tables) error {
 		gates = binary.LittleEndian.AppendUint32(gates, flags[id])
 		gates = c.appendMask(gates, t.Gate[id])
 	}
-	if _, err := c.objs.Gate.BatchUpdate(gateKeys, gates, nil); err != nil {
+	if _, err := c.objs.Gate.BatchUpdate(gateKeys, batchValues(gates, len(gateKeys)), nil); err != nil {
 		return fmt.Errorf("gate: %w", err)
 	}
 	slots := map[int]Mask{
@@ -667,7 +669,7 @@ func (c *Capture) writeArrays(set uint32, t *Tables) error {
 		slotKeys[i] = set*numSlots + uint32(i)
 		slotVals = c.appendMask(slotVals, slots[i])
 	}
-	if _, err := c.objs.Dflt.BatchUpdate(slotKeys, slotVals, nil); err != nil {
+	if _, err := c.objs.Dflt.BatchUpdate(slotKeys, batchValues(slotVals, len(slotKeys)), nil); err != nil {
 		return fmt.Errorf("defaults: %w", err)
 	}
 	ofKeys := make([]uint32, numOpenClasses)
@@ -676,7 +678,7 @@ func (c *Capture) writeArrays(set uint32, t *Tables) error {
 		ofKeys[i] = set*numOpenClasses + uint32(i)
 		ofVals = c.appendMask(ofVals, t.OpenFlags[i])
 	}
-	if _, err := c.objs.Openflags.BatchUpdate(ofKeys, ofVals, nil); err != nil {
+	if _, err := c.objs.Openflags.BatchUpdate(ofKeys, batchValues(ofVals, len(ofKeys)), nil); err != nil {
 		return fmt.Errorf("open flags: %w", err)
 	}
 	return nil
@@ -695,6 +697,19 @@ func dimUsed(def, unknown Mask, tables ...map[string]Mask) Mask {
 		}
 	}
 	return Mask{^free[0], ^free[1], ^free[2], ^free[3]}
+}
+
+// batchValues returns vals, n values of equal size end to end, as a
+// slice of n byte arrays: a batch update wants one element per key, and
+// the values' size is set at load.
+func batchValues(vals []byte, n int) any {
+	if n == 0 {
+		return vals
+	}
+	vs := len(vals) / n
+	s := reflect.MakeSlice(reflect.SliceOf(reflect.ArrayOf(vs, reflect.TypeFor[byte]())), n, n)
+	copy(unsafe.Slice((*byte)(s.UnsafePointer()), n*vs), vals)
+	return s.Interface()
 }
 
 // appendMask appends m as a kernel mask value: c.maskWords little-endian
@@ -858,7 +873,7 @@ func putAll[K any](m *ebpf.Map, keys []K, vals []byte, written *[]K) error {
 		return nil
 	}
 	if m.Type() != ebpf.LPMTrie {
-		if _, err := m.BatchUpdate(keys, vals, nil); err == nil {
+		if _, err := m.BatchUpdate(keys, batchValues(vals, len(keys)), nil); err == nil {
 			return nil
 		} else if !errors.Is(err, ebpf.ErrNotSupported) {
 			return err
