@@ -82,8 +82,8 @@ type Options struct {
 // FALCOC_MASK_WORDS_MAX): a record's header carries the first
 // MaskHeadWords words of its mask, a FALCOC_ITEM_MASK item the others.
 const (
-	MaskHeadWords = 4
-	MaskWordsMax  = 32
+	MaskHeadWords = plan.MaskHeadWords
+	MaskWordsMax  = plan.MaskWordsMax
 )
 
 // Capacity is the number of entries of each prefilter table, per set.
@@ -126,14 +126,23 @@ func (c *Capture) Capacity() Capacity { return c.capacity }
 // the maps hold, a copy without those dimensions (plan.Tables.WithoutDims:
 // sound, the kernel then narrows less) and the dimensions dropped. The
 // caller reports them.
-func (c *Capture) FitTables(t *Tables) (*Tables, Dim) {
+//
+// Tables with a wider clause mask than the capture's ([Capture.MaskWords])
+// are folded onto it (plan.Tables.FoldWords: sound, clauses then share
+// bits); folded reports it.
+func (c *Capture) FitTables(t *Tables) (fit *Tables, dropped Dim, folded bool) {
 	if t == nil {
-		return t, 0
+		return t, 0, false
+	}
+	if t.MaskWords() > c.maskWords {
+		if f, err := t.FoldWords(c.maskWords); err == nil {
+			t, folded = f, true
+		}
 	}
 	if d := c.capacity.Over(t.Needs()); d != 0 {
-		return t.WithoutDims(d), d
+		return t.WithoutDims(d), d, folded
 	}
-	return t, 0
+	return t, 0, folded
 }
 
 // sizeMaps sets the prefilter maps' entries from capacity (per set; the
@@ -572,6 +581,9 @@ func (c *Capture) SetTables(t *Tables) error {
 	if err := t.ValidateCapacity(c.capacity); err != nil {
 		return err
 	}
+	if w := t.MaskWords(); w > c.maskWords {
+		return fmt.Errorf("%w: a mask of %d bits, the capture was loaded for %d (FitTables folds it)", ErrInvalidTables, 64*w, 64*c.maskWords)
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.closed {
@@ -696,7 +708,10 @@ func dimUsed(def, unknown Mask, tables ...map[string]Mask) Mask {
 			free = free.And(m)
 		}
 	}
-	return Mask{^free[0], ^free[1], ^free[2], ^free[3]}
+	for i := range free {
+		free[i] = ^free[i]
+	}
+	return free
 }
 
 // batchValues returns vals, n values of equal size end to end, as a

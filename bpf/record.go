@@ -18,7 +18,11 @@ var ErrBadRecord = errors.New("malformed capture record")
 // Header is the fixed part of every record (struct falcoc_hdr).
 type Header struct {
 	BootNs   uint64 // bpf_ktime_get_boot_ns at the hook
-	Mask     Mask   // clauses that survived the prefilter (all ones for sched records)
+	// Mask holds the clauses that survived the prefilter: the header's
+	// words, then those of the record's FALCOC_ITEM_MASK item (a capture
+	// with a mask wider than the header's); a word the record does not
+	// carry is all ones (nothing judged: sched records).
+	Mask Mask
 	Args     [6]uint64
 	Ret      int64
 	CgroupID uint64
@@ -73,6 +77,8 @@ type Record struct {
 	raw        ringbuf.Record
 	bootOffset int64
 	items      [numItemTypes]struct{ off, n int32 }
+	// extOnes: the mask's words past the header's are all ones.
+	extOnes bool
 }
 
 // Time is the event's wall-clock time.
@@ -229,22 +235,6 @@ func (r *Record) ExitInfo() (code int32, groupDead bool, ok bool) {
 	return int32(binary.LittleEndian.Uint32(b)), binary.LittleEndian.Uint32(b[4:]) != 0, true
 }
 
-// MaskWord returns word i of the record's clause mask: the header's for
-// i below [MaskHeadWords], else the FALCOC_ITEM_MASK item's, which a
-// capture loaded with a wider mask ([Options.MaskWords]) adds to a
-// syscall's record. A word the record does not carry (a scheduler record,
-// a word past the capture's width) is all ones: nothing judged.
-func (r *Record) MaskWord(i int) uint64 {
-	if i >= 0 && i < MaskHeadWords {
-		return r.Mask[i]
-	}
-	b, ok := r.item(itemMask)
-	if o := 8 * (i - MaskHeadWords); ok && o >= 0 && o+8 <= len(b) {
-		return binary.LittleEndian.Uint64(b[o:])
-	}
-	return ^uint64(0)
-}
-
 // Header field offsets, taken from the generated struct (whose layout the
 // tests check against the BTF that clang emitted).
 const (
@@ -270,7 +260,7 @@ func (r *Record) decode() error {
 	le := binary.LittleEndian
 	hd := &r.Header
 	hd.BootNs = le.Uint64(b[offTs:])
-	for i := range hd.Mask {
+	for i := range MaskHeadWords {
 		hd.Mask[i] = le.Uint64(b[offMask+uintptr(8*i):])
 	}
 	for i := range hd.Args {
@@ -316,7 +306,32 @@ func (r *Record) decode() error {
 		}
 		off = data + (n+7)&^7
 	}
+	r.maskRest()
 	return nil
+}
+
+// maskRest fills the mask's words past the header's from the mask item,
+// or with ones.
+func (r *Record) maskRest() {
+	ext, ok := r.item(itemMask)
+	if !ok {
+		if !r.extOnes {
+			for i := MaskHeadWords; i < len(r.Mask); i++ {
+				r.Mask[i] = ^uint64(0)
+			}
+			r.extOnes = true
+		}
+		return
+	}
+	i := MaskHeadWords
+	for ; i < len(r.Mask) && len(ext) >= 8; i++ {
+		r.Mask[i] = binary.LittleEndian.Uint64(ext)
+		ext = ext[8:]
+	}
+	for ; i < len(r.Mask); i++ {
+		r.Mask[i] = ^uint64(0)
+	}
+	r.extOnes = false
 }
 
 // ReadInto blocks until a record is due, then decodes it into r, reusing

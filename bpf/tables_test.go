@@ -292,8 +292,8 @@ func TestTablesSizedAtLoad(t *testing.T) {
 		if !errors.Is(err, ErrInvalidTables) || !strings.Contains(err.Error(), fmt.Sprintf("path: %d entries, at most %d", 2*MaxPath+1, MaxPath)) {
 			t.Fatalf("SetTables over capacity: %v", err)
 		}
-		fit, dropped := c.FitTables(big)
-		if dropped != DimPath|DimComm {
+		fit, dropped, folded := c.FitTables(big)
+		if dropped != DimPath|DimComm || folded {
 			t.Fatalf("FitTables dropped %v, want path|comm", dropped)
 		}
 		setTables(t, c, fit, ModeFull)

@@ -12,6 +12,7 @@ import (
 // The plan section, in the body's encoding (uvarints unless noted):
 //
 //	present(bool)  false: no kernel prefilter, and nothing follows
+//	words    the masks' width in 64-bit words (plan.Tables.Words; version 6)
 //	rules:   n { name, syscalls[], unbounded(bool), clauses[], residual[], widened[] }
 //	clauses: n { rules[], syscalls[], text }
 //	notes[]
@@ -23,13 +24,14 @@ import (
 //	         arg0{u32 mask} arg0Default exeExact{str mask} exePrefix{str mask}
 //	         exeDefault exeUnknown
 //
-// A mask is four uvarints (words 0 to 3); maps are written in key order.
+// A mask is words uvarints (words 0 to words-1; version 5 had four, and
+// no words field); maps are written in key order.
 // A rule's Kernel lines are not stored: the reader derives them from the
 // rule's clauses ([plan.KernelLine]); they repeat a shared clause's text
 // for every rule of it (version 3 stored them).
 
 func (e *encoder) mask(m plan.Mask) {
-	for _, w := range m {
+	for _, w := range m[:e.words] {
 		e.uvarint(w)
 	}
 }
@@ -55,6 +57,8 @@ func (e *encoder) plan(p *plan.Plan) {
 	if p == nil {
 		return
 	}
+	e.words = p.Tables.MaskWords()
+	e.int(e.words)
 	e.int(len(p.Rules))
 	for _, r := range p.Rules {
 		e.str(r.Name)
@@ -133,7 +137,7 @@ func trueKeys(m map[int]bool) []int {
 
 func (d *decoder) mask() plan.Mask {
 	var m plan.Mask
-	for i := range m {
+	for i := range d.words {
 		m[i] = d.uvarint()
 	}
 	return m
@@ -161,11 +165,9 @@ func (d *decoder) ints(limit uint64, what string) []int {
 	return s
 }
 
-// Every map entry takes at least a key byte and a mask's four bytes.
-const minEntry = 5
-
+// Every map entry takes at least a key byte and a byte per mask word.
 func decodeMap[K comparable](d *decoder, key func() K) map[K]plan.Mask {
-	n := d.count(minEntry)
+	n := d.count(1 + d.words)
 	m := make(map[K]plan.Mask, n)
 	for range n {
 		k := key()
@@ -179,6 +181,14 @@ func (d *decoder) plan() *plan.Plan {
 		return nil
 	}
 	p := &plan.Plan{}
+	d.words = int(d.below(plan.MaskWordsMax+1, "mask words"))
+	if d.err == nil && (d.words < plan.MaskHeadWords || d.words%plan.MaskHeadWords != 0) {
+		d.fail(ErrMalformed, "mask of %d words: want a multiple of %d", d.words, plan.MaskHeadWords)
+		return nil
+	}
+	if d.words > plan.MaskHeadWords {
+		p.Tables.Words = d.words // 0 stands for the narrowest
+	}
 	p.Rules = make([]plan.RulePlan, d.count(7))
 	for i := range p.Rules {
 		r := &p.Rules[i]
@@ -194,7 +204,7 @@ func (d *decoder) plan() *plan.Plan {
 	used := map[[2]int]int{} // (syscall, bit) -> clause
 	for i := range p.Clauses {
 		c := &p.Clauses[i]
-		c.Bit = int(d.below(plan.MaskBits, "clause bit"))
+		c.Bit = int(d.below(uint64(64*d.words), "clause bit"))
 		c.Rules = d.ints(uint64(len(p.Rules)), "clause rule")
 		c.Syscalls = d.ints(plan.NumSyscalls, "syscall")
 		c.Text = d.str()

@@ -228,7 +228,11 @@ func (p *planner) tables(cls []*clause, bits []int, k *keySet, in []RuleInput, u
 	// clauses on other syscalls that share the bit. (With one bit per
 	// clause it makes no difference; the tables are left as they were.)
 	p.consulted = nil
-	if len(cls) > plan.MaskBits {
+	width := maxBit(bits) + 1
+	if w := plan.WordsFor(width); w > plan.MaskHeadWords {
+		t.Words = w
+	}
+	if width < len(cls) {
 		p.consulted = make([]plan.Dim, len(cls))
 		for i, c := range cls {
 			for _, s := range c.sys {

@@ -106,7 +106,11 @@ func (s *liveSource) Next(ctx context.Context, ev *event.Event, table *state.Tab
 // and that is reported.
 func (s *liveSource) setTables(t *bpf.Tables) error {
 	c := s.src.Capture()
-	fit, dropped := c.FitTables(t)
+	fit, dropped, folded := c.FitTables(t)
+	if folded {
+		fmt.Fprintf(s.log, "falco-run: reload: the rules need a %d-bit clause mask, the kernel's was sized for %d at start: clauses share bits in the kernel, more events reach userspace; restart falco-run to widen it\n",
+			64*t.MaskWords(), 64*c.MaskWords())
+	}
 	if dropped != 0 {
 		fmt.Fprintf(s.log, "falco-run: reload: the rules need more kernel table entries than the maps hold (need %+v, capacity %+v): dimension %s not checked in the kernel, more events reach userspace; restart falco-run to size the maps for these rules\n",
 			t.Needs(), c.Capacity(), dropped)

@@ -52,6 +52,8 @@ type UserJudge struct {
 	tasks [taskSlots]taskEntry
 	// shared holds the path masks (see share).
 	shared map[plan.Mask]*plan.Mask
+	// words is the plan's mask width: the words MaskTo writes.
+	words int
 }
 
 // Sizes of the direct-mapped tables (powers of two).
@@ -128,7 +130,8 @@ const taskDims = plan.DimComm | plan.DimUID | plan.DimContainer
 // NewUserJudge prepares the judge for plan p.
 func NewUserJudge(p *plan.Plan) *UserJudge {
 	j := plan.NewJudger(p)
-	u := &UserJudge{j: j, sys: make([]judgeInfo, catalog.NumEvents()+1), shared: map[plan.Mask]*plan.Mask{}}
+	u := &UserJudge{j: j, sys: make([]judgeInfo, catalog.NumEvents()+1), shared: map[plan.Mask]*plan.Mask{},
+		words: p.Tables.MaskWords()}
 	u.host = j.ContainerMask(plan.ContainerHost)
 	u.inside = j.ContainerMask(plan.ContainerInside)
 	u.unknown = j.ContainerMask(plan.ContainerUnknown)
@@ -218,14 +221,15 @@ func (u *UserJudge) Mask(ev *event.Event, th *state.Thread) plan.Mask {
 // stores that wrote it, which stalls.
 func (u *UserJudge) MaskTo(m *plan.Mask, ev *event.Event, th *state.Thread) {
 	info := u.infoOf(ev.Info)
+	w := u.words
 	if info == nil || th == nil {
-		*m = plan.AllClauses
+		m.SetIn(&plan.AllClauses, w)
 		return
 	}
 	// The gate is tested where it is, not in *m just written (a load
 	// of a store under way), and *m is written once.
-	if g := &info.gate; g[0]|g[1]|g[2]|g[3] == 0 {
-		*m = *g
+	if g := &info.gate; g.ZeroIn(w) {
+		m.SetIn(g, w)
 		return
 	}
 	d := info.dims
@@ -235,12 +239,12 @@ func (u *UserJudge) MaskTo(m *plan.Mask, ev *event.Event, th *state.Thread) {
 		if p := param(ev, info.flags); p != nil {
 			flags = p.U
 		}
-		*m = info.openGate[plan.OpenClass(flags)] // creat's entries are all the same
+		m.SetIn(&info.openGate[plan.OpenClass(flags)], w) // creat's entries are all the same
 	} else {
-		*m = info.gate
+		m.SetIn(&info.gate, w)
 	}
 	if td := d & taskDims; td != 0 {
-		if andIn(m, u.task(th, td)); m.IsZero() {
+		if m.AndIn(u.task(th, td), w); m.ZeroIn(w) {
 			return // the other dimensions cannot add a clause
 		}
 	}
@@ -250,7 +254,7 @@ func (u *UserJudge) MaskTo(m *plan.Mask, ev *event.Event, th *state.Thread) {
 			a = p.U
 		}
 		a0 := u.j.Arg0Mask(a)
-		andIn(m, &a0)
+		m.AndIn(&a0, w)
 	}
 	switch info.kind {
 	case plan.SyscallExec:
@@ -258,9 +262,9 @@ func (u *UserJudge) MaskTo(m *plan.Mask, ev *event.Event, th *state.Thread) {
 			// After a successful exec (applied before the rules run) the
 			// path is proc.exepath; otherwise nothing is known.
 			if ev.HasRes() && ev.Res == 0 {
-				andIn(m, u.exe(th.ExePath()))
+				m.AndIn(u.exe(th.ExePath()), w)
 			} else {
-				andIn(m, &u.exeUnknown)
+				m.AndIn(&u.exeUnknown, w)
 			}
 		}
 	case plan.SyscallSock:
@@ -285,17 +289,17 @@ func (u *UserJudge) MaskTo(m *plan.Mask, ev *event.Event, th *state.Thread) {
 					fam, port, unknown = k.Family, k.Port, su
 				}
 			}
-			andIn(m, u.sock(fam, port, unknown))
+			m.AndIn(u.sock(fam, port, unknown), w)
 		}
 	case plan.SyscallPath:
 		if d&(plan.DimPath|plan.DimSuffix) != 0 {
 			p := param(ev, info.path)
 			if p == nil {
 				if d&plan.DimPath != 0 {
-					andIn(m, &u.pathUnknown)
+					m.AndIn(&u.pathUnknown, w)
 				}
 				if d&plan.DimSuffix != 0 {
-					andIn(m, &u.suffixUnknown)
+					m.AndIn(&u.suffixUnknown, w)
 				}
 				break
 			}
@@ -304,26 +308,16 @@ func (u *UserJudge) MaskTo(m *plan.Mask, ev *event.Event, th *state.Thread) {
 				if e.path == nil {
 					e.path = u.share(u.j.PathMask(e.s, false))
 				}
-				andIn(m, e.path)
+				m.AndIn(e.path, w)
 			}
 			if d&plan.DimSuffix != 0 {
 				if e.suffix == nil {
 					e.suffix = u.share(u.j.SuffixMask(e.s, false))
 				}
-				andIn(m, e.suffix)
+				m.AndIn(e.suffix, w)
 			}
 		}
 	}
-}
-
-// andIn sets m to m AND o, a word at a time. (m = m.And(o) builds the
-// result in a temporary and copies it with loads wider than the stores
-// that wrote it, which stalls.)
-func andIn(m, o *plan.Mask) {
-	m[0] &= o[0]
-	m[1] &= o[1]
-	m[2] &= o[2]
-	m[3] &= o[3]
 }
 
 // param returns parameter i of ev when it is set, or nil.
@@ -366,13 +360,13 @@ func (u *UserJudge) task(th *state.Thread, dims plan.Dim) *plan.Mask {
 	}
 	m := plan.AllClauses
 	if dims&plan.DimComm != 0 {
-		andIn(&m, u.comm(comm))
+		m.AndIn(u.comm(comm), u.words)
 	}
 	if dims&plan.DimUID != 0 {
-		andIn(&m, u.uid(euid))
+		m.AndIn(u.uid(euid), u.words)
 	}
 	if dims&plan.DimContainer != 0 {
-		andIn(&m, u.container(th))
+		m.AndIn(u.container(th), u.words)
 	}
 	*e = taskEntry{th: th, comm: comm, euid: euid, ck: ck, dims: dims, m: m}
 	return &e.m
