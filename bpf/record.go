@@ -20,8 +20,9 @@ type Header struct {
 	BootNs   uint64 // bpf_ktime_get_boot_ns at the hook
 	// Mask holds the clauses that survived the prefilter: the header's
 	// words, then those of the record's FALCOC_ITEM_MASK item (a capture
-	// with a mask wider than the header's); a word the record does not
-	// carry is all ones (nothing judged: sched records).
+	// with a mask wider than the header's, [Capture.MaskWords]). A word
+	// of the capture's width the record does not carry is all ones
+	// (nothing judged: sched records); the words past it are zero.
 	Mask Mask
 	Args     [6]uint64
 	Ret      int64
@@ -77,8 +78,8 @@ type Record struct {
 	raw        ringbuf.Record
 	bootOffset int64
 	items      [numItemTypes]struct{ off, n int32 }
-	// extOnes: the mask's words past the header's are all ones.
-	extOnes bool
+	// words is the capture's mask width (0: the header's).
+	words int
 }
 
 // Time is the event's wall-clock time.
@@ -310,28 +311,22 @@ func (r *Record) decode() error {
 	return nil
 }
 
-// maskRest fills the mask's words past the header's from the mask item,
-// or with ones.
+// maskRest fills the mask's words past the header's, up to the capture's
+// width, from the mask item, or with ones where the record has none. The
+// words past the width stay zero.
 func (r *Record) maskRest() {
-	ext, ok := r.item(itemMask)
-	if !ok {
-		if !r.extOnes {
-			for i := MaskHeadWords; i < len(r.Mask); i++ {
-				r.Mask[i] = ^uint64(0)
-			}
-			r.extOnes = true
-		}
+	if r.words <= MaskHeadWords {
 		return
 	}
+	ext, _ := r.item(itemMask)
 	i := MaskHeadWords
-	for ; i < len(r.Mask) && len(ext) >= 8; i++ {
+	for ; i < r.words && len(ext) >= 8; i++ {
 		r.Mask[i] = binary.LittleEndian.Uint64(ext)
 		ext = ext[8:]
 	}
-	for ; i < len(r.Mask); i++ {
+	for ; i < r.words; i++ {
 		r.Mask[i] = ^uint64(0)
 	}
-	r.extOnes = false
 }
 
 // ReadInto blocks until a record is due, then decodes it into r, reusing
@@ -345,6 +340,10 @@ func (c *Capture) ReadInto(r *Record) error {
 		return err
 	}
 	r.bootOffset = c.bootOffset
+	if r.words != c.maskWords {
+		r.words = c.maskWords
+		clear(r.Mask[MaskHeadWords:])
+	}
 	return r.decode()
 }
 
