@@ -141,6 +141,7 @@ const (
 	gateCapture  = 1 << 0
 	gateCaptured = 1 << 1
 	gateIA32     = 1 << 2
+	gateMask     = 1 << 3
 
 	slotCommDefault      = 0
 	slotUIDDefault       = 1

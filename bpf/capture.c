@@ -2098,7 +2098,7 @@ static __noinline int and_task_dims(struct falcoc_mask *m, __u32 set, __u32 dims
  * caller (FALCOC_GATE_IA32). */
 static __always_inline int unwatched(struct falcoc_gate *g, __u32 id)
 {
-	if (g->flags || !mask_zero(&g->mask))
+	if (g->flags) /* FALCOC_GATE_MASK: the mask is not zero */
 		return 0;
 	struct falcoc_counters *c0 = counters_of(id);
 	if (c0)
@@ -2220,7 +2220,7 @@ static __always_inline int sys_exit(struct pt_regs *regs, long ret, const int fl
 	if (!cnt)
 		return 0;
 	cnt->calls++;
-	if (!gflags && mask_zero(&g->mask))
+	if (!gflags) /* no flag, not even FALCOC_GATE_MASK: a zero mask */
 		return 0;
 	/* The mask is narrowed in the scratch (it may be wider than the
 	 * stack could hold). */
@@ -2394,7 +2394,7 @@ static __always_inline int state_drop_early(struct pt_regs *regs, long ret)
 	__u32 id = id64;
 	__u32 gi = (falcoc_set & 1) * FALCOC_NR_SYSCALLS + id;
 	struct falcoc_gate *g = bpf_map_lookup_elem(&gate, &gi);
-	if (!g || !(g->flags & FALCOC_GATE_CAPTURE) || !mask_zero(&g->mask) || current_compat())
+	if (!g || !(g->flags & FALCOC_GATE_CAPTURE) || (g->flags & FALCOC_GATE_MASK) || current_compat())
 		return 0;
 	struct falcoc_counters *cnt = counters_of(id);
 	if (!cnt || !state_unchanged(id, regs->di, regs->si, ret))

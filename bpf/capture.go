@@ -638,12 +638,15 @@ func (c *Capture) writeArrays(set uint32, t *Tables) error {
 		if t.Captured[id] {
 			flags[id] |= gateCaptured
 		}
+		if g := t.Gate[id]; !g.ZeroIn(c.maskWords) {
+			flags[id] |= gateMask
+		}
 	}
 	// A number that, as a 32-bit syscall, means a gated syscall must not
 	// be dropped by its x86_64 meaning's empty gate.
 	for nr, id := range ia32ToX64 {
 		if nr < NumSyscalls && id < NumSyscalls {
-			if flags[id]&(gateCapture|gateCaptured) != 0 || !t.Gate[id].IsZero() {
+			if flags[id]&(gateCapture|gateCaptured|gateMask) != 0 {
 				flags[nr] |= gateIA32
 			}
 		}

@@ -52,6 +52,7 @@
 #define FALCOC_GATE_CAPTURE (1u << 0)  /* always send, even when the mask is zero (state) */
 #define FALCOC_GATE_CAPTURED (1u << 1) /* part of the captured set: sent in mode off */
 #define FALCOC_GATE_IA32 (1u << 2)     /* as a 32-bit syscall number, this id means a gated syscall */
+#define FALCOC_GATE_MASK (1u << 3)     /* the mask is not zero (so that a gated-out syscall reads no mask word) */
 
 /* Slots of the falcoc_dflt array (index = set * FALCOC_NR_SLOTS + slot). */
 #define FALCOC_SLOT_COMM_DEFAULT 0
