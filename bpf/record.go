@@ -17,13 +17,13 @@ var ErrBadRecord = errors.New("malformed capture record")
 
 // Header is the fixed part of every record (struct falcoc_hdr).
 type Header struct {
-	BootNs   uint64 // bpf_ktime_get_boot_ns at the hook
+	BootNs uint64 // bpf_ktime_get_boot_ns at the hook
 	// Mask holds the clauses that survived the prefilter: the header's
 	// words, then those of the record's FALCOC_ITEM_MASK item (a capture
 	// with a mask wider than the header's, [Capture.MaskWords]). A word
 	// of the capture's width the record does not carry is all ones
 	// (nothing judged: sched records); the words past it are zero.
-	Mask Mask
+	Mask     Mask
 	Args     [6]uint64
 	Ret      int64
 	CgroupID uint64

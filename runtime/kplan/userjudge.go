@@ -75,19 +75,19 @@ type taskEntry struct {
 	euid uint32
 	ck   uint8
 	dims plan.Dim
-	m    plan.Mask
+	m    *plan.Mask // shared (see share): an entry stays small
 }
 
 type commEntry struct {
 	s  string
 	ok bool
-	m  plan.Mask
+	m  *plan.Mask // shared (see share)
 }
 
 type uidEntry struct {
 	uid uint32
 	ok  bool
-	m   plan.Mask
+	m   *plan.Mask // shared (see share)
 }
 
 // pathEntry is a path's masks, nil until computed; the masks are shared
@@ -100,20 +100,19 @@ type pathEntry struct {
 type exeEntry struct {
 	s  string
 	ok bool
-	m  plan.Mask
+	m  *plan.Mask // shared (see share)
 }
 
 type sockEntry struct {
 	key uint32 // family<<16 | port
 	ok  bool
-	m   plan.Mask
+	m   *plan.Mask // shared (see share)
 }
 
 // judgeInfo is what the judge needs of one event type.
 type judgeInfo struct {
 	ok   bool
 	id   int // the syscall id
-	gate plan.Mask
 	dims plan.Dim
 	kind int // plan.SyscallKind
 	open bool
@@ -122,6 +121,9 @@ type judgeInfo struct {
 	openGate *[16]plan.Mask
 	// Parameter indexes, -1 when absent.
 	flags, path, arg0, fd int
+	// gate is the syscall's gate mask (last: the fields above share a
+	// cache line).
+	gate plan.Mask
 }
 
 // taskDims are the dimensions judged on the task's facts.
@@ -216,14 +218,16 @@ func (u *UserJudge) Mask(ev *event.Event, th *state.Thread) plan.Mask {
 	return m
 }
 
-// MaskTo sets *m to Mask(ev, th). The mask is built in place, a word at a
-// time: a plan.Mask returned by value is copied with loads wider than the
-// stores that wrote it, which stalls.
+// MaskTo sets *m to Mask(ev, th) in the plan's words (its
+// Tables.MaskWords; the words past them, which no clause has, are left as
+// they are, except for an event it cannot judge: AllClauses). The mask is
+// built in place, a word at a time: a plan.Mask returned by value is
+// copied with loads wider than the stores that wrote it, which stalls.
 func (u *UserJudge) MaskTo(m *plan.Mask, ev *event.Event, th *state.Thread) {
 	info := u.infoOf(ev.Info)
 	w := u.words
 	if info == nil || th == nil {
-		m.SetIn(&plan.AllClauses, w)
+		*m = plan.AllClauses
 		return
 	}
 	// The gate is tested where it is, not in *m just written (a load
@@ -332,18 +336,18 @@ func param(ev *event.Event, i int) *event.Param {
 func (u *UserJudge) comm(c string) *plan.Mask {
 	e := &u.comms[event.QuickHashString(c)&(commSlots-1)]
 	if !e.ok || e.s != c {
-		e.s, e.ok, e.m = c, true, u.j.CommMask(c)
+		e.s, e.ok, e.m = c, true, u.share(u.j.CommMask(c))
 	}
-	return &e.m
+	return e.m
 }
 
 // uid returns the uid dimension's mask for effective uid id.
 func (u *UserJudge) uid(id uint32) *plan.Mask {
 	e := &u.uids[(id^id>>6)&(uidSlots-1)]
 	if !e.ok || e.uid != id {
-		e.uid, e.ok, e.m = id, true, u.j.UIDMask(id)
+		e.uid, e.ok, e.m = id, true, u.share(u.j.UIDMask(id))
 	}
-	return &e.m
+	return e.m
 }
 
 // task returns the mask of the task dimensions dims (of taskDims) for
@@ -356,7 +360,7 @@ func (u *UserJudge) task(th *state.Thread, dims plan.Dim) *plan.Mask {
 	h := (uint64(uintptr(unsafe.Pointer(th))) ^ uint64(dims)) * 0x9e3779b97f4a7c15 >> (64 - taskBits)
 	e := &u.tasks[h&(taskSlots-1)]
 	if e.th == th && e.dims == dims && e.euid == euid && e.ck == ck && e.comm == comm {
-		return &e.m
+		return e.m
 	}
 	m := plan.AllClauses
 	if dims&plan.DimComm != 0 {
@@ -368,8 +372,8 @@ func (u *UserJudge) task(th *state.Thread, dims plan.Dim) *plan.Mask {
 	if dims&plan.DimContainer != 0 {
 		m.AndIn(u.container(th), u.words)
 	}
-	*e = taskEntry{th: th, comm: comm, euid: euid, ck: ck, dims: dims, m: m}
-	return &e.m
+	*e = taskEntry{th: th, comm: comm, euid: euid, ck: ck, dims: dims, m: u.share(m)}
+	return e.m
 }
 
 // containerKind is container's case for th: 0 unknown, 1 the host, 2 a
@@ -450,9 +454,9 @@ const maxShared = 4096
 func (u *UserJudge) exe(s string) *plan.Mask {
 	e := &u.exes[event.QuickHashString(s)&(exeSlots-1)]
 	if !e.ok || e.s != s {
-		e.s, e.ok, e.m = s, true, u.j.ExeMask(s, false)
+		e.s, e.ok, e.m = s, true, u.share(u.j.ExeMask(s, false))
 	}
-	return &e.m
+	return e.m
 }
 
 // sock returns the socket dimension's mask.
@@ -463,9 +467,9 @@ func (u *UserJudge) sock(fam, port uint16, unknown bool) *plan.Mask {
 	key := uint32(fam)<<16 | uint32(port)
 	e := &u.socks[(key^key>>7)&(sockSlots-1)]
 	if !e.ok || e.key != key {
-		e.key, e.ok, e.m = key, true, u.j.SockMask(fam, port, unknown)
+		e.key, e.ok, e.m = key, true, u.share(u.j.SockMask(fam, port, unknown))
 	}
-	return &e.m
+	return e.m
 }
 
 // view returns the kernel view of ev, whose thread is th, as the judge
