@@ -61,13 +61,21 @@ func (t *Tables) FoldWords(words int) (*Tables, error) {
 	out.Comm, out.PathExact, out.PathPrefix = cloneMap(t.Comm), cloneMap(t.PathExact), cloneMap(t.PathPrefix)
 	out.ExeExact, out.ExePrefix, out.Suffix = cloneMap(t.ExeExact), cloneMap(t.ExePrefix), cloneMap(t.Suffix)
 	out.UID, out.Arg0, out.Sock, out.SockFamily = cloneMap(t.UID), cloneMap(t.Arg0), cloneMap(t.Sock), cloneMap(t.SockFamily)
-	out.eachMask(func(m *Mask) {
-		for i := words; i < len(m); i++ {
-			m[i%words] |= m[i]
-			m[i] = 0
-		}
-	})
+	out.eachMask(func(m *Mask) { *m = m.Fold(words) })
 	return &out, nil
+}
+
+// Fold returns m with bit b moved to bit b mod 64*words, as
+// [Tables.FoldWords] moves it: a rule's clause bits for tables folded so.
+func (m Mask) Fold(words int) Mask {
+	if words <= 0 || words >= len(m) {
+		return m
+	}
+	for i := words; i < len(m); i++ {
+		m[i%words] |= m[i]
+		m[i] = 0
+	}
+	return m
 }
 
 func cloneMap[K comparable](m map[K]Mask) map[K]Mask {
