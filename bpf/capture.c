@@ -365,35 +365,36 @@ const struct falcoc_exit *unused_exit __attribute__((unused));
 
 /* Masks: the words past FALCOC_MASK_HEAD_WORDS are touched only when
  * the loader set a wider mask; the verifier knows falcoc_mask_words and
- * follows no branch past it, so a 256-bit mask costs what it did. */
-static __always_inline int mask_zero(const struct falcoc_mask *m)
+ * follows no branch past it, so a 256-bit mask costs what it did.
+ *
+ * Every mask these operations write is the working mask (mask_at): the
+ * word before it holds the OR of its words, which each operation keeps,
+ * so that mask_zero reads one word, whatever the width. */
+static __always_inline __u64 *mask_left(struct falcoc_mask *m)
 {
-	__u64 x = m->w[0] | m->w[1] | m->w[2] | m->w[3];
-	if (falcoc_mask_words > FALCOC_MASK_HEAD_WORDS) {
-#pragma unroll
-		for (int i = FALCOC_MASK_HEAD_WORDS; i < FALCOC_MASK_WORDS_MAX; i++) {
-			if (i >= falcoc_mask_words)
-				break;
-			x |= m->w[i];
-		}
-	}
-	return !x;
+	return (__u64 *)m - 1;
+}
+
+static __always_inline int mask_zero(struct falcoc_mask *m)
+{
+	return !*mask_left(m);
 }
 
 static __always_inline void mask_and(struct falcoc_mask *m, const struct falcoc_mask *o)
 {
-	m->w[0] &= o->w[0];
-	m->w[1] &= o->w[1];
-	m->w[2] &= o->w[2];
-	m->w[3] &= o->w[3];
+	__u64 x = (m->w[0] &= o->w[0]);
+	x |= (m->w[1] &= o->w[1]);
+	x |= (m->w[2] &= o->w[2]);
+	x |= (m->w[3] &= o->w[3]);
 	if (falcoc_mask_words > FALCOC_MASK_HEAD_WORDS) {
 #pragma unroll
 		for (int i = FALCOC_MASK_HEAD_WORDS; i < FALCOC_MASK_WORDS_MAX; i++) {
 			if (i >= falcoc_mask_words)
 				break;
-			m->w[i] &= o->w[i];
+			x |= (m->w[i] &= o->w[i]);
 		}
 	}
+	*mask_left(m) = x;
 }
 
 /* mask_meets reports whether m and o have a bit in common. */
@@ -413,22 +414,24 @@ static __always_inline int mask_meets(const struct falcoc_mask *m, const struct 
 
 static __always_inline void mask_copy(struct falcoc_mask *m, const struct falcoc_mask *o)
 {
-	m->w[0] = o->w[0];
-	m->w[1] = o->w[1];
-	m->w[2] = o->w[2];
-	m->w[3] = o->w[3];
+	__u64 x = (m->w[0] = o->w[0]);
+	x |= (m->w[1] = o->w[1]);
+	x |= (m->w[2] = o->w[2]);
+	x |= (m->w[3] = o->w[3]);
 	if (falcoc_mask_words > FALCOC_MASK_HEAD_WORDS) {
 #pragma unroll
 		for (int i = FALCOC_MASK_HEAD_WORDS; i < FALCOC_MASK_WORDS_MAX; i++) {
 			if (i >= falcoc_mask_words)
 				break;
-			m->w[i] = o->w[i];
+			x |= (m->w[i] = o->w[i]);
 		}
 	}
+	*mask_left(m) = x;
 }
 
 static __always_inline void mask_clear(struct falcoc_mask *m)
 {
+	*mask_left(m) = 0;
 	m->w[0] = 0;
 	m->w[1] = 0;
 	m->w[2] = 0;
@@ -509,7 +512,8 @@ static __always_inline void comm_words(struct task_struct *t, __u64 *w)
 /* Where the suffix dimension's key is built (a falcoc_path_key). */
 #define SUFFIX_KEY 0x6500
 /* Where a syscall's clause mask is narrowed (FALCOC_MASK_WORDS_MAX words,
- * below DPATH_BASE): mask_out copies it into the record. */
+ * below DPATH_BASE, after the word mask_left keeps): mask_out copies it
+ * into the record. */
 #define MASK_AT 0x6800
 
 static __always_inline struct falcoc_mask *mask_at(struct falcoc_scratch *s)
