@@ -70,6 +70,13 @@ func (m Mask) With(i int) Mask {
 	return m
 }
 
+// Set sets bit i in place; out-of-range bits are ignored.
+func (m *Mask) Set(i int) {
+	if i >= 0 && i < MaskBitsMax {
+		m[i/64] |= 1 << (i % 64)
+	}
+}
+
 // And returns m & o.
 func (m Mask) And(o Mask) Mask {
 	for i := range m {

@@ -202,7 +202,9 @@ func (p *planner) tables(cls []*clause, bits []int, k *keySet, in []RuleInput, u
 	for i, c := range cls {
 		bit := bits[i]
 		for _, s := range c.sys {
-			t.Gate[s] = t.Gate[s].With(bit)
+			g := t.Gate[s]
+			g.Set(bit)
+			t.Gate[s] = g
 			if d := dimSet(c); d != 0 {
 				t.DimsPerSyscall[s] |= d
 			}
@@ -261,7 +263,7 @@ func (p *planner) maskIn(cls []*clause, k *keySet, d plan.Dim, r region) plan.Ma
 			return // not looked up on the clause's syscalls
 		}
 		if p.possibleMemo(cls[i], d, r, k, p.memo) {
-			m = m.With(p.bits[i])
+			m.Set(p.bits[i])
 		}
 	}
 	// tryAlt checks one alternative of clause ref.clause.
@@ -287,7 +289,7 @@ func (p *planner) maskIn(cls []*clause, k *keySet, d plan.Dim, r region) plan.Ma
 				}
 			}
 			if all {
-				m = m.With(p.bits[i])
+				m.Set(p.bits[i])
 			}
 		}
 	}
