@@ -36,11 +36,8 @@ type Event struct {
 	// Params are the parameters, indexed like Info.Params.
 	Params []Param
 	// Mask is the kernel's clause mask: bit i set when rule clause i may
-	// match. [AllRules] when unknown. Set it with [Event.SetMask].
+	// match. [AllRules] when unknown.
 	Mask plan.Mask
-	// maskTail: Mask's words past the header's are all ones, so that a
-	// reset writes only the first ones (a mask is 256 bytes).
-	maskTail bool
 	// Source is the event source, [SourceSyscall] for syscall events.
 	Source string
 }
@@ -82,22 +79,6 @@ const (
 	AFInet6 = 10
 )
 
-// SetMask sets ev.Mask to *m.
-func (ev *Event) SetMask(m *plan.Mask) {
-	ev.Mask = *m
-	ev.maskTail = false
-}
-
-// resetMask sets ev.Mask to [AllRules].
-func (ev *Event) resetMask() {
-	if ev.maskTail {
-		ev.Mask.SetIn(&AllRules, plan.MaskHeadWords)
-		return
-	}
-	ev.Mask = AllRules
-	ev.maskTail = true
-}
-
 // Reset prepares ev for the event type info: every parameter is unset,
 // buffers are kept for reuse. Mask becomes [AllRules] and Source
 // [SourceSyscall].
@@ -110,7 +91,7 @@ func (ev *Event) resetMask() {
 func (ev *Event) Reset(info *catalog.Event) {
 	ev.Num, ev.Ts, ev.Tid, ev.Pid, ev.Res, ev.CPU = 0, 0, 0, 0, 0, 0
 	ev.Info = info
-	ev.resetMask()
+	ev.Mask = AllRules
 	ev.Source = SourceSyscall
 	n := 0
 	if info != nil {
@@ -142,7 +123,7 @@ func (ev *Event) ResetKeep(info *catalog.Event, keep uint64) {
 		return
 	}
 	ev.Num, ev.Ts, ev.Tid, ev.Pid, ev.Res, ev.CPU = 0, 0, 0, 0, 0, 0
-	ev.resetMask()
+	ev.Mask = AllRules
 	ev.Source = SourceSyscall
 	for i := range ev.Params {
 		p := &ev.Params[i]
@@ -174,7 +155,7 @@ func (ev *Event) ResetSet(info *catalog.Event, keep, set uint64) {
 	}
 	ev.Num, ev.Ts, ev.Tid, ev.Pid, ev.Res, ev.CPU = 0, 0, 0, 0, 0, 0
 	ev.Info = info
-	ev.resetMask()
+	ev.Mask = AllRules
 	ev.Source = SourceSyscall
 	old, n := len(ev.Params), len(info.Params)
 	ev.Params = ev.Params[:n]

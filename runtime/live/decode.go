@@ -242,7 +242,7 @@ func (d *Decoder) begin(v *view, ev *event.Event, info *catalog.Event) {
 	ev.Tid = int64(h.Tid)
 	ev.Pid = int64(h.Tgid)
 	ev.CPU = int(h.CPU)
-	ev.SetMask(&h.Mask)
+	ev.Mask = h.Mask
 }
 
 func (d *Decoder) decodeFork(v *view, ev *event.Event) error {
