@@ -421,8 +421,8 @@ type SockKey struct {
 // (a connect clause and an openat clause). A dimension table's entry sets
 // a bit when any clause with that bit can be true for the entry's values,
 // so sharing is sound: it only widens where the clauses' syscalls are
-// judged with a dimension both read. When no more than [MaskBits] clauses
-// are planned, clause i has bit i.
+// judged with a dimension both read. When no more clauses are planned
+// than the mask's width (Tables.Words) holds, clause i has bit i.
 type Plan struct {
 	// Rules are the planned rules: the enabled syscall rules, in rule-set
 	// order.
@@ -458,8 +458,8 @@ type RulePlan struct {
 
 // Clause is one kernel clause.
 type Clause struct {
-	// Bit is the clause's mask bit, below [MaskBits]; no other clause on
-	// one of Syscalls has it.
+	// Bit is the clause's mask bit, below the mask's width (64 times
+	// Tables.MaskWords); no other clause on one of Syscalls has it.
 	Bit int
 	// Rules are indexes into [Plan.Rules]: more than one after merging.
 	Rules []int
