@@ -6,11 +6,12 @@ import (
 	"github.com/falcoc/falcoc/compiler/plan"
 )
 
-// Mask is a 256-bit clause mask: bit i stands for kernel clause i. It is
-// the plan's mask type, with the layout of the kernel's struct falcoc_mask.
+// Mask is a clause mask: bit i stands for kernel clause i. It is the
+// plan's mask type, with the layout of the kernel's struct falcoc_mask;
+// a capture uses its first [Capture.MaskWords] words.
 type Mask = plan.Mask
 
-// MaskBits is the number of clauses a Mask can hold.
+// MaskBits is the width of the narrowest mask (the record header's).
 const MaskBits = plan.MaskBits
 
 // AllClauses is the mask with every bit set.
@@ -134,11 +135,13 @@ const (
 	itemExe       = 12
 	itemExePath   = 13
 	itemFDPair    = 14
-	numItemTypes  = 15
+	itemMask      = 15
+	numItemTypes  = 16
 
 	gateCapture  = 1 << 0
 	gateCaptured = 1 << 1
 	gateIA32     = 1 << 2
+	gateMask     = 1 << 3
 
 	slotCommDefault      = 0
 	slotUIDDefault       = 1

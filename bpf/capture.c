@@ -96,6 +96,10 @@ volatile __u64 falcoc_marks_uend;
 volatile const __u32 falcoc_has_task_btf = 1;       /* bpf_get_current_task_btf (5.11) */
 volatile const __u32 falcoc_has_task_pt_regs = 1;   /* bpf_task_pt_regs (5.15) */
 volatile const __u32 falcoc_has_exit_group_dead = 1; /* sched_process_exit(p, group_dead) (newer kernels) */
+/* The clause mask's width in 64-bit words, FALCOC_MASK_HEAD_WORDS to
+ * FALCOC_MASK_WORDS_MAX, set by the loader from the rules with the maps'
+ * value sizes (see falcoc_abi.h). */
+volatile const __u32 falcoc_mask_words = FALCOC_MASK_HEAD_WORDS;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -420,17 +424,87 @@ const struct falcoc_fork *unused_fork __attribute__((unused));
 const struct falcoc_exectp *unused_exectp __attribute__((unused));
 const struct falcoc_exit *unused_exit __attribute__((unused));
 
-static __always_inline int mask_zero(const struct falcoc_mask *m)
+/* Masks: the words past FALCOC_MASK_HEAD_WORDS are touched only when
+ * the loader set a wider mask; the verifier knows falcoc_mask_words and
+ * follows no branch past it, so a 256-bit mask costs what it did.
+ *
+ * Every mask these operations write is the working mask (mask_at): the
+ * word before it holds the OR of its words, which each operation keeps,
+ * so that mask_zero reads one word, whatever the width. */
+static __always_inline __u64 *mask_left(struct falcoc_mask *m)
 {
-	return !(m->w[0] | m->w[1] | m->w[2] | m->w[3]);
+	return (__u64 *)m - 1;
+}
+
+static __always_inline int mask_zero(struct falcoc_mask *m)
+{
+	return !*mask_left(m);
 }
 
 static __always_inline void mask_and(struct falcoc_mask *m, const struct falcoc_mask *o)
 {
-	m->w[0] &= o->w[0];
-	m->w[1] &= o->w[1];
-	m->w[2] &= o->w[2];
-	m->w[3] &= o->w[3];
+	__u64 x = (m->w[0] &= o->w[0]);
+	x |= (m->w[1] &= o->w[1]);
+	x |= (m->w[2] &= o->w[2]);
+	x |= (m->w[3] &= o->w[3]);
+	if (falcoc_mask_words > FALCOC_MASK_HEAD_WORDS) {
+#pragma unroll
+		for (int i = FALCOC_MASK_HEAD_WORDS; i < FALCOC_MASK_WORDS_MAX; i++) {
+			if (i >= falcoc_mask_words)
+				break;
+			x |= (m->w[i] &= o->w[i]);
+		}
+	}
+	*mask_left(m) = x;
+}
+
+/* mask_meets reports whether m and o have a bit in common. */
+static __always_inline int mask_meets(const struct falcoc_mask *m, const struct falcoc_mask *o)
+{
+	__u64 x = (m->w[0] & o->w[0]) | (m->w[1] & o->w[1]) | (m->w[2] & o->w[2]) | (m->w[3] & o->w[3]);
+	if (falcoc_mask_words > FALCOC_MASK_HEAD_WORDS) {
+#pragma unroll
+		for (int i = FALCOC_MASK_HEAD_WORDS; i < FALCOC_MASK_WORDS_MAX; i++) {
+			if (i >= falcoc_mask_words)
+				break;
+			x |= m->w[i] & o->w[i];
+		}
+	}
+	return x != 0;
+}
+
+static __always_inline void mask_copy(struct falcoc_mask *m, const struct falcoc_mask *o)
+{
+	__u64 x = (m->w[0] = o->w[0]);
+	x |= (m->w[1] = o->w[1]);
+	x |= (m->w[2] = o->w[2]);
+	x |= (m->w[3] = o->w[3]);
+	if (falcoc_mask_words > FALCOC_MASK_HEAD_WORDS) {
+#pragma unroll
+		for (int i = FALCOC_MASK_HEAD_WORDS; i < FALCOC_MASK_WORDS_MAX; i++) {
+			if (i >= falcoc_mask_words)
+				break;
+			x |= (m->w[i] = o->w[i]);
+		}
+	}
+	*mask_left(m) = x;
+}
+
+static __always_inline void mask_clear(struct falcoc_mask *m)
+{
+	*mask_left(m) = 0;
+	m->w[0] = 0;
+	m->w[1] = 0;
+	m->w[2] = 0;
+	m->w[3] = 0;
+	if (falcoc_mask_words > FALCOC_MASK_HEAD_WORDS) {
+#pragma unroll
+		for (int i = FALCOC_MASK_HEAD_WORDS; i < FALCOC_MASK_WORDS_MAX; i++) {
+			if (i >= falcoc_mask_words)
+				break;
+			m->w[i] = 0;
+		}
+	}
 }
 
 /* and_slot ANDs m with the default-array slot; a missing slot clears m. */
@@ -439,7 +513,7 @@ static __always_inline void and_slot(struct falcoc_mask *m, __u32 set, __u32 slo
 	__u32 i = set * FALCOC_NR_SLOTS + slot;
 	struct falcoc_mask *v = bpf_map_lookup_elem(&dflt, &i);
 	if (!v) {
-		__builtin_memset(m, 0, sizeof(*m));
+		mask_clear(m);
 		return;
 	}
 	mask_and(m, v);
@@ -498,6 +572,15 @@ static __always_inline void comm_words(struct task_struct *t, __u64 *w)
 #define EXE_FLAGS 0x6400
 /* Where the suffix dimension's key is built (a falcoc_path_key). */
 #define SUFFIX_KEY 0x6500
+/* Where a syscall's clause mask is narrowed (FALCOC_MASK_WORDS_MAX words,
+ * below DPATH_BASE, after the word mask_left keeps): mask_out copies it
+ * into the record. */
+#define MASK_AT 0x6800
+
+static __always_inline struct falcoc_mask *mask_at(struct falcoc_scratch *s)
+{
+	return (struct falcoc_mask *)(s->buf + MASK_AT);
+}
 
 /* key_at returns the LPM key at offset off of the scratch, or 0. */
 static __always_inline struct falcoc_path_key *key_at(struct falcoc_scratch *s, __u32 off)
@@ -629,6 +712,30 @@ static __always_inline void item_commit(struct falcoc_scratch *s, __u32 len)
 	h->nitems++;
 }
 
+/* mask_out copies the narrowed mask into the record: the header's words,
+ * and the others (a wider mask only) as a FALCOC_ITEM_MASK item. */
+static __always_inline void mask_out(struct falcoc_scratch *s)
+{
+	struct falcoc_mask *m = mask_at(s);
+	struct falcoc_hdr *h = hdr_of(s);
+	h->mask.w[0] = m->w[0];
+	h->mask.w[1] = m->w[1];
+	h->mask.w[2] = m->w[2];
+	h->mask.w[3] = m->w[3];
+	if (falcoc_mask_words > FALCOC_MASK_HEAD_WORDS) {
+		__u64 *d = (__u64 *)item_at(s, FALCOC_ITEM_MASK, 0);
+		__u32 n = 0;
+#pragma unroll
+		for (int i = FALCOC_MASK_HEAD_WORDS; i < FALCOC_MASK_WORDS_MAX; i++) {
+			if (i >= falcoc_mask_words)
+				break;
+			d[i - FALCOC_MASK_HEAD_WORDS] = m->w[i];
+			n += 8;
+		}
+		item_commit(s, n);
+	}
+}
+
 /* size_bound returns len cut to ITEM_MAX * 2 - 1 by a mask in the
  * register the helper gets: clang drops a plain mask it can prove
  * useless, and an older verifier, which cannot prove it, then sees a
@@ -689,16 +796,23 @@ static __always_inline int add_user_bytes(struct falcoc_scratch *s, __u16 type, 
 	return cut;
 }
 
+/* record_start starts an empty record in the scratch s. */
+static __always_inline struct falcoc_hdr *record_start(struct falcoc_scratch *s)
+{
+	struct falcoc_hdr *h = hdr_of(s);
+	h->size = sizeof(struct falcoc_hdr);
+	h->flags = 0;
+	h->nitems = 0;
+	return h;
+}
+
 /* scratch_get returns the scratch with an empty record started in it. */
 static __always_inline struct falcoc_scratch *scratch_get(void)
 {
 	struct falcoc_scratch *s = scratch_cur();
 	if (!s)
 		return 0;
-	struct falcoc_hdr *h = hdr_of(s);
-	h->size = sizeof(struct falcoc_hdr);
-	h->flags = 0;
-	h->nitems = 0;
+	record_start(s);
 	return s;
 }
 
@@ -955,7 +1069,7 @@ static __always_inline void and_openflags(struct falcoc_mask *m, __u32 set, __u6
 	if (v)
 		mask_and(m, v);
 	else
-		__builtin_memset(m, 0, sizeof(*m));
+		mask_clear(m);
 }
 
 /* suffix_key builds at SUFFIX_KEY the suffix table's key for the known
@@ -1245,7 +1359,7 @@ static __always_inline int dim_used(const struct falcoc_mask *m, __u32 set, __u3
 	struct falcoc_mask *u = bpf_map_lookup_elem(&dflt, &i);
 	if (!u)
 		return 1;
-	return ((m->w[0] & u->w[0]) | (m->w[1] & u->w[1]) | (m->w[2] & u->w[2]) | (m->w[3] & u->w[3])) != 0;
+	return mask_meets(m, u);
 }
 
 /* lpm_bucket_used reports whether a clause left in m can be narrowed by
@@ -1258,7 +1372,7 @@ static __always_inline int lpm_bucket_used(const struct falcoc_mask *m, __u32 se
 	struct falcoc_mask *u = bpf_map_lookup_elem(&lpm_used, &i);
 	if (!u)
 		return 1;
-	return ((m->w[0] & u->w[0]) | (m->w[1] & u->w[1]) | (m->w[2] & u->w[2]) | (m->w[3] & u->w[3])) != 0;
+	return mask_meets(m, u);
 }
 
 /* suffix_byte is the suffix key's first byte for the known path of the
@@ -1283,7 +1397,7 @@ static __always_inline int do_handle_file(struct falcoc_scratch *s, __u32 id, __
 	if (!s)
 		return DROP;
 	struct falcoc_hdr *h = hdr_of(s);
-	struct falcoc_mask *m = &h->mask; /* narrowed in place */
+	struct falcoc_mask *m = mask_at(s); /* narrowed in place */
 	struct falcoc_open oi = {};
 	int open = is_open(id);
 	if (open) {
@@ -1734,7 +1848,7 @@ static __always_inline int do_handle_exec(__u32 id, __u32 set, __u32 dims, __u32
 	if (!s)
 		return DROP;
 	struct falcoc_hdr *h = hdr_of(s);
-	struct falcoc_mask *m = &h->mask; /* narrowed in place */
+	struct falcoc_mask *m = mask_at(s); /* narrowed in place */
 	__u32 tid = bpf_get_current_pid_tgid();
 	long elen = -1;
 	/* The exe dimension's key is built in the scratch's spare area. */
@@ -1886,7 +2000,7 @@ static __always_inline int do_handle_sock(__u32 id, __u32 set, __u32 dims, __u32
 	if (!s)
 		return DROP;
 	struct falcoc_hdr *h = hdr_of(s);
-	struct falcoc_mask *m = &h->mask; /* narrowed in place */
+	struct falcoc_mask *m = mask_at(s); /* narrowed in place */
 	__u64 uaddr = 0, ulen = 0;
 	int accept = id == 43 || id == 288;
 	if (id == 42 || id == 49) { /* connect, bind */
@@ -2106,7 +2220,7 @@ static __noinline int and_task_dims(struct falcoc_mask *m, __u32 set, __u32 dims
  * caller (FALCOC_GATE_IA32). */
 static __always_inline int unwatched(struct falcoc_gate *g, __u32 id)
 {
-	if (g->flags || !mask_zero(&g->mask))
+	if (g->flags) /* FALCOC_GATE_MASK: the mask is not zero */
 		return 0;
 	struct falcoc_counters *c0 = counters_of(id);
 	if (c0)
@@ -2228,29 +2342,35 @@ static __always_inline int sys_exit(struct pt_regs *regs, long ret, const int fl
 	if (!cnt)
 		return 0;
 	cnt->calls++;
-	struct falcoc_mask m = g->mask;
-	if (!gflags && mask_zero(&m))
+	if (!gflags) /* no flag, not even FALCOC_GATE_MASK: a zero mask */
 		return 0;
+	/* The mask is narrowed in the scratch (it may be wider than the
+	 * stack could hold). */
+	struct falcoc_scratch *s = scratch_cur();
+	if (!s)
+		return 0;
+	struct falcoc_mask *m = mask_at(s);
+	mask_copy(m, &g->mask);
 	__u32 mode = falcoc_mode;
 	__u32 capture = gflags & FALCOC_GATE_CAPTURE;
 	if (mode == FALCOC_MODE_OFF)
 		capture = gflags & (FALCOC_GATE_CAPTURE | FALCOC_GATE_CAPTURED);
-	if (!capture && mask_zero(&m))
+	if (!capture && mask_zero(m))
 		return 0;
 	cnt->gate_pass++;
 	__u32 dims = mode == FALCOC_MODE_FULL ? g->dims : 0;
 
 	/* Returns from a fork userspace does not need (see redundant). */
 	if (mode == FALCOC_MODE_FULL && is_fork(id) &&
-	    ((fl & FL_STATIC) ? redundant_s(id, ret, mask_zero(&m)) : redundant(id, ret, mask_zero(&m))))
+	    ((fl & FL_STATIC) ? redundant_s(id, ret, mask_zero(m)) : redundant(id, ret, mask_zero(m))))
 		goto drop;
 
 	/* A state event no rule looks at, that changes nothing userspace
 	 * holds: dropped before any record is built. */
-	if (mode == FALCOC_MODE_FULL && falcoc_fdmarks && (mask_zero(&m) || id == 3)) {
+	if (mode == FALCOC_MODE_FULL && falcoc_fdmarks && (mask_zero(m) || id == 3)) {
 		__s64 a0 = sys_arg(regs, compat, 0);
 		__u64 a1 = sys_arg(regs, compat, 1);
-		if (mask_zero(&m) &&
+		if (mask_zero(m) &&
 		    ((fl & FL_STATIC) ? state_unchanged_s(id, a0, a1, ret) : state_unchanged(id, a0, a1, ret)))
 			goto drop;
 	}
@@ -2259,11 +2379,11 @@ static __always_inline int sys_exit(struct pt_regs *regs, long ret, const int fl
 	 * lookups below (openat2 keeps its flags in user memory: its class is
 	 * looked up in handle_file). */
 	if ((dims & FALCOC_DIM_OPENFLAGS) && id != 437 && is_open(id)) {
-		and_openflags(&m, set,
+		and_openflags(m, set,
 			      id == 257 ? sys_arg(regs, compat, 2)
 			      : id == 2 ? sys_arg(regs, compat, 1)
 					: O_CREAT | O_WRONLY | O_TRUNC);
-		if (mask_zero(&m) && !capture)
+		if (mask_zero(m) && !capture)
 			goto drop;
 		dims &= ~FALCOC_DIM_OPENFLAGS;
 	}
@@ -2273,20 +2393,16 @@ static __always_inline int sys_exit(struct pt_regs *regs, long ret, const int fl
 	__u32 late = 0;
 	if ((dims & (FALCOC_DIM_PATH | FALCOC_DIM_SUFFIX)) && class_of(id) == CLS_FILE)
 		late = dims & TASK_DIMS;
-	if ((dims & ~late & TASK_DIMS) && and_task_dims(&m, set, dims & ~late, capture) == DROP)
+	if ((dims & ~late & TASK_DIMS) && and_task_dims(m, set, dims & ~late, capture) == DROP)
 		goto drop;
 	if (dims & FALCOC_DIM_PTRACE) {
 		struct falcoc_ptrace_key k = {.set = set, .request = sys_arg(regs, compat, 0)};
-		and_value(&m, bpf_map_lookup_elem(&ptrace_tbl, &k), set, FALCOC_SLOT_PTRACE_DEFAULT);
-		if (mask_zero(&m) && !capture)
+		and_value(m, bpf_map_lookup_elem(&ptrace_tbl, &k), set, FALCOC_SLOT_PTRACE_DEFAULT);
+		if (mask_zero(m) && !capture)
 			goto drop;
 	}
 
-	struct falcoc_scratch *s = scratch_get();
-	if (!s)
-		return 0;
-	struct falcoc_hdr *h = hdr_of(s);
-	h->mask = m;
+	struct falcoc_hdr *h = record_start(s);
 	if (compat)
 		h->flags |= FALCOC_F_COMPAT;
 	__u64 *a = h->args;
@@ -2335,6 +2451,7 @@ static __always_inline int sys_exit(struct pt_regs *regs, long ret, const int fl
 	}
 	if (r == DROP)
 		goto drop;
+	mask_out(s);
 	if (fl & FL_STATIC) {
 		/* What the calls below need goes through the scratch, and the
 		 * result of marks_begin_s waits there: the verifier then walks
@@ -2434,7 +2551,7 @@ static __always_inline int state_drop_early(struct pt_regs *regs, long ret)
 	__u32 id = id64;
 	__u32 gi = (falcoc_set & 1) * FALCOC_NR_SYSCALLS + id;
 	struct falcoc_gate *g = bpf_map_lookup_elem(&gate, &gi);
-	if (!g || !(g->flags & FALCOC_GATE_CAPTURE) || !mask_zero(&g->mask) || current_compat())
+	if (!g || !(g->flags & FALCOC_GATE_CAPTURE) || (g->flags & FALCOC_GATE_MASK) || current_compat())
 		return 0;
 	struct falcoc_counters *cnt = counters_of(id);
 	if (!cnt)

@@ -2,17 +2,21 @@ package bpf
 
 import (
 	"bufio"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"os"
+	"reflect"
 	"slices"
 	"sort"
 	"strings"
 	"sync"
 	"syscall"
 	"time"
+	"unsafe"
 
 	"github.com/cilium/ebpf"
+	"github.com/cilium/ebpf/btf"
 	"github.com/cilium/ebpf/link"
 	"github.com/cilium/ebpf/rlimit"
 	"golang.org/x/sys/unix"
@@ -67,7 +71,20 @@ type Options struct {
 	// [plan.TableCeiling]. [Capture.SetTables] refuses tables that need
 	// more; [Capture.FitTables] makes them fit.
 	Capacity Capacity
+	// MaskWords is the clause mask's width in 64-bit words: every
+	// mask-valued map's value gets this size and the programs this
+	// constant (falcoc_mask_words). 0 means [MaskHeadWords] (256 bits);
+	// at most [MaskWordsMax].
+	MaskWords int
 }
+
+// Clause mask widths the kernel program takes (FALCOC_MASK_HEAD_WORDS,
+// FALCOC_MASK_WORDS_MAX): a record's header carries the first
+// MaskHeadWords words of its mask, a FALCOC_ITEM_MASK item the others.
+const (
+	MaskHeadWords = plan.MaskHeadWords
+	MaskWordsMax  = plan.MaskWordsMax
+)
 
 // Capacity is the number of entries of each prefilter table, per set.
 type Capacity = plan.Capacity
@@ -90,6 +107,7 @@ type Capture struct {
 	kernel     KernelInfo
 	fallbacks  []Feature
 	capacity   Capacity // of the prefilter maps, per set
+	maskWords  int      // the clause mask's width in words
 }
 
 // CapacityFor is the capacity to load the capture with for tables t:
@@ -108,14 +126,23 @@ func (c *Capture) Capacity() Capacity { return c.capacity }
 // the maps hold, a copy without those dimensions (plan.Tables.WithoutDims:
 // sound, the kernel then narrows less) and the dimensions dropped. The
 // caller reports them.
-func (c *Capture) FitTables(t *Tables) (*Tables, Dim) {
+//
+// Tables with a wider clause mask than the capture's ([Capture.MaskWords])
+// are folded onto it (plan.Tables.FoldWords: sound, clauses then share
+// bits); folded reports it.
+func (c *Capture) FitTables(t *Tables) (fit *Tables, dropped Dim, folded bool) {
 	if t == nil {
-		return t, 0
+		return t, 0, false
+	}
+	if t.MaskWords() > c.maskWords {
+		if f, err := t.FoldWords(c.maskWords); err == nil {
+			t, folded = f, true
+		}
 	}
 	if d := c.capacity.Over(t.Needs()); d != 0 {
-		return t.WithoutDims(d), d
+		return t.WithoutDims(d), d, folded
 	}
-	return t, 0
+	return t, 0, folded
 }
 
 // sizeMaps sets the prefilter maps' entries from capacity (per set; the
@@ -142,6 +169,45 @@ func sizeMaps(spec *ebpf.CollectionSpec, want Capacity) Capacity {
 	}
 	return c
 }
+
+// sizeMasks sets the clause mask's width: the value size of every map
+// that holds masks and the programs' falcoc_mask_words. The maps' BTF
+// value types become arrays of that many words (the kernel checks that
+// the BTF type has the value's size).
+func sizeMasks(spec *ebpf.CollectionSpec, words int) error {
+	if words < MaskHeadWords || words > MaskWordsMax {
+		return fmt.Errorf("clause mask of %d words: want %d to %d", words, MaskHeadWords, MaskWordsMax)
+	}
+	u64 := &btf.Int{Name: "__u64", Size: 8}
+	u32 := &btf.Int{Name: "__u32", Size: 4}
+	arr := &btf.Array{Index: u32, Type: u64, Nelems: uint32(words)}
+	for _, name := range maskMaps {
+		m := spec.Maps[name]
+		if m == nil {
+			return fmt.Errorf("map %s missing from the object", name)
+		}
+		m.ValueSize = uint32(8 * words)
+		m.Value = arr
+	}
+	g := spec.Maps[captureMapGate]
+	g.ValueSize = uint32(8 + 8*words)
+	g.Value = &btf.Struct{Name: "falcoc_gate", Size: g.ValueSize, Members: []btf.Member{
+		{Name: "dims", Type: u32, Offset: 0},
+		{Name: "flags", Type: u32, Offset: 32},
+		{Name: "mask", Type: arr, Offset: 64},
+	}}
+	return spec.Variables[captureVarFalcocMaskWords].Set(uint32(words))
+}
+
+// maskMaps are the maps whose value is a clause mask (the gate's value
+// holds one after its dims and flags).
+var maskMaps = []string{
+	captureMapDflt, captureMapLpmUsed, captureMapCommTbl, captureMapUidTbl, captureMapOpenflags, captureMapPathTbl,
+	captureMapExeTbl, captureMapSuffixTbl, captureMapSockTbl, captureMapPtraceTbl,
+}
+
+// MaskWords returns the clause mask's width in 64-bit words.
+func (c *Capture) MaskWords() int { return c.maskWords }
 
 // Fallbacks lists the features whose fallback is in use: those the kernel
 // lacks and those forced by [Options.Fallback] or FALCOC_BPF_FALLBACK.
@@ -193,6 +259,13 @@ func Load(opts *Options) (*Capture, error) {
 	ringSpec := events.InnerMap.Copy()
 	spec.Maps[captureMapInflight].MaxEntries = uint32(ncpu)
 	capacity := sizeMaps(spec, opts.Capacity)
+	words := opts.MaskWords
+	if words == 0 {
+		words = MaskHeadWords
+	}
+	if err := sizeMasks(spec, words); err != nil {
+		return nil, fmt.Errorf("load capture: %w", err)
+	}
 	ia32 := spec.Maps[captureMapIa32Ids]
 	for nr, id := range ia32Table() {
 		ia32.Contents = append(ia32.Contents, ebpf.MapKV{Key: uint32(nr), Value: id})
@@ -207,7 +280,7 @@ func Load(opts *Options) (*Capture, error) {
 		return nil, fmt.Errorf("load capture: %w", err)
 	}
 
-	c := &Capture{kernel: kernel, fallbacks: active, capacity: capacity}
+	c := &Capture{kernel: kernel, fallbacks: active, capacity: capacity, maskWords: words}
 	if err := spec.LoadAndAssign(&c.objs, nil); err != nil {
 		return nil, loadError(err, kernel.Release)
 	}
@@ -526,6 +599,9 @@ func (c *Capture) SetTables(t *Tables) error {
 	if err := t.ValidateCapacity(c.capacity); err != nil {
 		return err
 	}
+	if w := t.MaskWords(); w > c.maskWords {
+		return fmt.Errorf("%w: a mask of %d bits, the capture was loaded for %d (FitTables folds it)", ErrInvalidTables, 64*w, 64*c.maskWords)
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.closed {
@@ -571,28 +647,35 @@ func (c *Capture) writeSet(set uint32, t *Tables) error {
 func (c *Capture) writeArrays(set uint32, t *Tables) error {
 	// Arrays: the whole set is overwritten.
 	gateKeys := make([]uint32, NumSyscalls)
-	gates := make([]captureFalcocGate, NumSyscalls)
+	flags := make([]uint32, NumSyscalls)
 	for id := range NumSyscalls {
 		gateKeys[id] = set*NumSyscalls + uint32(id)
-		g := captureFalcocGate{Mask: cmask(t.Gate[id]), Dims: uint32(t.DimsPerSyscall[id])}
 		if t.Always[id] {
-			g.Flags |= gateCapture
+			flags[id] |= gateCapture
 		}
 		if t.Captured[id] {
-			g.Flags |= gateCaptured
+			flags[id] |= gateCaptured
 		}
-		gates[id] = g
+		if g := t.Gate[id]; !g.ZeroIn(c.maskWords) {
+			flags[id] |= gateMask
+		}
 	}
 	// A number that, as a 32-bit syscall, means a gated syscall must not
 	// be dropped by its x86_64 meaning's empty gate.
 	for nr, id := range ia32ToX64 {
 		if nr < NumSyscalls && id < NumSyscalls {
-			if o := gates[id]; o.Flags&(gateCapture|gateCaptured) != 0 || !t.Gate[id].IsZero() {
-				gates[nr].Flags |= gateIA32
+			if flags[id]&(gateCapture|gateCaptured|gateMask) != 0 {
+				flags[nr] |= gateIA32
 			}
 		}
 	}
-	if _, err := c.objs.Gate.BatchUpdate(gateKeys, gates, nil); err != nil {
+	gates := make([]byte, 0, NumSyscalls*(8+8*c.maskWords))
+	for id := range NumSyscalls {
+		gates = binary.LittleEndian.AppendUint32(gates, uint32(t.DimsPerSyscall[id]))
+		gates = binary.LittleEndian.AppendUint32(gates, flags[id])
+		gates = c.appendMask(gates, t.Gate[id])
+	}
+	if _, err := c.objs.Gate.BatchUpdate(gateKeys, batchValues(gates, len(gateKeys)), nil); err != nil {
 		return fmt.Errorf("gate: %w", err)
 	}
 	slots := map[int]Mask{
@@ -614,32 +697,32 @@ func (c *Capture) writeArrays(set uint32, t *Tables) error {
 		slotSuffixUsed:       dimUsed(t.SuffixDefault, t.SuffixUnknown, t.Suffix),
 	}
 	slotKeys := make([]uint32, numSlots)
-	slotVals := make([]captureFalcocMask, numSlots)
+	var slotVals []byte
 	for i := range numSlots {
 		slotKeys[i] = set*numSlots + uint32(i)
-		slotVals[i] = cmask(slots[i])
+		slotVals = c.appendMask(slotVals, slots[i])
 	}
-	if _, err := c.objs.Dflt.BatchUpdate(slotKeys, slotVals, nil); err != nil {
+	if _, err := c.objs.Dflt.BatchUpdate(slotKeys, batchValues(slotVals, len(slotKeys)), nil); err != nil {
 		return fmt.Errorf("defaults: %w", err)
 	}
 	var lpmKeys []uint32
-	var lpmVals []captureFalcocMask
+	var lpmVals []byte
 	for trie, used := range [2]*[lpmBuckets]Mask{pathBuckets(t), suffixBuckets(t)} {
 		for b := range lpmBuckets {
 			lpmKeys = append(lpmKeys, (set*2+uint32(trie))*lpmBuckets+uint32(b))
-			lpmVals = append(lpmVals, cmask(used[b]))
+			lpmVals = c.appendMask(lpmVals, used[b])
 		}
 	}
-	if _, err := c.objs.LpmUsed.BatchUpdate(lpmKeys, lpmVals, nil); err != nil {
+	if _, err := c.objs.LpmUsed.BatchUpdate(lpmKeys, batchValues(lpmVals, len(lpmKeys)), nil); err != nil {
 		return fmt.Errorf("trie buckets: %w", err)
 	}
 	ofKeys := make([]uint32, numOpenClasses)
-	ofVals := make([]captureFalcocMask, numOpenClasses)
+	var ofVals []byte
 	for i := range numOpenClasses {
 		ofKeys[i] = set*numOpenClasses + uint32(i)
-		ofVals[i] = cmask(t.OpenFlags[i])
+		ofVals = c.appendMask(ofVals, t.OpenFlags[i])
 	}
-	if _, err := c.objs.Openflags.BatchUpdate(ofKeys, ofVals, nil); err != nil {
+	if _, err := c.objs.Openflags.BatchUpdate(ofKeys, batchValues(ofVals, len(ofKeys)), nil); err != nil {
 		return fmt.Errorf("open flags: %w", err)
 	}
 	return nil
@@ -657,7 +740,36 @@ func dimUsed(def, unknown Mask, tables ...map[string]Mask) Mask {
 			free = free.And(m)
 		}
 	}
-	return Mask{^free[0], ^free[1], ^free[2], ^free[3]}
+	for i := range free {
+		free[i] = ^free[i]
+	}
+	return free
+}
+
+// batchValues returns vals, n values of equal size end to end, as a
+// slice of n byte arrays: a batch update wants one element per key, and
+// the values' size is set at load.
+func batchValues(vals []byte, n int) any {
+	if n == 0 {
+		return vals
+	}
+	vs := len(vals) / n
+	s := reflect.MakeSlice(reflect.SliceOf(reflect.ArrayOf(vs, reflect.TypeFor[byte]())), n, n)
+	copy(unsafe.Slice((*byte)(s.UnsafePointer()), n*vs), vals)
+	return s.Interface()
+}
+
+// appendMask appends m as a kernel mask value: c.maskWords little-endian
+// words, those past m's zero.
+func (c *Capture) appendMask(b []byte, m Mask) []byte {
+	for i := range c.maskWords {
+		var w uint64
+		if i < len(m) {
+			w = m[i]
+		}
+		b = binary.LittleEndian.AppendUint64(b, w)
+	}
+	return b
 }
 
 // lpmBuckets is the number of buckets per trie in the lpm_used map: one
@@ -732,11 +844,11 @@ func (c *Capture) writeHashes(set uint32, t *Tables) error {
 		uidKeys  []captureFalcocUidKey
 		sockKeys []captureFalcocSockKey
 		ptKeys   []captureFalcocPtraceKey
-		vals     []captureFalcocMask
+		vals     []byte
 	)
 	for _, name := range sortedKeys(t.Comm) {
 		commKeys = append(commKeys, commKey(set, name))
-		vals = append(vals, cmask(t.Comm[name]))
+		vals = c.appendMask(vals, t.Comm[name])
 	}
 	if err := putAll(c.objs.CommTbl, commKeys, vals, &k.comm); err != nil {
 		return fmt.Errorf("comm: %w", err)
@@ -744,7 +856,7 @@ func (c *Capture) writeHashes(set uint32, t *Tables) error {
 	vals = vals[:0]
 	for _, uid := range sortedKeys(t.UID) {
 		uidKeys = append(uidKeys, captureFalcocUidKey{Set: set, Uid: uid})
-		vals = append(vals, cmask(t.UID[uid]))
+		vals = c.appendMask(vals, t.UID[uid])
 	}
 	if err := putAll(c.objs.UidTbl, uidKeys, vals, &k.uid); err != nil {
 		return fmt.Errorf("uid: %w", err)
@@ -759,11 +871,11 @@ func (c *Capture) writeHashes(set uint32, t *Tables) error {
 	})
 	for _, sk := range socks {
 		sockKeys = append(sockKeys, captureFalcocSockKey{Set: set, Family: sk.Family, Port: sk.Port})
-		vals = append(vals, cmask(t.Sock[sk]))
+		vals = c.appendMask(vals, t.Sock[sk])
 	}
 	for _, fam := range sortedKeys(t.SockFamily) {
 		sockKeys = append(sockKeys, captureFalcocSockKey{Set: set, Family: fam, Any: 1})
-		vals = append(vals, cmask(t.SockFamily[fam]))
+		vals = c.appendMask(vals, t.SockFamily[fam])
 	}
 	if err := putAll(c.objs.SockTbl, sockKeys, vals, &k.sock); err != nil {
 		return fmt.Errorf("sock: %w", err)
@@ -771,7 +883,7 @@ func (c *Capture) writeHashes(set uint32, t *Tables) error {
 	vals = vals[:0]
 	for _, req := range sortedKeys(t.Arg0) {
 		ptKeys = append(ptKeys, captureFalcocPtraceKey{Set: set, Request: req})
-		vals = append(vals, cmask(t.Arg0[req]))
+		vals = c.appendMask(vals, t.Arg0[req])
 	}
 	if err := putAll(c.objs.PtraceTbl, ptKeys, vals, &k.ptrace); err != nil {
 		return fmt.Errorf("ptrace: %w", err)
@@ -789,11 +901,11 @@ func (c *Capture) writeHashes(set uint32, t *Tables) error {
 		vals = vals[:0]
 		for _, p := range sortedKeys(tbl.prefix) {
 			keys = append(keys, pathKey(uint8(set), p, false))
-			vals = append(vals, cmask(tbl.prefix[p]))
+			vals = c.appendMask(vals, tbl.prefix[p])
 		}
 		for _, p := range sortedKeys(tbl.exact) {
 			keys = append(keys, pathKey(uint8(set), p, true))
-			vals = append(vals, cmask(tbl.exact[p]))
+			vals = c.appendMask(vals, tbl.exact[p])
 		}
 		if err := putAll(tbl.m, keys, vals, tbl.written); err != nil {
 			return fmt.Errorf("%s: %w", tbl.name, err)
@@ -803,7 +915,7 @@ func (c *Capture) writeHashes(set uint32, t *Tables) error {
 	vals = vals[:0]
 	for _, s := range sortedKeys(t.Suffix) {
 		sufKeys = append(sufKeys, suffixKey(uint8(set), s))
-		vals = append(vals, cmask(t.Suffix[s]))
+		vals = c.appendMask(vals, t.Suffix[s])
 	}
 	if err := putAll(c.objs.SuffixTbl, sufKeys, vals, &k.suffix); err != nil {
 		return fmt.Errorf("suffix: %w", err)
@@ -864,20 +976,21 @@ func deleteAll[K any](m *ebpf.Map, keys []K) error {
 
 // putAll writes keys and values, recording the keys in *written first so
 // that a failure half-way still lets clearSet remove what went in.
-func putAll[K, V any](m *ebpf.Map, keys []K, vals []V, written *[]K) error {
+func putAll[K any](m *ebpf.Map, keys []K, vals []byte, written *[]K) error {
 	*written = append(*written, keys...)
 	if len(keys) == 0 {
 		return nil
 	}
 	if m.Type() != ebpf.LPMTrie {
-		if _, err := m.BatchUpdate(keys, vals, nil); err == nil {
+		if _, err := m.BatchUpdate(keys, batchValues(vals, len(keys)), nil); err == nil {
 			return nil
 		} else if !errors.Is(err, ebpf.ErrNotSupported) {
 			return err
 		}
 	}
+	vs := len(vals) / len(keys)
 	for i := range keys {
-		if err := m.Put(&keys[i], &vals[i]); err != nil {
+		if err := m.Put(&keys[i], vals[i*vs:(i+1)*vs]); err != nil {
 			return err
 		}
 	}

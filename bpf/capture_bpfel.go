@@ -74,15 +74,18 @@ type captureFalcocFork struct {
 
 type captureFalcocGate struct {
 	_     structs.HostLayout
-	Mask  captureFalcocMask
 	Dims  uint32
 	Flags uint32
+	Mask  captureFalcocMask
 }
 
 type captureFalcocHdr struct {
 	_        structs.HostLayout
 	TsBootNs uint64
-	Mask     captureFalcocMask
+	Mask     struct {
+		_ structs.HostLayout
+		W [4]uint64
+	}
 	Args     [6]uint64
 	Ret      int64
 	CgroupId uint64
@@ -113,7 +116,7 @@ type captureFalcocItem struct {
 
 type captureFalcocMask struct {
 	_ structs.HostLayout
-	W [4]uint64
+	W [32]uint64
 }
 
 type captureFalcocOpen struct {
@@ -219,6 +222,7 @@ const (
 	captureVarFalcocMarksEnd         = "falcoc_marks_end"
 	captureVarFalcocMarksUbegin      = "falcoc_marks_ubegin"
 	captureVarFalcocMarksUend        = "falcoc_marks_uend"
+	captureVarFalcocMaskWords        = "falcoc_mask_words"
 	captureVarFalcocMode             = "falcoc_mode"
 	captureVarFalcocSet              = "falcoc_set"
 	captureVarUnusedExec             = "unused_exec"
@@ -323,6 +327,7 @@ type captureVariableSpecs struct {
 	FalcocMarksEnd         *ebpf.VariableSpec `ebpf:"falcoc_marks_end"`
 	FalcocMarksUbegin      *ebpf.VariableSpec `ebpf:"falcoc_marks_ubegin"`
 	FalcocMarksUend        *ebpf.VariableSpec `ebpf:"falcoc_marks_uend"`
+	FalcocMaskWords        *ebpf.VariableSpec `ebpf:"falcoc_mask_words"`
 	FalcocMode             *ebpf.VariableSpec `ebpf:"falcoc_mode"`
 	FalcocSet              *ebpf.VariableSpec `ebpf:"falcoc_set"`
 	UnusedExec             *ebpf.VariableSpec `ebpf:"unused_exec"`
@@ -422,6 +427,7 @@ type captureVariables struct {
 	FalcocMarksEnd         *ebpf.Variable `ebpf:"falcoc_marks_end"`
 	FalcocMarksUbegin      *ebpf.Variable `ebpf:"falcoc_marks_ubegin"`
 	FalcocMarksUend        *ebpf.Variable `ebpf:"falcoc_marks_uend"`
+	FalcocMaskWords        *ebpf.Variable `ebpf:"falcoc_mask_words"`
 	FalcocMode             *ebpf.Variable `ebpf:"falcoc_mode"`
 	FalcocSet              *ebpf.Variable `ebpf:"falcoc_set"`
 	UnusedExec             *ebpf.Variable `ebpf:"unused_exec"`

@@ -67,11 +67,17 @@ func TestHeadroom(t *testing.T) {
 		testutil.SkipOrFail(t, "kernel has no BTF")
 	}
 	var lines []string
+	// Each flavour with the narrowest mask and with the widest
+	// (falcoc_mask_words: the verifier follows the words in use).
 	for _, variant := range []struct {
 		suffix   string
 		fallback []Feature
-	}{{"", nil}, {"/nopreempt", []Feature{FeaturePreempt}}, {"/fallback", AllFeatures}} {
-		figs, err := measureHeadroom(kernel, variant.fallback)
+		words    int
+	}{
+		{"", nil, MaskHeadWords}, {"/nopreempt", []Feature{FeaturePreempt}, MaskHeadWords}, {"/fallback", AllFeatures, MaskHeadWords},
+		{"/widest", nil, MaskWordsMax}, {"/nopreempt/widest", []Feature{FeaturePreempt}, MaskWordsMax}, {"/fallback/widest", AllFeatures, MaskWordsMax},
+	} {
+		figs, err := measureHeadroom(kernel, variant.fallback, variant.words)
 		if err != nil {
 			t.Fatalf("%+v", err)
 		}
@@ -118,10 +124,14 @@ var (
 )
 
 // measureHeadroom loads each program of the capture, fitted to kernel with
-// the given fallbacks forced, and returns the verifier's figures.
-func measureHeadroom(kernel KernelInfo, fallback []Feature) ([]headroom, error) {
+// the given fallbacks forced and a mask of words words, and returns the
+// verifier's figures.
+func measureHeadroom(kernel KernelInfo, fallback []Feature, words int) ([]headroom, error) {
 	spec, err := loadCapture()
 	if err != nil {
+		return nil, err
+	}
+	if err := sizeMasks(spec, words); err != nil {
 		return nil, err
 	}
 	spec.Maps[captureMapEvents].InnerMap.MaxEntries = 1 << 16

@@ -194,7 +194,7 @@ func TestLPMUsedLive(t *testing.T) {
 	// The path bucket of 'e' forced empty: /etc/passwd takes the path
 	// default (p2) instead of its entry (p1, p2), so only p2 is left.
 	setTables(t, c, tables, ModeFull)
-	if err := c.objs.LpmUsed.Update(uint32((c.set*2+0)*lpmBuckets+'e'), cmask(Mask{}), 0); err != nil {
+	if err := c.objs.LpmUsed.Update(uint32((c.set*2+0)*lpmBuckets+'e'), c.appendMask(nil, Mask{}), 0); err != nil {
 		t.Fatal(err)
 	}
 	openClose(t, "/etc/passwd", unix.O_RDONLY)
@@ -208,7 +208,7 @@ func TestLPMUsedLive(t *testing.T) {
 	// The suffix bucket of 'd' forced empty: /etc/passwd takes the
 	// suffix default (p1, p3): p1 is left.
 	setTables(t, c, tables, ModeFull)
-	if err := c.objs.LpmUsed.Update(uint32((c.set*2+1)*lpmBuckets+'d'), cmask(Mask{}), 0); err != nil {
+	if err := c.objs.LpmUsed.Update(uint32((c.set*2+1)*lpmBuckets+'d'), c.appendMask(nil, Mask{}), 0); err != nil {
 		t.Fatal(err)
 	}
 	openClose(t, "/etc/passwd", unix.O_RDONLY)

@@ -243,7 +243,7 @@ func TestDimUsed(t *testing.T) {
 	// unknown path's suffix judgement is skipped and the open is sent (a
 	// known path's lookup is decided by its bucket: TestLPMUsedLive).
 	key := c.set*numSlots + slotSuffixUsed
-	if err := c.objs.Dflt.Update(key, cmask(Mask{}), 0); err != nil {
+	if err := c.objs.Dflt.Update(key, c.appendMask(nil, Mask{}), 0); err != nil {
 		t.Fatal(err)
 	}
 	openClose(t, "/etc/../etc/passwd", unix.O_RDONLY)
@@ -256,11 +256,12 @@ func TestDimUsedMask(t *testing.T) {
 	def, unknown := MaskOf(1).Or(MaskOf(2)).Or(MaskOf(5)), MaskOf(1).Or(MaskOf(2)).Or(MaskOf(6))
 	got := dimUsed(def, unknown, map[string]Mask{"/a": MaskOf(1).Or(MaskOf(2))}, map[string]Mask{"/b": MaskOf(1).Or(MaskOf(3))})
 	// Only bit 1 is set everywhere.
-	want := Mask{^uint64(0) &^ (1 << 1), ^uint64(0), ^uint64(0), ^uint64(0)}
+	want := AllClauses
+	want[0] &^= 1 << 1
 	if got != want {
 		t.Errorf("dimUsed = %x, want %x", got, want)
 	}
-	if got := dimUsed(Mask{}, Mask{}); got != (Mask{^uint64(0), ^uint64(0), ^uint64(0), ^uint64(0)}) {
+	if got := dimUsed(Mask{}, Mask{}); got != AllClauses {
 		t.Errorf("no table: %x, want every clause used", got)
 	}
 }

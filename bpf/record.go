@@ -17,8 +17,13 @@ var ErrBadRecord = errors.New("malformed capture record")
 
 // Header is the fixed part of every record (struct falcoc_hdr).
 type Header struct {
-	BootNs   uint64 // bpf_ktime_get_boot_ns at the hook
-	Mask     Mask   // clauses that survived the prefilter (all ones for sched records)
+	BootNs uint64 // bpf_ktime_get_boot_ns at the hook
+	// Mask holds the clauses that survived the prefilter: the header's
+	// words, then those of the record's FALCOC_ITEM_MASK item (a capture
+	// with a mask wider than the header's, [Capture.MaskWords]). A word
+	// of the capture's width the record does not carry is all ones
+	// (nothing judged: sched records); the words past it are zero.
+	Mask     Mask
 	Args     [6]uint64
 	Ret      int64
 	CgroupID uint64
@@ -73,6 +78,8 @@ type Record struct {
 	raw        ringbuf.Record
 	bootOffset int64
 	items      [numItemTypes]struct{ off, n int32 }
+	// words is the capture's mask width (0: the header's).
+	words int
 }
 
 // Time is the event's wall-clock time.
@@ -254,7 +261,7 @@ func (r *Record) decode() error {
 	le := binary.LittleEndian
 	hd := &r.Header
 	hd.BootNs = le.Uint64(b[offTs:])
-	for i := range hd.Mask {
+	for i := range MaskHeadWords {
 		hd.Mask[i] = le.Uint64(b[offMask+uintptr(8*i):])
 	}
 	for i := range hd.Args {
@@ -300,7 +307,26 @@ func (r *Record) decode() error {
 		}
 		off = data + (n+7)&^7
 	}
+	r.maskRest()
 	return nil
+}
+
+// maskRest fills the mask's words past the header's, up to the capture's
+// width, from the mask item, or with ones where the record has none. The
+// words past the width stay zero.
+func (r *Record) maskRest() {
+	if r.words <= MaskHeadWords {
+		return
+	}
+	ext, _ := r.item(itemMask)
+	i := MaskHeadWords
+	for ; i < r.words && len(ext) >= 8; i++ {
+		r.Mask[i] = binary.LittleEndian.Uint64(ext)
+		ext = ext[8:]
+	}
+	for ; i < r.words; i++ {
+		r.Mask[i] = ^uint64(0)
+	}
 }
 
 // ReadInto blocks until a record is due, then decodes it into r, reusing
@@ -314,6 +340,10 @@ func (c *Capture) ReadInto(r *Record) error {
 		return err
 	}
 	r.bootOffset = c.bootOffset
+	if r.words != c.maskWords {
+		r.words = c.maskWords
+		clear(r.Mask[MaskHeadWords:])
+	}
 	return r.decode()
 }
 

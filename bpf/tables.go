@@ -76,5 +76,3 @@ func commKey(set uint32, c string) captureFalcocCommKey {
 	}
 	return k
 }
-
-func cmask(m Mask) captureFalcocMask { return captureFalcocMask{W: m} }

@@ -69,12 +69,13 @@ func TestPathKey(t *testing.T) {
 }
 
 func TestMask(t *testing.T) {
-	m := MaskOf(0, 63, 64, 255, 256, -1)
-	want := Mask{1 | 1<<63, 1, 0, 1 << 63}
+	m := MaskOf(0, 63, 64, 255, 256, 2047, 2048, -1)
+	want := Mask{1 | 1<<63, 1, 0, 1 << 63, 1}
+	want[31] = 1 << 63
 	if diff := cmp.Diff(want, m); diff != "" {
 		t.Errorf("MaskOf (-want +got):\n%s", diff)
 	}
-	if !m.Has(255) || m.Has(1) || m.Has(300) || m.IsZero() || !(Mask{}).IsZero() {
+	if !m.Has(255) || !m.Has(256) || m.Has(1) || m.Has(300) || m.Has(2048) || m.IsZero() || !(Mask{}).IsZero() {
 		t.Errorf("Has/IsZero wrong for %v", m)
 	}
 	if got := m.And(MaskOf(64)); got != MaskOf(64) {
@@ -292,8 +293,8 @@ func TestTablesSizedAtLoad(t *testing.T) {
 		if !errors.Is(err, ErrInvalidTables) || !strings.Contains(err.Error(), fmt.Sprintf("path: %d entries, at most %d", 2*MaxPath+1, MaxPath)) {
 			t.Fatalf("SetTables over capacity: %v", err)
 		}
-		fit, dropped := c.FitTables(big)
-		if dropped != DimPath|DimComm {
+		fit, dropped, folded := c.FitTables(big)
+		if dropped != DimPath|DimComm || folded {
 			t.Fatalf("FitTables dropped %v, want path|comm", dropped)
 		}
 		setTables(t, c, fit, ModeFull)

@@ -10,7 +10,7 @@
  * A record in the ring buffer:
  *
  *   +--------------------------+ 0
- *   | struct falcoc_hdr        |   fixed, 176 bytes
+ *   | struct falcoc_hdr        |   fixed, 176 bytes (mask: words 0-3)
  *   +--------------------------+ 176
  *   | struct falcoc_item       |   type, len (8 bytes)
  *   | len bytes of payload     |
@@ -52,6 +52,7 @@
 #define FALCOC_GATE_CAPTURE (1u << 0)  /* always send, even when the mask is zero (state) */
 #define FALCOC_GATE_CAPTURED (1u << 1) /* part of the captured set: sent in mode off */
 #define FALCOC_GATE_IA32 (1u << 2)     /* as a 32-bit syscall number, this id means a gated syscall */
+#define FALCOC_GATE_MASK (1u << 3)     /* the mask is not zero (so that a gated-out syscall reads no mask word) */
 
 /* Slots of the falcoc_dflt array (index = set * FALCOC_NR_SLOTS + slot). */
 #define FALCOC_SLOT_COMM_DEFAULT 0
@@ -113,18 +114,37 @@
 #define FALCOC_ITEM_EXE 12       /* exec filename (the new program's path) */
 #define FALCOC_ITEM_EXEPATH 13   /* the new program's file as the task's root sees it (symlinks resolved) */
 #define FALCOC_ITEM_FDPAIR 14    /* pipe, pipe2, socketpair: the two int descriptors */
+#define FALCOC_ITEM_MASK 15      /* the clause mask's words past the header's (words 4 and up), when the mask is wider */
 
 #define FALCOC_ARGV_MAX 4096
 #define FALCOC_SOCKADDR_MAX 128
 
+/* Clause masks. The loader picks the width from the rules: from
+ * FALCOC_MASK_HEAD_WORDS (256 bits) to FALCOC_MASK_WORDS_MAX words, in
+ * the frozen falcoc_mask_words, and sizes the value of every map that
+ * holds a mask to it: a mask-valued map's value is the first
+ * falcoc_mask_words words of struct falcoc_mask (the gate's, 8 bytes
+ * more). The programs touch no word past falcoc_mask_words: the verifier,
+ * which knows the constant, follows only those. A record's header carries
+ * the first FALCOC_MASK_HEAD_WORDS; the rest follow in a FALCOC_ITEM_MASK
+ * item (a record without one, such as a scheduler record, has every bit
+ * past the header's set). */
+#define FALCOC_MASK_HEAD_WORDS 4
+#define FALCOC_MASK_WORDS_MAX 32
+
 struct falcoc_mask {
-	__u64 w[4];
+	__u64 w[FALCOC_MASK_WORDS_MAX];
 };
 
+struct falcoc_mask_head {
+	__u64 w[FALCOC_MASK_HEAD_WORDS];
+};
+
+/* The mask last: its size is set at load. */
 struct falcoc_gate {
-	struct falcoc_mask mask;
 	__u32 dims;
 	__u32 flags;
+	struct falcoc_mask mask;
 };
 
 struct falcoc_comm_key {
@@ -168,7 +188,7 @@ struct falcoc_counters {
 
 struct falcoc_hdr {
 	__u64 ts_boot_ns;
-	struct falcoc_mask mask;
+	struct falcoc_mask_head mask;
 	__u64 args[6];
 	__s64 ret;
 	__u64 cgroup_id;

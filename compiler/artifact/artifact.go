@@ -45,7 +45,7 @@ const Magic = "FBC1"
 
 // FormatVersion is the version of the encoding this package writes and
 // reads.
-const FormatVersion = 5
+const FormatVersion = 6
 
 // EngineVersion is the Falco engine version whose semantics the artifact's
 // programs follow (Falco 0.44); an artifact built for another engine

@@ -192,7 +192,7 @@ func TestErrors(t *testing.T) {
 		{"empty", nil, artifact.ErrTruncated, "read artifact: truncated artifact: 0 bytes, the header has 48"},
 		{"magic", []byte("ELF\x7f and more bytes"), artifact.ErrMagic, "read artifact: not a falcoc artifact (bad magic)"},
 		{"short header", good[:20], artifact.ErrTruncated, "read artifact: truncated artifact: 20 bytes, the header has 48"},
-		{"version", withVersion(9), artifact.ErrVersion, "read artifact: unsupported artifact version: format version 9, this falcoc reads version 5"},
+		{"version", withVersion(9), artifact.ErrVersion, "read artifact: unsupported artifact version: format version 9, this falcoc reads version 6"},
 		{"truncated body", good[:len(good)-1], artifact.ErrTruncated,
 			"read artifact: truncated artifact: body has " + strconv.Itoa(len(good)-49) + " bytes, header says " + strconv.Itoa(len(good)-48)},
 		{"trailing", append(bytes.Clone(good), 0), artifact.ErrMalformed, "read artifact: malformed artifact: 1 bytes after the body"},

@@ -18,6 +18,8 @@ type decoder struct {
 	off int
 	err error
 	at  string // the section being decoded, for messages
+	// words is the plan's mask width (plan section).
+	words int
 }
 
 func (d *decoder) fail(err error, format string, args ...any) {

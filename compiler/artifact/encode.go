@@ -12,7 +12,10 @@ import (
 )
 
 // encoder appends the body encoding to buf.
-type encoder struct{ buf []byte }
+type encoder struct {
+	buf   []byte
+	words int // the plan's mask width (plan section)
+}
 
 func (e *encoder) uvarint(v uint64) { e.buf = binary.AppendUvarint(e.buf, v) }
 func (e *encoder) varint(v int64)   { e.buf = binary.AppendVarint(e.buf, v) }

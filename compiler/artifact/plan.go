@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"maps"
 	"math"
+	"math/bits"
 	"slices"
 
 	"github.com/falcoc/falcoc/compiler/plan"
@@ -12,27 +13,66 @@ import (
 // The plan section, in the body's encoding (uvarints unless noted):
 //
 //	present(bool)  false: no kernel prefilter, and nothing follows
+//	words    the masks' width in 64-bit words (plan.Tables.Words; version 6)
 //	rules:   n { name, syscalls[], unbounded(bool), clauses[], residual[], widened[] }
 //	clauses: n { rules[], syscalls[], text }
 //	notes[]
 //	tables:  gate{id mask} dims{id dim} always[] captured[]
-//	         comm{str mask} commDefault uid{u32 mask} uidDefault
+//	         commDefault comm{str mask} uidDefault uid{u32 mask}
 //	         containerHost containerInside containerUnknown openflags[16]
-//	         pathExact{str mask} pathPrefix{str mask} pathDefault pathUnknown
-//	         sock{family port mask} sockFamily{family mask} sockDefault sockUnknown
-//	         arg0{u32 mask} arg0Default exeExact{str mask} exePrefix{str mask}
-//	         exeDefault exeUnknown
+//	         pathDefault pathUnknown pathExact{str mask} pathPrefix{str mask}
+//	         sockDefault sockUnknown sock{family port mask} sockFamily{family mask}
+//	         arg0Default arg0{u32 mask} exeDefault exeUnknown exeExact{str mask}
+//	         exePrefix{str mask}
 //
-// A mask is four uvarints (words 0 to 3); maps are written in key order.
-// A rule's Kernel lines are not stored: the reader derives them from the
-// rule's clauses ([plan.KernelLine]); they repeat a shared clause's text
-// for every rule of it (version 3 stored them).
+// A mask is written as its XOR with a base (a map entry's: the table's
+// default mask, which entries mostly repeat; else zero), in the shorter
+// of two forms: 2n+1 and the n set bits' positions (the first, then each
+// one's distance from the previous less one), or 0 and words uvarints
+// (words 0 to words-1). Version 5 had four plain uvarints per mask, no
+// words field, and the defaults after their maps. Maps are written in key
+// order.
 
-func (e *encoder) mask(m plan.Mask) {
-	for _, w := range m {
-		e.uvarint(w)
+func (e *encoder) mask(m plan.Mask) { e.maskFrom(m, plan.Mask{}) }
+
+// maskFrom writes m as its XOR with base.
+func (e *encoder) maskFrom(m, base plan.Mask) {
+	x := m[:e.words]
+	dense, sparse, n := 1, 0, 0
+	prev := -1
+	for i, w := range x {
+		w ^= base[i]
+		dense += uvarintLen(w)
+		for w != 0 {
+			b := i*64 + bits.TrailingZeros64(w)
+			sparse += uvarintLen(uint64(b - prev - 1))
+			prev = b
+			n++
+			w &= w - 1
+		}
+	}
+	sparse += uvarintLen(uint64(2*n + 1))
+	if dense <= sparse {
+		e.uvarint(0)
+		for i, w := range x {
+			e.uvarint(w ^ base[i])
+		}
+		return
+	}
+	e.uvarint(uint64(2*n + 1))
+	prev = -1
+	for i, w := range x {
+		w ^= base[i]
+		for w != 0 {
+			b := i*64 + bits.TrailingZeros64(w)
+			e.uvarint(uint64(b - prev - 1))
+			prev = b
+			w &= w - 1
+		}
 	}
 }
+
+func uvarintLen(v uint64) int { return (bits.Len64(v|1) + 6) / 7 }
 
 func (e *encoder) ints(s []int) {
 	e.int(len(s))
@@ -41,12 +81,12 @@ func (e *encoder) ints(s []int) {
 	}
 }
 
-func encodeMap[K cmp.Ordered](e *encoder, m map[K]plan.Mask, key func(K)) {
+func encodeMap[K cmp.Ordered](e *encoder, m map[K]plan.Mask, base plan.Mask, key func(K)) {
 	keys := slices.Sorted(maps.Keys(m))
 	e.int(len(keys))
 	for _, k := range keys {
 		key(k)
-		e.mask(m[k])
+		e.maskFrom(m[k], base)
 	}
 }
 
@@ -55,6 +95,8 @@ func (e *encoder) plan(p *plan.Plan) {
 	if p == nil {
 		return
 	}
+	e.words = p.Tables.MaskWords()
+	e.int(e.words)
 	e.int(len(p.Rules))
 	for _, r := range p.Rules {
 		e.str(r.Name)
@@ -73,7 +115,7 @@ func (e *encoder) plan(p *plan.Plan) {
 	}
 	e.strs(p.Notes)
 	t := &p.Tables
-	encodeMap(e, t.Gate, e.int)
+	encodeMap(e, t.Gate, plan.Mask{}, e.int)
 	dims := slices.Sorted(maps.Keys(t.DimsPerSyscall))
 	e.int(len(dims))
 	for _, id := range dims {
@@ -83,20 +125,22 @@ func (e *encoder) plan(p *plan.Plan) {
 	e.ints(trueKeys(t.Always))
 	e.ints(trueKeys(t.Captured))
 	u32 := func(k uint32) { e.uvarint(uint64(k)) }
-	encodeMap(e, t.Comm, e.str)
 	e.mask(t.CommDefault)
-	encodeMap(e, t.UID, u32)
+	encodeMap(e, t.Comm, t.CommDefault, e.str)
 	e.mask(t.UIDDefault)
+	encodeMap(e, t.UID, t.UIDDefault, u32)
 	e.mask(t.ContainerHost)
 	e.mask(t.ContainerInside)
 	e.mask(t.ContainerUnknown)
 	for _, m := range t.OpenFlags {
 		e.mask(m)
 	}
-	encodeMap(e, t.PathExact, e.str)
-	encodeMap(e, t.PathPrefix, e.str)
 	e.mask(t.PathDefault)
 	e.mask(t.PathUnknown)
+	encodeMap(e, t.PathExact, t.PathDefault, e.str)
+	encodeMap(e, t.PathPrefix, t.PathDefault, e.str)
+	e.mask(t.SockDefault)
+	e.mask(t.SockUnknown)
 	socks := slices.SortedFunc(maps.Keys(t.Sock), func(a, b plan.SockKey) int {
 		return cmp.Or(cmp.Compare(a.Family, b.Family), cmp.Compare(a.Port, b.Port))
 	})
@@ -104,20 +148,18 @@ func (e *encoder) plan(p *plan.Plan) {
 	for _, k := range socks {
 		e.uvarint(uint64(k.Family))
 		e.uvarint(uint64(k.Port))
-		e.mask(t.Sock[k])
+		e.maskFrom(t.Sock[k], t.SockDefault)
 	}
-	encodeMap(e, t.SockFamily, func(f uint16) { e.uvarint(uint64(f)) })
-	e.mask(t.SockDefault)
-	e.mask(t.SockUnknown)
-	encodeMap(e, t.Arg0, u32)
+	encodeMap(e, t.SockFamily, t.SockDefault, func(f uint16) { e.uvarint(uint64(f)) })
 	e.mask(t.Arg0Default)
-	encodeMap(e, t.ExeExact, e.str)
-	encodeMap(e, t.ExePrefix, e.str)
+	encodeMap(e, t.Arg0, t.Arg0Default, u32)
 	e.mask(t.ExeDefault)
 	e.mask(t.ExeUnknown)
-	encodeMap(e, t.Suffix, e.str)
+	encodeMap(e, t.ExeExact, t.ExeDefault, e.str)
+	encodeMap(e, t.ExePrefix, t.ExeDefault, e.str)
 	e.mask(t.SuffixDefault)
 	e.mask(t.SuffixUnknown)
+	encodeMap(e, t.Suffix, t.SuffixDefault, e.str)
 }
 
 func trueKeys(m map[int]bool) []int {
@@ -131,10 +173,38 @@ func trueKeys(m map[int]bool) []int {
 	return out
 }
 
-func (d *decoder) mask() plan.Mask {
-	var m plan.Mask
-	for i := range m {
-		m[i] = d.uvarint()
+func (d *decoder) mask() plan.Mask { return d.maskFrom(plan.Mask{}) }
+
+// maskFrom reads a mask written as its XOR with base.
+func (d *decoder) maskFrom(base plan.Mask) plan.Mask {
+	m := base
+	v := d.uvarint()
+	if v&1 == 0 {
+		if v != 0 {
+			d.fail(ErrMalformed, "mask form %d", v)
+			return m
+		}
+		for i := range d.words {
+			m[i] ^= d.uvarint()
+		}
+		return m
+	}
+	limit := 64 * d.words
+	if v>>1 > uint64(limit) {
+		d.fail(ErrMalformed, "mask of %d bits, at most %d", v>>1, limit)
+		return m
+	}
+	b := -1
+	for range v >> 1 {
+		if d.err != nil {
+			return m
+		}
+		b += int(d.below(uint64(limit), "mask bit distance")) + 1
+		if b >= limit {
+			d.fail(ErrMalformed, "mask bit %d out of range", b)
+			return m
+		}
+		m[b/64] ^= 1 << (b % 64)
 	}
 	return m
 }
@@ -161,15 +231,13 @@ func (d *decoder) ints(limit uint64, what string) []int {
 	return s
 }
 
-// Every map entry takes at least a key byte and a mask's four bytes.
-const minEntry = 5
-
-func decodeMap[K comparable](d *decoder, key func() K) map[K]plan.Mask {
-	n := d.count(minEntry)
+// Every map entry takes at least a key byte and a mask byte.
+func decodeMap[K comparable](d *decoder, base plan.Mask, key func() K) map[K]plan.Mask {
+	n := d.count(2)
 	m := make(map[K]plan.Mask, n)
 	for range n {
 		k := key()
-		m[k] = d.mask()
+		m[k] = d.maskFrom(base)
 	}
 	return m
 }
@@ -179,6 +247,14 @@ func (d *decoder) plan() *plan.Plan {
 		return nil
 	}
 	p := &plan.Plan{}
+	d.words = int(d.below(plan.MaskWordsMax+1, "mask words"))
+	if d.err == nil && (d.words < plan.MaskHeadWords || d.words%plan.MaskHeadWords != 0) {
+		d.fail(ErrMalformed, "mask of %d words: want a multiple of %d", d.words, plan.MaskHeadWords)
+		return nil
+	}
+	if d.words > plan.MaskHeadWords {
+		p.Tables.Words = d.words // 0 stands for the narrowest
+	}
 	p.Rules = make([]plan.RulePlan, d.count(7))
 	for i := range p.Rules {
 		r := &p.Rules[i]
@@ -194,7 +270,7 @@ func (d *decoder) plan() *plan.Plan {
 	used := map[[2]int]int{} // (syscall, bit) -> clause
 	for i := range p.Clauses {
 		c := &p.Clauses[i]
-		c.Bit = int(d.below(plan.MaskBits, "clause bit"))
+		c.Bit = int(d.below(uint64(64*d.words), "clause bit"))
 		c.Rules = d.ints(uint64(len(p.Rules)), "clause rule")
 		c.Syscalls = d.ints(plan.NumSyscalls, "syscall")
 		c.Text = d.str()
@@ -221,7 +297,7 @@ func (d *decoder) plan() *plan.Plan {
 	sys := func() int { return int(d.below(plan.NumSyscalls, "syscall")) }
 	u32 := func() uint32 { return uint32(d.below(math.MaxUint32+1, "key")) }
 	u16 := func() uint16 { return uint16(d.below(math.MaxUint16+1, "key")) }
-	t.Gate = decodeMap(d, sys)
+	t.Gate = decodeMap(d, plan.Mask{}, sys)
 	n := d.count(2)
 	t.DimsPerSyscall = make(map[int]plan.Dim, n)
 	for range n {
@@ -235,27 +311,27 @@ func (d *decoder) plan() *plan.Plan {
 	for _, id := range d.ints(plan.NumSyscalls, "syscall") {
 		t.Captured[id] = true
 	}
-	t.Comm = decodeMap(d, d.str)
 	t.CommDefault = d.mask()
-	t.UID = decodeMap(d, u32)
+	t.Comm = decodeMap(d, t.CommDefault, d.str)
 	t.UIDDefault = d.mask()
+	t.UID = decodeMap(d, t.UIDDefault, u32)
 	t.ContainerHost, t.ContainerInside, t.ContainerUnknown = d.mask(), d.mask(), d.mask()
 	for i := range t.OpenFlags {
 		t.OpenFlags[i] = d.mask()
 	}
-	t.PathExact = decodeMap(d, d.str)
-	t.PathPrefix = decodeMap(d, d.str)
 	t.PathDefault, t.PathUnknown = d.mask(), d.mask()
-	t.Sock = decodeMap(d, func() plan.SockKey { return plan.SockKey{Family: u16(), Port: u16()} })
-	t.SockFamily = decodeMap(d, u16)
+	t.PathExact = decodeMap(d, t.PathDefault, d.str)
+	t.PathPrefix = decodeMap(d, t.PathDefault, d.str)
 	t.SockDefault, t.SockUnknown = d.mask(), d.mask()
-	t.Arg0 = decodeMap(d, u32)
+	t.Sock = decodeMap(d, t.SockDefault, func() plan.SockKey { return plan.SockKey{Family: u16(), Port: u16()} })
+	t.SockFamily = decodeMap(d, t.SockDefault, u16)
 	t.Arg0Default = d.mask()
-	t.ExeExact = decodeMap(d, d.str)
-	t.ExePrefix = decodeMap(d, d.str)
+	t.Arg0 = decodeMap(d, t.Arg0Default, u32)
 	t.ExeDefault, t.ExeUnknown = d.mask(), d.mask()
-	t.Suffix = decodeMap(d, d.str)
+	t.ExeExact = decodeMap(d, t.ExeDefault, d.str)
+	t.ExePrefix = decodeMap(d, t.ExeDefault, d.str)
 	t.SuffixDefault, t.SuffixUnknown = d.mask(), d.mask()
+	t.Suffix = decodeMap(d, t.SuffixDefault, d.str)
 	if d.err != nil {
 		return nil
 	}

@@ -12,10 +12,11 @@ import (
 // planned is reported as such. Errors of w are returned.
 func (p *Plan) Describe(w io.Writer, ruleNames []string) error {
 	var b strings.Builder
-	if used := p.MaxBitsPerSyscall(); len(p.Clauses) > MaskBits {
-		fmt.Fprintf(&b, "prefilter plan: %d rules, %d clauses, at most %d bits of %d on one syscall\n", len(p.Rules), len(p.Clauses), used, MaskBits)
+	width := 64 * p.Tables.MaskWords()
+	if used := p.MaxBitsPerSyscall(); len(p.Clauses) > width {
+		fmt.Fprintf(&b, "prefilter plan: %d rules, %d clauses, at most %d bits of %d on one syscall\n", len(p.Rules), len(p.Clauses), used, width)
 	} else {
-		fmt.Fprintf(&b, "prefilter plan: %d rules, %d clauses of %d\n", len(p.Rules), len(p.Clauses), MaskBits)
+		fmt.Fprintf(&b, "prefilter plan: %d rules, %d clauses of %d\n", len(p.Rules), len(p.Clauses), width)
 	}
 	for _, n := range p.Notes {
 		fmt.Fprintf(&b, "note: %s\n", n)

@@ -5,23 +5,58 @@ import (
 	"slices"
 )
 
-// Mask is a 256-bit clause mask: bit i stands for kernel clause i. It has
-// the layout of the kernel's struct falcoc_mask.
-type Mask [4]uint64
+// Mask is a clause mask: bit i stands for kernel clause i. A plan uses
+// its first [Tables.Words] words (the kernel mask's width, 256 to
+// [MaskBitsMax] bits); the others are zero. It has the layout of the
+// kernel's struct falcoc_mask.
+type Mask [MaskWordsMax]uint64
 
-// MaskBits is the number of clauses a [Mask] can hold.
-const MaskBits = 256
+// Clause mask widths: a plan's mask has [MaskBits] bits when its clauses
+// fit (as many as the record header carries), and up to [MaskBitsMax]
+// bits, in steps of [MaskBits], when they do not; only past that are
+// clauses folded together (bpf/headers/falcoc_abi.h:
+// FALCOC_MASK_HEAD_WORDS, FALCOC_MASK_WORDS_MAX).
+const (
+	MaskBits      = 256
+	MaskHeadWords = MaskBits / 64
+	MaskWordsMax  = 32
+	MaskBitsMax   = 64 * MaskWordsMax
+)
 
 // AllClauses is the mask with every bit set: nothing judged, every rule a
 // candidate.
-var AllClauses = Mask{^uint64(0), ^uint64(0), ^uint64(0), ^uint64(0)}
+var AllClauses = func() (m Mask) {
+	for i := range m {
+		m[i] = ^uint64(0)
+	}
+	return m
+}()
 
 // IsZero reports whether no bit is set.
-func (m Mask) IsZero() bool { return m[0]|m[1]|m[2]|m[3] == 0 }
+func (m Mask) IsZero() bool {
+	var x uint64
+	for _, w := range m {
+		x |= w
+	}
+	return x == 0
+}
+
+// ZeroIn reports whether no bit is set in the first words words (the
+// plan's width: the others are zero or not looked at).
+func (m *Mask) ZeroIn(words int) bool {
+	if words <= MaskHeadWords {
+		return m[0]|m[1]|m[2]|m[3] == 0
+	}
+	var x uint64
+	for _, w := range m[:min(words, MaskWordsMax)] {
+		x |= w
+	}
+	return x == 0
+}
 
 // Has reports whether bit i is set; out-of-range bits are never set.
-func (m Mask) Has(i int) bool {
-	if i < 0 || i >= MaskBits {
+func (m *Mask) Has(i int) bool {
+	if i < 0 || i >= MaskBitsMax {
 		return false
 	}
 	return m[i/64]&(1<<(i%64)) != 0
@@ -29,22 +64,79 @@ func (m Mask) Has(i int) bool {
 
 // With returns m with bit i set; out-of-range bits are ignored.
 func (m Mask) With(i int) Mask {
-	if i >= 0 && i < MaskBits {
+	if i >= 0 && i < MaskBitsMax {
 		m[i/64] |= 1 << (i % 64)
 	}
 	return m
 }
 
+// Set sets bit i in place; out-of-range bits are ignored.
+func (m *Mask) Set(i int) {
+	if i >= 0 && i < MaskBitsMax {
+		m[i/64] |= 1 << (i % 64)
+	}
+}
+
 // And returns m & o.
-func (m Mask) And(o Mask) Mask { return Mask{m[0] & o[0], m[1] & o[1], m[2] & o[2], m[3] & o[3]} }
+func (m Mask) And(o Mask) Mask {
+	for i := range m {
+		m[i] &= o[i]
+	}
+	return m
+}
 
 // Intersects reports whether m and o have a bit in common.
 func (m *Mask) Intersects(o *Mask) bool {
-	return m[0]&o[0]|m[1]&o[1]|m[2]&o[2]|m[3]&o[3] != 0
+	var x uint64
+	for i := range m {
+		x |= m[i] & o[i]
+	}
+	return x != 0
+}
+
+// IntersectsIn is Intersects over the first words words.
+func (m *Mask) IntersectsIn(o *Mask, words int) bool {
+	if words <= MaskHeadWords {
+		return m[0]&o[0]|m[1]&o[1]|m[2]&o[2]|m[3]&o[3] != 0
+	}
+	var x uint64
+	for i := range min(words, MaskWordsMax) {
+		x |= m[i] & o[i]
+	}
+	return x != 0
+}
+
+// AndIn sets the first words words of m to m AND o, a word at a time.
+func (m *Mask) AndIn(o *Mask, words int) {
+	if words <= MaskHeadWords {
+		m[0] &= o[0]
+		m[1] &= o[1]
+		m[2] &= o[2]
+		m[3] &= o[3]
+		return
+	}
+	for i := range min(words, MaskWordsMax) {
+		m[i] &= o[i]
+	}
+}
+
+// SetIn copies the first words words of o into m, a word at a time (the
+// others are left as they are).
+func (m *Mask) SetIn(o *Mask, words int) {
+	if words <= MaskHeadWords {
+		m[0], m[1], m[2], m[3] = o[0], o[1], o[2], o[3]
+		return
+	}
+	copy(m[:min(words, MaskWordsMax)], o[:])
 }
 
 // Or returns m | o.
-func (m Mask) Or(o Mask) Mask { return Mask{m[0] | o[0], m[1] | o[1], m[2] | o[2], m[3] | o[3]} }
+func (m Mask) Or(o Mask) Mask {
+	for i := range m {
+		m[i] |= o[i]
+	}
+	return m
+}
 
 // Bits returns the set bits in increasing order.
 func (m Mask) Bits() []int {
@@ -57,6 +149,13 @@ func (m Mask) Bits() []int {
 		}
 	}
 	return out
+}
+
+// WordsFor returns the mask words that hold bits 0 to n-1: a multiple of
+// [MaskHeadWords], at least that.
+func WordsFor(n int) int {
+	w := (n + MaskBits - 1) / MaskBits * MaskHeadWords
+	return min(max(w, MaskHeadWords), MaskWordsMax)
 }
 
 // Dim is a set of prefilter dimensions. The values are those of the
@@ -239,6 +338,11 @@ func (t *Tables) WithoutDims(d Dim) *Tables {
 // dimension is consulted only for the syscalls whose DimsPerSyscall entry
 // names it.
 type Tables struct {
+	// Words is the width of the masks in 64-bit words: a multiple of
+	// [MaskHeadWords] up to [MaskWordsMax]; 0 means [MaskHeadWords].
+	// Every bit of every mask is below 64*Words.
+	Words int
+
 	Gate           map[int]Mask
 	DimsPerSyscall map[int]Dim
 	// Always lists syscalls sent even when no clause survives: the
@@ -294,6 +398,14 @@ type Tables struct {
 	SuffixDefault, SuffixUnknown Mask
 }
 
+// MaskWords returns t.Words, [MaskHeadWords] when 0.
+func (t *Tables) MaskWords() int {
+	if t.Words <= 0 {
+		return MaskHeadWords
+	}
+	return t.Words
+}
+
 // SockKey is a socket table key: address family and port (0 for families
 // without ports).
 type SockKey struct {
@@ -309,8 +421,8 @@ type SockKey struct {
 // (a connect clause and an openat clause). A dimension table's entry sets
 // a bit when any clause with that bit can be true for the entry's values,
 // so sharing is sound: it only widens where the clauses' syscalls are
-// judged with a dimension both read. When no more than [MaskBits] clauses
-// are planned, clause i has bit i.
+// judged with a dimension both read. When no more clauses are planned
+// than the mask's width (Tables.Words) holds, clause i has bit i.
 type Plan struct {
 	// Rules are the planned rules: the enabled syscall rules, in rule-set
 	// order.
@@ -346,8 +458,8 @@ type RulePlan struct {
 
 // Clause is one kernel clause.
 type Clause struct {
-	// Bit is the clause's mask bit, below [MaskBits]; no other clause on
-	// one of Syscalls has it.
+	// Bit is the clause's mask bit, below the mask's width (64 times
+	// Tables.MaskWords); no other clause on one of Syscalls has it.
 	Bit int
 	// Rules are indexes into [Plan.Rules]: more than one after merging.
 	Rules []int
@@ -420,8 +532,6 @@ func (p *Plan) RuleMasks(names []string) []Mask {
 // falcoc_comm_key, falcoc_uid_key, falcoc_ptrace_key, falcoc_sock_key and
 // falcoc_path_key (the path, exe and suffix tries).
 const (
-	maskBytes    = 32
-	gateBytes    = maskBytes + 8
 	commKeyBytes = 4 + CommMax + 1
 	u32KeyBytes  = 8
 	sockKeyBytes = 12
@@ -434,6 +544,8 @@ const (
 // preallocated whatever the rules) and the kernel's per-entry overhead
 // are not counted, except the gate entries of the captured syscalls.
 func KernelTableBytes(t *Tables) int {
+	maskBytes := 8 * t.MaskWords()
+	gateBytes := maskBytes + 8
 	n := len(t.Gate) * (4 + gateBytes)
 	n += len(t.Comm) * (commKeyBytes + maskBytes)
 	n += (len(t.UID) + len(t.Arg0)) * (u32KeyBytes + maskBytes)

@@ -27,6 +27,9 @@ func (t *Tables) ValidateCapacity(c Capacity) error {
 	if t == nil {
 		return fmt.Errorf("%w: nil", ErrInvalidTables)
 	}
+	if err := t.validWords(); err != nil {
+		return err
+	}
 	for _, m := range []struct {
 		name string
 		ids  []int

@@ -22,7 +22,9 @@
 //     false, and is dropped (widened to true) wherever it appears.
 //
 // The result is put in disjunctive normal form: each conjunction is a
-// kernel clause with its own bit in the 256-bit mask (per syscall). A clause's bit is set
+// kernel clause with its own bit in the mask (per syscall; the mask is
+// 256 bits wide, or wider, up to 2048, when the clauses need it: see
+// fit.go). A clause's bit is set
 // in a table entry when the clause can be true for some event that the
 // entry matches. The kernel passes an event when gate & dim1 & dim2 ... is
 // not zero.

@@ -12,10 +12,16 @@ import (
 
 // Fitting the clauses to the mask.
 //
-// The kernel's mask has [plan.MaskBits] bits, numbered per syscall: two
-// clauses that share no syscall may have the same bit (see [plan.Plan]).
-// So what must fit is the clauses of each syscall, not all of them: the
-// connect clauses do not take bits from the openat ones.
+// The kernel's mask has [plan.MaskBits] bits when the clauses fit, and
+// grows with them, in steps of [plan.MaskBits], up to [plan.MaskBitsMax]
+// (the planner picks the width, Tables.Words; the kernel's maps are sized
+// from it). Bits are numbered per syscall: two clauses that share no
+// syscall may have the same bit (see [plan.Plan]). So what must fit is
+// the clauses of each syscall, not all of them: the connect clauses do
+// not take bits from the openat ones. The narrowest width at which every
+// clause gets a bit of its own on its syscalls, without a bit that voids
+// a check (see colour), is taken; past [plan.MaskBitsMax] clauses are
+// folded:
 //
 // When a syscall has more clauses than bits, clauses of one kind (the
 // same syscalls and the same constrained dimensions) are folded: a folded
@@ -28,23 +34,38 @@ import (
 // (a default rule's narrow /etc read beside thousands of generated writes)
 // keeps a bit of its own when the share allows it.
 
-// fitMask folds clauses until every syscall has at most
-// [plan.MaskBits] of them, then numbers them: bits[i] is cls[i]'s bit.
+// fitMask numbers the clauses, folding them only when no mask of at most
+// [plan.MaskBitsMax] bits holds them: bits[i] is cls[i]'s bit.
 //
-// Numbering may have to give a clause a bit that voids a dimension check
-// (see colour): then the syscalls of such clauses get a smaller budget
-// and the clauses are folded again, a few times, and the attempt that
-// voids the fewest clauses is kept (folding a few more clauses together
-// narrows better than a check that passes every value).
+// When folding, numbering may have to give a clause a bit that voids a
+// dimension check (see colour): then the syscalls of such clauses get a
+// smaller budget and the clauses are folded again, a few times, and the
+// attempt that voids the fewest clauses is kept (folding a few more
+// clauses together narrows better than a check that passes every value).
 func (p *planner) fitMask(cls []*clause, out *plan.Plan) ([]*clause, []int) {
-	if len(cls) <= plan.MaskBits {
+	identity := func() []int {
 		bits := make([]int, len(cls))
 		for i := range bits {
 			bits[i] = i
 		}
-		return cls, bits
+		return bits
+	}
+	if len(cls) <= plan.MaskBits {
+		return cls, identity()
 	}
 	n := len(cls)
+	for width := roundBits(maxLoad(cls, false)); width <= plan.MaskBitsMax; width += plan.MaskBits {
+		if width >= n {
+			p.notes = append(p.notes, fmt.Sprintf("%d clauses: a %d-bit mask", n, roundBits(n)))
+			return cls, identity()
+		}
+		if bits, ok, _, voided := colour(cls, width); ok && voided == 0 {
+			p.notes = append(p.notes, fmt.Sprintf("%d clauses on %d bits: bits numbered per syscall (at most %d on one syscall), a %d-bit mask",
+				n, maxBit(bits)+1, maxLoad(cls, false), roundBits(maxBit(bits)+1)))
+			return cls, bits
+		}
+	}
+	width := plan.MaskBitsMax
 	type attempt struct {
 		folded                []*clause
 		bits                  []int
@@ -52,17 +73,17 @@ func (p *planner) fitMask(cls []*clause, out *plan.Plan) ([]*clause, []int) {
 		merged, shared, exact []int
 	}
 	var best *attempt
-	budget := map[int]int{} // per syscall; absent: plan.MaskBits
+	budget := map[int]int{} // per syscall; absent: width
 	budgetOf := func(s int) int {
 		if b, ok := budget[s]; ok {
 			return b
 		}
-		return plan.MaskBits
+		return width
 	}
 	global := false
 	for try := 0; best == nil || best.voided > 0 && try < 6; try++ {
 		a := &attempt{merged: make([]int, len(out.Rules)), shared: make([]int, len(out.Rules)), exact: make([]int, len(out.Rules))}
-		a.folded = p.foldTo(cls, budgetOf, global, a.merged, a.shared, a.exact)
+		a.folded = p.foldTo(cls, budgetOf, global, width, a.merged, a.shared, a.exact)
 		var ok bool
 		var voidedOn map[int]int
 		if global {
@@ -73,7 +94,7 @@ func (p *planner) fitMask(cls []*clause, out *plan.Plan) ([]*clause, []int) {
 				a.bits[i] = i
 			}
 		} else {
-			a.bits, ok, voidedOn, a.voided = colour(a.folded)
+			a.bits, ok, voidedOn, a.voided = colour(a.folded, width)
 		}
 		if !ok {
 			// A clause found no bit free on all of its syscalls: fold
@@ -93,7 +114,7 @@ func (p *planner) fitMask(cls []*clause, out *plan.Plan) ([]*clause, []int) {
 				if b := budgetOf(s); 2*l > b {
 					budget[s] = b - max(1, b/16)
 					lowered = true
-					if budget[s] < plan.MaskBits/4 {
+					if budget[s] < width/4 {
 						global = true
 					}
 				}
@@ -115,7 +136,7 @@ func (p *planner) fitMask(cls []*clause, out *plan.Plan) ([]*clause, []int) {
 		}
 	}
 	a := best
-	mask := fmt.Sprintf("the %d-bit mask", plan.MaskBits)
+	mask := fmt.Sprintf("the %d-bit mask", width)
 	for r := range out.Rules {
 		w := &out.Rules[r].Widened
 		*w = append(*w, times(a.merged[r], "two clauses merged to fit "+mask)...)
@@ -127,7 +148,7 @@ func (p *planner) fitMask(cls []*clause, out *plan.Plan) ([]*clause, []int) {
 			n, maxBit(a.bits)+1, maxLoad(a.folded, false)))
 	} else {
 		p.notes = append(p.notes, fmt.Sprintf("%d clauses folded into %d to fit the %d-bit mask (at most %d on one syscall)",
-			n, len(a.folded), plan.MaskBits, maxLoad(a.folded, false)))
+			n, len(a.folded), width, maxLoad(a.folded, false)))
 	}
 	if a.voided > 0 {
 		p.notes = append(p.notes, fmt.Sprintf("%d clauses share their bit with a clause on other syscalls that leaves one of their dimensions unchecked", a.voided))
@@ -157,6 +178,12 @@ func maxLoad(cls []*clause, global bool) int {
 	return best
 }
 
+// roundBits returns the mask width for n bits: a multiple of
+// [plan.MaskBits], at least that.
+func roundBits(n int) int {
+	return max(1, (n+plan.MaskBits-1)/plan.MaskBits) * plan.MaskBits
+}
+
 func maxBit(bits []int) int {
 	m := -1
 	for _, b := range bits {
@@ -178,7 +205,7 @@ func maxBit(bits []int) int {
 // leave the first one's comm check void. Such pairs are avoided when a
 // bit allows it, and pairs that constrain the same dimension (each one's
 // values pass the other's check) come next.
-func colour(cls []*clause) ([]int, bool, map[int]int, int) {
+func colour(cls []*clause, width int) ([]int, bool, map[int]int, int) {
 	consulted := make([]plan.Dim, plan.NumSyscalls)
 	for _, c := range cls {
 		for _, s := range c.sys {
@@ -196,34 +223,36 @@ func colour(cls []*clause) ([]int, bool, map[int]int, int) {
 	for i := range order {
 		order[i] = i
 	}
-	if bits, ok, voided, n := colourIn(cls, open, order); ok {
+	if bits, ok, voided, n := colourIn(cls, open, order, width); ok {
 		return bits, true, voided, n
 	}
 	slices.SortStableFunc(order, func(a, b int) int { return len(cls[b].sys) - len(cls[a].sys) })
-	return colourIn(cls, open, order)
+	return colourIn(cls, open, order, width)
 }
 
 // colourIn numbers the clauses in the given order; voided counts, per
 // syscall, the clauses whose bit leaves one of their dimension checks
 // void (a clause on other syscalls with the bit does not constrain the
 // dimension there).
-func colourIn(cls []*clause, open []plan.Dim, order []int) ([]int, bool, map[int]int, int) {
+func colourIn(cls []*clause, open []plan.Dim, order []int, width int) ([]int, bool, map[int]int, int) {
 	voided := map[int]int{}
 	n := 0
-	var onBit [plan.MaskBits][]int
+	onBit := make([][]int, width)
 	used := make([]plan.Mask, plan.NumSyscalls)
 	// Per bit: the dimensions its clauses constrain, and those they
 	// leave open.
-	var constr, opened [plan.MaskBits]plan.Dim
+	constr, opened := make([]plan.Dim, width), make([]plan.Dim, width)
 	out := make([]int, len(cls))
 	for _, i := range order {
 		var u plan.Mask
 		for _, s := range cls[i].sys {
-			u = u.Or(used[s])
+			for w := range width / 64 {
+				u[w] |= used[s][w]
+			}
 		}
 		d := dimSet(cls[i])
 		b, best := -1, 0
-		for x := range plan.MaskBits {
+		for x := range width {
 			if u.Has(x) {
 				continue
 			}
@@ -263,7 +292,7 @@ func colourIn(cls []*clause, open []plan.Dim, order []int) ([]int, bool, map[int
 		constr[b] |= d
 		opened[b] |= open[i]
 		for _, s := range cls[i].sys {
-			used[s] = used[s].With(b)
+			used[s][b/64] |= 1 << (b % 64)
 		}
 	}
 	return out, true, voided, n
@@ -273,10 +302,10 @@ func colourIn(cls []*clause, open []plan.Dim, order []int) ([]int, bool, map[int
 // than budget clauses (or, global, until no more than budget are left).
 // It counts, per rule, the folds that merged only its own clauses
 // (merged), that were exact (exact) and the others (shared).
-func (p *planner) foldTo(cls []*clause, budgetOf func(int) int, global bool, merged, shared, exact []int) []*clause {
+func (p *planner) foldTo(cls []*clause, budgetOf func(int) int, global bool, width int, merged, shared, exact []int) []*clause {
 	budget := func(s int) int {
 		if global {
-			return plan.MaskBits
+			return width
 		}
 		return budgetOf(s)
 	}

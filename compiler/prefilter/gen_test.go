@@ -81,7 +81,7 @@ func BenchmarkJudger(b *testing.B) {
 // gets one line per reason, not one per merge (the per-merge lines made
 // the plan grow with rules × merges: 11 MB of text at 1,000 rules).
 func TestWidenedOncePerReason(t *testing.T) {
-	rs, ds := rules.Load([]rules.Source{{Name: "gen.yaml", Data: rulegen.Generate(1000, 1)}}, nil)
+	rs, ds := rules.Load([]rules.Source{{Name: "gen.yaml", Data: rulegen.Generate(8000, 1)}}, nil)
 	if rs == nil {
 		t.Fatalf("load: %v", ds)
 	}
@@ -98,22 +98,22 @@ func TestWidenedOncePerReason(t *testing.T) {
 				t.Fatalf("rule %q: reason %q listed twice: %q", r.Name, reason, r.Widened)
 			}
 			seen[reason] = true
-			if strings.Contains(w, "to fit the 256-bit mask") {
+			if strings.Contains(w, "to fit the 2048-bit mask") {
 				widened++
 			}
 		}
 	}
 	if widened == 0 {
-		t.Fatal("1,000 generated rules no longer overflow the mask: the test checks nothing, use more rules")
+		t.Fatal("the generated rules no longer overflow the mask: the test checks nothing, use more rules")
 	}
 }
 
-// TestFoldKeepsNarrowing: 2,000 generated rules need far more clauses
-// than the mask holds; folding them by kind must leave every clause
+// TestFoldKeepsNarrowing: 8,000 generated rules need more clauses than
+// the widest mask holds; folding them by kind must leave every clause
 // constraining something, and ordinary events that no rule wants must
 // still be dropped.
 func TestFoldKeepsNarrowing(t *testing.T) {
-	rs, ds := rules.Load([]rules.Source{{Name: "gen.yaml", Data: rulegen.Generate(2000, 1)}}, nil)
+	rs, ds := rules.Load([]rules.Source{{Name: "gen.yaml", Data: rulegen.Generate(8000, 1)}}, nil)
 	if rs == nil {
 		t.Fatalf("load: %v", ds)
 	}
@@ -121,8 +121,8 @@ func TestFoldKeepsNarrowing(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(p.Notes) == 0 || !strings.Contains(strings.Join(p.Notes, "\n"), "to fit the 256-bit mask") {
-		t.Fatalf("2,000 generated rules fit the mask: the test checks nothing (notes %q)", p.Notes)
+	if len(p.Notes) == 0 || !strings.Contains(strings.Join(p.Notes, "\n"), "to fit the 2048-bit mask") {
+		t.Fatalf("8,000 generated rules fit the mask: the test checks nothing (notes %q)", p.Notes)
 	}
 	for i, c := range p.Clauses {
 		if c.Text == "any" {
@@ -144,8 +144,8 @@ func TestFoldKeepsNarrowing(t *testing.T) {
 	}
 }
 
-// TestFoldKeepsDefaultNarrow: with the default rules beside 2,000
-// generated ones, the default rules' narrow clauses must not be folded
+// TestFoldKeepsDefaultNarrow: with the default rules beside 8,000
+// generated ones (more clauses than the widest mask holds), the default rules' narrow clauses must not be folded
 // with the generated ones into clauses that pass ordinary reads of /etc
 // (issue 10: the mixed workload's reads of ld.so.cache and passwd
 // reached userspace when "Read sensitive file untrusted" was folded with
@@ -156,7 +156,7 @@ func TestFoldKeepsDefaultNarrow(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rs, ds := rules.Load([]rules.Source{{Name: falcorules.DefaultFile, Data: def}, {Name: "gen.yaml", Data: rulegen.Generate(2000, 1)}}, nil)
+	rs, ds := rules.Load([]rules.Source{{Name: falcorules.DefaultFile, Data: def}, {Name: "gen.yaml", Data: rulegen.Generate(8000, 1)}}, nil)
 	if rs == nil {
 		t.Fatalf("load: %v", ds)
 	}
@@ -164,7 +164,7 @@ func TestFoldKeepsDefaultNarrow(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if p.MaxBitsPerSyscall() < plan.MaskBits || !strings.Contains(strings.Join(p.Notes, "\n"), "folded") {
+	if p.MaxBitsPerSyscall() < plan.MaskBitsMax || !strings.Contains(strings.Join(p.Notes, "\n"), "folded") {
 		t.Fatalf("the rules fit without folding: the test checks nothing (notes %q)", p.Notes)
 	}
 	openat, _ := catalog.SyscallID("openat")

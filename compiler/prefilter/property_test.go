@@ -634,6 +634,8 @@ type soundStats struct {
 	// narrowedOn counts, per syscall, events whose mask the ptrace,
 	// socket or exe dimension narrowed.
 	narrowedOn map[int]int
+	// words is the plan's mask width; clauses the plan's clauses.
+	words, clauses int
 }
 
 // checkSound plans the rules and checks every event against them.
@@ -658,7 +660,7 @@ func checkSound(t *testing.T, r *rand.Rand, exprs []check.Expr, opts *Options, e
 	if err != nil {
 		t.Fatal(err)
 	}
-	var st soundStats
+	st := soundStats{words: p.Tables.MaskWords(), clauses: len(p.Clauses)}
 	perBit := map[int]int{}
 	for _, c := range p.Clauses {
 		if perBit[c.Bit]++; perBit[c.Bit] == 2 {
@@ -861,16 +863,20 @@ func TestSoundnessShaped(t *testing.T) {
 	}
 }
 
-// TestSoundnessMaskOverflow plans more clauses than the mask holds, so
-// clauses are merged within and across rules.
+// TestSoundnessMaskOverflow plans more clauses than 256 bits hold (rules
+// shaped like Falco's), so the mask is wider than the record header's.
 func TestSoundnessMaskOverflow(t *testing.T) {
 	r := rand.New(rand.NewSource(2))
-	for range 5 {
+	for range 3 {
 		var exprs []check.Expr
-		for range 120 {
-			exprs = append(exprs, &check.Or{Terms: []check.Expr{genExpr(r, 2), genExpr(r, 2), genExpr(r, 2)}})
+		for range 700 {
+			exprs = append(exprs, genShaped(r))
 		}
-		checkSound(t, r, exprs, &Options{Syscalls: testSyscalls}, 300)
+		st := checkSound(t, r, exprs, &Options{Syscalls: testSyscalls}, 300)
+		t.Logf("%d clauses, a %d-bit mask; rule matches: %d, events dropped: %d, narrowed: %d of 300", st.clauses, 64*st.words, st.matches, st.drops, st.narrowed)
+		if st.words <= plan.MaskHeadWords || st.words == plan.MaskWordsMax {
+			t.Errorf("%d clauses, a %d-bit mask: the test checks no mask between the narrowest and the widest", st.clauses, 64*st.words)
+		}
 	}
 }
 
@@ -1115,7 +1121,7 @@ func TestPathShapesNarrow(t *testing.T) {
 }
 
 // TestSoundnessAtScale plans 10,000 rules at once (issue 10), far more
-// clauses than the mask holds, so that most are merged within and across
+// clauses than the widest mask holds, so that most are merged within and across
 // rules, and checks that no true rule is dropped.
 func TestSoundnessAtScale(t *testing.T) {
 	if testing.Short() {
@@ -1127,7 +1133,10 @@ func TestSoundnessAtScale(t *testing.T) {
 		exprs = append(exprs, genShaped(r))
 	}
 	st := checkSound(t, r, exprs, &Options{Syscalls: testSyscalls}, 300)
-	t.Logf("rule matches: %d, events dropped: %d, narrowed: %d of 300, bits shared across syscalls: %d", st.matches, st.drops, st.narrowed, st.sharedBits)
+	t.Logf("%d clauses, a %d-bit mask; rule matches: %d, events dropped: %d, narrowed: %d of 300, bits shared across syscalls: %d", st.clauses, 64*st.words, st.matches, st.drops, st.narrowed, st.sharedBits)
+	if st.words != plan.MaskWordsMax {
+		t.Errorf("%d clauses, a %d-bit mask: the test checks no fold at the widest mask", st.clauses, 64*st.words)
+	}
 	if st.matches == 0 || st.narrowed == 0 || st.sharedBits == 0 {
 		t.Errorf("weak test: %d rule matches, %d events whose mask the tables narrowed, %d shared bits", st.matches, st.narrowed, st.sharedBits)
 	}
@@ -1196,5 +1205,43 @@ func TestSendShapesNarrow(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestFoldWordsSound: tables folded onto a narrower mask (a reload onto a
+// capture loaded for fewer clauses) keep, for every event, every clause
+// bit the full tables keep, folded.
+func TestFoldWordsSound(t *testing.T) {
+	r := rand.New(rand.NewSource(5))
+	var in []RuleInput
+	for i := range 700 {
+		in = append(in, RuleInput{Name: fmt.Sprintf("r%d", i), IR: check.Fold(genShaped(r))})
+	}
+	p, err := BuildRules(in, &Options{Syscalls: testSyscalls})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Tables.MaskWords() <= plan.MaskHeadWords {
+		t.Fatalf("%d clauses on a %d-bit mask: nothing to fold", len(p.Clauses), 64*p.Tables.MaskWords())
+	}
+	ft, err := p.Tables.FoldWords(plan.MaskHeadWords)
+	if err != nil {
+		t.Fatal(err)
+	}
+	folded := &plan.Plan{Tables: *ft}
+	kept := 0
+	for range 2000 {
+		w := genWorld(r)
+		want := plan.Judge(p, w.kv).Fold(plan.MaskHeadWords)
+		got := plan.Judge(folded, w.kv)
+		if want.And(got) != want {
+			t.Fatalf("%+v: folded tables keep %v, the full ones (folded) %v", w.kv, got.Bits(), want.Bits())
+		}
+		if !want.IsZero() {
+			kept++
+		}
+	}
+	if kept == 0 {
+		t.Error("weak test: no event kept")
 	}
 }

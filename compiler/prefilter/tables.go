@@ -202,7 +202,9 @@ func (p *planner) tables(cls []*clause, bits []int, k *keySet, in []RuleInput, u
 	for i, c := range cls {
 		bit := bits[i]
 		for _, s := range c.sys {
-			t.Gate[s] = t.Gate[s].With(bit)
+			g := t.Gate[s]
+			g.Set(bit)
+			t.Gate[s] = g
 			if d := dimSet(c); d != 0 {
 				t.DimsPerSyscall[s] |= d
 			}
@@ -228,7 +230,11 @@ func (p *planner) tables(cls []*clause, bits []int, k *keySet, in []RuleInput, u
 	// clauses on other syscalls that share the bit. (With one bit per
 	// clause it makes no difference; the tables are left as they were.)
 	p.consulted = nil
-	if len(cls) > plan.MaskBits {
+	width := maxBit(bits) + 1
+	if w := plan.WordsFor(width); w > plan.MaskHeadWords {
+		t.Words = w
+	}
+	if width < len(cls) {
 		p.consulted = make([]plan.Dim, len(cls))
 		for i, c := range cls {
 			for _, s := range c.sys {
@@ -257,7 +263,7 @@ func (p *planner) maskIn(cls []*clause, k *keySet, d plan.Dim, r region) plan.Ma
 			return // not looked up on the clause's syscalls
 		}
 		if p.possibleMemo(cls[i], d, r, k, p.memo) {
-			m = m.With(p.bits[i])
+			m.Set(p.bits[i])
 		}
 	}
 	// tryAlt checks one alternative of clause ref.clause.
@@ -283,7 +289,7 @@ func (p *planner) maskIn(cls []*clause, k *keySet, d plan.Dim, r region) plan.Ma
 				}
 			}
 			if all {
-				m = m.With(p.bits[i])
+				m.Set(p.bits[i])
 			}
 		}
 	}

@@ -103,15 +103,24 @@ func (s *liveSource) Next(ctx context.Context, ev *event.Event, table *state.Tab
 // setTables swaps the kernel's tables (see bpf.Capture.SetTables). The
 // maps were sized at start for the rules then; tables that need more have
 // the dimensions that do not fit dropped (sound: the kernel narrows less),
-// and that is reported.
-func (s *liveSource) setTables(t *bpf.Tables) error {
+// and that is reported. Tables with a wider mask than the capture's are
+// folded onto it (plan.Tables.FoldWords): foldTo is then the capture's
+// width, which the rule masks must be folded to (plan.Mask.Fold), else 0.
+func (s *liveSource) setTables(t *bpf.Tables) (foldTo int, err error) {
 	c := s.src.Capture()
-	fit, dropped := c.FitTables(t)
+	fit, dropped, folded := c.FitTables(t)
+	if folded {
+		fmt.Fprintf(s.log, "falco-run: reload: the rules need a %d-bit clause mask, the kernel's was sized for %d at start: clauses share bits in the kernel, more events reach userspace; restart falco-run to widen it\n",
+			64*t.MaskWords(), 64*c.MaskWords())
+	}
 	if dropped != 0 {
 		fmt.Fprintf(s.log, "falco-run: reload: the rules need more kernel table entries than the maps hold (need %+v, capacity %+v): dimension %s not checked in the kernel, more events reach userspace; restart falco-run to size the maps for these rules\n",
 			t.Needs(), c.Capacity(), dropped)
 	}
-	return c.SetTables(fit)
+	if folded {
+		foldTo = c.MaskWords()
+	}
+	return foldTo, c.SetTables(fit)
 }
 
 // Close prints the kernel counters per stage, the busiest syscalls and

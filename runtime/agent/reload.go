@@ -122,11 +122,20 @@ func (s *swap) begin(r reload, src eventSource, log io.Writer) {
 	if !ok || r.tables == nil {
 		return
 	}
-	if err := ls.setTables(r.tables); err != nil {
+	foldTo, err := ls.setTables(r.tables)
+	if err != nil {
 		fmt.Fprintf(log, "falco-run: reload: kernel tables: %v (the kernel keeps the old tables; every candidate rule is evaluated)\n", err)
 		return
 	}
-	s.pending, s.at = r.masks, time.Now().Add(reloadDrain)
+	masks := r.masks
+	if foldTo > 0 {
+		// The kernel's clause bits are folded: so are the rules'.
+		masks = make([]plan.Mask, len(r.masks))
+		for i := range r.masks {
+			masks[i] = r.masks[i].Fold(foldTo)
+		}
+	}
+	s.pending, s.at = masks, time.Now().Add(reloadDrain)
 }
 
 // maybeFinish gives eng the new rule masks once the drain time has

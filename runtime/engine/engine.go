@@ -97,6 +97,8 @@ type Engine struct {
 	upd    state.Updater
 	// judged is where Options.Judge writes the current event's mask.
 	judged plan.Mask
+	// words are the mask words the rule masks use (see maskWords).
+	words int
 
 	// byType holds the candidate rules of each event type, in load
 	// order, indexed by catalog.Event.ID.
@@ -162,6 +164,7 @@ func New(art *artifact.Artifact, opts Options) (*Engine, error) {
 		env:     env,
 		byType:  make([][]int32, catalog.NumEvents()+1),
 		perRule: make([]atomic.Uint64, len(art.Rules)),
+		words:   maskWords(opts.RuleMasks),
 	}
 	if e.out, err = newEmitter(opts.Hostname, opts.Sink, opts.Extras, &e.stats); err != nil {
 		return nil, err
@@ -196,7 +199,32 @@ func New(art *artifact.Artifact, opts Options) (*Engine, error) {
 
 // SetRuleMasks replaces Options.RuleMasks. Call it only from the goroutine
 // that calls [Engine.Process].
-func (e *Engine) SetRuleMasks(masks []plan.Mask) { e.opts.RuleMasks = masks }
+func (e *Engine) SetRuleMasks(masks []plan.Mask) {
+	e.opts.RuleMasks = masks
+	e.words = maskWords(masks)
+}
+
+// maskWords returns the mask words the rules' clause bits are in: a
+// plan's width, at least [plan.MaskHeadWords]. The words past them can
+// decide nothing: no rule's mask has a bit there (a rule the plan does
+// not cover has every bit, and an event with no bit in these words
+// matches no covered rule).
+func maskWords(masks []plan.Mask) int {
+	w := plan.MaskHeadWords
+	for i := range masks {
+		m := &masks[i]
+		if *m == plan.AllClauses {
+			continue
+		}
+		for k := len(m) - 1; k >= w; k-- {
+			if m[k] != 0 {
+				w = k + 1
+				break
+			}
+		}
+	}
+	return w
+}
 
 // Artifact returns the rule set the engine runs.
 func (e *Engine) Artifact() *artifact.Artifact { return e.art }
@@ -246,7 +274,7 @@ func (e *Engine) evaluate(ev *event.Event) {
 		mask = &e.judged
 	}
 	e.env.Reset(ev)
-	if useMasks && mask[0]|mask[1]|mask[2]|mask[3] == 0 {
+	if useMasks && mask.ZeroIn(e.words) {
 		return // no clause survived: no rule can match
 	}
 	e.vm.BeginEvent()
@@ -298,7 +326,7 @@ func (e *Engine) ruleSurvived(ri int, mask *plan.Mask) bool {
 	if ri >= len(e.opts.RuleMasks) {
 		return true // a rule the plan does not cover is never dropped
 	}
-	return e.opts.RuleMasks[ri].Intersects(mask)
+	return e.opts.RuleMasks[ri].IntersectsIn(mask, e.words)
 }
 
 // Stats returns a snapshot of the counters.

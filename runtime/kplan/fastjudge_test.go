@@ -38,7 +38,9 @@ func TestFastJudge(t *testing.T) {
 		"default":   def,
 		"generated": rulegen.Generate(100, 1),
 		"distinct":  rulegen.GenerateDistinct(200, 1),
-		"judge":     []byte(judgeRules),
+		// More clauses than 256 bits hold: a wider mask.
+		"distinct-wide": rulegen.GenerateDistinct(700, 1),
+		"judge":         []byte(judgeRules),
 	}
 	var traces [][]byte
 	files, err := filepath.Glob("../../golden/testdata/*.txtar")
@@ -68,6 +70,9 @@ func TestFastJudge(t *testing.T) {
 			t.Fatalf("%s: %v", name, err)
 		}
 		u := NewUserJudge(p)
+		if name == "distinct-wide" && p.Tables.MaskWords() <= plan.MaskHeadWords {
+			t.Fatalf("%s: %d clauses on a %d-bit mask: not wide", name, len(p.Clauses), 64*p.Tables.MaskWords())
+		}
 		judged, narrowed := 0, 0
 		for ti, tr := range traces {
 			tab := state.NewTable(&state.Options{ProcRoot: t.TempDir(), ProcReadsPerSec: -1})
@@ -105,7 +110,7 @@ func TestFastJudge(t *testing.T) {
 				state.ApplyAfter(tab, &ev)
 			}
 		}
-		t.Logf("%s: %d events judged, %d narrowed beyond the gate", name, judged, narrowed)
+		t.Logf("%s: %d events judged, %d narrowed beyond the gate (%d clauses, a %d-bit mask)", name, judged, narrowed, len(p.Clauses), 64*p.Tables.MaskWords())
 		if narrowed < 1000 {
 			t.Errorf("%s: weak test: %d events narrowed beyond the gate", name, narrowed)
 		}

@@ -1,6 +1,7 @@
 package kplan
 
 import (
+	"fmt"
 	"math/rand"
 	"strings"
 	"testing"
@@ -150,9 +151,16 @@ var (
 )
 
 // TestTablesMatchSimulator checks the plan's tables, which bpf loads as
-// they are, evaluated as capture.c does, against the planner's simulator.
+// they are, evaluated as capture.c does, against the planner's simulator,
+// with a 256-bit mask and a wider one.
 func TestTablesMatchSimulator(t *testing.T) {
-	data := rulegen.Generate(200, 7)
+	for _, n := range []int{200, 1500} {
+		t.Run(fmt.Sprintf("rules=%d", n), func(t *testing.T) { tablesMatchSimulator(t, n) })
+	}
+}
+
+func tablesMatchSimulator(t *testing.T, n int) {
+	data := rulegen.Generate(n, 7)
 	rs, ds := rules.Load([]rules.Source{{Name: "gen.yaml", Data: data}, {Name: "more.yaml", Data: []byte(moreRules)}}, nil)
 	if rs == nil {
 		t.Fatalf("load: %v", ds)
@@ -164,6 +172,9 @@ func TestTablesMatchSimulator(t *testing.T) {
 	tab := &p.Tables
 	if err := tab.Validate(); err != nil {
 		t.Fatal(err)
+	}
+	if wide := tab.MaskWords() > plan.MaskHeadWords; wide != (n > 200) {
+		t.Fatalf("%d rules, %d clauses: a %d-bit mask", n, len(p.Clauses), 64*tab.MaskWords())
 	}
 	r := rand.New(rand.NewSource(1))
 	kept := 0

@@ -46,7 +46,9 @@ func planTables(tb testing.TB, generated int) *plan.Tables {
 // interleaved, the tables swapped between blocks. getppid is gated out;
 // openat+close of a file under the test's temporary directory is judged
 // by the dimensions and dropped by both. The order of the two alternates
-// from round to round.
+// from round to round. The capture has the generated rules' mask width
+// (wider than the default rules'), so both run the same program: what a
+// wider mask costs is BenchmarkWidthAB's.
 func BenchmarkTablesAB(b *testing.B) {
 	testutil.RequireRoot(b)
 	testutil.RequireBTF(b)
@@ -70,7 +72,7 @@ func BenchmarkTablesAB(b *testing.B) {
 		{"openat-close", openClose},
 	} {
 		b.Run(tc.name, func(b *testing.B) {
-			c, err := bpf.Load(&bpf.Options{NoSchedEvents: true, Mode: bpf.ModeFull, Capacity: bpf.CapacityFor(gen)})
+			c, err := bpf.Load(&bpf.Options{NoSchedEvents: true, Mode: bpf.ModeFull, Capacity: bpf.CapacityFor(gen), MaskWords: gen.MaskWords()})
 			if err != nil {
 				b.Fatalf("Load: %+v", err)
 			}
@@ -105,6 +107,82 @@ func BenchmarkTablesAB(b *testing.B) {
 				rounds++
 			}
 			n := float64(rounds * block)
+			b.ReportMetric(float64(tDef.Nanoseconds())/n, "ns/op-default")
+			b.ReportMetric(float64(tGen.Nanoseconds())/n, "ns/op-2000gen")
+			b.ReportMetric(float64(tGen)/float64(tDef), "gen/default")
+		})
+	}
+}
+
+// BenchmarkWidthAB measures what the mask width costs the kernel: the
+// default rules' tables in a capture of their width (256 bits) against
+// the default rules plus 2,000 generated ones in a capture of theirs,
+// each capture loaded in turn (blocks of 200,000 operations, the order
+// alternating). getppid is gated out; openat+close of a plain file is
+// judged by the dimensions and dropped by both.
+func BenchmarkWidthAB(b *testing.B) {
+	testutil.RequireRoot(b)
+	testutil.RequireBTF(b)
+	def, gen := planTables(b, 0), planTables(b, 2000)
+	path := filepath.Join(b.TempDir(), "plain")
+	if err := os.WriteFile(path, []byte("x"), 0o600); err != nil {
+		b.Fatal(err)
+	}
+	openClose := func() {
+		fd, err := unix.Openat(unix.AT_FDCWD, path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+		if err != nil {
+			b.Fatal(err)
+		}
+		unix.Close(fd)
+	}
+	run := func(b *testing.B, t *plan.Tables, op func(), n int) time.Duration {
+		c, err := bpf.Load(&bpf.Options{NoSchedEvents: true, Mode: bpf.ModeFull, Capacity: bpf.CapacityFor(t), MaskWords: t.MaskWords()})
+		if err != nil {
+			b.Fatalf("Load: %+v", err)
+		}
+		done := make(chan struct{})
+		go func() { // keep the ring buffer drained
+			defer close(done)
+			var r bpf.Record
+			for !errors.Is(c.ReadInto(&r), bpf.ErrClosed) {
+			}
+		}()
+		defer func() { c.Close(); <-done }()
+		if err := c.SetTables(t); err != nil {
+			b.Fatal(err)
+		}
+		for range 1000 { // warm up
+			op()
+		}
+		start := time.Now()
+		for range n {
+			op()
+		}
+		return time.Since(start)
+	}
+	for _, tc := range []struct {
+		name string
+		op   func()
+	}{
+		{"getppid", func() { unix.Getppid() }},
+		{"openat-close", openClose},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			const block = 200000
+			var tDef, tGen time.Duration
+			rounds := 0
+			for b.Loop() {
+				if rounds%2 == 0 {
+					tDef += run(b, def, tc.op, block)
+					tGen += run(b, gen, tc.op, block)
+				} else {
+					tGen += run(b, gen, tc.op, block)
+					tDef += run(b, def, tc.op, block)
+				}
+				rounds++
+			}
+			n := float64(rounds * block)
+			b.ReportMetric(float64(64*gen.MaskWords()), "bits-2000gen")
 			b.ReportMetric(float64(tDef.Nanoseconds())/n, "ns/op-default")
 			b.ReportMetric(float64(tGen.Nanoseconds())/n, "ns/op-2000gen")
 			b.ReportMetric(float64(tGen)/float64(tDef), "gen/default")

@@ -52,6 +52,8 @@ type UserJudge struct {
 	tasks [taskSlots]taskEntry
 	// shared holds the path masks (see share).
 	shared map[plan.Mask]*plan.Mask
+	// words is the plan's mask width: the words MaskTo writes.
+	words int
 }
 
 // Sizes of the direct-mapped tables (powers of two).
@@ -73,19 +75,19 @@ type taskEntry struct {
 	euid uint32
 	ck   uint8
 	dims plan.Dim
-	m    plan.Mask
+	m    *plan.Mask // shared (see share): an entry stays small
 }
 
 type commEntry struct {
 	s  string
 	ok bool
-	m  plan.Mask
+	m  *plan.Mask // shared (see share)
 }
 
 type uidEntry struct {
 	uid uint32
 	ok  bool
-	m   plan.Mask
+	m   *plan.Mask // shared (see share)
 }
 
 // pathEntry is a path's masks, nil until computed; the masks are shared
@@ -98,20 +100,19 @@ type pathEntry struct {
 type exeEntry struct {
 	s  string
 	ok bool
-	m  plan.Mask
+	m  *plan.Mask // shared (see share)
 }
 
 type sockEntry struct {
 	key uint32 // family<<16 | port
 	ok  bool
-	m   plan.Mask
+	m   *plan.Mask // shared (see share)
 }
 
 // judgeInfo is what the judge needs of one event type.
 type judgeInfo struct {
 	ok   bool
 	id   int // the syscall id
-	gate plan.Mask
 	dims plan.Dim
 	kind int // plan.SyscallKind
 	open bool
@@ -120,6 +121,9 @@ type judgeInfo struct {
 	openGate *[16]plan.Mask
 	// Parameter indexes, -1 when absent.
 	flags, path, arg0, fd int
+	// gate is the syscall's gate mask (last: the fields above share a
+	// cache line).
+	gate plan.Mask
 }
 
 // taskDims are the dimensions judged on the task's facts.
@@ -128,7 +132,8 @@ const taskDims = plan.DimComm | plan.DimUID | plan.DimContainer
 // NewUserJudge prepares the judge for plan p.
 func NewUserJudge(p *plan.Plan) *UserJudge {
 	j := plan.NewJudger(p)
-	u := &UserJudge{j: j, sys: make([]judgeInfo, catalog.NumEvents()+1), shared: map[plan.Mask]*plan.Mask{}}
+	u := &UserJudge{j: j, sys: make([]judgeInfo, catalog.NumEvents()+1), shared: map[plan.Mask]*plan.Mask{},
+		words: p.Tables.MaskWords()}
 	u.host = j.ContainerMask(plan.ContainerHost)
 	u.inside = j.ContainerMask(plan.ContainerInside)
 	u.unknown = j.ContainerMask(plan.ContainerUnknown)
@@ -213,19 +218,22 @@ func (u *UserJudge) Mask(ev *event.Event, th *state.Thread) plan.Mask {
 	return m
 }
 
-// MaskTo sets *m to Mask(ev, th). The mask is built in place, a word at a
-// time: a plan.Mask returned by value is copied with loads wider than the
-// stores that wrote it, which stalls.
+// MaskTo sets *m to Mask(ev, th) in the plan's words (its
+// Tables.MaskWords; the words past them, which no clause has, are left as
+// they are, except for an event it cannot judge: AllClauses). The mask is
+// built in place, a word at a time: a plan.Mask returned by value is
+// copied with loads wider than the stores that wrote it, which stalls.
 func (u *UserJudge) MaskTo(m *plan.Mask, ev *event.Event, th *state.Thread) {
 	info := u.infoOf(ev.Info)
+	w := u.words
 	if info == nil || th == nil {
 		*m = plan.AllClauses
 		return
 	}
 	// The gate is tested where it is, not in *m just written (a load
 	// of a store under way), and *m is written once.
-	if g := &info.gate; g[0]|g[1]|g[2]|g[3] == 0 {
-		*m = *g
+	if g := &info.gate; g.ZeroIn(w) {
+		m.SetIn(g, w)
 		return
 	}
 	d := info.dims
@@ -235,12 +243,12 @@ func (u *UserJudge) MaskTo(m *plan.Mask, ev *event.Event, th *state.Thread) {
 		if p := param(ev, info.flags); p != nil {
 			flags = p.U
 		}
-		*m = info.openGate[plan.OpenClass(flags)] // creat's entries are all the same
+		m.SetIn(&info.openGate[plan.OpenClass(flags)], w) // creat's entries are all the same
 	} else {
-		*m = info.gate
+		m.SetIn(&info.gate, w)
 	}
 	if td := d & taskDims; td != 0 {
-		if andIn(m, u.task(th, td)); m.IsZero() {
+		if m.AndIn(u.task(th, td), w); m.ZeroIn(w) {
 			return // the other dimensions cannot add a clause
 		}
 	}
@@ -250,7 +258,7 @@ func (u *UserJudge) MaskTo(m *plan.Mask, ev *event.Event, th *state.Thread) {
 			a = p.U
 		}
 		a0 := u.j.Arg0Mask(a)
-		andIn(m, &a0)
+		m.AndIn(&a0, w)
 	}
 	switch info.kind {
 	case plan.SyscallExec:
@@ -258,9 +266,9 @@ func (u *UserJudge) MaskTo(m *plan.Mask, ev *event.Event, th *state.Thread) {
 			// After a successful exec (applied before the rules run) the
 			// path is proc.exepath; otherwise nothing is known.
 			if ev.HasRes() && ev.Res == 0 {
-				andIn(m, u.exe(th.ExePath()))
+				m.AndIn(u.exe(th.ExePath()), w)
 			} else {
-				andIn(m, &u.exeUnknown)
+				m.AndIn(&u.exeUnknown, w)
 			}
 		}
 	case plan.SyscallSock:
@@ -285,17 +293,17 @@ func (u *UserJudge) MaskTo(m *plan.Mask, ev *event.Event, th *state.Thread) {
 					fam, port, unknown = k.Family, k.Port, su
 				}
 			}
-			andIn(m, u.sock(fam, port, unknown))
+			m.AndIn(u.sock(fam, port, unknown), w)
 		}
 	case plan.SyscallPath:
 		if d&(plan.DimPath|plan.DimSuffix) != 0 {
 			p := param(ev, info.path)
 			if p == nil {
 				if d&plan.DimPath != 0 {
-					andIn(m, &u.pathUnknown)
+					m.AndIn(&u.pathUnknown, w)
 				}
 				if d&plan.DimSuffix != 0 {
-					andIn(m, &u.suffixUnknown)
+					m.AndIn(&u.suffixUnknown, w)
 				}
 				break
 			}
@@ -304,26 +312,16 @@ func (u *UserJudge) MaskTo(m *plan.Mask, ev *event.Event, th *state.Thread) {
 				if e.path == nil {
 					e.path = u.share(u.j.PathMask(e.s, false))
 				}
-				andIn(m, e.path)
+				m.AndIn(e.path, w)
 			}
 			if d&plan.DimSuffix != 0 {
 				if e.suffix == nil {
 					e.suffix = u.share(u.j.SuffixMask(e.s, false))
 				}
-				andIn(m, e.suffix)
+				m.AndIn(e.suffix, w)
 			}
 		}
 	}
-}
-
-// andIn sets m to m AND o, a word at a time. (m = m.And(o) builds the
-// result in a temporary and copies it with loads wider than the stores
-// that wrote it, which stalls.)
-func andIn(m, o *plan.Mask) {
-	m[0] &= o[0]
-	m[1] &= o[1]
-	m[2] &= o[2]
-	m[3] &= o[3]
 }
 
 // param returns parameter i of ev when it is set, or nil.
@@ -338,18 +336,18 @@ func param(ev *event.Event, i int) *event.Param {
 func (u *UserJudge) comm(c string) *plan.Mask {
 	e := &u.comms[event.QuickHashString(c)&(commSlots-1)]
 	if !e.ok || e.s != c {
-		e.s, e.ok, e.m = c, true, u.j.CommMask(c)
+		e.s, e.ok, e.m = c, true, u.share(u.j.CommMask(c))
 	}
-	return &e.m
+	return e.m
 }
 
 // uid returns the uid dimension's mask for effective uid id.
 func (u *UserJudge) uid(id uint32) *plan.Mask {
 	e := &u.uids[(id^id>>6)&(uidSlots-1)]
 	if !e.ok || e.uid != id {
-		e.uid, e.ok, e.m = id, true, u.j.UIDMask(id)
+		e.uid, e.ok, e.m = id, true, u.share(u.j.UIDMask(id))
 	}
-	return &e.m
+	return e.m
 }
 
 // task returns the mask of the task dimensions dims (of taskDims) for
@@ -362,20 +360,20 @@ func (u *UserJudge) task(th *state.Thread, dims plan.Dim) *plan.Mask {
 	h := (uint64(uintptr(unsafe.Pointer(th))) ^ uint64(dims)) * 0x9e3779b97f4a7c15 >> (64 - taskBits)
 	e := &u.tasks[h&(taskSlots-1)]
 	if e.th == th && e.dims == dims && e.euid == euid && e.ck == ck && e.comm == comm {
-		return &e.m
+		return e.m
 	}
 	m := plan.AllClauses
 	if dims&plan.DimComm != 0 {
-		andIn(&m, u.comm(comm))
+		m.AndIn(u.comm(comm), u.words)
 	}
 	if dims&plan.DimUID != 0 {
-		andIn(&m, u.uid(euid))
+		m.AndIn(u.uid(euid), u.words)
 	}
 	if dims&plan.DimContainer != 0 {
-		andIn(&m, u.container(th))
+		m.AndIn(u.container(th), u.words)
 	}
-	*e = taskEntry{th: th, comm: comm, euid: euid, ck: ck, dims: dims, m: m}
-	return &e.m
+	*e = taskEntry{th: th, comm: comm, euid: euid, ck: ck, dims: dims, m: u.share(m)}
+	return e.m
 }
 
 // containerKind is container's case for th: 0 unknown, 1 the host, 2 a
@@ -456,9 +454,9 @@ const maxShared = 4096
 func (u *UserJudge) exe(s string) *plan.Mask {
 	e := &u.exes[event.QuickHashString(s)&(exeSlots-1)]
 	if !e.ok || e.s != s {
-		e.s, e.ok, e.m = s, true, u.j.ExeMask(s, false)
+		e.s, e.ok, e.m = s, true, u.share(u.j.ExeMask(s, false))
 	}
-	return &e.m
+	return e.m
 }
 
 // sock returns the socket dimension's mask.
@@ -469,9 +467,9 @@ func (u *UserJudge) sock(fam, port uint16, unknown bool) *plan.Mask {
 	key := uint32(fam)<<16 | uint32(port)
 	e := &u.socks[(key^key>>7)&(sockSlots-1)]
 	if !e.ok || e.key != key {
-		e.key, e.ok, e.m = key, true, u.j.SockMask(fam, port, unknown)
+		e.key, e.ok, e.m = key, true, u.share(u.j.SockMask(fam, port, unknown))
 	}
-	return &e.m
+	return e.m
 }
 
 // view returns the kernel view of ev, whose thread is th, as the judge

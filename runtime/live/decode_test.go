@@ -216,13 +216,13 @@ func TestDecodeMaskAndTime(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := &bpf.Header{Kind: sysID(t, "close"), Tid: 1, Tgid: 1, CPU: 1, Mask: bpf.MaskOf(0, 200)}
+	h := &bpf.Header{Kind: sysID(t, "close"), Tid: 1, Tgid: 1, CPU: 1, Mask: bpf.MaskOf(0, 200, 300)}
 	var ev event.Event
 	if err := d.decode(&view{hdr: h, ts: 1234}, &ev); err != nil {
 		t.Fatal(err)
 	}
-	got := fmt.Sprintf("ts=%d cpu=%d mask=%x", ev.Ts, ev.CPU, ev.Mask)
-	if want := "ts=1234 cpu=1 mask=[1 0 0 100]"; got != want {
+	got := fmt.Sprintf("ts=%d cpu=%d mask=%x", ev.Ts, ev.CPU, ev.Mask[:8])
+	if want := "ts=1234 cpu=1 mask=[1 0 0 100 100000000000 0 0 0]"; ev.Mask != h.Mask || got != want {
 		t.Errorf("got %s, want %s", got, want)
 	}
 }

@@ -64,6 +64,14 @@ type Source struct {
 	cgroupErrors uint64
 }
 
+// maskWords is the clause mask width to load the capture with for t.
+func maskWords(t *bpf.Tables) int {
+	if t == nil {
+		return 0
+	}
+	return t.MaskWords()
+}
+
 // Open loads and attaches the capture, loads the tables and sets the
 // mode. Errors from [bpf.Load] are wrapped unchanged, so errors.Is with
 // bpf.ErrNotRoot and bpf.ErrNoBTF works, and verifier errors can be
@@ -73,7 +81,7 @@ func Open(opts *Options) (*Source, error) {
 		opts = &Options{}
 	}
 	c, err := bpf.Load(&bpf.Options{RingBufferSize: opts.RingBufferSize, ReorderWindow: opts.ReorderWindow, BatchDelay: opts.BatchDelay, Mode: opts.Mode,
-		Capacity: bpf.CapacityFor(opts.Tables)})
+		Capacity: bpf.CapacityFor(opts.Tables), MaskWords: maskWords(opts.Tables)})
 	if err != nil {
 		return nil, err
 	}

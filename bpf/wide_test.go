@@ -1,0 +1,152 @@
+package bpf
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/falcoc/falcoc/compiler/plan"
+)
+
+// wideClauses is more clauses on one syscall than the record header's 256
+// bits hold.
+const wideClauses = 300
+
+// wideTables: clause i (bit i, 0 to wideClauses-1) is "openat of file i
+// by a task named comm" for even i, "openat of file i by a task named
+// nobody-has-this" for odd i: the path table narrows each open to its
+// own clause, the comm table keeps the even ones.
+func wideTables(files []string, comm string) *Tables {
+	var gate, even Mask
+	t := &Tables{
+		Words:          plan.WordsFor(wideClauses),
+		DimsPerSyscall: map[int]Dim{sysOpenat: DimPath | DimComm},
+		PathExact:      map[string]Mask{},
+		Comm:           map[string]Mask{},
+	}
+	for i, f := range files {
+		gate = gate.With(i)
+		if i%2 == 0 {
+			even = even.With(i)
+		}
+		t.PathExact[f] = MaskOf(i)
+	}
+	t.Gate = map[int]Mask{sysOpenat: gate}
+	t.PathUnknown = gate
+	t.Comm[comm] = even
+	return t
+}
+
+// TestWideMask: with a 512-bit mask (issue 10: the mask grows with the
+// rules), 300 clauses on openat each narrow exactly in the real program:
+// the open of file i passes with exactly bit i when clause i holds (even
+// i), is dropped when it does not (odd i: the comm differs), and an open
+// no clause names is dropped. The words past the header's reach
+// userspace in the mask item. A capture of the narrowest width refuses
+// the tables, and takes them folded (bits shared: every even open still
+// passes).
+func TestWideMask(t *testing.T) {
+	dir := t.TempDir()
+	files := make([]string, wideClauses)
+	for i := range files {
+		files[i] = filepath.Join(dir, fmt.Sprintf("f%d", i))
+		if err := os.WriteFile(files[i], nil, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	other := filepath.Join(dir, "other")
+	if err := os.WriteFile(other, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile("/proc/self/comm")
+	if err != nil {
+		t.Fatal(err)
+	}
+	comm := strings.TrimSpace(string(b))
+	tables := wideTables(files, comm)
+	words := tables.MaskWords()
+	if words != 8 {
+		t.Fatalf("%d clauses: %d words, want 8", wideClauses, words)
+	}
+	// opens opens every file and the other one, and returns the masks of
+	// the records, by path.
+	opens := func(c *Capture) map[string]Mask {
+		for _, f := range files {
+			openClose(t, f, unix.O_RDONLY)
+		}
+		openClose(t, other, unix.O_RDONLY)
+		got := map[string]Mask{}
+		for _, r := range drain(t, c, 300*time.Millisecond, mine(sysOpenat)) {
+			p := str(r.Path())
+			if strings.HasPrefix(p, dir) {
+				got[p] = r.Mask
+			}
+		}
+		return got
+	}
+	low := func(m Mask, w int) Mask { // the first w words
+		var out Mask
+		copy(out[:w], m[:w])
+		return out
+	}
+
+	c := load(t, &Options{NoSchedEvents: true, MaskWords: words})
+	if c.MaskWords() != words {
+		t.Fatalf("MaskWords() = %d, want %d", c.MaskWords(), words)
+	}
+	for round := range 2 { // both table sets
+		setTables(t, c, tables, ModeFull)
+		got := opens(c)
+		for i, f := range files {
+			m, ok := got[f]
+			switch {
+			case i%2 == 1 && ok:
+				t.Errorf("round %d: open of %s (clause %d false) sent with mask %v", round, f, i, m.Bits())
+			case i%2 == 0 && !ok:
+				t.Errorf("round %d: open of %s (clause %d true) dropped", round, f, i)
+			case ok && low(m, words) != MaskOf(i):
+				t.Errorf("round %d: open of %s: mask %v, want [%d]", round, f, low(m, words).Bits(), i)
+			}
+		}
+		if m, ok := got[other]; ok {
+			t.Errorf("round %d: open of %s (no clause) sent with mask %v", round, other, m.Bits())
+		}
+		if len(got) != wideClauses/2 {
+			t.Errorf("round %d: %d records, want %d", round, len(got), wideClauses/2)
+		}
+	}
+	// Evttype: the gate's 300 bits, words 4 to 7 from the mask item.
+	setTables(t, c, tables, ModeEvttype)
+	got := opens(c)
+	if len(got) != wideClauses+1 {
+		t.Errorf("evttype: %d records, want %d", len(got), wideClauses+1)
+	}
+	for f, m := range got {
+		if low(m, words) != tables.Gate[sysOpenat] {
+			t.Errorf("evttype: open of %s: mask %v, want the gate's", f, low(m, words).Bits())
+			break
+		}
+	}
+
+	narrow := load(t, &Options{NoSchedEvents: true})
+	if err := narrow.SetTables(tables); err == nil {
+		t.Fatal("a 256-bit capture took 512-bit tables")
+	}
+	fit, dropped, folded := narrow.FitTables(tables)
+	if !folded || dropped != 0 || fit.MaskWords() != MaskHeadWords {
+		t.Fatalf("FitTables: folded %v, dropped %v, %d words", folded, dropped, fit.MaskWords())
+	}
+	setTables(t, narrow, fit, ModeFull)
+	got = opens(narrow)
+	for i, f := range files {
+		m, ok := got[f]
+		if i%2 == 0 && (!ok || !m.Has(i%plan.MaskBits)) {
+			t.Errorf("folded: open of %s (clause %d true): sent %v, mask %v", f, i, ok, m.Bits())
+		}
+	}
+}
