@@ -18,6 +18,33 @@ import (
 	rulefiles "github.com/falcoc/falcoc/rules"
 )
 
+// abOps are the A/B benchmarks' operations: getppid (gated out) and
+// openat+close of a plain file in the benchmark's temporary directory
+// (judged by the dimensions and dropped).
+func abOps(b *testing.B) []struct {
+	name string
+	op   func()
+} {
+	path := filepath.Join(b.TempDir(), "plain")
+	if err := os.WriteFile(path, []byte("x"), 0o600); err != nil {
+		b.Fatal(err)
+	}
+	openClose := func() {
+		fd, err := unix.Openat(unix.AT_FDCWD, path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+		if err != nil {
+			b.Fatal(err)
+		}
+		unix.Close(fd)
+	}
+	return []struct {
+		name string
+		op   func()
+	}{
+		{"getppid", func() { unix.Getppid() }},
+		{"openat-close", openClose},
+	}
+}
+
 func planTables(tb testing.TB, generated int) *plan.Tables {
 	tb.Helper()
 	def, err := rulefiles.FS.ReadFile(rulefiles.DefaultFile)
@@ -53,24 +80,7 @@ func BenchmarkTablesAB(b *testing.B) {
 	testutil.RequireRoot(b)
 	testutil.RequireBTF(b)
 	def, gen := planTables(b, 0), planTables(b, 2000)
-	path := filepath.Join(b.TempDir(), "plain")
-	if err := os.WriteFile(path, []byte("x"), 0o600); err != nil {
-		b.Fatal(err)
-	}
-	openClose := func() {
-		fd, err := unix.Openat(unix.AT_FDCWD, path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
-		if err != nil {
-			b.Fatal(err)
-		}
-		unix.Close(fd)
-	}
-	for _, tc := range []struct {
-		name string
-		op   func()
-	}{
-		{"getppid", func() { unix.Getppid() }},
-		{"openat-close", openClose},
-	} {
+	for _, tc := range abOps(b) {
 		b.Run(tc.name, func(b *testing.B) {
 			c, err := bpf.Load(&bpf.Options{NoSchedEvents: true, Mode: bpf.ModeFull, Capacity: bpf.CapacityFor(gen), MaskWords: gen.MaskWords()})
 			if err != nil {
@@ -124,17 +134,6 @@ func BenchmarkWidthAB(b *testing.B) {
 	testutil.RequireRoot(b)
 	testutil.RequireBTF(b)
 	def, gen := planTables(b, 0), planTables(b, 2000)
-	path := filepath.Join(b.TempDir(), "plain")
-	if err := os.WriteFile(path, []byte("x"), 0o600); err != nil {
-		b.Fatal(err)
-	}
-	openClose := func() {
-		fd, err := unix.Openat(unix.AT_FDCWD, path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
-		if err != nil {
-			b.Fatal(err)
-		}
-		unix.Close(fd)
-	}
 	run := func(b *testing.B, t *plan.Tables, op func(), n int) time.Duration {
 		c, err := bpf.Load(&bpf.Options{NoSchedEvents: true, Mode: bpf.ModeFull, Capacity: bpf.CapacityFor(t), MaskWords: t.MaskWords()})
 		if err != nil {
@@ -160,13 +159,7 @@ func BenchmarkWidthAB(b *testing.B) {
 		}
 		return time.Since(start)
 	}
-	for _, tc := range []struct {
-		name string
-		op   func()
-	}{
-		{"getppid", func() { unix.Getppid() }},
-		{"openat-close", openClose},
-	} {
+	for _, tc := range abOps(b) {
 		b.Run(tc.name, func(b *testing.B) {
 			const block = 200000
 			var tDef, tGen time.Duration
