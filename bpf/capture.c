@@ -431,6 +431,21 @@ const struct falcoc_exit *unused_exit __attribute__((unused));
  * Every mask these operations write is the working mask (mask_at): the
  * word before it holds the OR of its words, which each operation keeps,
  * so that mask_zero reads one word, whatever the width. */
+/* WIDE_WORDS runs stmt for each word i past FALCOC_MASK_HEAD_WORDS that
+ * the mask has (a wider mask only): unrolled, so the verifier, which
+ * knows falcoc_mask_words, follows no word past the width. */
+#define WIDE_WORDS(i, stmt)                                                         \
+	do {                                                                        \
+		if (falcoc_mask_words > FALCOC_MASK_HEAD_WORDS) {                   \
+			_Pragma("unroll") for (int i = FALCOC_MASK_HEAD_WORDS;      \
+					       i < FALCOC_MASK_WORDS_MAX; i++) {    \
+				if (i >= falcoc_mask_words)                         \
+					break;                                      \
+				stmt;                                               \
+			}                                                           \
+		}                                                                   \
+	} while (0)
+
 static __always_inline __u64 *mask_left(struct falcoc_mask *m)
 {
 	return (__u64 *)m - 1;
@@ -447,14 +462,7 @@ static __always_inline void mask_and(struct falcoc_mask *m, const struct falcoc_
 	x |= (m->w[1] &= o->w[1]);
 	x |= (m->w[2] &= o->w[2]);
 	x |= (m->w[3] &= o->w[3]);
-	if (falcoc_mask_words > FALCOC_MASK_HEAD_WORDS) {
-#pragma unroll
-		for (int i = FALCOC_MASK_HEAD_WORDS; i < FALCOC_MASK_WORDS_MAX; i++) {
-			if (i >= falcoc_mask_words)
-				break;
-			x |= (m->w[i] &= o->w[i]);
-		}
-	}
+	WIDE_WORDS(i, x |= (m->w[i] &= o->w[i]));
 	*mask_left(m) = x;
 }
 
@@ -462,14 +470,7 @@ static __always_inline void mask_and(struct falcoc_mask *m, const struct falcoc_
 static __always_inline int mask_meets(const struct falcoc_mask *m, const struct falcoc_mask *o)
 {
 	__u64 x = (m->w[0] & o->w[0]) | (m->w[1] & o->w[1]) | (m->w[2] & o->w[2]) | (m->w[3] & o->w[3]);
-	if (falcoc_mask_words > FALCOC_MASK_HEAD_WORDS) {
-#pragma unroll
-		for (int i = FALCOC_MASK_HEAD_WORDS; i < FALCOC_MASK_WORDS_MAX; i++) {
-			if (i >= falcoc_mask_words)
-				break;
-			x |= m->w[i] & o->w[i];
-		}
-	}
+	WIDE_WORDS(i, x |= m->w[i] & o->w[i]);
 	return x != 0;
 }
 
@@ -479,14 +480,7 @@ static __always_inline void mask_copy(struct falcoc_mask *m, const struct falcoc
 	x |= (m->w[1] = o->w[1]);
 	x |= (m->w[2] = o->w[2]);
 	x |= (m->w[3] = o->w[3]);
-	if (falcoc_mask_words > FALCOC_MASK_HEAD_WORDS) {
-#pragma unroll
-		for (int i = FALCOC_MASK_HEAD_WORDS; i < FALCOC_MASK_WORDS_MAX; i++) {
-			if (i >= falcoc_mask_words)
-				break;
-			x |= (m->w[i] = o->w[i]);
-		}
-	}
+	WIDE_WORDS(i, x |= (m->w[i] = o->w[i]));
 	*mask_left(m) = x;
 }
 
@@ -497,14 +491,7 @@ static __always_inline void mask_clear(struct falcoc_mask *m)
 	m->w[1] = 0;
 	m->w[2] = 0;
 	m->w[3] = 0;
-	if (falcoc_mask_words > FALCOC_MASK_HEAD_WORDS) {
-#pragma unroll
-		for (int i = FALCOC_MASK_HEAD_WORDS; i < FALCOC_MASK_WORDS_MAX; i++) {
-			if (i >= falcoc_mask_words)
-				break;
-			m->w[i] = 0;
-		}
-	}
+	WIDE_WORDS(i, m->w[i] = 0);
 }
 
 /* and_slot ANDs m with the default-array slot; a missing slot clears m. */
@@ -1072,6 +1059,23 @@ static __always_inline void and_openflags(struct falcoc_mask *m, __u32 set, __u6
 		mask_clear(m);
 }
 
+/* suffix_span returns the length of the known path of the LPM key at
+ * scratch offset ko (plen bytes), a trailing '/' dropped, and sets *base
+ * to the path's offset in the scratch: the bytes the suffix dimension
+ * reads (suffix_key, suffix_byte). */
+static __always_inline __u64 suffix_span(struct falcoc_scratch *s, __u32 ko, long plen, __u64 *base)
+{
+	__u64 l = plen;
+	asm volatile("%0 &= 0xff" : "+r"(l));
+	__u64 b = ko;
+	asm volatile("%0 &= 0x7fff" : "+r"(b));
+	b += 5; /* the key's path: after prefixlen and set */
+	if (l > 1 && s->buf[(b + l - 1) & 0x7fff] == '/')
+		l--;
+	*base = b;
+	return l;
+}
+
 /* suffix_key builds at SUFFIX_KEY the suffix table's key for the known
  * path of the LPM key at scratch offset ko (plen bytes): its last
  * SUFFIX_MAX bytes, a trailing '/' dropped, reversed eight at a time with
@@ -1081,13 +1085,8 @@ static __always_inline struct falcoc_path_key *suffix_key(struct falcoc_scratch 
 							    __u32 set)
 {
 	struct falcoc_path_key *sk = (struct falcoc_path_key *)(s->buf + SUFFIX_KEY);
-	__u64 l = plen;
-	asm volatile("%0 &= 0xff" : "+r"(l));
-	__u64 base = ko;
-	asm volatile("%0 &= 0x7fff" : "+r"(base));
-	base += 5; /* the key's path: after prefixlen and set */
-	if (l > 1 && s->buf[(base + l - 1) & 0x7fff] == '/')
-		l--;
+	__u64 base;
+	__u64 l = suffix_span(s, ko, plen, &base);
 	__u64 n = l < SUFFIX_MAX ? l : SUFFIX_MAX;
 	for (__u32 k = 0; k < SUFFIX_MAX / 8; k++) {
 		__u64 o = base + l - 8 * (k + 1);
@@ -1380,13 +1379,8 @@ static __always_inline int lpm_bucket_used(const struct falcoc_mask *m, __u32 se
  * trailing '/' dropped, as suffix_key reverses it. */
 static __always_inline __u8 suffix_byte(struct falcoc_scratch *s, __u32 ko, long plen)
 {
-	__u64 l = plen;
-	asm volatile("%0 &= 0xff" : "+r"(l));
-	__u64 base = ko;
-	asm volatile("%0 &= 0x7fff" : "+r"(base));
-	base += 5; /* the key's path: after prefixlen and set */
-	if (l > 1 && s->buf[(base + l - 1) & 0x7fff] == '/')
-		l--;
+	__u64 base;
+	__u64 l = suffix_span(s, ko, plen, &base);
 	return s->buf[(base + l - 1) & 0x7fff];
 }
 
@@ -2667,23 +2661,7 @@ static __always_inline __u64 fork_ops(struct task_struct *parent)
 	return *(volatile __u64 *)&pe->ops;
 }
 
-static __always_inline void do_fork_marks(struct task_struct *parent, struct task_struct *child, __u64 ops,
-					  __u32 ctgid, __u32 ptgid);
-
-/* fork_marks gives a new process the marks of its parent (see fdmarks):
- * ops is what fork_ops read before the record was stamped. The copy is
- * kept when the parent has one thread, or when no update of its entry
- * was in flight then and none started until after the copy. */
-static __always_inline void fork_marks(struct task_struct *parent, struct task_struct *child, __u64 ops)
-{
-	__u32 ctgid = BPF_CORE_READ(child, tgid), ptgid = BPF_CORE_READ(parent, tgid);
-	if (ctgid == ptgid)
-		return; /* a thread */
-	marks_begin_change();
-	do_fork_marks(parent, child, ops, ctgid, ptgid);
-	marks_end_change();
-}
-
+/* do_fork_marks is fork_marks' copy (see there). */
 static __always_inline void do_fork_marks(struct task_struct *parent, struct task_struct *child, __u64 ops,
 					  __u32 ctgid, __u32 ptgid)
 {
@@ -2702,6 +2680,20 @@ static __always_inline void do_fork_marks(struct task_struct *parent, struct tas
 	bpf_map_update_elem(&fdmarks, &ctgid, pe, BPF_ANY);
 	if (!single && *(volatile __u64 *)&pe->ops != ops)
 		bpf_map_delete_elem(&fdmarks, &ctgid);
+}
+
+/* fork_marks gives a new process the marks of its parent (see fdmarks):
+ * ops is what fork_ops read before the record was stamped. The copy is
+ * kept when the parent has one thread, or when no update of its entry
+ * was in flight then and none started until after the copy. */
+static __always_inline void fork_marks(struct task_struct *parent, struct task_struct *child, __u64 ops)
+{
+	__u32 ctgid = BPF_CORE_READ(child, tgid), ptgid = BPF_CORE_READ(parent, tgid);
+	if (ctgid == ptgid)
+		return; /* a thread */
+	marks_begin_change();
+	do_fork_marks(parent, child, ops, ctgid, ptgid);
+	marks_end_change();
 }
 
 SEC("tp_btf/sched_process_fork")
