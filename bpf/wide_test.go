@@ -74,20 +74,44 @@ func TestWideMask(t *testing.T) {
 		t.Fatalf("%d clauses: %d words, want 8", wideClauses, words)
 	}
 	// opens opens every file and the other one, and returns the masks of
-	// the records, by path.
-	opens := func(c *Capture) map[string]Mask {
+	// the records, by path, and how many runs of the program the kernel
+	// skipped (recursion misses, see Capture.Missed) or records it had no
+	// room for meanwhile: a record may be missing only for one of those.
+	opens := func(c *Capture) (map[string]Mask, uint64) {
+		skipped := func() uint64 {
+			missed, err := c.Missed()
+			if err != nil {
+				t.Fatal(err)
+			}
+			n, err := c.Counters()
+			if err != nil {
+				t.Fatal(err)
+			}
+			return missed + n.Total().Lost
+		}
+		before := skipped()
 		for _, f := range files {
 			openClose(t, f, unix.O_RDONLY)
 		}
 		openClose(t, other, unix.O_RDONLY)
 		got := map[string]Mask{}
-		for _, r := range drain(t, c, 300*time.Millisecond, mine(sysOpenat)) {
+		for _, r := range drain(t, c, time.Second, mine(sysOpenat)) {
 			p := str(r.Path())
 			if strings.HasPrefix(p, dir) {
 				got[p] = r.Mask
 			}
 		}
-		return got
+		return got, skipped() - before
+	}
+	// short checks a count of records against the one wanted, allowing
+	// for the runs the kernel skipped.
+	short := func(what string, got, want int, skipped uint64) {
+		t.Helper()
+		if got > want || uint64(want-got) > skipped {
+			t.Errorf("%s: %d records, want %d (%d runs skipped or records lost by the kernel)", what, got, want, skipped)
+		} else if got < want {
+			t.Logf("%s: %d records of %d; the kernel skipped or lost %d", what, got, want, skipped)
+		}
 	}
 	low := func(m Mask, w int) Mask { // the first w words
 		var out Mask
@@ -101,13 +125,13 @@ func TestWideMask(t *testing.T) {
 	}
 	for round := range 2 { // both table sets
 		setTables(t, c, tables, ModeFull)
-		got := opens(c)
+		got, skipped := opens(c)
 		for i, f := range files {
 			m, ok := got[f]
 			switch {
 			case i%2 == 1 && ok:
 				t.Errorf("round %d: open of %s (clause %d false) sent with mask %v", round, f, i, m.Bits())
-			case i%2 == 0 && !ok:
+			case i%2 == 0 && !ok && skipped == 0:
 				t.Errorf("round %d: open of %s (clause %d true) dropped", round, f, i)
 			case ok && low(m, words) != MaskOf(i):
 				t.Errorf("round %d: open of %s: mask %v, want [%d]", round, f, low(m, words).Bits(), i)
@@ -116,16 +140,12 @@ func TestWideMask(t *testing.T) {
 		if m, ok := got[other]; ok {
 			t.Errorf("round %d: open of %s (no clause) sent with mask %v", round, other, m.Bits())
 		}
-		if len(got) != wideClauses/2 {
-			t.Errorf("round %d: %d records, want %d", round, len(got), wideClauses/2)
-		}
+		short(fmt.Sprintf("round %d", round), len(got), wideClauses/2, skipped)
 	}
 	// Evttype: the gate's 300 bits, words 4 to 7 from the mask item.
 	setTables(t, c, tables, ModeEvttype)
-	got := opens(c)
-	if len(got) != wideClauses+1 {
-		t.Errorf("evttype: %d records, want %d", len(got), wideClauses+1)
-	}
+	got, skipped := opens(c)
+	short("evttype", len(got), wideClauses+1, skipped)
 	for f, m := range got {
 		if low(m, words) != tables.Gate[sysOpenat] {
 			t.Errorf("evttype: open of %s: mask %v, want the gate's", f, low(m, words).Bits())
@@ -142,10 +162,10 @@ func TestWideMask(t *testing.T) {
 		t.Fatalf("FitTables: folded %v, dropped %v, %d words", folded, dropped, fit.MaskWords())
 	}
 	setTables(t, narrow, fit, ModeFull)
-	got = opens(narrow)
+	got, skipped = opens(narrow)
 	for i, f := range files {
 		m, ok := got[f]
-		if i%2 == 0 && (!ok || !m.Has(i%plan.MaskBits)) {
+		if i%2 == 0 && (!ok && skipped == 0 || ok && !m.Has(i%plan.MaskBits)) {
 			t.Errorf("folded: open of %s (clause %d true): sent %v, mask %v", f, i, ok, m.Bits())
 		}
 	}
