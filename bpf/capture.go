@@ -76,6 +76,10 @@ type Options struct {
 	// constant (falcoc_mask_words). 0 means [MaskHeadWords] (256 bits);
 	// at most [MaskWordsMax].
 	MaskWords int
+	// Tables, when not nil, are written into the maps while the kernel
+	// verifies the programs (see [Capture.SetTables]); Load fails if they
+	// do not fit Capacity or MaskWords.
+	Tables *Tables
 }
 
 // Clause mask widths the kernel program takes (FALCOC_MASK_HEAD_WORDS,
@@ -220,8 +224,10 @@ func (c *Capture) Uses(f Feature) bool { return slices.Contains(c.fallbacks, f) 
 func (c *Capture) Kernel() KernelInfo { return c.kernel }
 
 // Load creates the maps and one ring buffer per possible CPU, loads the
-// programs, attaches them and maps the ring buffers for reading. Tables start empty, so nothing but scheduler events
-// is sent until [Capture.SetTables]. Verifier failures wrap
+// programs, attaches them and maps the ring buffers for reading. The
+// tables are opts.Tables, written while the kernel verifies the programs;
+// without them nothing but scheduler events is sent until
+// [Capture.SetTables]. Verifier failures wrap
 // *ebpf.VerifierError (print it with %+v for the whole log).
 func Load(opts *Options) (*Capture, error) {
 	if opts == nil {
@@ -281,8 +287,20 @@ func Load(opts *Options) (*Capture, error) {
 	}
 
 	c := &Capture{kernel: kernel, fallbacks: active, capacity: capacity, maskWords: words}
-	if err := spec.LoadAndAssign(&c.objs, nil); err != nil {
+	var tablesErr error
+	err = loadObjects(spec, &c.objs, func() {
+		if opts.Tables != nil {
+			if err := c.SetTables(opts.Tables); err != nil {
+				tablesErr = fmt.Errorf("load prefilter tables: %w", err)
+			}
+		}
+	})
+	if err != nil {
 		return nil, loadError(err, kernel.Release)
+	}
+	if tablesErr != nil {
+		c.Close()
+		return nil, tablesErr
 	}
 	for cpu := range ncpu {
 		m, err := ebpf.NewMap(ringSpec)
@@ -385,6 +403,94 @@ func specialize(spec *ebpf.CollectionSpec, kernel KernelInfo, fallback []Feature
 	return active, nil
 }
 
+// loadObjects creates spec's maps into objs, then loads its programs
+// while during runs (the prefilter tables are written then): the
+// verifier's work is most of a load, and it overlaps with filling the
+// maps. on_sys_exit, by far the largest program, is verified beside the
+// three scheduler programs (the kernel runs each load in its own
+// syscall). On error nothing stays open.
+func loadObjects(spec *ebpf.CollectionSpec, objs *captureLoaded, during func()) (err error) {
+	cache := btf.NewCache()
+	mapSpec := spec.Copy()
+	mapSpec.Programs = nil
+	maps, err := ebpf.NewCollectionWithOptions(mapSpec, ebpf.CollectionOptions{Cache: cache})
+	if err != nil {
+		return err
+	}
+	// The programs take every map, the internal ones (.rodata, .bss,
+	// ...) included, from this collection.
+	repl := make(map[string]*ebpf.Map, len(maps.Maps))
+	for name, m := range maps.Maps {
+		repl[name] = m
+	}
+	groups := [][]string{{captureProgOnSysExit}, {captureProgOnSchedFork, captureProgOnSchedExec, captureProgOnSchedExit}}
+	progs := make([]map[string]*ebpf.Program, len(groups))
+	errs := make([]error, len(groups))
+	var wg sync.WaitGroup
+	for i, names := range groups {
+		ps := spec.Copy()
+		ps.Programs = make(map[string]*ebpf.ProgramSpec, len(names))
+		for _, n := range names {
+			ps.Programs[n] = spec.Programs[n]
+		}
+		wg.Go(func() {
+			coll, err := ebpf.NewCollectionWithOptions(ps, ebpf.CollectionOptions{MapReplacements: repl, Cache: cache})
+			if err != nil {
+				errs[i] = err
+				return
+			}
+			progs[i] = coll.Programs
+			coll.Programs = nil
+			coll.Close() // the replacements' clones
+		})
+	}
+	// The maps and variables are objs' from here: SetTables may run.
+	err = maps.Assign(&struct {
+		*captureMaps
+		*captureVariables
+	}{&objs.captureMaps, &objs.captureVariables})
+	if err == nil {
+		objs.internal = maps
+		during()
+	}
+	wg.Wait()
+	for _, ps := range progs {
+		for name, p := range ps {
+			if err == nil {
+				err = objs.setProgram(name, p)
+			} else {
+				p.Close()
+			}
+		}
+	}
+	err = errors.Join(append([]error{err}, errs...)...)
+	if err != nil {
+		if objs.internal == nil { // else objs.Close closes maps
+			maps.Close()
+		}
+		objs.Close()
+	}
+	return err
+}
+
+// setProgram stores p as objs' program called name.
+func (o *captureLoaded) setProgram(name string, p *ebpf.Program) error {
+	switch name {
+	case captureProgOnSysExit:
+		o.OnSysExit = p
+	case captureProgOnSchedFork:
+		o.OnSchedFork = p
+	case captureProgOnSchedExec:
+		o.OnSchedExec = p
+	case captureProgOnSchedExit:
+		o.OnSchedExit = p
+	default:
+		p.Close()
+		return fmt.Errorf("unexpected program %s", name)
+	}
+	return nil
+}
+
 // captureLoaded are the objects Load loads: the maps, and one program per
 // hook, on_sys_exit being one of the object's two variants (see
 // FeatureLoop).
@@ -395,9 +501,15 @@ type captureLoaded struct {
 	OnSchedFork *ebpf.Program `ebpf:"on_sched_fork"`
 	OnSchedExec *ebpf.Program `ebpf:"on_sched_exec"`
 	OnSchedExit *ebpf.Program `ebpf:"on_sched_exit"`
+	// internal holds the maps the programs use and no field names
+	// (.rodata, .bss, ...).
+	internal *ebpf.Collection
 }
 
 func (o *captureLoaded) Close() error {
+	if o.internal != nil {
+		o.internal.Close()
+	}
 	return errors.Join(o.captureMaps.Close(), o.OnSysExit.Close(), o.OnSchedFork.Close(),
 		o.OnSchedExec.Close(), o.OnSchedExit.Close())
 }

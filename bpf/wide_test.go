@@ -119,6 +119,27 @@ func TestWideMask(t *testing.T) {
 		return out
 	}
 
+	// exact checks that every open of a true clause was sent with
+	// exactly its bit, and no other open.
+	exact := func(what string, got map[string]Mask, skipped uint64) {
+		t.Helper()
+		for i, f := range files {
+			m, ok := got[f]
+			switch {
+			case i%2 == 1 && ok:
+				t.Errorf("%s: open of %s (clause %d false) sent with mask %v", what, f, i, m.Bits())
+			case i%2 == 0 && !ok && skipped == 0:
+				t.Errorf("%s: open of %s (clause %d true) dropped", what, f, i)
+			case ok && low(m, words) != MaskOf(i):
+				t.Errorf("%s: open of %s: mask %v, want [%d]", what, f, low(m, words).Bits(), i)
+			}
+		}
+		if m, ok := got[other]; ok {
+			t.Errorf("%s: open of %s (no clause) sent with mask %v", what, other, m.Bits())
+		}
+		short(what, len(got), wideClauses/2, skipped)
+	}
+
 	c := load(t, &Options{NoSchedEvents: true, MaskWords: words})
 	if c.MaskWords() != words {
 		t.Fatalf("MaskWords() = %d, want %d", c.MaskWords(), words)
@@ -126,21 +147,7 @@ func TestWideMask(t *testing.T) {
 	for round := range 2 { // both table sets
 		setTables(t, c, tables, ModeFull)
 		got, skipped := opens(c)
-		for i, f := range files {
-			m, ok := got[f]
-			switch {
-			case i%2 == 1 && ok:
-				t.Errorf("round %d: open of %s (clause %d false) sent with mask %v", round, f, i, m.Bits())
-			case i%2 == 0 && !ok && skipped == 0:
-				t.Errorf("round %d: open of %s (clause %d true) dropped", round, f, i)
-			case ok && low(m, words) != MaskOf(i):
-				t.Errorf("round %d: open of %s: mask %v, want [%d]", round, f, low(m, words).Bits(), i)
-			}
-		}
-		if m, ok := got[other]; ok {
-			t.Errorf("round %d: open of %s (no clause) sent with mask %v", round, other, m.Bits())
-		}
-		short(fmt.Sprintf("round %d", round), len(got), wideClauses/2, skipped)
+		exact(fmt.Sprintf("round %d", round), got, skipped)
 	}
 	// Evttype: the gate's 300 bits, words 4 to 7 from the mask item.
 	setTables(t, c, tables, ModeEvttype)
@@ -168,5 +175,17 @@ func TestWideMask(t *testing.T) {
 		if i%2 == 0 && (!ok && skipped == 0 || ok && !m.Has(i%plan.MaskBits)) {
 			t.Errorf("folded: open of %s (clause %d true): sent %v, mask %v", f, i, ok, m.Bits())
 		}
+	}
+
+	// Tables given to Load are written while the kernel verifies the
+	// programs: the capture narrows from its first event.
+	pre := load(t, &Options{NoSchedEvents: true, MaskWords: words, Mode: ModeFull, Tables: tables})
+	got, skipped = opens(pre)
+	exact("tables at load", got, skipped)
+	if c, err := Load(&Options{NoSchedEvents: true, Tables: tables}); err == nil || !strings.Contains(err.Error(), "load prefilter tables") {
+		if c != nil {
+			c.Close()
+		}
+		t.Errorf("Load of a 256-bit capture with 512-bit tables: %v, want a table error", err)
 	}
 }

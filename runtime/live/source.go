@@ -3,7 +3,6 @@ package live
 import (
 	"context"
 	"errors"
-	"fmt"
 	"os"
 	"sync"
 	"time"
@@ -81,7 +80,7 @@ func Open(opts *Options) (*Source, error) {
 		opts = &Options{}
 	}
 	c, err := bpf.Load(&bpf.Options{RingBufferSize: opts.RingBufferSize, ReorderWindow: opts.ReorderWindow, BatchDelay: opts.BatchDelay, Mode: opts.Mode,
-		Capacity: bpf.CapacityFor(opts.Tables), MaskWords: maskWords(opts.Tables)})
+		Capacity: bpf.CapacityFor(opts.Tables), MaskWords: maskWords(opts.Tables), Tables: opts.Tables})
 	if err != nil {
 		return nil, err
 	}
@@ -107,12 +106,6 @@ func Open(opts *Options) (*Source, error) {
 	if err != nil {
 		c.Close()
 		return nil, err
-	}
-	if opts.Tables != nil {
-		if err := c.SetTables(opts.Tables); err != nil {
-			c.Close()
-			return nil, fmt.Errorf("load prefilter tables: %w", err)
-		}
 	}
 	return s, nil
 }
