@@ -11,7 +11,9 @@
 //	16      32    SHA-256 of the body
 //	48      ...   body
 //
-// The body is a sequence of sections in a fixed order, each built from
+// The body is the length of the raw encoding (an unsigned varint), then
+// the raw encoding compressed with DEFLATE (RFC 1951). The raw encoding
+// is a sequence of sections in a fixed order, each built from
 // unsigned varints (lengths, counts, indices), signed varints, and
 // length-prefixed byte strings (encoding/binary varints):
 //
@@ -45,7 +47,7 @@ const Magic = "FBC1"
 
 // FormatVersion is the version of the encoding this package writes and
 // reads.
-const FormatVersion = 6
+const FormatVersion = 7
 
 // EngineVersion is the Falco engine version whose semantics the artifact's
 // programs follow (Falco 0.44); an artifact built for another engine

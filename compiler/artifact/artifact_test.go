@@ -164,6 +164,26 @@ func TestEngineVersionMatchesRules(t *testing.T) {
 	}
 }
 
+// sealRaw returns a file of good's header with raw as its body's raw
+// encoding: compressed, and the header's length and checksum updated, as
+// a hostile writer would make it.
+func sealRaw(good, raw []byte) []byte {
+	body, err := artifact.Compress(raw)
+	if err != nil {
+		panic(err)
+	}
+	return reseal(append(bytes.Clone(good[:artifact.HeaderSize]), body...))
+}
+
+// rawOf returns the raw encoding of a file's body.
+func rawOf(t testing.TB, data []byte) []byte {
+	raw, err := artifact.Decompress(data[artifact.HeaderSize:])
+	if err != nil {
+		t.Fatal(err)
+	}
+	return raw
+}
+
 // reseal recomputes the header of a file whose body was changed.
 func reseal(data []byte) []byte {
 	out := bytes.Clone(data)
@@ -192,7 +212,7 @@ func TestErrors(t *testing.T) {
 		{"empty", nil, artifact.ErrTruncated, "read artifact: truncated artifact: 0 bytes, the header has 48"},
 		{"magic", []byte("ELF\x7f and more bytes"), artifact.ErrMagic, "read artifact: not a falcoc artifact (bad magic)"},
 		{"short header", good[:20], artifact.ErrTruncated, "read artifact: truncated artifact: 20 bytes, the header has 48"},
-		{"version", withVersion(9), artifact.ErrVersion, "read artifact: unsupported artifact version: format version 9, this falcoc reads version 6"},
+		{"version", withVersion(9), artifact.ErrVersion, "read artifact: unsupported artifact version: format version 9, this falcoc reads version 7"},
 		{"truncated body", good[:len(good)-1], artifact.ErrTruncated,
 			"read artifact: truncated artifact: body has " + strconv.Itoa(len(good)-49) + " bytes, header says " + strconv.Itoa(len(good)-48)},
 		{"trailing", append(bytes.Clone(good), 0), artifact.ErrMalformed, "read artifact: malformed artifact: 1 bytes after the body"},
@@ -200,8 +220,25 @@ func TestErrors(t *testing.T) {
 			"read artifact: artifact checksum mismatch"},
 		{"engine", encode(t, other), artifact.ErrVersion,
 			`read artifact: unsupported artifact version: built for engine version "0.1.0", this falcoc runs "0.62.0"`},
-		{"hostile count", reseal(append(bytes.Clone(good[:artifact.HeaderSize]), 0, 6, '0', '.', '6', '2', '.', '0', 0xff, 0xff, 0x03)),
+		{"hostile count", sealRaw(good, []byte{0, 6, '0', '.', '6', '2', '.', '0', 0xff, 0xff, 0x03}),
 			artifact.ErrMalformed, "read artifact: fields at body offset 11: malformed artifact: count 65535 exceeds the 0 bytes left"},
+		{"length beyond the bound", reseal(append(bytes.Clone(good[:artifact.HeaderSize]), 0x80, 0x80, 0x80, 0x80, 0x08)),
+			artifact.ErrMalformed, "read artifact: malformed artifact: the body says 2147483648 bytes decompressed, more than 1073741824"},
+		{"length beyond deflate's ratio", reseal(append(bytes.Clone(good[:artifact.HeaderSize]), 0x80, 0x80, 0x80, 0x01, 1, 2, 3)),
+			artifact.ErrMalformed, "read artifact: malformed artifact: the body says 2097152 bytes decompressed from 3"},
+		{"length not a varint", reseal(append(bytes.Clone(good[:artifact.HeaderSize]), 0x80)),
+			artifact.ErrMalformed, "read artifact: malformed artifact: the body's length does not decode"},
+		{"longer than stated", func() []byte {
+			d := sealRaw(good, make([]byte, 100))
+			body := d[artifact.HeaderSize:]
+			body[0] = 99 // one byte of 100 in the stream is left over
+			return reseal(d)
+		}(), artifact.ErrMalformed, "read artifact: malformed artifact: the body decompresses to more than the 99 bytes it states"},
+		{"shorter than stated", func() []byte {
+			d := sealRaw(good, make([]byte, 100))
+			d[artifact.HeaderSize] = 101
+			return reseal(d)
+		}(), artifact.ErrMalformed, "read artifact: malformed artifact: the body does not decompress to the 101 bytes it states: unexpected EOF"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -245,11 +282,22 @@ func TestFlippedBytes(t *testing.T) {
 			t.Errorf("flipped byte %d: nil error", i)
 		}
 	}
+	// The stored (compressed) body: every flip is refused or decodes.
 	for i := artifact.HeaderSize; i < len(good); i++ {
+		d := bytes.Clone(good)
+		d[i] ^= 0x55
+		if a, err := artifact.Read(reseal(d)); err == nil {
+			if _, err := encodeErr(a); err != nil {
+				t.Errorf("stored byte %d ^ 0x55 decoded but does not re-encode: %v", i, err)
+			}
+		}
+	}
+	raw := rawOf(t, good)
+	for i := range raw {
 		for _, x := range []byte{0x01, 0x80, 0xff} {
-			d := bytes.Clone(good)
+			d := bytes.Clone(raw)
 			d[i] ^= x
-			a, err := artifact.Read(reseal(d))
+			a, err := artifact.Read(sealRaw(good, d))
 			if err != nil {
 				continue
 			}
@@ -293,7 +341,7 @@ func FuzzArtifactRead(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		// Feed both the raw input and the input re-sealed as a body, so the
 		// fuzzer gets past the checksum.
-		for _, d := range [][]byte{data, reseal(append(bytes.Clone(good[:artifact.HeaderSize]), data...))} {
+		for _, d := range [][]byte{data, reseal(append(bytes.Clone(good[:artifact.HeaderSize]), data...)), sealRaw(good, data)} {
 			a, err := artifact.Read(d)
 			if (a == nil) == (err == nil) {
 				t.Fatalf("Read: artifact %v and error %v", a, err)

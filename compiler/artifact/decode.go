@@ -2,9 +2,11 @@ package artifact
 
 import (
 	"bytes"
+	"compress/flate"
 	"crypto/sha256"
 	"encoding/binary"
 	"fmt"
+	"io"
 	"math"
 	"net/netip"
 
@@ -232,11 +234,46 @@ func Read(data []byte) (a *Artifact, err error) {
 	if sum := sha256.Sum256(body); sum != h.Checksum {
 		return nil, fmt.Errorf("read artifact: %w", ErrChecksum)
 	}
-	a, err = decodeBody(body)
+	raw, err := decompress(body)
+	if err != nil {
+		return nil, fmt.Errorf("read artifact: %w", err)
+	}
+	a, err = decodeBody(raw)
 	if err != nil {
 		return nil, fmt.Errorf("read artifact: %w", err)
 	}
 	return a, nil
+}
+
+// MaxRawBody bounds the decoded size of a body (1 GiB): a length beyond
+// it is refused before anything is decompressed.
+const MaxRawBody = 1 << 30
+
+// decompress returns the raw encoding of a stored body (see compress):
+// exactly the length it states, or an error.
+func decompress(body []byte) ([]byte, error) {
+	n, k := binary.Uvarint(body)
+	if k <= 0 {
+		return nil, fmt.Errorf("%w: the body's length does not decode", ErrMalformed)
+	}
+	if n > MaxRawBody {
+		return nil, fmt.Errorf("%w: the body says %d bytes decompressed, more than %d", ErrMalformed, n, MaxRawBody)
+	}
+	// DEFLATE expands at most about 1032 times: a stated length beyond
+	// that cannot be true, so no buffer is sized from a lie.
+	if n > 1032*uint64(len(body)-k)+1024 {
+		return nil, fmt.Errorf("%w: the body says %d bytes decompressed from %d", ErrMalformed, n, len(body)-k)
+	}
+	raw := make([]byte, n)
+	z := flate.NewReader(bytes.NewReader(body[k:]))
+	if _, err := io.ReadFull(z, raw); err != nil {
+		return nil, fmt.Errorf("%w: the body does not decompress to the %d bytes it states: %v", ErrMalformed, n, err)
+	}
+	var one [1]byte
+	if m, err := z.Read(one[:]); m != 0 || err != io.EOF {
+		return nil, fmt.Errorf("%w: the body decompresses to more than the %d bytes it states", ErrMalformed, n)
+	}
+	return raw, nil
 }
 
 func decodeBody(body []byte) (*Artifact, error) {
