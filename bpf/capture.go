@@ -287,40 +287,23 @@ func Load(opts *Options) (*Capture, error) {
 	}
 
 	c := &Capture{kernel: kernel, fallbacks: active, capacity: capacity, maskWords: words}
-	var tablesErr error
+	// While the programs load: the ring buffers, then the tables.
+	var mapsErr error
 	err = loadObjects(spec, &c.objs, func() {
-		if opts.Tables != nil {
+		mapsErr = c.openRings(ncpu, ringSpec, opts.ReorderWindow)
+		if mapsErr == nil && opts.Tables != nil {
 			if err := c.SetTables(opts.Tables); err != nil {
-				tablesErr = fmt.Errorf("load prefilter tables: %w", err)
+				mapsErr = fmt.Errorf("load prefilter tables: %w", err)
 			}
 		}
 	})
 	if err != nil {
+		c.Close()
 		return nil, loadError(err, kernel.Release)
 	}
-	if tablesErr != nil {
+	if mapsErr != nil {
 		c.Close()
-		return nil, tablesErr
-	}
-	for cpu := range ncpu {
-		m, err := ebpf.NewMap(ringSpec)
-		if err == nil {
-			c.rings = append(c.rings, m)
-			err = c.objs.Events.Put(uint32(cpu), m)
-		}
-		if err != nil {
-			c.Close()
-			return nil, fmt.Errorf("ring buffer for cpu %d: %w", cpu, err)
-		}
-	}
-	window := opts.ReorderWindow
-	if window == 0 {
-		window = DefaultReorderWindow
-	}
-	c.reader, err = mapRings(c.rings, c.objs.Inflight, max(window, 0))
-	if err != nil {
-		c.Close()
-		return nil, fmt.Errorf("open ring buffers: %w", err)
+		return nil, mapsErr
 	}
 	c.reader.batch = max(opts.BatchDelay, 0)
 	progs := []*ebpf.Program{c.objs.OnSysExit}
@@ -401,6 +384,29 @@ func specialize(spec *ebpf.CollectionSpec, kernel KernelInfo, fallback []Feature
 	delete(spec.Programs, captureProgOnSysExitNoloop)
 	delete(spec.Programs, captureProgOnSysExitPreempt)
 	return active, nil
+}
+
+// openRings creates one ring buffer per possible CPU and maps them for
+// reading.
+func (c *Capture) openRings(ncpu int, ringSpec *ebpf.MapSpec, window time.Duration) error {
+	for cpu := range ncpu {
+		m, err := ebpf.NewMap(ringSpec)
+		if err == nil {
+			c.rings = append(c.rings, m)
+			err = c.objs.Events.Put(uint32(cpu), m)
+		}
+		if err != nil {
+			return fmt.Errorf("ring buffer for cpu %d: %w", cpu, err)
+		}
+	}
+	if window == 0 {
+		window = DefaultReorderWindow
+	}
+	var err error
+	if c.reader, err = mapRings(c.rings, c.objs.Inflight, max(window, 0)); err != nil {
+		return fmt.Errorf("open ring buffers: %w", err)
+	}
+	return nil
 }
 
 // loadObjects creates spec's maps into objs, then loads its programs
