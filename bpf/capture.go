@@ -236,6 +236,16 @@ func Load(opts *Options) (*Capture, error) {
 	if os.Geteuid() != 0 {
 		return nil, ErrNotRoot
 	}
+	// The ELF is parsed while the kernel's features are read.
+	type parsed struct {
+		spec *ebpf.CollectionSpec
+		err  error
+	}
+	specc := make(chan parsed, 1)
+	go func() {
+		spec, err := loadCapture()
+		specc <- parsed{spec, err}
+	}()
 	kernel, err := ProbeFeatures()
 	if err != nil {
 		return nil, fmt.Errorf("load capture: %w", err)
@@ -251,9 +261,10 @@ func Load(opts *Options) (*Capture, error) {
 	// and without CAP_SYS_RESOURCE removing it fails. Try, ignore.
 	_ = rlimit.RemoveMemlock()
 
-	spec, err := loadCapture()
-	if err != nil {
-		return nil, fmt.Errorf("load capture spec: %w", err)
+	ps := <-specc
+	spec := ps.spec
+	if ps.err != nil {
+		return nil, fmt.Errorf("load capture spec: %w", ps.err)
 	}
 	ncpu, err := ebpf.PossibleCPU()
 	if err != nil {
