@@ -38,6 +38,10 @@ type Options struct {
 	// Progress, when set, is called as each stage ends, with what it did
 	// ("loaded 10000 rules", ...): a long compile can show it.
 	Progress func(stage string)
+	// Encoded, when set, receives the artifact's encoding: the bytes
+	// artifact.Write gives for the artifact returned (Compile encodes it
+	// anyway), so that a caller writing a .fbc need not encode it again.
+	Encoded *[]byte
 }
 
 // Compile loads files in order and compiles them into an artifact with its
@@ -112,6 +116,9 @@ func Compile(files []rules.Source, opts *Options) (*artifact.Artifact, diag.List
 	}
 	if a, err = artifact.Read(buf.Bytes()); err != nil {
 		return fail(err)
+	}
+	if opts.Encoded != nil {
+		*opts.Encoded = buf.Bytes()
 	}
 	return a, list
 }

@@ -43,12 +43,16 @@ func TestCompile(t *testing.T) {
 	if err := artifact.Write(&b1, a); err != nil {
 		t.Fatal(err)
 	}
-	a2, _ := compiler.Compile(src, nil)
+	var encoded []byte
+	a2, _ := compiler.Compile(src, &compiler.Options{Encoded: &encoded})
 	if err := artifact.Write(&b2, a2); err != nil {
 		t.Fatal(err)
 	}
 	if !bytes.Equal(b1.Bytes(), b2.Bytes()) {
 		t.Error("two compiles of the same rules differ")
+	}
+	if !bytes.Equal(encoded, b2.Bytes()) {
+		t.Errorf("Options.Encoded has %d bytes, not the artifact's encoding (%d bytes)", len(encoded), b2.Len())
 	}
 	back, err := artifact.Read(b1.Bytes())
 	if err != nil || back.Plan == nil || back.Plan.Describe(&bytes.Buffer{}, nil) != nil {
