@@ -27,12 +27,12 @@ type condJob struct {
 	src   mtext         // the condition before list substitution
 	ready chan struct{} // closed when a worker is done; nil: the loop does the work
 
-	text   mtext       // src with the lists substituted
-	lists  []*listInfo // the lists that occur, in definition order
-	expr   syntax.Expr // the parse of text, origin 0
-	err    error       // the parse error
-	panicV any         // a worker's panic, raised again in the loop
-	failed bool        // the worker panicked
+	text     mtext       // src with the lists substituted
+	lists    []*listInfo // the lists that occur, in definition order
+	expr     syntax.Expr // the parse of text, origin 0
+	err      error       // the parse error
+	panicV   any         // a worker's panic, raised again in the loop
+	panicked bool        // the worker panicked
 }
 
 // startParses makes the jobs of every macro and rule condition and, with
@@ -79,7 +79,7 @@ func (l *loader) run(j *condJob) {
 	defer close(j.ready)
 	defer func() {
 		if r := recover(); r != nil {
-			j.failed, j.panicV = true, r
+			j.panicked, j.panicV = true, r
 		}
 	}()
 	j.text, j.lists = l.substitute(j.src)
@@ -90,7 +90,7 @@ func (l *loader) run(j *condJob) {
 // here, where Load recovers it.
 func (l *loader) wait(j *condJob) {
 	<-j.ready
-	if j.failed {
+	if j.panicked {
 		panic(j.panicV)
 	}
 }
