@@ -13,11 +13,13 @@ package compiler
 import (
 	"bytes"
 	"fmt"
+	"runtime"
 
 	"github.com/falcoc/falcoc/compiler/artifact"
 	"github.com/falcoc/falcoc/compiler/check"
 	"github.com/falcoc/falcoc/compiler/codegen"
 	"github.com/falcoc/falcoc/compiler/diag"
+	"github.com/falcoc/falcoc/compiler/plan"
 	"github.com/falcoc/falcoc/compiler/prefilter"
 	"github.com/falcoc/falcoc/compiler/rules"
 	"github.com/falcoc/falcoc/compiler/selection"
@@ -36,6 +38,10 @@ type Options struct {
 	// Progress, when set, is called as each stage ends, with what it did
 	// ("loaded 10000 rules", ...): a long compile can show it.
 	Progress func(stage string)
+	// Encoded, when set, receives the artifact's encoding: the bytes
+	// artifact.Write gives for the artifact returned (Compile encodes it
+	// anyway), so that a caller writing a .fbc need not encode it again.
+	Encoded *[]byte
 }
 
 // Compile loads files in order and compiles them into an artifact with its
@@ -73,12 +79,34 @@ func Compile(files []rules.Source, opts *Options) (*artifact.Artifact, diag.List
 			folded[i] = check.Fold(r.Checked.IR)
 		}
 	}
+	// Code generation and the planner only read the ruleset and the
+	// folded conditions: with a second CPU the planner runs beside code
+	// generation. Errors and progress come in the same order either way.
+	var pl *plan.Plan
+	var plErr error
+	var plPanic any
+	planned := make(chan struct{})
+	planNow := func() {
+		defer close(planned)
+		defer func() { plPanic = recover() }()
+		pl, plErr = prefilter.BuildFolded(rs, folded, opts.Prefilter)
+	}
+	if runtime.GOMAXPROCS(0) > 1 {
+		go planNow()
+	}
 	a, err := codegen.Build(rs, folded)
 	if err != nil {
 		return fail(err)
 	}
 	progress("generated the bytecode")
-	if a.Plan, err = prefilter.BuildFolded(rs, folded, opts.Prefilter); err != nil {
+	if runtime.GOMAXPROCS(0) <= 1 {
+		planNow()
+	}
+	<-planned
+	if plPanic != nil {
+		panic(plPanic) // in the caller's goroutine, as without the second CPU
+	}
+	if a.Plan, err = pl, plErr; err != nil {
 		return fail(fmt.Errorf("plan the kernel prefilter: %w", err))
 	}
 	progress("planned the kernel prefilter (%d clauses)", len(a.Plan.Clauses))
@@ -88,6 +116,9 @@ func Compile(files []rules.Source, opts *Options) (*artifact.Artifact, diag.List
 	}
 	if a, err = artifact.Read(buf.Bytes()); err != nil {
 		return fail(err)
+	}
+	if opts.Encoded != nil {
+		*opts.Encoded = buf.Bytes()
 	}
 	return a, list
 }

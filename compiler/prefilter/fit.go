@@ -206,10 +206,12 @@ func maxBit(bits []int) int {
 // bit allows it, and pairs that constrain the same dimension (each one's
 // values pass the other's check) come next.
 func colour(cls []*clause, width int) ([]int, bool, map[int]int, int) {
+	dims := make([]plan.Dim, len(cls)) // dimSet of each clause
 	consulted := make([]plan.Dim, plan.NumSyscalls)
-	for _, c := range cls {
+	for i, c := range cls {
+		dims[i] = dimSet(c)
 		for _, s := range c.sys {
-			consulted[s] |= dimSet(c)
+			consulted[s] |= dims[i]
 		}
 	}
 	open := make([]plan.Dim, len(cls))
@@ -217,24 +219,26 @@ func colour(cls []*clause, width int) ([]int, bool, map[int]int, int) {
 		for _, s := range c.sys {
 			open[i] |= consulted[s]
 		}
-		open[i] &^= dimSet(c)
+		open[i] &^= dims[i]
 	}
 	order := make([]int, len(cls))
 	for i := range order {
 		order[i] = i
 	}
-	if bits, ok, voided, n := colourIn(cls, open, order, width); ok {
+	if bits, ok, voided, n := colourIn(cls, dims, open, order, width); ok {
 		return bits, true, voided, n
 	}
 	slices.SortStableFunc(order, func(a, b int) int { return len(cls[b].sys) - len(cls[a].sys) })
-	return colourIn(cls, open, order, width)
+	return colourIn(cls, dims, open, order, width)
 }
 
 // colourIn numbers the clauses in the given order; voided counts, per
 // syscall, the clauses whose bit leaves one of their dimension checks
 // void (a clause on other syscalls with the bit does not constrain the
 // dimension there).
-func colourIn(cls []*clause, open []plan.Dim, order []int, width int) ([]int, bool, map[int]int, int) {
+//
+// dims[i] is dimSet(cls[i]); width is a multiple of 64.
+func colourIn(cls []*clause, dims, open []plan.Dim, order []int, width int) ([]int, bool, map[int]int, int) {
 	voided := map[int]int{}
 	n := 0
 	onBit := make([][]int, width)
@@ -250,19 +254,22 @@ func colourIn(cls []*clause, open []plan.Dim, order []int, width int) ([]int, bo
 				u[w] |= used[s][w]
 			}
 		}
-		d := dimSet(cls[i])
+		d := dims[i]
 		b, best := -1, 0
-		for x := range width {
-			if u.Has(x) {
-				continue
-			}
-			cost := 4*bits.OnesCount32(uint32(d&opened[x])) + 4*bits.OnesCount32(uint32(open[i]&constr[x])) +
-				bits.OnesCount32(uint32(d&constr[x]))
-			if b < 0 || cost < best {
-				b, best = x, cost
-			}
-			if cost == 0 {
-				break
+		// The free bits in increasing order; the first of the least
+		// cost wins, and cost 0 ends the search.
+	search:
+		for w := range width / 64 {
+			for free := ^u[w]; free != 0; free &= free - 1 {
+				x := w*64 + bits.TrailingZeros64(free)
+				cost := 4*bits.OnesCount32(uint32(d&opened[x])) + 4*bits.OnesCount32(uint32(open[i]&constr[x])) +
+					bits.OnesCount32(uint32(d&constr[x]))
+				if b < 0 || cost < best {
+					b, best = x, cost
+				}
+				if cost == 0 {
+					break search
+				}
 			}
 		}
 		if b < 0 {
@@ -279,7 +286,7 @@ func colourIn(cls []*clause, open []plan.Dim, order []int, width int) ([]int, bo
 		}
 		if open[i]&constr[b] != 0 {
 			for _, j := range onBit[b] {
-				if dimSet(cls[j])&open[i] != 0 {
+				if dims[j]&open[i] != 0 {
 					n++
 					for _, s := range cls[j].sys {
 						voided[s]++

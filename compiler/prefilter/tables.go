@@ -294,7 +294,17 @@ func (p *planner) maskIn(cls []*clause, k *keySet, d plan.Dim, r region) plan.Ma
 		}
 	}
 	if x := p.exactIndex(cls, d); x != nil && x.covers(r) {
-		// Only the clauses that can be true in this region.
+		// Only the clauses that can be true in this region: those that
+		// do not constrain d are in every region's mask.
+		if !x.freeSet {
+			for _, i := range x.free {
+				if p.consulted == nil || p.consulted[i]&d != 0 {
+					x.freeMask.Set(p.bits[i])
+				}
+			}
+			x.freeSet = true
+		}
+		m = x.freeMask
 		for _, i := range x.rest {
 			try(i)
 		}
@@ -347,6 +357,14 @@ type exactIndex struct {
 	sorted  []string // the keys of byValue, for prefix ranges
 	rest    []int
 	path    bool
+
+	// free are the clauses that do not constrain the dimension (possible
+	// in every region); freeMask, once freeSet, holds their bits (those
+	// the tables being built consult: the index lives as long as the
+	// planner's bits and consulted dimensions).
+	free     []int
+	freeMask plan.Mask
+	freeSet  bool
 }
 
 // altRef is one alternative (dims[d][alt]) of clause cls[clause].
@@ -410,7 +428,7 @@ func (p *planner) exactIndex(cls []*clause, d plan.Dim) *exactIndex {
 	for i, c := range cls {
 		alts, ok := c.dims[d]
 		if !ok {
-			x.rest = append(x.rest, i)
+			x.free = append(x.free, i)
 			continue
 		}
 		var per []filed

@@ -23,10 +23,11 @@ type compiled struct {
 
 func (l *loader) compile() {
 	l.compileLists()
+	l.startParses()
 	l.compileMacros()
 	l.results = make(map[*ruleInfo]*compiled, len(l.ruleOrder))
-	for _, r := range l.ruleOrder {
-		l.results[r] = l.compileRule(r)
+	for i, r := range l.ruleOrder {
+		l.results[r] = l.compileRule(r, l.ruleJobs[i])
 	}
 	l.reportUnused()
 }
@@ -52,10 +53,11 @@ func (l *loader) compileLists() {
 // compileMacros substitutes lists into macro conditions, parses them, and
 // expands the macros each references.
 func (l *loader) compileMacros() {
-	for _, m := range l.macroOrder {
-		text, lists := l.substituteLists(m.cond)
+	for i, m := range l.macroOrder {
+		j := l.macroJobs[i]
+		text, lists := l.substituteLists(j)
 		m.lists = lists
-		expr, ok := l.parse(text, m.cond.s, m.ctx)
+		expr, ok := l.parse(j, text, m.cond.s, m.ctx)
 		if !ok {
 			m.failed = true
 			continue
@@ -89,26 +91,54 @@ func (l *loader) reportUnused() {
 	}
 }
 
-// substituteLists substitutes every list, in definition order, into text.
-func (l *loader) substituteLists(text mtext) (mtext, []string) {
+// substituteLists returns the condition of j with every list substituted
+// (see [substitute]) and the names of the lists it uses, which it marks
+// used. It runs in the order of the sequential loop.
+func (l *loader) substituteLists(j *condJob) (mtext, []string) {
+	if j.ready == nil {
+		j.text, j.lists = l.substitute(j.src)
+	} else {
+		l.wait(j)
+	}
 	var used []string
+	for _, li := range j.lists {
+		li.used = true
+		used = append(used, li.name)
+	}
+	return j.text, used
+}
+
+// substitute substitutes every list, in definition order, into text and
+// returns the lists that occurred. It only reads the loader (the lists'
+// names and compiled items), so that the parse workers may call it.
+func (l *loader) substitute(text mtext) (mtext, []*listInfo) {
+	var used []*listInfo
 	for _, li := range l.listOrder {
 		var ok bool
 		text, ok = substituteList(text, li.name, li.compiled)
 		if ok {
-			li.used = true
-			used = append(used, li.name)
+			used = append(used, li)
 		}
 	}
 	return text, used
 }
 
-// parse parses condition text, recording it as a new origin; label is
-// the condition as written, which names it in Falco's item stack.
-func (l *loader) parse(text mtext, label string, ctx []diag.Location) (syntax.Expr, bool) {
+// parse parses the condition text of j, recording it as a new origin;
+// label is the condition as written, which names it in Falco's item
+// stack. A condition that a worker parsed already (with origin 0) gets
+// the new origin in every position; one that failed is parsed again here,
+// so that the diagnostic is made exactly as by a sequential parse.
+func (l *loader) parse(j *condJob, text mtext, label string, ctx []diag.Location) (syntax.Expr, bool) {
 	l.origins = append(l.origins, origin{text: text, ctx: ctx, label: label})
 	id := len(l.origins)
-	e, err := syntax.Parse(text.s, &syntax.Options{MaxDepth: 1000, Origin: id})
+	var e syntax.Expr
+	var err error
+	if j.ready != nil && j.err == nil {
+		e = j.expr
+		syntax.SetOrigin(e, id)
+	} else {
+		e, err = syntax.Parse(text.s, &syntax.Options{MaxDepth: condMaxDepth, Origin: id})
+	}
 	if err != nil {
 		pos := syntax.Pos{Origin: id}
 		msg := err.Error()
@@ -243,7 +273,7 @@ func (x *expander) fail(msg string, pos syntax.Pos) {
 	x.l.reportAt(diag.ErrValidate, false, msg, pos, x.ctx)
 }
 
-func (l *loader) compileRule(r *ruleInfo) *compiled {
+func (l *loader) compileRule(r *ruleInfo, j *condJob) *compiled {
 	c := &compiled{}
 	ruleCtx := append(append([]diag.Location(nil), r.ctx...), r.condLoc)
 	if !knownSources[r.source] {
@@ -252,8 +282,8 @@ func (l *loader) compileRule(r *ruleInfo) *compiled {
 		c.cond = withExceptions(r.cond, r.exceptions)
 		return c
 	}
-	c.cond, c.lists = l.substituteLists(withExceptions(r.cond, r.exceptions))
-	expr, ok := l.parse(c.cond, r.cond.s, ruleCtx)
+	c.cond, c.lists = l.substituteLists(j)
+	expr, ok := l.parse(j, c.cond, r.cond.s, ruleCtx)
 	if !ok {
 		return c
 	}

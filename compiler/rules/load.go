@@ -184,6 +184,11 @@ type loader struct {
 	engineVersion semver
 	plugins       []PluginRequirement
 	results       map[*ruleInfo]*compiled
+
+	// The conditions to substitute and parse, by index in macroOrder and
+	// ruleOrder (nil for a rule of an unknown source); see startParses.
+	macroJobs []*condJob
+	ruleJobs  []*condJob
 }
 
 func newLoader() *loader {

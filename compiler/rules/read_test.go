@@ -26,7 +26,7 @@ func (l *loader) ruleCond(name string) string {
 	if r == nil {
 		return "<no rule>"
 	}
-	c, _ := l.substituteLists(withExceptions(r.cond, r.exceptions))
+	c, _ := l.substitute(withExceptions(r.cond, r.exceptions))
 	return c.s
 }
 

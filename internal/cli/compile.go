@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"bytes"
 	"fmt"
 	"io"
 	"os"
@@ -11,7 +10,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/falcoc/falcoc/compiler"
-	"github.com/falcoc/falcoc/compiler/artifact"
 	"github.com/falcoc/falcoc/compiler/rules"
 )
 
@@ -90,7 +88,8 @@ func (o *CompileOptions) Run() error {
 	if err != nil {
 		return &ExitError{Code: 1, Err: err}
 	}
-	var copts compiler.Options
+	var encoded []byte
+	copts := compiler.Options{Encoded: &encoded}
 	if o.Progress {
 		start := time.Now()
 		copts.Progress = func(stage string) {
@@ -106,14 +105,10 @@ func (o *CompileOptions) Run() error {
 	if a == nil {
 		return &ExitError{Code: 1}
 	}
-	var buf bytes.Buffer
-	if err := artifact.Write(&buf, a); err != nil {
+	if err := writeFileAtomic(o.Output, encoded); err != nil {
 		return &ExitError{Code: 1, Err: err}
 	}
-	if err := writeFileAtomic(o.Output, buf.Bytes()); err != nil {
-		return &ExitError{Code: 1, Err: err}
-	}
-	_, err = fmt.Fprintf(o.out, "%s: %d rules, %d bytes\n", o.Output, len(a.Rules), buf.Len())
+	_, err = fmt.Fprintf(o.out, "%s: %d rules, %d bytes\n", o.Output, len(a.Rules), len(encoded))
 	return err
 }
 
