@@ -17,19 +17,25 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
  *
  *   on_sys_exit          FL_LOOP              5.17 and later, before 6.10
  *   on_sys_exit_noloop   0                    5.10 to 5.16
- *   on_sys_exit_preempt  FL_LOOP | FL_STATIC  6.10 and later
+ *   on_sys_exit_preempt  FL_LOOP | FL_PREEMPT | FL_STATIC  6.10 and later
+ *   on_sys_exit_pglobal  FL_LOOP | FL_PREEMPT             where allowed
  *
- * FL_LOOP resolves the executable's path with bpf_loop. FL_STATIC runs
+ * FL_LOOP resolves the executable's path with bpf_loop. FL_PREEMPT runs
  * the program with preemption disabled (bpf_preempt_disable): newer
  * kernels run syscall tracepoints preemptible, and a program preempted
  * mid-run makes the kernel skip the program for every other task on that
  * CPU until it resumes (recursion misses: events never seen), while the
- * scheduler programs could write the per-CPU scratch under it. The
- * verifier refuses calls to global functions with preemption disabled, so
- * this flavour calls static copies of them (checked at each call site
- * instead of once). */
+ * scheduler programs could write the per-CPU scratch under it. Until
+ * about 6.12 the verifier refuses calls to global functions with
+ * preemption disabled, so that flavour calls static copies of them
+ * (FL_STATIC), checked at each call site instead of once: for a wide
+ * clause mask the verifier's work doubles. Newer verifiers accept the
+ * global calls (6.18.44 does): the loader tries on_sys_exit_pglobal for a
+ * mask wider than the record header's and falls back to the static
+ * flavour when the kernel refuses it. */
 #define FL_LOOP 1
 #define FL_STATIC 2
+#define FL_PREEMPT 4
 
 extern void bpf_preempt_disable(void) __ksym __weak;
 extern void bpf_preempt_enable(void) __ksym __weak;
@@ -2316,7 +2322,7 @@ static __always_inline int sys_exit(struct pt_regs *regs, long ret, const int fl
 	if (!g)
 		return 0;
 	__u32 gflags = g->flags;
-	if (!(fl & FL_STATIC) && unwatched(g, id)) /* FL_STATIC: the caller asked */
+	if (!(fl & FL_PREEMPT) && unwatched(g, id)) /* FL_PREEMPT: the caller asked */
 		return 0;
 	/* A 32-bit syscall is judged as the x86_64 syscall it means. */
 	int compat = current_compat();
@@ -2446,7 +2452,7 @@ static __always_inline int sys_exit(struct pt_regs *regs, long ret, const int fl
 	if (r == DROP)
 		goto drop;
 	mask_out(s);
-	if (fl & FL_STATIC) {
+	if (fl & FL_PREEMPT) {
 		/* What the calls below need goes through the scratch, and the
 		 * result of marks_begin_s waits there: the verifier then walks
 		 * them once, not once per state the handlers leave. */
@@ -2454,9 +2460,15 @@ static __always_inline int sys_exit(struct pt_regs *regs, long ret, const int fl
 		*(volatile __u32 *)(s->buf + MARKS_SLOT + 8) = capture;
 		__u32 idc = *(volatile __u32 *)(s->buf + MARKS_SLOT + 4) & 0x2ffff;
 		__u32 cap = *(volatile __u32 *)(s->buf + MARKS_SLOT + 8);
-		*(volatile __u32 *)(s->buf + MARKS_SLOT + 8) =
-			marks_begin_s(idc & 0xffff, h->args[0], h->ret, cap);
-		fill_hdr_s(idc & 0xffff);
+		if (fl & FL_STATIC) {
+			*(volatile __u32 *)(s->buf + MARKS_SLOT + 8) =
+				marks_begin_s(idc & 0xffff, h->args[0], h->ret, cap);
+			fill_hdr_s(idc & 0xffff);
+		} else {
+			*(volatile __u32 *)(s->buf + MARKS_SLOT + 8) =
+				marks_begin(idc & 0xffff, h->args[0], h->ret, cap);
+			fill_hdr(idc & 0xffff);
+		}
 		__u32 sent = ((__u32)send(s, cnt) & 1) << 16; /* FDMARKS_SENT */
 		__u32 held = *(volatile __u32 *)(s->buf + MARKS_SLOT + 8) & (FDMARKS_HELD | FDMARKS_MT);
 		/* the caller updates the marks */
@@ -2499,7 +2511,7 @@ int BPF_PROG(on_sys_exit_noloop, struct pt_regs *regs, long ret)
  * ended as had begun: every change made before was then complete and is
  * in what the lookup read, and any change made after it begins with an
  * add to a begin count, which the memo compares. Its callers run with
- * this program's per-CPU exclusion (see FL_STATIC), so the memo is this
+ * this program's per-CPU exclusion (see FL_PREEMPT), so the memo is this
  * run's alone. */
 static __always_inline int close_untracked(__s64 fd)
 {
@@ -2533,7 +2545,7 @@ static __always_inline int close_untracked(__s64 fd)
  * it makes the kernel skip the program for the CPU's other tasks until
  * it resumes (counted: Capture.Missed). Counted as sys_exit counts it; the
  * counters need no guard: the kernel does not run this program again on
- * this CPU before this run ends (see FL_STATIC), and no other program
+ * this CPU before this run ends (see FL_PREEMPT), and no other program
  * writes a syscall's counters. */
 static __always_inline int state_drop_early(struct pt_regs *regs, long ret)
 {
@@ -2563,13 +2575,12 @@ static __always_inline int state_drop_early(struct pt_regs *regs, long ret)
  * would pay (falcoc-bench, getppid, 6.18.44: +139 ns over no agent with
  * them first, +107 ns with the gate first, floor +100 ns). Until then the
  * program touches no shared per-CPU state but its counter. */
-SEC("tp_btf/sys_exit")
-int BPF_PROG(on_sys_exit_preempt, struct pt_regs *regs, long ret)
+static __always_inline int sys_exit_preempt(struct pt_regs *regs, long ret, const int fl)
 {
 	if (gate_unwatched(regs) || state_drop_early(regs, ret))
 		return 0;
 	bpf_preempt_disable();
-	__u32 r = sys_exit(regs, ret, FL_LOOP | FL_STATIC);
+	__u32 r = sys_exit(regs, ret, fl);
 	/* Through the scratch, so that the verifier continues with one state
 	 * instead of one per value r can have. */
 	struct falcoc_scratch *s = scratch_cur();
@@ -2588,6 +2599,18 @@ int BPF_PROG(on_sys_exit_preempt, struct pt_regs *regs, long ret)
 			      ret, pair_ptr(id, compat, a0, sys_arg(regs, compat, 3)));
 	}
 	return 0;
+}
+
+SEC("tp_btf/sys_exit")
+int BPF_PROG(on_sys_exit_preempt, struct pt_regs *regs, long ret)
+{
+	return sys_exit_preempt(regs, ret, FL_LOOP | FL_PREEMPT | FL_STATIC);
+}
+
+SEC("tp_btf/sys_exit")
+int BPF_PROG(on_sys_exit_pglobal, struct pt_regs *regs, long ret)
+{
+	return sys_exit_preempt(regs, ret, FL_LOOP | FL_PREEMPT);
 }
 
 static __always_inline struct falcoc_scratch *sched_begin(__u32 kind)

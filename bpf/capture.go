@@ -292,15 +292,36 @@ func Load(opts *Options) (*Capture, error) {
 		fresh.Contents = append(fresh.Contents, ebpf.MapKV{Key: i, Value: freshFDMark(i == 1)})
 	}
 
-	active, err := specialize(spec, kernel, fallback)
+	// A wide mask: try the preempt flavour that calls global functions
+	// (see FeaturePreemptGlobal), and keep a copy for the static one.
+	global := words > MaskHeadWords && kernel.Has[FeaturePreempt] && kernel.Has[FeatureLoop] &&
+		!slices.Contains(fallback, FeaturePreempt) && !slices.Contains(fallback, FeatureLoop) &&
+		!slices.Contains(fallback, FeaturePreemptGlobal)
+	var static *ebpf.CollectionSpec
+	if global {
+		static = spec.Copy()
+	}
+	active, err := specialize(spec, kernel, fallback, global)
 	if err != nil {
 		return nil, fmt.Errorf("load capture: %w", err)
 	}
+	c, err := loadCaptureWith(spec, opts, &Capture{kernel: kernel, fallbacks: active, capacity: capacity, maskWords: words}, ncpu, ringSpec)
+	if err != nil && global {
+		if active, err = specialize(static, kernel, fallback, false); err != nil {
+			return nil, fmt.Errorf("load capture: %w", err)
+		}
+		active = append(active, FeaturePreemptGlobal)
+		c, err = loadCaptureWith(static, opts, &Capture{kernel: kernel, fallbacks: active, capacity: capacity, maskWords: words}, ncpu, ringSpec)
+	}
+	return c, err
+}
 
-	c := &Capture{kernel: kernel, fallbacks: active, capacity: capacity, maskWords: words}
+// loadCaptureWith loads spec's maps and programs into c, attaches them,
+// and returns c ready; on error nothing stays open.
+func loadCaptureWith(spec *ebpf.CollectionSpec, opts *Options, c *Capture, ncpu int, ringSpec *ebpf.MapSpec) (*Capture, error) {
 	// While the programs load: the ring buffers, then the tables.
 	var mapsErr error
-	err = loadObjects(spec, &c.objs, func() {
+	err := loadObjects(spec, &c.objs, func() {
 		mapsErr = c.openRings(ncpu, ringSpec, opts.ReorderWindow)
 		if mapsErr == nil && opts.Tables != nil {
 			if err := c.SetTables(opts.Tables); err != nil {
@@ -310,7 +331,7 @@ func Load(opts *Options) (*Capture, error) {
 	})
 	if err != nil {
 		c.Close()
-		return nil, loadError(err, kernel.Release)
+		return nil, loadError(err, c.kernel.Release)
 	}
 	if mapsErr != nil {
 		c.Close()
@@ -370,11 +391,11 @@ func loadSettings(opts *Options) (fallback []Feature, size int, err error) {
 
 // specialize fits spec to the kernel: it sets the feature constants and
 // makes on_sys_exit the flavour the kernel can load (see capture.c):
-// on_sys_exit_preempt where the kernel has the preemption kfuncs, the
-// plain one where it has bpf_loop, else on_sys_exit_noloop. It returns the
-// features whose fallback is in use: those the kernel lacks and those in
-// fallback.
-func specialize(spec *ebpf.CollectionSpec, kernel KernelInfo, fallback []Feature) ([]Feature, error) {
+// on_sys_exit_preempt where the kernel has the preemption kfuncs
+// (on_sys_exit_pglobal instead with global), the plain one where it has
+// bpf_loop, else on_sys_exit_noloop. It returns the features whose
+// fallback is in use: those the kernel lacks and those in fallback.
+func specialize(spec *ebpf.CollectionSpec, kernel KernelInfo, fallback []Feature, global bool) ([]Feature, error) {
 	if err := applyFeatures(spec, kernel.Has, fallback); err != nil {
 		return nil, err
 	}
@@ -389,11 +410,17 @@ func specialize(spec *ebpf.CollectionSpec, kernel KernelInfo, fallback []Feature
 		spec.Programs[captureProgOnSysExit] = spec.Programs[captureProgOnSysExitNoloop]
 	case slices.Contains(active, FeaturePreempt):
 		// on_sys_exit as it is
+	case global:
+		spec.Programs[captureProgOnSysExit] = spec.Programs[captureProgOnSysExitPglobal]
 	default:
 		spec.Programs[captureProgOnSysExit] = spec.Programs[captureProgOnSysExitPreempt]
 	}
+	if slices.Contains(fallback, FeaturePreemptGlobal) {
+		active = append(active, FeaturePreemptGlobal)
+	}
 	delete(spec.Programs, captureProgOnSysExitNoloop)
 	delete(spec.Programs, captureProgOnSysExitPreempt)
+	delete(spec.Programs, captureProgOnSysExitPglobal)
 	return active, nil
 }
 

@@ -212,6 +212,7 @@ const (
 	captureProgOnSchedFork           = "on_sched_fork"
 	captureProgOnSysExit             = "on_sys_exit"
 	captureProgOnSysExitNoloop       = "on_sys_exit_noloop"
+	captureProgOnSysExitPglobal      = "on_sys_exit_pglobal"
 	captureProgOnSysExitPreempt      = "on_sys_exit_preempt"
 	captureVarFalcocFdmarks          = "falcoc_fdmarks"
 	captureVarFalcocHasExitGroupDead = "falcoc_has_exit_group_dead"
@@ -281,6 +282,7 @@ type captureProgramSpecs struct {
 	OnSchedFork      *ebpf.ProgramSpec `ebpf:"on_sched_fork"`
 	OnSysExit        *ebpf.ProgramSpec `ebpf:"on_sys_exit"`
 	OnSysExitNoloop  *ebpf.ProgramSpec `ebpf:"on_sys_exit_noloop"`
+	OnSysExitPglobal *ebpf.ProgramSpec `ebpf:"on_sys_exit_pglobal"`
 	OnSysExitPreempt *ebpf.ProgramSpec `ebpf:"on_sys_exit_preempt"`
 }
 
@@ -448,6 +450,7 @@ type capturePrograms struct {
 	OnSchedFork      *ebpf.Program `ebpf:"on_sched_fork"`
 	OnSysExit        *ebpf.Program `ebpf:"on_sys_exit"`
 	OnSysExitNoloop  *ebpf.Program `ebpf:"on_sys_exit_noloop"`
+	OnSysExitPglobal *ebpf.Program `ebpf:"on_sys_exit_pglobal"`
 	OnSysExitPreempt *ebpf.Program `ebpf:"on_sys_exit_preempt"`
 }
 
@@ -458,6 +461,7 @@ func (p *capturePrograms) Close() error {
 		p.OnSchedFork,
 		p.OnSysExit,
 		p.OnSysExitNoloop,
+		p.OnSysExitPglobal,
 		p.OnSysExitPreempt,
 	)
 }

@@ -50,6 +50,15 @@ const (
 	// it the syscall tracepoints of that kernel run with preemption
 	// disabled anyway (they became preemptible after 6.10).
 	FeaturePreempt Feature = "preempt_disable"
+	// FeaturePreemptGlobal: a verifier that accepts calls to global
+	// functions with preemption disabled (6.18.44 does; 6.12 does not).
+	// It is not probed: for a clause mask wider than the record header's,
+	// Load tries on_sys_exit_pglobal, which calls the global functions,
+	// checked once each, and falls back to on_sys_exit_preempt, whose
+	// static copies are checked at each call site (about twice the
+	// verifier's work), when the kernel refuses it. Not in AllFeatures;
+	// FALCOC_BPF_FALLBACK=preempt_global skips the try.
+	FeaturePreemptGlobal Feature = "preempt_global"
 )
 
 // AllFeatures lists every feature, in a stable order.
@@ -62,6 +71,7 @@ var fallbacks = map[Feature]string{
 	FeatureExitGroupDead: "exit's group_dead from the count of live threads",
 	FeatureLoop:          "proc.exepath is the exec filename (symlinks not resolved); the exe dimension passes every exec",
 	FeaturePreempt:       "the syscall program runs with the preemption the tracepoint gives it",
+	FeaturePreemptGlobal: "the verifier checks the syscall program's static copies of its functions at each call site (a wide clause mask takes longer to load)",
 }
 
 // Fallback describes what the capture does when the kernel lacks f.

@@ -1,6 +1,7 @@
 package bpf
 
 import (
+	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -69,19 +70,41 @@ func TestHeadroom(t *testing.T) {
 	var lines []string
 	// Each flavour with the narrowest mask and with the widest
 	// (falcoc_mask_words: the verifier follows the words in use).
+	// "/pglobal": on_sys_exit_pglobal, which Load tries for a wide mask
+	// where the kernel has the preemption kfuncs; a kernel whose verifier
+	// refuses it gets a line that says so (Load then loads the static
+	// flavour, "/widest" here).
+	pglobal := kernel.Has[FeaturePreempt] && kernel.Has[FeatureLoop]
 	for _, variant := range []struct {
 		suffix   string
 		fallback []Feature
 		words    int
+		global   bool
 	}{
-		{"", nil, MaskHeadWords}, {"/nopreempt", []Feature{FeaturePreempt}, MaskHeadWords}, {"/fallback", AllFeatures, MaskHeadWords},
-		{"/widest", nil, MaskWordsMax}, {"/nopreempt/widest", []Feature{FeaturePreempt}, MaskWordsMax}, {"/fallback/widest", AllFeatures, MaskWordsMax},
+		{"", nil, MaskHeadWords, false}, {"/nopreempt", []Feature{FeaturePreempt}, MaskHeadWords, false}, {"/fallback", AllFeatures, MaskHeadWords, false},
+		{"/widest", nil, MaskWordsMax, false}, {"/nopreempt/widest", []Feature{FeaturePreempt}, MaskWordsMax, false}, {"/fallback/widest", AllFeatures, MaskWordsMax, false},
+		{"/pglobal", nil, MaskHeadWords, true}, {"/pglobal/widest", nil, MaskWordsMax, true},
 	} {
-		figs, err := measureHeadroom(kernel, variant.fallback, variant.words)
+		if variant.global && !pglobal {
+			continue
+		}
+		figs, err := measureHeadroom(kernel, variant.fallback, variant.words, variant.global)
+		if err != nil && variant.global {
+			line := "falcoc-headroom: on_sys_exit" + variant.suffix + " refused: " + verifierReason(strings.Split(err.Error(), "\n"))
+			if ve := (*ebpf.VerifierError)(nil); errors.As(err, &ve) {
+				line = "falcoc-headroom: on_sys_exit" + variant.suffix + " refused: " + verifierReason(ve.Log)
+			}
+			fmt.Println(line)
+			lines = append(lines, line)
+			continue
+		}
 		if err != nil {
 			t.Fatalf("%+v", err)
 		}
 		for _, h := range figs {
+			if variant.global && h.name != captureProgOnSysExit {
+				continue // the same scheduler programs as without
+			}
 			h.name += variant.suffix
 			fmt.Println(h)
 			lines = append(lines, h.String())
@@ -126,7 +149,7 @@ var (
 // measureHeadroom loads each program of the capture, fitted to kernel with
 // the given fallbacks forced and a mask of words words, and returns the
 // verifier's figures.
-func measureHeadroom(kernel KernelInfo, fallback []Feature, words int) ([]headroom, error) {
+func measureHeadroom(kernel KernelInfo, fallback []Feature, words int, global bool) ([]headroom, error) {
 	spec, err := loadCapture()
 	if err != nil {
 		return nil, err
@@ -135,7 +158,7 @@ func measureHeadroom(kernel KernelInfo, fallback []Feature, words int) ([]headro
 		return nil, err
 	}
 	spec.Maps[captureMapEvents].InnerMap.MaxEntries = 1 << 16
-	if _, err := specialize(spec, kernel, fallback); err != nil {
+	if _, err := specialize(spec, kernel, fallback, global); err != nil {
 		return nil, err
 	}
 	names := make([]string, 0, len(spec.Programs))

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -187,5 +188,57 @@ func TestWideMask(t *testing.T) {
 			c.Close()
 		}
 		t.Errorf("Load of a 256-bit capture with 512-bit tables: %v, want a table error", err)
+	}
+}
+
+// TestPreemptFlavour: the sys_exit flavour Load picks agrees with the
+// fallbacks it reports. With a wide mask on a kernel with the preemption
+// kfuncs it tries on_sys_exit_pglobal (global functions under
+// bpf_preempt_disable) and reports preempt_global when the verifier
+// refuses it and the static copies are loaded instead; with 256 bits, or
+// with preempt_global forced off, it loads the static flavour.
+func TestPreemptFlavour(t *testing.T) {
+	kernel, err := ProbeFeatures()
+	if err != nil {
+		t.Fatal(err)
+	}
+	name := func(c *Capture) string {
+		info, err := c.objs.OnSysExit.Info()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return info.Name
+	}
+	for _, tc := range []struct {
+		what     string
+		words    int
+		fallback []Feature
+	}{
+		{"wide", MaskWordsMax, nil},
+		{"narrow", MaskHeadWords, nil},
+		{"wide, static forced", MaskWordsMax, []Feature{FeaturePreemptGlobal}},
+	} {
+		c := load(t, &Options{NoSchedEvents: true, MaskWords: tc.words, Fallback: tc.fallback})
+		got, refused := name(c), slices.Contains(c.Fallbacks(), FeaturePreemptGlobal)
+		var want string
+		switch {
+		case !kernel.Has[FeatureLoop]:
+			want = "on_sys_exit_noloop"
+		case !kernel.Has[FeaturePreempt]:
+			want = "on_sys_exit"
+		case tc.words > MaskHeadWords && !refused:
+			want = "on_sys_exit_pglobal"
+		default:
+			want = "on_sys_exit_preempt"
+		}
+		// A kernel without BTF function names gives 15 bytes of it.
+		if got != want && !(len(got) == 15 && strings.HasPrefix(want, got)) {
+			t.Errorf("%s: on_sys_exit is %q, want %q (kernel %s, fallbacks %v)", tc.what, got, want, kernel.Release, c.Fallbacks())
+		}
+		if tc.fallback != nil && kernel.Has[FeaturePreempt] && !refused {
+			t.Errorf("%s: preempt_global forced off but not reported: %v", tc.what, c.Fallbacks())
+		}
+		t.Logf("%s: %s, fallbacks %v", tc.what, got, c.Fallbacks())
+		c.Close()
 	}
 }
