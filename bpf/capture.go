@@ -283,6 +283,15 @@ func Load(opts *Options) (*Capture, error) {
 	if err := sizeMasks(spec, words); err != nil {
 		return nil, fmt.Errorf("load capture: %w", err)
 	}
+	// Tables that cannot fit fail before the verifier's work.
+	if t := opts.Tables; t != nil {
+		if err := t.ValidateCapacity(capacity); err != nil {
+			return nil, fmt.Errorf("load prefilter tables: %w", err)
+		}
+		if w := t.MaskWords(); w > words {
+			return nil, fmt.Errorf("load prefilter tables: %w: a mask of %d bits, the capture is loaded for %d (FitTables folds it)", ErrInvalidTables, 64*w, 64*words)
+		}
+	}
 	ia32 := spec.Maps[captureMapIa32Ids]
 	for nr, id := range ia32Table() {
 		ia32.Contents = append(ia32.Contents, ebpf.MapKV{Key: uint32(nr), Value: id})

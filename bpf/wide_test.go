@@ -214,9 +214,9 @@ func TestPreemptFlavour(t *testing.T) {
 		words    int
 		fallback []Feature
 	}{
-		{"wide", MaskWordsMax, nil},
+		{"wide", 2 * MaskHeadWords, nil},
 		{"narrow", MaskHeadWords, nil},
-		{"wide, static forced", MaskWordsMax, []Feature{FeaturePreemptGlobal}},
+		{"wide, static forced", 2 * MaskHeadWords, []Feature{FeaturePreemptGlobal}},
 	} {
 		c := load(t, &Options{NoSchedEvents: true, MaskWords: tc.words, Fallback: tc.fallback})
 		got, refused := name(c), slices.Contains(c.Fallbacks(), FeaturePreemptGlobal)
