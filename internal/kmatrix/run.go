@@ -234,7 +234,8 @@ func Run(ctx context.Context, o Options) ([]*Result, error) {
 	}
 	fmt.Fprintf(o.Log, "QEMU %s; initramfs built; booting %d kernels, %d at a time\n", q.Version, len(o.Kernels), o.Parallel)
 
-	// Workers take the kernels in the matrix's order.
+	// Workers take the slow kernels first, then the others in the
+	// matrix's order (the summary keeps that order).
 	queue := make(chan *Result)
 	var wg sync.WaitGroup
 	for range o.Parallel {
@@ -246,14 +247,28 @@ func Run(ctx context.Context, o Options) ([]*Result, error) {
 			}
 		}()
 	}
-	for _, r := range results {
-		if r.Err == nil {
-			queue <- r
-		}
+	for _, r := range bootOrder(results) {
+		queue <- r
 	}
 	close(queue)
 	wg.Wait()
 	return results, ctx.Err()
+}
+
+// bootOrder returns the results to boot (those without an error yet):
+// the slow kernels first, each group in the matrix's order.
+func bootOrder(results []*Result) []*Result {
+	var slow, rest []*Result
+	for _, r := range results {
+		switch {
+		case r.Err != nil:
+		case r.Kernel.Slow:
+			slow = append(slow, r)
+		default:
+			rest = append(rest, r)
+		}
+	}
+	return append(slow, rest...)
 }
 
 // runKernel boots one kernel, if the budget leaves time for it, and reads

@@ -2,6 +2,7 @@ package kmatrix
 
 import (
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -157,5 +158,23 @@ func TestParseIndexTargets(t *testing.T) {
 	deb, _ = parseIndexTargets("http://other.example/pub/|bookworm\n")
 	if deb != "http://other.example/pub" {
 		t.Errorf("no /debian URI: %q", deb)
+	}
+}
+
+// TestBootOrder: the slow kernels boot first, the summary's order is
+// kept within each group, and a kernel that already failed is not booted.
+func TestBootOrder(t *testing.T) {
+	var results []*Result
+	for _, k := range DefaultKernels() {
+		results = append(results, &Result{Kernel: k})
+	}
+	results[0].Err = errors.New("no image")
+	var got []string
+	for _, r := range bootOrder(results) {
+		got = append(got, r.Kernel.ID)
+	}
+	want := []string{"bookworm-backports-6.12", "trixie-6.12", "bookworm-6.1", "sid"}
+	if !slices.Equal(got, want) {
+		t.Errorf("boot order %v, want %v", got, want)
 	}
 }
