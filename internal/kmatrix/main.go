@@ -43,7 +43,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&o.TestData, "testdata", "bpf/testdata", "the bpf package's testdata directory, copied beside the tests")
 	fs.DurationVar(&o.Timeout, "timeout", 11*time.Minute, "per kernel: boot, tests and falco-run")
 	fs.DurationVar(&o.TestTimeout, "test-timeout", 8*time.Minute, "the bpf test binary's -test.timeout (at most -timeout minus 2m30s)")
-	fs.DurationVar(&o.Budget, "budget", 18*time.Minute, "the whole run's time limit: later VMs get what is left, a kernel is not booted with less than 3m30s (0: none)")
+	fs.DurationVar(&o.Budget, "budget", 18*time.Minute, "the whole run's time limit: later VMs get what is left, a kernel is not booted with less than 2m30s (0: none)")
 	fs.StringVar(&o.TestRun, "run", "", "run only the bpf tests matching this -test.run pattern")
 	fs.IntVar(&o.Parallel, "parallel", 2, "VMs at a time (each uses 2 CPUs of TCG)")
 	fs.BoolVar(&o.InstallDeps, "install-deps", false, "install QEMU's missing shared libraries with the machine's apt-get (root)")

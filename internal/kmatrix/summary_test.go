@@ -108,8 +108,11 @@ func TestVMTimeouts(t *testing.T) {
 	if vm != 6*time.Minute || tests != 6*time.Minute-guestOverhead || !ok {
 		t.Errorf("6m left: %s %s %v", vm, tests, ok)
 	}
-	if _, _, ok := vmTimeouts(o, now.Add(3*time.Minute), now); ok {
-		t.Error("3m left: booted")
+	if _, _, ok := vmTimeouts(o, now.Add(guestOverhead+minTestTime), now); !ok {
+		t.Error("just enough left: not booted")
+	}
+	if _, _, ok := vmTimeouts(o, now.Add(guestOverhead+minTestTime-time.Second), now); ok {
+		t.Error("too little left: booted")
 	}
 }
 
@@ -161,8 +164,9 @@ func TestParseIndexTargets(t *testing.T) {
 	}
 }
 
-// TestBootOrder: the slow kernels boot first, the summary's order is
-// kept within each group, and a kernel that already failed is not booted.
+// TestBootOrder: the slow kernels boot first in the matrix's order, then
+// the others newest first, and a kernel that already failed is not
+// booted.
 func TestBootOrder(t *testing.T) {
 	var results []*Result
 	for _, k := range DefaultKernels() {
@@ -173,7 +177,7 @@ func TestBootOrder(t *testing.T) {
 	for _, r := range bootOrder(results) {
 		got = append(got, r.Kernel.ID)
 	}
-	want := []string{"bookworm-backports-6.12", "trixie-6.12", "bookworm-6.1", "sid"}
+	want := []string{"bookworm-backports-6.12", "trixie-6.12", "sid", "bookworm-6.1"}
 	if !slices.Equal(got, want) {
 		t.Errorf("boot order %v, want %v", got, want)
 	}
